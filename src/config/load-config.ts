@@ -1,0 +1,179 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { ConfigFileSchema, type ConfigFile, type ServerConfig } from './schema.js';
+import { fingerprintOf, type ServerSpec } from './server-spec.js';
+
+/** A problem in the config file, located for a person to fix: prints as `file:line:col: message`. */
+export interface ConfigProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly message: string;
+}
+
+export function formatProblem(problem: ConfigProblem): string {
+  return `${problem.file}:${problem.line}:${problem.col}: ${problem.message}`;
+}
+
+/** The loaded registry: every configured server (enabled or not) and the resolved specs of the enabled ones. */
+export interface LoadedConfig {
+  readonly file: string;
+  readonly raw: ConfigFile;
+  readonly servers: readonly ServerSpec[];
+  /** Not errors: the gateway starts, but a person should know (an unset `${VAR}`, say). */
+  readonly warnings: readonly string[];
+}
+
+export type LoadResult =
+  | { readonly ok: true; readonly config: LoadedConfig }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+export interface LoadOptions {
+  /** Where `${VAR}` values come from. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Overrides `defaults.idleTimeout` (seconds), from `DEFAULT_IDLE_TIMEOUT`. */
+  readonly defaultIdleTimeout?: number | undefined;
+}
+
+/** Reads and checks a config file. Never throws for a bad file: every problem comes back located. */
+export async function loadConfigFile(file: string, options: LoadOptions): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
+    return { ok: false, problems: [{ file, line: 1, col: 1, message: `cannot read config: ${reason}` }] };
+  }
+  return parseConfig(text, file, options);
+}
+
+/** Parses config text. `file` names it in problems and anchors relative paths. */
+export function parseConfig(text: string, file: string, options: LoadOptions): LoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, col };
+  };
+
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map(error => ({ ...at(error.pos[0]), message: yamlMessage(error.message) }))
+    };
+  }
+
+  const value: unknown = doc.toJS() ?? {};
+  const parsed = ConfigFileSchema.safeParse(value);
+  if (!parsed.success) {
+    return { ok: false, problems: parsed.error.issues.flatMap(issue => locateIssue(doc, issue, at)) };
+  }
+
+  const raw = parsed.data;
+  const warnings: string[] = [];
+  const defaults = {
+    idleTimeout: options.defaultIdleTimeout ?? raw.defaults.idleTimeout,
+    callTimeout: raw.defaults.callTimeout
+  };
+  const servers = Object.entries(raw.servers)
+    .filter(([, server]) => server.enabled)
+    .map(([id, server]) => {
+      const spec = resolveServer(id, server, defaults, path.dirname(path.resolve(file)), options.env);
+      if (spec.unavailable) warnings.push(`server ${id} is unavailable: ${spec.unavailable}`);
+      return spec;
+    });
+  return { ok: true, config: { file, raw, servers, warnings } };
+}
+
+/** The first line of a yaml error, without the code frame `prettyErrors` would add. */
+function yamlMessage(message: string): string {
+  return message.split('\n')[0]?.replace(/ at line \d+, column \d+.*$/, '') ?? message;
+}
+
+function resolveServer(
+  id: string,
+  server: ServerConfig,
+  defaults: { idleTimeout: number; callTimeout: number },
+  baseDir: string,
+  environment: LoadOptions['env']
+): ServerSpec {
+  const missing = new Set<string>();
+  const expand = (value: string) =>
+    value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+      const found = environment[name];
+      if (found === undefined) missing.add(name);
+      return found ?? '';
+    });
+  const env = Object.fromEntries(
+    Object.entries(server.env ?? {}).map(([key, value]) => [key, expand(value)])
+  );
+  const command = server.command?.map(expand);
+  const cwd = server.cwd === undefined ? undefined : path.resolve(baseDir, server.cwd);
+  const base = { image: server.image, command, env, cwd };
+  return {
+    id,
+    description: server.description,
+    namespace: server.namespace ?? id,
+    runtime: server.image === undefined ? 'process' : 'docker',
+    ...base,
+    idleTimeoutMs: Math.round((server.idleTimeout ?? defaults.idleTimeout) * 1000),
+    callTimeoutMs: Math.round((server.callTimeout ?? defaults.callTimeout) * 1000),
+    tools: server.tools ?? {},
+    unavailable:
+      missing.size === 0
+        ? undefined
+        : `environment variable${missing.size > 1 ? 's' : ''} ${[...missing].join(', ')} not set`,
+    fingerprint: fingerprintOf(base)
+  };
+}
+
+/**
+ * Turns a zod issue into located problems. The node at the issue's path gives the position; an
+ * unknown key points at the key itself; a missing key points at the mapping that lacks it.
+ */
+function locateIssue(
+  doc: Document,
+  issue: z.core.$ZodIssue,
+  at: (offset: number) => { file: string; line: number; col: number }
+): ConfigProblem[] {
+  const issuePath = issue.path.map(segment => (typeof segment === 'symbol' ? String(segment) : segment));
+  const where = issuePath.length > 0 ? `${issuePath.join('.')}: ` : '';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map(key => ({
+      ...at(keyOffset(doc, issuePath, key)),
+      message: `${where}unknown key "${key}"`
+    }));
+  }
+  if (issue.code === 'invalid_key') {
+    const key = issuePath[issuePath.length - 1];
+    return [
+      {
+        ...at(keyOffset(doc, issuePath.slice(0, -1), String(key))),
+        message: `${where}${issue.issues[0]?.message ?? issue.message}`
+      }
+    ];
+  }
+  return [{ ...at(nodeOffset(doc, issuePath)), message: `${where}${issue.message}` }];
+}
+
+/** Offset of the deepest existing node along `keys`. */
+function nodeOffset(doc: Document, keys: readonly PropertyKey[]): number {
+  for (let depth = keys.length; depth >= 0; depth--) {
+    const node = doc.getIn(keys.slice(0, depth), true) as Node | undefined;
+    if (node && typeof node === 'object' && 'range' in node && node.range) return node.range[0];
+  }
+  return 0;
+}
+
+/** Offset of the key `key` in the mapping at `keys`, or of the mapping when the key is not found. */
+function keyOffset(doc: Document, keys: readonly PropertyKey[], key: string): number {
+  const map = keys.length === 0 ? doc.contents : doc.getIn(keys, true);
+  if (isMap(map)) {
+    for (const pair of map.items) {
+      if (isScalar(pair.key) && String(pair.key.value) === key && pair.key.range) return pair.key.range[0];
+    }
+  }
+  return nodeOffset(doc, keys);
+}

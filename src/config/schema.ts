@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * The one definition of `servers.yaml`. `validate`, `serve` and the README's reference all follow
+ * it; a key it does not name is an error, not silently ignored.
+ */
+
+/** A server id: 1-32 of [a-z0-9-], starting with a letter or digit. */
+export const SERVER_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
+/** A namespace: empty (no prefix), or 1-32 of [A-Za-z0-9-] starting with a letter or digit. */
+const NAMESPACE_PATTERN = /^(?:[A-Za-z0-9][A-Za-z0-9-]{0,31})?$/;
+
+const seconds = (what: string) =>
+  z
+    .number({ error: `${what} must be a number of seconds` })
+    .finite()
+    .min(0, `${what} must be 0 or more seconds`);
+
+/** Environment values may be written as numbers or booleans in YAML; they reach the server as strings. */
+const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(value => String(value));
+
+const toolFilter = z.strictObject({
+  /** Globs (`*`, `?`) on the server's own tool names; when given, only matching tools are exposed. */
+  allow: z.array(z.string().min(1)).optional(),
+  /** Globs on the server's own tool names; matching tools are never exposed. */
+  deny: z.array(z.string().min(1)).optional()
+});
+
+export const ServerConfigSchema = z
+  .strictObject({
+    /** Shown to clients in the gateway's instructions. */
+    description: z.string().optional(),
+    /** Docker image to run; without it, `command` is run as a local process. */
+    image: z.string().min(1, 'image must not be empty').optional(),
+    /** With `image`: replaces the image's CMD. Without: the program and its arguments. */
+    command: z.array(z.string(), { error: 'command must be a list of strings' }).min(1).optional(),
+    /** Environment for the server; `${VAR}` takes VAR from the gateway's environment. */
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid variable name'), envValue)
+      .optional(),
+    /** Working directory of a local process (relative to the config file). */
+    cwd: z.string().min(1).optional(),
+    /** Seconds a started server may sit unused before it is stopped; 0 = never. */
+    idleTimeout: seconds('idleTimeout').optional(),
+    /** Seconds a tools/call may take before it fails. */
+    callTimeout: seconds('callTimeout').positive('callTimeout must be more than 0 seconds').optional(),
+    /** `false` keeps the entry but serves nothing from it. */
+    enabled: z.boolean().default(true),
+    tools: toolFilter.optional(),
+    /** Prefix of the server's tools; default the id; "" = no prefix. */
+    namespace: z
+      .string()
+      .regex(
+        NAMESPACE_PATTERN,
+        'namespace must be empty or 1-32 of [A-Za-z0-9-], starting with a letter or digit'
+      )
+      .optional()
+  })
+  .refine(server => server.image !== undefined || server.command !== undefined, {
+    message: 'a server needs `image` (a Docker container) or `command` (a local process)'
+  });
+
+export const DefaultsSchema = z.strictObject({
+  idleTimeout: seconds('idleTimeout').default(300),
+  callTimeout: seconds('callTimeout').positive('callTimeout must be more than 0 seconds').default(120),
+  /** Seconds a server gets to finish the MCP handshake once its process or container runs. */
+  startTimeout: seconds('startTimeout').positive('startTimeout must be more than 0 seconds').default(30)
+});
+
+export const ConfigFileSchema = z.strictObject({
+  defaults: DefaultsSchema.default({ idleTimeout: 300, callTimeout: 120, startTimeout: 30 }),
+  servers: z
+    .record(
+      z
+        .string()
+        .regex(SERVER_ID_PATTERN, 'a server id is 1-32 of [a-z0-9-] and starts with a letter or digit'),
+      ServerConfigSchema,
+      { error: 'servers must be a mapping of server id to its settings' }
+    )
+    .default({})
+});
+
+export type ServerConfig = z.output<typeof ServerConfigSchema>;
+export type ConfigFile = z.output<typeof ConfigFileSchema>;

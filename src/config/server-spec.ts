@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * One server as the rest of the gateway sees it: the config entry with defaults applied, `${VAR}`
+ * references resolved, and times in milliseconds.
+ */
+export interface ServerSpec {
+  readonly id: string;
+  readonly description: string | undefined;
+  /** Prefix of its tools in the catalog; "" for none. */
+  readonly namespace: string;
+  /** `docker` when the entry names an image, `process` for a local command. */
+  readonly runtime: 'docker' | 'process';
+  readonly image: string | undefined;
+  readonly command: readonly string[] | undefined;
+  readonly env: Readonly<Record<string, string>>;
+  /** Absolute working directory of a local process. */
+  readonly cwd: string | undefined;
+  /** 0 = never stopped for idleness. */
+  readonly idleTimeoutMs: number;
+  readonly callTimeoutMs: number;
+  readonly tools: { readonly allow?: readonly string[]; readonly deny?: readonly string[] };
+  /** Set when the server cannot run at all (an unset `${VAR}`); every call to it fails with this. */
+  readonly unavailable: string | undefined;
+  /** Changes whenever anything that could change the server's tools changes. */
+  readonly fingerprint: string;
+}
+
+/** A stable hash of what decides a server's tool list. The runtime may add to it (an image id). */
+export function fingerprintOf(spec: Pick<ServerSpec, 'image' | 'command' | 'env' | 'cwd'>): string {
+  const canonical = JSON.stringify({
+    image: spec.image ?? null,
+    command: spec.command ?? null,
+    cwd: spec.cwd ?? null,
+    env: Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}

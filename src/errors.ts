@@ -1,0 +1,78 @@
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+
+/**
+ * What went wrong, as a stable string a caller can branch on. Local failures carry one of these;
+ * only {@link toProtocolError} turns them into wire errors.
+ */
+export type GatewayErrorCode =
+  /** The tool name decodes to no known server or tool. */
+  | 'unknown_tool'
+  /** The call's arguments are not acceptable (not an object). */
+  | 'invalid_arguments'
+  /** The server cannot run now: a missing `${VAR}`, a failed state, or the gateway shutting down. */
+  | 'server_unavailable'
+  /** Starting the server failed (spawn error, initialize never answered, exited early). */
+  | 'start_failed'
+  /** The server's process or container ended while calls were in flight. */
+  | 'server_exited'
+  /** The call ran past its `callTimeout`. */
+  | 'call_timeout'
+  /** The client cancelled the call. */
+  | 'cancelled'
+  /** The container engine cannot be reached. */
+  | 'engine_unreachable'
+  /** The server's image could not be pulled. */
+  | 'image_unavailable';
+
+/** A local failure: a code to branch on, a message for people, and the error that caused it. */
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+  readonly code: GatewayErrorCode;
+  /** The server the failure belongs to, when there is one. */
+  readonly serverId: string | undefined;
+
+  constructor(code: GatewayErrorCode, message: string, options: { cause?: unknown; serverId?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.serverId = options.serverId;
+  }
+}
+
+/** JSON-RPC code for a request that ran past its deadline (the SDK's -32001 convention). */
+const REQUEST_TIMEOUT = -32001;
+
+const wireCodes: Record<GatewayErrorCode, number> = {
+  unknown_tool: ProtocolErrorCode.InvalidParams,
+  invalid_arguments: ProtocolErrorCode.InvalidParams,
+  server_unavailable: ProtocolErrorCode.InternalError,
+  start_failed: ProtocolErrorCode.InternalError,
+  server_exited: ProtocolErrorCode.InternalError,
+  call_timeout: REQUEST_TIMEOUT,
+  cancelled: ProtocolErrorCode.InternalError,
+  engine_unreachable: ProtocolErrorCode.InternalError,
+  image_unavailable: ProtocolErrorCode.InternalError
+};
+
+/**
+ * The one place local errors become wire errors. A {@link ProtocolError} from an upstream passes
+ * through unchanged (its code and data are the upstream's answer); a {@link GatewayError} keeps its
+ * message and carries its code and server in `data`; anything else is an internal error whose
+ * message is kept but whose stack is not sent.
+ */
+export function toProtocolError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  if (error instanceof GatewayError) {
+    return new ProtocolError(wireCodes[error.code], error.message, {
+      reason: error.code,
+      ...(error.serverId === undefined ? {} : { server: error.serverId })
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ProtocolError(ProtocolErrorCode.InternalError, `Internal error: ${message}`);
+}
+
+/** A one-line description of any thrown value, for logs and error messages. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,161 @@
+import { once } from 'node:events';
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Catalog } from './catalog/catalog.js';
+import { CatalogStore } from './catalog/catalog-store.js';
+import { formatProblem, loadConfigFile } from './config/load-config.js';
+import type { ServerSpec } from './config/server-spec.js';
+import { createApp } from './http/app.js';
+import { isLoopback, LOOPBACK_NAMES } from './http/guards.js';
+import type { Logger } from './log.js';
+import type { Runtime } from './runtime/runtime.js';
+import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
+import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
+import { LegacySessions } from './sessions/legacy-sessions.js';
+import { ModernEndpoint } from './sessions/modern-endpoint.js';
+import type { Settings } from './settings.js';
+import { openDatabase } from './store/database.js';
+import { Upstream } from './upstream/upstream.js';
+import { VERSION } from './version.js';
+
+/** Request bodies above this get 413. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** How long shutdown waits for in-flight calls before stopping servers under them. */
+const DRAIN_MS = 10_000;
+/** How long a `tools/list` waits for startup discovery. */
+const LIST_WAIT_MS = 15_000;
+/** Tools per `tools/list` page: big enough that ordinary catalogs arrive whole. */
+const PAGE_SIZE = 1_000;
+
+/** The config file is unusable; `problems` are `file:line:col: message` lines. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `the config has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.join('\n')}`
+    );
+  }
+}
+
+export interface RunningGateway {
+  /** The `/mcp` URL it serves. */
+  readonly url: string;
+  readonly catalog: Catalog;
+  /**
+   * Graceful shutdown: refuses new requests, lets in-flight calls finish (bounded), stops every
+   * server, closes the store. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every part from the settings, in the order data flows, starts them,
+ * and owns the order of shutdown (HTTP first, servers next, store last).
+ */
+export async function startGateway(settings: Settings, log: Logger): Promise<RunningGateway> {
+  const loaded = await loadConfigFile(settings.configFile, {
+    env: process.env,
+    defaultIdleTimeout: settings.defaultIdleTimeout
+  });
+  if (!loaded.ok) throw new ConfigError(loaded.problems.map(formatProblem));
+  const { config } = loaded;
+  for (const warning of config.warnings) log.warn(warning);
+
+  const db = openDatabase(settings.stateDir);
+  const runtimes: Record<ServerSpec['runtime'], Runtime> = {
+    process: new LocalProcessRuntime(),
+    docker: new LocalProcessRuntime() // replaced by the Docker runtime
+  };
+  const upstreams = config.servers.map(
+    spec =>
+      new Upstream({
+        spec,
+        runtime: runtimes[spec.runtime],
+        identity: { name: 'mcp-gateway', version: VERSION },
+        log,
+        startTimeoutMs: config.raw.defaults.startTimeout * 1000
+      })
+  );
+  const catalog = new Catalog({ upstreams, store: new CatalogStore(db), log });
+
+  const serverOptions = {
+    catalog,
+    log,
+    name: 'mcp-gateway',
+    version: VERSION,
+    instructions: describeServers(config.servers),
+    listWaitMs: LIST_WAIT_MS,
+    pageSize: PAGE_SIZE
+  };
+  const legacy = new LegacySessions(() => createGatewayServer(serverOptions), log);
+  const modern = new ModernEndpoint(() => createGatewayServer(serverOptions), log, MAX_BODY_BYTES);
+  catalog.onChanged(() => {
+    legacy.notifyToolsChanged();
+    modern.notifyToolsChanged();
+  });
+  await catalog.start();
+
+  let accepting = true;
+  const loopback = isLoopback(settings.host);
+  if (!loopback && settings.allowedHosts.length === 0) {
+    log.warn(
+      { host: settings.host },
+      'bound beyond loopback with no --allowed-hosts: only requests naming localhost in their Host header are served'
+    );
+  }
+  const app = createApp({
+    legacy,
+    modern,
+    health: () => ({
+      status: 'ok',
+      version: VERSION,
+      discovering: catalog.discovering,
+      sessions: legacy.size,
+      servers: upstreams.map(upstream => upstream.status())
+    }),
+    allowedHosts: [...LOOPBACK_NAMES, ...settings.allowedHosts],
+    allowedOrigins: [...LOOPBACK_NAMES, ...settings.allowedOrigins],
+    maxBodyBytes: MAX_BODY_BYTES,
+    accepting: () => accepting,
+    log
+  });
+
+  const httpServer: HttpServer = app.listen(settings.port, settings.host);
+  // A slow client cannot hold a socket forever: whole request within 30 s, headers within 10 s.
+  httpServer.requestTimeout = 30_000;
+  httpServer.headersTimeout = 10_000;
+  httpServer.keepAliveTimeout = 5_000;
+  try {
+    await once(httpServer, 'listening');
+  } catch (error) {
+    await Promise.all(upstreams.map(upstream => upstream.close()));
+    db.close();
+    throw error;
+  }
+  const address = httpServer.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${hostForUrl}:${address.port}/mcp`;
+  log.info({ url, servers: config.servers.length, config: config.file }, 'gateway listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      accepting = false;
+      log.info('shutting down');
+      const stopped = new Promise<void>(resolve => httpServer.close(() => resolve()));
+      const deadline = Date.now() + DRAIN_MS;
+      while (upstreams.some(upstream => upstream.status().inFlight > 0) && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 50));
+      }
+      await legacy.closeAll();
+      await modern.close();
+      await Promise.all(upstreams.map(upstream => upstream.close()));
+      httpServer.closeAllConnections();
+      await stopped;
+      db.close();
+      log.info('stopped');
+    })();
+    return closing;
+  };
+  return { url, catalog, close };
+}

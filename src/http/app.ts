@@ -1,0 +1,83 @@
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { toWebRequest } from '@modelcontextprotocol/node';
+import { isLegacyRequest } from '@modelcontextprotocol/server';
+import type { Logger } from '../log.js';
+import type { LegacySessions } from '../sessions/legacy-sessions.js';
+import type { ModernEndpoint } from '../sessions/modern-endpoint.js';
+import { hostAndOriginGuard, mcpPostGuard } from './guards.js';
+import { HttpError, toHttpError } from './http-error.js';
+
+export interface AppOptions {
+  readonly legacy: LegacySessions;
+  readonly modern: ModernEndpoint;
+  /** The body of `GET /healthz`. */
+  readonly health: () => Record<string, unknown>;
+  readonly allowedHosts: readonly string[];
+  readonly allowedOrigins: readonly string[];
+  /** Largest accepted request body; more gets 413. */
+  readonly maxBodyBytes: number;
+  /** False once shutdown has begun: new MCP requests get 503. */
+  readonly accepting: () => boolean;
+  readonly log: Logger;
+}
+
+/**
+ * The HTTP face of the gateway. `/mcp` serves both protocol eras: a POST is classified by the
+ * SDK's `isLegacyRequest` and goes to the 2025-era sessions or the 2026-era endpoint; GET and
+ * DELETE are session operations and always go to the sessions.
+ */
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(hostAndOriginGuard(options.allowedHosts, options.allowedOrigins));
+
+  app.get('/healthz', (_req, res) => {
+    res.json(options.health());
+  });
+
+  const refuseWhileDraining: express.RequestHandler = (_req, _res, next) => {
+    next(
+      options.accepting()
+        ? undefined
+        : new HttpError(503, -32000, 'The gateway is shutting down', { 'retry-after': '5' })
+    );
+  };
+
+  const json = express.json({ limit: options.maxBodyBytes, strict: false, type: () => true });
+
+  app.post('/mcp', refuseWhileDraining, mcpPostGuard, json, async (req, res) => {
+    const body: unknown = req.body;
+    const legacy = await isLegacyRequest(await toWebRequest(req, body), body);
+    await (legacy ? options.legacy.handle(req, res, body) : options.modern.handle(req, res, body));
+  });
+  app.get('/mcp', refuseWhileDraining, (req, res) => options.legacy.handle(req, res, undefined));
+  app.delete('/mcp', (req, res) => options.legacy.handle(req, res, undefined));
+  app.all('/mcp', (_req, _res, next) => {
+    next(new HttpError(405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' }));
+  });
+
+  app.use((_req, _res, next) => {
+    next(new HttpError(404, -32000, 'Not found'));
+  });
+
+  const onError: ErrorRequestHandler = (error, req, res, _next) => {
+    const httpError = toHttpError(error);
+    if (httpError.status >= 500) {
+      options.log.error(
+        { err: error instanceof Error ? error.message : String(error), path: req.path },
+        'request failed'
+      );
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res
+      .status(httpError.status)
+      .set(httpError.headers)
+      .json({ jsonrpc: '2.0', error: { code: httpError.rpcCode, message: httpError.message }, id: null });
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import type { ServerSpec } from '../config/server-spec.js';
+import { GatewayError } from '../errors.js';
+import { forEachLine } from './line-splitter.js';
+import type { ExitInfo, Runtime, ServerProcess, StderrSink } from './runtime.js';
+
+/** How long a process gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 3_000;
+
+/**
+ * Runs a server as a local child process over stdio. Each server gets its own process group, so
+ * stopping it also ends whatever it spawned (`npx` starts a second process, for one).
+ */
+export class LocalProcessRuntime implements Runtime {
+  readonly kind = 'process' as const;
+
+  start(spec: ServerSpec, stderr: StderrSink, signal: AbortSignal): Promise<ServerProcess> {
+    const [program, ...args] = spec.command ?? [];
+    if (program === undefined) {
+      return Promise.reject(
+        new GatewayError('start_failed', `server ${spec.id} has no command`, { serverId: spec.id })
+      );
+    }
+    if (signal.aborted) {
+      return Promise.reject(
+        new GatewayError('server_unavailable', 'the gateway is shutting down', { serverId: spec.id })
+      );
+    }
+    // Only the SDK's short list of safe variables (PATH, HOME, ...) is inherited: the gateway's own
+    // environment may hold secrets meant for other servers.
+    const child = spawn(program, args, {
+      cwd: spec.cwd,
+      env: { ...getDefaultEnvironment(), ...spec.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true
+    });
+    return new Promise((resolve, reject) => {
+      child.once('error', error => {
+        reject(
+          new GatewayError('start_failed', `server ${spec.id}: cannot run ${program}: ${error.message}`, {
+            cause: error,
+            serverId: spec.id
+          })
+        );
+      });
+      child.once('spawn', () => resolve(new LocalProcess(child, stderr)));
+    });
+  }
+}
+
+class LocalProcess implements ServerProcess {
+  readonly exited: Promise<ExitInfo>;
+  private stopRequested = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly child: ChildProcess,
+    stderr: StderrSink
+  ) {
+    if (!child.stderr) throw new Error('child spawned without a stderr pipe');
+    forEachLine(child.stderr, stderr);
+    // Writes to a dead process fail with EPIPE; the exit is what reports the failure.
+    child.stdin?.on('error', () => {});
+    this.exited = new Promise(resolve => {
+      child.once('exit', (code, signalName) => {
+        resolve({
+          reason: signalName ? `signal ${signalName}` : `exit code ${code ?? 'unknown'}`,
+          requested: this.stopRequested
+        });
+      });
+    });
+  }
+
+  get stdin() {
+    return this.child.stdin!;
+  }
+
+  get stdout() {
+    return this.child.stdout!;
+  }
+
+  get label() {
+    return `pid ${this.child.pid ?? '?'}`;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.terminate();
+    return this.stopping;
+  }
+
+  private async terminate(): Promise<void> {
+    this.stopRequested = true;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      this.killGroup('SIGKILL'); // anything the server left running in its group
+      return;
+    }
+    // Closing stdin is the stdio way to ask a server to leave; SIGTERM makes sure.
+    this.child.stdin?.end();
+    this.killGroup('SIGTERM');
+    const timer = setTimeout(() => this.killGroup('SIGKILL'), KILL_GRACE_MS);
+    await this.exited;
+    clearTimeout(timer);
+    this.killGroup('SIGKILL');
+  }
+
+  private killGroup(signalName: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signalName);
+    } catch {
+      // The group is already gone.
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
+import type { CallToolResult, ListToolsResult } from '@modelcontextprotocol/server';
+import type { Catalog } from '../catalog/catalog.js';
+import { describeError, GatewayError, toProtocolError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+/** What every client-facing MCP server instance shares. */
+export interface GatewayServerOptions {
+  readonly catalog: Catalog;
+  readonly log: Logger;
+  readonly name: string;
+  readonly version: string;
+  /** Text for clients: which servers stand behind the gateway. */
+  readonly instructions: string;
+  /** How long a `tools/list` waits for startup discovery before answering with what is known. */
+  readonly listWaitMs: number;
+  /** Tools per `tools/list` page. */
+  readonly pageSize: number;
+}
+
+/**
+ * Builds one client-facing MCP server: a low-level {@link Server} whose `tools/list` and
+ * `tools/call` answer from the catalog. A 2025-era session keeps one for its lifetime; a 2026-era
+ * request gets a fresh one. Upstream definitions and results pass through unchanged.
+ */
+export function createGatewayServer(options: GatewayServerOptions): Server {
+  const server = new Server(
+    { name: options.name, version: options.version },
+    { capabilities: { tools: { listChanged: true } }, instructions: options.instructions }
+  );
+
+  server.setRequestHandler('tools/list', async request => {
+    const tools = await options.catalog.listTools(options.listWaitMs);
+    const offset = decodeCursor(request.params?.cursor);
+    if (offset > tools.length) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor');
+    const end = offset + options.pageSize;
+    const result: ListToolsResult = { tools: tools.slice(offset, end) };
+    if (end < tools.length) result.nextCursor = encodeCursor(end);
+    return result;
+  });
+
+  server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
+    const { name, arguments: args, _meta: meta } = request.params;
+    const began = performance.now();
+    const callLog = { tool: name, session: ctx.sessionId };
+    try {
+      if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+        throw new GatewayError('invalid_arguments', `arguments of ${name} must be a JSON object`);
+      }
+      const { progressToken, ...forwardedMeta } = meta ?? {};
+      const outcome = await options.catalog.callTool(name, args ?? {}, {
+        signal: ctx.mcpReq.signal,
+        ...(Object.keys(forwardedMeta).length > 0 ? { meta: forwardedMeta } : {}),
+        ...(progressToken === undefined
+          ? {}
+          : {
+              onprogress: progress =>
+                void ctx.mcpReq
+                  .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
+                  .catch(() => undefined)
+            })
+      });
+      options.log.info(
+        {
+          ...callLog,
+          server: outcome.route.serverId,
+          ms: Math.round(performance.now() - began),
+          cold: outcome.cold,
+          ...(outcome.cold ? { startMs: Math.round(outcome.startMs) } : {}),
+          outcome: outcome.result.isError ? 'tool_error' : 'ok'
+        },
+        'tools/call'
+      );
+      return outcome.result;
+    } catch (error) {
+      const wire = toProtocolError(error);
+      options.log.info(
+        {
+          ...callLog,
+          server: error instanceof GatewayError ? error.serverId : undefined,
+          ms: Math.round(performance.now() - began),
+          outcome: outcomeOf(error),
+          code: wire.code,
+          err: describeError(error)
+        },
+        'tools/call'
+      );
+      throw wire;
+    }
+  });
+
+  return server;
+}
+
+function outcomeOf(error: unknown): string {
+  if (error instanceof GatewayError) {
+    if (error.code === 'call_timeout') return 'timeout';
+    if (error.code === 'cancelled') return 'cancelled';
+  }
+  return 'error';
+}
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(`o:${offset}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  const match = /^o:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor');
+  return Number(match[1]);
+}
+
+/** The gateway's instructions: one line per server with its description. */
+export function describeServers(servers: readonly { id: string; description: string | undefined }[]): string {
+  const lines = servers.map(server => `- ${server.id}${server.description ? `: ${server.description}` : ''}`);
+  return [
+    'This gateway serves the tools of several MCP servers. Tool names are <server namespace>__<tool>; each description starts with [server id].',
+    'Servers:',
+    ...lines
+  ].join('\n');
+}

@@ -1,0 +1,75 @@
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+/** Everything `serve` needs besides the config file's contents. */
+export interface Settings {
+  readonly configFile: string;
+  readonly port: number;
+  readonly host: string;
+  readonly stateDir: string;
+  readonly logLevel: LogLevel;
+  /** Overrides the file's `defaults.idleTimeout` (seconds). */
+  readonly defaultIdleTimeout: number | undefined;
+  /** Extra hostnames the Host header may name (beyond the loopback names). */
+  readonly allowedHosts: readonly string[];
+  /** Extra hostnames a browser Origin may name (beyond the loopback names). */
+  readonly allowedOrigins: readonly string[];
+}
+
+/** The `serve` flags as parsed from the command line; absent ones are undefined. */
+export interface SettingFlags {
+  readonly config?: string | undefined;
+  readonly port?: string | undefined;
+  readonly host?: string | undefined;
+  readonly 'state-dir'?: string | undefined;
+  readonly 'log-level'?: string | undefined;
+  readonly 'allowed-hosts'?: string | undefined;
+  readonly 'allowed-origins'?: string | undefined;
+}
+
+/** A bad flag or environment value, said in one line. */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+/** Resolves settings: flags beat environment variables, which beat the defaults. */
+export function resolveSettings(
+  flags: SettingFlags,
+  env: Readonly<Record<string, string | undefined>>
+): Settings {
+  const pick = (flag: string | undefined, variable: string) => flag ?? nonEmpty(env[variable]);
+  const port = pick(flags.port, 'GATEWAY_PORT') ?? '8000';
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
+    throw new SettingsError(`port must be a number from 0 to 65535, got ${JSON.stringify(port)}`);
+  }
+  const logLevel = pick(flags['log-level'], 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new SettingsError(
+      `log level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`
+    );
+  }
+  const idle = nonEmpty(env.DEFAULT_IDLE_TIMEOUT);
+  if (idle !== undefined && !(Number.isFinite(Number(idle)) && Number(idle) >= 0)) {
+    throw new SettingsError(`DEFAULT_IDLE_TIMEOUT must be a number of seconds, got ${JSON.stringify(idle)}`);
+  }
+  return {
+    configFile: pick(flags.config, 'MCP_GATEWAY_CONFIG') ?? './servers.yaml',
+    port: Number(port),
+    host: pick(flags.host, 'GATEWAY_HOST') ?? '127.0.0.1',
+    stateDir: pick(flags['state-dir'], 'STATE_DIR') ?? './data',
+    logLevel: logLevel as LogLevel,
+    defaultIdleTimeout: idle === undefined ? undefined : Number(idle),
+    allowedHosts: list(pick(flags['allowed-hosts'], 'GATEWAY_ALLOWED_HOSTS')),
+    allowedOrigins: list(pick(flags['allowed-origins'], 'GATEWAY_ALLOWED_ORIGINS'))
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map(item => item.trim())
+    .filter(item => item.length > 0);
+}

@@ -1,0 +1,112 @@
+import type { Readable, Writable } from 'node:stream';
+import {
+  deserializeMessage,
+  serializeMessage,
+  type JSONRPCMessage,
+  type Transport
+} from '@modelcontextprotocol/client';
+
+/** Longest line accepted from a server: a bigger one is dropped and reported, not buffered forever. */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * MCP's stdio framing (newline-delimited JSON-RPC, the SDK's serializer and parser) over any pair
+ * of byte streams: a child process's pipes or a container's attached stdio.
+ *
+ * Unlike the SDK's stdio transport it reports lines that are not JSON-RPC through `onnoise` and
+ * carries on, because servers that print banners or debug output on stdout are common. It does NOT
+ * own the streams' source: `close()` stops reading and writing but leaves ending the process to its
+ * owner.
+ */
+export class StreamTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  /** Called with each stdout line that is not a JSON-RPC message. */
+  onnoise?: (line: string) => void;
+
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private closed = false;
+
+  constructor(
+    private readonly input: Readable,
+    private readonly output: Writable
+  ) {}
+
+  start(): Promise<void> {
+    this.input.on('data', this.onData);
+    this.input.once('end', this.onEnd);
+    this.input.once('close', this.onEnd);
+    this.output.once('close', this.onEnd);
+    this.input.on('error', this.onStreamError);
+    this.output.on('error', this.onStreamError);
+    return Promise.resolve();
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('transport closed'));
+    return new Promise((resolve, reject) => {
+      const flushed = this.output.write(serializeMessage(message), error => {
+        if (error) reject(error);
+      });
+      if (flushed) resolve();
+      else this.output.once('drain', resolve);
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.input.off('data', this.onData);
+    this.input.off('end', this.onEnd);
+    this.input.off('close', this.onEnd);
+    this.output.off('close', this.onEnd);
+    this.chunks = [];
+    this.onclose?.();
+    return Promise.resolve();
+  }
+
+  private readonly onData = (chunk: Buffer | string) => {
+    let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let newline: number;
+    while ((newline = data.indexOf(0x0a)) !== -1) {
+      this.chunks.push(data.subarray(0, newline));
+      const line = Buffer.concat(this.chunks).toString('utf8').replace(/\r$/, '');
+      this.chunks = [];
+      this.buffered = 0;
+      this.deliver(line);
+      if (this.closed) return;
+      data = data.subarray(newline + 1);
+    }
+    if (data.length === 0) return;
+    this.buffered += data.length;
+    if (this.buffered > MAX_LINE_BYTES) {
+      this.chunks = [];
+      this.buffered = 0;
+      this.onerror?.(new Error(`a line from the server exceeded ${MAX_LINE_BYTES} bytes and was dropped`));
+      return;
+    }
+    this.chunks.push(data);
+  };
+
+  private deliver(line: string): void {
+    if (line.trim().length === 0) return;
+    let message: JSONRPCMessage;
+    try {
+      message = deserializeMessage(line);
+    } catch {
+      this.onnoise?.(line);
+      return;
+    }
+    this.onmessage?.(message);
+  }
+
+  private readonly onEnd = () => {
+    void this.close();
+  };
+
+  private readonly onStreamError = (error: Error) => {
+    this.onerror?.(error);
+  };
+}

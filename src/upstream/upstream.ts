@@ -1,0 +1,481 @@
+import { Client, SdkError, SdkErrorCode, type PriorDiscovery } from '@modelcontextprotocol/client';
+import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/client';
+import type { ServerSpec } from '../config/server-spec.js';
+import { describeError, GatewayError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
+import { StreamTransport } from './stream-transport.js';
+
+export type UpstreamState = 'stopped' | 'starting' | 'ready' | 'stopping' | 'failed';
+
+/** How the gateway identifies itself to the servers behind it. */
+export interface ClientIdentity {
+  readonly name: string;
+  readonly version: string;
+}
+
+/** What an upstream tells the layer above it. Listeners must not throw. */
+export interface UpstreamListener {
+  onState?(upstream: Upstream, state: UpstreamState): void;
+  /** The server's tools as just listed (after every start and every `list_changed`), and its era. */
+  onTools?(upstream: Upstream, tools: readonly Tool[], era: PriorDiscovery): void;
+}
+
+export interface UpstreamOptions {
+  readonly spec: ServerSpec;
+  readonly runtime: Runtime;
+  readonly identity: ClientIdentity;
+  readonly log: Logger;
+  /** Bound on process start plus the MCP handshake. */
+  readonly startTimeoutMs: number;
+}
+
+export interface CallOptions {
+  /** Aborted when the client cancels; the cancellation is forwarded to the server. */
+  readonly signal?: AbortSignal;
+  readonly onprogress?: (progress: Progress) => void;
+  /** Request `_meta` to forward (without `progressToken`, which the upstream client assigns). */
+  readonly meta?: Record<string, unknown>;
+}
+
+/** What a call returns besides the server's result. */
+export interface CallOutcome {
+  readonly result: CallToolResult;
+  /** True when this call had to start the server. */
+  readonly cold: boolean;
+  /** Time spent starting the server (0 for a warm call). */
+  readonly startMs: number;
+}
+
+interface Connection {
+  readonly client: Client;
+  readonly process: ServerProcess;
+  /** Rejects with `server_exited` if the process ends while the connection is current. */
+  readonly lost: Promise<never>;
+}
+
+/** Failed starts within this window... */
+const FAILURE_WINDOW_MS = 60_000;
+/** ...this many times... */
+const FAILURE_LIMIT = 3;
+/** ...mark the server failed for this long. */
+const FAILED_COOLDOWN_MS = 30_000;
+
+/**
+ * One MCP server behind the gateway: at most one running instance, shared by every client session,
+ * with calls multiplexed over its stdio by JSON-RPC id.
+ *
+ * Lifecycle: `stopped → starting → ready → stopping → stopped`, or `starting → failed` after
+ * {@link FAILURE_LIMIT} failed starts within a minute. Exactly one start runs at a time: concurrent
+ * first calls share it. The idle timer runs only while no call is in flight, so a long call is
+ * never cut off by it.
+ */
+export class Upstream {
+  readonly spec: ServerSpec;
+  /** The era to connect in, as learned earlier; undefined means probe. Set by the catalog. */
+  prior: PriorDiscovery | undefined;
+
+  private stateValue: UpstreamState = 'stopped';
+  private connection: Connection | undefined;
+  private starting: Promise<Connection> | undefined;
+  private stopping: Promise<void> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private inFlightCount = 0;
+  private failures: number[] = [];
+  private failedUntil = 0;
+  private lastErrorValue: string | undefined;
+  private startedAtValue: Date | undefined;
+  private lastUsedValue: Date | undefined;
+  private restarts = 0;
+  private closed = false;
+  private readonly shutdown = new AbortController();
+  private readonly log: Logger;
+  private readonly listeners = new Set<UpstreamListener>();
+
+  constructor(private readonly options: UpstreamOptions) {
+    this.spec = options.spec;
+    this.log = options.log.child({ server: options.spec.id });
+  }
+
+  /** Registers a listener for state and tool changes; returns a function that removes it. */
+  addListener(listener: UpstreamListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The catalog fingerprint: the config's, plus what the runtime adds (an image id). */
+  async fingerprint(): Promise<string> {
+    const extra = await this.options.runtime.identify?.(this.spec);
+    return extra === undefined ? this.spec.fingerprint : `${this.spec.fingerprint}:${extra}`;
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  get state(): UpstreamState {
+    return this.stateValue;
+  }
+
+  /** A snapshot for health and status views. */
+  status() {
+    return {
+      id: this.spec.id,
+      runtime: this.spec.runtime,
+      state: this.stateValue,
+      startedAt: this.startedAtValue?.toISOString() ?? null,
+      lastUsed: this.lastUsedValue?.toISOString() ?? null,
+      inFlight: this.inFlightCount,
+      restarts: this.restarts,
+      lastError: this.spec.unavailable ?? this.lastErrorValue ?? null
+    };
+  }
+
+  /**
+   * Calls `tool` (the server's own name for it), starting the server first if needed. Resolves with
+   * the server's result unchanged; rejects with a `GatewayError` for local failures or the server's
+   * `ProtocolError` for its own errors.
+   */
+  async callTool(
+    tool: string,
+    args: Record<string, unknown>,
+    options: CallOptions = {}
+  ): Promise<CallOutcome> {
+    this.inFlightCount++;
+    this.clearIdleTimer();
+    this.lastUsedValue = new Date();
+    try {
+      const cold = this.connection === undefined;
+      const startedAt = performance.now();
+      const connection = await this.ensureStarted();
+      const startMs = cold ? performance.now() - startedAt : 0;
+      const request = connection.client.request(
+        {
+          method: 'tools/call',
+          params: { name: tool, arguments: args, ...(options.meta ? { _meta: options.meta } : {}) }
+        },
+        {
+          timeout: this.spec.callTimeoutMs,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onprogress ? { onprogress: options.onprogress } : {})
+        }
+      );
+      const result = await Promise.race([request, connection.lost]).catch((error: unknown) => {
+        throw this.callError(error, tool, options.signal);
+      });
+      return { result, cold, startMs };
+    } finally {
+      this.inFlightCount--;
+      this.lastUsedValue = new Date();
+      if (this.inFlightCount === 0) this.armIdleTimer();
+    }
+  }
+
+  /**
+   * Lists the server's tools, starting it if needed, and reports them to the listener. Used for
+   * discovery: a server started only for this is stopped again right away.
+   */
+  async discover(): Promise<readonly Tool[]> {
+    const wasRunning = this.connection !== undefined;
+    this.inFlightCount++;
+    this.clearIdleTimer();
+    try {
+      const connection = await this.ensureStarted();
+      return await this.listTools(connection);
+    } finally {
+      this.inFlightCount--;
+      if (this.inFlightCount === 0) {
+        if (wasRunning) this.armIdleTimer();
+        else await this.stop('discovered');
+      }
+    }
+  }
+
+  /** Starts the server if it is not running (shared by concurrent callers). */
+  ensureStarted(): Promise<Connection> {
+    if (this.connection) return Promise.resolve(this.connection);
+    if (this.closed) {
+      return Promise.reject(
+        new GatewayError('server_unavailable', 'the gateway is shutting down', { serverId: this.spec.id })
+      );
+    }
+    if (this.spec.unavailable) {
+      return Promise.reject(
+        new GatewayError(
+          'server_unavailable',
+          `server ${this.spec.id} is unavailable: ${this.spec.unavailable}`,
+          {
+            serverId: this.spec.id
+          }
+        )
+      );
+    }
+    if (Date.now() < this.failedUntil) {
+      const retry = new Date(this.failedUntil).toISOString();
+      return Promise.reject(
+        new GatewayError(
+          'server_unavailable',
+          `server ${this.spec.id} failed to start ${FAILURE_LIMIT} times in a minute; next try after ${retry}. Last error: ${this.lastErrorValue ?? 'unknown'}`,
+          { serverId: this.spec.id }
+        )
+      );
+    }
+    this.starting ??= this.start().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  /**
+   * Stops the running instance, if any. In-flight calls are not waited for here: the caller decides
+   * (the idle timer only fires with none; shutdown drains first).
+   */
+  async stop(reason: string): Promise<void> {
+    this.clearIdleTimer();
+    if (this.starting) await this.starting.catch(() => undefined);
+    if (this.stopping) return this.stopping;
+    const connection = this.connection;
+    if (!connection) return;
+    this.stopping = this.teardown(connection, reason).finally(() => {
+      this.stopping = undefined;
+    });
+    return this.stopping;
+  }
+
+  /** Refuses new calls, aborts a start in progress, and stops the server. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.shutdown.abort();
+    await this.stop('shutdown');
+  }
+
+  private async start(): Promise<Connection> {
+    if (this.stopping) await this.stopping;
+    this.setState('starting');
+    const began = performance.now();
+    try {
+      const connection = await this.connect();
+      this.connection = connection;
+      this.startedAtValue = new Date();
+      if (this.restarts++ > 0) this.log.info('server restarted');
+      this.failures = [];
+      this.lastErrorValue = undefined;
+      this.setState('ready');
+      this.log.info({ ms: Math.round(performance.now() - began), era: this.prior?.kind }, 'server ready');
+      void this.listTools(connection).catch((error: unknown) => {
+        this.log.warn({ err: describeError(error) }, 'listing tools after start failed');
+      });
+      return connection;
+    } catch (error) {
+      const failure =
+        error instanceof GatewayError
+          ? error
+          : new GatewayError(
+              'start_failed',
+              `server ${this.spec.id} failed to start: ${describeError(error)}`,
+              {
+                cause: error,
+                serverId: this.spec.id
+              }
+            );
+      this.recordFailure(failure.message);
+      throw failure;
+    }
+  }
+
+  private recordFailure(message: string): void {
+    const now = Date.now();
+    this.lastErrorValue = message;
+    this.failures = [...this.failures.filter(at => now - at < FAILURE_WINDOW_MS), now];
+    if (this.failures.length >= FAILURE_LIMIT) {
+      this.failedUntil = now + FAILED_COOLDOWN_MS;
+      this.failures = [];
+      this.setState('failed');
+      this.log.error({ err: message, retryAfterMs: FAILED_COOLDOWN_MS }, 'server marked failed');
+    } else {
+      this.setState('stopped');
+      this.log.warn({ err: message }, 'server start failed');
+    }
+  }
+
+  /**
+   * Starts the process and runs the MCP handshake in the era learned earlier, or probes for it.
+   * A 2025-era server may exit when probed with `server/discover` before `initialize`; then it is
+   * started once more and connected as legacy.
+   */
+  private async connect(): Promise<Connection> {
+    if (this.prior) return this.handshake(this.prior);
+    try {
+      return await this.handshake(undefined);
+    } catch (error) {
+      if (this.closed || !(error instanceof GatewayError) || error.code !== 'server_exited') throw error;
+      this.log.info('server exited on the era probe; connecting as a 2025-era server');
+      return this.handshake({ kind: 'legacy' });
+    }
+  }
+
+  private async handshake(prior: PriorDiscovery | undefined): Promise<Connection> {
+    const process = await this.options.runtime.start(this.spec, this.onStderr, this.shutdown.signal);
+    const transport = new StreamTransport(process.stdout, process.stdin);
+    transport.onnoise = line =>
+      this.log.warn({ line: line.slice(0, 500) }, 'skipped a non-JSON line on stdout');
+    transport.onerror = error => this.log.warn({ err: error.message }, 'upstream transport error');
+    const client = new Client(
+      { name: this.options.identity.name, version: this.options.identity.version },
+      {
+        versionNegotiation: {
+          mode: 'auto',
+          probe: { timeoutMs: Math.min(5_000, this.options.startTimeoutMs) }
+        }
+      }
+    );
+    client.setNotificationHandler('notifications/tools/list_changed', () => {
+      if (this.connection?.client === client) {
+        void this.listTools(this.connection).catch((error: unknown) => {
+          this.log.warn({ err: describeError(error) }, 'listing tools after list_changed failed');
+        });
+      }
+    });
+
+    const exitError = (exit: ExitInfo) =>
+      new GatewayError('server_exited', `server ${this.spec.id} exited (${exit.reason})`, {
+        serverId: this.spec.id
+      });
+    const lost = process.exited.then(exit => {
+      throw exitError(exit);
+    });
+    lost.catch(() => undefined);
+    void process.exited.then(exit => this.onExit(client, process, exit));
+
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new GatewayError(
+              'start_failed',
+              `server ${this.spec.id} did not complete the MCP handshake within ${this.options.startTimeoutMs / 1000}s`,
+              { serverId: this.spec.id }
+            )
+          ),
+        this.options.startTimeoutMs
+      );
+    });
+    try {
+      await Promise.race([
+        client.connect(transport, { timeout: this.options.startTimeoutMs, ...(prior ? { prior } : {}) }),
+        lost,
+        deadline
+      ]);
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      await process.stop();
+      if (error instanceof GatewayError) throw error;
+      // A closed transport during the handshake is the process ending: report it as that.
+      const exit = await Promise.race([
+        process.exited,
+        new Promise<undefined>(r => setTimeout(r, 200, undefined))
+      ]);
+      if (exit && !exit.requested) throw exitError(exit);
+      throw new GatewayError(
+        'start_failed',
+        `server ${this.spec.id} failed the MCP handshake: ${describeError(error)}`,
+        {
+          cause: error,
+          serverId: this.spec.id
+        }
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    const discover = client.getDiscoverResult();
+    this.prior =
+      client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
+    this.log.debug({ label: process.label, era: this.prior.kind }, 'handshake done');
+    return { client, process, lost };
+  }
+
+  private async listTools(connection: Connection): Promise<readonly Tool[]> {
+    const { tools } = await connection.client.listTools();
+    if (this.connection === connection || this.starting) {
+      for (const listener of this.listeners)
+        listener.onTools?.(this, tools, this.prior ?? { kind: 'legacy' });
+    }
+    return tools;
+  }
+
+  private onExit(client: Client, process: ServerProcess, exit: ExitInfo): void {
+    if (this.connection?.process !== process) return;
+    this.connection = undefined;
+    void client.close().catch(() => undefined);
+    void process.stop();
+    if (!exit.requested) {
+      this.lastErrorValue = `server exited (${exit.reason})`;
+      this.log.error({ reason: exit.reason, inFlight: this.inFlightCount }, 'server exited unexpectedly');
+    }
+    if (this.stateValue !== 'stopping') this.setState('stopped');
+  }
+
+  private async teardown(connection: Connection, reason: string): Promise<void> {
+    this.setState('stopping');
+    this.log.info({ reason }, 'stopping server');
+    this.connection = undefined;
+    await connection.client.close().catch(() => undefined);
+    await connection.process.stop();
+    this.setState('stopped');
+  }
+
+  private callError(error: unknown, tool: string, signal: AbortSignal | undefined): unknown {
+    if (error instanceof GatewayError) return error;
+    if (signal?.aborted) {
+      return new GatewayError('cancelled', `call to ${this.spec.id}/${tool} was cancelled`, {
+        cause: error,
+        serverId: this.spec.id
+      });
+    }
+    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
+      return new GatewayError(
+        'call_timeout',
+        `tool ${tool} on server ${this.spec.id} did not finish within ${this.spec.callTimeoutMs / 1000}s (callTimeout); it was cancelled`,
+        { cause: error, serverId: this.spec.id }
+      );
+    }
+    if (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed) {
+      return new GatewayError(
+        'server_exited',
+        `server ${this.spec.id} closed its connection during the call`,
+        {
+          cause: error,
+          serverId: this.spec.id
+        }
+      );
+    }
+    return error;
+  }
+
+  private armIdleTimer(): void {
+    this.clearIdleTimer();
+    if (this.spec.idleTimeoutMs <= 0 || !this.connection) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.inFlightCount === 0) void this.stop('idle');
+    }, this.spec.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private setState(state: UpstreamState): void {
+    if (state === this.stateValue) return;
+    this.stateValue = state;
+    this.log.info({ state }, 'server state');
+    for (const listener of this.listeners) listener.onState?.(this, state);
+  }
+
+  private readonly onStderr = (line: string) => {
+    this.log.info({ stream: 'stderr', line }, 'server stderr');
+  };
+}
