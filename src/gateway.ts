@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import path from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Catalog } from './catalog/catalog.js';
@@ -9,6 +10,7 @@ import { createApp } from './http/app.js';
 import { isLoopback, LOOPBACK_NAMES } from './http/guards.js';
 import type { Logger } from './log.js';
 import type { Runtime } from './runtime/runtime.js';
+import { DockerRuntime } from './runtime/docker-runtime.js';
 import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
 import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
 import { LegacySessions } from './sessions/legacy-sessions.js';
@@ -62,10 +64,18 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   for (const warning of config.warnings) log.warn(warning);
 
   const db = openDatabase(settings.stateDir);
-  const runtimes: Record<ServerSpec['runtime'], Runtime> = {
-    process: new LocalProcessRuntime(),
-    docker: new LocalProcessRuntime() // replaced by the Docker runtime
-  };
+  const docker = new DockerRuntime({ owner: DockerRuntime.ownerFor(path.resolve(settings.stateDir)), log });
+  const runtimes: Record<ServerSpec['runtime'], Runtime> = { process: new LocalProcessRuntime(), docker };
+  const usesDocker = config.servers.some(spec => spec.runtime === 'docker');
+  if (usesDocker) {
+    const engine = await docker.health();
+    if (engine.reachable) await docker.removeLeftovers();
+    else
+      log.warn(
+        { err: engine.error },
+        'the Docker engine is unreachable; Docker servers fail until it answers'
+      );
+  }
   const upstreams = config.servers.map(
     spec =>
       new Upstream({
@@ -106,11 +116,12 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const app = createApp({
     legacy,
     modern,
-    health: () => ({
+    health: async () => ({
       status: 'ok',
       version: VERSION,
       discovering: catalog.discovering,
       sessions: legacy.size,
+      ...(usesDocker ? { docker: await docker.health() } : {}),
       servers: upstreams.map(upstream => upstream.status())
     }),
     allowedHosts: [...LOOPBACK_NAMES, ...settings.allowedHosts],

@@ -50,8 +50,14 @@ export class Catalog {
     const stale: Upstream[] = [];
     for (const upstream of this.upstreams.values()) {
       const entry = this.entries.get(upstream.id);
-      const fingerprint = await upstream.fingerprint().catch(() => undefined);
-      if (entry && (fingerprint === undefined || entry.fingerprint === fingerprint)) {
+      const fingerprint = await upstream.fingerprint();
+      // Without the runtime's part (an image id the engine cannot tell now), trust an entry whose
+      // config part matches.
+      const matches =
+        entry !== undefined &&
+        (entry.fingerprint === fingerprint ||
+          (fingerprint === upstream.spec.fingerprint && entry.fingerprint.startsWith(`${fingerprint}:`)));
+      if (entry && matches) {
         upstream.prior = entry.era;
       } else if (!upstream.spec.unavailable) {
         stale.push(upstream);

@@ -87,6 +87,15 @@ export function parseConfig(text: string, file: string, options: LoadOptions): L
   return { ok: true, config: { file, raw, servers, warnings } };
 }
 
+/** Bytes in `512m`, `1g`, `100k`, `2048` (units are powers of 1024). */
+export function parseByteSize(size: string | number): number {
+  if (typeof size === 'number') return size;
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(size.trim());
+  if (!match) throw new Error(`not a size: ${size}`);
+  const power = { '': 0, k: 1, m: 2, g: 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(match[1]) * 1024 ** power);
+}
+
 /** The first line of a yaml error, without the code frame `prettyErrors` would add. */
 function yamlMessage(message: string): string {
   return message.split('\n')[0]?.replace(/ at line \d+, column \d+.*$/, '') ?? message;
@@ -112,12 +121,28 @@ function resolveServer(
   const command = server.command?.map(expand);
   const cwd = server.cwd === undefined ? undefined : path.resolve(baseDir, server.cwd);
   const base = { image: server.image, command, env, cwd };
+  const limits =
+    server.image === undefined
+      ? undefined
+      : {
+          network: server.network ?? 'none',
+          memoryBytes: parseByteSize(server.memory ?? '512m'),
+          cpus: server.cpus ?? 1,
+          pids: server.pids ?? 256,
+          binds: (server.volumes ?? []).map(volume => {
+            const [host = '', container = '', mode = 'ro'] = volume.split(':');
+            return `${path.resolve(baseDir, host)}:${container}:${mode}`;
+          }),
+          user: server.user,
+          readOnly: server.readOnly ?? false
+        };
   return {
     id,
     description: server.description,
     namespace: server.namespace ?? id,
     runtime: server.image === undefined ? 'process' : 'docker',
     ...base,
+    limits,
     idleTimeoutMs: Math.round((server.idleTimeout ?? defaults.idleTimeout) * 1000),
     callTimeoutMs: Math.round((server.callTimeout ?? defaults.callTimeout) * 1000),
     tools: server.tools ?? {},

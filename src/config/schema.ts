@@ -26,6 +26,19 @@ const toolFilter = z.strictObject({
   deny: z.array(z.string().min(1)).optional()
 });
 
+/** A size in bytes, or a number with a unit: `512m`, `1g`, `256k`. */
+const byteSize = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+(?:\.\d+)?\s*[kmgKMG]?[bB]?$/, 'a size is bytes or a number with k, m or g (e.g. 512m)')
+]);
+
+/** A bind mount `host:container`, read-only unless it ends in `:rw`. */
+const volume = z
+  .string()
+  .regex(/^[^:]+:\/[^:]*(?::(?:ro|rw))?$/, 'a volume is host-path:/container-path, optionally :ro or :rw');
+
 export const ServerConfigSchema = z
   .strictObject({
     /** Shown to clients in the gateway's instructions. */
@@ -47,6 +60,20 @@ export const ServerConfigSchema = z
     /** `false` keeps the entry but serves nothing from it. */
     enabled: z.boolean().default(true),
     tools: toolFilter.optional(),
+    /** Docker only: the container's network; default `none` (no network at all). */
+    network: z.string().min(1).optional(),
+    /** Docker only: memory limit; default 512m. */
+    memory: byteSize.optional(),
+    /** Docker only: CPU limit in cores; default 1. */
+    cpus: z.number().positive().max(1024).optional(),
+    /** Docker only: process limit; default 256. */
+    pids: z.number().int().positive().optional(),
+    /** Docker only: bind mounts `host:container[:ro|rw]`, read-only unless `:rw`. */
+    volumes: z.array(volume).optional(),
+    /** Docker only: user (and group) to run as, e.g. `1000:1000`; default the image's. */
+    user: z.string().min(1).optional(),
+    /** Docker only: a read-only root filesystem (with a writable /tmp); default false. */
+    readOnly: z.boolean().optional(),
     /** Prefix of the server's tools; default the id; "" = no prefix. */
     namespace: z
       .string()
@@ -58,7 +85,21 @@ export const ServerConfigSchema = z
   })
   .refine(server => server.image !== undefined || server.command !== undefined, {
     message: 'a server needs `image` (a Docker container) or `command` (a local process)'
+  })
+  .superRefine((server, ctx) => {
+    if (server.image !== undefined) return;
+    for (const key of DOCKER_ONLY) {
+      if (server[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${key} applies only to servers with an image`
+        });
+      }
+    }
   });
+
+const DOCKER_ONLY = ['network', 'memory', 'cpus', 'pids', 'volumes', 'user', 'readOnly'] as const;
 
 export const DefaultsSchema = z.strictObject({
   idleTimeout: seconds('idleTimeout').default(300),

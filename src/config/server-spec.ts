@@ -1,5 +1,18 @@
 import { createHash } from 'node:crypto';
 
+/** How a Docker server's container is confined. Every field has a safe default. */
+export interface ContainerLimits {
+  /** `none` unless the server declares a network. */
+  readonly network: string;
+  readonly memoryBytes: number;
+  readonly cpus: number;
+  readonly pids: number;
+  /** Bind mounts in Docker's `host:container:mode` form, mode `ro` unless marked `rw`. */
+  readonly binds: readonly string[];
+  readonly user: string | undefined;
+  readonly readOnly: boolean;
+}
+
 /**
  * One server as the rest of the gateway sees it: the config entry with defaults applied, `${VAR}`
  * references resolved, and times in milliseconds.
@@ -13,6 +26,8 @@ export interface ServerSpec {
   readonly runtime: 'docker' | 'process';
   readonly image: string | undefined;
   readonly command: readonly string[] | undefined;
+  /** Container confinement; only for `docker` servers. */
+  readonly limits: ContainerLimits | undefined;
   readonly env: Readonly<Record<string, string>>;
   /** Absolute working directory of a local process. */
   readonly cwd: string | undefined;

@@ -11,7 +11,7 @@ export interface AppOptions {
   readonly legacy: LegacySessions;
   readonly modern: ModernEndpoint;
   /** The body of `GET /healthz`. */
-  readonly health: () => Record<string, unknown>;
+  readonly health: () => Promise<Record<string, unknown>>;
   readonly allowedHosts: readonly string[];
   readonly allowedOrigins: readonly string[];
   /** Largest accepted request body; more gets 413. */
@@ -32,8 +32,8 @@ export function createApp(options: AppOptions): Express {
   app.set('query parser', 'simple');
   app.use(hostAndOriginGuard(options.allowedHosts, options.allowedOrigins));
 
-  app.get('/healthz', (_req, res) => {
-    res.json(options.health());
+  app.get('/healthz', async (_req, res) => {
+    res.json(await options.health());
   });
 
   const refuseWhileDraining: express.RequestHandler = (_req, _res, next) => {

@@ -54,6 +54,21 @@ interface Connection {
   readonly lost: Promise<never>;
 }
 
+/**
+ * The result without the `io.modelcontextprotocol/*` `_meta` keys, which describe the hop between
+ * the gateway and the server (the server's identity, say), not the tool's answer. Everything else
+ * is the server's and passes through.
+ */
+function withoutHopMeta(result: CallToolResult): CallToolResult {
+  const meta = result._meta;
+  if (!meta || !Object.keys(meta).some(key => key.startsWith(HOP_META_PREFIX))) return result;
+  const kept = Object.fromEntries(Object.entries(meta).filter(([key]) => !key.startsWith(HOP_META_PREFIX)));
+  const { _meta: _dropped, ...rest } = result;
+  return Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest;
+}
+
+const HOP_META_PREFIX = 'io.modelcontextprotocol/';
+
 /** Failed starts within this window... */
 const FAILURE_WINDOW_MS = 60_000;
 /** ...this many times... */
@@ -105,7 +120,7 @@ export class Upstream {
 
   /** The catalog fingerprint: the config's, plus what the runtime adds (an image id). */
   async fingerprint(): Promise<string> {
-    const extra = await this.options.runtime.identify?.(this.spec);
+    const extra = await this.options.runtime.identify?.(this.spec).catch(() => undefined);
     return extra === undefined ? this.spec.fingerprint : `${this.spec.fingerprint}:${extra}`;
   }
 
@@ -163,7 +178,7 @@ export class Upstream {
       const result = await Promise.race([request, connection.lost]).catch((error: unknown) => {
         throw this.callError(error, tool, options.signal);
       });
-      return { result, cold, startMs };
+      return { result: withoutHopMeta(result), cold, startMs };
     } finally {
       this.inFlightCount--;
       this.lastUsedValue = new Date();
@@ -278,7 +293,14 @@ export class Upstream {
                 serverId: this.spec.id
               }
             );
-      this.recordFailure(failure.message);
+      // An unreachable engine is not the server's fault: it does not count toward marking it failed,
+      // so the server works again as soon as the engine answers.
+      if (failure.code === 'engine_unreachable') {
+        this.lastErrorValue = failure.message;
+        this.setState('stopped');
+      } else {
+        this.recordFailure(failure.message);
+      }
       throw failure;
     }
   }
@@ -320,22 +342,26 @@ export class Upstream {
     transport.onnoise = line =>
       this.log.warn({ line: line.slice(0, 500) }, 'skipped a non-JSON line on stdout');
     transport.onerror = error => this.log.warn({ err: error.message }, 'upstream transport error');
+    // The SDK keeps the tool list fresh in both eras: unsolicited `list_changed` on 2025-era
+    // connections, a `subscriptions/listen` stream it opens itself on 2026-era ones.
     const client = new Client(
       { name: this.options.identity.name, version: this.options.identity.version },
       {
         versionNegotiation: {
           mode: 'auto',
           probe: { timeoutMs: Math.min(5_000, this.options.startTimeoutMs) }
+        },
+        listChanged: {
+          tools: {
+            debounceMs: 100,
+            onChanged: (error, tools) => {
+              if (error || !tools || this.connection?.client !== client) return;
+              this.reportTools(tools);
+            }
+          }
         }
       }
     );
-    client.setNotificationHandler('notifications/tools/list_changed', () => {
-      if (this.connection?.client === client) {
-        void this.listTools(this.connection).catch((error: unknown) => {
-          this.log.warn({ err: describeError(error) }, 'listing tools after list_changed failed');
-        });
-      }
-    });
 
     const exitError = (exit: ExitInfo) =>
       new GatewayError('server_exited', `server ${this.spec.id} exited (${exit.reason})`, {
@@ -392,16 +418,24 @@ export class Upstream {
     this.prior =
       client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
     this.log.debug({ label: process.label, era: this.prior.kind }, 'handshake done');
+    if (this.prior.kind === 'modern' && client.getServerCapabilities()?.tools?.listChanged) {
+      // A 2026-era connection hears of changes only on a listen stream, which a connect from a
+      // stored verdict does not open by itself. Not awaited: a call need not wait for it.
+      client.listen({ toolsListChanged: true }).catch((error: unknown) => {
+        this.log.debug({ err: describeError(error) }, 'could not open a listen stream');
+      });
+    }
     return { client, process, lost };
   }
 
   private async listTools(connection: Connection): Promise<readonly Tool[]> {
     const { tools } = await connection.client.listTools();
-    if (this.connection === connection || this.starting) {
-      for (const listener of this.listeners)
-        listener.onTools?.(this, tools, this.prior ?? { kind: 'legacy' });
-    }
+    if (this.connection === connection || this.starting) this.reportTools(tools);
     return tools;
+  }
+
+  private reportTools(tools: readonly Tool[]): void {
+    for (const listener of this.listeners) listener.onTools?.(this, tools, this.prior ?? { kind: 'legacy' });
   }
 
   private onExit(client: Client, process: ServerProcess, exit: ExitInfo): void {
