@@ -61,7 +61,13 @@ export function parseConfig(text: string, file: string, options: LoadOptions): L
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map(error => ({ ...at(error.pos[0]), message: yamlMessage(error.message) }))
+      problems: doc.errors.map(error => ({
+        ...at(error.pos[0]),
+        message:
+          error.code === 'DUPLICATE_KEY'
+            ? 'duplicate key: a server id or setting appears twice in the same mapping'
+            : yamlMessage(error.message)
+      }))
     };
   }
 

@@ -477,7 +477,7 @@ export class Upstream {
     if (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed) {
       return new GatewayError(
         'server_exited',
-        `server ${this.spec.id} closed its connection during the call`,
+        `server ${this.spec.id} exited during the call (its connection closed)`,
         {
           cause: error,
           serverId: this.spec.id
