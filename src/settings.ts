@@ -48,7 +48,7 @@ export function resolveSettings(
     );
   }
   const idle = nonEmpty(env.DEFAULT_IDLE_TIMEOUT);
-  if (idle !== undefined && !(Number.isFinite(Number(idle)) && Number(idle) >= 0)) {
+  if (idle !== undefined && !/^\d+(?:\.\d+)?$/.test(idle)) {
     throw new SettingsError(`DEFAULT_IDLE_TIMEOUT must be a number of seconds, got ${JSON.stringify(idle)}`);
   }
   return {

@@ -3,7 +3,7 @@ export function globToRegExp(glob: string): RegExp {
   const body = glob.replace(/[.+^${}()|[\]\\*?]/g, char =>
     char === '*' ? '.*' : char === '?' ? '.' : `\\${char}`
   );
-  return new RegExp(`^${body}$`, 's');
+  return new RegExp(`^${body}$`, 'su');
 }
 
 /** A predicate for a server's `tools: { allow, deny }` filter: deny wins; no allow list allows all. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { ConfigFileSchema, type ConfigFile, type ServerConfig } from './schema.js';
+import { ConfigFileSchema, sizeInBytes, type ConfigFile, type ServerConfig } from './schema.js';
 import { fingerprintOf, type ServerSpec } from './server-spec.js';
 
 /** A problem in the config file, located for a person to fix: prints as `file:line:col: message`. */
@@ -71,7 +71,16 @@ export function parseConfig(text: string, file: string, options: LoadOptions): L
     };
   }
 
-  const value: unknown = doc.toJS() ?? {};
+  let value: unknown;
+  try {
+    // Aliases are resolved here; an undefined alias or an alias bomb throws rather than erring.
+    value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    return {
+      ok: false,
+      problems: [{ ...at(0), message: error instanceof Error ? error.message : String(error) }]
+    };
+  }
   const parsed = ConfigFileSchema.safeParse(value);
   if (!parsed.success) {
     return { ok: false, problems: parsed.error.issues.flatMap(issue => locateIssue(doc, issue, at)) };
@@ -91,15 +100,6 @@ export function parseConfig(text: string, file: string, options: LoadOptions): L
       return spec;
     });
   return { ok: true, config: { file, raw, servers, warnings } };
-}
-
-/** Bytes in `512m`, `1g`, `100k`, `2048` (units are powers of 1024). */
-export function parseByteSize(size: string | number): number {
-  if (typeof size === 'number') return size;
-  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(size.trim());
-  if (!match) throw new Error(`not a size: ${size}`);
-  const power = { '': 0, k: 1, m: 2, g: 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.round(Number(match[1]) * 1024 ** power);
 }
 
 /** The first line of a yaml error, without the code frame `prettyErrors` would add. */
@@ -132,7 +132,7 @@ function resolveServer(
       ? undefined
       : {
           network: server.network ?? 'none',
-          memoryBytes: parseByteSize(server.memory ?? '512m'),
+          memoryBytes: sizeInBytes(server.memory ?? '512m'),
           cpus: server.cpus ?? 1,
           pids: server.pids ?? 256,
           binds: (server.volumes ?? []).map(volume => {

@@ -26,12 +26,28 @@ const toolFilter = z.strictObject({
   deny: z.array(z.string().min(1)).optional()
 });
 
+/** Docker refuses less; and 0 would mean no limit at all. */
+const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+
+/** Bytes in `512m`, `1g`, `100k`, `2048` (units are powers of 1024); NaN when it is not a size. */
+export function sizeInBytes(size: string | number): number {
+  if (typeof size === 'number') return size;
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(size.trim());
+  if (!match) return Number.NaN;
+  const power = { '': 0, k: 1, m: 2, g: 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(match[1]) * 1024 ** power);
+}
+
 /** A size in bytes, or a number with a unit: `512m`, `1g`, `256k`. */
 const byteSize = z.union([
-  z.number().int().positive(),
+  z.number().int().min(MIN_MEMORY_BYTES, 'memory must be at least 6m'),
   z
     .string()
     .regex(/^\d+(?:\.\d+)?\s*[kmgKMG]?[bB]?$/, 'a size is bytes or a number with k, m or g (e.g. 512m)')
+    .refine(
+      size => !(sizeInBytes(size) < MIN_MEMORY_BYTES),
+      'memory must be at least 6m (0 would mean no limit)'
+    )
 ]);
 
 /** A bind mount `host:container`, read-only unless it ends in `:rw`. */
@@ -46,7 +62,10 @@ export const ServerConfigSchema = z
     /** Docker image to run; without it, `command` is run as a local process. */
     image: z.string().min(1, 'image must not be empty').optional(),
     /** With `image`: replaces the image's CMD. Without: the program and its arguments. */
-    command: z.array(z.string(), { error: 'command must be a list of strings' }).min(1).optional(),
+    command: z
+      .array(z.string(), { error: 'command must be a list of strings' })
+      .min(1, 'command must not be empty')
+      .optional(),
     /** Environment for the server; `${VAR}` takes VAR from the gateway's environment. */
     env: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid variable name'), envValue)
@@ -65,7 +84,7 @@ export const ServerConfigSchema = z
     /** Docker only: memory limit; default 512m. */
     memory: byteSize.optional(),
     /** Docker only: CPU limit in cores; default 1. */
-    cpus: z.number().positive().max(1024).optional(),
+    cpus: z.number().min(0.01, 'cpus must be at least 0.01').max(1024).optional(),
     /** Docker only: process limit; default 256. */
     pids: z.number().int().positive().optional(),
     /** Docker only: bind mounts `host:container[:ro|rw]`, read-only unless `:rw`. */

@@ -1,0 +1,288 @@
+import { createServer, connect as netConnect, type Server } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/client';
+import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
+import {
+  docker,
+  ensureFixtureImages,
+  managedContainers,
+  requireDocker,
+  runningContainers
+} from '../support/docker-test-setup.js';
+import { connect, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
+
+const available = await requireDocker('Docker runtime tests');
+let images: Awaited<ReturnType<typeof ensureFixtureImages>>;
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function startGateway(
+  config: string,
+  options: { env?: Record<string, string>; stateDir?: string } = {}
+) {
+  const gateway = await GatewayProcess.start(config, options);
+  cleanups.push(() => gateway.dispose());
+  return gateway;
+}
+
+async function clientOf(gateway: GatewayProcess, era: 'legacy' | 'modern' = 'legacy'): Promise<Client> {
+  const client = await connect(gateway.url, era);
+  cleanups.push(() => client.close());
+  return client;
+}
+
+describe.skipIf(!available)('Docker runtime', () => {
+  beforeAll(async () => {
+    images = await ensureFixtureImages();
+  }, 300_000);
+
+  afterAll(async () => {
+    // Nothing a test started may outlive the suite.
+    expect(await managedContainers()).toEqual([]);
+  });
+
+  it('starts one container for 20 concurrent first calls, reuses it warm, and removes it when idle', async () => {
+    const gateway = await startGateway(`
+defaults:
+  idleTimeout: 2
+servers:
+  boxed:
+    image: ${images.fixture}
+`);
+    await gateway.discovered(60_000);
+    await waitUntil(async () => (await managedContainers('boxed')).length === 0, 10_000);
+
+    const clients = await Promise.all(
+      Array.from({ length: 5 }, (_, index) => clientOf(gateway, index % 2 === 0 ? 'legacy' : 'modern'))
+    );
+    const { tools } = await clients[0]!.listTools();
+    expect(tools.map(tool => tool.name)).toContain('boxed__echo');
+    expect(await managedContainers('boxed')).toHaveLength(0);
+
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        clients[index % 5]!.callTool({ name: 'boxed__echo', arguments: { text: `call ${index}` } })
+      )
+    );
+    expect(results.map(result => textOf(result))).toEqual(Array.from({ length: 20 }, (_, i) => `call ${i}`));
+    const running = await managedContainers('boxed');
+    expect(running).toHaveLength(1);
+
+    await clients[3]!.callTool({ name: 'boxed__echo', arguments: { text: 'warm' } });
+    expect((await managedContainers('boxed')).map(c => c.Id)).toEqual([running[0]!.Id]);
+    const cold = await gateway.waitForLog(line => line.msg === 'tools/call' && line.cold === true);
+    expect(cold).toMatchObject({ server: 'boxed', outcome: 'ok', startMs: expect.any(Number) });
+
+    await waitUntil(async () => (await managedContainers('boxed')).length === 0, 15_000);
+  });
+
+  it('confines containers with safe defaults, and applies per-server overrides', async () => {
+    const gateway = await startGateway(`
+defaults:
+  idleTimeout: 0
+servers:
+  strict:
+    image: ${images.fixture}
+  relaxed:
+    image: ${images.fixture}
+    network: host
+    memory: 256m
+    cpus: 0.5
+    pids: 64
+    readOnly: true
+    user: "1000:1000"
+    volumes: ["${tmpdir()}:/host-tmp", "${tmpdir()}:/host-rw:rw"]
+`);
+    const client = await clientOf(gateway);
+    await client.callTool({ name: 'strict__echo', arguments: { text: 'a' } });
+    await client.callTool({ name: 'relaxed__echo', arguments: { text: 'b' } });
+
+    const [strict] = await managedContainers('strict');
+    const strictInfo = await docker.getContainer(strict!.Id).inspect();
+    expect(strictInfo.HostConfig.NetworkMode).toBe('none');
+    expect(strictInfo.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(strictInfo.HostConfig.SecurityOpt).toContain('no-new-privileges');
+    expect(strictInfo.HostConfig.Memory).toBe(512 * 1024 * 1024);
+    expect(strictInfo.HostConfig.NanoCpus).toBe(1e9);
+    expect(strictInfo.HostConfig.PidsLimit).toBe(256);
+    expect(strictInfo.HostConfig.ReadonlyRootfs).toBe(false);
+    expect(strictInfo.Config.Tty).toBe(false);
+    expect(strictInfo.Config.OpenStdin).toBe(true);
+    expect(strictInfo.Config.Labels).toMatchObject({
+      'io.mcp-gateway.managed': 'true',
+      'io.mcp-gateway.server': 'strict'
+    });
+
+    const [relaxed] = await managedContainers('relaxed');
+    const relaxedInfo = await docker.getContainer(relaxed!.Id).inspect();
+    expect(relaxedInfo.HostConfig.NetworkMode).toBe('host');
+    expect(relaxedInfo.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(relaxedInfo.HostConfig.Memory).toBe(256 * 1024 * 1024);
+    expect(relaxedInfo.HostConfig.NanoCpus).toBe(5e8);
+    expect(relaxedInfo.HostConfig.PidsLimit).toBe(64);
+    expect(relaxedInfo.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(relaxedInfo.Config.User).toBe('1000:1000');
+    expect(relaxedInfo.HostConfig.Binds).toEqual([`${tmpdir()}:/host-tmp:ro`, `${tmpdir()}:/host-rw:rw`]);
+
+    expect(await gateway.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(await managedContainers()).toEqual([]);
+  });
+
+  it('fails the in-flight call within a second when its container is killed, then starts a fresh one', async () => {
+    const gateway = await startGateway(`
+servers:
+  boxed:
+    image: ${images.fixture}
+`);
+    const client = await clientOf(gateway);
+    await client.callTool({ name: 'boxed__echo', arguments: { text: 'warm' } });
+    const [first] = await runningContainers('boxed');
+    expect(first).toBeDefined();
+
+    const slow = client.callTool({ name: 'boxed__slow', arguments: { ms: 30_000 } });
+    slow.catch(() => undefined);
+    await new Promise(resolve => setTimeout(resolve, 300));
+    const killedAt = Date.now();
+    await docker.getContainer(first!.Id).kill();
+    await expect(slow).rejects.toMatchObject({ message: expect.stringContaining('server boxed exited') });
+    expect(Date.now() - killedAt).toBeLessThan(1_000);
+
+    const again = await client.callTool({ name: 'boxed__echo', arguments: { text: 'fresh' } });
+    expect(textOf(again)).toBe('fresh');
+    const now = await runningContainers('boxed');
+    expect(now).toHaveLength(1);
+    expect(now[0]!.Id).not.toBe(first!.Id);
+    await waitUntil(
+      async () => (await docker.listContainers({ all: true, filters: { id: [first!.Id] } })).length === 0
+    );
+  });
+
+  it('removes leftover containers of its own at startup', async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'state-'));
+    cleanups.push(() => Promise.resolve(rmSync(stateDir, { recursive: true, force: true })));
+    const leftover = await docker.createContainer({
+      Image: images.fixture,
+      Labels: {
+        'io.mcp-gateway.managed': 'true',
+        'io.mcp-gateway.server': 'boxed',
+        'io.mcp-gateway.owner': DockerRuntime.ownerFor(stateDir)
+      },
+      HostConfig: { NetworkMode: 'none' }
+    });
+    cleanups.push(() => leftover.remove({ force: true }).catch(() => undefined));
+    expect(await managedContainers('boxed')).toHaveLength(1);
+
+    const gateway = await startGateway(`servers:\n  boxed:\n    image: ${images.fixture}\n`, { stateDir });
+    await gateway.waitForLog(line => line.msg === 'removed a leftover container');
+    expect(await docker.listContainers({ all: true, filters: { id: [leftover.id] } })).toEqual([]);
+  });
+
+  it('names the image when it cannot be had, and keeps serving the other servers', async () => {
+    const gateway = await startGateway(`
+servers:
+  ghost:
+    image: mcp-gateway-test/does-not-exist:latest
+  boxed:
+    image: ${images.fixture}
+  local:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+`);
+    const client = await clientOf(gateway);
+    await expect(client.callTool({ name: 'ghost__anything', arguments: {} })).rejects.toMatchObject({
+      message: expect.stringContaining('image mcp-gateway-test/does-not-exist:latest could not be pulled')
+    });
+    expect(textOf(await client.callTool({ name: 'boxed__echo', arguments: { text: 'ok' } }))).toBe('ok');
+    expect(textOf(await client.callTool({ name: 'local__echo', arguments: { text: 'ok' } }))).toBe('ok');
+    expect(await managedContainers('ghost')).toHaveLength(0);
+  });
+
+  it('rediscovers a server when its image changes under the same tag', async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'state-'));
+    const tag = { repo: 'mcp-gateway-test/retagged', tag: 'latest' };
+    cleanups.push(async () => {
+      rmSync(stateDir, { recursive: true, force: true });
+      await docker
+        .getImage(`${tag.repo}:${tag.tag}`)
+        .remove({ noprune: true })
+        .catch(() => undefined);
+    });
+    const config = `servers:\n  swap:\n    image: ${tag.repo}:${tag.tag}\n`;
+    await docker.getImage(images.fixture).tag(tag);
+    const first = await GatewayProcess.start(config, { stateDir });
+    await first.discovered(60_000);
+    const before = await connect(first.url, 'legacy');
+    expect((await before.listTools()).tools.map(t => t.name)).toContain('swap__pid');
+    await before.close();
+    await first.dispose();
+
+    await docker.getImage(images.everything).tag(tag);
+    const second = await startGateway(config, { stateDir });
+    await second.discovered(60_000);
+    expect(second.logs.some(line => line.msg === 'discovery finished')).toBe(true);
+    const after = await clientOf(second);
+    const names = (await after.listTools()).tools.map(t => t.name);
+    expect(names).toContain('swap__echo');
+    expect(names).not.toContain('swap__pid');
+  });
+
+  it('runs the third-party everything server in a container', async () => {
+    const gateway = await startGateway(`servers:\n  everything:\n    image: ${images.everything}\n`);
+    const client = await clientOf(gateway, 'modern');
+    const { tools } = await client.listTools();
+    expect(tools.map(tool => tool.name)).toContain('everything__echo');
+    const result = await client.callTool({
+      name: 'everything__echo',
+      arguments: { message: 'from a container' }
+    });
+    expect(textOf(result)).toBe('Echo: from a container');
+  });
+
+  it('reports an unreachable engine, fails Docker calls at once, serves local ones, and recovers', async () => {
+    const socketDir = mkdtempSync(path.join(tmpdir(), 'engine-'));
+    const socket = path.join(socketDir, 'docker.sock');
+    cleanups.push(() => Promise.resolve(rmSync(socketDir, { recursive: true, force: true })));
+    const gateway = await startGateway(
+      `
+servers:
+  boxed:
+    image: ${images.fixture}
+  local:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+`,
+      { env: { DOCKER_HOST: `unix://${socket}` } }
+    );
+    const health = await gateway.health();
+    expect(health.docker).toMatchObject({ reachable: false });
+    const client = await clientOf(gateway);
+    const began = Date.now();
+    await expect(client.callTool({ name: 'boxed__echo', arguments: { text: 'x' } })).rejects.toMatchObject({
+      message: expect.stringContaining('the Docker engine is unreachable')
+    });
+    expect(Date.now() - began).toBeLessThan(2_000);
+    expect(textOf(await client.callTool({ name: 'local__echo', arguments: { text: 'local' } }))).toBe(
+      'local'
+    );
+
+    // The engine "comes back": a proxy to the real engine appears at the configured socket.
+    const proxy: Server = createServer(downstream => {
+      const upstream = netConnect('/var/run/docker.sock');
+      downstream.pipe(upstream).pipe(downstream);
+      upstream.on('error', () => downstream.destroy());
+      downstream.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>(resolve => proxy.listen(socket, resolve));
+    cleanups.push(() => new Promise(resolve => proxy.close(resolve)));
+
+    expect((await gateway.health()).docker).toMatchObject({ reachable: true });
+    const result = await client.callTool({ name: 'boxed__echo', arguments: { text: 'back' } });
+    expect(textOf(result)).toBe('back');
+    expect(await gateway.stop('SIGTERM')).toMatchObject({ code: 0 });
+    expect(await managedContainers('boxed')).toHaveLength(0);
+  });
+});

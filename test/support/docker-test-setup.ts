@@ -1,0 +1,34 @@
+import Docker from 'dockerode';
+import { dockerAvailable, ensureFixtureImages } from './docker-images.js';
+
+export const docker = new Docker();
+
+/**
+ * Whether the Docker suites run. In CI (`CI=true`) an unreachable engine is an error, never a
+ * skip; elsewhere the suites are skipped and say so loudly.
+ */
+export async function requireDocker(suite: string): Promise<boolean> {
+  if (await dockerAvailable()) return true;
+  if (process.env.CI === 'true') {
+    throw new Error(
+      `${suite}: the Docker engine is unreachable, and CI requires it (start dockerd; see .ci/run)`
+    );
+  }
+  console.warn(
+    `\n*** ${suite}: SKIPPED — no Docker engine answers. These tests need a real engine; .ci/run starts one. ***\n`
+  );
+  return false;
+}
+
+export { ensureFixtureImages };
+
+/** Containers on the engine labelled as the gateway's (in any state), optionally for one server. */
+export async function managedContainers(server?: string): Promise<Docker.ContainerInfo[]> {
+  const labels = ['io.mcp-gateway.managed=true', ...(server ? [`io.mcp-gateway.server=${server}`] : [])];
+  return docker.listContainers({ all: true, filters: { label: labels } });
+}
+
+/** The running ones among {@link managedContainers}. */
+export async function runningContainers(server: string): Promise<Docker.ContainerInfo[]> {
+  return (await managedContainers(server)).filter(container => container.State === 'running');
+}

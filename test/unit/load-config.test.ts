@@ -1,0 +1,832 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  formatProblem,
+  loadConfigFile,
+  parseConfig,
+  type ConfigProblem,
+  type LoadedConfig,
+  type LoadOptions,
+  type LoadResult
+} from '../../src/config/load-config.js';
+import type { ServerSpec } from '../../src/config/server-spec.js';
+
+const FILE = '/etc/gateway/servers.yaml';
+
+/** Strips the first newline and the common indentation, so configs can be written inline. */
+function yaml(strings: TemplateStringsArray): string {
+  const text = strings.join('').replace(/^\n/, '');
+  const indents = text
+    .split('\n')
+    .filter(line => line.trim() !== '')
+    .map(line => /^ */.exec(line)![0].length);
+  const indent = Math.min(...indents);
+  return text
+    .split('\n')
+    .map(line => line.slice(indent))
+    .join('\n');
+}
+
+const parse = (text: string, options: Partial<LoadOptions> = {}) =>
+  parseConfig(text, FILE, { env: {}, ...options });
+
+function loaded(result: LoadResult): LoadedConfig {
+  if (!result.ok)
+    throw new Error(`expected a valid config, got:\n${result.problems.map(formatProblem).join('\n')}`);
+  return result.config;
+}
+
+function problemsOf(result: LoadResult): readonly ConfigProblem[] {
+  if (result.ok) throw new Error('expected problems, got a valid config');
+  return result.problems;
+}
+
+function server(config: LoadedConfig, id: string): ServerSpec {
+  const spec = config.servers.find(s => s.id === id);
+  if (!spec) throw new Error(`no server ${id} in ${config.servers.map(s => s.id).join(', ')}`);
+  return spec;
+}
+
+describe('parseConfig: a valid config', () => {
+  const text = yaml`
+    defaults:
+      callTimeout: 10
+    servers:
+      time:
+        description: Tells the time
+        command: [node, time.js, --utc]
+        env:
+          TZ: UTC
+          RETRIES: 3
+          VERBOSE: true
+        cwd: servers/time
+      web:
+        image: ghcr.io/example/web:1.2
+        idleTimeout: 1.5
+        callTimeout: 0.25
+        namespace: www
+        tools:
+          allow: [fetch*]
+          deny: [fetch_private]
+  `;
+
+  it('gives specs with defaults applied and times in milliseconds', () => {
+    const config = loaded(parse(text));
+    expect(config.file).toBe(FILE);
+    expect(config.warnings).toEqual([]);
+    expect(config.servers.map(s => s.id)).toEqual(['time', 'web']);
+    expect(server(config, 'time')).toMatchObject({
+      id: 'time',
+      description: 'Tells the time',
+      namespace: 'time',
+      runtime: 'process',
+      image: undefined,
+      command: ['node', 'time.js', '--utc'],
+      env: { TZ: 'UTC', RETRIES: '3', VERBOSE: 'true' },
+      cwd: '/etc/gateway/servers/time',
+      limits: undefined,
+      idleTimeoutMs: 300_000,
+      callTimeoutMs: 10_000,
+      tools: {},
+      unavailable: undefined,
+      fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/)
+    });
+    expect(server(config, 'web')).toMatchObject({
+      id: 'web',
+      description: undefined,
+      namespace: 'www',
+      runtime: 'docker',
+      image: 'ghcr.io/example/web:1.2',
+      command: undefined,
+      env: {},
+      cwd: undefined,
+      limits: {
+        network: 'none',
+        memoryBytes: 512 * 1024 ** 2,
+        cpus: 1,
+        pids: 256,
+        binds: [],
+        user: undefined,
+        readOnly: false
+      },
+      idleTimeoutMs: 1500,
+      callTimeoutMs: 250,
+      tools: { allow: ['fetch*'], deny: ['fetch_private'] },
+      unavailable: undefined,
+      fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/)
+    });
+  });
+
+  it('fills in the defaults section in raw', () => {
+    const config = loaded(parse(text));
+    expect(config.raw.defaults).toEqual({ idleTimeout: 300, callTimeout: 10, startTimeout: 30 });
+    expect(config.raw.servers.time?.enabled).toBe(true);
+  });
+
+  it('keeps an absolute cwd as is', () => {
+    const config = loaded(
+      parse(yaml`
+      servers:
+        a:
+          command: [x]
+          cwd: /srv/a
+    `)
+    );
+    expect(server(config, 'a').cwd).toBe('/srv/a');
+  });
+
+  it('accepts an idleTimeout of 0 (never stop)', () => {
+    const config = loaded(parse('servers:\n  a:\n    command: [x]\n    idleTimeout: 0\n'));
+    expect(server(config, 'a').idleTimeoutMs).toBe(0);
+  });
+
+  it.each([
+    ['an empty file', ''],
+    ['only whitespace and comments', '  \n# nothing yet\n'],
+    ['an empty servers mapping', 'servers: {}\n']
+  ])('accepts %s as a config with no servers', (_label, source) => {
+    const config = loaded(parse(source));
+    expect(config.servers).toEqual([]);
+    expect(config.raw.defaults).toEqual({ idleTimeout: 300, callTimeout: 120, startTimeout: 30 });
+  });
+
+  it('accepts server ids of digits and dashes, and "constructor"', () => {
+    const config = loaded(
+      parse(yaml`
+      servers:
+        1:
+          command: [x]
+        a-b-c:
+          command: [x]
+        constructor:
+          command: [x]
+    `)
+    );
+    expect(config.servers.map(s => s.id).sort()).toEqual(['1', 'a-b-c', 'constructor']);
+  });
+});
+
+describe('parseConfig: located problems', () => {
+  it('points at an unknown top-level key', () => {
+    const problems = problemsOf(parse('servers: {}\nbogus: 1\n'));
+    expect(problems).toEqual([{ file: FILE, line: 2, col: 1, message: 'unknown key "bogus"' }]);
+  });
+
+  it('points at an unknown key inside a server', () => {
+    const problems = problemsOf(
+      parse(yaml`
+      servers:
+        time:
+          command: [node]
+          colour: red
+    `)
+    );
+    expect(problems).toEqual([
+      { file: FILE, line: 4, col: 5, message: 'servers.time: unknown key "colour"' }
+    ]);
+  });
+
+  it('points at unknown keys in defaults and tools', () => {
+    const problems = problemsOf(
+      parse(yaml`
+      defaults:
+        idle: 3
+      servers:
+        a:
+          command: [x]
+          tools:
+            only: [x]
+    `)
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { file: FILE, line: 2, col: 3, message: 'defaults: unknown key "idle"' },
+        { file: FILE, line: 7, col: 7, message: 'servers.a.tools: unknown key "only"' }
+      ])
+    );
+    expect(problems).toHaveLength(2);
+  });
+
+  it.each(['Bad_ID', 'UPPER', '-lead', 'has space', 'x'.repeat(33)])('points at the bad server id %j', id => {
+    const problems = problemsOf(parse(`servers:\n  ${JSON.stringify(id)}:\n    command: [x]\n`));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ file: FILE, line: 2, col: 3 });
+    expect(problems[0]?.message).toContain(`servers.${id}:`);
+    expect(problems[0]?.message).toMatch(/server id/);
+  });
+
+  it('points at a duplicate server id', () => {
+    const problems = problemsOf(
+      parse(yaml`
+      servers:
+        a:
+          command: [x]
+        a:
+          command: [y]
+    `)
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ file: FILE, line: 4, col: 3 });
+    expect(problems[0]?.message).toMatch(/duplicate|unique/i);
+  });
+
+  it('points at a server with neither image nor command', () => {
+    const problems = problemsOf(
+      parse(yaml`
+      servers:
+        a:
+          description: does nothing
+    `)
+    );
+    expect(problems).toEqual([
+      {
+        file: FILE,
+        line: 3,
+        col: 5,
+        message: 'servers.a: a server needs `image` (a Docker container) or `command` (a local process)'
+      }
+    ]);
+  });
+
+  it('points at values of the wrong type', () => {
+    const problems = problemsOf(
+      parse(yaml`
+      servers:
+        a:
+          command: node x
+          idleTimeout: "soon"
+    `)
+    );
+    expect(problems).toEqual([
+      { file: FILE, line: 3, col: 14, message: 'servers.a.command: command must be a list of strings' },
+      {
+        file: FILE,
+        line: 4,
+        col: 18,
+        message: 'servers.a.idleTimeout: idleTimeout must be a number of seconds'
+      }
+    ]);
+  });
+
+  it.each([
+    ['a negative idleTimeout', 'idleTimeout: -1', /idleTimeout must be 0 or more seconds/],
+    ['a zero callTimeout', 'callTimeout: 0', /callTimeout must be more than 0 seconds/],
+    ['an empty image', 'image: ""', /image must not be empty/],
+    ['a namespace with _', 'namespace: has_underscore', /namespace must be empty or 1-32/],
+    ['enabled as a string', 'enabled: "no"', /enabled/],
+    ['a bad env name', 'env: { "BAD-NAME": x }', /not a valid variable name/],
+    ['a list as env value', 'env: { A: [1] }', /env\.A/]
+  ])('rejects %s', (_label, line, message) => {
+    const problems = problemsOf(parse(`servers:\n  a:\n    command: [x]\n    ${line}\n`));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ file: FILE, line: 4 });
+    expect(problems[0]?.message).toMatch(message);
+  });
+
+  it('rejects an empty command list', () => {
+    const problems = problemsOf(parse('servers:\n  a:\n    command: []\n'));
+    expect(problems).toMatchObject([{ file: FILE, line: 3, col: 14 }]);
+    expect(problems[0]?.message).toMatch(/^servers\.a\.command: /);
+  });
+
+  it('rejects servers that is not a mapping', () => {
+    expect(problemsOf(parse('servers: [a, b]\n'))).toEqual([
+      {
+        file: FILE,
+        line: 1,
+        col: 10,
+        message: 'servers: servers must be a mapping of server id to its settings'
+      }
+    ]);
+  });
+
+  it('rejects a document that is not a mapping', () => {
+    expect(problemsOf(parse('- a\n- b\n'))).toMatchObject([{ file: FILE, line: 1, col: 1 }]);
+  });
+
+  it.each([
+    ['an unclosed flow sequence', 'servers:\n  a: [1, 2\n', 3],
+    ['tab indentation', 'servers:\n\ta:\n', 2],
+    ['misaligned mapping items', 'servers:\n  a:\n    command: [x]\n   image: y\n', 4],
+    ['an unclosed quote', 'servers:\n  a:\n    command: ["node]\n', 4],
+    ['several documents', 'servers: {}\n---\nservers: {}\n', 2]
+  ])('locates malformed YAML: %s', (_label, source, line) => {
+    const problems = problemsOf(parse(source));
+    expect(problems.length).toBeGreaterThanOrEqual(1);
+    expect(problems[0]).toMatchObject({ file: FILE, line, col: expect.any(Number) });
+    expect(problems[0]!.col).toBeGreaterThanOrEqual(1);
+    expect(problems[0]!.message).not.toBe('');
+    // One line, without yaml's code frame or its own position.
+    expect(problems[0]!.message).not.toContain('\n');
+    expect(problems[0]!.message).not.toMatch(/at line \d+/);
+  });
+
+  it('reports several problems at once, each located', () => {
+    const problems = problemsOf(
+      parse(yaml`
+      bogus: true
+      servers:
+        Bad_ID:
+          command: [x]
+        good:
+          command: "node x"
+        lazy:
+          idleTimeout: soon
+        nothing:
+          description: no image or command
+    `)
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { file: FILE, line: 1, col: 1, message: 'unknown key "bogus"' },
+        expect.objectContaining({ line: 3, col: 3, message: expect.stringMatching(/^servers\.Bad_ID: /) }),
+        expect.objectContaining({
+          line: 6,
+          col: 14,
+          message: expect.stringMatching(/^servers\.good\.command: /)
+        }),
+        expect.objectContaining({
+          line: 8,
+          col: 18,
+          message: expect.stringMatching(/^servers\.lazy\.idleTimeout: /)
+        }),
+        expect.objectContaining({ line: 10, col: 5, message: expect.stringMatching(/^servers\.nothing: /) })
+      ])
+    );
+    expect(problems).toHaveLength(5);
+  });
+
+  it('formats a problem as file:line:col: message', () => {
+    expect(formatProblem({ file: 'servers.yaml', line: 3, col: 7, message: 'oops' })).toBe(
+      'servers.yaml:3:7: oops'
+    );
+  });
+});
+
+describe('parseConfig: container limits', () => {
+  const docker = (lines: string) => parse(`servers:\n  a:\n    image: node:24\n${lines}`);
+
+  it('takes the settings a docker server gives', () => {
+    const config = loaded(
+      docker(
+        [
+          '    network: bridge',
+          '    memory: 1g',
+          '    cpus: 0.5',
+          '    pids: 64',
+          '    volumes: [data:/data, /abs:/abs:rw]',
+          '    user: "1000:1000"',
+          '    readOnly: true',
+          ''
+        ].join('\n')
+      )
+    );
+    expect(server(config, 'a').limits).toEqual({
+      network: 'bridge',
+      memoryBytes: 1024 ** 3,
+      cpus: 0.5,
+      pids: 64,
+      binds: ['/etc/gateway/data:/data:ro', '/abs:/abs:rw'],
+      user: '1000:1000',
+      readOnly: true
+    });
+  });
+
+  it.each([
+    ['7340032', 7340032],
+    ['10240k', 10240 * 1024],
+    ['512m', 512 * 1024 ** 2],
+    ['1.5G', 1.5 * 1024 ** 3],
+    ['64mb', 64 * 1024 ** 2]
+  ])('reads memory %j as %i bytes', (memory, bytes) => {
+    const config = loaded(docker(`    memory: ${memory}\n`));
+    expect(server(config, 'a').limits?.memoryBytes).toBe(bytes);
+  });
+
+  it('points at docker-only settings on a process server', () => {
+    const problems = problemsOf(
+      parse('servers:\n  a:\n    command: [x]\n    network: bridge\n    pids: 5\n')
+    );
+    expect(problems).toEqual([
+      {
+        file: FILE,
+        line: 4,
+        col: 14,
+        message: 'servers.a.network: network applies only to servers with an image'
+      },
+      { file: FILE, line: 5, col: 11, message: 'servers.a.pids: pids applies only to servers with an image' }
+    ]);
+  });
+
+  it.each([
+    'memory: 0',
+    'memory: -5',
+    'memory: lots',
+    'memory: 100k',
+    'cpus: 0',
+    'pids: 1.5',
+    'volumes: [relative]'
+  ])('points at %j', line => {
+    const problems = problemsOf(docker(`    ${line}\n`));
+    expect(problems).toMatchObject([{ file: FILE, line: 4 }]);
+  });
+
+  // A memory string that comes to 0 bytes would become Memory: 0, which Docker reads as "no limit".
+  it.each(['"0"', '0m', '0.0001k'])('rejects memory %s, which would remove the limit', memory => {
+    const result = docker(`    memory: ${memory}\n`);
+    expect(result.ok).toBe(false);
+    expect(problemsOf(result)).toMatchObject([
+      { file: FILE, line: 4, message: expect.stringMatching(/memory/) }
+    ]);
+  });
+});
+
+describe('parseConfig: ${VAR} references', () => {
+  const text = yaml`
+    servers:
+      api:
+        command: [node, "\${APP_DIR}/server.js", "--token=\${API_TOKEN}"]
+        env:
+          TOKEN: \${API_TOKEN}
+          URL: "https://\${API_HOST}:\${API_PORT}/v1"
+          LITERAL: $API_TOKEN
+          PLAIN: no references
+      other:
+        command: [x]
+  `;
+
+  it('resolves references in env values and command from the env option', () => {
+    const config = loaded(
+      parse(text, {
+        env: { APP_DIR: '/opt/app', API_TOKEN: 's3cret', API_HOST: 'example.com', API_PORT: '8443' }
+      })
+    );
+    const api = server(config, 'api');
+    expect(api.command).toEqual(['node', '/opt/app/server.js', '--token=s3cret']);
+    expect(api.env).toEqual({
+      TOKEN: 's3cret',
+      URL: 'https://example.com:8443/v1',
+      LITERAL: '$API_TOKEN',
+      PLAIN: 'no references'
+    });
+    expect(api.unavailable).toBeUndefined();
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('takes values only from the env option, not the process environment', () => {
+    expect(process.env.PATH).toBeDefined();
+    const config = loaded(
+      parse('servers:\n  a:\n    command: [x]\n    env:\n      P: ${PATH}\n', { env: {} })
+    );
+    expect(server(config, 'a').unavailable).toMatch(/PATH/);
+  });
+
+  it('counts a variable set to "" as set', () => {
+    const config = loaded(
+      parse('servers:\n  a:\n    command: [x]\n    env:\n      E: "${EMPTY}"\n', { env: { EMPTY: '' } })
+    );
+    expect(server(config, 'a')).toMatchObject({ env: { E: '' }, unavailable: undefined });
+  });
+
+  it('makes only the server with an unset variable unavailable, naming the variable', () => {
+    const config = loaded(parse(text, { env: { APP_DIR: '/opt/app', API_HOST: 'h', API_PORT: '1' } }));
+    const api = server(config, 'api');
+    expect(api.unavailable).toBeDefined();
+    expect(api.unavailable).toContain('API_TOKEN');
+    expect(api.unavailable).not.toContain('API_HOST');
+    expect(server(config, 'other').unavailable).toBeUndefined();
+    expect(config.warnings).toHaveLength(1);
+    expect(config.warnings[0]).toContain('api');
+    expect(config.warnings[0]).toContain('API_TOKEN');
+  });
+
+  it('names every unset variable once', () => {
+    const config = loaded(parse(text, { env: { APP_DIR: '/opt/app' } }));
+    const unavailable = server(config, 'api').unavailable!;
+    for (const name of ['API_TOKEN', 'API_HOST', 'API_PORT']) {
+      expect(unavailable.split(name)).toHaveLength(2);
+    }
+    expect(unavailable).not.toContain('APP_DIR');
+    expect(config.warnings).toHaveLength(1);
+  });
+
+  it('does not resolve references in disabled servers', () => {
+    const config = loaded(parse('servers:\n  a:\n    enabled: false\n    command: [x, "${NOPE}"]\n'));
+    expect(config.warnings).toEqual([]);
+    expect(config.servers).toEqual([]);
+  });
+});
+
+describe('parseConfig: enabled and namespace', () => {
+  it('leaves enabled: false servers out of specs but keeps them in raw', () => {
+    const config = loaded(
+      parse(yaml`
+      servers:
+        on:
+          command: [x]
+        off:
+          enabled: false
+          command: [x]
+        explicit:
+          enabled: true
+          command: [x]
+    `)
+    );
+    expect(config.servers.map(s => s.id)).toEqual(['on', 'explicit']);
+    expect(config.raw.servers.off).toMatchObject({ enabled: false });
+  });
+
+  it('defaults the namespace to the server id and allows ""', () => {
+    const config = loaded(
+      parse(yaml`
+      servers:
+        time:
+          command: [x]
+        bare:
+          command: [x]
+          namespace: ""
+        other:
+          command: [x]
+          namespace: Other-1
+    `)
+    );
+    expect(server(config, 'time').namespace).toBe('time');
+    expect(server(config, 'bare').namespace).toBe('');
+    expect(server(config, 'other').namespace).toBe('Other-1');
+  });
+});
+
+describe('parseConfig: idle timeouts', () => {
+  const text = yaml`
+    defaults:
+      idleTimeout: 60
+    servers:
+      inherits:
+        command: [x]
+      own:
+        command: [x]
+        idleTimeout: 5
+  `;
+
+  it("uses the file's defaults.idleTimeout without the option", () => {
+    const config = loaded(parse(text));
+    expect(server(config, 'inherits').idleTimeoutMs).toBe(60_000);
+    expect(server(config, 'own').idleTimeoutMs).toBe(5000);
+  });
+
+  it("lets the defaultIdleTimeout option override defaults.idleTimeout but not a server's own", () => {
+    const config = loaded(parse(text, { defaultIdleTimeout: 900 }));
+    expect(server(config, 'inherits').idleTimeoutMs).toBe(900_000);
+    expect(server(config, 'own').idleTimeoutMs).toBe(5000);
+  });
+
+  it('honours a defaultIdleTimeout option of 0', () => {
+    const config = loaded(parse(text, { defaultIdleTimeout: 0 }));
+    expect(server(config, 'inherits').idleTimeoutMs).toBe(0);
+  });
+
+  it('treats an undefined defaultIdleTimeout option as absent', () => {
+    const config = loaded(parse(text, { defaultIdleTimeout: undefined }));
+    expect(server(config, 'inherits').idleTimeoutMs).toBe(60_000);
+  });
+});
+
+describe('parseConfig: fingerprint', () => {
+  const base = {
+    command: '[node, a.js]',
+    env: '{ A: "1", B: "2" }',
+    extra: ''
+  };
+  const fingerprint = (parts: Partial<typeof base> = {}, env: Record<string, string> = {}) => {
+    const { command, env: envText, extra } = { ...base, ...parts };
+    const text = `servers:\n  a:\n    command: ${command}\n    env: ${envText}\n${extra}`;
+    return server(loaded(parse(text, { env })), 'a').fingerprint;
+  };
+
+  it('is stable for the same config', () => {
+    expect(fingerprint()).toBe(fingerprint());
+  });
+
+  it('changes when the command changes', () => {
+    expect(fingerprint({ command: '[node, b.js]' })).not.toBe(fingerprint());
+    expect(fingerprint({ command: '[node, a.js, --flag]' })).not.toBe(fingerprint());
+  });
+
+  it('changes when the environment changes', () => {
+    expect(fingerprint({ env: '{ A: "1", B: "3" }' })).not.toBe(fingerprint());
+    expect(fingerprint({ env: '{ A: "1" }' })).not.toBe(fingerprint());
+    expect(fingerprint({ env: '{ A: "1", B: "2", C: "" }' })).not.toBe(fingerprint());
+  });
+
+  it('changes when a referenced variable resolves differently', () => {
+    const withVar = { env: '{ A: "${SECRET}" }' };
+    expect(fingerprint(withVar, { SECRET: 'one' })).not.toBe(fingerprint(withVar, { SECRET: 'two' }));
+  });
+
+  it('changes when cwd changes', () => {
+    expect(fingerprint({ extra: '    cwd: one\n' })).not.toBe(fingerprint({ extra: '    cwd: two\n' }));
+  });
+
+  it('does not depend on the order of env keys', () => {
+    expect(fingerprint({ env: '{ B: "2", A: "1" }' })).toBe(fingerprint());
+  });
+
+  it.each([
+    ['idleTimeout', '    idleTimeout: 5\n'],
+    ['callTimeout', '    callTimeout: 5\n'],
+    ['description', '    description: something\n'],
+    ['namespace', '    namespace: other\n'],
+    ['tools', '    tools: { deny: [x] }\n']
+  ])('does not change when %s changes', (_label, extra) => {
+    expect(fingerprint({ extra })).toBe(fingerprint());
+  });
+
+  it('does not change when the defaultIdleTimeout option changes', () => {
+    const text = `servers:\n  a:\n    command: [x]\n`;
+    expect(server(loaded(parse(text, { defaultIdleTimeout: 1 })), 'a').fingerprint).toBe(
+      server(loaded(parse(text, { defaultIdleTimeout: 2 })), 'a').fingerprint
+    );
+  });
+
+  it('differs between a docker server and a process server', () => {
+    const docker = server(loaded(parse('servers:\n  a:\n    image: node\n')), 'a').fingerprint;
+    const other = server(loaded(parse('servers:\n  a:\n    image: python\n')), 'a').fingerprint;
+    expect(docker).not.toBe(other);
+    expect(docker).not.toBe(fingerprint());
+  });
+});
+
+describe('loadConfigFile', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'gateway-config-'));
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports a missing file as a located problem', async () => {
+    const file = path.join(dir, 'missing.yaml');
+    await expect(loadConfigFile(file, { env: {} })).resolves.toEqual({
+      ok: false,
+      problems: [{ file, line: 1, col: 1, message: 'cannot read config: file not found' }]
+    });
+  });
+
+  it('reports a directory as a located problem', async () => {
+    await expect(loadConfigFile(dir, { env: {} })).resolves.toMatchObject({
+      ok: false,
+      problems: [{ file: dir, line: 1, col: 1, message: expect.stringMatching(/^cannot read config: /) }]
+    });
+  });
+
+  it('reads a file and resolves cwd against its directory', async () => {
+    const file = path.join(dir, 'servers.yaml');
+    await writeFile(file, 'servers:\n  a:\n    command: [x]\n    cwd: work\n');
+    await expect(loadConfigFile(file, { env: {} })).resolves.toMatchObject({
+      ok: true,
+      config: { file, servers: [{ id: 'a', cwd: path.join(dir, 'work') }] }
+    });
+  });
+
+  it('names the file in problems', async () => {
+    const file = path.join(dir, 'servers.yaml');
+    await writeFile(file, 'servers:\n  a:\n    image: x\n    colour: red\n');
+    await expect(loadConfigFile(file, { env: {} })).resolves.toEqual({
+      ok: false,
+      problems: [{ file, line: 4, col: 5, message: 'servers.a: unknown key "colour"' }]
+    });
+  });
+});
+
+describe('parseConfig never throws', () => {
+  const attempt = (text: string) => () => parseConfig(text, FILE, { env: {} });
+
+  it.each([
+    ['__proto__ at top level', '__proto__:\n  polluted: true\nservers: {}\n'],
+    ['constructor at top level', 'constructor:\n  prototype:\n    polluted: true\n'],
+    ['__proto__ as a server id', 'servers:\n  __proto__:\n    command: [x]\n'],
+    ['__proto__ inside a server', 'servers:\n  a:\n    command: [x]\n    __proto__: { polluted: true }\n'],
+    [
+      '__proto__ as an env name',
+      'servers:\n  a:\n    command: [x]\n    env:\n      __proto__: { polluted: true }\n'
+    ],
+    ['constructor inside tools', 'servers:\n  a:\n    command: [x]\n    tools:\n      constructor: [x]\n'],
+    ['a flow mapping with __proto__', '{ "__proto__": { "servers": 1 } }']
+  ])('for %s, and pollutes no prototype', (_label, text) => {
+    expect(attempt(text)).not.toThrow();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('polluted');
+  });
+
+  it('rejects __proto__ as an unknown top-level key', () => {
+    expect(problemsOf(parse('__proto__:\n  polluted: true\n'))).toEqual([
+      { file: FILE, line: 1, col: 1, message: 'unknown key "__proto__"' }
+    ]);
+  });
+
+  // yaml's toJS() throws for an alias whose anchor is not defined; parseConfig must report it.
+  it('reports an undefined alias as a problem', () => {
+    expect(attempt('servers:\n  a:\n    command: *nope\n')).not.toThrow();
+    const result = parse('servers:\n  a:\n    command: *nope\n');
+    expect(result.ok).toBe(false);
+    expect(problemsOf(result)[0]).toMatchObject({
+      file: FILE,
+      message: expect.stringMatching(/alias|nope/i)
+    });
+  });
+
+  // yaml's toJS() throws "Excessive alias count" past its alias budget; parseConfig must report it.
+  it('reports an alias bomb as a problem instead of throwing', () => {
+    const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`
+      );
+    expect(attempt(lines.join('\n'))).not.toThrow();
+    expect(parse(lines.join('\n')).ok).toBe(false);
+  });
+
+  it('for arbitrary strings', () => {
+    const text = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.string({ unit: 'binary', maxLength: 60 }),
+      fc.string({ unit: 'grapheme', maxLength: 30 })
+    );
+    fc.assert(
+      fc.property(text, source => {
+        const result = parseConfig(source, FILE, { env: {} });
+        expect(typeof result.ok).toBe('boolean');
+        if (!result.ok) {
+          expect(result.problems.length).toBeGreaterThan(0);
+          for (const problem of result.problems) {
+            expect(problem.line).toBeGreaterThanOrEqual(1);
+            expect(problem.col).toBeGreaterThanOrEqual(1);
+          }
+        }
+      }),
+      { numRuns: 2000 }
+    );
+  });
+
+  it('for arbitrary YAML-like token soup, including __proto__ and constructor keys', () => {
+    const token = fc.constantFrom(
+      'servers',
+      'defaults',
+      '__proto__',
+      'constructor',
+      'prototype',
+      'toString',
+      'a',
+      'command',
+      'image',
+      'env',
+      'idleTimeout',
+      'enabled',
+      'namespace',
+      'tools',
+      'allow',
+      ':',
+      ': ',
+      '\n',
+      '\n  ',
+      '\n    ',
+      '- ',
+      '[',
+      ']',
+      '{',
+      '}',
+      ',',
+      '"',
+      "'",
+      '&x ',
+      '*x',
+      '!!str ',
+      '? ',
+      '#',
+      '---',
+      '${X}',
+      '1',
+      '-1',
+      'true',
+      'null',
+      '~',
+      '\t'
+    );
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 30 }), tokens => {
+        const result = parseConfig(tokens.join(''), FILE, { env: {} });
+        expect(typeof result.ok).toBe('boolean');
+        expect(Object.prototype).not.toHaveProperty('polluted');
+      }),
+      { numRuns: 2000 }
+    );
+  });
+});
