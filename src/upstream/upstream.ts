@@ -69,6 +69,33 @@ function withoutHopMeta(result: CallToolResult): CallToolResult {
 
 const HOP_META_PREFIX = 'io.modelcontextprotocol/';
 
+/** A start that failed because the process ended during the handshake (it may not know the probe). */
+class ExitedDuringStart extends GatewayError {
+  constructor(message: string, serverId: string) {
+    super('start_failed', message, { serverId });
+  }
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** The exit, if the process ends within `ms`. */
+function exitWithin(process: ServerProcess, ms: number): Promise<ExitInfo | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    process.exited,
+    new Promise<undefined>(resolve => (timer = setTimeout(resolve, ms, undefined)))
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** Failed starts within this window... */
 const FAILURE_WINDOW_MS = 60_000;
 /** ...this many times... */
@@ -162,7 +189,10 @@ export class Upstream {
     try {
       const cold = this.connection === undefined;
       const startedAt = performance.now();
-      const connection = await this.ensureStarted();
+      // A caller that gives up during a cold start leaves at once; the start goes on for others.
+      const connection = await untilAborted(this.ensureStarted(), options.signal).catch((error: unknown) => {
+        throw this.callError(error, tool, options.signal);
+      });
       const startMs = cold ? performance.now() - startedAt : 0;
       const request = connection.client.request(
         {
@@ -330,7 +360,7 @@ export class Upstream {
     try {
       return await this.handshake(undefined);
     } catch (error) {
-      if (this.closed || !(error instanceof GatewayError) || error.code !== 'server_exited') throw error;
+      if (this.closed || !(error instanceof ExitedDuringStart)) throw error;
       this.log.info('server exited on the era probe; connecting as a 2025-era server');
       return this.handshake({ kind: 'legacy' });
     }
@@ -387,22 +417,33 @@ export class Upstream {
         this.options.startTimeoutMs
       );
     });
+    const exitedEarly = (exit: ExitInfo) =>
+      new ExitedDuringStart(`server ${this.spec.id} exited during start (${exit.reason})`, this.spec.id);
+    const shutdown = new Promise<never>((_, reject) => {
+      const abort = () =>
+        reject(
+          new GatewayError('server_unavailable', 'the gateway is shutting down', { serverId: this.spec.id })
+        );
+      if (this.shutdown.signal.aborted) abort();
+      else this.shutdown.signal.addEventListener('abort', abort, { once: true });
+    });
     try {
       await Promise.race([
         client.connect(transport, { timeout: this.options.startTimeoutMs, ...(prior ? { prior } : {}) }),
-        lost,
-        deadline
+        process.exited.then(exit => {
+          throw exitedEarly(exit);
+        }),
+        deadline,
+        shutdown
       ]);
     } catch (error) {
+      // A closed transport is usually the process ending, with its exit status a moment behind:
+      // look for the exit before stopping (a stop would make any exit look requested).
+      const exit = error instanceof GatewayError ? undefined : await exitWithin(process, 200);
       await client.close().catch(() => undefined);
       await process.stop();
       if (error instanceof GatewayError) throw error;
-      // A closed transport during the handshake is the process ending: report it as that.
-      const exit = await Promise.race([
-        process.exited,
-        new Promise<undefined>(r => setTimeout(r, 200, undefined))
-      ]);
-      if (exit && !exit.requested) throw exitError(exit);
+      if (exit && !exit.requested) throw exitedEarly(exit);
       throw new GatewayError(
         'start_failed',
         `server ${this.spec.id} failed the MCP handshake: ${describeError(error)}`,
@@ -413,6 +454,7 @@ export class Upstream {
       );
     } finally {
       clearTimeout(timer);
+      shutdown.catch(() => undefined);
     }
     const discover = client.getDiscoverResult();
     this.prior =

@@ -1,0 +1,689 @@
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ServerSpec } from '../../src/config/server-spec.js';
+import { GatewayError } from '../../src/errors.js';
+import { Upstream, type UpstreamState } from '../../src/upstream/upstream.js';
+import { FAKE_TOOLS, FakeRuntime, fakeSpec, RICH_RESULT, silentLog } from '../support/fake-runtime.js';
+
+const identity = { name: 'test-gateway', version: '0.0.0' };
+
+const cleanups: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
+});
+
+function setup(
+  overrides: Partial<Omit<ServerSpec, 'fingerprint'>> = {},
+  options: { startTimeoutMs?: number; runtime?: FakeRuntime } = {}
+) {
+  const runtime = options.runtime ?? new FakeRuntime();
+  const spec = fakeSpec('alpha', overrides);
+  const upstream = new Upstream({
+    spec,
+    runtime,
+    identity,
+    log: silentLog,
+    startTimeoutMs: options.startTimeoutMs ?? 5_000
+  });
+  cleanups.push(() => runtime.stopAll());
+  cleanups.push(() => upstream.close());
+  return { runtime, spec, upstream };
+}
+
+const text = (result: { content: unknown[] }) => (result.content[0] as { text: string }).text;
+const delay = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+
+describe('Upstream start', () => {
+  it('starts nothing before the first call', async () => {
+    const { runtime, upstream } = setup();
+    await delay(50);
+    expect(runtime.starts).toBe(0);
+    expect(upstream.state).toBe('stopped');
+
+    const first = await upstream.callTool('echo', { text: 'hi' });
+    expect(runtime.starts).toBe(1);
+    expect(first.cold).toBe(true);
+    expect(upstream.state).toBe('ready');
+
+    const second = await upstream.callTool('echo', { text: 'again' });
+    expect(second.cold).toBe(false);
+    expect(second.startMs).toBe(0);
+    expect(runtime.starts).toBe(1);
+  });
+
+  it('shares one start between 20 concurrent first calls', async () => {
+    const { runtime, upstream } = setup();
+    runtime.startDelayMs = 50;
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => upstream.callTool('echo', { text: `call ${i}` }))
+    );
+    expect(runtime.starts).toBe(1);
+    expect(runtime.processes).toHaveLength(1);
+    expect(runtime.running).toBe(1);
+    expect(outcomes.map(o => text(o.result))).toEqual(Array.from({ length: 20 }, (_, i) => `call ${i}`));
+    expect(runtime.calls.filter(c => c.tool === 'echo')).toHaveLength(20);
+    expect(runtime.calls.every(c => c.instance === 1)).toBe(true);
+  });
+
+  it('learns the era on the first start and skips the probe later', async () => {
+    const { runtime, upstream } = setup({ idleTimeoutMs: 0 });
+    expect(upstream.prior).toBeUndefined();
+    await upstream.callTool('echo', { text: 'x' });
+    expect(upstream.prior?.kind).toBe('modern');
+    expect(runtime.starts).toBe(1);
+    expect(runtime.processes[0]!.methods[0]).toBe('server/discover');
+
+    await upstream.stop('test');
+    await upstream.callTool('echo', { text: 'y' });
+    expect(runtime.starts).toBe(2);
+    expect(runtime.processes[1]!.methods).not.toContain('server/discover');
+    expect(runtime.processes[1]!.methods).not.toContain('initialize');
+    expect(runtime.processes[1]!.methods).toContain('tools/call');
+  });
+
+  it('falls back to a 2025-era handshake when the server exits on the era probe', async () => {
+    const { runtime, upstream } = setup();
+    runtime.legacyOnly = true;
+    runtime.exitOnProbe = true;
+    const outcome = await upstream.callTool('echo', { text: 'legacy' });
+    expect(text(outcome.result)).toBe('legacy');
+    expect(runtime.starts).toBe(2);
+    expect(runtime.processes[0]!.exit).toMatchObject({ requested: false });
+    expect(upstream.prior).toEqual({ kind: 'legacy' });
+
+    // The era is now known: a restart connects directly, without a probe that would kill it.
+    await upstream.stop('test');
+    await upstream.callTool('echo', { text: 'again' });
+    expect(runtime.starts).toBe(3);
+    expect(runtime.processes[0]!.methods[0]).toBe('server/discover');
+    expect(runtime.processes[2]!.methods[0]).toBe('initialize');
+  });
+
+  it('falls back to 2025-era when the probed server closes stdout before its exit is seen', async () => {
+    // With a real pipe, EOF on stdout often arrives before the exit status. The exit must still
+    // count as the server's own doing, so the probe fallback applies.
+    const { runtime, upstream } = setup();
+    runtime.legacyOnly = true;
+    runtime.exitOnProbe = true;
+    runtime.exitLagMs = 20;
+    const outcome = await upstream.callTool('echo', { text: 'legacy' });
+    expect(text(outcome.result)).toBe('legacy');
+    expect(runtime.starts).toBe(2);
+    expect(upstream.prior).toEqual({ kind: 'legacy' });
+  });
+
+  it('reaches a 2025-era server that answers the probe with an error', async () => {
+    const { runtime, upstream } = setup();
+    runtime.legacyOnly = true;
+    const outcome = await upstream.callTool('echo', { text: 'plain legacy' });
+    expect(text(outcome.result)).toBe('plain legacy');
+    expect(runtime.starts).toBe(1);
+    expect(upstream.prior).toEqual({ kind: 'legacy' });
+  });
+
+  it('fails the start with start_failed when initialize is never answered', async () => {
+    const { runtime, upstream } = setup({}, { startTimeoutMs: 300 });
+    runtime.silent = true;
+    const began = performance.now();
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({
+      code: 'start_failed',
+      serverId: 'alpha'
+    });
+    const elapsed = performance.now() - began;
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(3_000);
+    expect(runtime.starts).toBe(1);
+    expect(runtime.running).toBe(0);
+    expect(runtime.processes[0]!.exit).toMatchObject({ requested: true });
+    expect(upstream.state).toBe('stopped');
+  });
+
+  it('marks the server failed after 3 failed starts in a minute and then fails fast', async () => {
+    const { runtime, upstream } = setup();
+    runtime.failStarts = 10;
+    runtime.failReason = 'no such file: /opt/fake-server-xyz';
+    for (let i = 0; i < 2; i++) {
+      await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+      expect(upstream.state).toBe('stopped');
+    }
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+    expect(upstream.state).toBe('failed');
+    expect(runtime.starts).toBe(3);
+
+    const began = performance.now();
+    const fourth = upstream.callTool('echo', { text: 'x' });
+    await expect(fourth).rejects.toBeInstanceOf(GatewayError);
+    await expect(fourth).rejects.toMatchObject({
+      code: 'server_unavailable',
+      serverId: 'alpha',
+      message: expect.stringContaining('no such file: /opt/fake-server-xyz')
+    });
+    expect(performance.now() - began).toBeLessThan(100);
+    expect(runtime.starts).toBe(3);
+    expect(upstream.state).toBe('failed');
+    expect(upstream.status().lastError).toContain('no such file: /opt/fake-server-xyz');
+  });
+
+  it('reports one failure for concurrent calls that shared a failed start', async () => {
+    const { runtime, upstream } = setup();
+    runtime.failStarts = 1;
+    runtime.startDelayMs = 30;
+    const calls = Array.from({ length: 20 }, () => upstream.callTool('echo', { text: 'x' }));
+    for (const call of calls) await expect(call).rejects.toMatchObject({ code: 'start_failed' });
+    expect(runtime.starts).toBe(1);
+    expect(upstream.state).toBe('stopped');
+    expect(text((await upstream.callTool('echo', { text: 'ok' })).result)).toBe('ok');
+  });
+
+  it('fails the start with start_failed when the process exits during startup', async () => {
+    const { runtime, upstream } = setup();
+    runtime.exitOnInput = true;
+    const call = upstream.callTool('echo', { text: 'x' });
+    await expect(call).rejects.toMatchObject({ serverId: 'alpha' });
+    // errors.ts: start_failed is "Starting the server failed (spawn error, initialize never
+    // answered, exited early)"; server_exited is for calls in flight when the process ends.
+    await expect(call).rejects.toMatchObject({ code: 'start_failed' });
+    expect(runtime.running).toBe(0);
+    expect(upstream.state).toBe('stopped');
+  });
+
+  it('names the exit reason when the process exits during startup', async () => {
+    const { runtime, upstream } = setup();
+    runtime.exitOnInput = true;
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({
+      message: expect.stringContaining('exit code 2')
+    });
+  });
+
+  it('does not mark the server failed when the container engine is unreachable', async () => {
+    const { runtime, upstream } = setup();
+    runtime.failStarts = 5;
+    runtime.failCode = 'engine_unreachable';
+    runtime.failReason = 'connect ENOENT /var/run/docker.sock';
+    for (let i = 0; i < 5; i++) {
+      await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({
+        code: 'engine_unreachable'
+      });
+      expect(upstream.state).toBe('stopped');
+    }
+    expect(runtime.starts).toBe(5);
+    expect(upstream.status().lastError).toContain('docker.sock');
+    expect(text((await upstream.callTool('echo', { text: 'back' })).result)).toBe('back');
+  });
+
+  it('clears the failure count after a successful start', async () => {
+    const { runtime, upstream } = setup();
+    runtime.failStarts = 2;
+    for (let i = 0; i < 2; i++) {
+      await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+    }
+    await upstream.callTool('echo', { text: 'ok' });
+    await upstream.stop('test');
+    runtime.failStarts = 1;
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+    expect(upstream.state).toBe('stopped');
+    expect(upstream.status().lastError).toContain('spawn ENOENT');
+  });
+
+  it('refuses calls to an unavailable server without starting it', async () => {
+    const { runtime, upstream } = setup({ unavailable: 'environment variable API_TOKEN is not set' });
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({
+      code: 'server_unavailable',
+      serverId: 'alpha',
+      message: expect.stringContaining('API_TOKEN is not set')
+    });
+    await expect(upstream.discover()).rejects.toMatchObject({ code: 'server_unavailable' });
+    expect(runtime.starts).toBe(0);
+    expect(upstream.status().lastError).toContain('API_TOKEN');
+  });
+});
+
+describe('Upstream failure window (fake Date only)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('forgets failed starts older than a minute', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+    const { runtime, upstream } = setup();
+    runtime.failStarts = 10;
+    for (let i = 0; i < 2; i++) {
+      await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+    }
+    vi.setSystemTime(new Date('2026-01-01T00:01:01Z'));
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+    expect(upstream.state).toBe('stopped');
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+    expect(upstream.state).toBe('stopped');
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+    expect(upstream.state).toBe('failed');
+    expect(runtime.starts).toBe(5);
+  });
+
+  it('tries again once the failed cooldown is over', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+    const { runtime, upstream } = setup();
+    runtime.failStarts = 3;
+    for (let i = 0; i < 3; i++) {
+      await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+    }
+    expect(upstream.state).toBe('failed');
+    vi.setSystemTime(new Date('2026-01-01T00:00:29Z'));
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({
+      code: 'server_unavailable',
+      message: expect.stringContaining('2026-01-01T00:00:30.000Z')
+    });
+    expect(runtime.starts).toBe(3);
+    vi.setSystemTime(new Date('2026-01-01T00:00:31Z'));
+    expect(text((await upstream.callTool('echo', { text: 'back' })).result)).toBe('back');
+    expect(upstream.state).toBe('ready');
+    expect(upstream.status().lastError).toBeNull();
+  });
+});
+
+describe('Upstream calls', () => {
+  it('drops only the io.modelcontextprotocol/ _meta keys, which describe the hop', async () => {
+    const runtime = new FakeRuntime();
+    runtime.customize = server => {
+      server.registerTool('hop', { description: 'Hop meta' }, () => ({
+        content: [],
+        _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't' }, 'example.com/kept': 1 }
+      }));
+      server.registerTool('hop_only', { description: 'Only hop meta' }, () => ({
+        content: [{ type: 'text', text: 'x' }],
+        _meta: { 'io.modelcontextprotocol/server': 'fake' }
+      }));
+    };
+    const { upstream } = setup({}, { runtime });
+    expect((await upstream.callTool('hop', {})).result).toEqual({
+      content: [],
+      _meta: { 'example.com/kept': 1 }
+    });
+    expect((await upstream.callTool('hop_only', {})).result).toEqual({
+      content: [{ type: 'text', text: 'x' }]
+    });
+  });
+
+  it('passes results through unchanged from a 2025-era server too', async () => {
+    const { runtime, upstream } = setup();
+    runtime.legacyOnly = true;
+    expect((await upstream.callTool('rich', {})).result).toEqual(RICH_RESULT);
+    expect(upstream.prior).toEqual({ kind: 'legacy' });
+  });
+
+  it("passes the server's own errors through", async () => {
+    const { runtime, upstream } = setup();
+    const unknown = upstream.callTool('no_such_tool', {});
+    await expect(unknown).rejects.toBeInstanceOf(ProtocolError);
+    await expect(unknown).rejects.toMatchObject({
+      code: ProtocolErrorCode.InvalidParams,
+      message: expect.stringContaining('no_such_tool')
+    });
+    const invalid = await upstream.callTool('echo', { text: 42 });
+    expect(invalid.result.isError).toBe(true);
+    expect(text(invalid.result)).toContain('Invalid arguments');
+    expect(runtime.calls).toEqual([]);
+    expect(upstream.state).toBe('ready');
+  });
+
+  it('waits for a slow stop before starting the next instance', async () => {
+    const { runtime, upstream } = setup();
+    runtime.stopDelayMs = 200;
+    await upstream.callTool('echo', { text: 'x' });
+    const stopping = upstream.stop('test');
+    expect(upstream.state).toBe('stopping');
+    const next = await upstream.callTool('whoami', {});
+    expect(text(next.result)).toBe('alpha#2');
+    expect(runtime.processes[0]!.running).toBe(false);
+    await stopping;
+    expect(runtime.running).toBe(1);
+    expect(upstream.state).toBe('ready');
+  });
+
+  it('rejects a call cancelled during a cold start without sending it to the server', async () => {
+    const { runtime, upstream } = setup();
+    runtime.startDelayMs = 300;
+    const controller = new AbortController();
+    const call = upstream.callTool('slow', { ms: 10_000, tag: 'early' }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(call).rejects.toMatchObject({ code: 'cancelled' });
+    await delay(100);
+    expect(runtime.calls.filter(c => c.tool === 'slow')).toEqual([]);
+  });
+
+  it("passes the server's result through unchanged", async () => {
+    const { upstream } = setup();
+    const rich = await upstream.callTool('rich', {});
+    expect(rich.result).toEqual(RICH_RESULT);
+
+    const echo = await upstream.callTool('echo', { text: 'hello' });
+    expect(echo.result).toEqual({
+      content: [{ type: 'text', text: 'hello' }],
+      structuredContent: { text: 'hello' },
+      _meta: { fake: 'alpha' }
+    });
+
+    const fail = await upstream.callTool('fail', {});
+    expect(fail.result).toEqual({
+      content: [{ type: 'text', text: 'this tool always fails' }],
+      isError: true
+    });
+  });
+
+  it('carries on after non-JSON lines on stdout', async () => {
+    const { runtime, upstream } = setup();
+    runtime.noise = ['fake server starting (not JSON)', '{"not":"json-rpc"}', '[1,2,3]'];
+    expect(text((await upstream.callTool('echo', { text: 'after banner' })).result)).toBe('after banner');
+    expect(text((await upstream.callTool('noisy', {})).result)).toBe('still here');
+    expect(text((await upstream.callTool('echo', { text: 'after junk' })).result)).toBe('after junk');
+    expect(runtime.starts).toBe(1);
+  });
+
+  it('fails an in-flight call with server_exited when the server crashes, then restarts', async () => {
+    const { runtime, upstream } = setup();
+    await upstream.callTool('echo', { text: 'warm' });
+    const began = performance.now();
+    const crashing = upstream.callTool('crash', { afterMs: 20 });
+    await expect(crashing).rejects.toBeInstanceOf(GatewayError);
+    await expect(crashing).rejects.toMatchObject({
+      code: 'server_exited',
+      serverId: 'alpha',
+      message: expect.stringContaining('alpha')
+    });
+    expect(performance.now() - began).toBeLessThan(1_000);
+    expect(runtime.processes[0]!.exit).toMatchObject({ requested: false });
+    expect(upstream.status().lastError).toContain('exit code 1');
+
+    const next = await upstream.callTool('whoami', {});
+    expect(next.cold).toBe(true);
+    expect(text(next.result)).toBe('alpha#2');
+    expect(runtime.starts).toBe(2);
+    expect(runtime.running).toBe(1);
+    expect(upstream.state).toBe('ready');
+  });
+
+  it('notices a crash while idle and starts a fresh instance for the next call', async () => {
+    const { runtime, upstream } = setup();
+    await upstream.callTool('echo', { text: 'warm' });
+    runtime.crashAll('signal SIGKILL');
+    await vi.waitFor(() => expect(upstream.state).toBe('stopped'), { timeout: 1_000 });
+    const next = await upstream.callTool('whoami', {});
+    expect(text(next.result)).toBe('alpha#2');
+    expect(runtime.starts).toBe(2);
+  });
+
+  it('gives call_timeout when callTimeout expires, and the server sees the cancellation', async () => {
+    const { runtime, upstream } = setup({ callTimeoutMs: 200 });
+    const began = performance.now();
+    await expect(upstream.callTool('slow', { ms: 10_000, tag: 'timed-out' })).rejects.toMatchObject({
+      code: 'call_timeout',
+      serverId: 'alpha'
+    });
+    expect(performance.now() - began).toBeLessThan(2_000);
+    await vi.waitFor(() => expect(runtime.cancellations.map(c => c.tag)).toContain('timed-out'), {
+      timeout: 1_000
+    });
+    // The server is still usable.
+    expect(text((await upstream.callTool('echo', { text: 'still ok' })).result)).toBe('still ok');
+    expect(runtime.starts).toBe(1);
+  });
+
+  it("gives cancelled when the caller's signal aborts, and the server sees the cancellation", async () => {
+    const { runtime, upstream } = setup();
+    await upstream.callTool('echo', { text: 'warm' });
+    const controller = new AbortController();
+    const call = upstream.callTool('slow', { ms: 10_000, tag: 'aborted' }, { signal: controller.signal });
+    await vi.waitFor(() => expect(runtime.calls.some(c => c.tool === 'slow')).toBe(true));
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ code: 'cancelled', serverId: 'alpha' });
+    await vi.waitFor(() => expect(runtime.cancellations.map(c => c.tag)).toContain('aborted'), {
+      timeout: 1_000
+    });
+    expect(runtime.running).toBe(1);
+    expect(upstream.state).toBe('ready');
+  });
+
+  it('forwards request _meta and reports progress', async () => {
+    const runtime = new FakeRuntime();
+    let seenMeta: unknown;
+    runtime.customize = server =>
+      server.registerTool('progress', { description: 'Reports progress' }, async ctx => {
+        seenMeta = ctx.mcpReq._meta;
+        const token = ctx.mcpReq._meta?.progressToken;
+        if (token !== undefined) {
+          await ctx.mcpReq.notify({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress: 1, total: 2 }
+          });
+        }
+        return { content: [{ type: 'text', text: 'done' }] };
+      });
+    const { upstream } = setup({}, { runtime });
+    const progress: number[] = [];
+    const outcome = await upstream.callTool(
+      'progress',
+      {},
+      { meta: { 'example.com/request': 'r1' }, onprogress: p => progress.push(p.progress) }
+    );
+    expect(text(outcome.result)).toBe('done');
+    expect(seenMeta).toMatchObject({ 'example.com/request': 'r1' });
+    expect(progress).toEqual([1]);
+  });
+});
+
+describe('Upstream idle timeout', () => {
+  it('stops the server after idleTimeout with no calls', async () => {
+    const { runtime, upstream } = setup({ idleTimeoutMs: 150 });
+    await upstream.callTool('echo', { text: 'x' });
+    const callEnded = performance.now();
+    expect(runtime.running).toBe(1);
+    await delay(50);
+    expect(runtime.running).toBe(1);
+    expect(upstream.state).toBe('ready');
+    await vi.waitFor(() => expect(upstream.state).toBe('stopped'), { timeout: 2_000, interval: 10 });
+    expect(performance.now() - callEnded).toBeGreaterThanOrEqual(140);
+    expect(runtime.running).toBe(0);
+    expect(runtime.processes[0]!.exit).toMatchObject({ requested: true });
+  });
+
+  it('never stops the server while a call is in flight', async () => {
+    const { runtime, upstream } = setup({ idleTimeoutMs: 100 });
+    const slow = upstream.callTool('slow', { ms: 500 });
+    await delay(350);
+    expect(upstream.state).toBe('ready');
+    expect(runtime.running).toBe(1);
+    const outcome = await slow;
+    expect(text(outcome.result)).toBe('slept 500');
+    expect(runtime.running).toBe(1);
+    await vi.waitFor(() => expect(runtime.running).toBe(0), { timeout: 2_000, interval: 10 });
+    expect(upstream.state).toBe('stopped');
+    expect(runtime.cancellations).toEqual([]);
+  });
+
+  it('restarts the idle timer after each call', async () => {
+    const { runtime, upstream } = setup({ idleTimeoutMs: 200 });
+    for (let i = 0; i < 4; i++) {
+      await upstream.callTool('echo', { text: `${i}` });
+      await delay(100);
+    }
+    expect(runtime.starts).toBe(1);
+    expect(runtime.running).toBe(1);
+  });
+
+  it('never stops the server when idleTimeoutMs is 0', async () => {
+    const { runtime, upstream } = setup({ idleTimeoutMs: 0 });
+    await upstream.callTool('echo', { text: 'x' });
+    await delay(300);
+    expect(upstream.state).toBe('ready');
+    expect(runtime.running).toBe(1);
+    expect(runtime.processes[0]!.stopCalls).toBe(0);
+  });
+
+  it('goes stopped → starting → ready → stopping → stopped', async () => {
+    const { upstream } = setup({ idleTimeoutMs: 100 });
+    const states: UpstreamState[] = [];
+    const seen: Upstream[] = [];
+    upstream.addListener({
+      onState: (source, state) => {
+        seen.push(source);
+        states.push(state);
+      }
+    });
+    expect(upstream.state).toBe('stopped');
+    await upstream.callTool('echo', { text: 'x' });
+    await vi.waitFor(() => expect(upstream.state).toBe('stopped'), { timeout: 2_000 });
+    expect(states).toEqual(['starting', 'ready', 'stopping', 'stopped']);
+    expect(new Set(seen)).toEqual(new Set([upstream]));
+  });
+
+  it('stops reporting to a removed listener', async () => {
+    const { upstream } = setup();
+    const states: UpstreamState[] = [];
+    const remove = upstream.addListener({ onState: (_, state) => states.push(state) });
+    await upstream.callTool('echo', { text: 'x' });
+    remove();
+    await upstream.stop('test');
+    expect(states).toEqual(['starting', 'ready']);
+  });
+});
+
+describe('Upstream close and discover', () => {
+  it('close() stops the server and later calls are refused', async () => {
+    const { runtime, upstream } = setup();
+    await upstream.callTool('echo', { text: 'x' });
+    expect(runtime.running).toBe(1);
+    await upstream.close();
+    expect(runtime.running).toBe(0);
+    expect(upstream.state).toBe('stopped');
+    await expect(upstream.callTool('echo', { text: 'y' })).rejects.toMatchObject({
+      code: 'server_unavailable',
+      serverId: 'alpha'
+    });
+    expect(runtime.starts).toBe(1);
+  });
+
+  it('close() during a slow process start aborts it and leaves nothing running', async () => {
+    const { runtime, upstream } = setup();
+    runtime.startDelayMs = 5_000;
+    const call = upstream.callTool('echo', { text: 'x' });
+    call.catch(() => undefined);
+    await delay(50);
+    const began = performance.now();
+    await upstream.close();
+    expect(performance.now() - began).toBeLessThan(1_000);
+    await expect(call).rejects.toBeInstanceOf(GatewayError);
+    expect(runtime.running).toBe(0);
+    expect(runtime.processes).toHaveLength(0);
+  });
+
+  it('close() during an unanswered handshake returns promptly and leaves nothing running', async () => {
+    const { runtime, upstream } = setup({}, { startTimeoutMs: 3_000 });
+    runtime.silent = true;
+    const call = upstream.callTool('echo', { text: 'x' });
+    call.catch(() => undefined);
+    await vi.waitFor(() => expect(runtime.processes).toHaveLength(1));
+    const began = performance.now();
+    await upstream.close();
+    // close() "aborts a start in progress"; the handshake is part of the start.
+    expect(performance.now() - began).toBeLessThan(1_000);
+    await expect(call).rejects.toBeInstanceOf(GatewayError);
+    expect(runtime.running).toBe(0);
+  });
+
+  it('discover() on a stopped server lists tools, reports them and stops the server again', async () => {
+    const { runtime, upstream } = setup({ idleTimeoutMs: 0 });
+    const reported: { names: string[]; era: string }[] = [];
+    upstream.addListener({
+      onTools: (source, tools, era) => {
+        expect(source).toBe(upstream);
+        reported.push({ names: tools.map(t => t.name).sort(), era: era.kind });
+      }
+    });
+    const tools = await upstream.discover();
+    expect(tools.map(t => t.name).sort()).toEqual([...FAKE_TOOLS].sort());
+    expect(tools.find(t => t.name === 'echo')).toMatchObject({
+      description: 'Returns its text',
+      annotations: { readOnlyHint: true },
+      inputSchema: { type: 'object', properties: { text: { type: 'string' } } }
+    });
+    expect(reported.length).toBeGreaterThanOrEqual(1);
+    expect(reported[0]).toEqual({ names: [...FAKE_TOOLS].sort(), era: 'modern' });
+    expect(runtime.starts).toBe(1);
+    expect(runtime.running).toBe(0);
+    expect(upstream.state).toBe('stopped');
+  });
+
+  it('discover() on a running server leaves it running', async () => {
+    const { runtime, upstream } = setup({ idleTimeoutMs: 0 });
+    await upstream.callTool('echo', { text: 'x' });
+    runtime.tools = ['echo'];
+    const tools = await upstream.discover();
+    expect(tools.map(t => t.name).sort()).toEqual([...FAKE_TOOLS].sort());
+    expect(runtime.running).toBe(1);
+    expect(upstream.state).toBe('ready');
+  });
+
+  it('reports the new tools after a restart', async () => {
+    const { runtime, upstream } = setup();
+    const lists: string[][] = [];
+    upstream.addListener({ onTools: (_, tools) => lists.push(tools.map(t => t.name).sort()) });
+    await upstream.callTool('echo', { text: 'x' });
+    await vi.waitFor(() => expect(lists).toHaveLength(1));
+    await upstream.stop('test');
+    runtime.tools = ['echo', 'whoami'];
+    await upstream.callTool('echo', { text: 'x' });
+    await vi.waitFor(() => expect(lists).toHaveLength(2));
+    expect(lists[1]).toEqual(['echo', 'whoami']);
+  });
+});
+
+describe('Upstream tool list changes', () => {
+  for (const era of ['modern', 'legacy'] as const) {
+    it(`reports the tools again after notifications/tools/list_changed (${era} era)`, async () => {
+      const runtime = new FakeRuntime();
+      runtime.legacyOnly = era === 'legacy';
+      runtime.customize = server =>
+        server.registerTool('add_tool', { description: 'Adds a tool' }, () => {
+          server.registerTool('added', { description: 'Added at run time' }, () => ({ content: [] }));
+          return { content: [{ type: 'text', text: 'added' }] };
+        });
+      const { upstream } = setup({}, { runtime });
+      const lists: string[][] = [];
+      upstream.addListener({ onTools: (_, tools) => lists.push(tools.map(t => t.name)) });
+      await upstream.callTool('echo', { text: 'x' });
+      await vi.waitFor(() => expect(lists).toHaveLength(1));
+      expect(upstream.prior?.kind).toBe(era);
+      expect(lists[0]).not.toContain('added');
+      await upstream.callTool('add_tool', {});
+      await vi.waitFor(() => expect(lists.at(-1)).toContain('added'), { timeout: 2_000 });
+    });
+  }
+});
+
+describe('FakeRuntime', () => {
+  it('stop() ends the streams, resolves exited as requested and is idempotent', async () => {
+    const runtime = new FakeRuntime();
+    const process = await runtime.start(fakeSpec('beta'), () => {}, new AbortController().signal);
+    let ended = false;
+    process.stdout.on('end', () => (ended = true)).resume();
+    expect(runtime.running).toBe(1);
+    await Promise.all([process.stop(), process.stop()]);
+    await process.stop();
+    await expect(process.exited).resolves.toEqual({ reason: 'stopped', requested: true });
+    await vi.waitFor(() => expect(ended).toBe(true));
+    expect(process.stdin.writableEnded).toBe(true);
+    expect(runtime.running).toBe(0);
+    expect(runtime.exits).toHaveLength(1);
+  });
+
+  it('a crash resolves exited as not requested, and a later stop() keeps that', async () => {
+    const runtime = new FakeRuntime();
+    const process = await runtime.start(fakeSpec('beta'), () => {}, new AbortController().signal);
+    runtime.crashAll('exit code 7');
+    await process.stop();
+    await expect(process.exited).resolves.toEqual({ reason: 'exit code 7', requested: false });
+  });
+});
