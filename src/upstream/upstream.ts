@@ -123,6 +123,8 @@ export class Upstream {
   private stopping: Promise<void> | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private inFlightCount = 0;
+  /** Calls ever made; discovery compares it to see whether anyone used the server meanwhile. */
+  private callCount = 0;
   private failures: number[] = [];
   private failedUntil = 0;
   private lastErrorValue: string | undefined;
@@ -184,6 +186,7 @@ export class Upstream {
     options: CallOptions = {}
   ): Promise<CallOutcome> {
     this.inFlightCount++;
+    this.callCount++;
     this.clearIdleTimer();
     this.lastUsedValue = new Date();
     try {
@@ -222,6 +225,7 @@ export class Upstream {
    */
   async discover(): Promise<readonly Tool[]> {
     const wasRunning = this.connection !== undefined;
+    const callsBefore = this.callCount;
     this.inFlightCount++;
     this.clearIdleTimer();
     try {
@@ -230,7 +234,9 @@ export class Upstream {
     } finally {
       this.inFlightCount--;
       if (this.inFlightCount === 0) {
-        if (wasRunning) this.armIdleTimer();
+        // Stopped again only if nobody called it meanwhile: a server a client just used stays up
+        // for its idle timeout like any other.
+        if (wasRunning || this.callCount !== callsBefore) this.armIdleTimer();
         else await this.stop('discovered');
       }
     }

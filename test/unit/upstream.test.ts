@@ -626,6 +626,18 @@ describe('Upstream close and discover', () => {
     expect(upstream.state).toBe('ready');
   });
 
+  it('discover() leaves running a server that a call used while it was discovering', async () => {
+    const { runtime, upstream } = setup({ idleTimeoutMs: 0 });
+    runtime.startDelayMs = 100;
+    const discovery = upstream.discover();
+    const call = upstream.callTool('echo', { text: 'joined the start' });
+    await expect(call).resolves.toMatchObject({ cold: true });
+    await discovery;
+    expect(runtime.starts).toBe(1);
+    expect(runtime.running).toBe(1);
+    expect(upstream.state).toBe('ready');
+  });
+
   it('reports the new tools after a restart', async () => {
     const { runtime, upstream } = setup();
     const lists: string[][] = [];
