@@ -68,8 +68,9 @@ describe('server lifecycle, seen from outside', () => {
     expect(pids.has(textOf(warm))).toBe(true);
 
     await waitUntil(() => processesWith(tag).length === 0, 10_000);
-    const stopped = await gateway.health();
-    expect(stopped.servers.find(server => server.id === 'fixture')?.state).toBe('stopped');
+    // The state turns `stopped` once the stop has fully finished, a moment after the process ends.
+    await waitUntil(async () => (await gateway.health()).servers[0]?.state === 'stopped', 5_000);
+    expect(gateway.logs.some(line => line.msg === 'stopping server' && line.reason === 'idle')).toBe(true);
   });
 
   it('never stops a server for idleness while a call is in flight', async () => {
