@@ -72,19 +72,21 @@ export class DockerRuntime implements Runtime {
       all: true,
       filters: { label: [`${MANAGED_LABEL}=true`, `${OWNER_LABEL}=${this.options.owner}`] }
     });
-    await Promise.all(
+    const removed = await Promise.all(
       leftovers.map(async info => {
-        await this.docker
-          .getContainer(info.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-        this.log.info(
-          { container: info.Id.slice(0, 12), server: info.Labels[SERVER_LABEL] },
-          'removed a leftover container'
-        );
+        const fields = { container: info.Id.slice(0, 12), server: info.Labels[SERVER_LABEL] };
+        try {
+          await this.docker.getContainer(info.Id).remove({ force: true });
+          this.log.info(fields, 'removed a leftover container');
+          return true;
+        } catch (error) {
+          if (statusOf(error) === 404) return false; // gone already
+          this.log.warn({ ...fields, err: describeError(error) }, 'could not remove a leftover container');
+          return false;
+        }
       })
     );
-    return leftovers.length;
+    return removed.filter(Boolean).length;
   }
 
   async identify(spec: ServerSpec): Promise<string | undefined> {
@@ -156,6 +158,9 @@ export class DockerRuntime implements Runtime {
       hijack: true
     })) as Duplex;
     const exitCode = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
+    // Handled from the start: the wait can fail (engine gone) before or during start(), long
+    // before the Container below looks at it.
+    exitCode.catch(() => undefined);
     const stdout = new PassThrough();
     const errors = new PassThrough();
     this.docker.modem.demuxStream(stream, stdout, errors);
