@@ -6,7 +6,9 @@ import { Catalog } from './catalog/catalog.js';
 import { CatalogStore } from './catalog/catalog-store.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
 import type { ServerSpec } from './config/server-spec.js';
+import { createApiRouter } from './http/api/api-router.js';
 import { createApp } from './http/app.js';
+import { createObservability } from './observability.js';
 import { isLoopback, LOOPBACK_NAMES } from './http/guards.js';
 import type { Logger } from './log.js';
 import type { Runtime } from './runtime/runtime.js';
@@ -88,17 +90,35 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   );
   const catalog = new Catalog({ upstreams, store: new CatalogStore(db), log });
 
+  let sessionsOpen = () => 0;
+  const observe = createObservability({
+    db,
+    log,
+    history: config.raw.history,
+    upstreams,
+    sessionsOpen: () => sessionsOpen()
+  });
+
   const serverOptions = {
     catalog,
-    log,
+    onCall: observe.onCall,
     name: 'mcp-gateway',
     version: VERSION,
     instructions: describeServers(config.servers),
     listWaitMs: LIST_WAIT_MS,
     pageSize: PAGE_SIZE
   };
-  const legacy = new LegacySessions(() => createGatewayServer(serverOptions), log);
-  const modern = new ModernEndpoint(() => createGatewayServer(serverOptions), log, MAX_BODY_BYTES);
+  const legacy = new LegacySessions(() => createGatewayServer(serverOptions), log, {
+    tracker: observe.tracker,
+    timeoutMs: config.raw.gateway.sessionTimeout * 1000
+  });
+  sessionsOpen = () => legacy.size;
+  const modern = new ModernEndpoint(
+    () => createGatewayServer(serverOptions),
+    log,
+    MAX_BODY_BYTES,
+    observe.onModernRequest
+  );
   catalog.onChanged(() => {
     legacy.notifyToolsChanged();
     modern.notifyToolsChanged();
@@ -123,6 +143,34 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       sessions: legacy.size,
       ...(usesDocker ? { docker: await docker.health() } : {}),
       servers: upstreams.map(upstream => upstream.status())
+    }),
+    readiness: async () => {
+      const checks = {
+        config: true,
+        store: observe.queries.writable(),
+        ...(usesDocker ? { docker: (await docker.health()).reachable } : {})
+      };
+      const problems = Object.entries(checks)
+        .filter(([, ok]) => !ok)
+        .map(([name]) =>
+          name === 'store'
+            ? `the state store in ${settings.stateDir} is not writable`
+            : 'the Docker engine is unreachable'
+        );
+      return { ready: problems.length === 0, checks, problems };
+    },
+    metrics: async () => ({
+      contentType: observe.metrics.registry.contentType,
+      body: await observe.metrics.registry.metrics()
+    }),
+    api: createApiRouter({
+      upstreams,
+      catalog,
+      queries: observe.queries,
+      flushHistory: observe.flushHistory,
+      events: observe.events,
+      onCall: observe.onCall,
+      version: VERSION
     }),
     allowedHosts: [...LOOPBACK_NAMES, ...settings.allowedHosts],
     allowedOrigins: [...LOOPBACK_NAMES, ...settings.allowedOrigins],
@@ -163,6 +211,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       await Promise.all(upstreams.map(upstream => upstream.close()));
       httpServer.closeAllConnections();
       await stopped;
+      observe.close();
       db.close();
       log.info('stopped');
     })();

@@ -127,7 +127,27 @@ export const DefaultsSchema = z.strictObject({
   startTimeout: seconds('startTimeout').positive('startTimeout must be more than 0 seconds').default(30)
 });
 
+/** The gateway itself (more settings join this section as the gateway grows). */
+export const GatewaySettingsSchema = z.strictObject({
+  /** Seconds a 2025-era session may go without a request before it is closed; default 30 min. */
+  sessionTimeout: seconds('sessionTimeout')
+    .positive('sessionTimeout must be more than 0 seconds')
+    .default(1800)
+});
+
+/** What the gateway records of sessions and calls (in the state directory). */
+export const HistorySchema = z.strictObject({
+  /** `false` records nothing: no sessions, no requests. */
+  enabled: z.boolean().default(true),
+  /** Records older than this many days are pruned. */
+  retentionDays: z.number().positive('retentionDays must be more than 0').default(30),
+  /** At most this many request records are kept; older ones are pruned. */
+  maxRequests: z.number().int().positive('maxRequests must be at least 1').default(100_000)
+});
+
 export const ConfigFileSchema = z.strictObject({
+  gateway: GatewaySettingsSchema.default({ sessionTimeout: 1800 }),
+  history: HistorySchema.default({ enabled: true, retentionDays: 30, maxRequests: 100_000 }),
   defaults: DefaultsSchema.default({ idleTimeout: 300, callTimeout: 120, startTimeout: 30 }),
   servers: z
     .record(

@@ -12,6 +12,12 @@ export interface AppOptions {
   readonly modern: ModernEndpoint;
   /** The body of `GET /healthz`. */
   readonly health: () => Promise<Record<string, unknown>>;
+  /** `GET /readyz`: 200 when ready, else 503; the body says what is wrong. */
+  readonly readiness: () => Promise<{ ready: boolean } & Record<string, unknown>>;
+  /** `GET /metrics` in Prometheus text format. */
+  readonly metrics: () => Promise<{ contentType: string; body: string }>;
+  /** The REST API, mounted at `/api`. */
+  readonly api: express.Router;
   readonly allowedHosts: readonly string[];
   readonly allowedOrigins: readonly string[];
   /** Largest accepted request body; more gets 413. */
@@ -35,6 +41,15 @@ export function createApp(options: AppOptions): Express {
   app.get('/healthz', async (_req, res) => {
     res.json(await options.health());
   });
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await options.readiness();
+    res.status(readiness.ready ? 200 : 503).json(readiness);
+  });
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await options.metrics();
+    res.type(contentType).send(body);
+  });
+  app.use('/api', express.json({ limit: options.maxBodyBytes, strict: false }), options.api);
 
   const refuseWhileDraining: express.RequestHandler = (_req, _res, next) => {
     next(

@@ -1,3 +1,5 @@
+import { GatewayError } from '../errors.js';
+
 /**
  * An HTTP-level refusal: a status and a JSON-RPC error code/message for the body. Thrown by
  * middleware and turned into a response in one place ({@link sendHttpError}).
@@ -13,6 +15,28 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The HTTP status for a failed tool call made over the REST API: the client's mistakes are 4xx,
+ * a server behind the gateway that fails is 502, one that cannot be reached now 503, a timeout 504.
+ */
+export function statusOfCallError(error: unknown): number {
+  if (error instanceof GatewayError) {
+    const statuses: Record<GatewayError['code'], number> = {
+      unknown_tool: 404,
+      invalid_arguments: 400,
+      server_unavailable: 503,
+      engine_unreachable: 503,
+      start_failed: 502,
+      server_exited: 502,
+      image_unavailable: 502,
+      call_timeout: 504,
+      cancelled: 499
+    };
+    return statuses[error.code];
+  }
+  return 502;
 }
 
 /** Maps anything thrown while serving a request to an HttpError. */

@@ -1,13 +1,14 @@
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import type { CallToolResult, ListToolsResult } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
-import { describeError, GatewayError, toProtocolError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { toProtocolError } from '../errors.js';
+import { clientKeyOf } from '../store/activity-log.js';
+import { runCall, type CallObserver } from './call-runner.js';
+import { identityOf } from './client-identity.js';
 
 /** What every client-facing MCP server instance shares. */
 export interface GatewayServerOptions {
   readonly catalog: Catalog;
-  readonly log: Logger;
   readonly name: string;
   readonly version: string;
   /** Text for clients: which servers stand behind the gateway. */
@@ -16,6 +17,8 @@ export interface GatewayServerOptions {
   readonly listWaitMs: number;
   /** Tools per `tools/list` page. */
   readonly pageSize: number;
+  /** Told of every finished call (logging, history, metrics). */
+  readonly onCall: CallObserver;
 }
 
 /**
@@ -41,63 +44,29 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const { name, arguments: args, _meta: meta } = request.params;
-    const began = performance.now();
-    const callLog = { tool: name, session: ctx.sessionId };
+    const { progressToken, ...forwardedMeta } = meta ?? {};
+    const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
     try {
-      if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
-        throw new GatewayError('invalid_arguments', `arguments of ${name} must be a JSON object`);
-      }
-      const { progressToken, ...forwardedMeta } = meta ?? {};
-      const outcome = await options.catalog.callTool(name, args ?? {}, {
+      return await runCall(options.catalog, options.onCall, name, args, {
+        sessionId: ctx.sessionId,
+        // A 2026-era request names its client in its envelope; a session was named at initialize.
+        clientKey: envelope && ctx.sessionId === undefined ? clientKeyOf(identityOf(envelope)) : undefined,
         signal: ctx.mcpReq.signal,
-        ...(Object.keys(forwardedMeta).length > 0 ? { meta: forwardedMeta } : {}),
-        ...(progressToken === undefined
-          ? {}
-          : {
-              onprogress: progress =>
+        meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
+        onprogress:
+          progressToken === undefined
+            ? undefined
+            : progress =>
                 void ctx.mcpReq
                   .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
                   .catch(() => undefined)
-            })
       });
-      options.log.info(
-        {
-          ...callLog,
-          server: outcome.route.serverId,
-          ms: Math.round(performance.now() - began),
-          cold: outcome.cold,
-          ...(outcome.cold ? { startMs: Math.round(outcome.startMs) } : {}),
-          outcome: outcome.result.isError ? 'tool_error' : 'ok'
-        },
-        'tools/call'
-      );
-      return outcome.result;
     } catch (error) {
-      const wire = toProtocolError(error);
-      options.log.info(
-        {
-          ...callLog,
-          server: error instanceof GatewayError ? error.serverId : undefined,
-          ms: Math.round(performance.now() - began),
-          outcome: outcomeOf(error),
-          code: wire.code,
-          err: describeError(error)
-        },
-        'tools/call'
-      );
-      throw wire;
+      throw toProtocolError(error);
     }
   });
 
   return server;
-}
-
-function outcomeOf(error: unknown): string {
-  if (error instanceof GatewayError) {
-    if (error.code === 'call_timeout') return 'timeout';
-    if (error.code === 'cancelled') return 'cancelled';
-  }
-  return 'error';
 }
 
 function encodeCursor(offset: number): string {

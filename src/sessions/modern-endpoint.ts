@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type McpHttpHandler, type Server } from '@modelcontextprotocol/server';
 import type { Logger } from '../log.js';
+import type { ClientIdentity } from '../store/activity-log.js';
+import { identityOf, metaOfBody } from './client-identity.js';
 
 /**
  * The 2026-07-28 era: stateless requests, each served by a fresh gateway server through the SDK's
@@ -12,7 +14,16 @@ export class ModernEndpoint {
   private readonly handler: McpHttpHandler;
   private readonly node: ReturnType<typeof toNodeHandler>;
 
-  constructor(newServer: () => Server, log: Logger, maxRequestBodySize: number) {
+  /**
+   * @param onRequest told of each request's client identity (from its `_meta` envelope); must not
+   *   throw.
+   */
+  constructor(
+    newServer: () => Server,
+    log: Logger,
+    maxRequestBodySize: number,
+    private readonly onRequest: (identity: ClientIdentity) => void = () => {}
+  ) {
     this.handler = createMcpHandler(() => newServer(), {
       legacy: 'reject',
       maxRequestBodySize,
@@ -25,6 +36,8 @@ export class ModernEndpoint {
   }
 
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const meta = metaOfBody(body);
+    if (meta) this.onRequest(identityOf(meta, req));
     return this.node(req, res, body);
   }
 

@@ -13,7 +13,51 @@ const MIGRATIONS: readonly string[] = [
      era TEXT NOT NULL,
      tools TEXT NOT NULL,
      discovered_at TEXT NOT NULL
-   )`
+   )`,
+  `CREATE TABLE sessions (
+     id TEXT PRIMARY KEY,
+     client_name TEXT,
+     client_version TEXT,
+     protocol_version TEXT,
+     capabilities TEXT,
+     user_agent TEXT,
+     remote_address TEXT,
+     principal TEXT,
+     opened_at TEXT NOT NULL,
+     last_seen_at TEXT NOT NULL,
+     closed_at TEXT,
+     close_reason TEXT
+   );
+   CREATE INDEX sessions_opened ON sessions (opened_at);
+   CREATE TABLE clients (
+     key TEXT PRIMARY KEY,
+     principal TEXT,
+     client_name TEXT,
+     client_version TEXT,
+     protocol_version TEXT,
+     user_agent TEXT,
+     remote_address TEXT,
+     first_seen_at TEXT NOT NULL,
+     last_seen_at TEXT NOT NULL,
+     requests INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE requests (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     session_id TEXT,
+     client_key TEXT,
+     server_id TEXT,
+     tool TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     duration_ms REAL NOT NULL,
+     outcome TEXT NOT NULL,
+     error TEXT,
+     bytes_in INTEGER NOT NULL,
+     bytes_out INTEGER NOT NULL,
+     cold INTEGER NOT NULL
+   );
+   CREATE INDEX requests_started ON requests (started_at);
+   CREATE INDEX requests_session ON requests (session_id, id);
+   CREATE INDEX requests_server_tool ON requests (server_id, tool, id);`
 ];
 
 /** Opens (creating and migrating as needed) the gateway's state database in `stateDir`. */

@@ -17,6 +17,8 @@ export interface ClientIdentity {
 /** What an upstream tells the layer above it. Listeners must not throw. */
 export interface UpstreamListener {
   onState?(upstream: Upstream, state: UpstreamState): void;
+  /** A start that succeeded, a stop for idleness, or an exit nobody asked for. */
+  onLifecycle?(upstream: Upstream, event: 'started' | 'idle_stop' | 'crashed'): void;
   /** The server's tools as just listed (after every start and every `list_changed`), and its era. */
   onTools?(upstream: Upstream, tools: readonly Tool[], era: PriorDiscovery): void;
 }
@@ -242,6 +244,12 @@ export class Upstream {
     }
   }
 
+  /** Starts the server now (an operator's request), leaving it to the idle timer as after a call. */
+  async warm(): Promise<void> {
+    await this.ensureStarted();
+    if (this.inFlightCount === 0) this.armIdleTimer();
+  }
+
   /** Starts the server if it is not running (shared by concurrent callers). */
   ensureStarted(): Promise<Connection> {
     if (this.connection) return Promise.resolve(this.connection);
@@ -313,6 +321,7 @@ export class Upstream {
       this.lastErrorValue = undefined;
       this.setState('ready');
       this.log.info({ ms: Math.round(performance.now() - began), era: this.prior?.kind }, 'server ready');
+      this.emitLifecycle('started');
       void this.listTools(connection).catch((error: unknown) => {
         this.log.warn({ err: describeError(error) }, 'listing tools after start failed');
       });
@@ -492,6 +501,7 @@ export class Upstream {
     void client.close().catch(() => undefined);
     void process.stop();
     if (!exit.requested) {
+      this.emitLifecycle('crashed');
       this.lastErrorValue = `server exited (${exit.reason})`;
       this.log.error({ reason: exit.reason, inFlight: this.inFlightCount }, 'server exited unexpectedly');
     }
@@ -505,6 +515,11 @@ export class Upstream {
     await connection.client.close().catch(() => undefined);
     await connection.process.stop();
     this.setState('stopped');
+    if (reason === 'idle') this.emitLifecycle('idle_stop');
+  }
+
+  private emitLifecycle(event: 'started' | 'idle_stop' | 'crashed'): void {
+    for (const listener of this.listeners) listener.onLifecycle?.(this, event);
   }
 
   private callError(error: unknown, tool: string, signal: AbortSignal | undefined): unknown {

@@ -14,6 +14,7 @@ import { Catalog } from '../../src/catalog/catalog.js';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
 import type { ServerSpec } from '../../src/config/server-spec.js';
 import type { Logger } from '../../src/log.js';
+import { logCall } from '../../src/sessions/call-runner.js';
 import { createGatewayServer, describeServers } from '../../src/sessions/gateway-server.js';
 import { Upstream } from '../../src/upstream/upstream.js';
 import { FAKE_TOOLS, FakeRuntime, fakeSpec, RICH_RESULT, silentLog } from '../support/fake-runtime.js';
@@ -112,7 +113,7 @@ async function connect(options: { pageSize?: number; specs?: ServerSpec[] } = {}
   );
   server = createGatewayServer({
     catalog,
-    log,
+    onCall: logCall(log),
     name: 'mcp-gateway',
     version: '9.9.9',
     instructions: describeServers(specs),
@@ -298,7 +299,7 @@ describe('gateway server: tools/call', () => {
     expect(runtime.starts).toBe(0);
     expect(logLines.find(l => l.msg === 'tools/call')).toMatchObject({
       tool: 'nope__missing',
-      outcome: 'error',
+      outcome: 'protocol_error',
       code: ProtocolErrorCode.InvalidParams
     });
   });

@@ -1,0 +1,51 @@
+/** What `/api/events` streams: server state changes, sessions opening and closing, calls finishing. */
+export type GatewayEvent =
+  | { readonly type: 'server_state'; readonly server: string; readonly state: string; readonly at: string }
+  | {
+      readonly type: 'session_opened';
+      readonly session: string;
+      readonly client: string | undefined;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'session_closed';
+      readonly session: string;
+      readonly reason: string;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'request_finished';
+      readonly server: string | undefined;
+      readonly tool: string;
+      readonly outcome: string;
+      readonly durationMs: number;
+      readonly session: string | undefined;
+      readonly at: string;
+    };
+
+/**
+ * A small synchronous fan-out of gateway events to live listeners (the SSE streams). Publishing
+ * with no listener costs a size check; a listener that throws is dropped, never the publisher.
+ */
+export class EventHub {
+  private readonly listeners = new Set<(event: GatewayEvent) => void>();
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  subscribe(listener: (event: GatewayEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  publish(event: GatewayEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        this.listeners.delete(listener);
+      }
+    }
+  }
+}

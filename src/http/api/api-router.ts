@@ -1,0 +1,173 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Catalog } from '../../catalog/catalog.js';
+import { describeError, toProtocolError } from '../../errors.js';
+import type { EventHub } from '../../events.js';
+import type { ActivityQueries } from '../../store/activity-queries.js';
+import { runCall, type CallObserver } from '../../sessions/call-runner.js';
+import type { Upstream } from '../../upstream/upstream.js';
+import { HttpError, statusOfCallError } from '../http-error.js';
+import { openApiDocument } from './openapi.js';
+import { parseParams } from './params.js';
+
+export interface ApiOptions {
+  readonly upstreams: readonly Upstream[];
+  readonly catalog: Catalog;
+  readonly queries: ActivityQueries;
+  /** Commits queued history so a read sees the latest writes. */
+  readonly flushHistory: () => void;
+  readonly events: EventHub;
+  readonly onCall: CallObserver;
+  readonly version: string;
+}
+
+const OUTCOMES = ['ok', 'tool_error', 'protocol_error', 'timeout', 'cancelled'] as const;
+
+const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+const RequestsQuery = z.strictObject({
+  server: z.string().min(1).optional(),
+  tool: z.string().min(1).optional(),
+  outcome: z.enum(OUTCOMES).optional(),
+  session: z.string().min(1).optional(),
+  since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
+  before: z.coerce.number().int().positive().optional(),
+  limit: limit(1000, 100)
+});
+const SessionsQuery = z.strictObject({
+  state: z.enum(['open', 'closed', 'all']).default('all'),
+  limit: limit(1000, 100)
+});
+const ServerParams = z.strictObject({ id: z.string().min(1) });
+const ToolParams = z.strictObject({ name: z.string().min(1) });
+const SessionParams = z.strictObject({ id: z.string().min(1) });
+const ToolArguments = z.record(z.string(), z.unknown(), {
+  error: 'the body must be a JSON object of tool arguments'
+});
+
+/**
+ * The operator's REST API under `/api`: server states and start/stop, the catalog and a plain-HTTP
+ * way to call a tool (the same path as MCP `tools/call`), recorded sessions and requests, a live
+ * event stream, and the OpenAPI document describing all of it.
+ */
+export function createApiRouter(options: ApiOptions): Router {
+  const router = Router();
+  const byId = new Map(options.upstreams.map(upstream => [upstream.id, upstream]));
+  const upstreamOf = (req: Request) => {
+    const { id } = parseParams(ServerParams, req.params, 'path');
+    const upstream = byId.get(id);
+    if (!upstream) throw new HttpError(404, -32602, `no server "${id}"`);
+    return upstream;
+  };
+  const serverView = async (upstream: Upstream) => {
+    const tools = (await options.catalog.listTools(0)).filter(
+      tool => options.catalog.resolve(tool.name).serverId === upstream.id
+    ).length;
+    return { ...upstream.status(), description: upstream.spec.description ?? null, tools };
+  };
+
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument(options.version));
+  });
+
+  router.get('/servers', async (_req, res) => {
+    res.json({ servers: await Promise.all(options.upstreams.map(serverView)) });
+  });
+
+  router.post('/servers/:id/start', async (req, res) => {
+    const upstream = upstreamOf(req);
+    try {
+      await upstream.warm();
+    } catch (error) {
+      throw new HttpError(statusOfCallError(error), -32603, describeError(error));
+    }
+    res.json(await serverView(upstream));
+  });
+
+  router.post('/servers/:id/stop', async (req, res) => {
+    const upstream = upstreamOf(req);
+    await upstream.stop('api');
+    res.json(await serverView(upstream));
+  });
+
+  router.get('/tools', async (_req, res) => {
+    const tools = await options.catalog.listTools(0);
+    res.json({
+      tools: tools.map(tool => {
+        const route = options.catalog.resolve(tool.name);
+        return { ...tool, server: route.serverId, serverTool: route.tool };
+      })
+    });
+  });
+
+  router.post('/tools/:name/call', async (req, res) => {
+    const { name } = parseParams(ToolParams, req.params, 'path');
+    const args = parseParams(ToolArguments, req.body ?? {}, 'body');
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    try {
+      const result = await runCall(options.catalog, options.onCall, name, args, {
+        clientKey: 'api',
+        signal: controller.signal
+      });
+      res.json(result);
+    } catch (error) {
+      const wire = toProtocolError(error);
+      res
+        .status(statusOfCallError(error))
+        .json({ error: { code: wire.code, message: wire.message, data: wire.data } });
+    }
+  });
+
+  router.get('/sessions', (req, res) => {
+    const query = parseParams(SessionsQuery, req.query, 'query');
+    options.flushHistory();
+    res.json({
+      sessions: options.queries.sessions(query.limit, query.state),
+      clients: options.queries.clients(query.limit)
+    });
+  });
+
+  router.get('/sessions/:id', (req, res) => {
+    const { id } = parseParams(SessionParams, req.params, 'path');
+    options.flushHistory();
+    const session = options.queries.session(id);
+    if (!session) throw new HttpError(404, -32602, `no session "${id}"`);
+    res.json({ ...session, requests: options.queries.requests({ session: id, limit: 1000 }) });
+  });
+
+  router.get('/requests', (req, res) => {
+    const query = parseParams(RequestsQuery, req.query, 'query');
+    options.flushHistory();
+    const requests = options.queries.requests(query);
+    const last = requests[requests.length - 1];
+    res.json({ requests, nextBefore: requests.length === query.limit && last ? last.id : null });
+  });
+
+  router.get('/events', (req, res) => streamEvents(options.events, req, res));
+
+  router.use((_req, _res, next) => {
+    next(new HttpError(404, -32601, 'no such API route'));
+  });
+  return router;
+}
+
+/** Server-sent events: one `event:` per gateway event, a comment every 15 s to keep proxies open. */
+function streamEvents(events: EventHub, req: Request, res: Response): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no'
+  });
+  res.write(': connected\n\n');
+  const unsubscribe = events.subscribe(event => {
+    res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  });
+  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  req.on('close', () => {
+    clearInterval(keepAlive);
+    unsubscribe();
+  });
+}

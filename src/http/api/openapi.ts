@@ -1,0 +1,286 @@
+/**
+ * The OpenAPI 3.1 description of the REST API, health and metrics routes. A test checks that its
+ * paths and the routes the app registers are the same set.
+ */
+export function openApiDocument(version: string): Record<string, unknown> {
+  const json = (schema: Record<string, unknown>, description = 'OK') => ({
+    description,
+    content: { 'application/json': { schema } }
+  });
+  const error = json({ $ref: '#/components/schemas/Error' }, 'Error');
+  const idParam = (name: string, description: string) => ({
+    name,
+    in: 'path',
+    required: true,
+    description,
+    schema: { type: 'string' }
+  });
+  const query = (name: string, description: string, schema: Record<string, unknown>) => ({
+    name,
+    in: 'query',
+    required: false,
+    description,
+    schema
+  });
+  const serverRef = { $ref: '#/components/schemas/Server' };
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'mcp-gateway',
+      version,
+      description: 'Operator API of mcp-gateway. The MCP endpoint itself is /mcp (Streamable HTTP).'
+    },
+    paths: {
+      '/healthz': {
+        get: {
+          summary: 'Liveness: always 200 while the process serves',
+          responses: { 200: json({ type: 'object' }) }
+        }
+      },
+      '/readyz': {
+        get: {
+          summary: 'Readiness: config loaded, store writable, Docker engine reachable when needed',
+          responses: {
+            200: json({ $ref: '#/components/schemas/Readiness' }),
+            503: json({ $ref: '#/components/schemas/Readiness' }, 'Not ready')
+          }
+        }
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: {
+            200: {
+              description: 'Prometheus text format',
+              content: { 'text/plain': { schema: { type: 'string' } } }
+            }
+          }
+        }
+      },
+      '/api/openapi.json': {
+        get: { summary: 'This document', responses: { 200: json({ type: 'object' }) } }
+      },
+      '/api/servers': {
+        get: {
+          summary: 'Every server and its state',
+          responses: {
+            200: json({ type: 'object', properties: { servers: { type: 'array', items: serverRef } } })
+          }
+        }
+      },
+      '/api/servers/{id}/start': {
+        post: {
+          summary: 'Start a server now (it then stops after its idle timeout like any other)',
+          parameters: [idParam('id', 'server id')],
+          responses: { 200: json(serverRef), 404: error, 502: error, 503: error }
+        }
+      },
+      '/api/servers/{id}/stop': {
+        post: {
+          summary: 'Stop a server now',
+          parameters: [idParam('id', 'server id')],
+          responses: { 200: json(serverRef), 404: error }
+        }
+      },
+      '/api/tools': {
+        get: {
+          summary: 'The namespaced catalog, with the server and original name of each tool',
+          responses: {
+            200: json({ type: 'object', properties: { tools: { type: 'array', items: { type: 'object' } } } })
+          }
+        }
+      },
+      '/api/tools/{name}/call': {
+        post: {
+          summary: 'Call a tool, routed like MCP tools/call; the body is the arguments object',
+          parameters: [idParam('name', 'exposed tool name, e.g. time__get_current_time')],
+          requestBody: { required: false, content: { 'application/json': { schema: { type: 'object' } } } },
+          responses: {
+            200: json({ $ref: '#/components/schemas/CallToolResult' }),
+            400: error,
+            404: error,
+            499: error,
+            502: error,
+            503: error,
+            504: error
+          }
+        }
+      },
+      '/api/sessions': {
+        get: {
+          summary:
+            'Open and recent 2025-era sessions, and 2026-era clients grouped by principal, name and version',
+          parameters: [
+            query('state', 'which sessions', {
+              type: 'string',
+              enum: ['open', 'closed', 'all'],
+              default: 'all'
+            }),
+            query('limit', 'at most this many of each', {
+              type: 'integer',
+              minimum: 1,
+              maximum: 1000,
+              default: 100
+            })
+          ],
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                sessions: { type: 'array', items: { $ref: '#/components/schemas/Session' } },
+                clients: { type: 'array', items: { $ref: '#/components/schemas/Client' } }
+              }
+            }),
+            400: error
+          }
+        }
+      },
+      '/api/sessions/{id}': {
+        get: {
+          summary: 'One session with its requests',
+          parameters: [idParam('id', 'session id (Mcp-Session-Id)')],
+          responses: { 200: json({ $ref: '#/components/schemas/Session' }), 404: error }
+        }
+      },
+      '/api/requests': {
+        get: {
+          summary: 'Recorded tools/call requests, newest first',
+          parameters: [
+            query('server', 'server id', { type: 'string' }),
+            query('tool', 'exposed tool name', { type: 'string' }),
+            query('outcome', 'how it ended', {
+              type: 'string',
+              enum: ['ok', 'tool_error', 'protocol_error', 'timeout', 'cancelled']
+            }),
+            query('session', 'session id', { type: 'string' }),
+            query('since', 'ISO 8601 date-time', { type: 'string', format: 'date-time' }),
+            query('before', 'page: requests with a smaller id (the previous nextBefore)', {
+              type: 'integer'
+            }),
+            query('limit', 'page size', { type: 'integer', minimum: 1, maximum: 1000, default: 100 })
+          ],
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                requests: { type: 'array', items: { $ref: '#/components/schemas/Request' } },
+                nextBefore: { type: ['integer', 'null'] }
+              }
+            }),
+            400: error
+          }
+        }
+      },
+      '/api/events': {
+        get: {
+          summary: 'Server-sent events: server_state, session_opened, session_closed, request_finished',
+          responses: {
+            200: {
+              description: 'An event stream',
+              content: { 'text/event-stream': { schema: { type: 'string' } } }
+            }
+          }
+        }
+      }
+    },
+    components: {
+      schemas: {
+        Error: {
+          type: 'object',
+          properties: {
+            jsonrpc: { type: 'string' },
+            error: {
+              type: 'object',
+              properties: { code: { type: 'integer' }, message: { type: 'string' }, data: {} },
+              required: ['code', 'message']
+            }
+          }
+        },
+        Readiness: {
+          type: 'object',
+          properties: {
+            ready: { type: 'boolean' },
+            checks: { type: 'object' },
+            problems: { type: 'array', items: { type: 'string' } }
+          }
+        },
+        Server: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            description: { type: ['string', 'null'] },
+            runtime: { type: 'string', enum: ['docker', 'process'] },
+            state: { type: 'string', enum: ['stopped', 'starting', 'ready', 'stopping', 'failed'] },
+            startedAt: { type: ['string', 'null'], format: 'date-time' },
+            lastUsed: { type: ['string', 'null'], format: 'date-time' },
+            inFlight: { type: 'integer' },
+            tools: { type: 'integer' },
+            restarts: { type: 'integer' },
+            lastError: { type: ['string', 'null'] }
+          }
+        },
+        CallToolResult: {
+          type: 'object',
+          properties: {
+            content: { type: 'array' },
+            structuredContent: {},
+            isError: { type: 'boolean' },
+            _meta: { type: 'object' }
+          }
+        },
+        Session: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            clientName: { type: ['string', 'null'] },
+            clientVersion: { type: ['string', 'null'] },
+            protocolVersion: { type: ['string', 'null'] },
+            capabilities: {},
+            userAgent: { type: ['string', 'null'] },
+            remoteAddress: { type: ['string', 'null'] },
+            principal: { type: ['string', 'null'] },
+            openedAt: { type: 'string', format: 'date-time' },
+            lastSeenAt: { type: 'string', format: 'date-time' },
+            closedAt: { type: ['string', 'null'], format: 'date-time' },
+            closeReason: {
+              type: ['string', 'null'],
+              enum: ['deleted', 'expired', 'shutdown', 'closed', null]
+            },
+            requests: { type: 'array', items: { $ref: '#/components/schemas/Request' } }
+          }
+        },
+        Client: {
+          type: 'object',
+          properties: {
+            key: { type: 'string' },
+            principal: { type: ['string', 'null'] },
+            clientName: { type: ['string', 'null'] },
+            clientVersion: { type: ['string', 'null'] },
+            protocolVersion: { type: ['string', 'null'] },
+            firstSeenAt: { type: 'string', format: 'date-time' },
+            lastSeenAt: { type: 'string', format: 'date-time' },
+            requests: { type: 'integer' }
+          }
+        },
+        Request: {
+          type: 'object',
+          properties: {
+            id: { type: 'integer' },
+            sessionId: { type: ['string', 'null'] },
+            clientKey: { type: ['string', 'null'] },
+            server: { type: ['string', 'null'] },
+            tool: { type: 'string' },
+            startedAt: { type: 'string', format: 'date-time' },
+            durationMs: { type: 'number' },
+            outcome: { type: 'string', enum: ['ok', 'tool_error', 'protocol_error', 'timeout', 'cancelled'] },
+            error: { type: ['string', 'null'] },
+            bytesIn: { type: 'integer' },
+            bytesOut: { type: 'integer' },
+            coldStart: { type: 'boolean' }
+          }
+        }
+      }
+    }
+  };
+}

@@ -1,0 +1,120 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { HistorySchema } from './config/schema.js';
+import { describeError } from './errors.js';
+import { EventHub } from './events.js';
+import type { Logger } from './log.js';
+import { GatewayMetrics } from './metrics.js';
+import { logCall, type CallObserver } from './sessions/call-runner.js';
+import type { SessionTracker } from './sessions/legacy-sessions.js';
+import { ActivityLog, type ClientIdentity } from './store/activity-log.js';
+import { ActivityQueries } from './store/activity-queries.js';
+import type { Upstream } from './upstream/upstream.js';
+import type { z } from 'zod';
+
+/** How often old history is pruned. */
+const PRUNE_INTERVAL_MS = 10 * 60_000;
+
+export interface ObservabilityOptions {
+  readonly db: DatabaseSync;
+  readonly log: Logger;
+  readonly history: z.output<typeof HistorySchema>;
+  readonly upstreams: readonly Upstream[];
+  /** Open 2025-era sessions now. */
+  readonly sessionsOpen: () => number;
+}
+
+/**
+ * Every cross-cutting observer of the gateway, composed in this one place: the per-call log line,
+ * the recorded history (sessions, sessionless clients, calls), Prometheus metrics, and the live
+ * event stream. The rest of the gateway only calls the hooks returned here.
+ */
+export function createObservability(options: ObservabilityOptions) {
+  const { db, log, history } = options;
+  const events = new EventHub();
+  const metrics = new GatewayMetrics({
+    serversRunning: () => options.upstreams.filter(upstream => upstream.state === 'ready').length,
+    sessionsOpen: options.sessionsOpen
+  });
+  const activity = new ActivityLog(db, {
+    onWriteFailure: error => {
+      metrics.storeWriteFailed();
+      log.error({ err: describeError(error) }, 'writing history failed; the batch was dropped');
+    }
+  });
+  const queries = new ActivityQueries(db);
+  const record = history.enabled;
+  const now = () => new Date().toISOString();
+
+  const log_ = logCall(log);
+  const onCall: CallObserver = call => {
+    log_(call);
+    if (record) activity.requestFinished(call);
+    metrics.callFinished(call);
+    if (events.size > 0) {
+      events.publish({
+        type: 'request_finished',
+        server: call.serverId,
+        tool: call.tool,
+        outcome: call.outcome,
+        durationMs: call.durationMs,
+        session: call.sessionId,
+        at: now()
+      });
+    }
+  };
+
+  const tracker: SessionTracker = {
+    sessionOpened: session => {
+      if (record) activity.sessionOpened(session);
+      events.publish({ type: 'session_opened', session: session.id, client: session.name, at: now() });
+    },
+    sessionSeen: id => {
+      if (record) activity.sessionSeen(id);
+    },
+    sessionClosed: (id, reason) => {
+      if (record) activity.sessionClosed(id, reason);
+      events.publish({ type: 'session_closed', session: id, reason, at: now() });
+    }
+  };
+
+  const onModernRequest = (identity: ClientIdentity) => {
+    if (record) activity.clientSeen(identity);
+  };
+
+  for (const upstream of options.upstreams) {
+    upstream.addListener({
+      onState: (source, state) =>
+        events.publish({ type: 'server_state', server: source.id, state, at: now() }),
+      onLifecycle: (source, event) => metrics.lifecycle(source.id, event)
+    });
+  }
+
+  const prune = () => {
+    if (!record) return;
+    try {
+      const removed = activity.prune(history.retentionDays, history.maxRequests);
+      if (removed > 0) log.info({ removed }, 'pruned old request history');
+    } catch (error) {
+      metrics.storeWriteFailed();
+      log.error({ err: describeError(error) }, 'pruning history failed');
+    }
+  };
+  prune();
+  const pruner = setInterval(prune, PRUNE_INTERVAL_MS);
+  pruner.unref();
+
+  return {
+    events,
+    metrics,
+    queries,
+    onCall,
+    tracker,
+    onModernRequest,
+    flushHistory: () => activity.flush(),
+    /** Stops timers and commits what is queued. Call after the sessions are closed. */
+    close: () => {
+      clearInterval(pruner);
+      activity.close();
+    }
+  };
+}

@@ -1,0 +1,114 @@
+import type { CallToolResult, Progress } from '@modelcontextprotocol/server';
+import type { Catalog } from '../catalog/catalog.js';
+import { describeError, GatewayError, toProtocolError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { CallOutcome, RequestRecord } from '../store/activity-log.js';
+
+/** A finished call, as every observer sees it. */
+export interface CallRecord extends RequestRecord {
+  /** Time spent starting the server, for a cold call. */
+  readonly startMs: number;
+  /** The JSON-RPC code, for a call that ended in a protocol error. */
+  readonly code: number | undefined;
+}
+
+/** Told of every finished call. Must not throw, and must be quick: it runs on the call's path. */
+export type CallObserver = (record: CallRecord) => void;
+
+/** Who is calling, and how to reach them while the call runs. */
+export interface CallContext {
+  readonly sessionId?: string | undefined;
+  readonly clientKey?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onprogress?: ((progress: Progress) => void) | undefined;
+  readonly meta?: Record<string, unknown> | undefined;
+}
+
+/**
+ * Runs one `tools/call` through the catalog and tells `observe` how it went. The one path for
+ * calls from MCP clients and from the REST API. Rejects with the local error (a `GatewayError`) or
+ * the server's `ProtocolError`; converting it for the wire is the caller's job.
+ */
+export async function runCall(
+  catalog: Catalog,
+  observe: CallObserver,
+  name: string,
+  args: unknown,
+  context: CallContext = {}
+): Promise<CallToolResult> {
+  const startedAt = Date.now();
+  const began = performance.now();
+  const bytesIn = args === undefined ? 0 : Buffer.byteLength(JSON.stringify(args));
+  const base = { sessionId: context.sessionId, clientKey: context.clientKey, tool: name, startedAt, bytesIn };
+  try {
+    if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+      throw new GatewayError('invalid_arguments', `arguments of ${name} must be a JSON object`);
+    }
+    const outcome = await catalog.callTool(name, (args ?? {}) as Record<string, unknown>, {
+      ...(context.signal ? { signal: context.signal } : {}),
+      ...(context.onprogress ? { onprogress: context.onprogress } : {}),
+      ...(context.meta ? { meta: context.meta } : {})
+    });
+    observe({
+      ...base,
+      serverId: outcome.route.serverId,
+      durationMs: performance.now() - began,
+      outcome: outcome.result.isError ? 'tool_error' : 'ok',
+      error: undefined,
+      bytesOut: Buffer.byteLength(JSON.stringify(outcome.result)),
+      cold: outcome.cold,
+      startMs: outcome.startMs,
+      code: undefined
+    });
+    return outcome.result;
+  } catch (error) {
+    observe({
+      ...base,
+      serverId: error instanceof GatewayError ? error.serverId : serverOf(catalog, name),
+      durationMs: performance.now() - began,
+      outcome: outcomeOf(error),
+      error: describeError(error),
+      bytesOut: 0,
+      cold: false,
+      startMs: 0,
+      code: toProtocolError(error).code
+    });
+    throw error;
+  }
+}
+
+function serverOf(catalog: Catalog, name: string): string | undefined {
+  try {
+    return catalog.resolve(name).serverId;
+  } catch {
+    return undefined;
+  }
+}
+
+function outcomeOf(error: unknown): CallOutcome {
+  if (error instanceof GatewayError) {
+    if (error.code === 'call_timeout') return 'timeout';
+    if (error.code === 'cancelled') return 'cancelled';
+  }
+  return 'protocol_error';
+}
+
+/** The per-call log line: server, tool, duration, outcome, and whether it paid a cold start. */
+export function logCall(log: Logger): CallObserver {
+  return record => {
+    log.info(
+      {
+        tool: record.tool,
+        server: record.serverId,
+        session: record.sessionId,
+        client: record.clientKey,
+        ms: Math.round(record.durationMs),
+        outcome: record.outcome,
+        cold: record.cold,
+        ...(record.cold ? { startMs: Math.round(record.startMs) } : {}),
+        ...(record.error === undefined ? {} : { err: record.error, code: record.code })
+      },
+      'tools/call'
+    );
+  };
+}
