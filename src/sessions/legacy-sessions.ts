@@ -74,6 +74,9 @@ export class LegacySessions {
           .end(jsonRpcError(-32001, 'Session not found'));
         return;
       }
+      session.lastSeen = Date.now();
+      this.options.tracker.sessionSeen(sessionId);
+      if (req.method === 'DELETE') session.closeReason = 'deleted';
       await session.transport.handleRequest(req, res, body);
       return;
     }
