@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { CommandError, runAdminCommand } from './admin-commands.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
+import { secretFileWarnings } from './config/secret-files.js';
 import { ConfigError, startGateway } from './gateway.js';
 import { createLogger } from './log.js';
+import { UnsafeStartError } from './security.js';
 import { resolveSettings, SettingsError } from './settings.js';
 import { VERSION } from './version.js';
 
@@ -11,6 +14,10 @@ const USAGE = `mcp-gateway ${VERSION}: one MCP endpoint in front of many MCP ser
 Usage:
   mcp-gateway [serve] [options]     run the gateway (the default command)
   mcp-gateway validate [--config F] check a servers.yaml and exit
+  mcp-gateway token create --name NAME [--servers a,b] [--tools 'glob,...'] [--expires 90d] [--admin]
+  mcp-gateway token list
+  mcp-gateway token revoke NAME|ID
+  mcp-gateway admin set-password    (reads it from a prompt, or the first line of stdin)
 
 Options (flags beat environment variables, which beat defaults):
   --config <file>          server registry        MCP_GATEWAY_CONFIG   ./servers.yaml
@@ -20,6 +27,7 @@ Options (flags beat environment variables, which beat defaults):
   --log-level <level>      fatal..trace, silent   LOG_LEVEL            info
   --allowed-hosts <list>   extra Host names       GATEWAY_ALLOWED_HOSTS
   --allowed-origins <list> extra Origin hosts     GATEWAY_ALLOWED_ORIGINS
+  --allow-unauthenticated  serve beyond loopback without auth   GATEWAY_ALLOW_UNAUTHENTICATED=true
   (environment only)       idle timeout default   DEFAULT_IDLE_TIMEOUT (seconds)
   -h, --help, -v, --version
 `;
@@ -36,6 +44,12 @@ async function main(argv: string[]): Promise<number> {
       'log-level': { type: 'string' },
       'allowed-hosts': { type: 'string' },
       'allowed-origins': { type: 'string' },
+      'allow-unauthenticated': { type: 'boolean' },
+      name: { type: 'string' },
+      servers: { type: 'string' },
+      tools: { type: 'string' },
+      expires: { type: 'string' },
+      admin: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' }
     }
@@ -49,11 +63,24 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0] ?? 'serve';
+  const settings = resolveSettings(values, process.env);
+  if (command === 'token' || command === 'admin') {
+    try {
+      return await runAdminCommand(
+        positionals,
+        { ...values, stateDir: settings.stateDir },
+        { out: text => process.stdout.write(text), stdin: process.stdin }
+      );
+    } catch (error) {
+      if (!(error instanceof CommandError)) throw error;
+      process.stderr.write(`mcp-gateway: ${error.message}\n`);
+      return 2;
+    }
+  }
   if (positionals.length > 1 || (command !== 'serve' && command !== 'validate')) {
     process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
     return 2;
   }
-  const settings = resolveSettings(values, process.env);
   if (command === 'validate') return validate(settings.configFile, settings.defaultIdleTimeout);
   return serve(settings);
 }
@@ -80,7 +107,9 @@ async function validate(file: string, defaultIdleTimeout: number | undefined): P
       `${id}: ${what}; tools ${prefix}; idle ${idle}; call timeout ${spec.callTimeoutMs / 1000}s${note}\n`
     );
   }
-  for (const warning of result.config.warnings) process.stderr.write(`warning: ${warning}\n`);
+  for (const warning of [...result.config.warnings, ...secretFileWarnings(file, raw)]) {
+    process.stderr.write(`warning: ${warning}\n`);
+  }
   process.stdout.write(`${file}: ${servers.length} of ${Object.keys(raw.servers).length} servers enabled\n`);
   return 0;
 }
@@ -91,7 +120,10 @@ async function serve(settings: ReturnType<typeof resolveSettings>): Promise<numb
   try {
     gateway = await startGateway(settings, log);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof UnsafeStartError) {
+      process.stderr.write(`mcp-gateway: ${error.message}\n`);
+      log.fatal({ err: error.message }, 'refusing to start');
+    } else if (error instanceof ConfigError) {
       for (const problem of error.problems) process.stderr.write(`${problem}\n`);
       log.fatal({ problems: error.problems.length }, 'refusing to start: the config is invalid');
     } else {

@@ -19,6 +19,10 @@ export type GatewayErrorCode =
   | 'call_timeout'
   /** The client cancelled the call. */
   | 'cancelled'
+  /** The caller's token does not cover this tool. */
+  | 'forbidden'
+  /** The server has `maxConcurrency` calls in flight and `maxQueue` waiting. */
+  | 'server_busy'
   /** The container engine cannot be reached. */
   | 'engine_unreachable'
   /** The server's image could not be pulled. */
@@ -49,6 +53,8 @@ const wireCodes: Record<GatewayErrorCode, number> = {
   server_exited: ProtocolErrorCode.InternalError,
   call_timeout: REQUEST_TIMEOUT,
   cancelled: ProtocolErrorCode.InternalError,
+  server_busy: ProtocolErrorCode.InternalError,
+  forbidden: ProtocolErrorCode.InvalidParams,
   engine_unreachable: ProtocolErrorCode.InternalError,
   image_unavailable: ProtocolErrorCode.InternalError
 };

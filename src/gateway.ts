@@ -9,6 +9,8 @@ import type { ServerSpec } from './config/server-spec.js';
 import { createApiRouter } from './http/api/api-router.js';
 import { createApp } from './http/app.js';
 import { createObservability } from './observability.js';
+import { createSecurity } from './security.js';
+import { CallRunner } from './sessions/call-runner.js';
 import { isLoopback, LOOPBACK_NAMES } from './http/guards.js';
 import type { Logger } from './log.js';
 import type { Runtime } from './runtime/runtime.js';
@@ -98,10 +100,29 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     upstreams,
     sessionsOpen: () => sessionsOpen()
   });
+  const gatewaySettings = config.raw.gateway;
+  const host = settings.host ?? gatewaySettings.host ?? '127.0.0.1';
+  const port = settings.port ?? gatewaySettings.port ?? 8000;
+  const security = await createSecurity({
+    gateway: gatewaySettings,
+    host,
+    allowUnauthenticated: settings.allowUnauthenticated,
+    db,
+    log
+  }).catch((error: unknown) => {
+    observe.close();
+    db.close();
+    throw error;
+  });
 
+  const runner = new CallRunner({
+    catalog,
+    observe: observe.onCall,
+    maxResultBytes: gatewaySettings.limits.maxResultBytes
+  });
   const serverOptions = {
     catalog,
-    onCall: observe.onCall,
+    runner,
     name: 'mcp-gateway',
     version: VERSION,
     instructions: describeServers(config.servers),
@@ -110,7 +131,9 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   };
   const legacy = new LegacySessions(() => createGatewayServer(serverOptions), log, {
     tracker: observe.tracker,
-    timeoutMs: config.raw.gateway.sessionTimeout * 1000
+    timeoutMs: gatewaySettings.sessionTimeout * 1000,
+    maxSessions: gatewaySettings.limits.maxSessions,
+    sessionsPerPrincipal: gatewaySettings.limits.sessionsPerPrincipal
   });
   sessionsOpen = () => legacy.size;
   const modern = new ModernEndpoint(
@@ -126,12 +149,17 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   await catalog.start();
 
   let accepting = true;
-  const loopback = isLoopback(settings.host);
-  if (!loopback && settings.allowedHosts.length === 0) {
+  const allowedHosts = settings.allowedHosts ?? gatewaySettings.allowedHosts ?? [];
+  const allowedOrigins = settings.allowedOrigins ?? gatewaySettings.allowedOrigins ?? [];
+  const publicHost = gatewaySettings.publicUrl ? new URL(gatewaySettings.publicUrl).hostname : undefined;
+  if (!isLoopback(host) && allowedHosts.length === 0 && !publicHost) {
     log.warn(
-      { host: settings.host },
-      'bound beyond loopback with no --allowed-hosts: only requests naming localhost in their Host header are served'
+      { host },
+      'bound beyond loopback with no allowed hosts: only requests naming localhost in their Host header are served'
     );
+  }
+  if (security.mode === 'none' && !isLoopback(host)) {
+    log.warn({ host }, 'serving beyond loopback without authentication (--allow-unauthenticated)');
   }
   const app = createApp({
     legacy,
@@ -169,17 +197,19 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       queries: observe.queries,
       flushHistory: observe.flushHistory,
       events: observe.events,
-      onCall: observe.onCall,
+      runner,
+      audit: security.audit,
       version: VERSION
     }),
-    allowedHosts: [...LOOPBACK_NAMES, ...settings.allowedHosts],
-    allowedOrigins: [...LOOPBACK_NAMES, ...settings.allowedOrigins],
+    security: { metadata: security.metadata, forMcp: security.forMcp, forAdmin: security.forAdmin },
+    allowedHosts: [...LOOPBACK_NAMES, ...allowedHosts, ...(publicHost ? [publicHost] : [])],
+    allowedOrigins: [...LOOPBACK_NAMES, ...allowedOrigins, ...(publicHost ? [publicHost] : [])],
     maxBodyBytes: MAX_BODY_BYTES,
     accepting: () => accepting,
     log
   });
 
-  const httpServer: HttpServer = app.listen(settings.port, settings.host);
+  const httpServer: HttpServer = app.listen(port, host);
   // A slow client cannot hold a socket forever: whole request within 30 s, headers within 10 s.
   httpServer.requestTimeout = 30_000;
   httpServer.headersTimeout = 10_000;
@@ -188,6 +218,9 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     await once(httpServer, 'listening');
   } catch (error) {
     await Promise.all(upstreams.map(upstream => upstream.close()));
+    await legacy.closeAll();
+    await security.close();
+    observe.close();
     db.close();
     throw error;
   }
@@ -211,6 +244,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       await Promise.all(upstreams.map(upstream => upstream.close()));
       httpServer.closeAllConnections();
       await stopped;
+      await security.close();
       observe.close();
       db.close();
       log.info('stopped');

@@ -81,9 +81,9 @@ export class GatewayMetrics {
 
   callFinished(record: CallRecord): void {
     const server = record.serverId ?? 'unknown';
-    // A name that reached no server is the client's text: not a label, or any client could grow
-    // the metric without bound.
-    const tool = record.serverId === undefined ? 'unknown' : record.tool;
+    // A name not in the catalog is the client's text: not a label, or any client could grow the
+    // metric without bound.
+    const tool = record.listed ? record.tool : 'unknown';
     this.calls.inc({ server, tool, outcome: record.outcome });
     this.callDuration.observe({ server }, record.durationMs / 1000);
     if (record.cold) this.coldStart.observe({ server }, record.startMs / 1000);

@@ -3,16 +3,20 @@ import { LOG_LEVELS, type LogLevel } from './log.js';
 /** Everything `serve` needs besides the config file's contents. */
 export interface Settings {
   readonly configFile: string;
-  readonly port: number;
-  readonly host: string;
+  /** Undefined when neither flag nor environment says: then the file's `gateway.port`, else 8000. */
+  readonly port: number | undefined;
+  /** Likewise: then `gateway.host`, else 127.0.0.1. */
+  readonly host: string | undefined;
   readonly stateDir: string;
   readonly logLevel: LogLevel;
   /** Overrides the file's `defaults.idleTimeout` (seconds). */
   readonly defaultIdleTimeout: number | undefined;
-  /** Extra hostnames the Host header may name (beyond the loopback names). */
-  readonly allowedHosts: readonly string[];
-  /** Extra hostnames a browser Origin may name (beyond the loopback names). */
-  readonly allowedOrigins: readonly string[];
+  /** Extra hostnames the Host header may name (beyond the loopback names); undefined: the file's. */
+  readonly allowedHosts: readonly string[] | undefined;
+  /** Extra hostnames a browser Origin may name (beyond the loopback names); undefined: the file's. */
+  readonly allowedOrigins: readonly string[] | undefined;
+  /** Serve without authentication beyond loopback (`--allow-unauthenticated`). */
+  readonly allowUnauthenticated: boolean;
 }
 
 /** The `serve` flags as parsed from the command line; absent ones are undefined. */
@@ -24,6 +28,7 @@ export interface SettingFlags {
   readonly 'log-level'?: string | undefined;
   readonly 'allowed-hosts'?: string | undefined;
   readonly 'allowed-origins'?: string | undefined;
+  readonly 'allow-unauthenticated'?: boolean | undefined;
 }
 
 /** A bad flag or environment value, said in one line. */
@@ -37,8 +42,8 @@ export function resolveSettings(
   env: Readonly<Record<string, string | undefined>>
 ): Settings {
   const pick = (flag: string | undefined, variable: string) => flag ?? nonEmpty(env[variable]);
-  const port = pick(flags.port, 'GATEWAY_PORT') ?? '8000';
-  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
+  const port = pick(flags.port, 'GATEWAY_PORT');
+  if (port !== undefined && (!/^\d{1,5}$/.test(port) || Number(port) > 65535)) {
     throw new SettingsError(`port must be a number from 0 to 65535, got ${JSON.stringify(port)}`);
   }
   const logLevel = pick(flags['log-level'], 'LOG_LEVEL') ?? 'info';
@@ -53,13 +58,15 @@ export function resolveSettings(
   }
   return {
     configFile: pick(flags.config, 'MCP_GATEWAY_CONFIG') ?? './servers.yaml',
-    port: Number(port),
-    host: pick(flags.host, 'GATEWAY_HOST') ?? '127.0.0.1',
+    port: port === undefined ? undefined : Number(port),
+    host: pick(flags.host, 'GATEWAY_HOST'),
     stateDir: pick(flags['state-dir'], 'STATE_DIR') ?? './data',
     logLevel: logLevel as LogLevel,
     defaultIdleTimeout: idle === undefined ? undefined : Number(idle),
     allowedHosts: list(pick(flags['allowed-hosts'], 'GATEWAY_ALLOWED_HOSTS')),
-    allowedOrigins: list(pick(flags['allowed-origins'], 'GATEWAY_ALLOWED_ORIGINS'))
+    allowedOrigins: list(pick(flags['allowed-origins'], 'GATEWAY_ALLOWED_ORIGINS')),
+    allowUnauthenticated:
+      flags['allow-unauthenticated'] === true || env.GATEWAY_ALLOW_UNAUTHENTICATED === 'true'
   };
 }
 
@@ -67,8 +74,9 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-function list(value: string | undefined): string[] {
-  return (value ?? '')
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value
     .split(',')
     .map(item => item.trim())
     .filter(item => item.length > 0);

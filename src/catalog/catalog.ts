@@ -1,4 +1,5 @@
 import type { PriorDiscovery, Tool } from '@modelcontextprotocol/client';
+import { fromJsonSchema, type JsonSchemaType } from '@modelcontextprotocol/server';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CallOptions, CallOutcome, Upstream } from '../upstream/upstream.js';
@@ -18,6 +19,8 @@ export interface CatalogOptions {
 /** A finished call, with where it went. */
 export interface RoutedOutcome extends CallOutcome {
   readonly route: ToolRoute;
+  /** False when the name was routed by decoding alone (its server's catalog is not known yet). */
+  readonly listed: boolean;
 }
 
 /**
@@ -31,6 +34,8 @@ export class Catalog {
   private readonly changeListeners = new Set<() => void>();
   private readonly log: Logger;
   private index: ToolIndex = buildToolIndex([]);
+  /** Compiled input-schema validators by exposed name (null: not checked); emptied on every rebuild. */
+  private readonly validators = new Map<string, ReturnType<typeof fromJsonSchema> | null>();
   private discovery: Promise<void> = Promise.resolve();
   private discoveringCount = 0;
 
@@ -90,16 +95,57 @@ export class Catalog {
     return this.index.tools;
   }
 
-  /** Calls an exposed tool by name on the server that owns it. */
+  /**
+   * Calls an exposed tool by name on the server that owns it. Arguments are checked against the
+   * tool's `inputSchema` first: an invalid call gets a tool error naming the failing field (so the
+   * model can correct itself) and starts nothing.
+   */
   async callTool(
     name: string,
     args: Record<string, unknown>,
     options: CallOptions = {}
   ): Promise<RoutedOutcome> {
     const route = this.resolve(name);
+    const listed = this.index.routes.has(name);
+    const problems = listed ? this.validate(name, args) : undefined;
+    if (problems) {
+      return {
+        route,
+        listed,
+        cold: false,
+        startMs: 0,
+        result: {
+          content: [{ type: 'text', text: `Invalid arguments for ${name}: ${problems}` }],
+          isError: true
+        }
+      };
+    }
     const upstream = this.upstreams.get(route.serverId)!;
     const outcome = await upstream.callTool(route.tool, args, options);
-    return { ...outcome, route };
+    return { ...outcome, route, listed };
+  }
+
+  /** The problems of `args` against the tool's input schema, or undefined when they are fine. */
+  private validate(name: string, args: Record<string, unknown>): string | undefined {
+    let validator = this.validators.get(name);
+    if (validator === undefined) {
+      const tool = this.index.tools.find(candidate => candidate.name === name);
+      try {
+        validator = tool ? fromJsonSchema(tool.inputSchema as JsonSchemaType) : null;
+      } catch (error) {
+        // A schema the validator cannot compile is the server's to enforce.
+        this.log.warn(
+          { tool: name, err: describeError(error) },
+          'cannot compile a tool input schema; not checked'
+        );
+        validator = null;
+      }
+      this.validators.set(name, validator);
+    }
+    if (!validator) return undefined;
+    const result = validator['~standard'].validate(args);
+    if (result instanceof Promise) return undefined; // the SDK's validators are synchronous
+    return result.issues?.map(issue => issue.message).join('; ');
   }
 
   /**
@@ -118,6 +164,11 @@ export class Catalog {
       if (owners.length === 1) return { serverId: owners[0]!.id, tool: split.tool };
     }
     throw new GatewayError('unknown_tool', `Unknown tool: ${name}`);
+  }
+
+  /** Whether `name` is in the exposed catalog (not merely routable by decoding). */
+  isListed(name: string): boolean {
+    return this.index.routes.has(name);
   }
 
   /** Registers a listener called whenever the exposed tool list changes; returns its remover. */
@@ -184,6 +235,7 @@ export class Catalog {
       ];
     });
     this.index = buildToolIndex(sources);
+    this.validators.clear();
     for (const collision of this.index.collisions) {
       this.log.warn(
         { name: collision.name, kept: collision.kept, renamed: collision.renamed },

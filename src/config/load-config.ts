@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { parseEnv } from 'node:util';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -102,6 +104,24 @@ export function parseConfig(text: string, file: string, options: LoadOptions): L
   return { ok: true, config: { file, raw, servers, warnings } };
 }
 
+/**
+ * The variables of a server's `envFile` (dotenv syntax, parsed by Node's `util.parseEnv`), or why
+ * it cannot be read; a missing file makes only that server unavailable.
+ */
+function readEnvFile(
+  file: string | undefined,
+  baseDir: string
+): { values: Record<string, string>; problem?: string } {
+  if (file === undefined) return { values: {} };
+  const full = path.resolve(baseDir, file);
+  try {
+    return { values: parseEnv(readFileSync(full, 'utf8')) as Record<string, string> };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { values: {}, problem: `env file ${full} cannot be read (${code ?? 'invalid'})` };
+  }
+}
+
 /** The first line of a yaml error, without the code frame `prettyErrors` would add. */
 function yamlMessage(message: string): string {
   return message.split('\n')[0]?.replace(/ at line \d+, column \d+.*$/, '') ?? message;
@@ -121,9 +141,12 @@ function resolveServer(
       if (found === undefined) missing.add(name);
       return found ?? '';
     });
-  const env = Object.fromEntries(
-    Object.entries(server.env ?? {}).map(([key, value]) => [key, expand(value)])
-  );
+  const fromFile = readEnvFile(server.envFile, baseDir);
+  // The file's variables first; `env` entries win over them.
+  const env = {
+    ...fromFile.values,
+    ...Object.fromEntries(Object.entries(server.env ?? {}).map(([key, value]) => [key, expand(value)]))
+  };
   const command = server.command?.map(expand);
   const cwd = server.cwd === undefined ? undefined : path.resolve(baseDir, server.cwd);
   const base = { image: server.image, command, env, cwd };
@@ -153,9 +176,13 @@ function resolveServer(
     callTimeoutMs: Math.round((server.callTimeout ?? defaults.callTimeout) * 1000),
     tools: server.tools ?? {},
     unavailable:
-      missing.size === 0
+      fromFile.problem ??
+      (missing.size === 0
         ? undefined
-        : `environment variable${missing.size > 1 ? 's' : ''} ${[...missing].join(', ')} not set`,
+        : `environment variable${missing.size > 1 ? 's' : ''} ${[...missing].join(', ')} not set`),
+    maxConcurrency: server.maxConcurrency ?? 16,
+    maxQueue: server.maxQueue ?? 64,
+
     fingerprint: fingerprintOf(base)
   };
 }

@@ -93,6 +93,12 @@ export const ServerConfigSchema = z
     user: z.string().min(1).optional(),
     /** Docker only: a read-only root filesystem (with a writable /tmp); default false. */
     readOnly: z.boolean().optional(),
+    /** A dotenv file (KEY=value lines) whose variables join `env`; relative to the config file. */
+    envFile: z.string().min(1).optional(),
+    /** Calls in flight at once; more wait in a queue. Default 16. */
+    maxConcurrency: z.number().int().positive().optional(),
+    /** Calls that may wait for a slot; past it a call fails at once with "server busy". Default 64. */
+    maxQueue: z.number().int().min(0).optional(),
     /** Prefix of the server's tools; default the id; "" = no prefix. */
     namespace: z
       .string()
@@ -127,12 +133,56 @@ export const DefaultsSchema = z.strictObject({
   startTimeout: seconds('startTimeout').positive('startTimeout must be more than 0 seconds').default(30)
 });
 
-/** The gateway itself (more settings join this section as the gateway grows). */
+const AuthSchema = z.strictObject({
+  /**
+   * `none`: no authentication (only allowed on loopback, or with --allow-unauthenticated);
+   * `token`: bearer tokens made with `mcp-gateway token create`; `oauth`: the gateway's own OAuth
+   * 2.1 server plus tokens; `oidc`: an external OIDC provider's access tokens plus tokens.
+   */
+  mode: z.enum(['none', 'token', 'oauth', 'oidc']).default('none'),
+  /** For `mode: oidc`: the provider whose tokens are accepted. */
+  oidc: z
+    .strictObject({
+      issuer: z.url({ error: 'issuer must be a URL' }),
+      /** The audience tokens must carry; default the gateway's MCP resource URL. */
+      audience: z.string().min(1).optional(),
+      /** Where the provider's keys are; default from its discovery document. */
+      jwksUri: z.url().optional()
+    })
+    .optional()
+});
+
+const LimitsSchema = z.strictObject({
+  /** Requests per minute per principal (token, OAuth client, or remote address); then 429. */
+  requestsPerMinute: z.number().int().positive().default(600),
+  /** Open 2025-era sessions per principal. */
+  sessionsPerPrincipal: z.number().int().positive().default(32),
+  /** Open 2025-era sessions in all. */
+  maxSessions: z.number().int().positive().default(1000),
+  /** Largest tool result passed back, in bytes; a bigger one becomes a tool error. */
+  maxResultBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024)
+});
+
+/** The gateway itself. Flags and environment variables win over these. */
 export const GatewaySettingsSchema = z.strictObject({
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(0).max(65535).optional(),
+  /** The https URL clients reach the gateway at (behind a proxy); needed for OAuth. */
+  publicUrl: z.url({ error: 'publicUrl must be a URL' }).optional(),
+  /** More names the Host header may carry, besides the loopback names. */
+  allowedHosts: z.array(z.string().min(1)).optional(),
+  /** More hosts a browser Origin may name, besides the loopback names. */
+  allowedOrigins: z.array(z.string().min(1)).optional(),
   /** Seconds a 2025-era session may go without a request before it is closed; default 30 min. */
   sessionTimeout: seconds('sessionTimeout')
     .positive('sessionTimeout must be more than 0 seconds')
-    .default(1800)
+    .default(1800),
+  auth: AuthSchema.prefault({}),
+  limits: LimitsSchema.prefault({})
 });
 
 /** What the gateway records of sessions and calls (in the state directory). */
@@ -146,9 +196,9 @@ export const HistorySchema = z.strictObject({
 });
 
 export const ConfigFileSchema = z.strictObject({
-  gateway: GatewaySettingsSchema.default({ sessionTimeout: 1800 }),
-  history: HistorySchema.default({ enabled: true, retentionDays: 30, maxRequests: 100_000 }),
-  defaults: DefaultsSchema.default({ idleTimeout: 300, callTimeout: 120, startTimeout: 30 }),
+  gateway: GatewaySettingsSchema.prefault({}),
+  history: HistorySchema.prefault({}),
+  defaults: DefaultsSchema.prefault({}),
   servers: z
     .record(
       z

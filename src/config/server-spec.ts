@@ -34,6 +34,10 @@ export interface ServerSpec {
   /** 0 = never stopped for idleness. */
   readonly idleTimeoutMs: number;
   readonly callTimeoutMs: number;
+  /** Calls in flight at once. */
+  readonly maxConcurrency: number;
+  /** Calls that may wait for a slot before a call fails with "server busy". */
+  readonly maxQueue: number;
   readonly tools: { readonly allow?: readonly string[]; readonly deny?: readonly string[] };
   /** Set when the server cannot run at all (an unset `${VAR}`); every call to it fails with this. */
   readonly unavailable: string | undefined;

@@ -18,6 +18,12 @@ export interface AppOptions {
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
   /** The REST API, mounted at `/api`. */
   readonly api: express.Router;
+  /** Who may call: metadata and OAuth routes, and the middleware in front of /mcp and of /api and /metrics. */
+  readonly security: {
+    readonly metadata: express.Router;
+    readonly forMcp: readonly express.RequestHandler[];
+    readonly forAdmin: readonly express.RequestHandler[];
+  };
   readonly allowedHosts: readonly string[];
   readonly allowedOrigins: readonly string[];
   /** Largest accepted request body; more gets 413. */
@@ -37,6 +43,8 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(hostAndOriginGuard(options.allowedHosts, options.allowedOrigins));
+  app.use(options.security.metadata);
+  const { forMcp, forAdmin } = options.security;
 
   app.get('/healthz', async (_req, res) => {
     res.json(await options.health());
@@ -45,11 +53,11 @@ export function createApp(options: AppOptions): Express {
     const readiness = await options.readiness();
     res.status(readiness.ready ? 200 : 503).json(readiness);
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', ...forAdmin, async (_req, res) => {
     const { contentType, body } = await options.metrics();
     res.type(contentType).send(body);
   });
-  app.use('/api', express.json({ limit: options.maxBodyBytes, strict: false }), options.api);
+  app.use('/api', ...forAdmin, express.json({ limit: options.maxBodyBytes, strict: false }), options.api);
 
   const refuseWhileDraining: express.RequestHandler = (_req, _res, next) => {
     next(
@@ -61,13 +69,13 @@ export function createApp(options: AppOptions): Express {
 
   const json = express.json({ limit: options.maxBodyBytes, strict: false, type: () => true });
 
-  app.post('/mcp', refuseWhileDraining, mcpPostGuard, json, async (req, res) => {
+  app.post('/mcp', refuseWhileDraining, ...forMcp, mcpPostGuard, json, async (req, res) => {
     const body: unknown = req.body;
     const legacy = await isLegacyRequest(await toWebRequest(req, body), body);
     await (legacy ? options.legacy.handle(req, res, body) : options.modern.handle(req, res, body));
   });
-  app.get('/mcp', refuseWhileDraining, (req, res) => options.legacy.handle(req, res, undefined));
-  app.delete('/mcp', (req, res) => options.legacy.handle(req, res, undefined));
+  app.get('/mcp', refuseWhileDraining, ...forMcp, (req, res) => options.legacy.handle(req, res, undefined));
+  app.delete('/mcp', ...forMcp, (req, res) => options.legacy.handle(req, res, undefined));
   app.all('/mcp', (_req, _res, next) => {
     next(new HttpError(405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' }));
   });

@@ -27,6 +27,8 @@ export function statusOfCallError(error: unknown): number {
       unknown_tool: 404,
       invalid_arguments: 400,
       server_unavailable: 503,
+      server_busy: 503,
+      forbidden: 403,
       engine_unreachable: 503,
       start_failed: 502,
       server_exited: 502,

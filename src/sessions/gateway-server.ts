@@ -3,7 +3,8 @@ import type { CallToolResult, ListToolsResult } from '@modelcontextprotocol/serv
 import type { Catalog } from '../catalog/catalog.js';
 import { toProtocolError } from '../errors.js';
 import { clientKeyOf } from '../store/activity-log.js';
-import { runCall, type CallObserver } from './call-runner.js';
+import { principalOfAuth } from '../auth/principal.js';
+import type { CallRunner } from './call-runner.js';
 import { identityOf } from './client-identity.js';
 
 /** What every client-facing MCP server instance shares. */
@@ -17,8 +18,8 @@ export interface GatewayServerOptions {
   readonly listWaitMs: number;
   /** Tools per `tools/list` page. */
   readonly pageSize: number;
-  /** Told of every finished call (logging, history, metrics). */
-  readonly onCall: CallObserver;
+  /** Runs calls (scope, limits) and tells the observers (logging, history, metrics). */
+  readonly runner: CallRunner;
 }
 
 /**
@@ -32,8 +33,10 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     { capabilities: { tools: { listChanged: true } }, instructions: options.instructions }
   );
 
-  server.setRequestHandler('tools/list', async request => {
-    const tools = await options.catalog.listTools(options.listWaitMs);
+  server.setRequestHandler('tools/list', async (request, ctx) => {
+    const principal = principalOfAuth(ctx.http?.authInfo);
+    const all = await options.catalog.listTools(options.listWaitMs);
+    const tools = principal ? all.filter(tool => options.runner.allows(principal, tool.name)) : all;
     const offset = decodeCursor(request.params?.cursor);
     if (offset > tools.length) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor');
     const end = offset + options.pageSize;
@@ -47,10 +50,14 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const { progressToken, ...forwardedMeta } = meta ?? {};
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
     try {
-      return await runCall(options.catalog, options.onCall, name, args, {
+      return await options.runner.run(name, args, {
+        principal: principalOfAuth(ctx.http?.authInfo),
         sessionId: ctx.sessionId,
         // A 2026-era request names its client in its envelope; a session was named at initialize.
-        clientKey: envelope && ctx.sessionId === undefined ? clientKeyOf(identityOf(envelope)) : undefined,
+        clientKey:
+          envelope && ctx.sessionId === undefined
+            ? clientKeyOf(identityOf(envelope, undefined, principalOfAuth(ctx.http?.authInfo)?.id))
+            : undefined,
         signal: ctx.mcpReq.signal,
         meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
         onprogress:

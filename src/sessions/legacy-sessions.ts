@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { isInitializeRequest, type Server } from '@modelcontextprotocol/server';
 import { describeError } from '../errors.js';
+import type { AuthInfo } from '@modelcontextprotocol/server';
+import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { CloseReason, SessionOpened } from '../store/activity-log.js';
 
@@ -18,13 +20,17 @@ export interface LegacySessionsOptions {
   readonly tracker: SessionTracker;
   /** A session with no request for this long is closed. */
   readonly timeoutMs: number;
-  /** The authenticated principal of a request, when there is one. */
-  readonly principalOf?: (req: IncomingMessage) => string | undefined;
+  /** Open sessions in all; past it, `initialize` gets 503. */
+  readonly maxSessions: number;
+  /** Open sessions per principal; past it, `initialize` gets 429. */
+  readonly sessionsPerPrincipal: number;
 }
 
 interface Session {
   readonly transport: NodeStreamableHTTPServerTransport;
   readonly server: Server;
+  /** Who opened it (the principal id), for the per-principal cap. */
+  readonly principal: string | undefined;
   lastSeen: number;
   /** Set just before the gateway closes it, so the close is recorded with its reason. */
   closeReason?: CloseReason;
@@ -110,6 +116,25 @@ export class LegacySessions {
     this.sessions.clear();
   }
 
+  /** Why a new session for `principal` must be refused now, if it must. */
+  private capacityRefusal(principal: string | undefined): { status: number; message: string } | undefined {
+    if (this.sessions.size >= this.options.maxSessions) {
+      return {
+        status: 503,
+        message: `the gateway has its maximum of ${this.options.maxSessions} open sessions`
+      };
+    }
+    let mine = 0;
+    for (const session of this.sessions.values()) if (session.principal === principal) mine++;
+    if (mine >= this.options.sessionsPerPrincipal) {
+      return {
+        status: 429,
+        message: `${principal ?? 'this client'} already has ${mine} open sessions (the limit); close one (DELETE) first`
+      };
+    }
+    return undefined;
+  }
+
   /** Closes sessions that have had no request for longer than the timeout. */
   private expireIdle(): void {
     const cutoff = Date.now() - this.options.timeoutMs;
@@ -122,6 +147,14 @@ export class LegacySessions {
   }
 
   private async open(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const principal = principalOfAuth((req as { auth?: AuthInfo }).auth)?.id;
+    const refusal = this.capacityRefusal(principal);
+    if (refusal) {
+      res
+        .writeHead(refusal.status, { 'content-type': 'application/json', 'retry-after': '30' })
+        .end(jsonRpcError(-32000, refusal.message));
+      return;
+    }
     const server = this.newServer();
     const params = (
       body as {
@@ -136,7 +169,7 @@ export class LegacySessions {
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: id => {
         const now = Date.now();
-        this.sessions.set(id, { transport, server, lastSeen: now });
+        this.sessions.set(id, { transport, server, principal, lastSeen: now });
         this.options.tracker.sessionOpened({
           id,
           name: params?.clientInfo?.name,
@@ -145,7 +178,7 @@ export class LegacySessions {
           capabilities: params?.capabilities,
           userAgent: req.headers['user-agent'],
           remoteAddress: req.socket.remoteAddress,
-          principal: this.options.principalOf?.(req),
+          principal,
           at: now
         });
         this.log.info({ session: id, client: params?.clientInfo?.name }, 'session opened');

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type McpHttpHandler, type Server } from '@modelcontextprotocol/server';
+import type { AuthInfo } from '@modelcontextprotocol/server';
+import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { ClientIdentity } from '../store/activity-log.js';
 import { identityOf, metaOfBody } from './client-identity.js';
@@ -37,7 +39,7 @@ export class ModernEndpoint {
 
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const meta = metaOfBody(body);
-    if (meta) this.onRequest(identityOf(meta, req));
+    if (meta) this.onRequest(identityOf(meta, req, principalOfAuth((req as { auth?: AuthInfo }).auth)?.id));
     return this.node(req, res, body);
   }
 

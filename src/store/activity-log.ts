@@ -51,12 +51,14 @@ interface Pending {
   opened: SessionOpened[];
   seen: Map<string, number>;
   closed: { id: string; reason: CloseReason; at: number }[];
-  clients: Map<string, ClientIdentity & { at: number; requests: number }>;
+  clients: Map<string, ClientIdentity & { firstAt: number; at: number; requests: number }>;
   requests: RequestRecord[];
 }
 
 /** Past this many queued records, older ones are dropped rather than memory growing. */
 const MAX_PENDING_REQUESTS = 50_000;
+/** Past this many distinct clients in one interval, new ones wait for the next (names are the client's to choose). */
+const MAX_PENDING_CLIENTS = 10_000;
 
 /** The key 2026-era clients are grouped by. */
 export function clientKeyOf(identity: Pick<ClientIdentity, 'principal' | 'name' | 'version'>): string {
@@ -91,7 +93,7 @@ export class ActivityLog {
 
   /** The heartbeat: every request of a session calls it. */
   sessionSeen(id: string, at = Date.now()): void {
-    this.pending.seen.set(id, at);
+    this.pending.seen.set(id, Math.max(at, this.pending.seen.get(id) ?? 0));
   }
 
   sessionClosed(id: string, reason: CloseReason, at = Date.now()): void {
@@ -102,7 +104,13 @@ export class ActivityLog {
   clientSeen(identity: ClientIdentity, at = Date.now()): string {
     const key = clientKeyOf(identity);
     const previous = this.pending.clients.get(key);
-    this.pending.clients.set(key, { ...identity, at, requests: (previous?.requests ?? 0) + 1 });
+    if (!previous && this.pending.clients.size >= MAX_PENDING_CLIENTS) return key;
+    this.pending.clients.set(key, {
+      ...identity,
+      firstAt: Math.min(at, previous?.firstAt ?? at),
+      at: Math.max(at, previous?.at ?? at),
+      requests: (previous?.requests ?? 0) + 1
+    });
     return key;
   }
 
@@ -171,7 +179,7 @@ export class ActivityLog {
         c.protocolVersion ?? null,
         c.userAgent ?? null,
         c.remoteAddress ?? null,
-        iso(c.at),
+        iso(c.firstAt),
         iso(c.at),
         c.requests
       );

@@ -153,7 +153,8 @@ export class ActivityQueries {
     add('tool = ?', filter.tool);
     add('outcome = ?', filter.outcome);
     add('session_id = ?', filter.session);
-    add('started_at >= ?', filter.since);
+    // Stored times are UTC ISO strings with milliseconds; compare like with like.
+    add('started_at >= ?', filter.since === undefined ? undefined : new Date(filter.since).toISOString());
     add('id < ?', filter.before);
     const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
     const rows = this.db
@@ -177,11 +178,19 @@ export class ActivityQueries {
 
   /** Whether the database accepts writes now (takes and releases the write lock). */
   writable(): boolean {
+    // BEGIN IMMEDIATE alone succeeds on a read-only connection: only a real write tells.
     try {
-      this.db.exec('BEGIN IMMEDIATE; ROLLBACK');
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch {
+      return false;
+    }
+    try {
+      this.db.exec('UPDATE settings SET key = key WHERE 0');
       return true;
     } catch {
       return false;
+    } finally {
+      this.db.exec('ROLLBACK');
     }
   }
 }

@@ -57,7 +57,49 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX requests_started ON requests (started_at);
    CREATE INDEX requests_session ON requests (session_id, id);
-   CREATE INDEX requests_server_tool ON requests (server_id, tool, id);`
+   CREATE INDEX requests_server_tool ON requests (server_id, tool, id);`,
+  `CREATE TABLE tokens (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     hash TEXT NOT NULL UNIQUE,
+     servers TEXT,
+     tools TEXT,
+     admin INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     expires_at TEXT,
+     revoked_at TEXT,
+     last_used_at TEXT
+   );
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at TEXT NOT NULL,
+     event TEXT NOT NULL,
+     principal TEXT,
+     remote_address TEXT,
+     detail TEXT
+   );
+   CREATE INDEX audit_at ON audit (at);
+   CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );
+   CREATE TABLE oauth_models (
+     kind TEXT NOT NULL,
+     id TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     grant_id TEXT,
+     user_code TEXT,
+     uid TEXT,
+     expires_at INTEGER,
+     consumed_at INTEGER,
+     PRIMARY KEY (kind, id)
+   );
+   CREATE INDEX oauth_models_grant ON oauth_models (grant_id);
+   CREATE INDEX oauth_models_uid ON oauth_models (uid);`,
+  // The OAuth server keeps revoked tokens as tombstones until they would have expired, so that
+  // presenting one is refused as revoked rather than ignored as unknown; expiry drives pruning.
+  `ALTER TABLE oauth_models ADD COLUMN revoked_at INTEGER;
+   CREATE INDEX oauth_models_expires ON oauth_models (expires_at);`
 ];
 
 /** Opens (creating and migrating as needed) the gateway's state database in `stateDir`. */

@@ -4,6 +4,7 @@ import type { ServerSpec } from '../config/server-spec.js';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
+import { Slots } from './slots.js';
 import { StreamTransport } from './stream-transport.js';
 
 export type UpstreamState = 'stopped' | 'starting' | 'ready' | 'stopping' | 'failed';
@@ -137,9 +138,21 @@ export class Upstream {
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
   private readonly listeners = new Set<UpstreamListener>();
+  /** Bounds calls in flight (`maxConcurrency`) and waiting (`maxQueue`). */
+  private readonly slots: Slots;
 
   constructor(private readonly options: UpstreamOptions) {
     this.spec = options.spec;
+    this.slots = new Slots(
+      options.spec.maxConcurrency,
+      options.spec.maxQueue,
+      () =>
+        new GatewayError(
+          'server_busy',
+          `server ${options.spec.id} is busy: ${options.spec.maxConcurrency} calls in flight and ${options.spec.maxQueue} waiting`,
+          { serverId: options.spec.id }
+        )
+    );
     this.log = options.log.child({ server: options.spec.id });
   }
 
@@ -186,6 +199,21 @@ export class Upstream {
     tool: string,
     args: Record<string, unknown>,
     options: CallOptions = {}
+  ): Promise<CallOutcome> {
+    await this.slots.acquire(options.signal).catch((error: unknown) => {
+      throw this.callError(error, tool, options.signal);
+    });
+    try {
+      return await this.callInSlot(tool, args, options);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async callInSlot(
+    tool: string,
+    args: Record<string, unknown>,
+    options: CallOptions
   ): Promise<CallOutcome> {
     this.inFlightCount++;
     this.callCount++;

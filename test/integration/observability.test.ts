@@ -323,6 +323,7 @@ describe('REST API', () => {
         '/readyz',
         '/metrics',
         '/api/openapi.json',
+        '/api/audit',
         '/api/servers',
         '/api/servers/{id}/start',
         '/api/servers/{id}/stop',
@@ -347,6 +348,7 @@ describe('health and metrics', () => {
 
   it('serves Prometheus text that counts the calls made', async () => {
     const gateway = await start();
+    await gateway.discovered(); // a name is a label once the catalog lists it
     const client = await clientOf(gateway, 'legacy');
     for (let i = 0; i < 3; i++) await client.callTool({ name: 'fixture__echo', arguments: { text: 'm' } });
     await client.callTool({ name: 'fixture__fail', arguments: {} });

@@ -396,6 +396,8 @@ export function fakeSpec(id: string, overrides: Partial<Omit<ServerSpec, 'finger
     cwd: undefined,
     idleTimeoutMs: 0,
     callTimeoutMs: 10_000,
+    maxConcurrency: 16,
+    maxQueue: 64,
     tools: {},
     unavailable: undefined,
     ...overrides

@@ -14,7 +14,7 @@ import { Catalog } from '../../src/catalog/catalog.js';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
 import type { ServerSpec } from '../../src/config/server-spec.js';
 import type { Logger } from '../../src/log.js';
-import { logCall } from '../../src/sessions/call-runner.js';
+import { CallRunner, logCall } from '../../src/sessions/call-runner.js';
 import { createGatewayServer, describeServers } from '../../src/sessions/gateway-server.js';
 import { Upstream } from '../../src/upstream/upstream.js';
 import { FAKE_TOOLS, FakeRuntime, fakeSpec, RICH_RESULT, silentLog } from '../support/fake-runtime.js';
@@ -113,7 +113,7 @@ async function connect(options: { pageSize?: number; specs?: ServerSpec[] } = {}
   );
   server = createGatewayServer({
     catalog,
-    onCall: logCall(log),
+    runner: new CallRunner({ catalog, observe: logCall(log), maxResultBytes: 1_000_000 }),
     name: 'mcp-gateway',
     version: '9.9.9',
     instructions: describeServers(specs),

@@ -15,15 +15,18 @@ const fullEnv = {
 
 describe('resolveSettings', () => {
   it('uses the defaults without flags or environment', () => {
+    // Unset port, host and allowed lists stay undefined: the config file's gateway section, and
+    // then the gateway's own defaults (127.0.0.1:8000), decide them.
     expect(resolveSettings({}, {})).toEqual({
       configFile: './servers.yaml',
-      port: 8000,
-      host: '127.0.0.1',
+      port: undefined,
+      host: undefined,
       stateDir: './data',
       logLevel: 'info',
       defaultIdleTimeout: undefined,
-      allowedHosts: [],
-      allowedOrigins: []
+      allowedHosts: undefined,
+      allowedOrigins: undefined,
+      allowUnauthenticated: false
     });
   });
 
@@ -36,7 +39,8 @@ describe('resolveSettings', () => {
       logLevel: 'debug',
       defaultIdleTimeout: 45,
       allowedHosts: ['env.example'],
-      allowedOrigins: ['https://env.example']
+      allowedOrigins: ['https://env.example'],
+      allowUnauthenticated: false
     });
   });
 
@@ -61,7 +65,8 @@ describe('resolveSettings', () => {
       logLevel: 'warn',
       defaultIdleTimeout: 45,
       allowedHosts: ['flag.example'],
-      allowedOrigins: ['https://flag.example']
+      allowedOrigins: ['https://flag.example'],
+      allowUnauthenticated: false
     });
   });
 
@@ -76,9 +81,9 @@ describe('resolveSettings', () => {
       { GATEWAY_PORT: '', LOG_LEVEL: '', GATEWAY_HOST: '', STATE_DIR: '', DEFAULT_IDLE_TIMEOUT: '' }
     );
     expect(settings).toMatchObject({
-      port: 8000,
+      port: undefined,
       logLevel: 'info',
-      host: '127.0.0.1',
+      host: undefined,
       stateDir: './data',
       defaultIdleTimeout: undefined
     });
@@ -87,8 +92,14 @@ describe('resolveSettings', () => {
   it('ignores undefined flags', () => {
     expect(resolveSettings({ port: undefined, host: undefined }, { GATEWAY_PORT: '1234' })).toMatchObject({
       port: 1234,
-      host: '127.0.0.1'
+      host: undefined
     });
+  });
+
+  it('reads --allow-unauthenticated and GATEWAY_ALLOW_UNAUTHENTICATED=true', () => {
+    expect(resolveSettings({ 'allow-unauthenticated': true }, {}).allowUnauthenticated).toBe(true);
+    expect(resolveSettings({}, { GATEWAY_ALLOW_UNAUTHENTICATED: 'true' }).allowUnauthenticated).toBe(true);
+    expect(resolveSettings({}, { GATEWAY_ALLOW_UNAUTHENTICATED: 'yes' }).allowUnauthenticated).toBe(false);
   });
 
   describe('port', () => {

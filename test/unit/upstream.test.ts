@@ -166,7 +166,8 @@ describe('Upstream start', () => {
   });
 
   it('reports one failure for concurrent calls that shared a failed start', async () => {
-    const { runtime, upstream } = setup();
+    // All 20 in flight at once (no queue), so all share the one start.
+    const { runtime, upstream } = setup({ maxConcurrency: 32 });
     runtime.failStarts = 1;
     runtime.startDelayMs = 30;
     const calls = Array.from({ length: 20 }, () => upstream.callTool('echo', { text: 'x' }));

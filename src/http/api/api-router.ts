@@ -4,8 +4,10 @@ import type { Catalog } from '../../catalog/catalog.js';
 import { describeError, toProtocolError } from '../../errors.js';
 import type { EventHub } from '../../events.js';
 import type { ActivityQueries } from '../../store/activity-queries.js';
-import { runCall, type CallObserver } from '../../sessions/call-runner.js';
+import type { CallRunner } from '../../sessions/call-runner.js';
 import type { Upstream } from '../../upstream/upstream.js';
+import type { AuditLog } from '../../store/audit-log.js';
+import { principalOf } from '../auth/authenticate.js';
 import { HttpError, statusOfCallError } from '../http-error.js';
 import { openApiDocument } from './openapi.js';
 import { parseParams } from './params.js';
@@ -17,7 +19,8 @@ export interface ApiOptions {
   /** Commits queued history so a read sees the latest writes. */
   readonly flushHistory: () => void;
   readonly events: EventHub;
-  readonly onCall: CallObserver;
+  readonly runner: CallRunner;
+  readonly audit: AuditLog;
   readonly version: string;
 }
 
@@ -35,6 +38,23 @@ const RequestsQuery = z.strictObject({
 });
 const SessionsQuery = z.strictObject({
   state: z.enum(['open', 'closed', 'all']).default('all'),
+  limit: limit(1000, 100)
+});
+const AuditQuery = z.strictObject({
+  event: z
+    .enum([
+      'auth_failed',
+      'token_created',
+      'token_revoked',
+      'client_registered',
+      'consent_approved',
+      'consent_denied',
+      'grant_revoked',
+      'admin_password_set',
+      'admin_action'
+    ])
+    .optional(),
+  before: z.coerce.number().int().positive().optional(),
   limit: limit(1000, 100)
 });
 const ServerParams = z.strictObject({ id: z.string().min(1) });
@@ -58,6 +78,12 @@ export function createApiRouter(options: ApiOptions): Router {
     if (!upstream) throw new HttpError(404, -32602, `no server "${id}"`);
     return upstream;
   };
+  const auditAction = (req: Request, res: Response, action: string, server: string) =>
+    options.audit.record('admin_action', {
+      principal: principalOf(res.locals)?.id,
+      remoteAddress: req.socket.remoteAddress,
+      detail: { action, server }
+    });
   const serverView = async (upstream: Upstream) => {
     const tools = (await options.catalog.listTools(0)).filter(
       tool => options.catalog.resolve(tool.name).serverId === upstream.id
@@ -75,6 +101,7 @@ export function createApiRouter(options: ApiOptions): Router {
 
   router.post('/servers/:id/start', async (req, res) => {
     const upstream = upstreamOf(req);
+    auditAction(req, res, 'start', upstream.id);
     try {
       await upstream.warm();
     } catch (error) {
@@ -85,6 +112,7 @@ export function createApiRouter(options: ApiOptions): Router {
 
   router.post('/servers/:id/stop', async (req, res) => {
     const upstream = upstreamOf(req);
+    auditAction(req, res, 'stop', upstream.id);
     await upstream.stop('api');
     res.json(await serverView(upstream));
   });
@@ -107,7 +135,7 @@ export function createApiRouter(options: ApiOptions): Router {
       if (!res.writableFinished) controller.abort();
     });
     try {
-      const result = await runCall(options.catalog, options.onCall, name, args, {
+      const result = await options.runner.run(name, args, {
         clientKey: 'api',
         signal: controller.signal
       });
@@ -146,6 +174,13 @@ export function createApiRouter(options: ApiOptions): Router {
   });
 
   router.get('/events', (req, res) => streamEvents(options.events, req, res));
+
+  router.get('/audit', (req, res) => {
+    const query = parseParams(AuditQuery, req.query, 'query');
+    const entries = options.audit.list(query.limit, query.before, query.event);
+    const last = entries[entries.length - 1];
+    res.json({ entries, nextBefore: entries.length === query.limit && last ? last.id : null });
+  });
 
   router.use((_req, _res, next) => {
     next(new HttpError(404, -32601, 'no such API route'));

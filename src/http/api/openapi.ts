@@ -172,6 +172,30 @@ export function openApiDocument(version: string): Record<string, unknown> {
           }
         }
       },
+      '/api/audit': {
+        get: {
+          summary: 'Security events, newest first: auth failures, token and grant changes, admin actions',
+          parameters: [
+            query('event', 'only this kind', {
+              type: 'string',
+              enum: [
+                'auth_failed',
+                'token_created',
+                'token_revoked',
+                'client_registered',
+                'consent_approved',
+                'consent_denied',
+                'grant_revoked',
+                'admin_password_set',
+                'admin_action'
+              ]
+            }),
+            query('before', 'page: entries with a smaller id', { type: 'integer' }),
+            query('limit', 'page size', { type: 'integer', minimum: 1, maximum: 1000, default: 100 })
+          ],
+          responses: { 200: json({ type: 'object' }), 400: error }
+        }
+      },
       '/api/events': {
         get: {
           summary: 'Server-sent events: server_state, session_opened, session_closed, request_finished',

@@ -6,6 +6,11 @@ export function parseParams<T extends z.ZodType>(schema: T, value: unknown, wher
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  const name = issue.path.length > 0 ? issue.path.map(String).join('.') : where;
+  const name =
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.join(', ')
+      : issue.path.length > 0
+        ? issue.path.map(String).join('.')
+        : where;
   throw new HttpError(400, -32602, `invalid ${where} parameter "${name}": ${issue.message}`);
 }

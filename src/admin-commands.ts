@@ -1,0 +1,152 @@
+import { createInterface } from 'node:readline';
+import { openDatabase } from './store/database.js';
+import { AuditLog } from './store/audit-log.js';
+import { SettingsStore } from './store/settings-store.js';
+import { TokenStore, type TokenRecord } from './store/token-store.js';
+
+/** Thrown for a bad argument to a token or admin command; the message is for the person typing. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+}
+
+const SERVER_OR_GLOB = /^[A-Za-z0-9_*?-]+$/;
+
+/** `90d`, `12h`, `30m`, `45s` → a date that far from now. */
+export function parseExpiry(text: string, now = Date.now()): Date {
+  const match = /^(\d+)([smhd])$/.exec(text.trim());
+  if (!match)
+    throw new CommandError(`--expires takes a number and a unit (s, m, h or d), e.g. 90d; got "${text}"`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  const amount = Number(match[1]);
+  if (amount <= 0) throw new CommandError('--expires must be more than 0');
+  return new Date(now + amount * unit);
+}
+
+function list(text: string | undefined, what: string): string[] | undefined {
+  if (text === undefined) return undefined;
+  const items = text
+    .split(',')
+    .map(item => item.trim())
+    .filter(item => item.length > 0);
+  if (items.length === 0) throw new CommandError(`--${what} needs at least one entry`);
+  for (const item of items) {
+    if (!SERVER_OR_GLOB.test(item))
+      throw new CommandError(`--${what}: "${item}" is not a server id or tool glob`);
+  }
+  return items;
+}
+
+export interface TokenCreateOptions {
+  readonly name?: string | undefined;
+  readonly servers?: string | undefined;
+  readonly tools?: string | undefined;
+  readonly expires?: string | undefined;
+  readonly admin?: boolean | undefined;
+}
+
+function describe(token: TokenRecord, now = Date.now()): string {
+  const state = token.revokedAt
+    ? `revoked ${token.revokedAt}`
+    : token.expiresAt && Date.parse(token.expiresAt) <= now
+      ? `expired ${token.expiresAt}`
+      : token.expiresAt
+        ? `expires ${token.expiresAt}`
+        : 'no expiry';
+  const scope = [
+    token.admin ? 'admin' : undefined,
+    token.servers ? `servers ${token.servers.join(',')}` : undefined,
+    token.tools ? `tools ${token.tools.join(',')}` : undefined
+  ].filter(Boolean);
+  return `${token.name}\t${token.id}\t${scope.length > 0 ? scope.join('; ') : 'all tools'}\t${state}\tlast used ${token.lastUsedAt ?? 'never'}`;
+}
+
+/**
+ * `mcp-gateway token create|list|revoke` and `mcp-gateway admin set-password`, against the state
+ * directory's database (the gateway may be running: SQLite serialises the writes). Output goes to
+ * stdout; the new token's secret is printed once and never stored.
+ */
+export async function runAdminCommand(
+  words: readonly string[],
+  options: TokenCreateOptions & { stateDir: string },
+  io: { out: (text: string) => void; stdin: NodeJS.ReadableStream & { isTTY?: boolean } }
+): Promise<number> {
+  const [group, action, target] = words;
+  const db = openDatabase(options.stateDir);
+  const audit = new AuditLog(db);
+  try {
+    if (group === 'token' && action === 'create') {
+      if (!options.name) throw new CommandError('token create needs --name NAME');
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(options.name)) {
+        throw new CommandError('--name is 1-64 of letters, digits, ".", "_" and "-"');
+      }
+      const tokens = new TokenStore(db);
+      if (tokens.get(options.name))
+        throw new CommandError(`a token named "${options.name}" exists; revoke it or pick another name`);
+      const { secret, token } = tokens.create({
+        name: options.name,
+        servers: list(options.servers, 'servers'),
+        tools: list(options.tools, 'tools'),
+        admin: options.admin,
+        expiresAt: options.expires === undefined ? undefined : parseExpiry(options.expires)
+      });
+      audit.record('token_created', {
+        principal: 'cli',
+        detail: { name: token.name, id: token.id, admin: token.admin }
+      });
+      io.out(`${secret}\n`);
+      io.out(`# token "${token.name}" (${token.id}); shown once, only its hash is kept.\n`);
+      return 0;
+    }
+    if (group === 'token' && action === 'list') {
+      const tokens = new TokenStore(db).list();
+      if (tokens.length === 0) io.out('no tokens\n');
+      for (const token of tokens) io.out(`${describe(token)}\n`);
+      return 0;
+    }
+    if (group === 'token' && action === 'revoke') {
+      if (!target) throw new CommandError('token revoke needs the token name or id');
+      if (!new TokenStore(db).revoke(target)) throw new CommandError(`no active token "${target}"`);
+      audit.record('token_revoked', { principal: 'cli', detail: { token: target } });
+      io.out(`revoked ${target}\n`);
+      return 0;
+    }
+    if (group === 'admin' && action === 'set-password') {
+      const password = await readPassword(io);
+      if (password.length < 12) throw new CommandError('the admin password must be at least 12 characters');
+      await new SettingsStore(db).setAdminPassword(password);
+      audit.record('admin_password_set', { principal: 'cli' });
+      io.out('admin password set\n');
+      return 0;
+    }
+    throw new CommandError(`unknown command: ${words.join(' ')}`);
+  } finally {
+    db.close();
+  }
+}
+
+/** The password from a prompt (twice, not echoed) on a terminal, or the first line of stdin otherwise. */
+async function readPassword(io: {
+  out: (text: string) => void;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}) {
+  if (!io.stdin.isTTY) {
+    let text = '';
+    for await (const chunk of io.stdin) text += String(chunk);
+    return text.split(/\r?\n/)[0] ?? '';
+  }
+  const ask = (question: string) =>
+    new Promise<string>(resolve => {
+      const rl = createInterface({ input: io.stdin, output: process.stderr, terminal: true });
+      (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
+      process.stderr.write(question);
+      rl.question('', answer => {
+        rl.close();
+        process.stderr.write('\n');
+        resolve(answer);
+      });
+    });
+  const first = await ask('admin password: ');
+  const second = await ask('again: ');
+  if (first !== second) throw new CommandError('the passwords differ');
+  return first;
+}

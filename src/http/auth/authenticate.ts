@@ -1,0 +1,118 @@
+import type { RequestHandler } from 'express';
+import type { AuthInfo } from '@modelcontextprotocol/server';
+import { PRINCIPAL_KEY, type Principal } from '../../auth/principal.js';
+import { InvalidTokenError, type TokenVerifier } from '../../auth/token-verifier.js';
+import { describeError } from '../../errors.js';
+import type { AuditLog } from '../../store/audit-log.js';
+import { HttpError } from '../http-error.js';
+
+export interface AuthenticatorOptions {
+  /** `none` lets everyone in as `ip:<address>` (with admin rights: only allowed on loopback or by flag). */
+  readonly mode: 'none' | 'token' | 'oauth' | 'oidc';
+  /** Asked in order; the first that recognises a token decides. */
+  readonly verifiers: readonly TokenVerifier[];
+  /** Where clients find the protected resource metadata (RFC 9728), for `WWW-Authenticate`. */
+  readonly resourceMetadataUrl?: string | undefined;
+  readonly audit: AuditLog;
+}
+
+/** Query parameters that would carry a token: refused outright (they end up in logs and histories). */
+const QUERY_TOKEN_NAMES = ['access_token', 'token', 'api_key', 'apikey', 'bearer'];
+
+/** The principal `authenticate` attached to a request (`res.locals.principal`). */
+export function principalOf(locals: Record<string, unknown>): Principal | undefined {
+  return locals.principal as Principal | undefined;
+}
+
+/**
+ * Finds out who is calling and attaches it: `res.locals.principal`, and `req.auth` (the SDK's
+ * `AuthInfo`, which its transports hand to MCP handlers as `ctx.http.authInfo`). Refuses with 401
+ * and a `WWW-Authenticate` challenge pointing at the protected resource metadata when the bearer
+ * token is missing or bad, and with 403 when `need` is `admin` and the principal is not. Every
+ * refusal is audited.
+ */
+export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin'): RequestHandler {
+  const challenge = (error?: string, description?: string) =>
+    [
+      'Bearer realm="mcp-gateway"',
+      ...(options.resourceMetadataUrl ? [`resource_metadata="${options.resourceMetadataUrl}"`] : []),
+      ...(error ? [`error="${error}"`] : []),
+      ...(description ? [`error_description="${description.replace(/["\\\r\n]/g, ' ')}"`] : [])
+    ].join(', ');
+
+  return (req, res, next) => {
+    const remoteAddress = req.socket.remoteAddress ?? 'unknown';
+    const refuse = (status: number, reason: string, headers: Record<string, string> = {}) => {
+      options.audit.record('auth_failed', {
+        remoteAddress,
+        detail: { reason, path: req.path, method: req.method }
+      });
+      next(new HttpError(status, -32001, reason, headers));
+    };
+    const query = req.query as Record<string, unknown>;
+    if (QUERY_TOKEN_NAMES.some(name => name in query)) {
+      refuse(400, 'tokens are not accepted in the query string; send them as Authorization: Bearer <token>');
+      return;
+    }
+    if (options.mode === 'none') {
+      attach(
+        req as { auth?: AuthInfo },
+        res.locals,
+        { id: `ip:${remoteAddress}`, kind: 'anonymous', admin: true },
+        ''
+      );
+      next();
+      return;
+    }
+    const header = req.headers.authorization;
+    const match = header === undefined ? null : /^Bearer ([\x21-\x7e]+)$/i.exec(header.trim());
+    if (!match) {
+      refuse(401, header === undefined ? 'authentication required' : 'malformed Authorization header', {
+        'www-authenticate': challenge(header === undefined ? undefined : 'invalid_request')
+      });
+      return;
+    }
+    const token = match[1]!;
+    void verify(options.verifiers, token).then(
+      principal => {
+        if (!principal) {
+          refuse(401, 'invalid token', {
+            'www-authenticate': challenge('invalid_token', 'the token is not recognised')
+          });
+          return;
+        }
+        if (need === 'admin' && !principal.admin) {
+          refuse(403, `${principal.id} may not use the admin API`, {
+            'www-authenticate': challenge('insufficient_scope', 'an admin token is required')
+          });
+          return;
+        }
+        attach(req as { auth?: AuthInfo }, res.locals, principal, token);
+        next();
+      },
+      (error: unknown) => {
+        const reason =
+          error instanceof InvalidTokenError ? error.message : `token check failed: ${describeError(error)}`;
+        refuse(401, reason, { 'www-authenticate': challenge('invalid_token', reason) });
+      }
+    );
+  };
+}
+
+async function verify(verifiers: readonly TokenVerifier[], token: string): Promise<Principal | undefined> {
+  for (const verifier of verifiers) {
+    const principal = await verifier.verify(token);
+    if (principal) return principal;
+  }
+  return undefined;
+}
+
+function attach(
+  req: { auth?: AuthInfo },
+  locals: Record<string, unknown>,
+  principal: Principal,
+  token: string
+): void {
+  locals.principal = principal;
+  req.auth = { token, clientId: principal.id, scopes: [], extra: { [PRINCIPAL_KEY]: principal } };
+}

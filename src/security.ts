@@ -1,0 +1,124 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { Router, type RequestHandler } from 'express';
+import { gatewayTokenVerifier } from './auth/gateway-token-verifier.js';
+import type { TokenVerifier } from './auth/token-verifier.js';
+import type { GatewaySettingsSchema } from './config/schema.js';
+import { describeError } from './errors.js';
+import { authenticate } from './http/auth/authenticate.js';
+import { isLoopback } from './http/guards.js';
+import { createOAuthServer, type OAuthServer } from './http/oauth/oauth-server.js';
+import { rateLimit } from './http/rate-limit.js';
+import type { Logger } from './log.js';
+import { AuditLog } from './store/audit-log.js';
+import { SettingsStore } from './store/settings-store.js';
+import { TokenStore } from './store/token-store.js';
+import type { z } from 'zod';
+
+/** The gateway refuses to start this way; the message says why and what to do. */
+export class UnsafeStartError extends Error {
+  override readonly name = 'UnsafeStartError';
+}
+
+export interface SecurityOptions {
+  readonly gateway: z.output<typeof GatewaySettingsSchema>;
+  /** The address the gateway binds. */
+  readonly host: string;
+  readonly allowUnauthenticated: boolean;
+  readonly db: DatabaseSync;
+  readonly log: Logger;
+}
+
+/**
+ * Who may call, composed in one place: the gateway's tokens, the OAuth server or OIDC verifier
+ * the config asks for, the audit log, the protected resource metadata, and the middleware that
+ * `/mcp` (any principal, rate-limited) and `/api` and `/metrics` (admins only) run behind.
+ */
+export async function createSecurity(options: SecurityOptions) {
+  const { gateway, log, db } = options;
+  const mode = gateway.auth.mode;
+  if (mode === 'none' && !isLoopback(options.host) && !options.allowUnauthenticated) {
+    throw new UnsafeStartError(
+      `refusing to serve ${options.host} without authentication: anyone who can reach it could run every tool. ` +
+        'Set gateway.auth.mode (token, oauth or oidc), bind to 127.0.0.1, or pass --allow-unauthenticated ' +
+        'if something in front of the gateway authenticates (and only it can reach the port).'
+    );
+  }
+  const audit = new AuditLog(db, error =>
+    log.error({ err: describeError(error) }, 'writing the audit log failed')
+  );
+  const tokens = new TokenStore(db);
+  const settings = new SettingsStore(db);
+  const publicUrl = gateway.publicUrl?.replace(/\/+$/, '');
+
+  let oauth: OAuthServer | undefined;
+  const verifiers: TokenVerifier[] = [gatewayTokenVerifier(tokens)];
+  if (mode === 'oauth') {
+    if (!publicUrl) {
+      throw new UnsafeStartError(
+        'gateway.auth.mode oauth needs gateway.publicUrl: the https URL clients reach the gateway at'
+      );
+    }
+    const url = new URL(publicUrl);
+    if (url.protocol !== 'https:' && !isLoopback(url.hostname)) {
+      throw new UnsafeStartError(
+        `gateway.publicUrl must be https (got ${publicUrl}); put a TLS proxy in front`
+      );
+    }
+    oauth = await createOAuthServer({ publicUrl, db, settings, audit, log });
+    verifiers.push(oauth.verifier);
+  }
+  if (mode === 'oidc') {
+    const oidc = gateway.auth.oidc;
+    if (!oidc) throw new UnsafeStartError('gateway.auth.mode oidc needs gateway.auth.oidc.issuer');
+    const { createOidcVerifier } = await import('./http/auth/oidc-verifier.js');
+    const audience = oidc.audience ?? (publicUrl ? `${publicUrl}/mcp` : undefined);
+    if (!audience) {
+      throw new UnsafeStartError(
+        'gateway.auth.mode oidc needs gateway.auth.oidc.audience or gateway.publicUrl'
+      );
+    }
+    verifiers.push(createOidcVerifier({ issuer: oidc.issuer, audience, jwksUri: oidc.jwksUri }));
+  }
+
+  // RFC 9728: where a client learns which authorization server guards /mcp.
+  const authorizationServers =
+    mode === 'oauth'
+      ? [`${publicUrl}/oauth`]
+      : mode === 'oidc' && gateway.auth.oidc
+        ? [gateway.auth.oidc.issuer]
+        : [];
+  const resourceMetadataPath = '/.well-known/oauth-protected-resource/mcp';
+  const resourceMetadataUrl =
+    publicUrl && authorizationServers.length > 0 ? `${publicUrl}${resourceMetadataPath}` : undefined;
+  const metadata: Router = Router();
+  if (resourceMetadataUrl) {
+    const document = {
+      resource: `${publicUrl}/mcp`,
+      authorization_servers: authorizationServers,
+      bearer_methods_supported: ['header'],
+      resource_name: 'mcp-gateway'
+    };
+    metadata.get([resourceMetadataPath, '/.well-known/oauth-protected-resource'], (_req, res) => {
+      res.json(document);
+    });
+  }
+  if (oauth) metadata.use(oauth.router);
+
+  const authOptions = { mode, verifiers, resourceMetadataUrl, audit };
+  const limiter = rateLimit(gateway.limits.requestsPerMinute);
+  const forMcp: RequestHandler[] = [authenticate(authOptions, 'any'), limiter];
+  const forAdmin: RequestHandler[] = [authenticate(authOptions, 'admin'), limiter];
+  return {
+    mode,
+    audit,
+    tokens,
+    oauth,
+    /** Mounted before everything else: metadata documents and the OAuth endpoints. */
+    metadata,
+    forMcp,
+    forAdmin,
+    close: async () => {
+      await oauth?.close();
+    }
+  };
+}
