@@ -1,0 +1,383 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  CLI,
+  FIXTURE_SERVER,
+  GatewayProcess,
+  marker,
+  processesWith,
+  textOf,
+  waitUntil
+} from '../support/gateway-process.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+  return dir;
+}
+
+/** Runs `mcp-gateway …` against a state directory and returns its output. */
+function cli(stateDir: string, args: string[], input?: string) {
+  const result = spawnSync(process.execPath, [CLI, ...args, '--state-dir', stateDir], {
+    encoding: 'utf8',
+    input,
+    timeout: 20_000
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function createToken(stateDir: string, ...args: string[]): string {
+  const result = cli(stateDir, ['token', 'create', ...args]);
+  expect(result.status, result.stderr).toBe(0);
+  const secret = result.stdout.split('\n')[0]!;
+  expect(secret).toMatch(/^mgw_[A-Za-z0-9_-]{43}$/);
+  return secret;
+}
+
+async function start(config: string, stateDir: string, args: string[] = []): Promise<GatewayProcess> {
+  const gateway = await GatewayProcess.start(config, { stateDir, args });
+  cleanups.push(() => gateway.dispose());
+  return gateway;
+}
+
+async function clientWith(
+  gateway: GatewayProcess,
+  token: string | undefined,
+  era: 'legacy' | 'modern' = 'legacy'
+) {
+  const client = new Client(
+    { name: 'auth-test', version: '1.0.0' },
+    { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : 'auto' } }
+  );
+  await client.connect(
+    new StreamableHTTPClientTransport(gateway.url, {
+      requestInit: token ? { headers: { authorization: `Bearer ${token}` } } : {}
+    })
+  );
+  cleanups.push(() => client.close());
+  return client;
+}
+
+const INIT = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } }
+});
+
+function post(gateway: GatewayProcess, headers: Record<string, string> = {}, body = INIT, query = '') {
+  return fetch(new URL(`/mcp${query}`, gateway.url), {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers
+    },
+    body
+  });
+}
+
+function config(auth: string, extra = '', serverExtra = ''): string {
+  return `
+gateway:
+  auth: { mode: ${auth} }
+${extra}
+servers:
+  fixture:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+${serverExtra}
+  other:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+`;
+}
+
+describe('who may start the gateway', () => {
+  it('refuses to serve beyond loopback without authentication, unless told to', async () => {
+    const stateDir = tempDir('state-');
+    const file = path.join(stateDir, 'servers.yaml');
+    writeFileSync(file, 'servers: {}\n');
+    const refused = spawnSync(
+      process.execPath,
+      [CLI, 'serve', '--config', file, '--state-dir', stateDir, '--host', '0.0.0.0', '--port', '0'],
+      { encoding: 'utf8', timeout: 20_000 }
+    );
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('refusing to serve 0.0.0.0 without authentication');
+    expect(refused.stderr).toContain('--allow-unauthenticated');
+
+    const allowed = await start('servers: {}\n', stateDir, ['--host', '0.0.0.0', '--allow-unauthenticated']);
+    await allowed.waitForLog(line =>
+      String(line.msg).includes('without authentication (--allow-unauthenticated)')
+    );
+    expect((await fetch(new URL('/healthz', `http://127.0.0.1:${allowed.url.port}`))).status).toBe(200);
+  });
+});
+
+describe('bearer tokens', () => {
+  it('lets in valid tokens only, scopes what a token sees, and audits refusals', async () => {
+    const stateDir = tempDir('state-');
+    const full = createToken(stateDir, '--name', 'full');
+    const scoped = createToken(
+      stateDir,
+      '--name',
+      'echo-only',
+      '--servers',
+      'fixture',
+      '--tools',
+      'fixture__echo,fixture__pid'
+    );
+    const admin = createToken(stateDir, '--name', 'ops', '--admin');
+    const gateway = await start(config('token'), stateDir);
+
+    const anonymous = await post(gateway);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer realm="mcp-gateway"/);
+    const wrong = await post(gateway, { authorization: 'Bearer mgw_not-a-real-token' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    const inQuery = await post(gateway, {}, INIT, `?access_token=${full}`);
+    expect(inQuery.status).toBe(400);
+    expect(await inQuery.text()).toContain('not accepted in the query string');
+
+    for (const era of ['legacy', 'modern'] as const) {
+      const client = await clientWith(gateway, full, era);
+      const names = (await client.listTools()).tools.map(tool => tool.name);
+      expect(names).toEqual(expect.arrayContaining(['fixture__echo', 'other__echo', 'fixture__slow']));
+      expect(textOf(await client.callTool({ name: 'other__echo', arguments: { text: era } }))).toBe(era);
+
+      const limited = await clientWith(gateway, scoped, era);
+      expect((await limited.listTools()).tools.map(tool => tool.name).sort()).toEqual([
+        'fixture__echo',
+        'fixture__pid'
+      ]);
+      expect(textOf(await limited.callTool({ name: 'fixture__echo', arguments: { text: 'in scope' } }))).toBe(
+        'in scope'
+      );
+      await expect(limited.callTool({ name: 'other__echo', arguments: { text: 'x' } })).rejects.toMatchObject(
+        {
+          code: -32602,
+          message: expect.stringContaining('outside the scope of token:echo-only')
+        }
+      );
+    }
+
+    // /api and /metrics: admins only; /healthz stays open.
+    expect((await fetch(new URL('/api/servers', gateway.url))).status).toBe(401);
+    const notAdmin = await fetch(new URL('/api/servers', gateway.url), {
+      headers: { authorization: `Bearer ${full}` }
+    });
+    expect(notAdmin.status).toBe(403);
+    expect(
+      (await fetch(new URL('/metrics', gateway.url), { headers: { authorization: `Bearer ${full}` } })).status
+    ).toBe(403);
+    const asAdmin = { headers: { authorization: `Bearer ${admin}` } };
+    expect((await fetch(new URL('/api/servers', gateway.url), asAdmin)).status).toBe(200);
+    expect((await fetch(new URL('/metrics', gateway.url), asAdmin)).status).toBe(200);
+    expect((await fetch(new URL('/healthz', gateway.url))).status).toBe(200);
+
+    const audit = (await (
+      await fetch(new URL('/api/audit?event=auth_failed', gateway.url), asAdmin)
+    ).json()) as {
+      entries: { event: string; detail: { reason: string } }[];
+    };
+    const reasons = audit.entries.map(entry => entry.detail.reason);
+    expect(reasons).toContain('authentication required');
+    expect(reasons).toContain('unknown token');
+    expect(reasons.some(reason => reason.includes('query string'))).toBe(true);
+    expect(reasons.some(reason => reason.includes('may not use the admin API'))).toBe(true);
+    const created = (await (
+      await fetch(new URL('/api/audit?event=token_created', gateway.url), asAdmin)
+    ).json()) as {
+      entries: unknown[];
+    };
+    expect(created.entries).toHaveLength(3);
+  });
+
+  it('refuses revoked and expired tokens, and token list shows their state', async () => {
+    const stateDir = tempDir('state-');
+    const doomed = createToken(stateDir, '--name', 'doomed');
+    const brief = createToken(stateDir, '--name', 'brief', '--expires', '2s');
+    const gateway = await start(config('token'), stateDir);
+    expect((await post(gateway, { authorization: `Bearer ${doomed}` })).status).toBe(200);
+    expect((await post(gateway, { authorization: `Bearer ${brief}` })).status).toBe(200);
+
+    expect(cli(stateDir, ['token', 'revoke', 'doomed'])).toMatchObject({ status: 0 });
+    await waitUntil(
+      async () => (await post(gateway, { authorization: `Bearer ${doomed}` })).status === 401,
+      5_000
+    );
+    const revoked = await post(gateway, { authorization: `Bearer ${doomed}` });
+    expect(revoked.headers.get('www-authenticate')).toContain('is revoked');
+    await waitUntil(
+      async () => (await post(gateway, { authorization: `Bearer ${brief}` })).status === 401,
+      6_000
+    );
+
+    const listing = cli(stateDir, ['token', 'list']);
+    expect(listing.stdout).toMatch(/^doomed\t.*\trevoked /m);
+    expect(listing.stdout).toMatch(/^brief\t.*\texpired /m);
+    expect(listing.stdout).not.toContain('mgw_'); // secrets are never shown again
+    expect(cli(stateDir, ['token', 'revoke', 'doomed'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining('no active token')
+    });
+    expect(cli(stateDir, ['token', 'create', '--name', 'bad name!'])).toMatchObject({ status: 2 });
+    expect(cli(stateDir, ['token', 'create', '--name', 'x', '--expires', 'soon'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining('--expires takes a number and a unit')
+    });
+  });
+});
+
+describe('limits', () => {
+  it('rate-limits a principal with 429 and Retry-After', async () => {
+    const stateDir = tempDir('state-');
+    const gateway = await start(config('none', '  limits: { requestsPerMinute: 5 }'), stateDir);
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 8; i++) {
+      const response = await fetch(new URL('/api/servers', gateway.url));
+      statuses.push(response.status);
+      if (response.status === 429) retryAfter = response.headers.get('retry-after');
+      await response.body?.cancel();
+    }
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses.slice(5)).toEqual([429, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('caps sessions per principal', async () => {
+    const stateDir = tempDir('state-');
+    const gateway = await start(config('none', '  limits: { sessionsPerPrincipal: 2 }'), stateDir);
+    expect((await post(gateway)).status).toBe(200);
+    expect((await post(gateway)).status).toBe(200);
+    const third = await post(gateway);
+    expect(third.status).toBe(429);
+    expect(await third.text()).toContain('already has 2 open sessions');
+  });
+
+  it('answers "server busy" past maxConcurrency and the queue, and keeps serving', async () => {
+    const stateDir = tempDir('state-');
+    const gateway = await start(config('none', '', '    maxConcurrency: 1\n    maxQueue: 1'), stateDir);
+    const client = await clientWith(gateway, undefined);
+    const first = client.callTool({ name: 'fixture__slow', arguments: { ms: 1_500 } });
+    await new Promise(resolve => setTimeout(resolve, 300));
+    const queued = client.callTool({ name: 'fixture__slow', arguments: { ms: 10 } });
+    await new Promise(resolve => setTimeout(resolve, 100));
+    await expect(client.callTool({ name: 'fixture__echo', arguments: { text: 'x' } })).rejects.toMatchObject({
+      message: expect.stringContaining('server fixture is busy: 1 calls in flight and 1 waiting')
+    });
+    await expect(first).resolves.toMatchObject({ content: [{ text: 'slept 1500' }] });
+    await expect(queued).resolves.toMatchObject({ content: [{ text: 'slept 10' }] });
+    expect(textOf(await client.callTool({ name: 'fixture__echo', arguments: { text: 'after' } }))).toBe(
+      'after'
+    );
+  });
+
+  it('checks arguments against the input schema before starting anything', async () => {
+    const stateDir = tempDir('state-');
+    const tag = marker();
+    const gateway = await start(
+      `
+servers:
+  fixture:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}", "${tag}"]
+`,
+      stateDir
+    );
+    await gateway.discovered();
+    await waitUntil(() => processesWith(tag).length === 0);
+    const client = await clientWith(gateway, undefined);
+    const result = await client.callTool({ name: 'fixture__echo', arguments: { text: 42 } });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toMatch(/^Invalid arguments for fixture__echo: .*text/);
+    const missing = await client.callTool({ name: 'fixture__echo', arguments: {} });
+    expect(missing.isError).toBe(true);
+    expect(processesWith(tag)).toHaveLength(0);
+    await expect(client.callTool({ name: 'fixture__unknown', arguments: {} })).rejects.toMatchObject({
+      code: -32602
+    });
+  });
+
+  it('replaces a result over maxResultBytes with a tool error', async () => {
+    const stateDir = tempDir('state-');
+    const gateway = await start(config('none', '  limits: { maxResultBytes: 200 }'), stateDir);
+    const client = await clientWith(gateway, undefined);
+    expect(textOf(await client.callTool({ name: 'fixture__echo', arguments: { text: 'small' } }))).toBe(
+      'small'
+    );
+    const big = await client.callTool({ name: 'fixture__echo', arguments: { text: 'x'.repeat(500) } });
+    expect(big.isError).toBe(true);
+    expect(textOf(big)).toContain("over the gateway's limit of 200 bytes");
+  });
+});
+
+describe('secrets', () => {
+  it('never show environment values in logs, the API or errors', async () => {
+    const stateDir = tempDir('state-');
+    const secret = 'SUPERSECRET-8c1f2e';
+    const fromFile = 'FILESECRET-77aa01';
+    writeFileSync(path.join(stateDir, 'fixture.env'), `FILE_KEY=${fromFile}\n`);
+    const gateway = await start(
+      `
+servers:
+  fixture:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    env: { API_KEY: "${secret}" }
+    envFile: ${path.join(stateDir, 'fixture.env')}
+    callTimeout: 1
+  broken:
+    command: ["/nonexistent/mcp-server"]
+    env: { API_KEY: "${secret}" }
+`,
+      stateDir
+    );
+    const client = await clientWith(gateway, undefined);
+    await client.callTool({ name: 'fixture__echo', arguments: { text: 'x' } });
+    await client.callTool({ name: 'fixture__slow', arguments: { ms: 5_000 } }).catch(() => undefined);
+    await client.callTool({ name: 'broken__x', arguments: {} }).catch(() => undefined);
+    const api = await Promise.all(
+      ['/api/servers', '/api/tools', '/api/requests', '/api/sessions', '/healthz', '/metrics'].map(
+        async route => (await fetch(new URL(route, gateway.url))).text()
+      )
+    );
+    const logs = gateway.stderrText.join('\n');
+    for (const text of [...api, logs]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(fromFile);
+    }
+    expect(logs).toContain('cannot run /nonexistent/mcp-server'); // the errors were logged, without the values
+  });
+
+  it('validate warns when a config holding secrets, or an env file, is readable by others', () => {
+    const dir = tempDir('cfg-');
+    const file = path.join(dir, 'servers.yaml');
+    const envFile = path.join(dir, 'x.env');
+    writeFileSync(envFile, 'A=b\n');
+    writeFileSync(
+      file,
+      `servers:\n  x:\n    command: ["x"]\n    env: { KEY: "literal" }\n    envFile: x.env\n`
+    );
+    chmodSync(file, 0o644);
+    chmodSync(envFile, 0o640);
+    const loose = spawnSync(process.execPath, [CLI, 'validate', '--config', file], { encoding: 'utf8' });
+    expect(loose.status).toBe(0);
+    expect(loose.stderr).toContain(
+      `${file} holds environment values and is readable by other users (mode 644)`
+    );
+    expect(loose.stderr).toContain(`${envFile} holds an env file and is readable by other users (mode 640)`);
+    chmodSync(file, 0o600);
+    chmodSync(envFile, 0o600);
+    const tight = spawnSync(process.execPath, [CLI, 'validate', '--config', file], { encoding: 'utf8' });
+    expect(tight.stderr).not.toContain('readable by other users');
+  });
+});
