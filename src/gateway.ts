@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import path from 'node:path';
-import type { Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Catalog } from './catalog/catalog.js';
 import { CatalogStore } from './catalog/catalog-store.js';
@@ -209,11 +209,18 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     log
   });
 
-  const httpServer: HttpServer = app.listen(port, host);
-  // A slow client cannot hold a socket forever: whole request within 30 s, headers within 10 s.
-  httpServer.requestTimeout = 30_000;
-  httpServer.headersTimeout = 10_000;
-  httpServer.keepAliveTimeout = 5_000;
+  // A slow client cannot hold a socket forever: headers and the whole request have deadlines,
+  // checked every second rather than Node's default 30.
+  const { headersTimeout, requestTimeout } = gatewaySettings.limits;
+  const httpServer: HttpServer = createServer(
+    {
+      headersTimeout: headersTimeout * 1000,
+      requestTimeout: Math.max(requestTimeout, headersTimeout) * 1000,
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: 1_000
+    },
+    app
+  ).listen(port, host);
   try {
     await once(httpServer, 'listening');
   } catch (error) {

@@ -164,7 +164,11 @@ const LimitsSchema = z.strictObject({
     .number()
     .int()
     .positive()
-    .default(16 * 1024 * 1024)
+    .default(16 * 1024 * 1024),
+  /** Seconds a client gets to send its request headers; then the connection is closed. */
+  headersTimeout: z.number().positive().default(10),
+  /** Seconds a client gets to send its whole request (headers and body). */
+  requestTimeout: z.number().positive().default(30)
 });
 
 /** The gateway itself. Flags and environment variables win over these. */

@@ -4,7 +4,7 @@ import { isLegacyRequest } from '@modelcontextprotocol/server';
 import type { Logger } from '../log.js';
 import type { LegacySessions } from '../sessions/legacy-sessions.js';
 import type { ModernEndpoint } from '../sessions/modern-endpoint.js';
-import { hostAndOriginGuard, mcpPostGuard } from './guards.js';
+import { hostAndOriginGuard, jsonDepthGuard, mcpPostGuard } from './guards.js';
 import { HttpError, toHttpError } from './http-error.js';
 
 export interface AppOptions {
@@ -57,7 +57,13 @@ export function createApp(options: AppOptions): Express {
     const { contentType, body } = await options.metrics();
     res.type(contentType).send(body);
   });
-  app.use('/api', ...forAdmin, express.json({ limit: options.maxBodyBytes, strict: false }), options.api);
+  app.use(
+    '/api',
+    ...forAdmin,
+    express.json({ limit: options.maxBodyBytes, strict: false }),
+    jsonDepthGuard,
+    options.api
+  );
 
   const refuseWhileDraining: express.RequestHandler = (_req, _res, next) => {
     next(
@@ -69,7 +75,7 @@ export function createApp(options: AppOptions): Express {
 
   const json = express.json({ limit: options.maxBodyBytes, strict: false, type: () => true });
 
-  app.post('/mcp', refuseWhileDraining, ...forMcp, mcpPostGuard, json, async (req, res) => {
+  app.post('/mcp', refuseWhileDraining, ...forMcp, mcpPostGuard, json, jsonDepthGuard, async (req, res) => {
     const body: unknown = req.body;
     const legacy = await isLegacyRequest(await toWebRequest(req, body), body);
     await (legacy ? options.legacy.handle(req, res, body) : options.modern.handle(req, res, body));

@@ -66,3 +66,29 @@ export const mcpPostGuard: RequestHandler = (req, _res, next) => {
   }
   next();
 };
+
+/** Deepest JSON nesting accepted in a body; deeper is refused before anything recurses over it. */
+export const MAX_JSON_DEPTH = 128;
+
+/** The nesting depth of a parsed JSON value, measured without recursion (so it cannot overflow). */
+export function jsonDepth(value: unknown, limit = Infinity): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** Refuses (400) a parsed body nested deeper than {@link MAX_JSON_DEPTH}. */
+export const jsonDepthGuard: RequestHandler = (req, _res, next) => {
+  if (jsonDepth(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    next(new HttpError(400, -32600, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
+    return;
+  }
+  next();
+};
