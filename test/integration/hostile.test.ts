@@ -302,7 +302,7 @@ function rawRequest(text: string, waitMs = 3_000): Promise<string> {
     };
     const timer = setTimeout(done, waitMs);
     socket.setEncoding('utf8');
-    socket.on('data', chunk => (answer += chunk));
+    socket.on('data', (chunk: string) => (answer += chunk));
     socket.on('close', done);
     socket.on('error', done);
     socket.write(text);
