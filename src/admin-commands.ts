@@ -1,4 +1,6 @@
 import { createInterface } from 'node:readline';
+import { OAuthModelStore } from './http/oauth/oauth-model-store.js';
+import { grantViews } from './http/oauth/oauth-server.js';
 import { openDatabase } from './store/database.js';
 import { AuditLog } from './store/audit-log.js';
 import { SettingsStore } from './store/settings-store.js';
@@ -99,14 +101,25 @@ export async function runAdminCommand(
     }
     if (group === 'token' && action === 'list') {
       const tokens = new TokenStore(db).list();
-      if (tokens.length === 0) io.out('no tokens\n');
+      const grants = grantViews(new OAuthModelStore(db));
+      if (tokens.length === 0 && grants.length === 0) io.out('no tokens\n');
       for (const token of tokens) io.out(`${describe(token)}\n`);
+      for (const grant of grants) {
+        io.out(
+          `oauth:${grant.clientName ?? grant.clientId}\t${grant.id}\tOAuth grant for client ${grant.clientId}\tgranted ${grant.createdAt}\texpires ${grant.expiresAt ?? 'never'}\n`
+        );
+      }
       return 0;
     }
     if (group === 'token' && action === 'revoke') {
-      if (!target) throw new CommandError('token revoke needs the token name or id');
-      if (!new TokenStore(db).revoke(target)) throw new CommandError(`no active token "${target}"`);
-      audit.record('token_revoked', { principal: 'cli', detail: { token: target } });
+      if (!target) throw new CommandError('token revoke needs the token name or id (or an OAuth grant id)');
+      if (new TokenStore(db).revoke(target)) {
+        audit.record('token_revoked', { principal: 'cli', detail: { token: target } });
+      } else if (new OAuthModelStore(db).revokeGrant(target)) {
+        audit.record('grant_revoked', { principal: 'cli', detail: { grant: target } });
+      } else {
+        throw new CommandError(`no active token or OAuth grant "${target}"`);
+      }
       io.out(`revoked ${target}\n`);
       return 0;
     }

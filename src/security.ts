@@ -64,7 +64,14 @@ export async function createSecurity(options: SecurityOptions) {
         `gateway.publicUrl must be https (got ${publicUrl}); put a TLS proxy in front`
       );
     }
-    oauth = await createOAuthServer({ publicUrl, db, settings, audit, log });
+    oauth = await createOAuthServer({
+      publicUrl,
+      db,
+      settings,
+      audit,
+      log,
+      allowInsecure: isLoopback(url.hostname)
+    });
     verifiers.push(oauth.verifier);
   }
   if (mode === 'oidc') {
@@ -82,8 +89,8 @@ export async function createSecurity(options: SecurityOptions) {
 
   // RFC 9728: where a client learns which authorization server guards /mcp.
   const authorizationServers =
-    mode === 'oauth'
-      ? [`${publicUrl}/oauth`]
+    oauth?.issuer !== undefined
+      ? [oauth.issuer]
       : mode === 'oidc' && gateway.auth.oidc
         ? [gateway.auth.oidc.issuer]
         : [];
@@ -93,9 +100,11 @@ export async function createSecurity(options: SecurityOptions) {
   const metadata: Router = Router();
   if (resourceMetadataUrl) {
     const document = {
-      resource: `${publicUrl}/mcp`,
+      resource: oauth?.resource ?? `${publicUrl}/mcp`,
       authorization_servers: authorizationServers,
       bearer_methods_supported: ['header'],
+      // Without it, clients ask for every scope the server advertises (openid, offline_access).
+      ...(oauth ? { scopes_supported: ['mcp'] } : {}),
       resource_name: 'mcp-gateway'
     };
     metadata.get([resourceMetadataPath, '/.well-known/oauth-protected-resource'], (_req, res) => {

@@ -41,6 +41,8 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Behind a proxy on this machine (Caddy, nginx), req.ip is the real client.
+  app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
   app.use(hostAndOriginGuard(options.allowedHosts, options.allowedOrigins));
   app.use(options.security.metadata);

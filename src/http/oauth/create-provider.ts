@@ -1,0 +1,162 @@
+import Provider, { errors, type Configuration, type ErrorOut } from 'oidc-provider';
+import { messagePage, PAGE_HEADERS } from './consent-page.js';
+import type { OAuthModelStore } from './oauth-model-store.js';
+import type { OAuthSecrets } from './oauth-secrets.js';
+
+/** The one scope of the MCP resource; the owner's approval grants all of it. */
+export const MCP_SCOPE = 'mcp';
+
+/** The single account: the gateway's owner, who approves clients with the admin password. */
+export const OWNER_ACCOUNT_ID = 'owner';
+
+/** Where the consent page lives; oidc-provider redirects the browser there to approve a client. */
+export const CONSENT_PATH = '/oauth/consent';
+
+export interface ProviderOptions {
+  /** The issuer identifier: the gateway's public origin. */
+  readonly issuer: string;
+  /** The MCP resource (`${publicUrl}/mcp`): the only `resource` and the audience of every token. */
+  readonly resource: string;
+  readonly store: OAuthModelStore;
+  readonly secrets: OAuthSecrets;
+  /** Seconds. */
+  readonly accessTokenTtl: number;
+  /** Seconds; each rotation starts a new period. */
+  readonly refreshTokenTtl: number;
+  /** Fetches Client ID Metadata Documents; oidc-provider's own SSRF-guarded fetch when unset. */
+  readonly fetch?: typeof fetch | undefined;
+}
+
+const DAY = 86_400;
+
+/**
+ * The oidc-provider instance behind the gateway's OAuth endpoints, configured as an OAuth 2.1
+ * authorization server for one resource: authorization code with PKCE S256 only, the `resource`
+ * parameter required and equal to the MCP resource, opaque access tokens whose audience is that
+ * resource, rotating refresh tokens, revocation, open dynamic registration and Client ID Metadata
+ * Documents. Every endpoint lives under `/oauth`; the metadata documents at the issuer's
+ * well-known URLs. Everything oidc-provider would otherwise print a notice about is set here
+ * (its notices go to stdout, which this process keeps clean).
+ */
+export function createProvider(options: ProviderOptions): Provider {
+  const { resource } = options;
+  const configuration: Configuration = {
+    adapter: options.store.adapter,
+    jwks: options.secrets.jwks,
+    cookies: {
+      keys: options.secrets.cookieKeys,
+      names: {
+        session: 'mgw_oauth_session',
+        interaction: 'mgw_oauth_interaction',
+        resume: 'mgw_oauth_resume'
+      },
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' }
+    },
+    routes: {
+      authorization: '/oauth/authorize',
+      token: '/oauth/token',
+      registration: '/oauth/register',
+      revocation: '/oauth/revoke',
+      jwks: '/oauth/jwks',
+      end_session: '/oauth/session/end'
+    },
+    interactions: { url: (_ctx, interaction) => `${CONSENT_PATH}/${interaction.uid}` },
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    allowOmittingSingleRegisteredRedirectUri: false,
+    // Public clients are what MCP clients are, but Claude.ai's connector registers asking for
+    // client_secret_post; refusing it would refuse the main client. A secret adds nothing to
+    // bypass: PKCE and the owner's approval still gate every grant.
+    clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
+    // A registered `scope` would be an allowlist checked against this server's scopes, and clients
+    // register whatever they like there (Claude.ai has sent `claudeai`). Here it restricts nothing
+    // (the owner approves one resource, all of it), so it is dropped instead of failing the
+    // registration. Listing `scope` makes oidc-provider run this validator before its own checks.
+    extraClientMetadata: {
+      properties: ['scope'],
+      validator: (_ctx, key, _value, metadata) => {
+        if (key === 'scope') delete metadata.scope;
+      }
+    },
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: 'RS256'
+    },
+    features: {
+      devInteractions: { enabled: false },
+      dPoP: { enabled: false },
+      userinfo: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      registration: { enabled: true, initialAccessToken: false, issueRegistrationAccessToken: false },
+      revocation: {
+        enabled: true,
+        // A client revokes only its own tokens; anyone else's is ignored silently (RFC 7009 §2.2).
+        allowedPolicy: (_ctx, client, token) => Promise.resolve(token.clientId === client.clientId)
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (_ctx, _client, oneOf) => {
+          if (oneOf) return Promise.resolve(oneOf);
+          throw new errors.InvalidTarget(
+            `the resource parameter is required; this server serves ${resource}`
+          );
+        },
+        getResourceServerInfo: (_ctx, indicator) => {
+          if (indicator !== resource) {
+            throw new errors.InvalidTarget(`this server only issues tokens for the resource ${resource}`);
+          }
+          return Promise.resolve({
+            scope: MCP_SCOPE,
+            audience: resource,
+            accessTokenFormat: 'opaque',
+            accessTokenTTL: options.accessTokenTtl
+          });
+        },
+        // The grant holds exactly one resource, so a token request without `resource` means it.
+        useGrantedResource: () => Promise.resolve(true)
+      },
+      // Experimental in oidc-provider 9; the ack pins the draft it implements, and a release that
+      // changes it incompatibly refuses to start instead of silently behaving differently.
+      clientIdMetadataDocument: { enabled: true, ack: 'draft-02' }
+    },
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    rotateRefreshToken: true,
+    issueRefreshToken: (_ctx, client) => Promise.resolve(client.grantTypeAllowed('refresh_token')),
+    // Tokens outlive the consent page's short browser session: they belong to the client.
+    expiresWithSession: () => Promise.resolve(false),
+    ttl: {
+      AccessToken: options.accessTokenTtl,
+      AuthorizationCode: 60,
+      RefreshToken: options.refreshTokenTtl,
+      Grant: 365 * DAY,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 3600,
+      ClientCredentials: 600,
+      DeviceCode: 600,
+      BackchannelAuthenticationRequest: 600
+    },
+    clientBasedCORS: (_ctx, origin, client) =>
+      origin !== 'null' && (client.redirectUris ?? []).some(uri => URL.parse(uri)?.origin === origin),
+    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+    renderError: (ctx, out: ErrorOut) => {
+      ctx.type = 'html';
+      ctx.set(PAGE_HEADERS);
+      ctx.body = messagePage(
+        'Authorization failed',
+        `${out.error}${out.error_description ? `: ${out.error_description}` : ''}. Start the connection again from your application.`
+      );
+      return Promise.resolve();
+    }
+  };
+  const provider = new Provider(options.issuer, configuration);
+  // Koa reads the scheme, host and client address from X-Forwarded-*; the gateway's router sets
+  // those itself from the configured public URL and Express's `req.ip` before handing a request
+  // over, so nothing a client sends decides the issuer.
+  provider.proxy = true;
+  return provider;
+}

@@ -1,0 +1,173 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auth, Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { CLI, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
+import { ConsentBrowser, MemoryOAuthClient } from '../support/oauth-test-client.js';
+
+/**
+ * The whole OAuth flow against the real daemon, as Claude.ai or Claude Code would run it with the
+ * SDK's own client-side OAuth: discover, register, approve on the consent page, exchange, call a
+ * tool, refresh, and be refused once the grant is revoked.
+ */
+
+const PASSWORD = 'correct horse battery staple';
+let stateDir: string;
+let publicUrl: string;
+let gateway: GatewayProcess;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function cli(args: string[], input?: string) {
+  return spawnSync(process.execPath, [CLI, ...args, '--state-dir', stateDir], { encoding: 'utf8', input });
+}
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(path.join(tmpdir(), 'oauth-state-'));
+  expect(cli(['admin', 'set-password'], `${PASSWORD}\n`)).toMatchObject({ status: 0 });
+  const port = await freePort();
+  publicUrl = `http://127.0.0.1:${port}`;
+  gateway = await GatewayProcess.start(
+    `
+gateway:
+  publicUrl: ${publicUrl}
+  auth: { mode: oauth }
+servers:
+  fixture:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+`,
+    { stateDir, args: ['--port', String(port)] }
+  );
+});
+
+afterAll(async () => {
+  await gateway?.dispose();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+async function authorize(client: MemoryOAuthClient): Promise<void> {
+  const serverUrl = `${publicUrl}/mcp`;
+  await expect(auth(client, { serverUrl })).resolves.toBe('REDIRECT');
+  const outcome = await new ConsentBrowser(publicUrl).approve(client.authorizationUrl!, PASSWORD);
+  const code = outcome.redirect?.searchParams.get('code');
+  expect(code, `no code; ended on ${outcome.status} ${outcome.html.slice(0, 300)}`).toBeTruthy();
+  const iss = outcome.redirect?.searchParams.get('iss') ?? undefined;
+  await expect(auth(client, { serverUrl, authorizationCode: code!, iss })).resolves.toBe('AUTHORIZED');
+}
+
+async function connectWith(oauth: MemoryOAuthClient, era: 'legacy' | 'modern'): Promise<Client> {
+  const client = new Client(
+    { name: 'oauth-test', version: '1.0.0' },
+    { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : 'auto' } }
+  );
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${publicUrl}/mcp`), { authProvider: oauth })
+  );
+  return client;
+}
+
+describe('OAuth against the real daemon', () => {
+  it('challenges with the protected resource metadata, which names the gateway as authorization server', async () => {
+    const refused = await fetch(`${publicUrl}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}'
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain(
+      `resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/mcp"`
+    );
+    const metadata = (await (
+      await fetch(`${publicUrl}/.well-known/oauth-protected-resource/mcp`)
+    ).json()) as Record<string, unknown>;
+    expect(metadata).toMatchObject({
+      resource: `${publicUrl}/mcp`,
+      authorization_servers: [publicUrl],
+      bearer_methods_supported: ['header']
+    });
+    const server = (await (
+      await fetch(`${publicUrl}/.well-known/oauth-authorization-server`)
+    ).json()) as Record<string, unknown>;
+    expect(server).toMatchObject({ issuer: publicUrl, code_challenge_methods_supported: ['S256'] });
+    expect(server.registration_endpoint).toBe(`${publicUrl}/oauth/register`);
+  });
+
+  it('registers, is approved on the consent page, calls tools in both eras, refreshes, and is refused after revocation', async () => {
+    const oauth = new MemoryOAuthClient('integration client');
+    await authorize(oauth);
+    const firstTokens = oauth.saved!;
+    expect(firstTokens.access_token).toBeTruthy();
+    expect(firstTokens.refresh_token).toBeTruthy();
+
+    for (const era of ['legacy', 'modern'] as const) {
+      const client = await connectWith(oauth, era);
+      const { tools } = await client.listTools();
+      expect(tools.map(tool => tool.name)).toContain('fixture__echo');
+      expect(
+        textOf(await client.callTool({ name: 'fixture__echo', arguments: { text: `oauth ${era}` } }))
+      ).toBe(`oauth ${era}`);
+      await client.close();
+    }
+
+    // Refresh: a new access token and a rotated refresh token; the old refresh token is spent.
+    await expect(auth(oauth, { serverUrl: `${publicUrl}/mcp` })).resolves.toBe('AUTHORIZED');
+    expect(oauth.saved!.access_token).not.toBe(firstTokens.access_token);
+    expect(oauth.saved!.refresh_token).not.toBe(firstTokens.refresh_token);
+    const afterRefresh = await connectWith(oauth, 'legacy');
+    expect(
+      textOf(await afterRefresh.callTool({ name: 'fixture__echo', arguments: { text: 'refreshed' } }))
+    ).toBe('refreshed');
+    await afterRefresh.close();
+
+    // The owner sees the grant and revokes it; the client's token stops working.
+    const listing = cli(['token', 'list']);
+    const grant = /^oauth:integration client\t(\S+)\t/m.exec(listing.stdout);
+    expect(grant, listing.stdout).not.toBeNull();
+    expect(cli(['token', 'revoke', grant![1]!])).toMatchObject({ status: 0 });
+    const token = oauth.saved!.access_token;
+    await waitUntil(async () => {
+      const response = await fetch(`${publicUrl}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream'
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } }
+        })
+      });
+      await response.body?.cancel();
+      return response.status === 401;
+    }, 5_000);
+  });
+
+  it('refuses a wrong admin password on the consent page, and audits it', async () => {
+    const oauth = new MemoryOAuthClient('refused client');
+    await expect(auth(oauth, { serverUrl: `${publicUrl}/mcp` })).resolves.toBe('REDIRECT');
+    const outcome = await new ConsentBrowser(publicUrl).approve(oauth.authorizationUrl!, 'not the password');
+    expect(outcome.redirect?.searchParams.get('error')).toBe('access_denied');
+    const admin = cli(['token', 'create', '--name', 'auditor', '--admin']).stdout.split('\n')[0]!;
+    const audit = (await (
+      await fetch(`${publicUrl}/api/audit?event=consent_denied`, {
+        headers: { authorization: `Bearer ${admin}` }
+      })
+    ).json()) as { entries: unknown[] };
+    expect(audit.entries.length).toBeGreaterThanOrEqual(1);
+  });
+});
