@@ -189,8 +189,7 @@ servers:
     const stateDir = mkdtempSync(path.join(tmpdir(), 'state-'));
     cleanups.push(() => Promise.resolve(rmSync(stateDir, { recursive: true, force: true })));
     const first = await GatewayProcess.start(fixtureConfig(tag), { stateDir });
-    await first.discovered();
-    expect(first.logs.some(line => line.msg === 'discovery finished')).toBe(true);
+    await first.waitForLog(line => line.msg === 'discovery finished');
     expect(await first.stop()).toMatchObject({ code: 0 });
     await first.dispose();
 
