@@ -9,6 +9,12 @@ import { UnsafeStartError } from './security.js';
 import { resolveSettings, SettingsError } from './settings.js';
 import { VERSION } from './version.js';
 
+/**
+ * Exit status for a configuration the gateway refuses (sysexits' EX_CONFIG): retrying cannot help,
+ * so the systemd unit lists it in RestartPreventExitStatus.
+ */
+const EXIT_CONFIG = 78;
+
 const USAGE = `mcp-gateway ${VERSION}: one MCP endpoint in front of many MCP servers
 
 Usage:
@@ -120,16 +126,18 @@ async function serve(settings: ReturnType<typeof resolveSettings>): Promise<numb
   try {
     gateway = await startGateway(settings, log);
   } catch (error) {
+    log.flush();
     if (error instanceof UnsafeStartError) {
       process.stderr.write(`mcp-gateway: ${error.message}\n`);
       log.fatal({ err: error.message }, 'refusing to start');
-    } else if (error instanceof ConfigError) {
+      return EXIT_CONFIG;
+    }
+    if (error instanceof ConfigError) {
       for (const problem of error.problems) process.stderr.write(`${problem}\n`);
       log.fatal({ problems: error.problems.length }, 'refusing to start: the config is invalid');
-    } else {
-      log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'failed to start');
+      return EXIT_CONFIG;
     }
-    log.flush();
+    log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'failed to start');
     return 1;
   }
   const running = gateway;

@@ -68,7 +68,10 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   for (const warning of config.warnings) log.warn(warning);
 
   const db = openDatabase(settings.stateDir);
-  const docker = new DockerRuntime({ owner: DockerRuntime.ownerFor(path.resolve(settings.stateDir)), log });
+  // Containers are this gateway's by its state directory, unless MCP_GATEWAY_OWNER names it (two
+  // containerized gateways on one engine both use /data).
+  const owner = process.env.MCP_GATEWAY_OWNER || DockerRuntime.ownerFor(path.resolve(settings.stateDir));
+  const docker = new DockerRuntime({ owner, log });
   const runtimes: Record<ServerSpec['runtime'], Runtime> = { process: new LocalProcessRuntime(), docker };
   const usesDocker = config.servers.some(spec => spec.runtime === 'docker');
   if (usesDocker) {

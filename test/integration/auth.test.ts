@@ -110,7 +110,7 @@ describe('who may start the gateway', () => {
       [CLI, 'serve', '--config', file, '--state-dir', stateDir, '--host', '0.0.0.0', '--port', '0'],
       { encoding: 'utf8', timeout: 20_000 }
     );
-    expect(refused.status).toBe(1);
+    expect(refused.status).toBe(78);
     expect(refused.stderr).toContain('refusing to serve 0.0.0.0 without authentication');
     expect(refused.stderr).toContain('--allow-unauthenticated');
 

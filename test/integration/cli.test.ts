@@ -78,7 +78,7 @@ servers:
 describe('mcp-gateway serve', () => {
   it('refuses to start on an invalid config, saying where', () => {
     const result = run(['serve', '--port', '0'], `servers:\n  x:\n    command: "not a list"\n`);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(78); // EX_CONFIG: systemd does not restart it
     expect(result.stderr).toMatch(
       /servers-\w+\.yaml:3:14: servers\.x\.command: command must be a list of strings/
     );

@@ -31,7 +31,7 @@ const everythingPackage = '@modelcontextprotocol/server-everything';
 
 const baseChanges = ['ENV PATH=/usr/local/bin:/usr/bin:/bin', 'WORKDIR /app'];
 
-interface NodeRuntime {
+export interface NodeRuntime {
   /** The real path of the Node binary on this machine. */
   binary: string;
   version: string;
@@ -50,7 +50,7 @@ interface PackageCopy {
   relative: string;
 }
 
-interface ImageSpec {
+export interface ImageSpec {
   tag: string;
   changes: string[];
   files: { source: string; target: string }[];
@@ -169,14 +169,14 @@ function imageSpec(
   return { tag, changes, files, packages, hash: sha256(inputs.join('\n')) };
 }
 
-function sha256(data: string | Buffer): string {
+export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
 // ---------------------------------------------------------------------------------------------
 // The Node runtime
 
-async function findNodeRuntime(): Promise<NodeRuntime> {
+export async function findNodeRuntime(): Promise<NodeRuntime> {
   const binary = await findNodeBinary();
   const { stdout: versionOut } = await execFileAsync(binary, ['--version']);
   const version = versionOut.trim();
@@ -217,7 +217,7 @@ async function findNodeBinary(): Promise<string> {
 }
 
 /** Absolute paths from `ldd` output: `libc.so.6 => /lib/.../libc.so.6 (0x…)` and `/lib64/ld-linux….so.2 (0x…)`. */
-function parseLdd(output: string): string[] {
+export function parseLdd(output: string): string[] {
   const libraries = new Set<string>();
   for (const line of output.split('\n')) {
     const text = line.trim();
@@ -231,7 +231,7 @@ function parseLdd(output: string): string[] {
   return [...libraries];
 }
 
-async function writeBaseRootfs(runtime: NodeRuntime, dir: string): Promise<void> {
+export async function writeBaseRootfs(runtime: NodeRuntime, dir: string): Promise<void> {
   const nodeTarget = path.join(dir, 'usr', 'local', 'bin', 'node');
   await fs.mkdir(path.dirname(nodeTarget), { recursive: true });
   await fs.copyFile(runtime.binary, nodeTarget);
@@ -353,7 +353,7 @@ interface ImageInfo {
   Config?: { Labels?: Record<string, string> | null } | null;
 }
 
-async function inspectImage(docker: Docker, tag: string): Promise<ImageInfo | undefined> {
+export async function inspectImage(docker: Docker, tag: string): Promise<ImageInfo | undefined> {
   try {
     return await docker.getImage(tag).inspect();
   } catch (error) {
@@ -363,7 +363,7 @@ async function inspectImage(docker: Docker, tag: string): Promise<ImageInfo | un
 }
 
 /** `tar -c` of the rootfs streamed into the engine's import endpoint (POST /images/create?fromSrc=-). */
-async function importRootfs(docker: Docker, rootfs: string, spec: ImageSpec): Promise<void> {
+export async function importRootfs(docker: Docker, rootfs: string, spec: ImageSpec): Promise<void> {
   const [repo, tag] = splitTag(spec.tag);
   const tar = spawn('tar', ['-C', rootfs, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', '.'], {
     stdio: ['ignore', 'pipe', 'pipe']
@@ -436,7 +436,11 @@ async function readJsonLines(stream: NodeJS.ReadableStream): Promise<ProgressMes
 }
 
 /** The image a rebuilt tag used to point at, once no tag refers to it any more. */
-async function removeIfDangling(docker: Docker, tag: string, previousId: string | undefined): Promise<void> {
+export async function removeIfDangling(
+  docker: Docker,
+  tag: string,
+  previousId: string | undefined
+): Promise<void> {
   if (!previousId) return;
   const current = await inspectImage(docker, tag);
   if (current?.Id === previousId) return;
