@@ -152,7 +152,7 @@ describe.skipIf(!available)('the Docker image', () => {
   it('refuses to serve 0.0.0.0 without authentication unless told nothing else reaches the port', async () => {
     // docker-compose.yml says GATEWAY_ALLOW_UNAUTHENTICATED=true beside its 127.0.0.1-only port.
     const refused = await runOnce(['serve']);
-    expect(refused.code, refused.output).toBe(1);
+    expect(refused.code, refused.output).toBe(78); // EX_CONFIG
     expect(refused.output).toContain('refusing to serve 0.0.0.0 without authentication');
   });
 

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
-import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
 import {
   docker,
   ensureFixtureImages,
   managedContainers,
   requireDocker,
+  TEST_OWNER,
   runningContainers
 } from '../support/docker-test-setup.js';
 import { connect, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
@@ -26,7 +26,10 @@ async function startGateway(
   config: string,
   options: { env?: Record<string, string>; stateDir?: string } = {}
 ) {
-  const gateway = await GatewayProcess.start(config, options);
+  const gateway = await GatewayProcess.start(config, {
+    ...options,
+    env: { MCP_GATEWAY_OWNER: TEST_OWNER, ...options.env }
+  });
   cleanups.push(() => gateway.dispose());
   return gateway;
 }
@@ -171,7 +174,7 @@ servers:
       Labels: {
         'io.mcp-gateway.managed': 'true',
         'io.mcp-gateway.server': 'boxed',
-        'io.mcp-gateway.owner': DockerRuntime.ownerFor(stateDir)
+        'io.mcp-gateway.owner': TEST_OWNER
       },
       HostConfig: { NetworkMode: 'none' }
     });
@@ -214,7 +217,7 @@ servers:
     });
     const config = `servers:\n  swap:\n    image: ${tag.repo}:${tag.tag}\n`;
     await docker.getImage(images.fixture).tag(tag);
-    const first = await GatewayProcess.start(config, { stateDir });
+    const first = await GatewayProcess.start(config, { stateDir, env: { MCP_GATEWAY_OWNER: TEST_OWNER } });
     await first.discovered(60_000);
     const before = await connect(first.url, 'legacy');
     expect((await before.listTools()).tools.map(t => t.name)).toContain('swap__pid');

@@ -22,9 +22,19 @@ export async function requireDocker(suite: string): Promise<boolean> {
 
 export { ensureFixtureImages };
 
-/** Containers on the engine labelled as the gateway's (in any state), optionally for one server. */
+/**
+ * The owner label the test gateways run with (MCP_GATEWAY_OWNER), so these tests see only their
+ * own containers even when other gateways share the engine.
+ */
+export const TEST_OWNER = `test-${process.pid}-${Date.now()}`;
+
+/** This test run's containers (in any state), optionally for one server. */
 export async function managedContainers(server?: string): Promise<Docker.ContainerInfo[]> {
-  const labels = ['io.mcp-gateway.managed=true', ...(server ? [`io.mcp-gateway.server=${server}`] : [])];
+  const labels = [
+    'io.mcp-gateway.managed=true',
+    `io.mcp-gateway.owner=${TEST_OWNER}`,
+    ...(server ? [`io.mcp-gateway.server=${server}`] : [])
+  ];
   return docker.listContainers({ all: true, filters: { label: labels } });
 }
 
