@@ -1,7 +1,8 @@
 import type { DatabaseSync } from 'node:sqlite';
 
 /** How a call ended. */
-export type CallOutcome = 'ok' | 'tool_error' | 'protocol_error' | 'timeout' | 'cancelled';
+export const CALL_OUTCOMES = ['ok', 'tool_error', 'protocol_error', 'timeout', 'cancelled'] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 /** Why a session ended. */
 export type CloseReason = 'deleted' | 'expired' | 'shutdown' | 'closed';

@@ -1,16 +1,18 @@
 import type { DatabaseSync } from 'node:sqlite';
 
 /** What the audit table records. */
-export type AuditEvent =
-  | 'auth_failed'
-  | 'token_created'
-  | 'token_revoked'
-  | 'client_registered'
-  | 'consent_approved'
-  | 'consent_denied'
-  | 'grant_revoked'
-  | 'admin_password_set'
-  | 'admin_action';
+export const AUDIT_EVENTS = [
+  'auth_failed',
+  'token_created',
+  'token_revoked',
+  'client_registered',
+  'consent_approved',
+  'consent_denied',
+  'grant_revoked',
+  'admin_password_set',
+  'admin_action'
+] as const;
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 export interface AuditEntry {
   id: number;

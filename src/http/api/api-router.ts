@@ -6,7 +6,8 @@ import type { EventHub } from '../../events.js';
 import type { ActivityQueries } from '../../store/activity-queries.js';
 import type { CallRunner } from '../../sessions/call-runner.js';
 import type { Upstream } from '../../upstream/upstream.js';
-import type { AuditLog } from '../../store/audit-log.js';
+import { CALL_OUTCOMES } from '../../store/activity-log.js';
+import { AUDIT_EVENTS, type AuditLog } from '../../store/audit-log.js';
 import { principalOf } from '../auth/authenticate.js';
 import { HttpError, statusOfCallError } from '../http-error.js';
 import { openApiDocument } from './openapi.js';
@@ -24,13 +25,11 @@ export interface ApiOptions {
   readonly version: string;
 }
 
-const OUTCOMES = ['ok', 'tool_error', 'protocol_error', 'timeout', 'cancelled'] as const;
-
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 const RequestsQuery = z.strictObject({
   server: z.string().min(1).optional(),
   tool: z.string().min(1).optional(),
-  outcome: z.enum(OUTCOMES).optional(),
+  outcome: z.enum(CALL_OUTCOMES).optional(),
   session: z.string().min(1).optional(),
   since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
   before: z.coerce.number().int().positive().optional(),
@@ -41,19 +40,7 @@ const SessionsQuery = z.strictObject({
   limit: limit(1000, 100)
 });
 const AuditQuery = z.strictObject({
-  event: z
-    .enum([
-      'auth_failed',
-      'token_created',
-      'token_revoked',
-      'client_registered',
-      'consent_approved',
-      'consent_denied',
-      'grant_revoked',
-      'admin_password_set',
-      'admin_action'
-    ])
-    .optional(),
+  event: z.enum(AUDIT_EVENTS).optional(),
   before: z.coerce.number().int().positive().optional(),
   limit: limit(1000, 100)
 });

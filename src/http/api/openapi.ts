@@ -1,3 +1,6 @@
+import { CALL_OUTCOMES } from '../../store/activity-log.js';
+import { AUDIT_EVENTS } from '../../store/audit-log.js';
+
 /**
  * The OpenAPI 3.1 description of the REST API, health and metrics routes. A test checks that its
  * paths and the routes the app registers are the same set.
@@ -151,7 +154,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
             query('tool', 'exposed tool name', { type: 'string' }),
             query('outcome', 'how it ended', {
               type: 'string',
-              enum: ['ok', 'tool_error', 'protocol_error', 'timeout', 'cancelled']
+              enum: [...CALL_OUTCOMES]
             }),
             query('session', 'session id', { type: 'string' }),
             query('since', 'ISO 8601 date-time', { type: 'string', format: 'date-time' }),
@@ -178,17 +181,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           parameters: [
             query('event', 'only this kind', {
               type: 'string',
-              enum: [
-                'auth_failed',
-                'token_created',
-                'token_revoked',
-                'client_registered',
-                'consent_approved',
-                'consent_denied',
-                'grant_revoked',
-                'admin_password_set',
-                'admin_action'
-              ]
+              enum: [...AUDIT_EVENTS]
             }),
             query('before', 'page: entries with a smaller id', { type: 'integer' }),
             query('limit', 'page size', { type: 'integer', minimum: 1, maximum: 1000, default: 100 })
@@ -297,7 +290,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
             tool: { type: 'string' },
             startedAt: { type: 'string', format: 'date-time' },
             durationMs: { type: 'number' },
-            outcome: { type: 'string', enum: ['ok', 'tool_error', 'protocol_error', 'timeout', 'cancelled'] },
+            outcome: { type: 'string', enum: [...CALL_OUTCOMES] },
             error: { type: ['string', 'null'] },
             bytesIn: { type: 'integer' },
             bytesOut: { type: 'integer' },
