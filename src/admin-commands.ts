@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { OAuthModelStore } from './http/oauth/oauth-model-store.js';
-import { grantViews } from './http/oauth/oauth-server.js';
+import { grantViews } from './http/oauth/grants.js';
 import { openDatabase } from './store/database.js';
 import { AuditLog } from './store/audit-log.js';
 import { SettingsStore } from './store/settings-store.js';

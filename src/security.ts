@@ -6,7 +6,7 @@ import type { GatewaySettingsSchema } from './config/schema.js';
 import { describeError } from './errors.js';
 import { authenticate } from './http/auth/authenticate.js';
 import { isLoopback } from './http/guards.js';
-import { createOAuthServer, type OAuthServer } from './http/oauth/oauth-server.js';
+import type { OAuthServer } from './http/oauth/oauth-server.js';
 import { rateLimit } from './http/rate-limit.js';
 import type { Logger } from './log.js';
 import { AuditLog } from './store/audit-log.js';
@@ -64,6 +64,8 @@ export async function createSecurity(options: SecurityOptions) {
         `gateway.publicUrl must be https (got ${publicUrl}); put a TLS proxy in front`
       );
     }
+    // Loaded only when used: oidc-provider is a large module a gateway without OAuth never needs.
+    const { createOAuthServer } = await import('./http/oauth/oauth-server.js');
     oauth = await createOAuthServer({
       publicUrl,
       db,

@@ -7,6 +7,21 @@ import type { ModernEndpoint } from '../sessions/modern-endpoint.js';
 import { hostAndOriginGuard, jsonDepthGuard, mcpPostGuard } from './guards.js';
 import { HttpError, toHttpError } from './http-error.js';
 
+/**
+ * The common case decided without building a web Request: a single message with no
+ * `io.modelcontextprotocol/*` claim in its `_meta` and no 2026-era protocol header is 2025-era
+ * traffic (the SDK's own rule). Anything else — batches, claims, modern headers — goes through
+ * `isLegacyRequest`, so the two can never disagree on a request that matters.
+ */
+function isPlainLegacy(header: string | string[] | undefined, body: unknown): boolean {
+  if (header !== undefined && !(typeof header === 'string' && /^20(24|25)-/.test(header))) return false;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  const meta = (body as { params?: { _meta?: unknown } }).params?._meta;
+  if (meta === undefined) return true;
+  if (meta === null || typeof meta !== 'object') return false;
+  return !Object.keys(meta).some(key => key.startsWith('io.modelcontextprotocol/'));
+}
+
 export interface AppOptions {
   readonly legacy: LegacySessions;
   readonly modern: ModernEndpoint;
@@ -79,7 +94,9 @@ export function createApp(options: AppOptions): Express {
 
   app.post('/mcp', refuseWhileDraining, ...forMcp, mcpPostGuard, json, jsonDepthGuard, async (req, res) => {
     const body: unknown = req.body;
-    const legacy = await isLegacyRequest(await toWebRequest(req, body), body);
+    const legacy = isPlainLegacy(req.headers['mcp-protocol-version'], body)
+      ? true
+      : await isLegacyRequest(await toWebRequest(req, body), body);
     await (legacy ? options.legacy.handle(req, res, body) : options.modern.handle(req, res, body));
   });
   app.get('/mcp', refuseWhileDraining, ...forMcp, (req, res) => options.legacy.handle(req, res, undefined));

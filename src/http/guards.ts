@@ -73,20 +73,29 @@ export const MAX_JSON_DEPTH = 128;
 /** The nesting depth of a parsed JSON value, measured without recursion (so it cannot overflow). */
 export function jsonDepth(value: unknown, limit = Infinity): number {
   let deepest = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
+  const items: unknown[] = [value];
+  const depths: number[] = [1];
+  while (items.length > 0) {
+    const item = items.pop();
+    const depth = depths.pop()!;
     if (item === null || typeof item !== 'object') continue;
     if (depth > deepest) deepest = depth;
     if (deepest > limit) return deepest;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+    for (const child of Array.isArray(item) ? item : Object.values(item)) {
+      if (child !== null && typeof child === 'object') {
+        items.push(child);
+        depths.push(depth + 1);
+      }
+    }
   }
   return deepest;
 }
 
 /** Refuses (400) a parsed body nested deeper than {@link MAX_JSON_DEPTH}. */
 export const jsonDepthGuard: RequestHandler = (req, _res, next) => {
-  if (jsonDepth(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+  // Each level takes at least two bytes ("[" and "]"): a shorter body cannot be too deep.
+  const length = Number(req.headers['content-length'] ?? Infinity);
+  if (!(length <= 2 * MAX_JSON_DEPTH) && jsonDepth(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
     next(new HttpError(400, -32600, `Invalid Request: JSON nested deeper than ${MAX_JSON_DEPTH} levels`));
     return;
   }

@@ -53,8 +53,12 @@ export interface CallOutcome {
 interface Connection {
   readonly client: Client;
   readonly process: ServerProcess;
-  /** Rejects with `server_exited` if the process ends while the connection is current. */
-  readonly lost: Promise<never>;
+  /**
+   * Rejecters of the calls in flight: the process's exit fails each at once with `server_exited`.
+   * Each call removes its own when it settles, so nothing outlives the call (racing every call
+   * against one long-lived promise would keep every result reachable until the process exits).
+   */
+  readonly inFlight: Set<(error: unknown) => void>;
 }
 
 /**
@@ -238,7 +242,10 @@ export class Upstream {
           ...(options.onprogress ? { onprogress: options.onprogress } : {})
         }
       );
-      const result = await Promise.race([request, connection.lost]).catch((error: unknown) => {
+      const result = await new Promise<CallToolResult>((resolve, reject) => {
+        connection.inFlight.add(reject);
+        request.then(resolve, reject).finally(() => connection.inFlight.delete(reject));
+      }).catch((error: unknown) => {
         throw this.callError(error, tool, options.signal);
       });
       return { result: withoutHopMeta(result), cold, startMs };
@@ -440,11 +447,12 @@ export class Upstream {
       new GatewayError('server_exited', `server ${this.spec.id} exited (${exit.reason})`, {
         serverId: this.spec.id
       });
-    const lost = process.exited.then(exit => {
-      throw exitError(exit);
+    const inFlight = new Set<(error: unknown) => void>();
+    void process.exited.then(exit => {
+      const error = exitError(exit);
+      for (const reject of inFlight) reject(error);
+      this.onExit(client, process, exit);
     });
-    lost.catch(() => undefined);
-    void process.exited.then(exit => this.onExit(client, process, exit));
 
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -510,7 +518,7 @@ export class Upstream {
         this.log.debug({ err: describeError(error) }, 'could not open a listen stream');
       });
     }
-    return { client, process, lost };
+    return { client, process, inFlight };
   }
 
   private async listTools(connection: Connection): Promise<readonly Tool[]> {

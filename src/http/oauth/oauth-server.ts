@@ -8,18 +8,14 @@ import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { createConsentRouter } from './consent-router.js';
 import { createProvider } from './create-provider.js';
 import { observeProvider } from './observe-provider.js';
+import { grantViews } from './grants.js';
 import { OAuthModelStore } from './oauth-model-store.js';
 import { loadOAuthSecrets } from './oauth-secrets.js';
 import { parsePublicUrl } from './public-url.js';
 
-/** An OAuth grant as `token list` and `/api/grants` show it. */
-export interface GrantView {
-  readonly id: string;
-  readonly clientId: string;
-  readonly clientName: string | null;
-  readonly createdAt: string;
-  readonly expiresAt: string | null;
-}
+import type { GrantView } from './grants.js';
+
+export type { GrantView };
 
 export interface OAuthServerOptions {
   /** The gateway's public https base URL (`gateway.publicUrl`); the MCP resource is `${publicUrl}/mcp`. */
@@ -156,20 +152,4 @@ function build(options: OAuthServerOptions): OAuthServer {
       return Promise.resolve();
     }
   };
-}
-
-/** The live OAuth grants in `store`, as `token list` and the API show them. */
-export function grantViews(store: OAuthModelStore): GrantView[] {
-  const isoOf = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString();
-  return store.liveGrants().map(grant => {
-    const clientId = grant.clientId ?? '';
-    const client = store.inspect('Client', clientId)?.payload;
-    return {
-      id: grant.jti ?? '',
-      clientId,
-      clientName: typeof client?.client_name === 'string' ? client.client_name : null,
-      createdAt: isoOf(grant.iat ?? 0),
-      expiresAt: grant.exp === undefined ? null : isoOf(grant.exp)
-    };
-  });
 }
