@@ -1,0 +1,424 @@
+// Turns the results into the target checks and the markdown report. Targets are checked here and
+// only here: they are goals for the code, reported as met or not met, never asserted in tests.
+
+/** The issue's targets, for a 2-core machine. */
+export const TARGETS = {
+  addedP50Ms: 0.3,
+  throughputRatio: 0.7,
+  callsPerSecAt16: 1500,
+  coldRatio: 1.1,
+  listP50Ms: 2,
+  idleRssBytes: 80 * 1024 * 1024,
+  bytesPerSession: 50 * 1024
+};
+
+const mb = bytes => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const kb = bytes => `${(bytes / 1024).toFixed(1)} KB`;
+const ms = value => `${value.toFixed(2)} ms`;
+const signed = value => `${value >= 0 ? '+' : ''}${value.toFixed(2)} ms`;
+const verdict = ok => (ok === undefined ? 'n/a' : ok ? 'met' : '**not met**');
+
+/** One row per target: what it asks, what was measured, met or not. */
+export function checkTargets(results) {
+  const rows = [];
+  const { warm, concurrency, cold, catalog, memory } = results.sections;
+  if (warm?.comparison) {
+    for (const era of ['legacy', 'modern']) {
+      const label = era === 'legacy' ? '2025-11-25 session' : '2026-07-28';
+      const vsRun = warm.comparison[`sdk${era === 'legacy' ? 'Legacy' : 'Modern'}VsDockerRun`];
+      const vsAttach = warm.comparison[`sdk${era === 'legacy' ? 'Legacy' : 'Modern'}VsAttach`];
+      const floor = warm.comparison.floorSdkVsDockerRun;
+      rows.push({
+        target: `Added p50 per warm call ≤ ${TARGETS.addedP50Ms} ms (SDK client, ${label})`,
+        measured: `${signed(vsRun.addedP50Ms)} vs \`docker run -i\`; ${signed(vsAttach.addedP50Ms)} vs attach${floor ? ` (floor, a bare Node relay: ${signed(floor.addedP50Ms)})` : ''}`,
+        met: vsRun.addedP50Ms <= TARGETS.addedP50Ms
+      });
+      rows.push({
+        target: `Gateway calls/s ≥ ${TARGETS.throughputRatio} × direct (SDK client, ${label})`,
+        measured: `${vsRun.ratio} × \`docker run -i\`; ${vsAttach.ratio} × attach${floor ? ` (floor: ${floor.ratio} ×)` : ''}`,
+        met: vsRun.ratio >= TARGETS.throughputRatio
+      });
+    }
+  }
+  if (concurrency?.levels) {
+    const at16 = concurrency.levels.find(level => level.sessions === 16);
+    const at64 = concurrency.levels.find(level => level.sessions === 64);
+    const floor16 = concurrency.floorAt16;
+    rows.push({
+      target: `≥ ${TARGETS.callsPerSecAt16.toLocaleString('en')} calls/s total with 16 sessions`,
+      measured: `${at16.callsPerSec.toLocaleString('en')} calls/s${floor16 ? ` (floor: ${floor16.callsPerSec.toLocaleString('en')})` : ''}`,
+      met: at16.callsPerSec >= TARGETS.callsPerSecAt16
+    });
+    rows.push({
+      target: 'Zero errors with 64 sessions',
+      measured: `${at64.errors} errors in ${at64.calls.toLocaleString('en')} calls`,
+      met: at64.errors === 0
+    });
+  }
+  if (cold?.medianMs) {
+    rows.push({
+      target: `Cold start ≤ ${TARGETS.coldRatio} × \`docker run -i\` floor`,
+      measured: `${cold.medianMs.gateway} ms vs ${cold.medianMs.dockerRun} ms = ${cold.ratioToDockerRun} ×`,
+      met: cold.ratioToDockerRun <= TARGETS.coldRatio
+    });
+  }
+  if (catalog?.lists) {
+    for (const [name, label] of [
+      ['sdk_legacy', 'SDK client'],
+      ['raw_legacy', 'minimal HTTP client'],
+      ['received_legacy', 'minimal HTTP client, not parsing the answer']
+    ]) {
+      const floors =
+        name === 'received_legacy' && catalog.lists.floor
+          ? ` (floor: ${ms(catalog.lists.floor.p50)}; serialized once: ${ms(catalog.lists.floorCached.p50)})`
+          : '';
+      rows.push({
+        target: `tools/list p50 ≤ ${TARGETS.listP50Ms} ms for ${catalog.tools} tools (${label})`,
+        measured: `${ms(catalog.lists[name].p50)}${floors}`,
+        met: catalog.lists[name].p50 <= TARGETS.listP50Ms
+      });
+    }
+    rows.push({
+      target: 'tools/list starts zero servers',
+      measured: `${catalog.proof.serversStarted} started, ${catalog.proof.serverProcessesRunning} running`,
+      met: catalog.proof.serversStarted === 0 && catalog.proof.serverProcessesRunning === 0
+    });
+  }
+  if (memory?.idle) {
+    rows.push({
+      target: `Idle RSS ≤ ${mb(TARGETS.idleRssBytes)}`,
+      measured: mb(memory.idlePlainRss ?? memory.idle.rss),
+      met: (memory.idlePlainRss ?? memory.idle.rss) <= TARGETS.idleRssBytes
+    });
+    rows.push({
+      target: `≤ ${kb(TARGETS.bytesPerSession)} per idle session`,
+      measured: `${kb(memory.sessions.bytesPerSession.rssAfterGc)} RSS (${kb(memory.sessions.bytesPerSession.heapUsedAfterGc)} heap)`,
+      met: memory.sessions.bytesPerSession.rssAfterGc <= TARGETS.bytesPerSession
+    });
+    rows.push({
+      target: `No leak over ${memory.leak.calls.toLocaleString('en')} calls (bench bound: heap ≤ ${memory.leak.boundBytesPerCall} B/call)`,
+      measured: `${memory.leak.heapGrowthBytesPerCall} B/call heap, RSS ${signedMb(memory.leak.rssGrowthBytes)}`,
+      met: memory.leak.leakFree
+    });
+  }
+  return rows;
+}
+
+const signedMb = bytes => `${bytes >= 0 ? '+' : '−'}${mb(Math.abs(bytes))}`;
+
+const WARM_NAMES = {
+  dockerRun: 'direct: SDK client over `docker run -i` (docker CLI)',
+  attach: 'direct: SDK client over dockerode attach (the gateway’s runtime)',
+  gatewaySdk_legacy: 'gateway: SDK client, 2025-11-25 session',
+  gatewaySdk_modern: 'gateway: SDK client, 2026-07-28',
+  gatewayRaw_legacy: 'gateway: minimal HTTP client, 2025-11-25 session',
+  gatewayRaw_modern: 'gateway: minimal HTTP client, 2026-07-28',
+  floorRelaySdk: 'floor: minimal Node HTTP relay to the container, SDK client',
+  floorRelay: 'floor: minimal Node HTTP relay to the container, minimal HTTP client'
+};
+
+/** Rows of [label, cpuUsPerCall] as a table with a total. */
+function cpuTable(rows) {
+  const keys = ['gateway', 'server', 'engine', 'bench', 'other'];
+  return table(
+    ['', 'gateway (or relay)', 'server', 'engine', 'bench', 'other', 'ours in all'],
+    rows.map(([label, cpu]) => [
+      label,
+      ...keys.map(key => cpu[key]),
+      cpu.gateway + cpu.server + cpu.engine + cpu.bench
+    ])
+  );
+}
+
+function table(header, rows) {
+  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`]
+    .concat(rows.map(row => `| ${row.join(' | ')} |`))
+    .join('\n');
+}
+
+/** The targets table alone (also what the README shows). */
+export function targetsTable(targets) {
+  return table(
+    ['Target (2-core machine)', 'Measured', ''],
+    targets.map(row => [row.target, row.measured, verdict(row.met)])
+  );
+}
+
+export function renderMarkdown(results) {
+  const { machine, sections, targets } = results;
+  const out = [];
+  out.push(`# mcp-gateway benchmark${results.quick ? ' (quick run: reduced counts)' : ''}`, '');
+  out.push(
+    table(
+      ['', ''],
+      [
+        ['date', machine.date],
+        ['commit', `${machine.commit}${machine.uncommittedChanges ? ' (with uncommitted changes)' : ''}`],
+        ['cpu', `${machine.cpu}, ${machine.cores} cores`],
+        ['memory', `${machine.memoryGiB} GiB`],
+        ['os', machine.os],
+        ['node', machine.node],
+        ['docker engine', machine.docker],
+        ['MCP SDK', `client ${machine.sdk.client}, server ${machine.sdk.server}, node ${machine.sdk.node}`],
+        [
+          'machine load',
+          `other work on the machine: ${machine.busyBeforePercent}% of all cores busy just before the run, ${results.busyAfterPercent}% just after it (2 s samples); load average before ${machine.loadAverageBefore.join(', ')}. Figures from a busy machine are noisy; the “other” column of the CPU tables shows how much ran beside each measurement`
+        ],
+        ['duration', `${results.durationSeconds} s`],
+        ...(results.raisedLimits
+          ? [
+              [
+                'gateway settings',
+                'request limits raised for the bench (`gateway.limits`: requests per minute, sessions per client, sessions): the limiter still runs, but does not refuse the load'
+              ]
+            ]
+          : [])
+      ]
+    ),
+    ''
+  );
+  out.push('## Targets', '', targetsTable(targets), '');
+
+  const warm = sections.warm;
+  if (warm?.runs) {
+    const base = warm.runs.dockerRun;
+    const names = WARM_NAMES;
+    out.push(
+      `## 1. Warm calls`,
+      '',
+      `${warm.runs.dockerRun.calls.toLocaleString('en')} sequential \`tools/call\`s of \`echo\` on the fixture image after a warm-up; the server speaks the ${warm.era === 'modern' ? '2026-07-28' : '2025'} era to its client. “Added” is the p50 minus the \`docker run -i\` p50.`,
+      '',
+      table(
+        ['path', 'p50', 'p90', 'p99', 'calls/s', 'added p50', '× calls/s', 'gateway (or relay) CPU/call'],
+        Object.entries(names).map(([key, label]) => {
+          const run = warm.runs[key];
+          return [
+            label,
+            ms(run.p50),
+            ms(run.p90),
+            ms(run.p99),
+            run.callsPerSec.toLocaleString('en'),
+            key === 'dockerRun' || key === 'attach' ? '' : signed(run.p50 - base.p50),
+            key === 'dockerRun' || key === 'attach' ? '' : (run.callsPerSec / base.callsPerSec).toFixed(2),
+            run.gatewayCpuUsPerCall ? `${run.gatewayCpuUsPerCall} µs` : ''
+          ];
+        })
+      ),
+      ''
+    );
+  }
+  if (warm?.runs) {
+    out.push(
+      'CPU per call, by process (µs; from /proc, all threads). “engine” is dockerd, containerd and the shim relaying the container’s stdio (and the docker CLI for `docker run -i`); “bench” is the client; “other” is the rest of the machine (other people’s work: noise).',
+      '',
+      cpuTable(Object.entries(WARM_NAMES).map(([key, label]) => [label, warm.runs[key].cpuUsPerCall])),
+      ''
+    );
+  }
+  const concurrency = sections.concurrency;
+  if (concurrency?.levels) {
+    out.push(
+      '## 2. Concurrency',
+      '',
+      `Each session calls \`echo\` in a loop for ${results.counts.concurrencySeconds} s; ${concurrency.client}.`,
+      '',
+      table(
+        ['sessions', 'calls/s', 'p50', 'p99', 'errors', 'gateway CPU/call'],
+        concurrency.levels.map(level => [
+          level.sessions,
+          level.callsPerSec.toLocaleString('en'),
+          ms(level.p50),
+          ms(level.p99),
+          `${level.errors}${level.firstError ? ` (${level.firstError})` : ''}`,
+          `${level.gatewayCpuUsPerCall} µs`
+        ])
+      ),
+      '',
+      'CPU per call, by process (µs), as above:',
+      '',
+      cpuTable([
+        ...concurrency.levels.map(level => [`${level.sessions} sessions`, level.cpuUsPerCall]),
+        ...(concurrency.floorAt16
+          ? [['floor: 16 clients, minimal Node HTTP relay', concurrency.floorAt16.cpuUsPerCall]]
+          : [])
+      ]),
+      '',
+      ...(concurrency.floorAt16
+        ? [
+            `Floor: 16 clients through a minimal Node HTTP relay to the same container: ${concurrency.floorAt16.callsPerSec.toLocaleString('en')} calls/s, p99 ${ms(concurrency.floorAt16.p99)}, ${concurrency.floorAt16.errors} errors.`,
+            ''
+          ]
+        : [])
+    );
+  }
+  const cold = sections.cold;
+  if (cold?.medianMs) {
+    out.push(
+      '## 3. Cold start',
+      '',
+      `Median of ${cold.samples.gateway.length} rounds; each round: a call to the stopped server through the gateway, then \`docker run -i\` of the same image until \`initialize\` completes, then the gateway’s own runtime (dockerode create, attach, start) until \`initialize\` completes.`,
+      '',
+      table(
+        ['', 'median', 'samples (ms)'],
+        [
+          [
+            'gateway: call to a stopped server until its result',
+            `${cold.medianMs.gateway} ms`,
+            cold.samples.gateway.join(', ')
+          ],
+          [
+            'floor: `docker run -i` until `initialize` completes',
+            `${cold.medianMs.dockerRun} ms`,
+            cold.samples.dockerRun.join(', ')
+          ],
+          [
+            'reference: dockerode create/attach/start until `initialize`',
+            `${cold.medianMs.attach} ms`,
+            cold.samples.attach.join(', ')
+          ]
+        ]
+      ),
+      '',
+      `Ratio to the \`docker run -i\` floor: ${cold.ratioToDockerRun} ×; to the dockerode reference: ${cold.ratioToAttach} ×.`,
+      ''
+    );
+  }
+  const catalog = sections.catalog;
+  if (catalog?.lists) {
+    const labels = {
+      sdk_legacy: 'SDK client, 2025-11-25 session (cache bypassed)',
+      sdk_modern: 'SDK client, 2026-07-28 (cache bypassed)',
+      raw_legacy: 'minimal HTTP client, 2025-11-25 session',
+      raw_modern: 'minimal HTTP client, 2026-07-28',
+      received_legacy: 'minimal HTTP client, 2025-11-25 session, answer received but not parsed',
+      floor: 'floor: a bare node:http server serializing the same tools per request (received, not parsed)',
+      floorCached: 'floor: a bare node:http server sending them serialized once (received, not parsed)'
+    };
+    out.push(
+      '## 4. Catalog',
+      '',
+      `${catalog.servers} local-process servers × ${catalog.toolsEach} tools = ${catalog.tools} tools. A first gateway discovered them (${catalog.discovery.serversStarted} server starts, ${catalog.discovery.seconds} s); a second one on the same state directory answered \`tools/list\` (${(catalog.responseBytes / 1024).toFixed(0)} KB of JSON) from the stored catalog: **${catalog.proof.serversStarted} servers started** (counted by the servers themselves, which log every start to a file), ${catalog.proof.serverProcessesRunning} server processes running afterwards, server states afterwards: ${catalog.proof.statesAfter.join(', ')}.`,
+      '',
+      table(
+        ['client', 'p50', 'p90', 'p99', 'lists/s'],
+        Object.entries(labels).map(([key, label]) => {
+          const run = catalog.lists[key];
+          return [label, ms(run.p50), ms(run.p90), ms(run.p99), run.callsPerSec.toLocaleString('en')];
+        })
+      ),
+      ''
+    );
+  }
+  const memory = sections.memory;
+  if (memory?.idle) {
+    const row = (label, reading) => [
+      label,
+      mb(reading.rss),
+      mb(reading.rssAfterGc),
+      mb(reading.heapUsedAfterGc)
+    ];
+    out.push(
+      '## 5. Memory',
+      '',
+      'RSS from `/proc/<pid>/status` of the gateway process; “after GC” is after a forced full collection (through the inspector, which this gateway instance runs with).',
+      '',
+      table(
+        ['gateway state', 'RSS', 'RSS after GC', 'heap used after GC'],
+        [
+          ...(memory.idlePlainRss
+            ? [['idle (a gateway without the inspector)', mb(memory.idlePlainRss), '', '']]
+            : []),
+          row('idle', memory.idle),
+          row(`${memory.sessions.open.toLocaleString('en')} open sessions`, memory.sessions.reading),
+          row('all sessions closed', memory.sessions.afterClosingAll),
+          row(`after ${(memory.leak.calls / 10).toLocaleString('en')} calls`, memory.leak.before),
+          row(`after ${memory.leak.calls.toLocaleString('en')} calls`, memory.leak.after)
+        ]
+      ),
+      '',
+      `Per open session: ${kb(memory.sessions.bytesPerSession.rss)} RSS, ${kb(memory.sessions.bytesPerSession.rssAfterGc)} RSS after GC, ${kb(memory.sessions.bytesPerSession.heapUsedAfterGc)} heap. Leak check: ${memory.leak.errors} errors, ${memory.leak.callsPerSec.toLocaleString('en')} calls/s (8 sessions and 8 2026-era clients), heap ${signedMb(memory.leak.heapGrowthBytes)} over the last ${((memory.leak.calls * 9) / 10).toLocaleString('en')} calls (${memory.leak.heapGrowthBytesPerCall} B/call; bound ${memory.leak.boundBytesPerCall} B/call).`,
+      ''
+    );
+  }
+  const tracking = sections.tracking;
+  if (tracking) {
+    out.push('## 6. Tracking', '');
+    if (!tracking.measured) out.push(tracking.note ?? tracking.error ?? 'not measured', '');
+    else {
+      const run = mode => tracking.runs[mode];
+      out.push(
+        table(
+          [
+            'tracking',
+            'sequential p50',
+            'sequential calls/s',
+            'gateway CPU/call',
+            '16 sessions calls/s',
+            'gateway CPU/call at 16',
+            'session open+close p50'
+          ],
+          ['off', 'on'].map(mode => [
+            mode,
+            ms(run(mode).sequential.p50),
+            run(mode).sequential.callsPerSec.toLocaleString('en'),
+            `${run(mode).sequential.gatewayCpuUsPerCall} µs`,
+            run(mode).sixteenSessions.callsPerSec.toLocaleString('en'),
+            `${run(mode).sixteenSessions.gatewayCpuUsPerCall} µs`,
+            ms(run(mode).sessionOpenClose.p50)
+          ])
+        ),
+        '',
+        `Cost of tracking: ${tracking.cost.cpuUsPerCall} µs gateway CPU per sequential call (${tracking.cost.cpuUsPerCallAt16} µs at 16 sessions), ${signed(tracking.cost.p50Ms)} p50, ${tracking.cost.callsPerSecAt16} calls/s at 16 sessions, ${signed(tracking.cost.sessionOpenCloseP50Ms)} per session open+close.`,
+        ''
+      );
+    }
+  }
+  const profile = sections.profile;
+  if (profile?.sdk) {
+    out.push('## Profile of the hot path', '');
+    for (const [key, label] of [
+      ['sdk', 'SDK client, 2025-11-25 session'],
+      ['raw', 'minimal HTTP client, 2025-11-25 session']
+    ]) {
+      const summary = profile[key];
+      out.push(
+        `### ${label}`,
+        '',
+        `\`node --cpu-prof --cpu-prof-interval ${profile.intervalUs}\` on the gateway during ${summary.calls.toLocaleString('en')} sequential warm calls (after a warm-up; only samples inside the calls’ time window count). The main thread was busy ${summary.busyUsPerCall} µs per call, of which ${summary.writeSyscallsUsPerCall} µs inside write system calls — the profiler samples by the clock, and a write that wakes the reader (dockerd, the client) is often where the thread is preempted: ${summary.contextSwitchesPerCall.involuntary} involuntary and ${summary.contextSwitchesPerCall.voluntary} voluntary context switches per call. CPU actually used by the whole process (all threads, /proc): ${summary.cpuUsPerCall} µs per call, with the profiler running.`,
+        '',
+        table(
+          ['gateway function (inclusive: it and what it calls)', 'ms', '% of busy', 'µs/call'],
+          summary.gatewayFunctionsByInclusiveTime
+            .slice(0, 12)
+            .map(row => [`\`${row.name}\``, row.ms, row.percentOfBusy, row.usPerCall])
+        ),
+        '',
+        table(
+          ['area (inclusive: time with it anywhere on the stack)', 'ms', '% of busy', 'µs/call'],
+          summary.areasByInclusiveTime
+            .slice(0, 14)
+            .map(row => [row.name, row.ms, row.percentOfBusy, row.usPerCall])
+        ),
+        '',
+        table(
+          ['function (self time)', 'ms', '% of busy', 'µs/call'],
+          summary.topFunctionsBySelfTime
+            .slice(0, 20)
+            .map(row => [`\`${row.name}\``, row.ms, row.percentOfBusy, row.usPerCall])
+        ),
+        ''
+      );
+    }
+  }
+  const failed = Object.entries(sections).filter(([, value]) => value?.error);
+  if (failed.length > 0) {
+    out.push('## Sections that failed', '');
+    for (const [name, value] of failed) out.push(`- ${name}: ${value.error}`);
+    out.push('');
+  }
+  out.push(
+    `Cleanup: ${results.cleanup.containersLeft} gateway containers and ${results.cleanup.benchContainersLeft} baseline containers were left to sweep.`,
+    ''
+  );
+  return out.join('\n');
+}

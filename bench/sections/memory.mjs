@@ -1,0 +1,105 @@
+// 5. Memory: the gateway's RSS (VmRSS of /proc/<pid>/status) idle, with many open sessions, and
+//    across many calls (a leak check). Each reading is taken twice: as it is, and after a forced
+//    full garbage collection (through the inspector), with the heap's own count beside it.
+import path from 'node:path';
+import { sleep, startFixtureGateway } from '../lib/gateway.mjs';
+import { openInspector } from '../lib/inspector.mjs';
+import { fixedCount } from '../lib/load.mjs';
+import { keepAliveAgent, LegacySession, ModernClient, callEcho } from '../lib/raw-client.mjs';
+
+/**
+ * Heap growth per call above which the leak check fails. A leak of even one small object per call
+ * (a map entry, a listener: ~100 bytes) would be several times this.
+ */
+export const LEAK_BOUND_BYTES_PER_CALL = 32;
+
+async function reading(gateway, inspector) {
+  await sleep(1_000); // let in-flight work and timers settle
+  const rss = gateway.rss();
+  await inspector.collectGarbage();
+  await sleep(200);
+  const memory = await inspector.memoryUsage();
+  return { rss, rssAfterGc: gateway.rss(), heapUsedAfterGc: memory.heapUsed };
+}
+
+/** Runs `count` calls from `sessions` legacy sessions and `sessions` 2026-era clients. */
+async function calls(gateway, agent, sessions, count) {
+  const clients = [
+    ...(await Promise.all(Array.from({ length: sessions }, () => LegacySession.open(gateway.url, agent)))),
+    ...Array.from({ length: sessions }, () => new ModernClient(gateway.url, agent))
+  ];
+  const result = await fixedCount(clients, count, (client, i) => callEcho(client, 'fixture__echo', `c${i}`));
+  await Promise.all(clients.map(client => client.close()));
+  return result;
+}
+
+export async function memory({ dir, images, counts, log }) {
+  // Idle RSS as an operator sees it: a plain gateway, nothing forced.
+  const plain = await startFixtureGateway(path.join(dir, 'plain'), images.fixture);
+  await sleep(2_000);
+  const idlePlainRss = plain.rss();
+  await plain.stop();
+
+  // The rest on a gateway with the inspector open, to force collections before readings.
+  const gateway = await startFixtureGateway(path.join(dir, 'inspected'), images.fixture, { inspect: true });
+  const inspector = await openInspector(gateway.inspectorUrl);
+  try {
+    const idle = await reading(gateway, inspector);
+
+    log(`  opening ${counts.sessions} sessions`);
+    const agent = keepAliveAgent(16);
+    const open = [];
+    for (let i = 0; i < counts.sessions; i += 16) {
+      const batch = Math.min(16, counts.sessions - i);
+      open.push(
+        ...(await Promise.all(Array.from({ length: batch }, () => LegacySession.open(gateway.url, agent))))
+      );
+    }
+    const health = await gateway.health();
+    const withSessions = await reading(gateway, inspector);
+    await Promise.all(open.map(session => session.close()));
+    const afterClose = await reading(gateway, inspector);
+
+    const warmupCalls = Math.round(counts.leakCalls / 10);
+    log(`  leak check: ${warmupCalls} calls, then ${counts.leakCalls - warmupCalls} more`);
+    const warm = await calls(gateway, agent, 8, warmupCalls);
+    const before = await reading(gateway, inspector);
+    const rest = await calls(gateway, agent, 8, counts.leakCalls - warmupCalls);
+    const after = await reading(gateway, inspector);
+    agent.destroy();
+
+    const perSession = key => Math.round((withSessions[key] - idle[key]) / counts.sessions);
+    const measuredCalls = counts.leakCalls - warmupCalls;
+    const heapGrowthPerCall = (after.heapUsedAfterGc - before.heapUsedAfterGc) / measuredCalls;
+    return {
+      idlePlainRss,
+      idle,
+      sessions: {
+        open: counts.sessions,
+        reportedByGateway: health.sessions,
+        reading: withSessions,
+        bytesPerSession: {
+          rss: perSession('rss'),
+          rssAfterGc: perSession('rssAfterGc'),
+          heapUsedAfterGc: perSession('heapUsedAfterGc')
+        },
+        afterClosingAll: afterClose
+      },
+      leak: {
+        calls: counts.leakCalls,
+        errors: warm.errors + rest.errors,
+        callsPerSec: Math.round(measuredCalls / rest.seconds),
+        before,
+        after,
+        heapGrowthBytes: after.heapUsedAfterGc - before.heapUsedAfterGc,
+        rssGrowthBytes: after.rssAfterGc - before.rssAfterGc,
+        heapGrowthBytesPerCall: Math.round(heapGrowthPerCall * 10) / 10,
+        boundBytesPerCall: LEAK_BOUND_BYTES_PER_CALL,
+        leakFree: heapGrowthPerCall <= LEAK_BOUND_BYTES_PER_CALL
+      }
+    };
+  } finally {
+    inspector.close();
+    await gateway.stop();
+  }
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// The least a Node.js HTTP front can do, as a floor for what the gateway adds: node:http on
+// 127.0.0.1, keep-alive, a JSON body in and a JSON body out, nothing else (no MCP SDK, no
+// sessions, no validation, no logging). Prints its port on stdout, then serves until SIGTERM.
+//
+//   http-floor.mjs relay <image> <owner>   starts <image> through the gateway's own Docker runtime
+//                                          (dist/), runs the 2025 `initialize` handshake, then relays
+//                                          each POSTed `tools/call` and `tools/list` to the container's
+//                                          stdin (id and `fixture__` prefix rewritten) and its answer
+//                                          back. It answers `initialize` itself (a 2025-11-25 session
+//                                          in name only) so that the SDK's own client can use it too.
+//   http-floor.mjs list <tools.json>       answers every POST with `{ result: { tools } }`, the
+//                                          tools serialized anew each time, as a server must
+//   http-floor.mjs list-cached <tools.json> the same answer serialized once: only the bytes move
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { createInterface } from 'node:readline';
+import { createLogger } from '../../dist/log.js';
+import { DockerRuntime } from '../../dist/runtime/docker-runtime.js';
+import { dockerSpec } from '../lib/direct.mjs';
+
+const [mode, arg, owner] = process.argv.slice(2);
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on('data', chunk => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function reply(res, body) {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+let handle;
+let stop = async () => {};
+if (mode === 'list') {
+  const tools = JSON.parse(readFileSync(arg, 'utf8'));
+  handle = async (req, res) => {
+    const { id } = JSON.parse(await readBody(req));
+    reply(res, JSON.stringify({ jsonrpc: '2.0', id, result: { tools } }));
+  };
+} else if (mode === 'list-cached') {
+  const result = `,"result":{"tools":${JSON.stringify(JSON.parse(readFileSync(arg, 'utf8')))}}}`;
+  handle = async (req, res) => {
+    const { id } = JSON.parse(await readBody(req));
+    reply(res, `{"jsonrpc":"2.0","id":${JSON.stringify(id)}${result}`);
+  };
+} else if (mode === 'relay') {
+  const runtime = new DockerRuntime({ owner, log: createLogger('silent') });
+  const server = await runtime.start(dockerSpec(arg), () => {}, new AbortController().signal);
+  stop = () => server.stop();
+  const pending = new Map();
+  let nextId = 1;
+  createInterface({ input: server.stdout }).on('line', line => {
+    const message = JSON.parse(line);
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  });
+  const send = (method, params) =>
+    new Promise(resolve => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    });
+  await send('initialize', {
+    protocolVersion: '2025-11-25',
+    capabilities: {},
+    clientInfo: { name: 'http-floor', version: '1.0.0' }
+  });
+  server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+  const SESSION = 'floor-session';
+  handle = async (req, res) => {
+    if (req.method !== 'POST') {
+      res.writeHead(req.method === 'DELETE' ? 200 : 405).end();
+      return;
+    }
+    const request = JSON.parse(await readBody(req));
+    if (request.id === undefined) {
+      res.writeHead(202).end(); // a notification
+      return;
+    }
+    if (request.method === 'initialize') {
+      res.setHeader('mcp-session-id', SESSION);
+      reply(
+        res,
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: request.id,
+          result: {
+            protocolVersion: '2025-11-25',
+            capabilities: { tools: {} },
+            serverInfo: { name: 'http-floor', version: '1.0.0' }
+          }
+        })
+      );
+      return;
+    }
+    const params = { ...request.params };
+    delete params._meta;
+    if (request.method === 'tools/call') params.name = params.name.replace(/^fixture__/, '');
+    const answer = await send(request.method, params);
+    if (request.method === 'tools/list' && answer.result) {
+      answer.result.tools = answer.result.tools.map(tool => ({ ...tool, name: `fixture__${tool.name}` }));
+    }
+    reply(
+      res,
+      JSON.stringify({ jsonrpc: '2.0', id: request.id, result: answer.result, error: answer.error })
+    );
+  };
+} else {
+  process.stderr.write('usage: http-floor.mjs relay <image> <owner> | list <tools.json>\n');
+  process.exit(2);
+}
+
+const httpServer = http.createServer((req, res) => {
+  handle(req, res).catch(error => {
+    res.writeHead(500).end(String(error));
+  });
+});
+httpServer.keepAliveTimeout = 5_000;
+httpServer.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${httpServer.address().port}\n`);
+});
+process.once('SIGTERM', () => {
+  httpServer.closeAllConnections();
+  httpServer.close();
+  void stop().finally(() => process.exit(0));
+});
