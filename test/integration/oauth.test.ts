@@ -4,9 +4,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth, Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  auth,
+  Client,
+  discoverAuthorizationServerMetadata,
+  exchangeAuthorization,
+  StreamableHTTPClientTransport
+} from '@modelcontextprotocol/client';
 import { CLI, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
-import { ConsentBrowser, MemoryOAuthClient } from '../support/oauth-test-client.js';
+import { ConsentBrowser, MemoryOAuthClient, TEST_REDIRECT_URL } from '../support/oauth-test-client.js';
 
 /**
  * The whole OAuth flow against the real daemon, as Claude.ai or Claude Code would run it with the
@@ -169,5 +175,71 @@ describe('OAuth against the real daemon', () => {
       })
     ).json()) as { entries: unknown[] };
     expect(audit.entries.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses a wrong PKCE verifier, missing or plain PKCE, and another resource', async () => {
+    const oauth = new MemoryOAuthClient('pkce client');
+    await expect(auth(oauth, { serverUrl: `${publicUrl}/mcp` })).resolves.toBe('REDIRECT');
+    const outcome = await new ConsentBrowser(publicUrl).approve(oauth.authorizationUrl!, PASSWORD);
+    const metadata = (await discoverAuthorizationServerMetadata(publicUrl))!;
+    await expect(
+      exchangeAuthorization(publicUrl, {
+        metadata,
+        clientInformation: oauth.information!,
+        authorizationCode: outcome.redirect!.searchParams.get('code')!,
+        iss: outcome.redirect!.searchParams.get('iss')!,
+        codeVerifier: 'a-different-verifier-that-is-long-enough-to-be-well-formed-0123',
+        redirectUri: TEST_REDIRECT_URL,
+        resource: `${publicUrl}/mcp`
+      })
+    ).rejects.toMatchObject({ code: 'invalid_grant' });
+
+    const registered = await fetch(`${publicUrl}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'hand-made',
+        redirect_uris: [TEST_REDIRECT_URL],
+        token_endpoint_auth_method: 'none'
+      })
+    });
+    const clientId = ((await registered.json()) as { client_id: string }).client_id;
+    const refusals: [Record<string, string>, string][] = [
+      [{ code_challenge: '', code_challenge_method: '' }, 'invalid_request'],
+      [{ code_challenge_method: 'plain' }, 'invalid_request'],
+      [{ resource: 'https://elsewhere.example/mcp' }, 'invalid_target']
+    ];
+    for (const [params, error] of refusals) {
+      const url = new URL(`${publicUrl}/oauth/authorize`);
+      const fields = {
+        client_id: clientId,
+        response_type: 'code',
+        redirect_uri: TEST_REDIRECT_URL,
+        state: 'st',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        resource: `${publicUrl}/mcp`,
+        scope: 'mcp',
+        ...params
+      };
+      for (const [name, value] of Object.entries(fields)) if (value !== '') url.searchParams.set(name, value);
+      const answer = await new ConsentBrowser(publicUrl).open(url);
+      expect(answer.redirect?.searchParams.get('error'), JSON.stringify(params)).toBe(error);
+      expect(answer.redirect?.searchParams.has('code')).toBe(false);
+    }
+  });
+
+  it("refuses an access token that is not the gateway's, with a challenge", async () => {
+    const response = await fetch(`${publicUrl}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer not-a-token-this-gateway-issued',
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream'
+      },
+      body: '{}'
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
 });
