@@ -21,6 +21,9 @@ import {
 } from '../support/docker-test-setup.js';
 import { connect, textOf, waitUntil } from '../support/gateway-process.js';
 
+/** The owner label a containerized gateway gives its servers: the hash of its state directory, /data. */
+const CONTAINER_OWNER = DockerRuntime.ownerFor('/data');
+
 /** Marks the containers this file starts itself (the gateways, the one-off checks). */
 const TEST_LABEL = 'io.mcp-gateway.test.deploy';
 
@@ -194,7 +197,7 @@ describe.skipIf(!available)('the Docker image', () => {
       }, 30_000);
       const ready = performance.now();
       // Startup discovery started the server once to list its tools, and stopped it again.
-      await waitUntil(async () => (await managedContainers(server)).length === 0, 15_000);
+      await waitUntil(async () => (await managedContainers(server, CONTAINER_OWNER)).length === 0, 15_000);
 
       const legacy = await connect(url, 'legacy', 'deploy-test');
       const modern = await connect(url, 'modern', 'deploy-test');
@@ -214,13 +217,13 @@ describe.skipIf(!available)('the Docker image', () => {
 
         // The server runs as a sibling container, made by the gateway in the container (its
         // state directory is /data there).
-        const [upstream] = await managedContainers(server);
+        const [upstream] = await managedContainers(server, CONTAINER_OWNER);
         expect(upstream).toBeDefined();
         expect(upstream!.State).toBe('running');
-        expect(upstream!.Labels['io.mcp-gateway.owner']).toBe(DockerRuntime.ownerFor('/data'));
+        expect(upstream!.Labels['io.mcp-gateway.owner']).toBe(CONTAINER_OWNER);
 
         const idleFrom = performance.now();
-        await waitUntil(async () => (await managedContainers(server)).length === 0, 15_000);
+        await waitUntil(async () => (await managedContainers(server, CONTAINER_OWNER)).length === 0, 15_000);
         console.log(
           `[docker-image] gateway ready ${((ready - started) / 1000).toFixed(1)} s after start; cold call ${callSeconds.toFixed(2)} s; upstream removed ${((performance.now() - idleFrom) / 1000).toFixed(1)} s after the calls`
         );
@@ -235,7 +238,7 @@ describe.skipIf(!available)('the Docker image', () => {
       await gateway.stop({ t: 20 });
       const { State } = await gateway.inspect();
       expect(State.ExitCode).toBe(0);
-      expect(await managedContainers(server)).toEqual([]);
+      expect(await managedContainers(server, CONTAINER_OWNER)).toEqual([]);
       const logs = await logsOf(gateway);
       expect(logs).toContain('"msg":"gateway listening"');
       expect(logs).toContain('"msg":"stopped"');
@@ -244,7 +247,7 @@ describe.skipIf(!available)('the Docker image', () => {
       throw new Error(`${String(error)}\n--- gateway container log ---\n${logs}`, { cause: error });
     } finally {
       await gateway.remove({ force: true, v: true }).catch(() => undefined);
-      for (const info of await managedContainers(server)) {
+      for (const info of await managedContainers(server, CONTAINER_OWNER)) {
         await docker
           .getContainer(info.Id)
           .remove({ force: true })

@@ -28,11 +28,14 @@ export { ensureFixtureImages };
  */
 export const TEST_OWNER = `test-${process.pid}-${Date.now()}`;
 
-/** This test run's containers (in any state), optionally for one server. */
-export async function managedContainers(server?: string): Promise<Docker.ContainerInfo[]> {
+/** A gateway's containers (in any state; by default this test run's), optionally for one server. */
+export async function managedContainers(
+  server?: string,
+  owner = TEST_OWNER
+): Promise<Docker.ContainerInfo[]> {
   const labels = [
     'io.mcp-gateway.managed=true',
-    `io.mcp-gateway.owner=${TEST_OWNER}`,
+    `io.mcp-gateway.owner=${owner}`,
     ...(server ? [`io.mcp-gateway.server=${server}`] : [])
   ];
   return docker.listContainers({ all: true, filters: { label: labels } });
