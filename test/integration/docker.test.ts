@@ -218,6 +218,7 @@ servers:
     const config = `servers:\n  swap:\n    image: ${tag.repo}:${tag.tag}\n`;
     await docker.getImage(images.fixture).tag(tag);
     const first = await GatewayProcess.start(config, { stateDir, env: { MCP_GATEWAY_OWNER: TEST_OWNER } });
+    cleanups.push(() => first.dispose());
     await first.discovered(60_000);
     const before = await connect(first.url, 'legacy');
     expect((await before.listTools()).tools.map(t => t.name)).toContain('swap__pid');

@@ -189,6 +189,7 @@ servers:
     const stateDir = mkdtempSync(path.join(tmpdir(), 'state-'));
     cleanups.push(() => Promise.resolve(rmSync(stateDir, { recursive: true, force: true })));
     const first = await GatewayProcess.start(fixtureConfig(tag), { stateDir });
+    cleanups.push(() => first.dispose());
     await first.waitForLog(line => line.msg === 'discovery finished');
     expect(await first.stop()).toMatchObject({ code: 0 });
     await first.dispose();

@@ -17,6 +17,15 @@ export const EVERYTHING_SERVER = path.join(
   'index.js'
 );
 
+/**
+ * Every gateway child still running. A test that fails before its cleanup would otherwise leave
+ * its gateway (and the gateway's servers) running after the test process ends.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** A log line the gateway wrote to stderr. */
 export type LogLine = Record<string, unknown> & { msg?: string };
 
@@ -80,6 +89,8 @@ export class GatewayProcess {
       { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] }
     );
     const gateway = new GatewayProcess(child, dir);
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     const listening = await Promise.race([
       gateway.waitForLog(line => line.msg === 'gateway listening', 20_000),
       gateway.exited.then(exit => {
