@@ -45,9 +45,9 @@ export function createObservability(options: ObservabilityOptions) {
   const record = history.enabled;
   const now = () => new Date().toISOString();
 
-  const log_ = logCall(log);
+  const logLine = logCall(log);
   const onCall: CallObserver = call => {
-    log_(call);
+    logLine(call);
     if (record) activity.requestFinished(call);
     metrics.callFinished(call);
     if (events.size > 0) {

@@ -107,11 +107,12 @@ export function openDatabase(stateDir: string): DatabaseSync {
   mkdirSync(stateDir, { recursive: true });
   const db = new DatabaseSync(path.join(stateDir, 'gateway.db'));
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-  migrate(db);
+  migrateDatabase(db);
   return db;
 }
 
-function migrate(db: DatabaseSync): void {
+/** Brings `db` to the current schema (for `openDatabase`, and for tests' in-memory databases). */
+export function migrateDatabase(db: DatabaseSync): void {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
   for (let version = row.user_version; version < MIGRATIONS.length; version++) {
     db.exec('BEGIN');

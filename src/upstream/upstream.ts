@@ -59,6 +59,8 @@ interface Connection {
    * against one long-lived promise would keep every result reachable until the process exits).
    */
   readonly inFlight: Set<(error: unknown) => void>;
+  /** The tool list read right after the start; discovery waits for it rather than asking again. */
+  listed?: Promise<readonly Tool[]>;
 }
 
 /**
@@ -267,7 +269,8 @@ export class Upstream {
     this.clearIdleTimer();
     try {
       const connection = await this.ensureStarted();
-      return await this.listTools(connection);
+      // A start this call caused has just listed the tools; a server already running is asked anew.
+      return await (!wasRunning && connection.listed ? connection.listed : this.listTools(connection));
     } finally {
       this.inFlightCount--;
       if (this.inFlightCount === 0) {
@@ -357,7 +360,8 @@ export class Upstream {
       this.setState('ready');
       this.log.info({ ms: Math.round(performance.now() - began), era: this.prior?.kind }, 'server ready');
       this.emitLifecycle('started');
-      void this.listTools(connection).catch((error: unknown) => {
+      connection.listed = this.listTools(connection);
+      connection.listed.catch((error: unknown) => {
         this.log.warn({ err: describeError(error) }, 'listing tools after start failed');
       });
       return connection;

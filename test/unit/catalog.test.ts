@@ -7,20 +7,7 @@ import type { ServerSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
 import { Upstream } from '../../src/upstream/upstream.js';
 import { FakeRuntime, fakeSpec, silentLog } from '../support/fake-runtime.js';
-
-/** The schema src/store/database.ts migrates to, applied to an in-memory database. */
-function memoryDatabase(): DatabaseSync {
-  const db = new DatabaseSync(':memory:');
-  db.exec(`CREATE TABLE catalog (
-     server_id TEXT PRIMARY KEY,
-     fingerprint TEXT NOT NULL,
-     era TEXT NOT NULL,
-     tools TEXT NOT NULL,
-     discovered_at TEXT NOT NULL
-   )`);
-  db.exec('PRAGMA user_version = 1');
-  return db;
-}
+import { memoryDatabase } from '../support/memory-database.js';
 
 const tool = (name: string, description = `the ${name} tool`): Tool => ({
   name,

@@ -18,20 +18,7 @@ import { CallRunner, logCall } from '../../src/sessions/call-runner.js';
 import { createGatewayServer, describeServers } from '../../src/sessions/gateway-server.js';
 import { Upstream } from '../../src/upstream/upstream.js';
 import { FAKE_TOOLS, FakeRuntime, fakeSpec, RICH_RESULT, silentLog } from '../support/fake-runtime.js';
-
-/** The schema src/store/database.ts migrates to, applied to an in-memory database. */
-function memoryDatabase(): DatabaseSync {
-  const db = new DatabaseSync(':memory:');
-  db.exec(`CREATE TABLE catalog (
-     server_id TEXT PRIMARY KEY,
-     fingerprint TEXT NOT NULL,
-     era TEXT NOT NULL,
-     tools TEXT NOT NULL,
-     discovered_at TEXT NOT NULL
-   )`);
-  db.exec('PRAGMA user_version = 1');
-  return db;
-}
+import { memoryDatabase } from '../support/memory-database.js';
 
 const tool = (name: string): Tool => ({
   name,
