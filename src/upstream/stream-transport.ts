@@ -1,10 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import {
-  deserializeMessage,
-  serializeMessage,
-  type JSONRPCMessage,
-  type Transport
-} from '@modelcontextprotocol/client';
+import { serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
+import { parseJsonRpcLine } from './json-rpc-line.js';
 
 /** Longest line accepted from a server: a bigger one is dropped and reported, not buffered forever. */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -71,9 +67,15 @@ export class StreamTransport implements Transport {
     let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     let newline: number;
     while ((newline = data.indexOf(0x0a)) !== -1) {
-      this.chunks.push(data.subarray(0, newline));
-      const line = Buffer.concat(this.chunks).toString('utf8').replace(/\r$/, '');
-      this.chunks = [];
+      // A line that arrived whole (the usual case) is decoded in place, without a copy.
+      const end = newline > 0 && data[newline - 1] === 0x0d ? newline - 1 : newline;
+      let line: string;
+      if (this.chunks.length === 0) line = data.toString('utf8', 0, end);
+      else {
+        this.chunks.push(data.subarray(0, newline));
+        line = Buffer.concat(this.chunks).toString('utf8').replace(/\r$/, '');
+        this.chunks = [];
+      }
       this.buffered = 0;
       this.deliver(line);
       if (this.closed) return;
@@ -92,14 +94,9 @@ export class StreamTransport implements Transport {
 
   private deliver(line: string): void {
     if (line.trim().length === 0) return;
-    let message: JSONRPCMessage;
-    try {
-      message = deserializeMessage(line);
-    } catch {
-      this.onnoise?.(line);
-      return;
-    }
-    this.onmessage?.(message);
+    const message = parseJsonRpcLine(line);
+    if (message) this.onmessage?.(message);
+    else this.onnoise?.(line);
   }
 
   private readonly onEnd = () => {

@@ -4,6 +4,7 @@ import type { ServerSpec } from '../config/server-spec.js';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
+import { CallToolResultShape } from './call-tool-result-shape.js';
 import { Slots } from './slots.js';
 import { StreamTransport } from './stream-transport.js';
 
@@ -238,6 +239,7 @@ export class Upstream {
           method: 'tools/call',
           params: { name: tool, arguments: args, ...(options.meta ? { _meta: options.meta } : {}) }
         },
+        CallToolResultShape,
         {
           timeout: this.spec.callTimeoutMs,
           ...(options.signal ? { signal: options.signal } : {}),

@@ -308,6 +308,63 @@ describe('Upstream calls', () => {
     });
   });
 
+  it.each(['legacy', 'modern'] as const)(
+    'refuses a %s-era result of the wrong shape with a clear error, and serves on',
+    async era => {
+      const runtime = new FakeRuntime();
+      runtime.legacyOnly = era === 'legacy';
+      // The SDK's own server checks what its tools return, so a malformed answer is written by
+      // hand, in reply to the call's own id; the handler then waits until the test ends.
+      const answers: Record<string, Record<string, unknown>> = {
+        bare: { structuredContent: { n: 1 } },
+        bad_content: { content: 'not a list' },
+        bad_block: { content: [{ text: 'no type' }] },
+        bad_flag: { content: [], isError: 'yes' }
+      };
+      runtime.customize = (server, process) => {
+        for (const [name, result] of Object.entries(answers)) {
+          server.registerTool(name, { description: 'answers by hand' }, async ctx => {
+            const body = era === 'modern' ? { resultType: 'complete', ...result } : result;
+            process.writeNoise(JSON.stringify({ jsonrpc: '2.0', id: ctx.mcpReq.id, result: body }));
+            await delay(60_000);
+            return { content: [] };
+          });
+        }
+      };
+      const { upstream } = setup({}, { runtime });
+      const failures = [
+        ['bad_content', '`content` is not a list'],
+        ['bad_block', 'content[0] has no string `type`'],
+        ['bad_flag', '`isError` is not a boolean']
+      ];
+      if (era === 'legacy') {
+        // 2025-era results are checked by the gateway's own shape check, which fills in `content`
+        // as the SDK's schema does.
+        expect((await upstream.callTool('bare', {})).result).toEqual({
+          content: [],
+          structuredContent: { n: 1 }
+        });
+      } else {
+        // 2026-era results are validated by the SDK's codec before the gateway's check; `content`
+        // is required there.
+        failures.push(['bare', 'content']);
+      }
+      for (const [tool, problem] of failures) {
+        const failure = await upstream.callTool(tool!, {}).then(
+          () => undefined,
+          (error: unknown) => error
+        );
+        expect(failure, tool).toBeInstanceOf(Error);
+        expect((failure as Error).message, tool).toContain('Invalid result for tools/call');
+        if (era === 'legacy') expect((failure as Error).message, tool).toContain(problem);
+      }
+      // A bad result fails that call only: the server stays up and answers the next one.
+      expect(upstream.state).toBe('ready');
+      expect(text((await upstream.callTool('echo', { text: 'after' })).result)).toBe('after');
+      expect(runtime.starts).toBe(1);
+    }
+  );
+
   it('passes results through unchanged from a 2025-era server too', async () => {
     const { runtime, upstream } = setup();
     runtime.legacyOnly = true;
