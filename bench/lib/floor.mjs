@@ -1,14 +1,14 @@
-// Starts bench/servers/http-floor.mjs (the least a Node.js HTTP front can do) as a child process.
+// Starts a floor server as a child process: bench/servers/http-floor.mjs (the least a Node.js HTTP
+// front can do) or sdk-floor.mjs (the least a gateway on the official MCP SDK can do).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { onCleanup } from './cleanup.mjs';
 import { ROOT } from './gateway.mjs';
 
-const SCRIPT = path.join(ROOT, 'bench', 'servers', 'http-floor.mjs');
-
-/** Starts the floor server with `args`; resolves once it listens, with its URL and pid. */
-export async function startFloor(args) {
-  const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts the floor server `script` (in bench/servers) with `args`; resolves once it listens, with its URL and pid. */
+export async function startFloor(args, script = 'http-floor.mjs') {
+  const file = path.join(ROOT, 'bench', 'servers', script);
+  const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise(resolve => child.once('exit', resolve));
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', chunk => (stderr = (stderr + chunk).slice(-5_000)));

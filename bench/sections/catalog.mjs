@@ -100,6 +100,12 @@ export async function catalog({ dir, counts, log }) {
     await measureList(name, receivedList(new ModernClient(floor.url, agent)));
     await floor.stop();
   }
+  // The SDK floor: the SDK's own HTTP transport and Server answering with the same tools.
+  const sdkFloor = await startFloor(['list', toolsFile], 'sdk-floor.mjs');
+  const sdkFloorSession = await LegacySession.open(sdkFloor.url, agent);
+  await measureList('floorSdk', receivedList(sdkFloorSession));
+  await sdkFloorSession.close();
+  await sdkFloor.stop();
   agent.destroy();
 
   const after = await gateway.health();

@@ -1,8 +1,12 @@
 // 5. Memory: the gateway's RSS (VmRSS of /proc/<pid>/status) idle, with many open sessions, and
 //    across many calls (a leak check). Each reading is taken twice: as it is, and after a forced
 //    full garbage collection (through the inspector), with the heap's own count beside it.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
-import { sleep, startFixtureGateway } from '../lib/gateway.mjs';
+import { onCleanup } from '../lib/cleanup.mjs';
+import { ROOT, sleep, startFixtureGateway } from '../lib/gateway.mjs';
+import { rssBytes } from '../lib/proc.mjs';
 import { openInspector } from '../lib/inspector.mjs';
 import { fixedCount } from '../lib/load.mjs';
 import { keepAliveAgent, LegacySession, ModernClient, callEcho } from '../lib/raw-client.mjs';
@@ -12,6 +16,21 @@ import { keepAliveAgent, LegacySession, ModernClient, callEcho } from '../lib/ra
  * (a map entry, a listener: ~100 bytes) would be several times this.
  */
 export const LEAK_BOUND_BYTES_PER_CALL = 32;
+
+/** The RSS of `node <args>` 2 s after it prints its first line (as the idle gateway is read). */
+async function idleRssOf(args) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const unregister = onCleanup(() => child.kill('SIGKILL'));
+  try {
+    await once(child.stdout, 'data');
+    await sleep(2_000);
+    return rssBytes(child.pid);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit').catch(() => undefined);
+    unregister();
+  }
+}
 
 async function reading(gateway, inspector) {
   await sleep(1_000); // let in-flight work and timers settle
@@ -39,6 +58,12 @@ export async function memory({ dir, images, counts, log }) {
   await sleep(2_000);
   const idlePlainRss = plain.rss();
   await plain.stop();
+
+  // Its floors, read the same way: Node.js alone, and Node.js with the gateway's libraries loaded.
+  const floors = {
+    bareNodeRss: await idleRssOf(['-e', 'setInterval(() => {}, 60_000); console.log("ready")']),
+    librariesRss: await idleRssOf([path.join(ROOT, 'bench', 'servers', 'import-floor.mjs')])
+  };
 
   // The rest on a gateway with the inspector open, to force collections before readings.
   const gateway = await startFixtureGateway(path.join(dir, 'inspected'), images.fixture, { inspect: true });
@@ -73,6 +98,7 @@ export async function memory({ dir, images, counts, log }) {
     const heapGrowthPerCall = (after.heapUsedAfterGc - before.heapUsedAfterGc) / measuredCalls;
     return {
       idlePlainRss,
+      floors,
       idle,
       sessions: {
         open: counts.sessions,

@@ -86,6 +86,32 @@ export async function warmCalls({ dir, images, owner, counts, docker, log }) {
   floorAgent.destroy();
   await floor.stop();
 
+  // The SDK floor: the SDK's own HTTP transports, server and client relaying to the container, and
+  // nothing of the gateway's. What it adds is what any gateway on the official SDK must add.
+  log('  floor: the MCP SDK alone relaying to the container (SDK client, minimal HTTP client)');
+  const sdkFloor = await startFloor(['relay', images.fixture, owner], 'sdk-floor.mjs');
+  const sdkRelay = { counts, docker, frontPid: sdkFloor.pid };
+  for (const era of ['legacy', 'modern']) {
+    const client = await connectSdk(sdkFloor.url, era);
+    await client.listTools();
+    runs[`floorSdkStackSdk_${era}`] = await measure(sdkRelay, relayLabel, text =>
+      sdkEcho(client, tool, text)
+    );
+    await client.close();
+  }
+  const sdkFloorAgent = keepAliveAgent(1);
+  const sdkFloorSession = await LegacySession.open(sdkFloor.url, sdkFloorAgent);
+  runs.floorSdkStackRaw_legacy = await measure(sdkRelay, relayLabel, text =>
+    callEcho(sdkFloorSession, tool, text)
+  );
+  await sdkFloorSession.close();
+  const sdkFloorModern = new ModernClient(sdkFloor.url, sdkFloorAgent);
+  runs.floorSdkStackRaw_modern = await measure(sdkRelay, relayLabel, text =>
+    callEcho(sdkFloorModern, tool, text)
+  );
+  sdkFloorAgent.destroy();
+  await sdkFloor.stop();
+
   const versus = (gatewayRun, baseline) => ({
     addedP50Ms: round(gatewayRun.p50 - baseline.p50),
     addedP99Ms: round(gatewayRun.p99 - baseline.p99),
@@ -100,7 +126,14 @@ export async function warmCalls({ dir, images, owner, counts, docker, log }) {
       sdkModernVsDockerRun: versus(runs.gatewaySdk_modern, runs.dockerRun),
       sdkModernVsAttach: versus(runs.gatewaySdk_modern, runs.attach),
       floorSdkVsDockerRun: versus(runs.floorRelaySdk, runs.dockerRun),
-      floorSdkVsAttach: versus(runs.floorRelaySdk, runs.attach)
+      floorSdkVsAttach: versus(runs.floorRelaySdk, runs.attach),
+      sdkStackLegacyVsDockerRun: versus(runs.floorSdkStackSdk_legacy, runs.dockerRun),
+      sdkStackModernVsDockerRun: versus(runs.floorSdkStackSdk_modern, runs.dockerRun),
+      rawLegacyVsDockerRun: versus(runs.gatewayRaw_legacy, runs.dockerRun),
+      rawModernVsDockerRun: versus(runs.gatewayRaw_modern, runs.dockerRun),
+      sdkStackRawLegacyVsDockerRun: versus(runs.floorSdkStackRaw_legacy, runs.dockerRun),
+      sdkStackRawModernVsDockerRun: versus(runs.floorSdkStackRaw_modern, runs.dockerRun),
+      floorRawVsDockerRun: versus(runs.floorRelay, runs.dockerRun)
     }
   };
 }
