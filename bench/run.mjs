@@ -32,11 +32,11 @@ const COUNTS = quick
       profileCalls: 500
     }
   : {
-      warmup: 200,
+      warmup: 1_000,
       calls: 2_000,
       concurrencySeconds: 5,
       coldSamples: 7,
-      listWarmup: 20,
+      listWarmup: 100,
       lists: 200,
       sessions: 1_000,
       leakCalls: 100_000,

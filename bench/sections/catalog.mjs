@@ -8,6 +8,7 @@ import path from 'node:path';
 import { startFloor } from '../lib/floor.mjs';
 import { GatewayChild, ROOT } from '../lib/gateway.mjs';
 import { sequential } from '../lib/load.mjs';
+import { summarize } from '../lib/stats.mjs';
 import { processesWith } from '../lib/proc.mjs';
 import { keepAliveAgent, LegacySession, ModernClient } from '../lib/raw-client.mjs';
 import { connectSdk } from '../lib/sdk-client.mjs';
@@ -28,6 +29,33 @@ function configFor(servers, tools, startsFile, marker) {
 }
 
 const starts = file => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+
+/** Rounds in which each of `calls` runs its share in turn (see {@link interleaved}). */
+const ROUNDS = 5;
+
+/**
+ * Warms each of `calls` (name → function) up, then runs `count` of each in {@link ROUNDS}
+ * interleaved rounds; the summary of each name's latencies.
+ */
+async function interleaved(calls, warmup, count) {
+  const latencies = Object.fromEntries(Object.keys(calls).map(name => [name, []]));
+  const elapsed = Object.fromEntries(Object.keys(calls).map(name => [name, 0]));
+  for (const call of Object.values(calls)) for (let i = 0; i < warmup; i++) await call();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, call] of Object.entries(calls)) {
+      const began = performance.now();
+      for (let i = 0; i < Math.ceil(count / ROUNDS); i++) {
+        const start = performance.now();
+        await call();
+        latencies[name].push(performance.now() - start);
+      }
+      elapsed[name] += performance.now() - began;
+    }
+  }
+  return Object.fromEntries(
+    Object.keys(calls).map(name => [name, summarize(latencies[name], elapsed[name])])
+  );
+}
 
 export async function catalog({ dir, counts, log }) {
   const servers = 50;
@@ -82,30 +110,33 @@ export async function catalog({ dir, counts, log }) {
   }
   const session = await LegacySession.open(gateway.url, agent);
   await measureList('raw_legacy', rawList(session));
-  await measureList('received_legacy', receivedList(session));
   const listed = await session.request('tools/list', {});
-  await session.close();
   const modern = new ModernClient(gateway.url, agent);
   await measureList('raw_modern', rawList(modern));
 
-  // The floor: a bare node:http server answering with the same tools, serialized per request.
+  // Received but not parsed, the gateway against its floors: a bare node:http server answering
+  // with the same tools serialized per request, the same serialized once, and the MCP SDK alone
+  // (its HTTP transport and Server). Measured in interleaved rounds, so that drift in the machine
+  // and in the bench's own heap falls on all of them alike.
   const toolsFile = path.join(dir, 'tools.json');
   const responseBytes = Buffer.byteLength(JSON.stringify(listed));
   writeFileSync(toolsFile, JSON.stringify(listed.tools));
-  for (const [name, mode] of [
-    ['floor', 'list'],
-    ['floorCached', 'list-cached']
-  ]) {
-    const floor = await startFloor([mode, toolsFile]);
-    await measureList(name, receivedList(new ModernClient(floor.url, agent)));
-    await floor.stop();
-  }
-  // The SDK floor: the SDK's own HTTP transport and Server answering with the same tools.
-  const sdkFloor = await startFloor(['list', toolsFile], 'sdk-floor.mjs');
-  const sdkFloorSession = await LegacySession.open(sdkFloor.url, agent);
-  await measureList('floorSdk', receivedList(sdkFloorSession));
+  const floors = [
+    await startFloor(['list', toolsFile]),
+    await startFloor(['list-cached', toolsFile]),
+    await startFloor(['list', toolsFile], 'sdk-floor.mjs')
+  ];
+  const sdkFloorSession = await LegacySession.open(floors[2].url, agent);
+  const received = {
+    received_legacy: receivedList(session),
+    floor: receivedList(new ModernClient(floors[0].url, agent)),
+    floorCached: receivedList(new ModernClient(floors[1].url, agent)),
+    floorSdk: receivedList(sdkFloorSession)
+  };
+  Object.assign(lists, await interleaved(received, counts.listWarmup, counts.lists));
   await sdkFloorSession.close();
-  await sdkFloor.stop();
+  await session.close();
+  for (const floor of floors) await floor.stop();
   agent.destroy();
 
   const after = await gateway.health();
