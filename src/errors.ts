@@ -26,7 +26,9 @@ export type GatewayErrorCode =
   /** The container engine cannot be reached. */
   | 'engine_unreachable'
   /** The server's image could not be pulled. */
-  | 'image_unavailable';
+  | 'image_unavailable'
+  /** The server answered a call with a result that is not a `tools/call` result. */
+  | 'invalid_result';
 
 /** A local failure: a code to branch on, a message for people, and the error that caused it. */
 export class GatewayError extends Error {
@@ -56,7 +58,8 @@ const wireCodes: Record<GatewayErrorCode, number> = {
   server_busy: ProtocolErrorCode.InternalError,
   forbidden: ProtocolErrorCode.InvalidParams,
   engine_unreachable: ProtocolErrorCode.InternalError,
-  image_unavailable: ProtocolErrorCode.InternalError
+  image_unavailable: ProtocolErrorCode.InternalError,
+  invalid_result: ProtocolErrorCode.InternalError
 };
 
 /**

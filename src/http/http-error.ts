@@ -33,6 +33,7 @@ export function statusOfCallError(error: unknown): number {
       start_failed: 502,
       server_exited: 502,
       image_unavailable: 502,
+      invalid_result: 502,
       call_timeout: 504,
       cancelled: 499
     };

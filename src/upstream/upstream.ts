@@ -579,6 +579,13 @@ export class Upstream {
         { cause: error, serverId: this.spec.id }
       );
     }
+    if (error instanceof SdkError && error.code === SdkErrorCode.InvalidResult) {
+      return new GatewayError(
+        'invalid_result',
+        `server ${this.spec.id} answered ${tool} with an invalid result: ${error.message}`,
+        { cause: error, serverId: this.spec.id }
+      );
+    }
     if (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed) {
       return new GatewayError(
         'server_exited',

@@ -354,7 +354,11 @@ describe('Upstream calls', () => {
           () => undefined,
           (error: unknown) => error
         );
-        expect(failure, tool).toBeInstanceOf(Error);
+        expect(failure, tool).toBeInstanceOf(GatewayError);
+        expect((failure as GatewayError).code, tool).toBe('invalid_result');
+        expect((failure as Error).message, tool).toContain(
+          `server alpha answered ${tool} with an invalid result`
+        );
         expect((failure as Error).message, tool).toContain('Invalid result for tools/call');
         if (era === 'legacy') expect((failure as Error).message, tool).toContain(problem);
       }
