@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { CLI, startFixtureGateway } from '../lib/gateway.mjs';
 import { concurrent, sequential } from '../lib/load.mjs';
 import { keepAliveAgent, LegacySession, callEcho } from '../lib/raw-client.mjs';
-import { round } from '../lib/stats.mjs';
+import { round, summarize } from '../lib/stats.mjs';
 
 const execFileAsync = promisify(execFile);
 
@@ -33,17 +33,55 @@ async function hasSwitch(dir, image) {
   }
 }
 
+/** Rounds in which the two gateways take turns in the sequential measurement. */
+const ROUNDS = 5;
+
+/**
+ * Sequential calls to each of `gateways` (mode → gateway), in interleaved rounds so that drift in
+ * the machine falls on both alike; latencies and gateway CPU per call for each.
+ */
+async function sequentialInterleaved(gateways, counts) {
+  const agent = keepAliveAgent(2);
+  const modes = Object.keys(gateways);
+  const sessions = {};
+  const latencies = {};
+  const cpuMs = {};
+  const elapsedMs = {};
+  for (const mode of modes) {
+    sessions[mode] = await LegacySession.open(gateways[mode].url, agent);
+    for (let i = 0; i < counts.warmup; i++) await callEcho(sessions[mode], 'fixture__echo', 'warm-up');
+    latencies[mode] = [];
+    cpuMs[mode] = 0;
+    elapsedMs[mode] = 0;
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const mode of modes) {
+      const cpu = gateways[mode].cpuMs();
+      const began = performance.now();
+      for (let i = 0; i < Math.ceil(counts.calls / ROUNDS); i++) {
+        const start = performance.now();
+        await callEcho(sessions[mode], 'fixture__echo', `c${i}`);
+        latencies[mode].push(performance.now() - start);
+      }
+      elapsedMs[mode] += performance.now() - began;
+      cpuMs[mode] += gateways[mode].cpuMs() - cpu;
+    }
+  }
+  for (const mode of modes) await sessions[mode].close();
+  agent.destroy();
+  return Object.fromEntries(
+    modes.map(mode => {
+      const run = summarize(latencies[mode], elapsedMs[mode]);
+      return [mode, { ...run, gatewayCpuUsPerCall: Math.round((cpuMs[mode] * 1000) / run.calls) }];
+    })
+  );
+}
+
+/** 16 sessions at once, then session opens and closes, on one gateway. */
 async function measureOne(gateway, counts) {
   const agent = keepAliveAgent(16);
-  const session = await LegacySession.open(gateway.url, agent);
-  for (let i = 0; i < counts.warmup; i++) await callEcho(session, 'fixture__echo', 'warm-up');
-  let cpu = gateway.cpuMs();
-  const sequentialRun = await sequential(counts.calls, i => callEcho(session, 'fixture__echo', `c${i}`));
-  const sequentialCpu = gateway.cpuMs() - cpu;
-  await session.close();
-
   const clients = await Promise.all(Array.from({ length: 16 }, () => LegacySession.open(gateway.url, agent)));
-  cpu = gateway.cpuMs();
+  const cpu = gateway.cpuMs();
   const concurrentRun = await concurrent(clients, counts.concurrencySeconds * 1000, (client, i) =>
     callEcho(client, 'fixture__echo', `c${i}`)
   );
@@ -57,10 +95,6 @@ async function measureOne(gateway, counts) {
   });
   agent.destroy();
   return {
-    sequential: {
-      ...sequentialRun,
-      gatewayCpuUsPerCall: Math.round((sequentialCpu * 1000) / sequentialRun.calls)
-    },
     sixteenSessions: {
       callsPerSec: concurrentRun.callsPerSec,
       p99: concurrentRun.p99,
@@ -79,14 +113,22 @@ export async function tracking({ dir, images, counts, log }) {
       note: `not measured: the gateway has no switch to turn tracking off yet (\`history: { enabled: false }\` is refused: ${probe.reason})`
     };
   }
-  const runs = {};
+  const gateways = {};
   for (const mode of ['off', 'on']) {
-    log(`  tracking ${mode}`);
-    const gateway = await startFixtureGateway(path.join(dir, mode), images.fixture, {
+    gateways[mode] = await startFixtureGateway(path.join(dir, mode), images.fixture, {
       prefix: mode === 'off' ? TRACKING_OFF : ''
     });
-    runs[mode] = await measureOne(gateway, counts);
-    await gateway.stop();
+  }
+  const runs = { off: {}, on: {} };
+  try {
+    log('  sequential calls, tracking off and on in turns');
+    const sequentialRuns = await sequentialInterleaved(gateways, counts);
+    for (const mode of ['off', 'on']) {
+      log(`  16 sessions and session opens, tracking ${mode}`);
+      runs[mode] = { sequential: sequentialRuns[mode], ...(await measureOne(gateways[mode], counts)) };
+    }
+  } finally {
+    for (const gateway of Object.values(gateways)) await gateway.stop();
   }
   return {
     measured: true,
