@@ -44,6 +44,48 @@ export function areaOf(frame) {
   return url;
 }
 
+/** Who owns an area's self time, for the split of the busy time between the gateway and what it runs on. */
+const OWNERS = [
+  [area => area.startsWith('src/'), 'the gateway’s own code (src/)'],
+  [
+    area => area.startsWith('@modelcontextprotocol/') || area === '@hono/node-server' || area === 'hono',
+    'the MCP SDK (its protocol layers, HTTP transports and Node adapter)'
+  ],
+  [area => area === 'zod', 'zod (the MCP SDK’s message validation)'],
+  [
+    area =>
+      [
+        'express',
+        'router',
+        'body-parser',
+        'raw-body',
+        'finalhandler',
+        'on-finished',
+        'type-is',
+        'content-type',
+        'qs',
+        'iconv-lite',
+        'send',
+        'statuses',
+        'http-errors',
+        'depd'
+      ].includes(area),
+    'Express and its middleware'
+  ],
+  [area => ['pino', 'sonic-boom', 'pino-std-serializers', 'thread-stream'].includes(area), 'pino (logging)'],
+  [area => ['docker-modem', 'readable-stream', 'dockerode'].includes(area), 'dockerode / docker-modem'],
+  [area => area.startsWith('node:'), 'Node.js (its JavaScript: HTTP, streams, events, timers)'],
+  [area => area === '(garbage collector)', 'garbage collector'],
+  [
+    area => area === '(native)' || area === '(program)',
+    'other native code (JSON, V8 builtins, other system calls)'
+  ]
+];
+
+function ownerOf(area) {
+  return OWNERS.find(([test]) => test(area))?.[1] ?? 'other packages';
+}
+
 const sourceMaps = new Map();
 
 /**
@@ -106,6 +148,7 @@ export function summarizeProfile(file, calls, span, top = 25) {
   const functions = new Map();
   const gatewayInclusive = new Map();
   const areasSelf = new Map();
+  const owners = new Map();
   const areasInclusive = new Map();
   let writes = 0;
   const add = (map, key, value) => map.set(key, (map.get(key) ?? 0) + value);
@@ -118,6 +161,9 @@ export function summarizeProfile(file, calls, span, top = 25) {
       : name;
     add(functions, key, self);
     add(areasSelf, area, self);
+    const write = !frame.url && WRITE_NATIVES.has(frame.functionName);
+    if (area !== '(idle)')
+      add(owners, write ? 'write system calls (with time off the CPU in them)' : ownerOf(area), self);
     if (!frame.url && WRITE_NATIVES.has(frame.functionName)) writes += self;
     const seen = new Set();
     for (let frameId = id; frameId !== undefined; frameId = parent.get(frameId)) {
@@ -157,6 +203,7 @@ export function summarizeProfile(file, calls, span, top = 25) {
     topFunctionsBySelfTime: rows(functions, top),
     areasBySelfTime: rows(areasSelf, 20),
     areasByInclusiveTime: rows(areasInclusive, 20),
-    gatewayFunctionsByInclusiveTime: rows(gatewayInclusive, 20)
+    gatewayFunctionsByInclusiveTime: rows(gatewayInclusive, 20),
+    ownersBySelfTime: rows(owners, 20)
   };
 }

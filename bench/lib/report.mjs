@@ -456,6 +456,15 @@ export function renderMarkdown(results) {
         '',
         `\`node --cpu-prof --cpu-prof-interval ${profile.intervalUs}\` on the gateway during ${summary.calls.toLocaleString('en')} sequential warm calls (after a warm-up; only samples inside the calls’ time window count). The main thread was busy ${summary.busyUsPerCall} µs per call, of which ${summary.writeSyscallsUsPerCall} µs inside write system calls — the profiler samples by the clock, and a write that wakes the reader (dockerd, the client) is often where the thread is preempted: ${summary.contextSwitchesPerCall.involuntary} involuntary and ${summary.contextSwitchesPerCall.voluntary} voluntary context switches per call. CPU actually used by the whole process (all threads, /proc): ${summary.cpuUsPerCall} µs per call, with the profiler running.`,
         '',
+        ...(summary.ownersBySelfTime
+          ? [
+              table(
+                ['whose code (self time)', 'ms', '% of busy', 'µs/call'],
+                summary.ownersBySelfTime.map(row => [row.name, row.ms, row.percentOfBusy, row.usPerCall])
+              ),
+              ''
+            ]
+          : []),
         table(
           ['gateway function (inclusive: it and what it calls)', 'ms', '% of busy', 'µs/call'],
           summary.gatewayFunctionsByInclusiveTime
