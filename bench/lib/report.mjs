@@ -235,7 +235,7 @@ export function renderMarkdown(results) {
     out.push(
       `## 1. Warm calls`,
       '',
-      `${warm.runs.dockerRun.calls.toLocaleString('en')} sequential \`tools/call\`s of \`echo\` on the fixture image after a warm-up; the server speaks the ${warm.era === 'modern' ? '2026-07-28' : '2025'} era to its client. “Added” is the p50 minus the \`docker run -i\` p50.`,
+      `${warm.runs.dockerRun.calls.toLocaleString('en')} sequential \`tools/call\`s of \`echo\` on the fixture image on each path, after a warm-up, in five rounds in which every path takes its turn (so that drift in the machine falls on all alike); the server speaks the ${warm.era === 'modern' ? '2026-07-28' : '2025'} era to its client. “Added” is the p50 minus the \`docker run -i\` p50.`,
       '',
       table(
         ['path', 'p50', 'p90', 'p99', 'calls/s', 'added p50', '× calls/s', 'gateway (or relay) CPU/call'],

@@ -4,121 +4,165 @@ import { containerPid, cpuBudget } from '../lib/cpu-budget.mjs';
 import { BENCH_LABEL, connectAttach, connectDockerRun } from '../lib/direct.mjs';
 import { startFloor } from '../lib/floor.mjs';
 import { startFixtureGateway } from '../lib/gateway.mjs';
-import { sequential } from '../lib/load.mjs';
 import { keepAliveAgent, LegacySession, ModernClient, callEcho } from '../lib/raw-client.mjs';
 import { connectSdk, sdkEcho } from '../lib/sdk-client.mjs';
-import { round } from '../lib/stats.mjs';
+import { round, summarize } from '../lib/stats.mjs';
+import { trackOwner } from '../lib/cleanup.mjs';
+
+/** Rounds in which every path takes its turn (see {@link interleaved}). */
+const ROUNDS = 5;
 
 /**
- * Warm-up calls (JIT, sockets, the server's own warm-up), then the measured ones, with the CPU each
- * process spent per measured call. `frontPid` is the HTTP front (the gateway, or the floor relay),
- * `label` finds the server's container, `relayPids` are more processes relaying its stdio.
+ * Warms every path up (JIT, sockets, the servers' own warm-up), then runs `counts.calls` calls on
+ * each in {@link ROUNDS} interleaved rounds, so that drift in the machine falls on all of them
+ * alike. Each path is `{ key, call, frontPid, label, relayPids }`: `frontPid` is the HTTP front
+ * (the gateway, or a floor relay), `label` finds the server's container, `relayPids` are more
+ * processes relaying its stdio. Returns, by key, the latencies and the CPU each process spent per
+ * call.
  */
-async function measure({ counts, docker, frontPid, relayPids }, label, call) {
-  for (let i = 0; i < counts.warmup; i++) await call(`warm-up ${i}`);
-  const serverPid = await containerPid(docker, label);
-  const budget = cpuBudget({ gatewayPid: frontPid, serverPid, relayPids });
-  const result = await sequential(counts.calls, i => call(`call ${i}`));
-  const cpuUsPerCall = budget(counts.calls);
-  return { ...result, cpuUsPerCall, ...(frontPid ? { gatewayCpuUsPerCall: cpuUsPerCall.gateway } : {}) };
+async function interleaved(paths, { counts, docker }, log) {
+  for (const path of paths) {
+    for (let i = 0; i < counts.warmup; i++) await path.call(`warm-up ${i}`);
+    path.serverPid = await containerPid(docker, path.label);
+    path.latencies = [];
+    path.elapsedMs = 0;
+    path.cpuUs = {};
+  }
+  const chunk = Math.ceil(counts.calls / ROUNDS);
+  for (let round = 0; round < ROUNDS; round++) {
+    log(`  round ${round + 1} of ${ROUNDS}: ${chunk} calls on each of ${paths.length} paths`);
+    for (const path of paths) {
+      const budget = cpuBudget({
+        gatewayPid: path.frontPid,
+        serverPid: path.serverPid,
+        relayPids: path.relayPids
+      });
+      const began = performance.now();
+      for (let i = 0; i < chunk; i++) {
+        const start = performance.now();
+        await path.call(`call ${round}.${i}`);
+        path.latencies.push(performance.now() - start);
+      }
+      path.elapsedMs += performance.now() - began;
+      for (const [key, us] of Object.entries(budget(chunk)))
+        path.cpuUs[key] = (path.cpuUs[key] ?? 0) + us * chunk;
+    }
+  }
+  const runs = {};
+  for (const path of paths) {
+    const run = summarize(path.latencies, path.elapsedMs);
+    const cpuUsPerCall = Object.fromEntries(
+      Object.entries(path.cpuUs).map(([key, us]) => [key, Math.round(us / run.calls)])
+    );
+    runs[path.key] = {
+      ...run,
+      cpuUsPerCall,
+      ...(path.frontPid ? { gatewayCpuUsPerCall: cpuUsPerCall.gateway } : {})
+    };
+  }
+  return runs;
 }
+
+const ownerLabel = owner => `io.mcp-gateway.owner=${owner}`;
 
 export async function warmCalls({ dir, images, owner, counts, docker, log }) {
   const tool = 'fixture__echo';
-  const gateway = await startFixtureGateway(dir, images.fixture);
-  const direct = { counts, docker };
-  const through = { counts, docker, frontPid: gateway.pid };
-  const gatewayLabel = `io.mcp-gateway.owner=${gateway.owner}`;
-  // The server is started (and its era learned) before anything is timed.
-  const warmer = await connectSdk(gateway.url, 'legacy');
-  await sdkEcho(warmer, tool, 'start');
-  await warmer.close();
+  const closers = [];
+  try {
+    log('  starting every path: direct (attach, docker run), the gateway, the two floors');
+    const gateway = await startFixtureGateway(dir, images.fixture);
+    closers.push(() => gateway.stop());
+    // The server is started (and its era learned) before anything is timed.
+    const warmer = await connectSdk(gateway.url, 'legacy');
+    await sdkEcho(warmer, tool, 'start');
+    await warmer.close();
 
-  const runs = {};
+    const attach = await connectAttach(images.fixture, owner);
+    closers.push(() => attach.close());
+    const prior = attach.prior();
+    await attach.client.listTools();
+    const dockerRun = await connectDockerRun(images.fixture, prior);
+    closers.push(() => dockerRun.close());
+    await dockerRun.client.listTools();
 
-  log('  direct: SDK client over the gateway runtime (dockerode attach)');
-  const attach = await connectAttach(images.fixture, owner);
-  const prior = attach.prior();
-  await attach.client.listTools();
-  runs.attach = await measure(direct, `io.mcp-gateway.owner=${owner}`, text =>
-    sdkEcho(attach.client, 'echo', text)
-  );
-  await attach.close();
+    // Each floor runs its container under an owner of its own, so every path finds its own server.
+    const relayOwner = `${owner}-relay`;
+    const sdkOwner = `${owner}-sdk`;
+    trackOwner(relayOwner);
+    trackOwner(sdkOwner);
+    const floor = await startFloor(['relay', images.fixture, relayOwner]);
+    closers.push(() => floor.stop());
+    // The SDK floor: the SDK's own HTTP transports, server and client relaying to the container, and
+    // nothing of the gateway's. What it adds is what any gateway on the official SDK must add.
+    const sdkFloor = await startFloor(['relay', images.fixture, sdkOwner], 'sdk-floor.mjs');
+    closers.push(() => sdkFloor.stop());
 
-  log('  direct: SDK client over `docker run -i`');
-  const dockerRun = await connectDockerRun(images.fixture, prior);
-  await dockerRun.client.listTools();
-  runs.dockerRun = await measure({ ...direct, relayPids: [dockerRun.cliPid] }, `${BENCH_LABEL}=true`, text =>
-    sdkEcho(dockerRun.client, 'echo', text)
-  );
-  await dockerRun.close();
-
-  for (const era of ['legacy', 'modern']) {
-    log(`  gateway: SDK client, ${era} era`);
-    const client = await connectSdk(gateway.url, era);
-    await client.listTools();
-    runs[`gatewaySdk_${era}`] = await measure(through, gatewayLabel, text => sdkEcho(client, tool, text));
-    await client.close();
+    const agent = keepAliveAgent(1);
+    closers.push(() => agent.destroy());
+    const sdkClient = async (url, era) => {
+      const client = await connectSdk(url, era);
+      closers.push(() => client.close());
+      await client.listTools();
+      return client;
+    };
+    const session = async url => {
+      const opened = await LegacySession.open(url, agent);
+      closers.push(() => opened.close());
+      return opened;
+    };
+    const through = { frontPid: gateway.pid, label: ownerLabel(gateway.owner) };
+    const relay = { frontPid: floor.pid, label: ownerLabel(relayOwner) };
+    const sdkRelay = { frontPid: sdkFloor.pid, label: ownerLabel(sdkOwner) };
+    const sdkEchoOf = client => text => sdkEcho(client, tool, text);
+    const rawEchoOf = client => text => callEcho(client, tool, text);
+    const paths = [
+      { key: 'attach', label: ownerLabel(owner), call: text => sdkEcho(attach.client, 'echo', text) },
+      {
+        key: 'dockerRun',
+        label: `${BENCH_LABEL}=true`,
+        relayPids: [dockerRun.cliPid],
+        call: text => sdkEcho(dockerRun.client, 'echo', text)
+      },
+      { key: 'gatewaySdk_legacy', ...through, call: sdkEchoOf(await sdkClient(gateway.url, 'legacy')) },
+      { key: 'gatewaySdk_modern', ...through, call: sdkEchoOf(await sdkClient(gateway.url, 'modern')) },
+      { key: 'gatewayRaw_legacy', ...through, call: rawEchoOf(await session(gateway.url)) },
+      { key: 'gatewayRaw_modern', ...through, call: rawEchoOf(new ModernClient(gateway.url, agent)) },
+      { key: 'floorRelaySdk', ...relay, call: sdkEchoOf(await sdkClient(floor.url, 'legacy')) },
+      { key: 'floorRelay', ...relay, call: rawEchoOf(new ModernClient(floor.url, agent)) },
+      {
+        key: 'floorSdkStackSdk_legacy',
+        ...sdkRelay,
+        call: sdkEchoOf(await sdkClient(sdkFloor.url, 'legacy'))
+      },
+      {
+        key: 'floorSdkStackSdk_modern',
+        ...sdkRelay,
+        call: sdkEchoOf(await sdkClient(sdkFloor.url, 'modern'))
+      },
+      { key: 'floorSdkStackRaw_legacy', ...sdkRelay, call: rawEchoOf(await session(sdkFloor.url)) },
+      { key: 'floorSdkStackRaw_modern', ...sdkRelay, call: rawEchoOf(new ModernClient(sdkFloor.url, agent)) }
+    ];
+    const runs = await interleaved(paths, { counts, docker }, log);
+    return result(prior.kind, runs);
+  } finally {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch {
+        // already closed, or gone with its process: the final sweep removes any container left
+      }
+    }
   }
+}
 
-  const agent = keepAliveAgent(1);
-  log('  gateway: minimal HTTP client, legacy era');
-  const session = await LegacySession.open(gateway.url, agent);
-  runs.gatewayRaw_legacy = await measure(through, gatewayLabel, text => callEcho(session, tool, text));
-  await session.close();
-  log('  gateway: minimal HTTP client, modern era');
-  const modern = new ModernClient(gateway.url, agent);
-  runs.gatewayRaw_modern = await measure(through, gatewayLabel, text => callEcho(modern, tool, text));
-  agent.destroy();
-  await gateway.stop();
-
-  log('  floor: minimal Node HTTP relay to the container (SDK client, minimal HTTP client)');
-  const floor = await startFloor(['relay', images.fixture, owner]);
-  const relay = { counts, docker, frontPid: floor.pid };
-  const relayLabel = `io.mcp-gateway.owner=${owner}`;
-  const floorSdk = await connectSdk(floor.url, 'legacy');
-  await floorSdk.listTools();
-  runs.floorRelaySdk = await measure(relay, relayLabel, text => sdkEcho(floorSdk, tool, text));
-  await floorSdk.close();
-  const floorAgent = keepAliveAgent(1);
-  const floorClient = new ModernClient(floor.url, floorAgent);
-  runs.floorRelay = await measure(relay, relayLabel, text => callEcho(floorClient, tool, text));
-  floorAgent.destroy();
-  await floor.stop();
-
-  // The SDK floor: the SDK's own HTTP transports, server and client relaying to the container, and
-  // nothing of the gateway's. What it adds is what any gateway on the official SDK must add.
-  log('  floor: the MCP SDK alone relaying to the container (SDK client, minimal HTTP client)');
-  const sdkFloor = await startFloor(['relay', images.fixture, owner], 'sdk-floor.mjs');
-  const sdkRelay = { counts, docker, frontPid: sdkFloor.pid };
-  for (const era of ['legacy', 'modern']) {
-    const client = await connectSdk(sdkFloor.url, era);
-    await client.listTools();
-    runs[`floorSdkStackSdk_${era}`] = await measure(sdkRelay, relayLabel, text =>
-      sdkEcho(client, tool, text)
-    );
-    await client.close();
-  }
-  const sdkFloorAgent = keepAliveAgent(1);
-  const sdkFloorSession = await LegacySession.open(sdkFloor.url, sdkFloorAgent);
-  runs.floorSdkStackRaw_legacy = await measure(sdkRelay, relayLabel, text =>
-    callEcho(sdkFloorSession, tool, text)
-  );
-  await sdkFloorSession.close();
-  const sdkFloorModern = new ModernClient(sdkFloor.url, sdkFloorAgent);
-  runs.floorSdkStackRaw_modern = await measure(sdkRelay, relayLabel, text =>
-    callEcho(sdkFloorModern, tool, text)
-  );
-  sdkFloorAgent.destroy();
-  await sdkFloor.stop();
-
+function result(era, runs) {
   const versus = (gatewayRun, baseline) => ({
     addedP50Ms: round(gatewayRun.p50 - baseline.p50),
     addedP99Ms: round(gatewayRun.p99 - baseline.p99),
     ratio: round(gatewayRun.callsPerSec / baseline.callsPerSec, 2)
   });
   return {
-    era: prior.kind,
+    era,
     runs,
     comparison: {
       sdkLegacyVsDockerRun: versus(runs.gatewaySdk_legacy, runs.dockerRun),
