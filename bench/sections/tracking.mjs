@@ -3,15 +3,62 @@
 //    checked with `mcp-gateway validate` (the config schema refuses keys it does not know) — and
 //    says so instead of giving a figure when it does not.
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, startFixtureGateway } from '../lib/gateway.mjs';
 import { concurrent, sequential } from '../lib/load.mjs';
 import { keepAliveAgent, LegacySession, callEcho } from '../lib/raw-client.mjs';
-import { round, summarize } from '../lib/stats.mjs';
+import { median, round, summarize } from '../lib/stats.mjs';
 
 const execFileAsync = promisify(execFile);
+
+/** Records per batch in the store measurement (a busy second's worth, written as the gateway does). */
+const STORE_BATCH = 10_000;
+
+/**
+ * What the history writes themselves cost, apart from the noise between two gateway processes:
+ * the gateway's own ActivityLog (from dist/) on a fresh state directory, batches of
+ * {@link STORE_BATCH} finished calls and session heartbeats committed as its timer commits them;
+ * CPU µs per record, the median of five batches after one to warm up.
+ */
+async function storeCost(dir) {
+  const { openDatabase } = await import('../../dist/store/database.js');
+  const { ActivityLog } = await import('../../dist/store/activity-log.js');
+  const db = openDatabase(path.join(dir, 'store-cost'));
+  const activity = new ActivityLog(db, { flushIntervalMs: 3_600_000 });
+  const session = randomUUID();
+  const perRecord = [];
+  try {
+    for (let batch = 0; batch < 6; batch++) {
+      for (let i = 0; i < STORE_BATCH; i++) {
+        activity.sessionSeen(session);
+        activity.requestFinished({
+          sessionId: session,
+          clientKey: undefined,
+          serverId: 'fixture',
+          tool: 'fixture__echo',
+          startedAt: Date.now(),
+          durationMs: 0.8,
+          outcome: 'ok',
+          error: undefined,
+          bytesIn: 24,
+          bytesOut: 64,
+          cold: false
+        });
+      }
+      const before = process.cpuUsage();
+      activity.flush();
+      const used = process.cpuUsage(before);
+      if (batch > 0) perRecord.push((used.user + used.system) / STORE_BATCH);
+    }
+  } finally {
+    activity.close();
+    db.close();
+  }
+  return { records: STORE_BATCH * 5, cpuUsPerRecord: round(median(perRecord), 1) };
+}
 
 /** The servers.yaml lines that turn tracking off. */
 export const TRACKING_OFF = 'history:\n  enabled: false\n';
@@ -130,9 +177,12 @@ export async function tracking({ dir, images, counts, log }) {
   } finally {
     for (const gateway of Object.values(gateways)) await gateway.stop();
   }
+  log('  the history writes alone (in process)');
+  const store = await storeCost(dir);
   return {
     measured: true,
     runs,
+    store,
     cost: {
       cpuUsPerCall: runs.on.sequential.gatewayCpuUsPerCall - runs.off.sequential.gatewayCpuUsPerCall,
       cpuUsPerCallAt16:
