@@ -1,6 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { toWebRequest } from '@modelcontextprotocol/node';
-import { isLegacyRequest } from '@modelcontextprotocol/server';
+import { classifyInboundRequest } from '@modelcontextprotocol/server';
 import type { Logger } from '../log.js';
 import type { LegacySessions } from '../sessions/legacy-sessions.js';
 import type { ModernEndpoint } from '../sessions/modern-endpoint.js';
@@ -8,18 +8,43 @@ import { hostAndOriginGuard, jsonDepthGuard, mcpPostGuard } from './guards.js';
 import { HttpError, toHttpError } from './http-error.js';
 
 /**
- * The common case decided without building a web Request: a single message with no
+ * The common case decided at a glance: a single JSON-RPC request or notification with no
  * `io.modelcontextprotocol/*` claim in its `_meta` and no 2026-era protocol header is 2025-era
- * traffic (the SDK's own rule). Anything else — batches, claims, modern headers — goes through
- * `isLegacyRequest`, so the two can never disagree on a request that matters.
+ * traffic (the SDK's own rule). Anything else — batches, claims, modern headers, bodies that are
+ * not JSON-RPC — goes through {@link isLegacyPost}, the SDK's classifier; a property test holds the
+ * two to the same answers.
  */
-function isPlainLegacy(header: string | string[] | undefined, body: unknown): boolean {
+export function isPlainLegacy(header: string | string[] | undefined, body: unknown): boolean {
   if (header !== undefined && !(typeof header === 'string' && /^20(24|25)-/.test(header))) return false;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
-  const meta = (body as { params?: { _meta?: unknown } }).params?._meta;
+  const message = body as { jsonrpc?: unknown; method?: unknown; params?: { _meta?: unknown } };
+  if (message.jsonrpc !== '2.0' || typeof message.method !== 'string') return false;
+  const meta = message.params?._meta;
   if (meta === undefined) return true;
   if (meta === null || typeof meta !== 'object') return false;
   return !Object.keys(meta).some(key => key.startsWith('io.modelcontextprotocol/'));
+}
+
+/**
+ * The SDK's era decision for a POST whose body is parsed: exactly what its `isLegacyRequest` decides
+ * (the same `classifyInboundRequest` on the same headers and body), without building a web Request
+ * for it first. A POST with no JSON body is the legacy side's to refuse, as there.
+ */
+export function isLegacyPost(headers: IncomingHttpHeaders, body: unknown): boolean {
+  if (body === undefined) return true;
+  const header = (name: string) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  return (
+    classifyInboundRequest({
+      httpMethod: 'POST',
+      protocolVersionHeader: header('mcp-protocol-version'),
+      mcpMethodHeader: header('mcp-method'),
+      mcpNameHeader: header('mcp-name'),
+      body
+    }).kind === 'legacy'
+  );
 }
 
 export interface AppOptions {
@@ -94,9 +119,8 @@ export function createApp(options: AppOptions): Express {
 
   app.post('/mcp', refuseWhileDraining, ...forMcp, mcpPostGuard, json, jsonDepthGuard, async (req, res) => {
     const body: unknown = req.body;
-    const legacy = isPlainLegacy(req.headers['mcp-protocol-version'], body)
-      ? true
-      : await isLegacyRequest(await toWebRequest(req, body), body);
+    const legacy =
+      isPlainLegacy(req.headers['mcp-protocol-version'], body) || isLegacyPost(req.headers, body);
     await (legacy ? options.legacy.handle(req, res, body) : options.modern.handle(req, res, body));
   });
   app.get('/mcp', refuseWhileDraining, ...forMcp, (req, res) => options.legacy.handle(req, res, undefined));
