@@ -1,4 +1,5 @@
-// The two ways the bench drives calls: one after another, or many clients at once for a while.
+// The ways the bench drives calls: one after another, several paths in interleaved rounds, or many
+// clients at once.
 import { summarize } from './stats.mjs';
 
 /** Runs `call(i)` `count` times, one after another; latencies and calls/s. Throws on any error. */
@@ -11,6 +12,42 @@ export async function sequential(count, call) {
     latencies[i] = performance.now() - start;
   }
   return summarize(latencies, performance.now() - began);
+}
+
+/** Rounds in which every path of {@link interleaved} takes its turn. */
+export const ROUNDS = 5;
+
+/**
+ * Sequential calls on several paths to be compared with each other (`paths`: name → `{ call, meter }`):
+ * `warmup` calls on each (JIT, sockets, the servers' own warm-up), then `count` on each in
+ * {@link ROUNDS} rounds in which every path takes its turn, so that drift in the machine falls on all
+ * of them alike. `call(i)` makes one call; the optional `meter()` is called as each turn begins and
+ * returns what to call, with the turn's call count, as it ends (for CPU readings). Returns the
+ * latency summary of each path by name. Throws on any error.
+ */
+export async function interleaved(paths, { warmup, count, log }) {
+  const entries = Object.entries(paths);
+  const latencies = new Map(entries.map(([name]) => [name, []]));
+  const elapsed = new Map(entries.map(([name]) => [name, 0]));
+  for (const [, path] of entries) for (let i = 0; i < warmup; i++) await path.call(i);
+  const turn = Math.ceil(count / ROUNDS);
+  for (let round = 0; round < ROUNDS; round++) {
+    log?.(`  round ${round + 1} of ${ROUNDS}: ${turn} calls on each of ${entries.length} paths`);
+    for (const [name, path] of entries) {
+      const metered = path.meter?.();
+      const began = performance.now();
+      for (let i = 0; i < turn; i++) {
+        const start = performance.now();
+        await path.call(i);
+        latencies.get(name).push(performance.now() - start);
+      }
+      elapsed.set(name, elapsed.get(name) + performance.now() - began);
+      metered?.(turn);
+    }
+  }
+  return Object.fromEntries(
+    entries.map(([name]) => [name, summarize(latencies.get(name), elapsed.get(name))])
+  );
 }
 
 /**

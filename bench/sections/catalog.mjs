@@ -7,8 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startFloor } from '../lib/floor.mjs';
 import { GatewayChild, ROOT } from '../lib/gateway.mjs';
-import { sequential } from '../lib/load.mjs';
-import { summarize } from '../lib/stats.mjs';
+import { interleaved, sequential } from '../lib/load.mjs';
 import { processesWith } from '../lib/proc.mjs';
 import { keepAliveAgent, LegacySession, ModernClient } from '../lib/raw-client.mjs';
 import { connectSdk } from '../lib/sdk-client.mjs';
@@ -29,33 +28,6 @@ function configFor(servers, tools, startsFile, marker) {
 }
 
 const starts = file => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
-
-/** Rounds in which each of `calls` runs its share in turn (see {@link interleaved}). */
-const ROUNDS = 5;
-
-/**
- * Warms each of `calls` (name → function) up, then runs `count` of each in {@link ROUNDS}
- * interleaved rounds; the summary of each name's latencies.
- */
-async function interleaved(calls, warmup, count) {
-  const latencies = Object.fromEntries(Object.keys(calls).map(name => [name, []]));
-  const elapsed = Object.fromEntries(Object.keys(calls).map(name => [name, 0]));
-  for (const call of Object.values(calls)) for (let i = 0; i < warmup; i++) await call();
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, call] of Object.entries(calls)) {
-      const began = performance.now();
-      for (let i = 0; i < Math.ceil(count / ROUNDS); i++) {
-        const start = performance.now();
-        await call();
-        latencies[name].push(performance.now() - start);
-      }
-      elapsed[name] += performance.now() - began;
-    }
-  }
-  return Object.fromEntries(
-    Object.keys(calls).map(name => [name, summarize(latencies[name], elapsed[name])])
-  );
-}
 
 export async function catalog({ dir, counts, log }) {
   const servers = 50;
@@ -128,12 +100,12 @@ export async function catalog({ dir, counts, log }) {
   ];
   const sdkFloorSession = await LegacySession.open(floors[2].url, agent);
   const received = {
-    received_legacy: receivedList(session),
-    floor: receivedList(new ModernClient(floors[0].url, agent)),
-    floorCached: receivedList(new ModernClient(floors[1].url, agent)),
-    floorSdk: receivedList(sdkFloorSession)
+    received_legacy: { call: receivedList(session) },
+    floor: { call: receivedList(new ModernClient(floors[0].url, agent)) },
+    floorCached: { call: receivedList(new ModernClient(floors[1].url, agent)) },
+    floorSdk: { call: receivedList(sdkFloorSession) }
   };
-  Object.assign(lists, await interleaved(received, counts.listWarmup, counts.lists));
+  Object.assign(lists, await interleaved(received, { warmup: counts.listWarmup, count: counts.lists }));
   await sdkFloorSession.close();
   await session.close();
   for (const floor of floors) await floor.stop();

@@ -8,9 +8,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, startFixtureGateway } from '../lib/gateway.mjs';
-import { concurrent, sequential } from '../lib/load.mjs';
+import { concurrent, interleaved, sequential } from '../lib/load.mjs';
 import { keepAliveAgent, LegacySession, callEcho } from '../lib/raw-client.mjs';
-import { median, round, summarize } from '../lib/stats.mjs';
+import { median, round } from '../lib/stats.mjs';
 
 const execFileAsync = promisify(execFile);
 
@@ -80,47 +80,34 @@ async function hasSwitch(dir, image) {
   }
 }
 
-/** Rounds in which the two gateways take turns in the sequential measurement. */
-const ROUNDS = 5;
-
 /**
- * Sequential calls to each of `gateways` (mode → gateway), in interleaved rounds so that drift in
- * the machine falls on both alike; latencies and gateway CPU per call for each.
+ * Sequential calls to each of `gateways` (mode → gateway), in interleaved rounds; latencies and
+ * gateway CPU per call for each.
  */
 async function sequentialInterleaved(gateways, counts) {
   const agent = keepAliveAgent(2);
-  const modes = Object.keys(gateways);
-  const sessions = {};
-  const latencies = {};
+  const paths = {};
   const cpuMs = {};
-  const elapsedMs = {};
-  for (const mode of modes) {
-    sessions[mode] = await LegacySession.open(gateways[mode].url, agent);
-    for (let i = 0; i < counts.warmup; i++) await callEcho(sessions[mode], 'fixture__echo', 'warm-up');
-    latencies[mode] = [];
+  for (const [mode, gateway] of Object.entries(gateways)) {
+    const session = await LegacySession.open(gateway.url, agent);
     cpuMs[mode] = 0;
-    elapsedMs[mode] = 0;
-  }
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const mode of modes) {
-      const cpu = gateways[mode].cpuMs();
-      const began = performance.now();
-      for (let i = 0; i < Math.ceil(counts.calls / ROUNDS); i++) {
-        const start = performance.now();
-        await callEcho(sessions[mode], 'fixture__echo', `c${i}`);
-        latencies[mode].push(performance.now() - start);
+    paths[mode] = {
+      session,
+      call: i => callEcho(session, 'fixture__echo', `c${i}`),
+      meter: () => {
+        const before = gateway.cpuMs();
+        return () => (cpuMs[mode] += gateway.cpuMs() - before);
       }
-      elapsedMs[mode] += performance.now() - began;
-      cpuMs[mode] += gateways[mode].cpuMs() - cpu;
-    }
+    };
   }
-  for (const mode of modes) await sessions[mode].close();
+  const runs = await interleaved(paths, { warmup: counts.warmup, count: counts.calls });
+  for (const path of Object.values(paths)) await path.session.close();
   agent.destroy();
   return Object.fromEntries(
-    modes.map(mode => {
-      const run = summarize(latencies[mode], elapsedMs[mode]);
-      return [mode, { ...run, gatewayCpuUsPerCall: Math.round((cpuMs[mode] * 1000) / run.calls) }];
-    })
+    Object.entries(runs).map(([mode, run]) => [
+      mode,
+      { ...run, gatewayCpuUsPerCall: Math.round((cpuMs[mode] * 1000) / run.calls) }
+    ])
   );
 }
 

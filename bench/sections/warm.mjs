@@ -6,53 +6,37 @@ import { startFloor } from '../lib/floor.mjs';
 import { startFixtureGateway } from '../lib/gateway.mjs';
 import { keepAliveAgent, LegacySession, ModernClient, callEcho } from '../lib/raw-client.mjs';
 import { connectSdk, sdkEcho } from '../lib/sdk-client.mjs';
-import { round, summarize } from '../lib/stats.mjs';
+import { interleaved } from '../lib/load.mjs';
+import { round } from '../lib/stats.mjs';
 import { trackOwner } from '../lib/cleanup.mjs';
 
-/** Rounds in which every path takes its turn (see {@link interleaved}). */
-const ROUNDS = 5;
-
 /**
- * Warms every path up (JIT, sockets, the servers' own warm-up), then runs `counts.calls` calls on
- * each in {@link ROUNDS} interleaved rounds, so that drift in the machine falls on all of them
- * alike. Each path is `{ key, call, frontPid, label, relayPids }`: `frontPid` is the HTTP front
- * (the gateway, or a floor relay), `label` finds the server's container, `relayPids` are more
- * processes relaying its stdio. Returns, by key, the latencies and the CPU each process spent per
- * call.
+ * Measures every path (`{ key, call, frontPid, label, relayPids }`) in interleaved rounds, with
+ * the CPU each process spent per call: `frontPid` is the HTTP front (the gateway, or a floor
+ * relay), `label` finds the server's container, `relayPids` are more processes relaying its stdio.
+ * Returns the runs by key.
  */
-async function interleaved(paths, { counts, docker }, log) {
+async function measurePaths(paths, { counts, docker, log }) {
+  const cpuUs = new Map(paths.map(path => [path.key, {}]));
+  const metered = {};
   for (const path of paths) {
-    for (let i = 0; i < counts.warmup; i++) await path.call(`warm-up ${i}`);
-    path.serverPid = await containerPid(docker, path.label);
-    path.latencies = [];
-    path.elapsedMs = 0;
-    path.cpuUs = {};
-  }
-  const chunk = Math.ceil(counts.calls / ROUNDS);
-  for (let round = 0; round < ROUNDS; round++) {
-    log(`  round ${round + 1} of ${ROUNDS}: ${chunk} calls on each of ${paths.length} paths`);
-    for (const path of paths) {
-      const budget = cpuBudget({
-        gatewayPid: path.frontPid,
-        serverPid: path.serverPid,
-        relayPids: path.relayPids
-      });
-      const began = performance.now();
-      for (let i = 0; i < chunk; i++) {
-        const start = performance.now();
-        await path.call(`call ${round}.${i}`);
-        path.latencies.push(performance.now() - start);
+    const serverPid = await containerPid(docker, path.label);
+    metered[path.key] = {
+      call: path.call,
+      meter: () => {
+        const budget = cpuBudget({ gatewayPid: path.frontPid, serverPid, relayPids: path.relayPids });
+        return calls => {
+          const sums = cpuUs.get(path.key);
+          for (const [key, us] of Object.entries(budget(calls))) sums[key] = (sums[key] ?? 0) + us * calls;
+        };
       }
-      path.elapsedMs += performance.now() - began;
-      for (const [key, us] of Object.entries(budget(chunk)))
-        path.cpuUs[key] = (path.cpuUs[key] ?? 0) + us * chunk;
-    }
+    };
   }
-  const runs = {};
+  const runs = await interleaved(metered, { warmup: counts.warmup, count: counts.calls, log });
   for (const path of paths) {
-    const run = summarize(path.latencies, path.elapsedMs);
+    const run = runs[path.key];
     const cpuUsPerCall = Object.fromEntries(
-      Object.entries(path.cpuUs).map(([key, us]) => [key, Math.round(us / run.calls)])
+      Object.entries(cpuUs.get(path.key)).map(([key, us]) => [key, Math.round(us / run.calls)])
     );
     runs[path.key] = {
       ...run,
@@ -113,15 +97,15 @@ export async function warmCalls({ dir, images, owner, counts, docker, log }) {
     const through = { frontPid: gateway.pid, label: ownerLabel(gateway.owner) };
     const relay = { frontPid: floor.pid, label: ownerLabel(relayOwner) };
     const sdkRelay = { frontPid: sdkFloor.pid, label: ownerLabel(sdkOwner) };
-    const sdkEchoOf = client => text => sdkEcho(client, tool, text);
-    const rawEchoOf = client => text => callEcho(client, tool, text);
+    const sdkEchoOf = client => i => sdkEcho(client, tool, `call ${i}`);
+    const rawEchoOf = client => i => callEcho(client, tool, `call ${i}`);
     const paths = [
-      { key: 'attach', label: ownerLabel(owner), call: text => sdkEcho(attach.client, 'echo', text) },
+      { key: 'attach', label: ownerLabel(owner), call: i => sdkEcho(attach.client, 'echo', `call ${i}`) },
       {
         key: 'dockerRun',
         label: `${BENCH_LABEL}=true`,
         relayPids: [dockerRun.cliPid],
-        call: text => sdkEcho(dockerRun.client, 'echo', text)
+        call: i => sdkEcho(dockerRun.client, 'echo', `call ${i}`)
       },
       { key: 'gatewaySdk_legacy', ...through, call: sdkEchoOf(await sdkClient(gateway.url, 'legacy')) },
       { key: 'gatewaySdk_modern', ...through, call: sdkEchoOf(await sdkClient(gateway.url, 'modern')) },
@@ -142,7 +126,7 @@ export async function warmCalls({ dir, images, owner, counts, docker, log }) {
       { key: 'floorSdkStackRaw_legacy', ...sdkRelay, call: rawEchoOf(await session(sdkFloor.url)) },
       { key: 'floorSdkStackRaw_modern', ...sdkRelay, call: rawEchoOf(new ModernClient(sdkFloor.url, agent)) }
     ];
-    const runs = await interleaved(paths, { counts, docker }, log);
+    const runs = await measurePaths(paths, { counts, docker, log });
     return result(prior.kind, runs);
   } finally {
     for (const close of closers.reverse()) {

@@ -13,22 +13,13 @@
 //                                          tools serialized anew each time, as a server must
 //   http-floor.mjs list-cached <tools.json> the same answer serialized once: only the bytes move
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { createLogger } from '../../dist/log.js';
 import { DockerRuntime } from '../../dist/runtime/docker-runtime.js';
 import { dockerSpec } from '../lib/direct.mjs';
+import { readBody, serveFloor } from './floor-http.mjs';
 
 const [mode, arg, owner] = process.argv.slice(2);
-
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on('data', chunk => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function reply(res, body) {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -116,17 +107,4 @@ if (mode === 'list') {
   process.exit(2);
 }
 
-const httpServer = http.createServer((req, res) => {
-  handle(req, res).catch(error => {
-    res.writeHead(500).end(String(error));
-  });
-});
-httpServer.keepAliveTimeout = 5_000;
-httpServer.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${httpServer.address().port}\n`);
-});
-process.once('SIGTERM', () => {
-  httpServer.closeAllConnections();
-  httpServer.close();
-  void stop().finally(() => process.exit(0));
-});
+serveFloor(handle, stop);

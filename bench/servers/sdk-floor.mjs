@@ -13,7 +13,6 @@
 // `initialize`, goes to a 2025-era session (NodeStreamableHTTPServerTransport and a Server kept
 // per session); anything else to `createMcpHandler` (a fresh Server per 2026-era request).
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/client';
 import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
@@ -22,6 +21,7 @@ import { createLogger } from '../../dist/log.js';
 import { DockerRuntime } from '../../dist/runtime/docker-runtime.js';
 import { StreamTransport } from '../../dist/upstream/stream-transport.js';
 import { dockerSpec } from '../lib/direct.mjs';
+import { readBody, serveFloor } from './floor-http.mjs';
 
 const [mode, arg, owner] = process.argv.slice(2);
 const PREFIX = 'fixture__';
@@ -81,34 +81,9 @@ async function legacy(req, res, body) {
 
 const modern = toNodeHandler(createMcpHandler(newServer, { legacy: 'reject' }));
 
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on('data', chunk => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-const httpServer = http.createServer(async (req, res) => {
-  try {
-    const body = req.method === 'POST' ? JSON.parse(await readBody(req)) : undefined;
-    if (req.headers['mcp-session-id'] !== undefined || body?.method === 'initialize') {
-      await legacy(req, res, body);
-    } else {
-      await modern(req, res, body);
-    }
-  } catch (error) {
-    if (!res.headersSent) res.writeHead(500);
-    res.end(String(error));
-  }
-});
-httpServer.keepAliveTimeout = 5_000;
-httpServer.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${httpServer.address().port}\n`);
-});
-process.once('SIGTERM', () => {
-  httpServer.closeAllConnections();
-  httpServer.close();
-  void stop().finally(() => process.exit(0));
-});
+serveFloor(async (req, res) => {
+  const body = req.method === 'POST' ? JSON.parse(await readBody(req)) : undefined;
+  if (req.headers['mcp-session-id'] !== undefined || body?.method === 'initialize')
+    await legacy(req, res, body);
+  else await modern(req, res, body);
+}, stop);

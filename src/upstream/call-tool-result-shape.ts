@@ -1,4 +1,5 @@
 import type { CallToolResult, StandardSchemaV1 } from '@modelcontextprotocol/client';
+import { isObject } from './is-object.js';
 
 /**
  * The check the gateway applies to a server's `tools/call` result before passing it on, as the
@@ -38,8 +39,4 @@ function problemOf(value: unknown): string | undefined {
   if (isError !== undefined && typeof isError !== 'boolean') return '`isError` is not a boolean';
   if (_meta !== undefined && !isObject(_meta)) return '`_meta` is not an object';
   return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
