@@ -8,10 +8,11 @@ import { logCall, type CallObserver } from './sessions/call-runner.js';
 import type { SessionTracker } from './sessions/legacy-sessions.js';
 import { ActivityLog, type ClientIdentity } from './store/activity-log.js';
 import { ActivityQueries } from './store/activity-queries.js';
+import { AuditLog } from './store/audit-log.js';
 import type { Upstream } from './upstream/upstream.js';
 import type { z } from 'zod';
 
-/** How often old history is pruned. */
+/** How often old history and audit entries are pruned. */
 const PRUNE_INTERVAL_MS = 10 * 60_000;
 
 export interface ObservabilityOptions {
@@ -89,14 +90,18 @@ export function createObservability(options: ObservabilityOptions) {
     });
   }
 
+  // The audit table follows the history's retention, and is pruned even when history is off: it
+  // records every failed authentication, which anyone who reaches the port can cause.
+  const audit = new AuditLog(db);
   const prune = () => {
-    if (!record) return;
     try {
+      audit.prune(history.retentionDays);
+      if (!record) return;
       const removed = activity.prune(history.retentionDays, history.maxRequests);
       if (removed > 0) log.info({ removed }, 'pruned old request history');
     } catch (error) {
       metrics.storeWriteFailed();
-      log.error({ err: describeError(error) }, 'pruning history failed');
+      log.error({ err: describeError(error) }, 'pruning history and audit entries failed');
     }
   };
   prune();
