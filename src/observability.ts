@@ -2,7 +2,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { HistorySchema } from './config/schema.js';
 import { describeError } from './errors.js';
 import { EventHub } from './events.js';
-import type { Logger } from './log.js';
+import { droppedLogLines, type Logger } from './log.js';
 import { GatewayMetrics } from './metrics.js';
 import { logCall, type CallObserver } from './sessions/call-runner.js';
 import type { SessionTracker } from './sessions/legacy-sessions.js';
@@ -34,7 +34,8 @@ export function createObservability(options: ObservabilityOptions) {
   const events = new EventHub();
   const metrics = new GatewayMetrics({
     serversRunning: () => options.upstreams.filter(upstream => upstream.state === 'ready').length,
-    sessionsOpen: options.sessionsOpen
+    sessionsOpen: options.sessionsOpen,
+    logLinesDropped: () => droppedLogLines(log)
   });
   const activity = new ActivityLog(db, {
     onWriteFailure: error => {
