@@ -14,6 +14,8 @@ import type { z } from 'zod';
 
 /** How often old history and audit entries are pruned. */
 const PRUNE_INTERVAL_MS = 10 * 60_000;
+/** Failed history writes are logged at most this often. */
+const WRITE_FAILURE_REPORT_MS = 60_000;
 
 export interface ObservabilityOptions {
   readonly db: DatabaseSync;
@@ -37,10 +39,22 @@ export function createObservability(options: ObservabilityOptions) {
     sessionsOpen: options.sessionsOpen,
     logLinesDropped: () => droppedLogLines(log)
   });
+  const file = db.location() ?? 'the state database';
+  // On a full disk every flush fails: the first failure is logged at once, then one line a minute
+  // says how many records went meanwhile. The counter counts each failed flush.
+  let droppedUnreported = 0;
+  let lastReported = 0;
   const activity = new ActivityLog(db, {
-    onWriteFailure: error => {
+    onWriteFailure: (error, dropped) => {
       metrics.storeWriteFailed();
-      log.error({ err: describeError(error) }, 'writing history failed; the batch was dropped');
+      droppedUnreported += dropped;
+      if (Date.now() - lastReported < WRITE_FAILURE_REPORT_MS) return;
+      log.error(
+        { err: describeError(error), file, dropped: droppedUnreported },
+        `writing history to ${file} failed; ${droppedUnreported} records were dropped. Free space on its disk or make it writable`
+      );
+      droppedUnreported = 0;
+      lastReported = Date.now();
     }
   });
   const queries = new ActivityQueries(db);
