@@ -102,7 +102,11 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE oauth_models ADD COLUMN revoked_at INTEGER;
    CREATE INDEX oauth_models_expires ON oauth_models (expires_at);`,
   // /readyz proves the store can write by committing its one row (a rolled-back write touches no disk).
-  `CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL)`
+  `CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL)`,
+  // OAuth payloads no longer keep their model's id (for tokens and codes, the secret itself) or an
+  // interaction's copy of the session cookie; remove both from rows stored before.
+  `UPDATE oauth_models SET payload = json_remove(payload, '$.jti', '$.session.cookie')
+     WHERE kind NOT IN ('Client', 'Grant')`
 ];
 
 /** The state database's file name in the state directory. */
