@@ -116,7 +116,7 @@ export function createObservability(options: ObservabilityOptions) {
       if (removed > 0) log.info({ removed }, 'pruned old request history');
     } catch (error) {
       metrics.storeWriteFailed();
-      log.error({ err: describeError(error) }, 'pruning history and audit entries failed');
+      log.error({ err: describeError(error), file }, `pruning history and audit entries in ${file} failed`);
     }
   };
   prune();
