@@ -281,8 +281,38 @@ describe('OAuth against the real daemon', () => {
           cells.push(...Object.values(row).map(value => String(value)));
         }
       }
+      const stored = copied
+        .prepare("SELECT kind, id FROM oauth_models WHERE kind IN ('RefreshToken', 'AccessToken')")
+        .all() as { kind: string; id: string }[];
       copied.close();
       expect(cells.some(cell => cell.includes('at-rest client'))).toBe(true); // the copy is readable
+      // What the copy does hold under those kinds is refused when presented.
+      // (two of each from this test's grant, more from the tests before it)
+      expect(stored.filter(row => row.kind === 'RefreshToken').length).toBeGreaterThanOrEqual(2);
+      expect(stored.filter(row => row.kind === 'AccessToken').length).toBeGreaterThanOrEqual(2);
+      for (const { kind, id } of stored) {
+        const response =
+          kind === 'RefreshToken'
+            ? await fetch(`${publicUrl}/oauth/token`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                body: new URLSearchParams({
+                  grant_type: 'refresh_token',
+                  refresh_token: id,
+                  client_id: oauth.information!.client_id
+                }).toString()
+              })
+            : await fetch(`${publicUrl}/mcp`, {
+                method: 'POST',
+                headers: {
+                  authorization: `Bearer ${id}`,
+                  'content-type': 'application/json',
+                  accept: 'application/json, text/event-stream'
+                },
+                body: '{}'
+              });
+        expect(response.status, `${kind} ${await response.text()}`).toBe(kind === 'RefreshToken' ? 400 : 401);
+      }
       for (const [what, secret] of Object.entries(secrets)) {
         expect(secret.length, what).toBeGreaterThan(20);
         expect(
