@@ -35,22 +35,11 @@ describe.skipIf(!canMount)('a log destination on a full disk', () => {
     );
     const port = await freePort();
     // stderr is the full file; the port is fixed because the "listening" line cannot get out.
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        CLI,
-        'serve',
-        '--config',
-        path.join(dir, 'servers.yaml'),
-        '--state-dir',
-        path.join(dir, 'data'),
-        '--port',
-        String(port),
-        '--log-level',
-        'debug'
-      ],
-      { stdio: ['ignore', 'ignore', fd] }
-    );
+    const config = path.join(dir, 'servers.yaml');
+    const flags = ['--config', config, '--state-dir', path.join(dir, 'data'), '--port', String(port)];
+    const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', ...flags, '--log-level', 'debug'], {
+      stdio: ['ignore', 'ignore', fd]
+    });
     const exited = new Promise<{ code: number | null; signal: string | null }>(resolve =>
       child.once('exit', (code, signal) => resolve({ code, signal }))
     );
