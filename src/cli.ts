@@ -7,6 +7,7 @@ import { ConfigError, startGateway } from './gateway.js';
 import { createLogger } from './log.js';
 import { UnsafeStartError } from './security.js';
 import { resolveSettings, SettingsError } from './settings.js';
+import { StoreError } from './store/store-error.js';
 import { VERSION } from './version.js';
 
 /**
@@ -34,6 +35,7 @@ Options (flags beat environment variables, which beat defaults):
   --allowed-hosts <list>   extra Host names       GATEWAY_ALLOWED_HOSTS
   --allowed-origins <list> extra Origin hosts     GATEWAY_ALLOWED_ORIGINS
   --allow-unauthenticated  serve beyond loopback without auth   GATEWAY_ALLOW_UNAUTHENTICATED=true
+  --reset-damaged-state    move a damaged gateway.db aside      GATEWAY_RESET_DAMAGED_STATE=true
   (environment only)       idle timeout default   DEFAULT_IDLE_TIMEOUT (seconds)
   -h, --help, -v, --version
 `;
@@ -51,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       'allowed-hosts': { type: 'string' },
       'allowed-origins': { type: 'string' },
       'allow-unauthenticated': { type: 'boolean' },
+      'reset-damaged-state': { type: 'boolean' },
       name: { type: 'string' },
       servers: { type: 'string' },
       tools: { type: 'string' },
@@ -130,6 +133,11 @@ async function serve(settings: ReturnType<typeof resolveSettings>): Promise<numb
     if (error instanceof UnsafeStartError) {
       process.stderr.write(`mcp-gateway: ${error.message}\n`);
       log.fatal({ err: error.message }, 'refusing to start');
+      return EXIT_CONFIG;
+    }
+    if (error instanceof StoreError) {
+      process.stderr.write(`mcp-gateway: ${error.message}\n`);
+      log.fatal({ err: error.message }, 'refusing to start: the state database cannot be used');
       return EXIT_CONFIG;
     }
     if (error instanceof ConfigError) {

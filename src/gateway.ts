@@ -20,7 +20,7 @@ import { createGatewayServer, describeServers } from './sessions/gateway-server.
 import { LegacySessions } from './sessions/legacy-sessions.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
-import { openDatabase } from './store/database.js';
+import { DATABASE_FILE, openDatabase } from './store/database.js';
 import { Upstream } from './upstream/upstream.js';
 import { VERSION } from './version.js';
 
@@ -67,7 +67,15 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const { config } = loaded;
   for (const warning of config.warnings) log.warn(warning);
 
-  const db = openDatabase(settings.stateDir);
+  const databaseFile = path.resolve(settings.stateDir, DATABASE_FILE);
+  const db = openDatabase(settings.stateDir, {
+    resetDamaged: settings.resetDamagedState,
+    onMovedAside: (movedTo, problem) =>
+      log.warn(
+        { file: databaseFile, movedTo, problem },
+        `the state database was damaged: moved it to ${movedTo} and started an empty one`
+      )
+  });
   // Containers are this gateway's by its state directory, unless MCP_GATEWAY_OWNER names it (two
   // containerized gateways on one engine both use /data).
   const owner = process.env.MCP_GATEWAY_OWNER || DockerRuntime.ownerFor(path.resolve(settings.stateDir));
@@ -176,16 +184,17 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       servers: upstreams.map(upstream => upstream.status())
     }),
     readiness: async () => {
+      const storeProblem = observe.queries.writeProblem();
       const checks = {
         config: true,
-        store: observe.queries.writable(),
+        store: storeProblem === undefined,
         ...(usesDocker ? { docker: (await docker.health()).reachable } : {})
       };
       const problems = Object.entries(checks)
         .filter(([, ok]) => !ok)
         .map(([name]) =>
           name === 'store'
-            ? `the state store in ${settings.stateDir} is not writable`
+            ? `the state database ${databaseFile} cannot be written (${storeProblem}): free space on its disk or make it writable by this user`
             : 'the Docker engine is unreachable'
         );
       return { ready: problems.length === 0, checks, problems };

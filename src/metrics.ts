@@ -15,7 +15,11 @@ export class GatewayMetrics {
   private readonly crashes: Counter<'server'>;
   private readonly storeWriteFailures: Counter;
 
-  constructor(readings: { serversRunning: () => number; sessionsOpen: () => number }) {
+  constructor(readings: {
+    serversRunning: () => number;
+    sessionsOpen: () => number;
+    logLinesDropped: () => number;
+  }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'mcp_gateway_' });
     this.calls = new Counter({
@@ -60,6 +64,17 @@ export class GatewayMetrics {
       name: 'mcp_gateway_store_write_failures_total',
       help: 'failed writes of session and request history',
       registers
+    });
+    let logLinesCounted = 0;
+    new Counter({
+      name: 'mcp_gateway_log_lines_dropped_total',
+      help: 'log lines dropped because the log destination failed (a full disk, a closed pipe) or fell 1 MiB behind',
+      registers,
+      collect() {
+        const dropped = readings.logLinesDropped();
+        if (dropped > logLinesCounted) this.inc(dropped - logLinesCounted);
+        logLinesCounted = dropped;
+      }
     });
     new Gauge({
       name: 'mcp_gateway_servers_running',

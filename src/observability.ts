@@ -2,17 +2,20 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { HistorySchema } from './config/schema.js';
 import { describeError } from './errors.js';
 import { EventHub } from './events.js';
-import type { Logger } from './log.js';
+import { droppedLogLines, type Logger } from './log.js';
 import { GatewayMetrics } from './metrics.js';
 import { logCall, type CallObserver } from './sessions/call-runner.js';
 import type { SessionTracker } from './sessions/legacy-sessions.js';
 import { ActivityLog, type ClientIdentity } from './store/activity-log.js';
 import { ActivityQueries } from './store/activity-queries.js';
+import { AuditLog } from './store/audit-log.js';
 import type { Upstream } from './upstream/upstream.js';
 import type { z } from 'zod';
 
-/** How often old history is pruned. */
+/** How often old history and audit entries are pruned. */
 const PRUNE_INTERVAL_MS = 10 * 60_000;
+/** Failed history writes are logged at most this often. */
+const WRITE_FAILURE_REPORT_MS = 60_000;
 
 export interface ObservabilityOptions {
   readonly db: DatabaseSync;
@@ -33,12 +36,25 @@ export function createObservability(options: ObservabilityOptions) {
   const events = new EventHub();
   const metrics = new GatewayMetrics({
     serversRunning: () => options.upstreams.filter(upstream => upstream.state === 'ready').length,
-    sessionsOpen: options.sessionsOpen
+    sessionsOpen: options.sessionsOpen,
+    logLinesDropped: () => droppedLogLines(log)
   });
+  const file = db.location() ?? 'the state database';
+  // On a full disk every flush fails: the first failure is logged at once, then one line a minute
+  // says how many records went meanwhile. The counter counts each failed flush.
+  let droppedUnreported = 0;
+  let lastReported = 0;
   const activity = new ActivityLog(db, {
-    onWriteFailure: error => {
+    onWriteFailure: (error, dropped) => {
       metrics.storeWriteFailed();
-      log.error({ err: describeError(error) }, 'writing history failed; the batch was dropped');
+      droppedUnreported += dropped;
+      if (Date.now() - lastReported < WRITE_FAILURE_REPORT_MS) return;
+      log.error(
+        { err: describeError(error), file, dropped: droppedUnreported },
+        `writing history to ${file} failed; ${droppedUnreported} records were dropped. Free space on its disk or make it writable`
+      );
+      droppedUnreported = 0;
+      lastReported = Date.now();
     }
   });
   const queries = new ActivityQueries(db);
@@ -89,14 +105,18 @@ export function createObservability(options: ObservabilityOptions) {
     });
   }
 
+  // The audit table follows the history's retention, and is pruned even when history is off: it
+  // records every failed authentication, which anyone who reaches the port can cause.
+  const audit = new AuditLog(db);
   const prune = () => {
-    if (!record) return;
     try {
+      audit.prune(history.retentionDays);
+      if (!record) return;
       const removed = activity.prune(history.retentionDays, history.maxRequests);
       if (removed > 0) log.info({ removed }, 'pruned old request history');
     } catch (error) {
       metrics.storeWriteFailed();
-      log.error({ err: describeError(error) }, 'pruning history failed');
+      log.error({ err: describeError(error), file }, `pruning history and audit entries in ${file} failed`);
     }
   };
   prune();

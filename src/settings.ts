@@ -17,6 +17,8 @@ export interface Settings {
   readonly allowedOrigins: readonly string[] | undefined;
   /** Serve without authentication beyond loopback (`--allow-unauthenticated`). */
   readonly allowUnauthenticated: boolean;
+  /** Move a damaged state database aside and start an empty one, instead of refusing (`--reset-damaged-state`). */
+  readonly resetDamagedState: boolean;
 }
 
 /** The `serve` flags as parsed from the command line; absent ones are undefined. */
@@ -29,6 +31,7 @@ export interface SettingFlags {
   readonly 'allowed-hosts'?: string | undefined;
   readonly 'allowed-origins'?: string | undefined;
   readonly 'allow-unauthenticated'?: boolean | undefined;
+  readonly 'reset-damaged-state'?: boolean | undefined;
 }
 
 /** A bad flag or environment value, said in one line. */
@@ -66,7 +69,8 @@ export function resolveSettings(
     allowedHosts: list(pick(flags['allowed-hosts'], 'GATEWAY_ALLOWED_HOSTS')),
     allowedOrigins: list(pick(flags['allowed-origins'], 'GATEWAY_ALLOWED_ORIGINS')),
     allowUnauthenticated:
-      flags['allow-unauthenticated'] === true || env.GATEWAY_ALLOW_UNAUTHENTICATED === 'true'
+      flags['allow-unauthenticated'] === true || env.GATEWAY_ALLOW_UNAUTHENTICATED === 'true',
+    resetDamagedState: flags['reset-damaged-state'] === true || env.GATEWAY_RESET_DAMAGED_STATE === 'true'
   };
 }
 

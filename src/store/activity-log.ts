@@ -1,4 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
+import { inTransaction } from './database.js';
 
 /** How a call ended. */
 export const CALL_OUTCOMES = ['ok', 'tool_error', 'protocol_error', 'timeout', 'cancelled'] as const;
@@ -44,8 +45,8 @@ export interface RequestRecord {
 export interface ActivityLogOptions {
   /** Writes are gathered and committed in one transaction this often. */
   readonly flushIntervalMs?: number;
-  /** Called with each failed flush; the batch is dropped (memory stays bounded). */
-  readonly onWriteFailure?: (error: unknown) => void;
+  /** Called with each failed flush and how many records it held; the batch is dropped (memory stays bounded). */
+  readonly onWriteFailure?: (error: unknown, dropped: number) => void;
 }
 
 interface Pending {
@@ -126,16 +127,9 @@ export class ActivityLog {
     if (isEmpty(batch)) return;
     this.pending = emptyPending();
     try {
-      this.db.exec('BEGIN');
-      try {
-        this.write(batch);
-        this.db.exec('COMMIT');
-      } catch (error) {
-        this.db.exec('ROLLBACK');
-        throw error;
-      }
+      inTransaction(this.db, () => this.write(batch));
     } catch (error) {
-      this.options.onWriteFailure?.(error);
+      this.options.onWriteFailure?.(error, recordsIn(batch));
     }
   }
 
@@ -232,12 +226,12 @@ function emptyPending(): Pending {
   return { opened: [], seen: new Map(), closed: [], clients: new Map(), requests: [] };
 }
 
-function isEmpty(batch: Pending): boolean {
+function recordsIn(batch: Pending): number {
   return (
-    batch.opened.length === 0 &&
-    batch.seen.size === 0 &&
-    batch.closed.length === 0 &&
-    batch.clients.size === 0 &&
-    batch.requests.length === 0
+    batch.opened.length + batch.seen.size + batch.closed.length + batch.clients.size + batch.requests.length
   );
+}
+
+function isEmpty(batch: Pending): boolean {
+  return recordsIn(batch) === 0;
 }

@@ -176,21 +176,21 @@ export class ActivityQueries {
     }));
   }
 
-  /** Whether the database accepts writes now (takes and releases the write lock). */
-  writable(): boolean {
-    // BEGIN IMMEDIATE alone succeeds on a read-only connection: only a real write tells.
+  /**
+   * Why the store cannot commit a write now (a full disk, a read-only file or connection), or
+   * undefined when it can. It commits one tiny row: a rolled-back write reaches no disk, so only a
+   * committed one tells.
+   */
+  writeProblem(): string | undefined {
     try {
-      this.db.exec('BEGIN IMMEDIATE');
-    } catch {
-      return false;
-    }
-    try {
-      this.db.exec('UPDATE settings SET key = key WHERE 0');
-      return true;
-    } catch {
-      return false;
-    } finally {
-      this.db.exec('ROLLBACK');
+      this.db
+        .prepare(
+          'INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'
+        )
+        .run(new Date().toISOString());
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
     }
   }
 }

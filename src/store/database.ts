@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { StoreError } from './store-error.js';
 
 /**
  * Schema changes, in order. Each runs once, in a transaction, and the database records how many
@@ -99,15 +100,70 @@ const MIGRATIONS: readonly string[] = [
   // The OAuth server keeps revoked tokens as tombstones until they would have expired, so that
   // presenting one is refused as revoked rather than ignored as unknown; expiry drives pruning.
   `ALTER TABLE oauth_models ADD COLUMN revoked_at INTEGER;
-   CREATE INDEX oauth_models_expires ON oauth_models (expires_at);`
+   CREATE INDEX oauth_models_expires ON oauth_models (expires_at);`,
+  // /readyz proves the store can write by committing its one row (a rolled-back write touches no disk).
+  `CREATE TABLE write_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL)`,
+  // OAuth payloads no longer keep their model's id (for tokens and codes, the secret itself) or an
+  // interaction's copy of the session cookie; remove both from rows stored before.
+  `UPDATE oauth_models SET payload = json_remove(payload, '$.jti', '$.session.cookie')
+     WHERE kind NOT IN ('Client', 'Grant')`
 ];
 
-/** Opens (creating and migrating as needed) the gateway's state database in `stateDir`. */
-export function openDatabase(stateDir: string): DatabaseSync {
-  mkdirSync(stateDir, { recursive: true });
-  const db = new DatabaseSync(path.join(stateDir, 'gateway.db'));
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-  migrateDatabase(db);
+/** The state database's file name in the state directory. */
+export const DATABASE_FILE = 'gateway.db';
+
+export interface OpenDatabaseOptions {
+  /**
+   * When the database is damaged, move it (with its WAL) aside and start a new, empty one,
+   * instead of refusing (`--reset-damaged-state`). Nothing is ever deleted.
+   */
+  readonly resetDamaged?: boolean | undefined;
+  /** Told, after the fact, where a damaged database was moved and what was wrong with it. */
+  readonly onMovedAside?: ((movedTo: string, problem: string) => void) | undefined;
+}
+
+/**
+ * Opens (creating and migrating as needed) the gateway's state database in `stateDir`.
+ *
+ * A new state directory is made 0700 and a new database 0600 (SQLite gives its `-wal` and `-shm`
+ * files the database's mode): they hold token hashes, OAuth state and history. An existing
+ * database readable by others is tightened to 0600 when this user owns it. The database must
+ * pass SQLite's `quick_check`: a damaged one is refused with a {@link StoreError} naming the file
+ * and the way out, unless `resetDamaged` is set.
+ */
+export function openDatabase(stateDir: string, options: OpenDatabaseOptions = {}): DatabaseSync {
+  const file = path.resolve(stateDir, DATABASE_FILE);
+  prepareFiles(file);
+  let opened = openChecked(file);
+  if (opened.problem !== undefined) {
+    if (!options.resetDamaged) {
+      throw new StoreError(
+        'damaged',
+        `the state database ${file} is damaged (${opened.problem}). Restore it from a backup, or start ` +
+          'the gateway once with --reset-damaged-state (GATEWAY_RESET_DAMAGED_STATE=true) to move it ' +
+          'aside and begin with an empty one (its history, tokens and OAuth grants are then not used)'
+      );
+    }
+    const movedTo = moveAside(file);
+    options.onMovedAside?.(movedTo, opened.problem);
+    prepareFiles(file);
+    opened = openChecked(file);
+    if (opened.problem !== undefined) {
+      throw new StoreError('damaged', `the new state database ${file} is damaged too (${opened.problem})`);
+    }
+  }
+  const { db } = opened;
+  try {
+    migrateDatabase(db);
+  } catch (error) {
+    db.close();
+    throw new StoreError(
+      'unavailable',
+      `cannot bring the state database ${file} to the current schema: ${messageOf(error)}. ` +
+        'Check that its disk has free space and the file is writable by this user',
+      { cause: error }
+    );
+  }
   return db;
 }
 
@@ -115,14 +171,96 @@ export function openDatabase(stateDir: string): DatabaseSync {
 export function migrateDatabase(db: DatabaseSync): void {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
   for (let version = row.user_version; version < MIGRATIONS.length; version++) {
-    db.exec('BEGIN');
-    try {
+    inTransaction(db, () => {
       db.exec(MIGRATIONS[version]!);
       db.exec(`PRAGMA user_version = ${version + 1}`);
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
+    });
+  }
+}
+
+/**
+ * Runs `work` in a transaction: committed when it returns, rolled back when it throws. The error
+ * thrown is always the one that failed: SQLite rolls back by itself on some (a full disk), and a
+ * ROLLBACK then would fail with "no transaction is active" and hide the real cause.
+ */
+export function inTransaction(db: DatabaseSync, work: () => void): void {
+  db.exec('BEGIN');
+  try {
+    work();
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.isTransaction) {
+      try {
+        db.exec('ROLLBACK');
+      } catch {
+        // the first error is the one to report
+      }
+    }
+    throw error;
+  }
+}
+
+/** Creates the state directory (0700) and the database file (0600) when missing. */
+function prepareFiles(file: string): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    if (!existsSync(file)) closeSync(openSync(file, 'wx', 0o600));
+  } catch (error) {
+    throw new StoreError(
+      'unavailable',
+      `cannot create the state database ${file}: ${messageOf(error)}. ` +
+        'Check that the state directory (--state-dir, STATE_DIR) is writable by this user',
+      { cause: error }
+    );
+  }
+  for (const each of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((statSync(each).mode & 0o077) !== 0) chmodSync(each, 0o600);
+    } catch {
+      // missing, or not ours to change: SQLite's own open reports what matters
     }
   }
+}
+
+/** The open database, or what SQLite found wrong with it. Other failures throw a StoreError. */
+function openChecked(file: string): { db: DatabaseSync; problem?: undefined } | { problem: string } {
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(file);
+    // busy_timeout first: another process (an admin command) may hold the lock for a moment.
+    db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+    const rows = db.prepare('PRAGMA quick_check(3)').all() as { quick_check: string }[];
+    if (rows.length === 1 && rows[0]!.quick_check === 'ok') return { db };
+    db.close();
+    return { problem: rows.map(row => row.quick_check).join('; ') };
+  } catch (error) {
+    if (db?.isOpen) db.close();
+    if (isDamage(error)) return { problem: messageOf(error) };
+    throw new StoreError(
+      'unavailable',
+      `cannot open the state database ${file}: ${messageOf(error)}. ` +
+        'Check that it and its directory are readable and writable by this user',
+      { cause: error }
+    );
+  }
+}
+
+/** SQLITE_CORRUPT and SQLITE_NOTADB, in their extended forms too. */
+function isDamage(error: unknown): boolean {
+  const code = (error as { errcode?: unknown } | undefined)?.errcode;
+  return typeof code === 'number' && [11, 26].includes(code & 0xff);
+}
+
+/** Renames the database and its WAL files to `<file>.damaged-<time>`; returns the new name. */
+function moveAside(file: string): string {
+  const target = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(file, target);
+  for (const suffix of ['-wal', '-shm']) {
+    if (existsSync(file + suffix)) renameSync(file + suffix, target + suffix);
+  }
+  return target;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   auth,
@@ -63,7 +64,8 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-async function authorize(client: MemoryOAuthClient): Promise<void> {
+/** Runs the whole authorization for `client`; returns the authorization code it redeemed. */
+async function authorize(client: MemoryOAuthClient): Promise<string> {
   const serverUrl = `${publicUrl}/mcp`;
   await expect(auth(client, { serverUrl })).resolves.toBe('REDIRECT');
   const outcome = await new ConsentBrowser(publicUrl).approve(client.authorizationUrl!, PASSWORD);
@@ -71,6 +73,7 @@ async function authorize(client: MemoryOAuthClient): Promise<void> {
   expect(code, `no code; ended on ${outcome.status} ${outcome.html.slice(0, 300)}`).toBeTruthy();
   const iss = outcome.redirect?.searchParams.get('iss') ?? undefined;
   await expect(auth(client, { serverUrl, authorizationCode: code!, iss })).resolves.toBe('AUTHORIZED');
+  return code!;
 }
 
 async function connectWith(oauth: MemoryOAuthClient, era: 'legacy' | 'modern'): Promise<Client> {
@@ -241,5 +244,92 @@ describe('OAuth against the real daemon', () => {
     });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+
+  it('keeps nothing in a copy of gateway.db that redeems: no token or code in clear, the file 0600', async () => {
+    const oauth = new MemoryOAuthClient('at-rest client');
+    const code = await authorize(oauth);
+    const first = oauth.saved!;
+    await expect(auth(oauth, { serverUrl: `${publicUrl}/mcp` })).resolves.toBe('AUTHORIZED');
+    const secrets = {
+      code,
+      firstAccessToken: first.access_token,
+      firstRefreshToken: first.refresh_token!,
+      accessToken: oauth.saved!.access_token,
+      refreshToken: oauth.saved!.refresh_token!
+    };
+
+    // The copy someone could take: the database and its WAL, as they are on disk.
+    const copy = mkdtempSync(path.join(tmpdir(), 'oauth-copy-'));
+    try {
+      for (const suffix of ['', '-wal']) {
+        const file = path.join(stateDir, `gateway.db${suffix}`);
+        if (existsSync(file)) copyFileSync(file, path.join(copy, `gateway.db${suffix}`));
+      }
+      const bytes = ['', '-wal']
+        .map(suffix => path.join(copy, `gateway.db${suffix}`))
+        .filter(file => existsSync(file))
+        .map(file => readFileSync(file).toString('latin1'))
+        .join('');
+      const copied = new DatabaseSync(path.join(copy, 'gateway.db'));
+      const cells: string[] = [];
+      const tables = copied.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+        name: string;
+      }[];
+      for (const { name } of tables) {
+        for (const row of copied.prepare(`SELECT * FROM "${name}"`).all()) {
+          cells.push(...Object.values(row).map(value => String(value)));
+        }
+      }
+      const stored = copied
+        .prepare("SELECT kind, id FROM oauth_models WHERE kind IN ('RefreshToken', 'AccessToken')")
+        .all() as { kind: string; id: string }[];
+      copied.close();
+      expect(cells.some(cell => cell.includes('at-rest client'))).toBe(true); // the copy is readable
+      // What the copy does hold under those kinds is refused when presented.
+      // (two of each from this test's grant, more from the tests before it)
+      expect(stored.filter(row => row.kind === 'RefreshToken').length).toBeGreaterThanOrEqual(2);
+      expect(stored.filter(row => row.kind === 'AccessToken').length).toBeGreaterThanOrEqual(2);
+      for (const { kind, id } of stored) {
+        const response =
+          kind === 'RefreshToken'
+            ? await fetch(`${publicUrl}/oauth/token`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                body: new URLSearchParams({
+                  grant_type: 'refresh_token',
+                  refresh_token: id,
+                  client_id: oauth.information!.client_id
+                }).toString()
+              })
+            : await fetch(`${publicUrl}/mcp`, {
+                method: 'POST',
+                headers: {
+                  authorization: `Bearer ${id}`,
+                  'content-type': 'application/json',
+                  accept: 'application/json, text/event-stream'
+                },
+                body: '{}'
+              });
+        expect(response.status, `${kind} ${await response.text()}`).toBe(kind === 'RefreshToken' ? 400 : 401);
+      }
+      for (const [what, secret] of Object.entries(secrets)) {
+        expect(secret.length, what).toBeGreaterThan(20);
+        expect(
+          cells.filter(cell => cell.includes(secret)),
+          what
+        ).toEqual([]);
+        expect(bytes.includes(secret), `${what} in the raw bytes`).toBe(false);
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+
+    // The state directory and the database are this user's alone.
+    expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+    for (const suffix of ['', '-wal', '-shm']) {
+      const file = path.join(stateDir, `gateway.db${suffix}`);
+      if (existsSync(file)) expect(statSync(file).mode & 0o777, file).toBe(0o600);
+    }
   });
 });

@@ -589,6 +589,21 @@ describe('ActivityLog write failures', () => {
     expect(() => log.close()).not.toThrow();
   });
 
+  it('reports the real error of a flush on a full database, with the records it dropped', () => {
+    const failures: { error: unknown; dropped: number }[] = [];
+    const log = newLog({ onWriteFailure: (error, dropped) => failures.push({ error, dropped }) });
+    // SQLite rolls the transaction back by itself on SQLITE_FULL, as on a full disk.
+    const { page_count } = db.prepare('PRAGMA page_count').get() as { page_count: number };
+    db.exec(`PRAGMA max_page_count = ${page_count}`);
+    for (let i = 0; i < 500; i++) log.requestFinished(request({ tool: `t${i}`, error: 'x'.repeat(500) }));
+    log.flush();
+
+    expect(failures).toHaveLength(1);
+    expect(String(failures[0]!.error)).toMatch(/database or disk is full/);
+    expect(failures[0]!.dropped).toBe(500);
+    expect(db.isTransaction).toBe(false);
+  });
+
   it('drops a batch that failed on a locked database and writes later ones once it is free', () => {
     db.exec('PRAGMA busy_timeout = 0');
     const failures: unknown[] = [];
@@ -624,9 +639,9 @@ describe('ActivityLog write failures', () => {
   });
 });
 
-describe('ActivityQueries.writable', () => {
-  it('is true for a normal database', () => {
-    expect(queries.writable()).toBe(true);
+describe('ActivityQueries.writeProblem', () => {
+  it('is undefined for a normal database', () => {
+    expect(queries.writeProblem()).toBeUndefined();
     // It leaves no transaction behind.
     expect(db.isTransaction).toBe(false);
     const log = newLog();
@@ -635,7 +650,7 @@ describe('ActivityQueries.writable', () => {
     expect(count('requests')).toBe(1);
   });
 
-  it('is false for a read-only connection', () => {
+  it('names the failure for a read-only connection', () => {
     const readOnly = new DatabaseSync(path.join(dir, 'gateway.db'), { readOnly: true });
     extraConnections.push(readOnly);
     const readOnlyQueries = new ActivityQueries(readOnly);
@@ -644,7 +659,7 @@ describe('ActivityQueries.writable', () => {
       readOnly.exec("INSERT INTO clients (key, first_seen_at, last_seen_at) VALUES ('k', 'a', 'b')")
     ).toThrow(/readonly/);
     // ...so the readiness check must say so.
-    expect(readOnlyQueries.writable()).toBe(false);
+    expect(readOnlyQueries.writeProblem()).toMatch(/readonly/);
     expect(readOnly.isTransaction).toBe(false);
   });
 });

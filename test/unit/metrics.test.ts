@@ -8,10 +8,17 @@ interface Sample {
   metricName?: string;
 }
 
-function newMetrics(readings: { serversRunning?: () => number; sessionsOpen?: () => number } = {}) {
+function newMetrics(
+  readings: {
+    serversRunning?: () => number;
+    sessionsOpen?: () => number;
+    logLinesDropped?: () => number;
+  } = {}
+) {
   return new GatewayMetrics({
     serversRunning: readings.serversRunning ?? (() => 0),
-    sessionsOpen: readings.sessionsOpen ?? (() => 0)
+    sessionsOpen: readings.sessionsOpen ?? (() => 0),
+    logLinesDropped: readings.logLinesDropped ?? (() => 0)
   });
 }
 

@@ -26,7 +26,8 @@ describe('resolveSettings', () => {
       defaultIdleTimeout: undefined,
       allowedHosts: undefined,
       allowedOrigins: undefined,
-      allowUnauthenticated: false
+      allowUnauthenticated: false,
+      resetDamagedState: false
     });
   });
 
@@ -40,7 +41,8 @@ describe('resolveSettings', () => {
       defaultIdleTimeout: 45,
       allowedHosts: ['env.example'],
       allowedOrigins: ['https://env.example'],
-      allowUnauthenticated: false
+      allowUnauthenticated: false,
+      resetDamagedState: false
     });
   });
 
@@ -66,7 +68,8 @@ describe('resolveSettings', () => {
       defaultIdleTimeout: 45,
       allowedHosts: ['flag.example'],
       allowedOrigins: ['https://flag.example'],
-      allowUnauthenticated: false
+      allowUnauthenticated: false,
+      resetDamagedState: false
     });
   });
 
@@ -100,6 +103,12 @@ describe('resolveSettings', () => {
     expect(resolveSettings({ 'allow-unauthenticated': true }, {}).allowUnauthenticated).toBe(true);
     expect(resolveSettings({}, { GATEWAY_ALLOW_UNAUTHENTICATED: 'true' }).allowUnauthenticated).toBe(true);
     expect(resolveSettings({}, { GATEWAY_ALLOW_UNAUTHENTICATED: 'yes' }).allowUnauthenticated).toBe(false);
+  });
+
+  it('reads --reset-damaged-state and GATEWAY_RESET_DAMAGED_STATE=true', () => {
+    expect(resolveSettings({ 'reset-damaged-state': true }, {}).resetDamagedState).toBe(true);
+    expect(resolveSettings({}, { GATEWAY_RESET_DAMAGED_STATE: 'true' }).resetDamagedState).toBe(true);
+    expect(resolveSettings({}, { GATEWAY_RESET_DAMAGED_STATE: '1' }).resetDamagedState).toBe(false);
   });
 
   describe('port', () => {

@@ -25,10 +25,30 @@ interface Row {
 
 const epochSeconds = (): number => Math.floor(Date.now() / 1000);
 
+/** Kinds whose id is no secret: a client's id is public, a grant's id redeems nothing by itself. */
+const PUBLIC_ID_KINDS: ReadonlySet<string> = new Set(['Client', 'Grant']);
+
+/**
+ * The payload as stored: without the model's id (`jti`, which for opaque tokens and codes is the
+ * token itself) unless the kind's ids are public, and without an interaction's copy of the session
+ * cookie (`session.cookie`, the session's id). `find` puts the id back from the value it was asked
+ * for; nothing in oidc-provider reads `session.cookie`, and a session found by uid is only read,
+ * never saved.
+ */
+function atRest(kind: string, payload: AdapterPayload): AdapterPayload {
+  if (PUBLIC_ID_KINDS.has(kind)) return payload;
+  const { jti: _id, ...rest } = payload;
+  if (rest.session !== undefined) {
+    const { cookie: _cookie, ...session } = rest.session;
+    rest.session = session;
+  }
+  return rest;
+}
+
 /**
  * Ids are stored as SHA-256 digests: most of them (access and refresh tokens, codes, session and
  * interaction ids) are bearer secrets, and a copy of the database must not hand them out. Lookups
- * hash the presented id the same way.
+ * hash the presented id the same way, and {@link atRest} keeps the id out of the payload.
  */
 function keyOf(id: string): string {
   return createHash('sha256').update(id).digest('base64url');
@@ -48,13 +68,14 @@ export class OAuthModelStore {
 
   /** The adapter factory for oidc-provider's `adapter` option: one adapter per model kind. */
   readonly adapter: AdapterFactory = (kind: string): Adapter => {
-    const find = (where: string, value: string): Promise<AdapterPayload | undefined> => {
+    const find = (where: string, value: string, id?: string): Promise<AdapterPayload | undefined> => {
       const row = this.db
         .prepare(
           `SELECT payload, expires_at, consumed_at, revoked_at FROM oauth_models WHERE kind = ? AND ${where} = ?`
         )
         .get(kind, value) as Row | undefined;
-      return Promise.resolve(row === undefined ? undefined : live(row));
+      const payload = row === undefined ? undefined : live(row);
+      return Promise.resolve(payload && id !== undefined ? { ...payload, jti: id } : payload);
     };
     return {
       upsert: (id, payload, expiresIn) => {
@@ -69,7 +90,7 @@ export class OAuthModelStore {
           .run(
             kind,
             keyOf(id),
-            JSON.stringify(payload),
+            JSON.stringify(atRest(kind, payload)),
             payload.grantId ?? null,
             payload.userCode ?? null,
             payload.uid ?? null,
@@ -77,7 +98,7 @@ export class OAuthModelStore {
           );
         return Promise.resolve();
       },
-      find: id => find('id', keyOf(id)),
+      find: id => find('id', keyOf(id), id),
       findByUid: uid => find('uid', uid),
       findByUserCode: userCode => find('user_code', userCode),
       consume: id => {
