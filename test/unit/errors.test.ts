@@ -1,0 +1,29 @@
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { describe, expect, it } from 'vitest';
+import { GatewayError, toProtocolError } from '../../src/errors.js';
+
+describe('toProtocolError', () => {
+  it("drops the `MCP error <code>: ` a 2025-era SDK server bakes into its message, so clients don't double it", () => {
+    // What a server on the 2025-era SDK sends: its McpError's message, prefix included.
+    const onTheWire = new McpError(ProtocolErrorCode.InvalidParams, 'Tool nope not found').message;
+    expect(onTheWire).toBe('MCP error -32602: Tool nope not found');
+    const relayed = toProtocolError(new ProtocolError(ProtocolErrorCode.InvalidParams, onTheWire, { x: 1 }));
+    expect(relayed.message).toBe('Tool nope not found');
+    expect(relayed.code).toBe(ProtocolErrorCode.InvalidParams);
+    expect(relayed.data).toEqual({ x: 1 });
+    // A 2025-era client prefixes it once, as it should.
+    expect(new McpError(relayed.code, relayed.message).message).toBe('MCP error -32602: Tool nope not found');
+  });
+
+  it("passes a server's error without a baked-in prefix through unchanged", () => {
+    const error = new ProtocolError(ProtocolErrorCode.InvalidParams, 'Unknown tool: nope');
+    expect(toProtocolError(error)).toBe(error);
+  });
+
+  it('keeps the message of a GatewayError and carries its code and server in data', () => {
+    const wire = toProtocolError(new GatewayError('server_exited', 'server a exited (x)', { serverId: 'a' }));
+    expect(wire.message).toBe('server a exited (x)');
+    expect(wire.data).toEqual({ reason: 'server_exited', server: 'a' });
+  });
+});
