@@ -22,6 +22,7 @@ defaults:
 servers:
   fixture:
     command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    env: { FIXTURE_HUGE: "1" }
 `);
     cleanups.push(() => gateway.dispose());
     await gateway.discovered();
