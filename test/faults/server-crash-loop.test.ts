@@ -36,7 +36,7 @@ defaults:
 servers:
   fixture:
     command: ["${process.execPath}", "${FIXTURE_SERVER}", "${tag}"]
-    env: { FIXTURE_CRASH_AFTER_MS: "1500" }
+    env: { FIXTURE_CRASH_AFTER_MS: "2500" }
 `);
     cleanups.push(() => gateway.dispose());
     await gateway.discovered();
@@ -51,10 +51,10 @@ servers:
     });
     // Crashes 2 and 3: calls that succeed on a fresh start, the server crashing a moment later.
     for (let crash = 2; crash <= 3; crash++) {
-      await waitUntil(async () => (await serverState(gateway)) !== 'ready', 5_000);
+      await waitUntil(async () => (await serverState(gateway)) !== 'ready', 8_000);
       const echoed = await client.callTool({ name: 'fixture__echo', arguments: { text: `start ${crash}` } });
       expect(textOf(echoed)).toBe(`start ${crash}`);
-      await waitUntil(async () => (await serverState(gateway)) !== 'ready', 5_000);
+      await waitUntil(async () => (await serverState(gateway)) !== 'ready', 8_000);
     }
     expect(await serverState(gateway)).toBe('failed');
 

@@ -923,18 +923,20 @@ describe('Upstream queue and callTimeout (issue 14, item 10)', () => {
   });
 
   it('counts the time in the queue toward callTimeout, and says how much of it was queue', async () => {
-    const { runtime, upstream } = setup({ maxConcurrency: 1, callTimeoutMs: 1_000 });
+    const { runtime, upstream } = setup({ maxConcurrency: 1, callTimeoutMs: 2_000 });
     await upstream.callTool('echo', { text: 'warm' });
-    const first = upstream.callTool('slow', { ms: 600, tag: 'first' });
+    const first = upstream.callTool('slow', { ms: 1_000, tag: 'first' });
     const began = performance.now();
-    const failure = await failureOf(upstream.callTool('slow', { ms: 600, tag: 'second' }));
+    // Would finish 2.5 s after it was made: 1 s in the queue, 1.5 s running.
+    const failure = await failureOf(upstream.callTool('slow', { ms: 1_500, tag: 'second' }));
     const elapsed = performance.now() - began;
-    expect(elapsed).toBeLessThan(1_400);
+    expect(elapsed).toBeGreaterThanOrEqual(1_900);
+    expect(elapsed).toBeLessThan(2_400);
     expect(failure).toMatchObject({ code: 'call_timeout', serverId: 'alpha' });
     expect(failure.message).toMatch(
-      /did not finish within 1s \(callTimeout\), 0\.\d+s of which it waited for a free slot/
+      /did not finish within 2s \(callTimeout\), \d+\.\ds of which it waited for a free slot/
     );
-    expect(text((await first).result)).toBe('slept 600');
+    expect(text((await first).result)).toBe('slept 1000');
     await vi.waitFor(() => expect(runtime.cancellations.map(c => c.tag)).toContain('second'));
   });
 });
