@@ -126,7 +126,7 @@ const EXIT_GRACE_MS = 200;
 
 /** The exit of a process whose stdout ended with no exit status after it. */
 const STDOUT_ENDED: ExitInfo = {
-  reason: 'its stdout closed and no exit status came; the container engine may have gone away',
+  reason: 'its stdout closed, and no exit status followed',
   requested: false
 };
 
