@@ -235,7 +235,7 @@ export class Upstream {
       startedAt: this.startedAtValue?.toISOString() ?? null,
       lastUsed: this.lastUsedValue?.toISOString() ?? null,
       inFlight: this.inFlightCount,
-      /** Starts after the first: crash recoveries and starts after an idle stop. */
+      // Starts after the first: crash recoveries and starts after an idle stop.
       restarts: Math.max(0, this.starts - 1),
       lastError: this.spec.unavailable ?? this.lastErrorValue ?? null
     };
