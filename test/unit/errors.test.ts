@@ -1,19 +1,19 @@
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
 import { GatewayError, toProtocolError } from '../../src/errors.js';
 
 describe('toProtocolError', () => {
   it("drops the `MCP error <code>: ` a 2025-era SDK server bakes into its message, so clients don't double it", () => {
-    // What a server on the 2025-era SDK sends: its McpError's message, prefix included.
-    const onTheWire = new McpError(ProtocolErrorCode.InvalidParams, 'Tool nope not found').message;
-    expect(onTheWire).toBe('MCP error -32602: Tool nope not found');
+    // What a server on the 2025-era SDK sends: its McpError's message, which its constructor
+    // prefixed (`super(\`MCP error ${code}: ${message}\`)`), and which a client of that SDK, given
+    // the code and message, prefixes again the same way.
+    const v1Message = (code: number, message: string) => `MCP error ${code}: ${message}`;
+    const onTheWire = v1Message(ProtocolErrorCode.InvalidParams, 'Tool nope not found');
     const relayed = toProtocolError(new ProtocolError(ProtocolErrorCode.InvalidParams, onTheWire, { x: 1 }));
     expect(relayed.message).toBe('Tool nope not found');
     expect(relayed.code).toBe(ProtocolErrorCode.InvalidParams);
     expect(relayed.data).toEqual({ x: 1 });
-    // A 2025-era client prefixes it once, as it should.
-    expect(new McpError(relayed.code, relayed.message).message).toBe('MCP error -32602: Tool nope not found');
+    expect(v1Message(relayed.code, relayed.message)).toBe('MCP error -32602: Tool nope not found');
   });
 
   it("passes a server's error without a baked-in prefix through unchanged", () => {
