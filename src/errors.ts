@@ -28,7 +28,9 @@ export type GatewayErrorCode =
   /** The server's image could not be pulled. */
   | 'image_unavailable'
   /** The server answered a call with a result that is not a `tools/call` result. */
-  | 'invalid_result';
+  | 'invalid_result'
+  /** The server wrote a line on stdout longer than the gateway accepts for one message. */
+  | 'message_too_large';
 
 /** A local failure: a code to branch on, a message for people, and the error that caused it. */
 export class GatewayError extends Error {
@@ -59,17 +61,29 @@ const wireCodes: Record<GatewayErrorCode, number> = {
   forbidden: ProtocolErrorCode.InvalidParams,
   engine_unreachable: ProtocolErrorCode.InternalError,
   image_unavailable: ProtocolErrorCode.InternalError,
-  invalid_result: ProtocolErrorCode.InternalError
+  invalid_result: ProtocolErrorCode.InternalError,
+  message_too_large: ProtocolErrorCode.InternalError
 };
 
 /**
+ * The `MCP error <code>: ` that 2025-era SDK servers put into the message itself (their `McpError`
+ * prefixes it in its constructor, and its message is what goes on the wire). A client of that SDK
+ * adds it again on its side, so a relayed message would read `MCP error -32602: MCP error -32602: …`.
+ */
+const BAKED_IN_PREFIX = /^(?:MCP error -?\d+: )+/;
+
+/**
  * The one place local errors become wire errors. A {@link ProtocolError} from an upstream passes
- * through unchanged (its code and data are the upstream's answer); a {@link GatewayError} keeps its
+ * through unchanged (its code and data are the upstream's answer), but for a baked-in
+ * {@link BAKED_IN_PREFIX}; a {@link GatewayError} keeps its
  * message and carries its code and server in `data`; anything else is an internal error whose
  * message is kept but whose stack is not sent.
  */
 export function toProtocolError(error: unknown): ProtocolError {
-  if (error instanceof ProtocolError) return error;
+  if (error instanceof ProtocolError) {
+    if (!BAKED_IN_PREFIX.test(error.message)) return error;
+    return new ProtocolError(error.code, error.message.replace(BAKED_IN_PREFIX, ''), error.data);
+  }
   if (error instanceof GatewayError) {
     return new ProtocolError(wireCodes[error.code], error.message, {
       reason: error.code,

@@ -34,6 +34,7 @@ export function statusOfCallError(error: unknown): number {
       server_exited: 502,
       image_unavailable: 502,
       invalid_result: 502,
+      message_too_large: 502,
       call_timeout: 504,
       cancelled: 499
     };

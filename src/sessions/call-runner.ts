@@ -4,6 +4,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { describeError, GatewayError, toProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CallOutcome, RequestRecord } from '../store/activity-log.js';
+import { coldStartOf } from '../upstream/cold-start.js';
 
 /** A finished call, as every observer sees it. */
 export interface CallRecord extends RequestRecord {
@@ -117,8 +118,8 @@ export class CallRunner {
         outcome: outcomeOf(error),
         error: describeError(error),
         bytesOut: 0,
-        cold: false,
-        startMs: 0,
+        // A call that failed may still have paid a start (or failed in it).
+        ...coldStartOf(error),
         code: toProtocolError(error).code
       });
       throw error;

@@ -21,6 +21,13 @@ export class Slots {
     return this.waiting.length;
   }
 
+  /** Takes a slot if one is free now; false when the caller would have to wait. */
+  tryAcquire(): boolean {
+    if (this.held >= this.limit) return false;
+    this.held++;
+    return true;
+  }
+
   /** Resolves when a slot is held; rejects with `busy()` when full, or with the signal's reason. */
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);

@@ -5,8 +5,9 @@ import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
+import { withColdStart } from './cold-start.js';
 import { Slots } from './slots.js';
-import { StreamTransport } from './stream-transport.js';
+import { MAX_LINE_BYTES, StreamTransport } from './stream-transport.js';
 
 export type UpstreamState = 'stopped' | 'starting' | 'ready' | 'stopping' | 'failed';
 
@@ -32,6 +33,8 @@ export interface UpstreamOptions {
   readonly log: Logger;
   /** Bound on process start plus the MCP handshake. */
   readonly startTimeoutMs: number;
+  /** Longest line accepted on the server's stdout; the default is 64 MiB. */
+  readonly maxLineBytes?: number;
 }
 
 export interface CallOptions {
@@ -60,6 +63,11 @@ interface Connection {
    * against one long-lived promise would keep every result reachable until the process exits).
    */
   readonly inFlight: Set<(error: unknown) => void>;
+  /**
+   * How the connection ended: the process's exit, or the end of its stdout when no exit follows
+   * within {@link EXIT_GRACE_MS} (an engine killed under a container never reports one).
+   */
+  readonly ended: Promise<ExitInfo>;
   /** The tool list read right after the start; discovery waits for it rather than asking again. */
   listed?: Promise<readonly Tool[]>;
 }
@@ -106,21 +114,54 @@ function exitWithin(process: ServerProcess, ms: number): Promise<ExitInfo | unde
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Failed starts within this window... */
+/** Failed starts and crashes within this window... */
 const FAILURE_WINDOW_MS = 60_000;
 /** ...this many times... */
 const FAILURE_LIMIT = 3;
 /** ...mark the server failed for this long. */
 const FAILED_COOLDOWN_MS = 30_000;
 
+/** How long an ended stdout waits for the process's exit status before it counts as the exit. */
+const EXIT_GRACE_MS = 200;
+
+/** The exit of a process whose stdout ended with no exit status after it. */
+const STDOUT_ENDED: ExitInfo = {
+  reason: 'its stdout closed, and no exit status followed',
+  requested: false
+};
+
+/** A failed start or a crash, as counted toward marking a server failed. */
+interface Failure {
+  readonly at: number;
+  readonly kind: 'start' | 'crash';
+}
+
+/** `failed to start 3 times`, `crashed 3 times`, or both, for the failures that marked a server failed. */
+function describeFailures(failures: readonly Failure[]): string {
+  const times = (n: number) => (n === 1 ? '1 time' : `${n} times`);
+  const starts = failures.filter(failure => failure.kind === 'start').length;
+  const crashes = failures.length - starts;
+  if (crashes === 0) return `failed to start ${times(starts)} in a minute`;
+  if (starts === 0) return `crashed ${times(crashes)} in a minute`;
+  return `failed to start ${times(starts)} and crashed ${times(crashes)} in a minute`;
+}
+
+/** `64 MiB`, `1 KiB`, or bytes, for messages about the line limit. */
+function sizeOf(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
 /**
  * One MCP server behind the gateway: at most one running instance, shared by every client session,
  * with calls multiplexed over its stdio by JSON-RPC id.
  *
- * Lifecycle: `stopped → starting → ready → stopping → stopped`, or `starting → failed` after
- * {@link FAILURE_LIMIT} failed starts within a minute. Exactly one start runs at a time: concurrent
- * first calls share it. The idle timer runs only while no call is in flight, so a long call is
- * never cut off by it.
+ * Lifecycle: `stopped → starting → ready → stopping → stopped`, or `→ failed` after
+ * {@link FAILURE_LIMIT} failed starts or crashes within a minute. Exactly one start runs at a time:
+ * concurrent first calls share it. The idle timer runs only while no call is in flight, so a long
+ * call is never cut off by it. A connection ends when the process exits or its stdout ends,
+ * whichever comes first: either fails the calls in flight and lets the next call start it again.
  */
 export class Upstream {
   readonly spec: ServerSpec;
@@ -135,12 +176,14 @@ export class Upstream {
   private inFlightCount = 0;
   /** Calls ever made; discovery compares it to see whether anyone used the server meanwhile. */
   private callCount = 0;
-  private failures: number[] = [];
+  private failures: Failure[] = [];
   private failedUntil = 0;
+  /** What marked the server failed, for the errors its calls get until `failedUntil`. */
+  private failedBecause = '';
   private lastErrorValue: string | undefined;
   private startedAtValue: Date | undefined;
   private lastUsedValue: Date | undefined;
-  private restarts = 0;
+  private starts = 0;
   private closed = false;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
@@ -192,7 +235,8 @@ export class Upstream {
       startedAt: this.startedAtValue?.toISOString() ?? null,
       lastUsed: this.lastUsedValue?.toISOString() ?? null,
       inFlight: this.inFlightCount,
-      restarts: this.restarts,
+      // Starts after the first: crash recoveries and starts after an idle stop.
+      restarts: Math.max(0, this.starts - 1),
       lastError: this.spec.unavailable ?? this.lastErrorValue ?? null
     };
   }
@@ -207,20 +251,44 @@ export class Upstream {
     args: Record<string, unknown>,
     options: CallOptions = {}
   ): Promise<CallOutcome> {
-    await this.slots.acquire(options.signal).catch((error: unknown) => {
-      throw this.callError(error, tool, options.signal);
-    });
+    const began = performance.now();
+    if (!this.slots.tryAcquire()) await this.waitForSlot(tool, options.signal);
     try {
-      return await this.callInSlot(tool, args, options);
+      return await this.callInSlot(tool, args, options, performance.now() - began);
     } finally {
       this.slots.release();
+    }
+  }
+
+  /**
+   * Waits for a free slot for at most `callTimeout`: the time in the queue is part of the call's, so
+   * a queued call never waits longer than its timeout says.
+   */
+  private async waitForSlot(tool: string, signal: AbortSignal | undefined): Promise<void> {
+    const { id, callTimeoutMs, maxConcurrency } = this.spec;
+    const queue = new AbortController();
+    const timer = setTimeout(() => queue.abort(), callTimeoutMs);
+    try {
+      await this.slots.acquire(signal ? AbortSignal.any([signal, queue.signal]) : queue.signal);
+    } catch (error) {
+      if (queue.signal.aborted && !signal?.aborted) {
+        throw new GatewayError(
+          'call_timeout',
+          `tool ${tool} on server ${id} waited ${callTimeoutMs / 1000}s (its callTimeout) for a free slot behind ${maxConcurrency} calls in flight and was never sent to the server; raise maxConcurrency or callTimeout, or make fewer calls at once`,
+          { cause: error, serverId: id }
+        );
+      }
+      throw this.callError(error, tool, signal);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   private async callInSlot(
     tool: string,
     args: Record<string, unknown>,
-    options: CallOptions
+    options: CallOptions,
+    queuedMs: number
   ): Promise<CallOutcome> {
     this.inFlightCount++;
     this.callCount++;
@@ -231,7 +299,10 @@ export class Upstream {
       const startedAt = performance.now();
       // A caller that gives up during a cold start leaves at once; the start goes on for others.
       const connection = await untilAborted(this.ensureStarted(), options.signal).catch((error: unknown) => {
-        throw this.callError(error, tool, options.signal);
+        throw withColdStart(this.callError(error, tool, options.signal), {
+          cold,
+          startMs: performance.now() - startedAt
+        });
       });
       const startMs = cold ? performance.now() - startedAt : 0;
       const request = connection.client.request(
@@ -241,7 +312,8 @@ export class Upstream {
         },
         CallToolResultShape,
         {
-          timeout: this.spec.callTimeoutMs,
+          // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
+          timeout: Math.max(1, this.spec.callTimeoutMs - queuedMs),
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.onprogress ? { onprogress: options.onprogress } : {})
         }
@@ -249,8 +321,11 @@ export class Upstream {
       const result = await new Promise<CallToolResult>((resolve, reject) => {
         connection.inFlight.add(reject);
         request.then(resolve, reject).finally(() => connection.inFlight.delete(reject));
-      }).catch((error: unknown) => {
-        throw this.callError(error, tool, options.signal);
+      }).catch(async (error: unknown) => {
+        throw withColdStart(await this.requestError(error, connection, tool, options.signal, queuedMs), {
+          cold,
+          startMs
+        });
       });
       return { result: withoutHopMeta(result), cold, startMs };
     } finally {
@@ -258,6 +333,44 @@ export class Upstream {
       this.lastUsedValue = new Date();
       if (this.inFlightCount === 0) this.armIdleTimer();
     }
+  }
+
+  /** The error a call sent to the server fails with. */
+  private async requestError(
+    error: unknown,
+    connection: Connection,
+    tool: string,
+    signal: AbortSignal | undefined,
+    queuedMs: number
+  ): Promise<unknown> {
+    if (
+      !signal?.aborted &&
+      error instanceof SdkError &&
+      (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.NotConnected)
+    ) {
+      // The connection ended under the call: say how, which takes at most EXIT_GRACE_MS to learn.
+      return this.exitError(await connection.ended, error);
+    }
+    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout && queuedMs >= 50) {
+      return new GatewayError(
+        'call_timeout',
+        `tool ${tool} on server ${this.spec.id} did not finish within ${this.spec.callTimeoutMs / 1000}s (callTimeout), ${(queuedMs / 1000).toFixed(1)}s of which it waited for a free slot; it was cancelled`,
+        { cause: error, serverId: this.spec.id }
+      );
+    }
+    return this.callError(error, tool, signal);
+  }
+
+  /** The error for calls in flight when the connection ended with `exit`. */
+  private exitError(exit: ExitInfo, cause?: unknown): GatewayError {
+    const next =
+      Date.now() < this.failedUntil
+        ? `; it ${this.failedBecause}, so it is marked failed until ${new Date(this.failedUntil).toISOString()}`
+        : '; the next call starts it again';
+    return new GatewayError('server_exited', `server ${this.spec.id} exited (${exit.reason})${next}`, {
+      ...(cause === undefined ? {} : { cause }),
+      serverId: this.spec.id
+    });
   }
 
   /**
@@ -314,7 +427,7 @@ export class Upstream {
       return Promise.reject(
         new GatewayError(
           'server_unavailable',
-          `server ${this.spec.id} failed to start ${FAILURE_LIMIT} times in a minute; next try after ${retry}. Last error: ${this.lastErrorValue ?? 'unknown'}`,
+          `server ${this.spec.id} ${this.failedBecause}; next try after ${retry}. Last error: ${this.lastErrorValue ?? 'unknown'}`,
           { serverId: this.spec.id }
         )
       );
@@ -356,8 +469,10 @@ export class Upstream {
       const connection = await this.connect();
       this.connection = connection;
       this.startedAtValue = new Date();
-      if (this.restarts++ > 0) this.log.info('server restarted');
-      this.failures = [];
+      if (this.starts++ > 0) this.log.info('server restarted');
+      // A start that works clears the failed starts, not the crashes: a server that crashes soon
+      // after every start must still be marked failed.
+      this.failures = this.failures.filter(failure => failure.kind === 'crash');
       this.lastErrorValue = undefined;
       this.setState('ready');
       this.log.info({ ms: Math.round(performance.now() - began), era: this.prior?.kind }, 'server ready');
@@ -385,24 +500,32 @@ export class Upstream {
         this.lastErrorValue = failure.message;
         this.setState('stopped');
       } else {
-        this.recordFailure(failure.message);
+        this.recordFailure(failure.message, 'start');
       }
       throw failure;
     }
   }
 
-  private recordFailure(message: string): void {
+  /** Counts a failed start or a crash; {@link FAILURE_LIMIT} of them in a minute mark the server failed. */
+  private recordFailure(message: string, kind: Failure['kind']): void {
     const now = Date.now();
     this.lastErrorValue = message;
-    this.failures = [...this.failures.filter(at => now - at < FAILURE_WINDOW_MS), now];
+    this.failures = [
+      ...this.failures.filter(failure => now - failure.at < FAILURE_WINDOW_MS),
+      { at: now, kind }
+    ];
     if (this.failures.length >= FAILURE_LIMIT) {
       this.failedUntil = now + FAILED_COOLDOWN_MS;
+      this.failedBecause = describeFailures(this.failures);
       this.failures = [];
       this.setState('failed');
-      this.log.error({ err: message, retryAfterMs: FAILED_COOLDOWN_MS }, 'server marked failed');
+      this.log.error(
+        { err: message, because: this.failedBecause, retryAfterMs: FAILED_COOLDOWN_MS },
+        'server marked failed'
+      );
     } else {
       this.setState('stopped');
-      this.log.warn({ err: message }, 'server start failed');
+      if (kind === 'start') this.log.warn({ err: message }, 'server start failed');
     }
   }
 
@@ -424,7 +547,8 @@ export class Upstream {
 
   private async handshake(prior: PriorDiscovery | undefined): Promise<Connection> {
     const process = await this.options.runtime.start(this.spec, this.onStderr, this.shutdown.signal);
-    const transport = new StreamTransport(process.stdout, process.stdin);
+    const maxLineBytes = this.options.maxLineBytes ?? MAX_LINE_BYTES;
+    const transport = new StreamTransport(process.stdout, process.stdin, maxLineBytes);
     transport.onnoise = line =>
       this.log.warn({ line: line.slice(0, 500) }, 'skipped a non-JSON line on stdout');
     transport.onerror = error => this.log.warn({ err: error.message }, 'upstream transport error');
@@ -435,7 +559,9 @@ export class Upstream {
       {
         versionNegotiation: {
           mode: 'auto',
-          probe: { timeoutMs: Math.min(5_000, this.options.startTimeoutMs) }
+          // The probe is the first thing a server answers, so a server slow to start (an `npx`
+          // download, a JVM) is slow to answer it: it gets all of startTimeout, like the handshake.
+          probe: { timeoutMs: this.options.startTimeoutMs }
         },
         listChanged: {
           tools: {
@@ -449,16 +575,32 @@ export class Upstream {
       }
     );
 
-    const exitError = (exit: ExitInfo) =>
-      new GatewayError('server_exited', `server ${this.spec.id} exited (${exit.reason})`, {
-        serverId: this.spec.id
-      });
     const inFlight = new Set<(error: unknown) => void>();
-    void process.exited.then(exit => {
-      const error = exitError(exit);
-      for (const reject of inFlight) reject(error);
+    // Set before connect, which chains it: the SDK's own close handler runs after it.
+    let stdoutEnded!: () => void;
+    const stdoutEnd = new Promise<void>(resolve => (stdoutEnded = resolve));
+    transport.onclose = () => stdoutEnded();
+    const ended = Promise.race([
+      process.exited,
+      stdoutEnd.then(async () => (await exitWithin(process, EXIT_GRACE_MS)) ?? STDOUT_ENDED)
+    ]);
+    void ended.then(exit => {
       this.onExit(client, process, exit);
+      const error = this.exitError(exit);
+      for (const reject of inFlight) reject(error);
     });
+    transport.onoverflow = bytes => {
+      const error = new GatewayError(
+        'message_too_large',
+        `server ${this.spec.id} wrote a line of more than ${sizeOf(maxLineBytes)} on stdout, over the gateway's limit for one message; it was dropped and the ${inFlight.size} call(s) waiting on the server failed. Make the tool return less (a page of its results, or a file or URL to fetch)`,
+        { serverId: this.spec.id }
+      );
+      this.log.error(
+        { bytes, limit: maxLineBytes, inFlight: inFlight.size },
+        'dropped an over-long line from the server'
+      );
+      for (const reject of inFlight) reject(error);
+    };
 
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -524,7 +666,7 @@ export class Upstream {
         this.log.debug({ err: describeError(error) }, 'could not open a listen stream');
       });
     }
-    return { client, process, inFlight };
+    return { client, process, inFlight, ended };
   }
 
   private async listTools(connection: Connection): Promise<readonly Tool[]> {
@@ -537,17 +679,24 @@ export class Upstream {
     for (const listener of this.listeners) listener.onTools?.(this, tools, this.prior ?? { kind: 'legacy' });
   }
 
+  /**
+   * The connection of `process` ended with `exit`. A crash counts toward marking the server failed;
+   * the next call starts it again (unless it is marked failed).
+   */
   private onExit(client: Client, process: ServerProcess, exit: ExitInfo): void {
     if (this.connection?.process !== process) return;
     this.connection = undefined;
+    this.clearIdleTimer();
     void client.close().catch(() => undefined);
-    void process.stop();
+    // Not awaited: with its engine gone, a container's stop may never finish.
+    process.stop().catch((error: unknown) => {
+      this.log.warn({ err: describeError(error) }, 'stopping an ended server failed');
+    });
     if (!exit.requested) {
       this.emitLifecycle('crashed');
-      this.lastErrorValue = `server exited (${exit.reason})`;
       this.log.error({ reason: exit.reason, inFlight: this.inFlightCount }, 'server exited unexpectedly');
-    }
-    if (this.stateValue !== 'stopping') this.setState('stopped');
+      this.recordFailure(`server exited (${exit.reason})`, 'crash');
+    } else if (this.stateValue !== 'stopping') this.setState('stopped');
   }
 
   private async teardown(connection: Connection, reason: string): Promise<void> {

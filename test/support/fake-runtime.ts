@@ -113,23 +113,43 @@ export class FakeProcess implements ServerProcess {
   /** Serves MCP on the streams: both eras through `serveStdio`, or 2025 only. */
   serve(): void {
     const { runtime } = this;
+    if (runtime.serveDelayMs > 0) {
+      // Like a server that needs a while before it reads its input (an `npx` download, a JVM):
+      // what the gateway writes meanwhile waits in the pipe.
+      const early: Buffer[] = [];
+      const hold = (chunk: Buffer) => early.push(chunk);
+      this.stdin.on('data', hold);
+      this.later(runtime.serveDelayMs, () => {
+        this.stdin.off('data', hold);
+        const input = new PassThrough();
+        for (const chunk of early) input.write(chunk);
+        this.stdin.pipe(input);
+        this.serveOn(input);
+      });
+      return;
+    }
+    this.serveOn(this.stdin);
+  }
+
+  private serveOn(stdin: PassThrough): void {
+    const { runtime } = this;
     if (runtime.exitOnProbe) {
-      this.stdin.once('data', (chunk: Buffer) => {
+      stdin.once('data', (chunk: Buffer) => {
         if (!String(chunk).includes('"initialize"')) this.crash('exit code 3');
       });
     }
     for (const line of runtime.noise) this.stdout.write(`${line}\n`);
-    if (runtime.exitOnInput) this.stdin.once('data', () => this.crash('exit code 2'));
+    if (runtime.exitOnInput) stdin.once('data', () => this.crash('exit code 2'));
     if (runtime.silent) {
-      this.stdin.resume(); // reads everything, answers nothing
+      stdin.resume(); // reads everything, answers nothing
       return;
     }
     if (runtime.legacyOnly) {
       const server = this.build();
-      void server.connect(new StdioServerTransport(this.stdin, this.stdout));
+      void server.connect(new StdioServerTransport(stdin, this.stdout));
       this.closeServer = () => server.close();
     } else {
-      const transport = new StdioServerTransport(this.stdin, this.stdout);
+      const transport = new StdioServerTransport(stdin, this.stdout);
       const handle: StdioServerHandle = serveStdio(() => this.build(), { transport });
       this.closeServer = () => handle.close();
     }
@@ -143,6 +163,12 @@ export class FakeProcess implements ServerProcess {
    */
   crash(reason = 'exit code 1'): void {
     if (this.exit || this.dying) return;
+    if (this.runtime.exitNeverSeen) {
+      // Like a container whose engine was killed: its streams end, its exit is never reported.
+      this.dying = true;
+      this.endStreams();
+      return;
+    }
     const lag = this.runtime.exitLagMs;
     if (lag <= 0) {
       this.end({ reason, requested: false });
@@ -156,7 +182,9 @@ export class FakeProcess implements ServerProcess {
   stop(): Promise<void> {
     this.stopCalls++;
     this.stopRequested = true;
-    if (this.dying) {
+    if (this.dying && this.runtime.exitNeverSeen) {
+      this.end({ reason: 'stopped', requested: true });
+    } else if (this.dying) {
       // Already on its way out; the exit is still to be seen.
     } else if (this.stopCalls === 1 && this.runtime.stopDelayMs > 0) {
       // Like a process that takes a while to leave after being asked to.
@@ -319,6 +347,10 @@ export class FakeRuntime implements Runtime {
   stopDelayMs = 0;
   /** After a crash, how long until the exit is seen (the streams end at once). */
   exitLagMs = 0;
+  /** After a crash, the streams end but the exit is never seen (until stop() is called). */
+  exitNeverSeen = false;
+  /** How long a started process takes before it reads its input and answers. */
+  serveDelayMs = 0;
   /**
    * What identify() answers: the extra fingerprint part (an image id, for a container runtime), or
    * an Error to reject with.

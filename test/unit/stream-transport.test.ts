@@ -261,4 +261,30 @@ describe('StreamTransport', () => {
     await sending;
     expect(sent).toBe(true);
   });
+
+  it('drops a line over the limit as it passes it, skips the rest of it, and reads the next line whole', async () => {
+    const input = new PassThrough();
+    const transport = new StreamTransport(input, new PassThrough(), 100);
+    opened.push(transport);
+    const messages: JSONRPCMessage[] = [];
+    const noise: string[] = [];
+    const overflows: number[] = [];
+    transport.onmessage = message => messages.push(message);
+    transport.onnoise = line => noise.push(line);
+    transport.onoverflow = bytes => overflows.push(bytes);
+    await transport.start();
+    const long = JSON.stringify({ ...response, result: { text: 'x'.repeat(300) } });
+    input.write(long.slice(0, 60));
+    input.write(long.slice(60, 150)); // passes the limit without a newline yet
+    await tick();
+    expect(overflows).toEqual([150]);
+    input.write(long.slice(150, 250));
+    input.write(`${long.slice(250)}\n${JSON.stringify(response)}\n`);
+    // A whole over-long line in one chunk is dropped too.
+    input.write(`${long}\n${JSON.stringify(notification)}\n`);
+    await tick();
+    expect(overflows).toEqual([150, long.length]);
+    expect(messages).toEqual([response, notification]);
+    expect(noise).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@ import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ServerSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
+import { coldStartOf } from '../../src/upstream/cold-start.js';
 import { Upstream, type UpstreamState } from '../../src/upstream/upstream.js';
 import { FAKE_TOOLS, FakeRuntime, fakeSpec, RICH_RESULT, silentLog } from '../support/fake-runtime.js';
 
@@ -15,7 +16,7 @@ afterEach(async () => {
 
 function setup(
   overrides: Partial<Omit<ServerSpec, 'fingerprint'>> = {},
-  options: { startTimeoutMs?: number; runtime?: FakeRuntime } = {}
+  options: { startTimeoutMs?: number; runtime?: FakeRuntime; maxLineBytes?: number } = {}
 ) {
   const runtime = options.runtime ?? new FakeRuntime();
   const spec = fakeSpec('alpha', overrides);
@@ -24,7 +25,8 @@ function setup(
     runtime,
     identity,
     log: silentLog,
-    startTimeoutMs: options.startTimeoutMs ?? 5_000
+    startTimeoutMs: options.startTimeoutMs ?? 5_000,
+    ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes })
   });
   cleanups.push(() => runtime.stopAll());
   cleanups.push(() => upstream.close());
@@ -759,5 +761,224 @@ describe('FakeRuntime', () => {
     runtime.crashAll('exit code 7');
     await process.stop();
     await expect(process.exited).resolves.toEqual({ reason: 'exit code 7', requested: false });
+  });
+});
+
+/** The error `promise` rejects with (fails the test when it resolves). */
+async function failureOf(promise: Promise<unknown>): Promise<Error & { code?: unknown }> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error as Error & { code?: unknown }
+  );
+}
+
+describe('Upstream connection ends (issue 14, item 1)', () => {
+  it('counts the end of stdout as the exit when no exit status comes, and starts anew', async () => {
+    // An engine killed under a container: the attach stream ends, the exit is never reported.
+    const { runtime, upstream } = setup();
+    runtime.exitNeverSeen = true;
+    await upstream.callTool('echo', { text: 'warm' });
+    const began = performance.now();
+    const failure = await failureOf(upstream.callTool('crash', { afterMs: 20 }));
+    expect(failure).toBeInstanceOf(GatewayError);
+    expect(failure).toMatchObject({ code: 'server_exited', serverId: 'alpha' });
+    expect(failure.message).toContain('server alpha exited (its stdout closed');
+    expect(failure.message).not.toContain('Not connected');
+    expect(performance.now() - began).toBeLessThan(1_000);
+    expect(upstream.state).toBe('stopped');
+
+    const next = await upstream.callTool('whoami', {});
+    expect(next.cold).toBe(true);
+    expect(text(next.result)).toBe('alpha#2');
+    expect(runtime.starts).toBe(2);
+    expect(upstream.state).toBe('ready');
+  });
+
+  it('notices an idle server whose stdout ended without an exit, and starts anew for the next call', async () => {
+    const { runtime, upstream } = setup({ idleTimeoutMs: 0 });
+    runtime.exitNeverSeen = true;
+    await upstream.callTool('echo', { text: 'warm' });
+    runtime.crashAll();
+    await vi.waitFor(() => expect(upstream.state).toBe('stopped'), { timeout: 1_000 });
+    expect(upstream.status().lastError).toContain('stdout closed');
+    expect(text((await upstream.callTool('whoami', {})).result)).toBe('alpha#2');
+  });
+});
+
+describe('Upstream crash backoff (issue 14, item 4)', () => {
+  it('marks a server that crashes after every start failed after 3 crashes in a minute, and says so', async () => {
+    const { runtime, upstream } = setup();
+    for (let i = 1; i <= 2; i++) {
+      const failure = await failureOf(upstream.callTool('crash', { afterMs: 10 }));
+      expect(failure).toMatchObject({ code: 'server_exited' });
+      expect(failure.message).toContain('the next call starts it again');
+      expect(upstream.state).toBe('stopped');
+    }
+    const third = await failureOf(upstream.callTool('crash', { afterMs: 10 }));
+    expect(third).toMatchObject({ code: 'server_exited', serverId: 'alpha' });
+    expect(third.message).toContain('crashed 3 times in a minute, so it is marked failed until');
+    expect(upstream.state).toBe('failed');
+    expect(runtime.starts).toBe(3);
+
+    const began = performance.now();
+    const refused = await failureOf(upstream.callTool('echo', { text: 'x' }));
+    expect(refused).toMatchObject({ code: 'server_unavailable', serverId: 'alpha' });
+    expect(refused.message).toContain('server alpha crashed 3 times in a minute; next try after');
+    expect(refused.message).toContain('exit code 1');
+    expect(performance.now() - began).toBeLessThan(100);
+    expect(runtime.starts).toBe(3);
+  });
+
+  it('counts failed starts and crashes together; a start that works clears only the failed starts', async () => {
+    const { runtime, upstream } = setup();
+    await expect(upstream.callTool('crash', { afterMs: 10 })).rejects.toMatchObject({
+      code: 'server_exited'
+    });
+    runtime.failStarts = 2;
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+    expect(upstream.state).toBe('stopped');
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'start_failed' });
+    expect(upstream.state).toBe('failed');
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({
+      code: 'server_unavailable',
+      message: expect.stringContaining('failed to start 2 times and crashed 1 time in a minute')
+    });
+  });
+
+  it('does not count requested stops', async () => {
+    const { runtime, upstream } = setup();
+    for (let i = 0; i < 4; i++) {
+      await upstream.callTool('echo', { text: `${i}` });
+      await upstream.stop('test');
+    }
+    expect(upstream.state).toBe('stopped');
+    expect(runtime.starts).toBe(4);
+  });
+});
+
+describe('Upstream line limit (issue 14, item 5)', () => {
+  function bigAnswerRuntime(bytes: number) {
+    const runtime = new FakeRuntime();
+    runtime.customize = (server, process) =>
+      server.registerTool('big', { description: 'Answers with one over-long line' }, async ctx => {
+        // Written by hand, so that it really is one line of `bytes` bytes.
+        const line = JSON.stringify({
+          jsonrpc: '2.0',
+          id: ctx.mcpReq.id,
+          result: { content: [{ type: 'text', text: 'x'.repeat(bytes) }] }
+        });
+        // In two writes, the second without its newline yet: the limit trips on a partial line.
+        process.stdout.write(line.slice(0, bytes / 2));
+        await delay(20);
+        process.stdout.write(`${line.slice(bytes / 2)}\n`);
+        await delay(60_000);
+        return { content: [] };
+      });
+    return runtime;
+  }
+
+  it('fails the calls waiting on the server at once, and reads the next answer whole', async () => {
+    const { runtime, upstream } = setup(
+      { callTimeoutMs: 10_000 },
+      { runtime: bigAnswerRuntime(8_192), maxLineBytes: 4_096 }
+    );
+    await upstream.callTool('echo', { text: 'warm' });
+    const began = performance.now();
+    const waiting = upstream.callTool('slow', { ms: 5_000, tag: 'bystander' });
+    const failure = await failureOf(upstream.callTool('big', {}));
+    expect(performance.now() - began).toBeLessThan(2_000);
+    expect(failure).toBeInstanceOf(GatewayError);
+    expect(failure).toMatchObject({ code: 'message_too_large', serverId: 'alpha' });
+    expect(failure.message).toContain('server alpha wrote a line of more than 4 KiB on stdout');
+    expect(failure.message).toContain('2 call(s) waiting on the server failed');
+    await expect(waiting).rejects.toMatchObject({ code: 'message_too_large' });
+
+    // The rest of the long line is skipped, not taken for the start of the next answer.
+    expect(text((await upstream.callTool('echo', { text: 'after' })).result)).toBe('after');
+    expect(upstream.state).toBe('ready');
+    expect(runtime.starts).toBe(1);
+  });
+});
+
+describe('Upstream queue and callTimeout (issue 14, item 10)', () => {
+  it('bounds the wait for a slot by callTimeout and says the queue ran out', async () => {
+    // The one slot is held by a call paying a long cold start (bounded by startTimeout, not callTimeout).
+    const { runtime, upstream } = setup({ maxConcurrency: 1, callTimeoutMs: 400 });
+    runtime.startDelayMs = 1_500;
+    const first = upstream.callTool('echo', { text: 'first' });
+    const began = performance.now();
+    const failure = await failureOf(upstream.callTool('echo', { text: 'queued' }));
+    const elapsed = performance.now() - began;
+    expect(elapsed).toBeGreaterThanOrEqual(350);
+    expect(elapsed).toBeLessThan(1_000);
+    expect(failure).toMatchObject({ code: 'call_timeout', serverId: 'alpha' });
+    expect(failure.message).toContain(
+      'waited 0.4s (its callTimeout) for a free slot behind 1 calls in flight'
+    );
+    expect(failure.message).toContain('never sent');
+    expect(text((await first).result)).toBe('first');
+    expect(runtime.calls.map(call => call.args)).toEqual([{ text: 'first' }]);
+  });
+
+  it('counts the time in the queue toward callTimeout, and says how much of it was queue', async () => {
+    const { runtime, upstream } = setup({ maxConcurrency: 1, callTimeoutMs: 2_000 });
+    await upstream.callTool('echo', { text: 'warm' });
+    const first = upstream.callTool('slow', { ms: 1_000, tag: 'first' });
+    const began = performance.now();
+    // Would finish 2.5 s after it was made: 1 s in the queue, 1.5 s running.
+    const failure = await failureOf(upstream.callTool('slow', { ms: 1_500, tag: 'second' }));
+    const elapsed = performance.now() - began;
+    expect(elapsed).toBeGreaterThanOrEqual(1_900);
+    expect(elapsed).toBeLessThan(2_400);
+    expect(failure).toMatchObject({ code: 'call_timeout', serverId: 'alpha' });
+    expect(failure.message).toMatch(
+      /did not finish within 2s \(callTimeout\), \d+\.\ds of which it waited for a free slot/
+    );
+    expect(text((await first).result)).toBe('slept 1000');
+    await vi.waitFor(() => expect(runtime.cancellations.map(c => c.tag)).toContain('second'));
+  });
+});
+
+describe('Upstream start timeout (issue 14, item 11)', () => {
+  it('gives a server slow to answer its first message all of startTimeout, past 5 s', async () => {
+    const { runtime, upstream } = setup({}, { startTimeoutMs: 8_000 });
+    runtime.serveDelayMs = 5_500;
+    const outcome = await upstream.callTool('echo', { text: 'slow start' });
+    expect(text(outcome.result)).toBe('slow start');
+    expect(outcome.cold).toBe(true);
+    expect(outcome.startMs).toBeGreaterThanOrEqual(5_400);
+    expect(upstream.prior?.kind).toBe('modern');
+    expect(runtime.starts).toBe(1);
+  }, 15_000);
+});
+
+describe('Upstream smaller inaccuracies (issue 14, item 23)', () => {
+  it('counts restarts, not starts', async () => {
+    const { upstream } = setup();
+    expect(upstream.status().restarts).toBe(0);
+    await upstream.callTool('echo', { text: 'x' });
+    expect(upstream.status().restarts).toBe(0);
+    await upstream.stop('test');
+    await upstream.callTool('echo', { text: 'y' });
+    expect(upstream.status().restarts).toBe(1);
+  });
+
+  it('marks a failing call that paid a start as cold', async () => {
+    const { runtime, upstream } = setup();
+    runtime.startDelayMs = 50;
+    runtime.failStarts = 1;
+    const startFailed = await failureOf(upstream.callTool('echo', { text: 'x' }));
+    expect(coldStartOf(startFailed).cold).toBe(true);
+    expect(coldStartOf(startFailed).startMs).toBeGreaterThanOrEqual(40);
+
+    await upstream.stop('test');
+    const serverError = await failureOf(upstream.callTool('no_such_tool', {}));
+    expect(serverError).toBeInstanceOf(ProtocolError);
+    expect(coldStartOf(serverError).cold).toBe(true);
+
+    const warmError = await failureOf(upstream.callTool('no_such_tool', {}));
+    expect(coldStartOf(warmError)).toEqual({ cold: false, startMs: 0 });
   });
 });

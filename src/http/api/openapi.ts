@@ -233,7 +233,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
             lastUsed: { type: ['string', 'null'], format: 'date-time' },
             inFlight: { type: 'integer' },
             tools: { type: 'integer' },
-            restarts: { type: 'integer' },
+            restarts: { type: 'integer', description: 'Starts after the first' },
             lastError: { type: ['string', 'null'] }
           }
         },
