@@ -137,6 +137,30 @@ export async function runAdminCommand(
   }
 }
 
+/**
+ * The `token` or `admin` command (`group`) as the command line runs it, given the words after the
+ * group's name: a bad argument is said in one line on stderr, exit 2.
+ */
+export function adminCli(group: 'token' | 'admin') {
+  return async (
+    words: readonly string[],
+    flags: TokenCreateOptions,
+    settings: { readonly stateDir: string }
+  ): Promise<number> => {
+    try {
+      return await runAdminCommand(
+        [group, ...words],
+        { ...flags, stateDir: settings.stateDir },
+        { out: text => process.stdout.write(text), stdin: process.stdin }
+      );
+    } catch (error) {
+      if (!(error instanceof CommandError)) throw error;
+      process.stderr.write(`mcp-gateway: ${error.message}\n`);
+      return 2;
+    }
+  };
+}
+
 /** The password from a prompt (twice, not echoed) on a terminal, or the first line of stdin otherwise. */
 async function readPassword(io: {
   out: (text: string) => void;
