@@ -31,6 +31,8 @@ Options (flags beat environment variables, which beat defaults):
   (environment only)       idle timeout default   DEFAULT_IDLE_TIMEOUT (seconds)
   -h, --help, -v, --version
 
+Exit status: 0 done; 78 a config or setting refused (validate and serve alike);
+2 a bad command line; 1 anything else.
 `;
 
 /** Flags every command accepts: the settings (see src/settings.ts). */
@@ -113,14 +115,14 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mcp-gateway: unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
     return 2;
   }
-  const { resolveSettings, SettingsError } = await import('./settings.js');
+  const { resolveSettings, SettingsError, EXIT_CONFIG } = await import('./settings.js');
   let settings;
   try {
     settings = resolveSettings(values, process.env);
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
     process.stderr.write(`mcp-gateway: ${error.message}\n`);
-    return 2;
+    return EXIT_CONFIG;
   }
   const run = await command.load();
   return run(words, values, settings);

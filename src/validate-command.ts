@@ -1,9 +1,12 @@
+import { exposureProblem, listenHost } from './config/exposure.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
 import { secretFileWarnings } from './config/secret-files.js';
-import type { Settings } from './settings.js';
+import { EXIT_CONFIG, type Settings } from './settings.js';
 
 /**
- * `mcp-gateway validate`: a summary line per server and exit 0, or every problem located and exit 1.
+ * `mcp-gateway validate`: the checks `serve` makes before it starts anything (the file, and how
+ * the settings would expose it), then a summary line per server and exit 0; or every problem,
+ * located, and the exit status `serve` refuses with (78).
  */
 export async function runValidate(
   _words: readonly string[],
@@ -17,9 +20,18 @@ export async function runValidate(
   });
   if (!result.ok) {
     for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
-    return 1;
+    return EXIT_CONFIG;
   }
   const { raw, servers } = result.config;
+  const exposed = exposureProblem({
+    host: listenHost(settings, raw.gateway),
+    mode: raw.gateway.auth.mode,
+    allowUnauthenticated: settings.allowUnauthenticated
+  });
+  if (exposed) {
+    process.stderr.write(`mcp-gateway: ${exposed}\n`);
+    return EXIT_CONFIG;
+  }
   for (const id of Object.keys(raw.servers)) {
     const spec = servers.find(s => s.id === id);
     if (!spec) {
