@@ -151,6 +151,15 @@ describe('validate and serve refuse the same configs and settings, with 78', () 
   });
 });
 
+describe('mcp-gateway token create', () => {
+  it('prints the token alone on stdout, so $(mcp-gateway token create …) is the token', () => {
+    const result = run(['token', 'create', '--name', 'scripted'], 'servers: {}\n');
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^mgw_[A-Za-z0-9_-]{43}\n$/);
+    expect(result.stderr).toMatch(/^# token "scripted" \(\S+\); shown once, only its hash is kept\.\n$/);
+  });
+});
+
 describe('mcp-gateway serve', () => {
   it('refuses to start on an invalid config, saying where', () => {
     const result = run(['serve', '--port', '0'], `servers:\n  x:\n    command: "not a list"\n`);
