@@ -40,7 +40,13 @@ export async function runServe(
         resolve(1);
         return;
       }
-      log.info({ signal }, 'signal received');
+      if (signal === 'SIGHUP') {
+        // Until the config can be reloaded in place, a hangup (a closed terminal, or a reload
+        // request) stops the gateway cleanly rather than killing it with its servers running.
+        log.warn({ signal }, 'SIGHUP: reloading the config is not supported yet; shutting down cleanly');
+      } else {
+        log.info({ signal }, 'signal received');
+      }
       void running.close().then(
         () => resolve(0),
         (error: unknown) => {
@@ -51,5 +57,6 @@ export async function runServe(
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGHUP', onSignal);
   });
 }
