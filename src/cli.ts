@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { Settings } from './settings.js';
 import { VERSION } from './version.js';
 
-/** The oldest Node.js major the gateway runs on (node:sqlite, `process.getBuiltinModule`). */
+/** The oldest Node.js major the gateway runs on (node:sqlite, among others). */
 const NODE_MAJOR = 24;
 
 const USAGE = `mcp-gateway ${VERSION}: one MCP endpoint in front of many MCP servers
@@ -35,7 +35,7 @@ Exit status: 0 done; 78 a config or setting refused (validate and serve alike);
 2 a bad command line; 1 anything else.
 `;
 
-/** Flags every command accepts: the settings (see src/settings.ts). */
+/** Flags every command accepts: the settings (see src/settings.ts), help and version. */
 const SETTING_OPTIONS = {
   config: { type: 'string' },
   port: { type: 'string' },
@@ -65,7 +65,10 @@ export type Flags = ReturnType<
   typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
 >['values'];
 
-/** What a command module's run function is given: its words (after the command's name), the flags, the settings. */
+/**
+ * What a command module's run function is given: its words (after the command's name), the flags,
+ * the settings. Modules take it with `import type` only: importing this file runs the CLI.
+ */
 export type CommandRun = (words: readonly string[], flags: Flags, settings: Settings) => Promise<number>;
 
 interface Command {
