@@ -69,6 +69,7 @@ export async function createSecurity(options: SecurityOptions) {
     verifiers.push(oauth.verifier);
   }
   if (mode === 'oidc') {
+    // The config schema has checked the issuer and the audience; these throws only narrow types.
     const oidc = gateway.auth.oidc;
     if (!oidc) throw new UnsafeStartError('gateway.auth.mode oidc needs gateway.auth.oidc.issuer');
     const { createOidcVerifier } = await import('./http/auth/oidc-verifier.js');
