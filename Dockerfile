@@ -10,7 +10,8 @@
 # It listens on 0.0.0.0 in here, so without gateway.auth it starts only when told that nothing
 # else can reach the port (GATEWAY_ALLOW_UNAUTHENTICATED=true, with the port on 127.0.0.1 only).
 
-# Any image with Node.js 24, npm and /bin/sh (the tests build on a locally made one).
+# Any image with Node.js 24, npm and /bin/sh (the tests build on a locally made one). Without
+# Docker Hub: --build-arg NODE_IMAGE=<a local or mirrored image> (README.md, "Deployment").
 ARG NODE_IMAGE=node:24-slim
 
 # Build: all dependencies, compile, then drop the dev dependencies.
@@ -34,8 +35,8 @@ WORKDIR /opt/mcp-gateway
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The example registry, for a first start; mount your own over it (read-only).
-COPY servers.yaml /etc/mcp-gateway/servers.yaml
+# No servers.yaml is baked in (yours may hold secrets): mount it at
+# /etc/mcp-gateway/servers.yaml, read-only, as docker-compose.yml does.
 # `node` (uid 1000) comes with the official Node images. A named volume on /data starts as a
 # copy of this directory, so it is the gateway's to write.
 RUN mkdir -p /data && chown node:node /data

@@ -29,6 +29,7 @@ NPM=${NPM:-npm}
 DOCKER_SOCKET=${DOCKER_SOCKET:-/var/run/docker.sock}
 DOCKER_GROUP=${DOCKER_GROUP:-}
 HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-30}
+HEALTH_URL=${HEALTH_URL:-}
 
 usage() {
   cat <<EOF
@@ -49,7 +50,9 @@ Installs mcp-gateway as the systemd service $UNIT_NAME, enabled at boot.
 
 Environment: NODE (the Node.js 24 to run the service with; default node on the PATH), NPM,
 DOCKER_SOCKET (default /var/run/docker.sock), DOCKER_GROUP (default the socket's group),
-HEALTH_TIMEOUT (seconds to wait for /healthz; default 30).
+HEALTH_TIMEOUT (seconds to wait for /healthz; default 30), HEALTH_URL (the /healthz to wait
+for; default http://127.0.0.1:PORT/healthz, and none with --root, whose service manager is a
+stand-in that starts nothing).
 EOF
 }
 
@@ -146,7 +149,11 @@ uninstall() {
   else
     say "kept $CONFIG_DIR (config), $STATE_DIR (state) and the $SERVICE user; --purge removes them"
   fi
-  say "mcp-gateway is uninstalled"
+  if [ "$dry_run" = 1 ]; then
+    say "dry run: nothing was changed"
+  else
+    say "mcp-gateway is uninstalled"
+  fi
 }
 
 if [ "$mode" = uninstall ]; then
@@ -167,6 +174,9 @@ fi
 case $node_bin in
   /home/* | /root/* | /run/user/*)
     fail "$node_bin is under a home directory, which the service cannot see (ProtectHome=yes): install Node.js 24 system-wide (e.g. under /usr/local), or set NODE to one that is"
+    ;;
+  /tmp/* | /var/tmp/*)
+    fail "$node_bin is under ${node_bin%%/tmp/*}/tmp, which the service cannot see (PrivateTmp=yes gives it an empty one): install Node.js 24 system-wide (e.g. under /usr/local), or set NODE to one that is"
     ;;
 esac
 
@@ -269,13 +279,18 @@ run "$SYSTEMCTL" daemon-reload
 run "$SYSTEMCTL" enable "$UNIT_NAME"
 
 url=http://127.0.0.1:$port
+# With --root the service manager is a stand-in: nothing listens on this machine's port for the
+# scratch tree, so there is nothing to wait for unless HEALTH_URL names it.
+[ -n "$HEALTH_URL" ] || [ -n "$r" ] || HEALTH_URL=$url/healthz
 if [ "$start" = 0 ]; then
   say "installed and enabled; not started (--no-start): systemctl start $UNIT_NAME"
 else
   say "(re)starting $UNIT_NAME"
   run "$SYSTEMCTL" restart "$UNIT_NAME"
-  if [ "$dry_run" = 0 ]; then
-    say "waiting for $url/healthz"
+  if [ "$dry_run" = 0 ] && [ -z "$HEALTH_URL" ]; then
+    say "not waiting for /healthz: with --root nothing really starts (set HEALTH_URL to wait for one)"
+  elif [ "$dry_run" = 0 ]; then
+    say "waiting for $HEALTH_URL"
     "$node_bin" -e '
       const [url, seconds] = process.argv.slice(1);
       const deadline = Date.now() + Number(seconds) * 1000;
@@ -285,11 +300,15 @@ else
           retry
         );
       const retry = () => (Date.now() > deadline ? process.exit(1) : setTimeout(attempt, 500));
-      attempt();' "$url/healthz" "$HEALTH_TIMEOUT" \
-      || fail "the service did not answer on $url/healthz within ${HEALTH_TIMEOUT}s: see 'systemctl status $UNIT_NAME' and 'journalctl -u $UNIT_NAME -e'"
+      attempt();' "$HEALTH_URL" "$HEALTH_TIMEOUT" \
+      || fail "the service did not answer on $HEALTH_URL within ${HEALTH_TIMEOUT}s: see 'systemctl status $UNIT_NAME' and 'journalctl -u $UNIT_NAME -e'"
   fi
 fi
 
+if [ "$dry_run" = 1 ]; then
+  say "dry run: nothing was changed; without --dry-run, mcp-gateway would serve $url/mcp"
+  exit 0
+fi
 say "mcp-gateway is installed and starts on boot: $url/mcp"
 cat <<EOF
 

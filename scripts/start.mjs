@@ -1,5 +1,6 @@
 // `npm start`: build when dist/ is missing or older than src/, then run the gateway with the
 // arguments given (default `serve`, reading ./servers.yaml).
+import './check-node.mjs'; // first: it stops an older Node.js before anything else runs
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';

@@ -70,7 +70,12 @@ function describe(token: TokenRecord, now = Date.now()): string {
 export async function runAdminCommand(
   words: readonly string[],
   options: TokenCreateOptions & { stateDir: string },
-  io: { out: (text: string) => void; stdin: NodeJS.ReadableStream & { isTTY?: boolean } }
+  io: {
+    out: (text: string) => void;
+    /** Remarks for the person (stderr), kept apart from output a script captures. */
+    note: (text: string) => void;
+    stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  }
 ): Promise<number> {
   const [group, action, target] = words;
   const db = openDatabase(options.stateDir);
@@ -95,8 +100,9 @@ export async function runAdminCommand(
         principal: 'cli',
         detail: { name: token.name, id: token.id, admin: token.admin }
       });
+      // stdout is the secret alone, so that TOKEN=$(mcp-gateway token create …) works.
       io.out(`${secret}\n`);
-      io.out(`# token "${token.name}" (${token.id}); shown once, only its hash is kept.\n`);
+      io.note(`# token "${token.name}" (${token.id}); shown once, only its hash is kept.\n`);
       return 0;
     }
     if (group === 'token' && action === 'list') {
@@ -135,6 +141,34 @@ export async function runAdminCommand(
   } finally {
     db.close();
   }
+}
+
+/**
+ * The `token` or `admin` command (`group`) as the command line runs it, given the words after the
+ * group's name: a bad argument is said in one line on stderr, exit 2.
+ */
+export function adminCli(group: 'token' | 'admin') {
+  return async (
+    words: readonly string[],
+    flags: TokenCreateOptions,
+    settings: { readonly stateDir: string }
+  ): Promise<number> => {
+    try {
+      return await runAdminCommand(
+        [group, ...words],
+        { ...flags, stateDir: settings.stateDir },
+        {
+          out: text => process.stdout.write(text),
+          note: text => process.stderr.write(text),
+          stdin: process.stdin
+        }
+      );
+    } catch (error) {
+      if (!(error instanceof CommandError)) throw error;
+      process.stderr.write(`mcp-gateway: ${error.message}\n`);
+      return 2;
+    }
+  };
 }
 
 /** The password from a prompt (twice, not echoed) on a terminal, or the first line of stdin otherwise. */

@@ -1,26 +1,19 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { CommandError, runAdminCommand } from './admin-commands.js';
-import { formatProblem, loadConfigFile } from './config/load-config.js';
-import { secretFileWarnings } from './config/secret-files.js';
-import { ConfigError, startGateway } from './gateway.js';
-import { createLogger } from './log.js';
-import { UnsafeStartError } from './security.js';
-import { resolveSettings, SettingsError } from './settings.js';
-import { StoreError } from './store/store-error.js';
+// The entry point. It imports nothing that needs Node.js 24 before checking for it: each
+// command's module (node:sqlite, the SDK, express) is loaded only once the version is known good,
+// so an older Node says what is wrong instead of failing on a missing built-in module.
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import type { Settings } from './settings.js';
 import { VERSION } from './version.js';
 
-/**
- * Exit status for a configuration the gateway refuses (sysexits' EX_CONFIG): retrying cannot help,
- * so the systemd unit lists it in RestartPreventExitStatus.
- */
-const EXIT_CONFIG = 78;
+/** The oldest Node.js major the gateway runs on (node:sqlite, among others). */
+const NODE_MAJOR = 24;
 
 const USAGE = `mcp-gateway ${VERSION}: one MCP endpoint in front of many MCP servers
 
 Usage:
   mcp-gateway [serve] [options]     run the gateway (the default command)
-  mcp-gateway validate [--config F] check a servers.yaml and exit
+  mcp-gateway validate [options]    check a servers.yaml and the settings, as serve would, and exit
   mcp-gateway token create --name NAME [--servers a,b] [--tools 'glob,...'] [--expires 90d] [--admin]
   mcp-gateway token list
   mcp-gateway token revoke NAME|ID
@@ -38,31 +31,81 @@ Options (flags beat environment variables, which beat defaults):
   --reset-damaged-state    move a damaged gateway.db aside      GATEWAY_RESET_DAMAGED_STATE=true
   (environment only)       idle timeout default   DEFAULT_IDLE_TIMEOUT (seconds)
   -h, --help, -v, --version
+
+Exit status: 0 done; 78 a config or setting refused (validate and serve alike);
+2 a bad command line; 1 anything else.
 `;
 
+/** Flags every command accepts: the settings (see src/settings.ts), help and version. */
+const SETTING_OPTIONS = {
+  config: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'state-dir': { type: 'string' },
+  'log-level': { type: 'string' },
+  'allowed-hosts': { type: 'string' },
+  'allowed-origins': { type: 'string' },
+  'allow-unauthenticated': { type: 'boolean' },
+  'reset-damaged-state': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' }
+} as const satisfies ParseArgsOptionsConfig;
+
+/** Flags of the token and admin commands. */
+const TOKEN_OPTIONS = {
+  name: { type: 'string' },
+  servers: { type: 'string' },
+  tools: { type: 'string' },
+  expires: { type: 'string' },
+  admin: { type: 'boolean' }
+} as const satisfies ParseArgsOptionsConfig;
+
+const OPTIONS = { ...SETTING_OPTIONS, ...TOKEN_OPTIONS } as const;
+
+/** The flags as parsed: every command gets them all, and reads the ones it knows. */
+export type Flags = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
+>['values'];
+
+/**
+ * What a command module's run function is given: its words (after the command's name), the flags,
+ * the settings. Modules take it with `import type` only: importing this file runs the CLI.
+ */
+export type CommandRun = (words: readonly string[], flags: Flags, settings: Settings) => Promise<number>;
+
+interface Command {
+  /** Imports the command's module when it runs, never before. */
+  readonly load: () => Promise<CommandRun>;
+  /** Whether words may follow the command's name (`token create`); otherwise they are a usage error. */
+  readonly takesWords?: boolean;
+}
+
+/** The commands, by their first word: a new command is one entry here and one module. */
+const COMMANDS: Record<string, Command> = {
+  serve: { load: async () => (await import('./serve-command.js')).runServe },
+  validate: { load: async () => (await import('./validate-command.js')).runValidate },
+  token: { load: async () => (await import('./admin-commands.js')).adminCli('token'), takesWords: true },
+  admin: { load: async () => (await import('./admin-commands.js')).adminCli('admin'), takesWords: true }
+};
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'state-dir': { type: 'string' },
-      'log-level': { type: 'string' },
-      'allowed-hosts': { type: 'string' },
-      'allowed-origins': { type: 'string' },
-      'allow-unauthenticated': { type: 'boolean' },
-      'reset-damaged-state': { type: 'boolean' },
-      name: { type: 'string' },
-      servers: { type: 'string' },
-      tools: { type: 'string' },
-      expires: { type: 'string' },
-      admin: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' }
-    }
-  });
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < NODE_MAJOR) {
+    process.stderr.write(
+      `mcp-gateway: Node.js ${NODE_MAJOR} or newer is needed; this is Node.js ${process.versions.node} (${process.execPath}). ` +
+        `Install Node.js ${NODE_MAJOR} and run it with that node.\n`
+    );
+    return 1;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    // Unknown flags, a missing flag value: util.parseArgs says which.
+    process.stderr.write(`mcp-gateway: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
@@ -71,104 +114,23 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const command = positionals[0] ?? 'serve';
-  const settings = resolveSettings(values, process.env);
-  if (command === 'token' || command === 'admin') {
-    try {
-      return await runAdminCommand(
-        positionals,
-        { ...values, stateDir: settings.stateDir },
-        { out: text => process.stdout.write(text), stdin: process.stdin }
-      );
-    } catch (error) {
-      if (!(error instanceof CommandError)) throw error;
-      process.stderr.write(`mcp-gateway: ${error.message}\n`);
-      return 2;
-    }
-  }
-  if (positionals.length > 1 || (command !== 'serve' && command !== 'validate')) {
-    process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
+  const [name = 'serve', ...words] = positionals;
+  const command = COMMANDS[name];
+  if (!command || (words.length > 0 && !command.takesWords)) {
+    process.stderr.write(`mcp-gateway: unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
     return 2;
   }
-  if (command === 'validate') return validate(settings.configFile, settings.defaultIdleTimeout);
-  return serve(settings);
-}
-
-/** `validate`: a summary line per server and exit 0, or every problem located and exit 1. */
-async function validate(file: string, defaultIdleTimeout: number | undefined): Promise<number> {
-  const result = await loadConfigFile(file, { env: process.env, defaultIdleTimeout });
-  if (!result.ok) {
-    for (const problem of result.problems) process.stderr.write(`${formatProblem(problem)}\n`);
-    return 1;
-  }
-  const { raw, servers } = result.config;
-  for (const id of Object.keys(raw.servers)) {
-    const spec = servers.find(s => s.id === id);
-    if (!spec) {
-      process.stdout.write(`${id}: disabled\n`);
-      continue;
-    }
-    const what = spec.runtime === 'docker' ? `docker ${spec.image}` : `process ${spec.command?.join(' ')}`;
-    const idle = spec.idleTimeoutMs === 0 ? 'never' : `${spec.idleTimeoutMs / 1000}s`;
-    const prefix = spec.namespace === '' ? '(no prefix)' : `${spec.namespace}__*`;
-    const note = spec.unavailable ? `; UNAVAILABLE: ${spec.unavailable}` : '';
-    process.stdout.write(
-      `${id}: ${what}; tools ${prefix}; idle ${idle}; call timeout ${spec.callTimeoutMs / 1000}s${note}\n`
-    );
-  }
-  for (const warning of [...result.config.warnings, ...secretFileWarnings(file, raw)]) {
-    process.stderr.write(`warning: ${warning}\n`);
-  }
-  process.stdout.write(`${file}: ${servers.length} of ${Object.keys(raw.servers).length} servers enabled\n`);
-  return 0;
-}
-
-async function serve(settings: ReturnType<typeof resolveSettings>): Promise<number> {
-  const log = createLogger(settings.logLevel);
-  let gateway;
+  const { resolveSettings, SettingsError, EXIT_CONFIG } = await import('./settings.js');
+  let settings;
   try {
-    gateway = await startGateway(settings, log);
+    settings = resolveSettings(values, process.env);
   } catch (error) {
-    log.flush();
-    if (error instanceof UnsafeStartError) {
-      process.stderr.write(`mcp-gateway: ${error.message}\n`);
-      log.fatal({ err: error.message }, 'refusing to start');
-      return EXIT_CONFIG;
-    }
-    if (error instanceof StoreError) {
-      process.stderr.write(`mcp-gateway: ${error.message}\n`);
-      log.fatal({ err: error.message }, 'refusing to start: the state database cannot be used');
-      return EXIT_CONFIG;
-    }
-    if (error instanceof ConfigError) {
-      for (const problem of error.problems) process.stderr.write(`${problem}\n`);
-      log.fatal({ problems: error.problems.length }, 'refusing to start: the config is invalid');
-      return EXIT_CONFIG;
-    }
-    log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'failed to start');
-    return 1;
+    if (!(error instanceof SettingsError)) throw error;
+    process.stderr.write(`mcp-gateway: ${error.message}\n`);
+    return EXIT_CONFIG;
   }
-  const running = gateway;
-  return new Promise(resolve => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (++signals > 1) {
-        log.warn({ signal }, 'second signal: exiting now');
-        resolve(1);
-        return;
-      }
-      log.info({ signal }, 'signal received');
-      void running.close().then(
-        () => resolve(0),
-        (error: unknown) => {
-          log.error({ err: String(error) }, 'shutdown failed');
-          resolve(1);
-        }
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  const run = await command.load();
+  return run(words, values, settings);
 }
 
 main(process.argv.slice(2)).then(
@@ -178,9 +140,7 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 2_000).unref();
   },
   (error: unknown) => {
-    const message =
-      error instanceof SettingsError || error instanceof TypeError ? error.message : String(error);
-    process.stderr.write(`mcp-gateway: ${message}\n`);
-    process.exitCode = 2;
+    process.stderr.write(`mcp-gateway: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
   }
 );

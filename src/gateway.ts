@@ -4,6 +4,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Catalog } from './catalog/catalog.js';
 import { CatalogStore } from './catalog/catalog-store.js';
+import { listenHost } from './config/exposure.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
 import type { ServerSpec } from './config/server-spec.js';
 import { createApiRouter } from './http/api/api-router.js';
@@ -112,7 +113,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     sessionsOpen: () => sessionsOpen()
   });
   const gatewaySettings = config.raw.gateway;
-  const host = settings.host ?? gatewaySettings.host ?? '127.0.0.1';
+  const host = listenHost(settings, gatewaySettings);
   const port = settings.port ?? gatewaySettings.port ?? 8000;
   const security = await createSecurity({
     gateway: gatewaySettings,

@@ -2,6 +2,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { Router, type RequestHandler } from 'express';
 import { gatewayTokenVerifier } from './auth/gateway-token-verifier.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
+import { exposureProblem } from './config/exposure.js';
 import type { GatewaySettingsSchema } from './config/schema.js';
 import { describeError } from './errors.js';
 import { authenticate } from './http/auth/authenticate.js';
@@ -36,13 +37,12 @@ export interface SecurityOptions {
 export async function createSecurity(options: SecurityOptions) {
   const { gateway, log, db } = options;
   const mode = gateway.auth.mode;
-  if (mode === 'none' && !isLoopback(options.host) && !options.allowUnauthenticated) {
-    throw new UnsafeStartError(
-      `refusing to serve ${options.host} without authentication: anyone who can reach it could run every tool. ` +
-        'Set gateway.auth.mode (token, oauth or oidc), bind to 127.0.0.1, or pass --allow-unauthenticated ' +
-        'if something in front of the gateway authenticates (and only it can reach the port).'
-    );
-  }
+  const exposed = exposureProblem({
+    host: options.host,
+    mode,
+    allowUnauthenticated: options.allowUnauthenticated
+  });
+  if (exposed) throw new UnsafeStartError(exposed);
   const audit = new AuditLog(db, error =>
     log.error({ err: describeError(error) }, 'writing the audit log failed')
   );
@@ -53,17 +53,9 @@ export async function createSecurity(options: SecurityOptions) {
   let oauth: OAuthServer | undefined;
   const verifiers: TokenVerifier[] = [gatewayTokenVerifier(tokens)];
   if (mode === 'oauth') {
-    if (!publicUrl) {
-      throw new UnsafeStartError(
-        'gateway.auth.mode oauth needs gateway.publicUrl: the https URL clients reach the gateway at'
-      );
-    }
+    // The config schema has checked publicUrl (present, https or loopback http, an origin).
+    if (!publicUrl) throw new UnsafeStartError('gateway.auth.mode oauth needs gateway.publicUrl');
     const url = new URL(publicUrl);
-    if (url.protocol !== 'https:' && !isLoopback(url.hostname)) {
-      throw new UnsafeStartError(
-        `gateway.publicUrl must be https (got ${publicUrl}); put a TLS proxy in front`
-      );
-    }
     // Loaded only when used: oidc-provider is a large module a gateway without OAuth never needs.
     const { createOAuthServer } = await import('./http/oauth/oauth-server.js');
     oauth = await createOAuthServer({
@@ -77,6 +69,7 @@ export async function createSecurity(options: SecurityOptions) {
     verifiers.push(oauth.verifier);
   }
   if (mode === 'oidc') {
+    // The config schema has checked the issuer and the audience; these throws only narrow types.
     const oidc = gateway.auth.oidc;
     if (!oidc) throw new UnsafeStartError('gateway.auth.mode oidc needs gateway.auth.oidc.issuer');
     const { createOidcVerifier } = await import('./http/auth/oidc-verifier.js');

@@ -1,5 +1,11 @@
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
+/**
+ * Exit status for a configuration the gateway refuses (sysexits' EX_CONFIG): retrying cannot help,
+ * so the systemd unit lists it in RestartPreventExitStatus.
+ */
+export const EXIT_CONFIG = 78;
+
 /** Everything `serve` needs besides the config file's contents. */
 export interface Settings {
   readonly configFile: string;

@@ -45,7 +45,10 @@ export async function loadConfigFile(file: string, options: LoadOptions): Promis
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(error);
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'file not found. Write one (README, "servers.yaml reference"), name another with --config or MCP_GATEWAY_CONFIG, or in a container mount yours at this path'
+        : String(error);
     return { ok: false, problems: [{ file, line: 1, col: 1, message: `cannot read config: ${reason}` }] };
   }
   return parseConfig(text, file, options);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePublicUrl } from '../http/oauth/public-url.js';
 
 /**
  * The one definition of `servers.yaml`. `validate`, `serve` and the README's reference all follow
@@ -172,22 +173,61 @@ const LimitsSchema = z.strictObject({
 });
 
 /** The gateway itself. Flags and environment variables win over these. */
-export const GatewaySettingsSchema = z.strictObject({
-  host: z.string().min(1).optional(),
-  port: z.number().int().min(0).max(65535).optional(),
-  /** The https URL clients reach the gateway at (behind a proxy); needed for OAuth. */
-  publicUrl: z.url({ error: 'publicUrl must be a URL' }).optional(),
-  /** More names the Host header may carry, besides the loopback names. */
-  allowedHosts: z.array(z.string().min(1)).optional(),
-  /** More hosts a browser Origin may name, besides the loopback names. */
-  allowedOrigins: z.array(z.string().min(1)).optional(),
-  /** Seconds a 2025-era session may go without a request before it is closed; default 30 min. */
-  sessionTimeout: seconds('sessionTimeout')
-    .positive('sessionTimeout must be more than 0 seconds')
-    .default(1800),
-  auth: AuthSchema.prefault({}),
-  limits: LimitsSchema.prefault({})
-});
+export const GatewaySettingsSchema = z
+  .strictObject({
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(0).max(65535).optional(),
+    /** The https URL clients reach the gateway at (behind a proxy); needed for OAuth. */
+    publicUrl: z.url({ error: 'publicUrl must be a URL' }).optional(),
+    /** More names the Host header may carry, besides the loopback names. */
+    allowedHosts: z.array(z.string().min(1)).optional(),
+    /** More hosts a browser Origin may name, besides the loopback names. */
+    allowedOrigins: z.array(z.string().min(1)).optional(),
+    /** Seconds a 2025-era session may go without a request before it is closed; default 30 min. */
+    sessionTimeout: seconds('sessionTimeout')
+      .positive('sessionTimeout must be more than 0 seconds')
+      .default(1800),
+    auth: AuthSchema.prefault({}),
+    limits: LimitsSchema.prefault({})
+  })
+  .superRefine((gateway, ctx) => {
+    // What each auth mode needs from the rest of the file: `serve` would refuse the file without it,
+    // so `validate` (which loads through this schema too) says so, located.
+    const { mode, oidc } = gateway.auth;
+    if (mode === 'oauth') {
+      if (gateway.publicUrl === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['auth', 'mode'],
+          message:
+            'auth.mode oauth needs gateway.publicUrl: the https URL clients reach the gateway at (e.g. https://gateway.example.com)'
+        });
+        return;
+      }
+      try {
+        // http is accepted on a loopback host only (trying it out locally); OAuth needs TLS otherwise.
+        parsePublicUrl(gateway.publicUrl, true);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: (error as Error).message });
+      }
+    }
+    if (mode === 'oidc') {
+      if (oidc === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['auth', 'mode'],
+          message: 'auth.mode oidc needs auth.oidc.issuer: the provider whose access tokens are accepted'
+        });
+      } else if (oidc.audience === undefined && gateway.publicUrl === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['auth', 'oidc'],
+          message:
+            'auth.mode oidc needs auth.oidc.audience, or gateway.publicUrl (the audience is then publicUrl/mcp)'
+        });
+      }
+    }
+  });
 
 /** What the gateway records of sessions and calls (in the state directory). */
 export const HistorySchema = z.strictObject({

@@ -5,6 +5,32 @@ import { GatewayError } from '../errors.js';
 import { forEachLine } from './line-splitter.js';
 import type { ExitInfo, Runtime, ServerProcess, StderrSink } from './runtime.js';
 
+/**
+ * The gateway's proxy and CA settings, passed to every local process besides the SDK's safe list:
+ * without them an `npx` or `uvx` server behind a corporate proxy cannot download its package and
+ * fails with a misleading start timeout. Both spellings of the proxy variables, since tools differ
+ * in which they read. They say where the network is, not what a server may do.
+ */
+export const NETWORK_VARIABLES = [
+  'HTTPS_PROXY',
+  'HTTP_PROXY',
+  'NO_PROXY',
+  'https_proxy',
+  'http_proxy',
+  'no_proxy',
+  'NODE_EXTRA_CA_CERTS',
+  'NODE_USE_ENV_PROXY',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'REQUESTS_CA_BUNDLE'
+] as const;
+
+function networkEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    NETWORK_VARIABLES.flatMap(name => (env[name] === undefined ? [] : [[name, env[name]]]))
+  );
+}
+
 /** How long a process gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 3_000;
 
@@ -27,11 +53,12 @@ export class LocalProcessRuntime implements Runtime {
         new GatewayError('server_unavailable', 'the gateway is shutting down', { serverId: spec.id })
       );
     }
-    // Only the SDK's short list of safe variables (PATH, HOME, ...) is inherited: the gateway's own
-    // environment may hold secrets meant for other servers.
+    // Only the SDK's short list of safe variables (PATH, HOME, ...) and the proxy and CA settings
+    // are inherited: the gateway's own environment may hold secrets meant for other servers. The
+    // server's own `env` wins over both.
     const child = spawn(program, args, {
       cwd: spec.cwd,
-      env: { ...getDefaultEnvironment(), ...spec.env },
+      env: { ...getDefaultEnvironment(), ...networkEnvironment(process.env), ...spec.env },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true
     });

@@ -12,7 +12,7 @@ interface ComposeConfig {
   services: Record<
     string,
     {
-      build?: { context?: string };
+      build?: { context?: string; args?: Record<string, string> };
       image?: string;
       restart?: string;
       ports?: (string | { host_ip?: string; published?: string | number; target?: number })[];
@@ -40,7 +40,7 @@ async function composeConfig(
   const dir = mkdtempSync(path.join(scratch, 'project-'));
   cpSync(path.join(ROOT, 'docker-compose.yml'), path.join(dir, 'docker-compose.yml'));
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
-  const { DOCKER_GID: _gid, LOG_LEVEL: _level, ...inherited } = process.env;
+  const { DOCKER_GID: _gid, LOG_LEVEL: _level, NODE_IMAGE: _image, ...inherited } = process.env;
   const result = await run('docker-compose', ['config'], { cwd: dir, env: { ...inherited, ...env } });
   expect(result.stderr).not.toMatch(/ERROR|invalid/i);
   expect(result.code, result.stderr).toBe(0);
@@ -83,6 +83,15 @@ describe.skipIf(!requireTool('docker-compose', 'docker-compose.yml', 'apt packag
       expect(gateway).toMatchObject({ init: true, cap_drop: ['ALL'] });
       // Unauthenticated on 0.0.0.0 inside the container, only because the port is on 127.0.0.1.
       expect(gateway.environment).toMatchObject({ GATEWAY_ALLOW_UNAUTHENTICATED: 'true' });
+    });
+
+    it('builds on node:24-slim, or on the NODE_IMAGE that .env names (no Docker Hub needed)', async () => {
+      const { config } = await composeConfig();
+      expect(config.services.gateway!.build?.args).toEqual({ NODE_IMAGE: 'node:24-slim' });
+      const offline = await composeConfig({}, { '.env': 'NODE_IMAGE=registry.internal/node:24-slim\n' });
+      expect(offline.config.services.gateway!.build?.args).toEqual({
+        NODE_IMAGE: 'registry.internal/node:24-slim'
+      });
     });
 
     it('falls back to group 999 for the socket when DOCKER_GID is not set', async () => {

@@ -59,14 +59,32 @@ async function logsOf(container: Docker.Container): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Runs the image once with `cmd` (no network) and returns its exit code (-1: still running after 30 s) and output. */
-async function runOnce(cmd: string[], entrypoint?: string[]): Promise<{ code: number; output: string }> {
+/** A servers.yaml of this test's, for the image's config path: the repository's is the user's to edit. */
+function writeConfig(name: string, text: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  chmodSync(file, 0o644);
+  return file;
+}
+
+/**
+ * Runs the image once with `cmd` (no network, `config` mounted as its servers.yaml when given) and
+ * returns its exit code (-1: still running after 30 s) and output.
+ */
+async function runOnce(
+  cmd: string[],
+  options: { entrypoint?: string[]; config?: string; env?: string[] } = {}
+): Promise<{ code: number; output: string }> {
   const container = await docker.createContainer({
     Image: image.tag,
     Cmd: cmd,
-    ...(entrypoint ? { Entrypoint: entrypoint } : {}),
+    ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
+    Env: options.env ?? [],
     Labels: { [TEST_LABEL]: 'true' },
-    HostConfig: { NetworkMode: 'none' }
+    HostConfig: {
+      NetworkMode: 'none',
+      Binds: options.config ? [`${options.config}:/etc/mcp-gateway/servers.yaml:ro`] : []
+    }
   });
   try {
     await container.start();
@@ -122,7 +140,7 @@ describe.skipIf(!available)('the Docker image', () => {
     expect(healthcheck?.Test?.[3]).toContain('/healthz');
   });
 
-  it('holds the build and the production dependencies only, and validates its example config', async () => {
+  it('holds the build and the production dependencies only, no servers.yaml, and validates a mounted one', async () => {
     const probe = await runOnce(
       [
         '-e',
@@ -131,10 +149,11 @@ describe.skipIf(!available)('the Docker image', () => {
          console.log(JSON.stringify({
            uid: process.getuid(), dataOwner: fs.statSync('/data').uid,
            dist: at('dist/cli.js'), dockerode: at('node_modules/dockerode'),
-           typescript: at('node_modules/typescript'), vitest: at('node_modules/vitest'), src: at('src')
+           typescript: at('node_modules/typescript'), vitest: at('node_modules/vitest'), src: at('src'),
+           config: fs.existsSync('/etc/mcp-gateway/servers.yaml')
          }));`
       ],
-      ['node']
+      { entrypoint: ['node'] }
     );
     expect(probe.code, probe.output).toBe(0);
     expect(JSON.parse(probe.output)).toEqual({
@@ -144,17 +163,27 @@ describe.skipIf(!available)('the Docker image', () => {
       dockerode: true,
       typescript: false,
       vitest: false,
-      src: false
+      src: false,
+      config: false
     });
 
-    const validate = await runOnce(['validate']);
+    const config = writeConfig('validate.yaml', `servers:\n  time:\n    image: ${fixtureImage}\n`);
+    // As docker-compose.yml runs it: on 0.0.0.0 without auth only when told (validate checks that too).
+    const validate = await runOnce(['validate'], { config, env: ['GATEWAY_ALLOW_UNAUTHENTICATED=true'] });
     expect(validate.code, validate.output).toBe(0);
-    expect(validate.output).toContain('/etc/mcp-gateway/servers.yaml:');
+    expect(validate.output).toContain(`time: docker ${fixtureImage}`);
+    expect(validate.output).toContain('/etc/mcp-gateway/servers.yaml: 1 of 1 servers enabled');
+
+    // Nothing mounted: it says which file is missing and what to do.
+    const missing = await runOnce(['validate']);
+    expect(missing.code, missing.output).toBe(78);
+    expect(missing.output).toContain('/etc/mcp-gateway/servers.yaml:1:1: cannot read config: file not found');
+    expect(missing.output).toContain('mount yours at this path');
   });
 
   it('refuses to serve 0.0.0.0 without authentication unless told nothing else reaches the port', async () => {
     // docker-compose.yml says GATEWAY_ALLOW_UNAUTHENTICATED=true beside its 127.0.0.1-only port.
-    const refused = await runOnce(['serve']);
+    const refused = await runOnce(['serve'], { config: writeConfig('serve.yaml', 'servers: {}\n') });
     expect(refused.code, refused.output).toBe(78); // EX_CONFIG
     expect(refused.output).toContain('refusing to serve 0.0.0.0 without authentication');
   });

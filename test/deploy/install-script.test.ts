@@ -23,6 +23,8 @@ import { ROOT } from '../support/gateway-process.js';
 
 const STAND_INS = ['systemctl', 'useradd', 'usermod', 'userdel'] as const;
 
+const EXAMPLE_CONFIG = 'servers:\n  example:\n    command: ["node", "server.js"]\n';
+
 let dir: string;
 /** A copy of the parts of the repository the installer reads, with a fresh build. */
 let checkout: string;
@@ -53,6 +55,8 @@ function installer(
       DOCKER_SOCKET: path.join(dir, 'docker.sock'),
       DOCKER_GROUP: 'docker',
       HEALTH_TIMEOUT: '10',
+      // The fake gateway's /healthz: with --root, the installer waits only for one it is given.
+      HEALTH_URL: `http://127.0.0.1:${port}/healthz`,
       ...Object.fromEntries(STAND_INS.map(name => [name.toUpperCase(), path.join(dir, 'bin', name)])),
       ...env
     },
@@ -78,12 +82,13 @@ beforeAll(async () => {
     'install-autostart.sh',
     'uninstall-autostart.sh',
     'mcp-gateway.service',
-    'servers.yaml',
     'package.json',
     'package-lock.json'
   ]) {
     cpSync(path.join(ROOT, file), path.join(checkout, file), { preserveTimestamps: true });
   }
+  // The example config of the checkout: this test's own, as the repository's is the user's to edit.
+  writeFileSync(path.join(checkout, 'servers.yaml'), EXAMPLE_CONFIG);
   // A checkout whose build is newer than its sources (the repository's own may be mid-edit).
   writeFileSync(path.join(checkout, 'src', 'cli.ts'), '');
   const past = new Date(Date.now() - 60_000);
@@ -156,6 +161,21 @@ describe('install-autostart.sh', () => {
     expect(realSystemctl.code).toBe(1);
     expect(realSystemctl.stderr).toContain('with --root, set SYSTEMCTL to a stand-in');
 
+    // PrivateTmp=yes gives the service an empty /tmp: a Node.js there would not be found.
+    const tmpNodeDir = mkdtempSync('/tmp/mcp-gateway-tmp-node-');
+    try {
+      const tmpNode = path.join(tmpNodeDir, 'node');
+      writeFileSync(tmpNode, '#!/bin/sh\necho v24.1.0\n');
+      chmodSync(tmpNode, 0o755);
+      const inTmp = await installer('install-autostart.sh', ['--root', root], { NODE: tmpNode });
+      expect(inTmp.code).toBe(1);
+      expect(inTmp.stderr).toContain(
+        `${tmpNode} is under /tmp, which the service cannot see (PrivateTmp=yes`
+      );
+    } finally {
+      rmSync(tmpNodeDir, { recursive: true, force: true });
+    }
+
     expect(takeCalls()).toEqual([]);
     expect(existsSync(installed('opt')) || existsSync(installed('etc'))).toBe(false);
   });
@@ -172,6 +192,12 @@ describe('install-autostart.sh', () => {
     );
     expect(result.stdout).toContain(`[dry-run] ${bin}/systemctl enable mcp-gateway.service`);
     expect(result.stdout).toContain(`[dry-run] ${bin}/systemctl restart mcp-gateway.service`);
+    expect(result.stdout).not.toContain('is installed');
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^==> dry run: nothing was changed/);
+    const uninstall = await installer('install-autostart.sh', ['--root', root, '--uninstall', '--dry-run']);
+    expect(uninstall.code, uninstall.stderr).toBe(0);
+    expect(uninstall.stdout).not.toContain('is uninstalled');
+    expect(uninstall.stdout.trim().split('\n').at(-1)).toBe('==> dry run: nothing was changed');
     expect(takeCalls()).toEqual([]);
     expect(existsSync(installed('opt')) || existsSync(installed('etc'))).toBe(false);
   });
@@ -212,9 +238,7 @@ describe('install-autostart.sh', () => {
     );
 
     // The config: the example where there was none, the existing env file untouched.
-    expect(readFileSync(installed('etc/mcp-gateway/servers.yaml'), 'utf8')).toBe(
-      readFileSync(path.join(ROOT, 'servers.yaml'), 'utf8')
-    );
+    expect(readFileSync(installed('etc/mcp-gateway/servers.yaml'), 'utf8')).toBe(EXAMPLE_CONFIG);
     expect(readFileSync(installed('etc/mcp-gateway/env'), 'utf8')).toBe(env);
 
     // The unit: the repository's, running the Node.js the installer checked.
@@ -244,6 +268,27 @@ describe('install-autostart.sh', () => {
     expect(result.stdout).toContain('keeping /etc/mcp-gateway/servers.yaml');
     expect(readFileSync(installed('etc/mcp-gateway/servers.yaml'), 'utf8')).toBe(config);
     expect(existsSync(installed('opt/mcp-gateway/node_modules/dockerode/package.json'))).toBe(true);
+  });
+
+  it("with --root and no HEALTH_URL, does not wait on this machine's port, where nothing of the scratch tree runs", async () => {
+    // A port nothing listens on, and the default 30 s: the old installer waited all of it, then failed.
+    const envFile = installed('etc/mcp-gateway/env');
+    const env = readFileSync(envFile, 'utf8');
+    writeFileSync(envFile, 'GATEWAY_PORT=1\n');
+    try {
+      const started = performance.now();
+      const result = await installer('install-autostart.sh', ['--root', root], {
+        HEALTH_URL: '',
+        HEALTH_TIMEOUT: ''
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('not waiting for /healthz');
+      expect(result.stdout).toContain('claude mcp add --transport http gateway http://127.0.0.1:1/mcp');
+      expect(performance.now() - started).toBeLessThan(20_000);
+      takeCalls();
+    } finally {
+      writeFileSync(envFile, env);
+    }
   });
 
   it('adds an existing user to the socket group when it is not in it yet', async () => {

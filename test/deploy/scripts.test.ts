@@ -128,3 +128,18 @@ describe('the systemd unit', () => {
     }
   );
 });
+
+describe('the files a checkout keeps out of version control', () => {
+  it('include the secrets files the deployments read (.env, gateway.env)', () => {
+    const ignored = readFileSync(path.join(ROOT, '.gitignore'), 'utf8')
+      .split('\n')
+      .map(line => line.trim());
+    expect(ignored).toEqual(expect.arrayContaining(['.env', 'gateway.env']));
+  });
+
+  it('and the Docker build context holds no servers.yaml (it may hold literal secrets)', () => {
+    const context = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8');
+    expect(context).not.toMatch(/^!servers\.yaml$/m);
+    expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).not.toMatch(/^COPY .*servers\.yaml/m);
+  });
+});

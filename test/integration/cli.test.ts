@@ -46,7 +46,7 @@ servers:
     expect(result.stdout).toContain('off: disabled');
   });
 
-  it('exits 1 and prints every problem as file:line:col: message', () => {
+  it('exits 78 and prints every problem as file:line:col: message', () => {
     const result = run(
       ['validate'],
       `servers:
@@ -59,7 +59,7 @@ servers:
     idleTimout: 5
 `
     );
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(78);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(3);
     expect(lines.every(line => line.startsWith(`${result.file}:`))).toBe(true);
@@ -70,8 +70,93 @@ servers:
 
   it('reports a duplicate server id', () => {
     const result = run(['validate'], `servers:\n  a:\n    command: ["x"]\n  a:\n    command: ["y"]\n`);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(78);
     expect(result.stderr).toMatch(/:4:3: duplicate key: a server id or setting appears twice/);
+  });
+});
+
+/**
+ * Configs and settings `serve` refuses: `validate` must refuse each the same way, and both with
+ * the one exit status the README promises (78), saying what is wrong.
+ */
+describe('validate and serve refuse the same configs and settings, with 78', () => {
+  const refused: {
+    what: string;
+    config: string;
+    args?: string[];
+    env?: Record<string, string>;
+    says: RegExp;
+  }[] = [
+    {
+      what: 'auth.mode oauth without publicUrl',
+      config: 'gateway:\n  auth:\n    mode: oauth\nservers: {}\n',
+      says: /:3:11: gateway\.auth\.mode: auth\.mode oauth needs gateway\.publicUrl/
+    },
+    {
+      what: 'an http publicUrl for oauth',
+      config: 'gateway:\n  publicUrl: http://gateway.example.com\n  auth:\n    mode: oauth\nservers: {}\n',
+      says: /:2:14: gateway\.publicUrl: publicUrl "http:\/\/gateway\.example\.com" must be https/
+    },
+    {
+      what: 'a publicUrl with a path for oauth',
+      config: 'gateway:\n  publicUrl: https://example.com/gateway\n  auth:\n    mode: oauth\nservers: {}\n',
+      says: /:2:14: gateway\.publicUrl: .*must be an origin like https:\/\/gateway\.example\.com, without a path/
+    },
+    {
+      what: 'auth.mode oidc without an issuer',
+      config: 'gateway:\n  auth:\n    mode: oidc\nservers: {}\n',
+      says: /gateway\.auth\.mode: auth\.mode oidc needs auth\.oidc\.issuer/
+    },
+    {
+      what: 'no authentication beyond loopback',
+      config: 'gateway:\n  host: 0.0.0.0\nservers: {}\n',
+      says: /refusing to serve 0\.0\.0\.0 without authentication/
+    },
+    { what: '--port abc', config: 'servers: {}\n', args: ['--port', 'abc'], says: /port must be a number/ },
+    {
+      what: 'GATEWAY_PORT=abc',
+      config: 'servers: {}\n',
+      env: { GATEWAY_PORT: 'abc' },
+      says: /port must be a number from 0 to 65535, got "abc"/
+    },
+    {
+      what: 'LOG_LEVEL=loud',
+      config: 'servers: {}\n',
+      env: { LOG_LEVEL: 'loud' },
+      says: /log level must be one of .*got "loud"/
+    }
+  ];
+  for (const { what, config, args = [], env = {}, says } of refused) {
+    it(what, () => {
+      const validate = run(['validate', ...args], config, env);
+      expect(validate.stderr).toMatch(says);
+      expect(validate.status).toBe(78);
+      // --port 0 unless the case is about the port: a refusal must come before any listening.
+      const port = args.includes('--port') || env.GATEWAY_PORT ? [] : ['--port', '0'];
+      const serve = run(['serve', ...port, ...args], config, { LOG_LEVEL: 'silent', ...env });
+      expect(serve.stderr).toMatch(says);
+      expect(serve.status).toBe(78);
+    });
+  }
+
+  it('accepts what serve accepts: oauth on an https origin, or beyond loopback when told', () => {
+    const oauth = run(
+      ['validate'],
+      'gateway:\n  publicUrl: https://gateway.example.com/\n  auth:\n    mode: oauth\nservers: {}\n'
+    );
+    expect(oauth.stderr).toBe('');
+    expect(oauth.status).toBe(0);
+    const told = run(['validate', '--host', '0.0.0.0', '--allow-unauthenticated'], 'servers: {}\n');
+    expect(told.status).toBe(0);
+  });
+});
+
+describe('mcp-gateway token create', () => {
+  it('prints the token alone on stdout, so $(mcp-gateway token create …) is the token', () => {
+    const result = run(['token', 'create', '--name', 'scripted'], 'servers: {}\n');
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^mgw_[A-Za-z0-9_-]{43}\n$/);
+    expect(result.stderr).toMatch(/^# token "scripted" \(\S+\); shown once, only its hash is kept\.\n$/);
   });
 });
 
@@ -82,12 +167,6 @@ describe('mcp-gateway serve', () => {
     expect(result.stderr).toMatch(
       /servers-\w+\.yaml:3:14: servers\.x\.command: command must be a list of strings/
     );
-  });
-
-  it('rejects a bad flag value with a one-line message', () => {
-    const result = run(['serve', '--port', 'eighty'], `servers: {}\n`);
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain('port must be a number');
   });
 
   it('an unset ${VAR} makes only that server unavailable, with a warning and a clear error per call', async () => {

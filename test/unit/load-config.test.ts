@@ -674,7 +674,16 @@ describe('loadConfigFile', () => {
     const file = path.join(dir, 'missing.yaml');
     await expect(loadConfigFile(file, { env: {} })).resolves.toEqual({
       ok: false,
-      problems: [{ file, line: 1, col: 1, message: 'cannot read config: file not found' }]
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: expect.stringMatching(
+            /^cannot read config: file not found\. Write one .* --config or MCP_GATEWAY_CONFIG/
+          )
+        }
+      ]
     });
   });
 

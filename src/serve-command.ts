@@ -1,0 +1,68 @@
+import { ConfigError, startGateway } from './gateway.js';
+import { createLogger } from './log.js';
+import { UnsafeStartError } from './security.js';
+import { EXIT_CONFIG, type Settings } from './settings.js';
+import { StoreError } from './store/store-error.js';
+
+/**
+ * `mcp-gateway serve`: runs the gateway until a signal, then shuts it down. Resolves to the exit
+ * status: 0 after a clean shutdown, 78 for a refused config or a damaged state database, 1 for any other failure.
+ */
+export async function runServe(
+  _words: readonly string[],
+  _flags: unknown,
+  settings: Settings
+): Promise<number> {
+  const log = createLogger(settings.logLevel);
+  let gateway;
+  try {
+    gateway = await startGateway(settings, log);
+  } catch (error) {
+    log.flush();
+    if (error instanceof UnsafeStartError) {
+      process.stderr.write(`mcp-gateway: ${error.message}\n`);
+      log.fatal({ err: error.message }, 'refusing to start');
+      return EXIT_CONFIG;
+    }
+    if (error instanceof StoreError) {
+      process.stderr.write(`mcp-gateway: ${error.message}\n`);
+      log.fatal({ err: error.message }, 'refusing to start: the state database cannot be used');
+      return EXIT_CONFIG;
+    }
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) process.stderr.write(`${problem}\n`);
+      log.fatal({ problems: error.problems.length }, 'refusing to start: the config is invalid');
+      return EXIT_CONFIG;
+    }
+    log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'failed to start');
+    return 1;
+  }
+  const running = gateway;
+  return new Promise(resolve => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) {
+        log.warn({ signal }, 'second signal: exiting now');
+        resolve(1);
+        return;
+      }
+      if (signal === 'SIGHUP') {
+        // Until the config can be reloaded in place, a hangup (a closed terminal, or a reload
+        // request) stops the gateway cleanly rather than killing it with its servers running.
+        log.warn({ signal }, 'SIGHUP: reloading the config is not supported yet; shutting down cleanly');
+      } else {
+        log.info({ signal }, 'signal received');
+      }
+      void running.close().then(
+        () => resolve(0),
+        (error: unknown) => {
+          log.error({ err: String(error) }, 'shutdown failed');
+          resolve(1);
+        }
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', onSignal);
+  });
+}
