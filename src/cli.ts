@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { CommandError, runAdminCommand } from './admin-commands.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
+import { connectOptions, runConnect } from './connect-command.js';
+import { runImport } from './import-command.js';
 import { secretFileWarnings } from './config/secret-files.js';
 import { ConfigError, startGateway } from './gateway.js';
 import { createLogger } from './log.js';
@@ -24,6 +26,8 @@ Usage:
   mcp-gateway token list
   mcp-gateway token revoke NAME|ID
   mcp-gateway admin set-password    (reads it from a prompt, or the first line of stdin)
+  mcp-gateway import FILE [--write] a client's mcpServers JSON as servers.yaml entries (stdout, or --write into --config)
+  mcp-gateway connect claude-code|claude-desktop|cursor|vscode [--write [--file F]] [--token T | --create-token [--name N]]
 
 Options (flags beat environment variables, which beat defaults):
   --config <file>          server registry        MCP_GATEWAY_CONFIG   ./servers.yaml
@@ -56,6 +60,10 @@ async function main(argv: string[]): Promise<number> {
       tools: { type: 'string' },
       expires: { type: 'string' },
       admin: { type: 'boolean' },
+      write: { type: 'boolean' },
+      file: { type: 'string' },
+      token: { type: 'string' },
+      'create-token': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' }
     }
@@ -70,8 +78,22 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = positionals[0] ?? 'serve';
   const settings = resolveSettings(values, process.env);
-  if (command === 'token' || command === 'admin') {
+  if (['token', 'admin', 'import', 'connect'].includes(command)) {
+    const io = {
+      out: (text: string) => process.stdout.write(text),
+      err: (text: string) => process.stderr.write(text)
+    };
     try {
+      if (command === 'import') {
+        return runImport(
+          { source: positionals[1], write: values.write === true, configFile: settings.configFile },
+          io
+        );
+      }
+      if (command === 'connect') {
+        const options = connectOptions(positionals[1], values, settings, process.env);
+        return await runConnect(options, { ...io, stdin: process.stdin });
+      }
       return await runAdminCommand(
         positionals,
         { ...values, stateDir: settings.stateDir },
