@@ -60,7 +60,11 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
     const id = toServerId(server.name, new Set([...planned]));
     planned.add(id);
     if (id !== server.name) {
-      notes.push(`${server.name}: imported as "${id}" (a server id is 1-32 of a-z, 0-9 and -)`);
+      const why =
+        toServerId(server.name, new Set()) === server.name
+          ? `another server in ${fileName} is called "${server.name}" too`
+          : 'a server id is 1-32 of a-z, 0-9 and -';
+      notes.push(`${server.name}: imported as "${id}" (${why})`);
     }
     if (server.kind === 'remote') {
       remote.push({ id, from: server });

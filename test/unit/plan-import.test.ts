@@ -129,6 +129,9 @@ describe('import: Claude Code', () => {
   it('reads ~/.claude.json: user servers and each project’s, an identical one once', () => {
     const result = plan('claude.json');
     expect(Object.keys(entries(result))).toEqual(['memory', 'git', 'notes', 'notes-2']);
+    expect(result.notes).toEqual([
+      'notes: imported as "notes-2" (another server in claude.json is called "notes" too)'
+    ]);
     // Same variable, different values: the second server gets its own name, not the first's value.
     expect(entries(result).notes?.env).toEqual({ NOTES_TOKEN: '${NOTES_TOKEN}' });
     expect(entries(result)['notes-2']?.env).toEqual({ NOTES_TOKEN: '${NOTES_2_NOTES_TOKEN}' });
