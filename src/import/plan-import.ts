@@ -36,6 +36,14 @@ export interface PlanContext extends PlaceholderContext {
   readonly file: string;
 }
 
+/**
+ * Variables a local process gets from the gateway itself (the SDK's safe list): a client's value
+ * for them is dropped rather than turned into a variable the user would have to set.
+ */
+const INHERITED = new Set(['PATH', 'HOME', 'USER', 'SHELL', 'TERM', 'LOGNAME']);
+/** Variables the gateway reads for itself: a server's value must not be set under these names. */
+const GATEWAY_OWN = /^(?:GATEWAY_\w+|MCP_GATEWAY_\w+|LOG_LEVEL|STATE_DIR|DEFAULT_IDLE_TIMEOUT|DOCKER_HOST)$/;
+
 /** Option names whose value is taken for a secret when written out in an argument. */
 const SECRET_OPTION = /token|secret|passw|api[-_]?key|apikey|auth|credential|header/i;
 /** Values that look like well-known credentials wherever they appear. */
@@ -127,8 +135,14 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
       continue;
     }
     const entry: ServerEntry = { command: [convert(server.command), ...args] };
+    const inherited = Object.keys(server.env).filter(key => INHERITED.has(key));
+    if (inherited.length > 0) {
+      notes.push(`${id}: env ${inherited.join(', ')} not imported: a local process gets the gateway's own`);
+    }
     const env = Object.fromEntries(
-      Object.entries(server.env).map(([key, value]) => [key, envValue(key, value)])
+      Object.entries(server.env)
+        .filter(([key]) => !INHERITED.has(key))
+        .map(([key, value]) => [key, envValue(key, value)])
     );
     if (Object.keys(env).length > 0) entry.env = env;
     if (server.envFile !== undefined) entry.envFile = location(server.envFile);
@@ -240,7 +254,8 @@ function dockerEntry(
 /**
  * The variables the entries need. A literal value gets its own name; when two servers had the
  * same name with different values, the later one is prefixed with its server id (`ID_NAME`) so
- * neither gets the other's value.
+ * neither gets the other's value. So is a name the gateway reads for itself (`LOG_LEVEL`): setting
+ * it for the server would change the gateway.
  */
 class VariableBook {
   private readonly byName = new Map<
@@ -256,7 +271,7 @@ class VariableBook {
   /** A value from the file that must not be copied: returns the variable name to use for it. */
   literal(name: string, value: string | undefined, server: string, hint: string): string {
     const existing = this.byName.get(name);
-    if (existing && (value === undefined || existing.value !== value)) {
+    if (GATEWAY_OWN.test(name) || (existing && (value === undefined || existing.value !== value))) {
       return this.add(`${variableName(server)}_${name}`, value, server, hint);
     }
     return this.add(name, value, server, hint);

@@ -114,7 +114,8 @@ describe('import: Claude Code', () => {
       playwright: { command: ['npx', '@playwright/mcp@latest'] },
       'db-tools': {
         command: ['python', '-m', 'db_mcp', '--dsn', '${DATABASE_URL}'],
-        env: { DB_TOKEN: '${DB_TOKEN}', LOG_LEVEL: '${LOG_LEVEL}' }
+        // LOG_LEVEL is the gateway's own setting: the server's value gets a name of its own.
+        env: { DB_TOKEN: '${DB_TOKEN}', LOG_LEVEL: '${DB_TOOLS_LOG_LEVEL}' }
       }
     });
     expect(result.remote.map(r => [r.id, r.from.kind === 'remote' && r.from.transport])).toEqual([
@@ -202,6 +203,51 @@ describe('import output', () => {
     const merged = mergeImport('', plan('cursor-mcp.json'), 'servers.yaml');
     const loaded = parseConfig(merged, 'servers.yaml', { env: {} });
     expect(loaded.ok && Object.keys(loaded.config.raw.servers)).toEqual(['sqlite', 'weather-api']);
+  });
+});
+
+describe('import: values that must not be copied', () => {
+  const config = (server: object) =>
+    planImport(readClientConfig(JSON.stringify({ mcpServers: { s: server } }), 'c.json'), {
+      file: 'c.json',
+      workspaceFolder: '/w',
+      home: '/h'
+    });
+
+  it('replaces credentials in arguments: option values and token-shaped words', () => {
+    const result = config({
+      command: 'srv',
+      args: [
+        '--token=abc',
+        '-k',
+        'keep',
+        '--password',
+        'pw',
+        'ghp_0123456789',
+        '--header',
+        'X-Key: v',
+        'plain'
+      ]
+    });
+    expect(result.entries[0]!.entry.command).toEqual([
+      'srv',
+      '--token=${TOKEN}',
+      '-k',
+      'keep',
+      '--password',
+      '${PASSWORD}',
+      '${SECRET}',
+      '--header',
+      '${HEADER}',
+      'plain'
+    ]);
+    expect(result.variables.map(v => v.name)).toEqual(['TOKEN', 'PASSWORD', 'SECRET', 'HEADER']);
+  });
+
+  it('drops variables a local process inherits from the gateway, saying so', () => {
+    const result = config({ command: 'node', env: { PATH: '/opt/homebrew/bin:/usr/bin', KEY: 'k' } });
+    expect(result.entries[0]!.entry.env).toEqual({ KEY: '${KEY}' });
+    expect(result.notes).toContain("s: env PATH not imported: a local process gets the gateway's own");
   });
 });
 
