@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import path from 'node:path';
 import { CommandError, runAdminCommand, type TokenCreateOptions } from './admin-commands.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
 import { ConfigFileSchema } from './config/schema.js';
@@ -129,9 +128,13 @@ export async function runConnect(
     if (error instanceof ClientFileError) throw new CommandError(error.message);
     throw error;
   }
-  mkdirSync(path.dirname(file), { recursive: true });
   // A file holding a token is for its owner only.
-  const backup = writeWithBackup(file, merged.text, 0o600);
+  let backup;
+  try {
+    backup = writeWithBackup(file, merged.text, 0o600);
+  } catch (error) {
+    throw new CommandError((error as Error).message);
+  }
   io.err(
     `${merged.replaced ? 'replaced the' : 'added a'} "gateway" entry in ${file}` +
       `${backup ? ` (the previous file is ${backup}${merged.droppedComments ? ', with its comments' : ''})` : ''}.\n` +

@@ -70,7 +70,12 @@ export function runImport(
       );
     }
     if (plan.entries.length > 0) {
-      const backup = writeWithBackup(configFile, merged);
+      let backup;
+      try {
+        backup = writeWithBackup(configFile, merged);
+      } catch (error) {
+        throw new CommandError((error as Error).message);
+      }
       io.err(
         `wrote ${plan.entries.length} server(s) to ${configFile}${backup ? ` (the previous file is ${backup})` : ''}\n`
       );
