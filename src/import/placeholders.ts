@@ -4,6 +4,11 @@ export interface PlaceholderContext {
   readonly workspaceFolder: string;
   /** VS Code's `${userHome}`. */
   readonly home: string;
+  /**
+   * Whether a bare `${NAME}` is an environment variable (Claude Code) rather than one of the
+   * editor's own variables (VS Code, where the environment is `${env:NAME}`).
+   */
+  readonly bareIsEnvironment: boolean;
 }
 
 /** A variable a converted value refers to, and how the client had filled it. */
@@ -31,7 +36,8 @@ export function variableName(text: string): string {
 /**
  * Rewrites a client's placeholders into servers.yaml's `${NAME}` (read from the gateway's
  * environment): VS Code's `${env:X}` and `${input:id}`, Claude Code's `${X}` and `${X:-default}`
- * (the default is dropped); `${workspaceFolder}` and `${userHome}` become paths.
+ * (the default is dropped); `${workspaceFolder}` and `${userHome}` become paths. Any other
+ * placeholder is left as it is and listed in `unknown`.
  */
 export function convertPlaceholders(value: string, context: PlaceholderContext): ConvertedValue {
   const references: VariableReference[] = [];
@@ -40,7 +46,8 @@ export function convertPlaceholders(value: string, context: PlaceholderContext):
     if (inner === 'workspaceFolder') return context.workspaceFolder;
     if (inner === 'userHome') return context.home;
     const env =
-      /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner) ?? /^([A-Za-z_][A-Za-z0-9_]*)(?::-.*)?$/.exec(inner);
+      /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner) ??
+      (context.bareIsEnvironment ? /^([A-Za-z_][A-Za-z0-9_]*)(?::-.*)?$/.exec(inner) : null);
     if (env) {
       references.push({ name: env[1]!, source: 'environment' });
       return `\${${env[1]!}}`;

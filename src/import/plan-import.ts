@@ -31,7 +31,7 @@ export interface ImportPlan {
   readonly notes: readonly string[];
 }
 
-export interface PlanContext extends PlaceholderContext {
+export interface PlanContext extends Omit<PlaceholderContext, 'bareIsEnvironment'> {
   /** The imported file, as the person named it: in hints and notes. */
   readonly file: string;
 }
@@ -63,6 +63,7 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
   const remote: { id: string; from: ClientServer & { kind: 'remote' } }[] = [];
   const inputs = new Map(config.inputs.map(input => [input.id, input.description]));
   const fileName = path.basename(context.file);
+  const placeholders = { ...context, bareIsEnvironment: config.format !== 'vscode' };
 
   for (const server of config.servers) {
     const id = toServerId(server.name, new Set([...planned]));
@@ -80,7 +81,7 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
     }
     /** A value converted, its references recorded; a literal that looks like a secret is replaced. */
     const convert = (value: string, secretName?: string): string => {
-      const converted = convertPlaceholders(value, context);
+      const converted = convertPlaceholders(value, placeholders);
       for (const unknown of converted.unknown) {
         notes.push(`${id}: ${unknown} in "${value}" is not a placeholder the gateway knows; left as it is`);
       }
@@ -108,7 +109,7 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
         variables.refer(key, id, 'the client passed it on from its own environment');
         return `\${${key}}`;
       }
-      const converted = convertPlaceholders(value, context);
+      const converted = convertPlaceholders(value, placeholders);
       if (converted.references.length === 1 && converted.text === `\${${converted.references[0]!.name}}`) {
         return convert(value);
       }
@@ -122,7 +123,6 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
       );
       return `\${${name}}`;
     };
-    const args = secretsInArgs(server.args, convert);
     const location = (file: string) => path.resolve(context.workspaceFolder, convert(file));
 
     const docker = parseDockerRun(server.command, server.args);
@@ -134,7 +134,7 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
       });
       continue;
     }
-    const entry: ServerEntry = { command: [convert(server.command), ...args] };
+    const entry: ServerEntry = { command: [convert(server.command), ...secretsInArgs(server.args, convert)] };
     const inherited = Object.keys(server.env).filter(key => INHERITED.has(key));
     if (inherited.length > 0) {
       notes.push(`${id}: env ${inherited.join(', ')} not imported: a local process gets the gateway's own`);

@@ -214,6 +214,13 @@ describe('import: values that must not be copied', () => {
       home: '/h'
     });
 
+  const vscode = (server: object) =>
+    planImport(readClientConfig(JSON.stringify({ servers: { s: server } }), 'mcp.json'), {
+      file: 'mcp.json',
+      workspaceFolder: '/w',
+      home: '/h'
+    });
+
   it('replaces credentials in arguments: option values and token-shaped words', () => {
     const result = config({
       command: 'srv',
@@ -242,6 +249,15 @@ describe('import: values that must not be copied', () => {
       'plain'
     ]);
     expect(result.variables.map(v => v.name)).toEqual(['TOKEN', 'PASSWORD', 'SECRET', 'HEADER']);
+  });
+
+  it('reads a docker command line once: one note per unknown placeholder', () => {
+    const result = vscode({
+      command: 'docker',
+      args: ['run', '-i', '--rm', '-v', '/data:/data', 'img', '--name', '${workspaceFolderBasename}']
+    });
+    expect(result.entries[0]!.entry.command).toEqual(['--name', '${workspaceFolderBasename}']);
+    expect(result.notes.filter(note => note.includes('workspaceFolderBasename'))).toHaveLength(1);
   });
 
   it('drops variables a local process inherits from the gateway, saying so', () => {
