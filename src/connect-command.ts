@@ -4,7 +4,13 @@ import { CommandError, runAdminCommand, type TokenCreateOptions } from './admin-
 import { formatProblem, loadConfigFile } from './config/load-config.js';
 import { ConfigFileSchema } from './config/schema.js';
 import { clientConfigFile } from './connect/client-config-file.js';
-import { CLIENTS, clientEntry, type ClientName } from './connect/client-entry.js';
+import {
+  CLIENT_TITLES,
+  CLIENTS,
+  clientEntry,
+  type ClientEntry,
+  type ClientName
+} from './connect/client-entry.js';
 import { gatewayUrl } from './connect/gateway-url.js';
 import { ClientFileError, mergeClientConfig } from './connect/merge-client-config.js';
 import { writeWithBackup } from './files/write-with-backup.js';
@@ -74,6 +80,7 @@ export async function runConnect(
   }
 
   const mode = gateway.auth.mode;
+  const name = client as ClientName;
   let token = options.token;
   if (mode === 'none') {
     if (token !== undefined || options.createToken) {
@@ -82,20 +89,15 @@ export async function runConnect(
       );
     }
     token = undefined;
-  } else if (options.createToken) {
-    if (token !== undefined)
-      throw new CommandError('give either --token (or MCP_GATEWAY_TOKEN) or --create-token, not both');
-    token = await createToken(options, client, io.stdin);
-    io.err(
-      `created token "${options.name ?? client}"; its secret is only in this output (the gateway keeps its hash)\n`
-    );
-  } else if (token === undefined && mode === 'token') {
+  } else if (options.createToken && token !== undefined) {
+    throw new CommandError('give either --token (or MCP_GATEWAY_TOKEN) or --create-token, not both');
+  } else if (token === undefined && !options.createToken && mode === 'token') {
     throw new CommandError(
       `${options.configFile} has gateway.auth.mode: token, so ${client} needs a token: pass --token mgw_…, ` +
         'set MCP_GATEWAY_TOKEN, or add --create-token [--name N] to make one ' +
         '(an existing token cannot be shown again: only its hash is kept)'
     );
-  } else if (token === undefined) {
+  } else if (token === undefined && !options.createToken) {
     io.err(
       mode === 'oauth'
         ? `note: gateway.auth.mode is oauth: ${client} logs in through the gateway's consent page on first use\n`
@@ -106,41 +108,61 @@ export async function runConnect(
     io.err(`note: the token does not start with ${TOKEN_PREFIX}, as the gateway's own tokens do\n`);
   }
 
-  const entry = clientEntry(client as ClientName, url, token);
-  if (!options.write) {
+  const file = options.write
+    ? (options.file ??
+      clientConfigFile(name, {
+        home: homedir(),
+        cwd: process.cwd(),
+        platform: process.platform,
+        appData: process.env.APPDATA
+      }))
+    : undefined;
+  const existing = file !== undefined && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  // The client file is checked before a token is made, so a file that cannot take the entry
+  // does not leave a new token whose secret nobody saw.
+  if (file !== undefined) merge(existing, clientEntry(name, url, undefined), file);
+  const created = mode !== 'none' && options.createToken;
+  if (created) token = await createToken(options, client, io.stdin);
+
+  const entry = clientEntry(name, url, token);
+  if (file === undefined) {
     io.out(entry.text);
     io.err(`${entry.note}.\n`);
-    return 0;
+  } else {
+    const merged = merge(existing, entry, file);
+    let backup;
+    try {
+      // A file holding a token is for its owner only.
+      backup = writeWithBackup(file, merged.text, 0o600);
+    } catch (error) {
+      throw new CommandError((error as Error).message);
+    }
+    const previous = backup
+      ? ` (the previous file${merged.droppedComments ? ', with its comments,' : ''} is ${backup})`
+      : '';
+    io.err(
+      `${merged.replaced ? 'replaced the' : 'added a'} "gateway" entry in ${file}${previous}.\n` +
+        `${entry.note}; restart ${CLIENT_TITLES[name]} (or reload its MCP servers) to pick it up.\n`
+    );
   }
-  const file =
-    options.file ??
-    clientConfigFile(client as ClientName, {
-      home: homedir(),
-      cwd: process.cwd(),
-      platform: process.platform,
-      appData: process.env.APPDATA
-    });
-  const existing = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-  let merged;
+  if (created && token !== undefined) {
+    const tokenName = options.name ?? client;
+    io.err(
+      name === 'vscode'
+        ? `created token "${tokenName}": paste it when VS Code asks for it; it is shown only now:\n${token}\n`
+        : `created token "${tokenName}"; its secret is only in ${file ?? 'the output above'} (the gateway keeps its hash)\n`
+    );
+  }
+  return 0;
+}
+
+function merge(existing: string | undefined, entry: ClientEntry, file: string) {
   try {
-    merged = mergeClientConfig(existing, entry, file);
+    return mergeClientConfig(existing, entry, file);
   } catch (error) {
     if (error instanceof ClientFileError) throw new CommandError(error.message);
     throw error;
   }
-  // A file holding a token is for its owner only.
-  let backup;
-  try {
-    backup = writeWithBackup(file, merged.text, 0o600);
-  } catch (error) {
-    throw new CommandError((error as Error).message);
-  }
-  io.err(
-    `${merged.replaced ? 'replaced the' : 'added a'} "gateway" entry in ${file}` +
-      `${backup ? ` (the previous file is ${backup}${merged.droppedComments ? ', with its comments' : ''})` : ''}.\n` +
-      `${entry.note}; restart ${client} (or reload its MCP servers) to pick it up.\n`
-  );
-  return 0;
 }
 
 /** The gateway section of the config; a missing file means the defaults. */

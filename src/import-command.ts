@@ -35,8 +35,9 @@ export function runImport(
   try {
     text = readFileSync(source, 'utf8');
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
     throw new CommandError(
-      `cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`
+      `cannot read ${source}: ${code === 'ENOENT' ? 'file not found' : (code ?? String(error))}`
     );
   }
   let plan: ImportPlan;

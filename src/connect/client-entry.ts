@@ -1,6 +1,13 @@
 /** The clients `connect` knows. */
 export const CLIENTS = ['claude-code', 'claude-desktop', 'cursor', 'vscode'] as const;
 export type ClientName = (typeof CLIENTS)[number];
+/** How each client calls itself. */
+export const CLIENT_TITLES: Readonly<Record<ClientName, string>> = {
+  'claude-code': 'Claude Code',
+  'claude-desktop': 'Claude Desktop',
+  cursor: 'Cursor',
+  vscode: 'VS Code'
+};
 
 /** The name the gateway gets in the client's list of servers. */
 export const ENTRY_NAME = 'gateway';

@@ -89,6 +89,12 @@ describe('mcp-gateway import', () => {
     expect(readFileSync(config, 'utf8')).not.toContain('wx-1234567890abcdef');
   });
 
+  it('says when the file is missing', () => {
+    const result = cli(['import', path.join(dir, 'nope.json')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`cannot read ${path.join(dir, 'nope.json')}: file not found`);
+  });
+
   it('names the file when it is not a client config', () => {
     const file = path.join(FIXTURES, 'unknown-shape.json');
     const result = cli(['import', file]);
@@ -177,5 +183,57 @@ describe('mcp-gateway connect', () => {
     expect(readFileSync(vscodeFile, 'utf8')).not.toContain(authorization.slice(7));
     expect(existsSync(`${vscodeFile}.bak`)).toBe(false);
     expect(statSync(vscodeFile).mode & 0o777).toBe(0o600);
+
+    // A made token that goes into no file is shown once, on stderr, for pasting into VS Code's prompt.
+    const other = path.join(dir, 'ws2');
+    mkdirSync(other);
+    const created = cli(['connect', 'vscode', ...base, '--create-token', '--name', 'vs', '--write'], {
+      cwd: other
+    });
+    expect(created.status, created.stderr).toBe(0);
+    const shown = /paste it when VS Code asks for it; it is shown only now:\n(mgw_\S+)\n/.exec(
+      created.stderr
+    )?.[1];
+    expect(shown).toBeDefined();
+    expect(readFileSync(path.join(other, '.vscode', 'mcp.json'), 'utf8')).not.toContain(shown);
+    const initialize = (secret: string) =>
+      fetch(new URL('/mcp', gateway.url), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${secret}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream'
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-11-25',
+            capabilities: {},
+            clientInfo: { name: 'vs', version: '1' }
+          }
+        })
+      });
+    expect((await initialize(shown!)).status).toBe(200);
+    expect((await initialize('mgw_not-a-token')).status).toBe(401);
+
+    // A client file that cannot take the entry is refused before any token is made.
+    const broken = path.join(dir, 'broken.json');
+    writeFileSync(broken, '{ not json');
+    const refusedFile = cli([
+      'connect',
+      'cursor',
+      ...base,
+      '--create-token',
+      '--name',
+      'never',
+      '--write',
+      '--file',
+      broken
+    ]);
+    expect(refusedFile.status).toBe(2);
+    expect(refusedFile.stderr).toContain(`${broken} is not JSON`);
+    expect(cli(['token', 'list', '--state-dir', stateDir]).stdout).not.toContain('never');
   });
 });
