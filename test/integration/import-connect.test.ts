@@ -28,6 +28,14 @@ function cli(args: string[], options: { cwd?: string; env?: Record<string, strin
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The tool names an SDK client sees through the gateway with this Authorization header. */
+async function toolsWith(url: URL, authorization: string): Promise<string[]> {
+  const sdk = new Client({ name: 'connect-test', version: '1.0.0' });
+  await sdk.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization } } }));
+  cleanups.push(() => sdk.close());
+  return (await sdk.listTools()).tools.map(tool => tool.name);
+}
+
 /** Every value in the fixtures that is, or may be, a secret. */
 const SECRETS = ['ghp_exampleexampleexampleexample0000', 'BSAexampleKeyValue123', 's3cret-pg'];
 
@@ -161,15 +169,7 @@ describe('mcp-gateway connect', () => {
     const authorization: string = client.mcpServers.gateway.headers.Authorization;
     expect(authorization).toMatch(/^Bearer mgw_/);
 
-    const sdk = new Client({ name: 'connect-test', version: '1.0.0' });
-    await sdk.connect(
-      new StreamableHTTPClientTransport(new URL(client.mcpServers.gateway.url), {
-        requestInit: { headers: { authorization } }
-      })
-    );
-    cleanups.push(() => sdk.close());
-    const { tools } = await sdk.listTools();
-    expect(tools.map(tool => tool.name)).toContain('fixture__echo');
+    expect(await toolsWith(new URL(client.mcpServers.gateway.url), authorization)).toContain('fixture__echo');
     expect(cli(['token', 'list', '--state-dir', stateDir]).stdout).toContain('cursor-laptop');
 
     // VS Code's workspace file gets the token through a prompt, never the secret itself.
@@ -196,27 +196,7 @@ describe('mcp-gateway connect', () => {
     )?.[1];
     expect(shown).toBeDefined();
     expect(readFileSync(path.join(other, '.vscode', 'mcp.json'), 'utf8')).not.toContain(shown);
-    const initialize = (secret: string) =>
-      fetch(new URL('/mcp', gateway.url), {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${secret}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream'
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: {
-            protocolVersion: '2025-11-25',
-            capabilities: {},
-            clientInfo: { name: 'vs', version: '1' }
-          }
-        })
-      });
-    expect((await initialize(shown!)).status).toBe(200);
-    expect((await initialize('mgw_not-a-token')).status).toBe(401);
+    expect(await toolsWith(gateway.url, `Bearer ${shown!}`)).toContain('fixture__echo');
 
     // A client file that cannot take the entry is refused before any token is made.
     const broken = path.join(dir, 'broken.json');
