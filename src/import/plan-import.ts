@@ -48,6 +48,8 @@ const GATEWAY_OWN = /^(?:GATEWAY_\w+|MCP_GATEWAY_\w+|LOG_LEVEL|STATE_DIR|DEFAULT
 const SECRET_OPTION = /token|secret|passw|api[-_]?key|apikey|auth|credential|header/i;
 /** Values that look like well-known credentials wherever they appear. */
 const SECRET_VALUE = /^(?:gh[pousr]_|github_pat_|sk-|sk_live_|xox[abpr]-|glpat-|mgw_|AKIA[0-9A-Z]{12})/;
+/** A URL with a password in it (`postgresql://user:password@host/db`). */
+const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:[^/@\s]+@/i;
 
 /**
  * Turns a client's servers into servers.yaml entries. Commands become local processes,
@@ -134,7 +136,9 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
       });
       continue;
     }
-    const entry: ServerEntry = { command: [convert(server.command), ...secretsInArgs(server.args, convert)] };
+    const entry: ServerEntry = {
+      command: [convert(server.command), ...secretsInArgs(id, server.args, convert)]
+    };
     const inherited = Object.keys(server.env).filter(key => INHERITED.has(key));
     if (inherited.length > 0) {
       notes.push(`${id}: env ${inherited.join(', ')} not imported: a local process gets the gateway's own`);
@@ -163,9 +167,10 @@ function referenceHint(
 
 /**
  * Arguments with credentials replaced: the value of an option named like a secret
- * (`--api-key X`, `--token=X`), and any value shaped like a known token.
+ * (`--api-key X`, `--token=X`), any value shaped like a known token, and a URL with a password.
  */
 function secretsInArgs(
+  id: string,
   args: readonly string[],
   convert: (value: string, secretName?: string) => string
 ): string[] {
@@ -185,7 +190,9 @@ function secretsInArgs(
         continue;
       }
     }
-    out.push(SECRET_VALUE.test(arg) ? convert(arg, 'SECRET') : convert(arg));
+    if (SECRET_VALUE.test(arg)) out.push(convert(arg, `${id}_SECRET`));
+    else if (URL_WITH_PASSWORD.test(arg)) out.push(convert(arg, `${id}_URL`));
+    else out.push(convert(arg));
   }
   return out;
 }
@@ -203,7 +210,7 @@ function dockerEntry(
 ): ServerEntry {
   const { convert, envValue, location, notes } = tools;
   const entry: ServerEntry = { image: convert(docker.image) };
-  const command = secretsInArgs(docker.command, convert);
+  const command = secretsInArgs(id, docker.command, convert);
   if (command.length > 0) entry.command = command;
   const env: Record<string, string> = {};
   for (const { key, value } of docker.env) {

@@ -221,7 +221,7 @@ describe('import: values that must not be copied', () => {
       home: '/h'
     });
 
-  it('replaces credentials in arguments: option values and token-shaped words', () => {
+  it('replaces credentials in arguments: option values, token-shaped words, URLs with a password', () => {
     const result = config({
       command: 'srv',
       args: [
@@ -233,7 +233,8 @@ describe('import: values that must not be copied', () => {
         'ghp_0123456789',
         '--header',
         'X-Key: v',
-        'plain'
+        'postgresql://app:pw@db/app',
+        'postgresql://app@db/app'
       ]
     });
     expect(result.entries[0]!.entry.command).toEqual([
@@ -243,12 +244,13 @@ describe('import: values that must not be copied', () => {
       'keep',
       '--password',
       '${PASSWORD}',
-      '${SECRET}',
+      '${S_SECRET}',
       '--header',
       '${HEADER}',
-      'plain'
+      '${S_URL}',
+      'postgresql://app@db/app'
     ]);
-    expect(result.variables.map(v => v.name)).toEqual(['TOKEN', 'PASSWORD', 'SECRET', 'HEADER']);
+    expect(result.variables.map(v => v.name)).toEqual(['TOKEN', 'PASSWORD', 'S_SECRET', 'HEADER', 'S_URL']);
   });
 
   it('reads a docker command line once: one note per unknown placeholder', () => {
