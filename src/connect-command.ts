@@ -25,7 +25,7 @@ export interface ConnectOptions extends TokenCreateOptions {
   readonly port: number | undefined;
   /** Write the client's file instead of printing. */
   readonly write: boolean;
-  /** The client file to write, instead of its usual place. */
+  /** The client file to write, instead of its usual place (implies `write`). */
   readonly file: string | undefined;
   /** `--token`, else `MCP_GATEWAY_TOKEN`. */
   readonly token: string | undefined;
@@ -41,13 +41,17 @@ export function connectOptions(
   env: Readonly<Record<string, string | undefined>>
 ): ConnectOptions {
   return {
-    ...settings,
+    configFile: settings.configFile,
+    stateDir: settings.stateDir,
+    host: settings.host,
+    port: settings.port,
     name: flags.name,
     servers: flags.servers,
     tools: flags.tools,
     expires: flags.expires,
     client,
-    write: flags.write === true,
+    // A file to write names where to write: it implies --write.
+    write: flags.write === true || flags.file !== undefined,
     file: flags.file,
     token: flags.token ?? (env.MCP_GATEWAY_TOKEN || undefined),
     createToken: flags['create-token'] === true

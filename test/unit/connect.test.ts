@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { connectOptions } from '../../src/connect-command.js';
 import { clientConfigFile } from '../../src/connect/client-config-file.js';
 import { clientEntry, shellQuote } from '../../src/connect/client-entry.js';
 import { gatewayUrl } from '../../src/connect/gateway-url.js';
@@ -134,5 +135,30 @@ describe('mergeClientConfig', () => {
     expect(() =>
       mergeClientConfig('{"mcpServers": 3}', clientEntry('cursor', URL, undefined), '/x/mcp.json')
     ).toThrow(/"mcpServers" is not an object/);
+  });
+});
+
+describe('connectOptions', () => {
+  const settings = { configFile: 'c.yaml', stateDir: 'd', host: undefined, port: 9000, logLevel: 'info' };
+  it('takes the token from --token, else MCP_GATEWAY_TOKEN, and --file implies --write', () => {
+    expect(connectOptions('cursor', { file: 'f.json' }, settings, { MCP_GATEWAY_TOKEN: 'mgw_env' })).toEqual({
+      configFile: 'c.yaml',
+      stateDir: 'd',
+      host: undefined,
+      port: 9000,
+      name: undefined,
+      servers: undefined,
+      tools: undefined,
+      expires: undefined,
+      client: 'cursor',
+      write: true,
+      file: 'f.json',
+      token: 'mgw_env',
+      createToken: false
+    });
+    expect(
+      connectOptions('cursor', { token: 'mgw_flag' }, settings, { MCP_GATEWAY_TOKEN: 'mgw_env' })
+    ).toMatchObject({ token: 'mgw_flag', write: false });
+    expect(connectOptions('cursor', {}, settings, { MCP_GATEWAY_TOKEN: '' }).token).toBeUndefined();
   });
 });
