@@ -18,6 +18,8 @@ Usage:
   mcp-gateway token list
   mcp-gateway token revoke NAME|ID
   mcp-gateway admin set-password    (reads it from a prompt, or the first line of stdin)
+  mcp-gateway import FILE [--write] a client's mcpServers JSON as servers.yaml entries (stdout, or --write into --config)
+  mcp-gateway connect claude-code|claude-desktop|cursor|vscode [--write [--file F]] [--token T | --create-token [--name N]]
 
 Options (flags beat environment variables, which beat defaults):
   --config <file>          server registry        MCP_GATEWAY_CONFIG   ./servers.yaml
@@ -60,7 +62,15 @@ const TOKEN_OPTIONS = {
   admin: { type: 'boolean' }
 } as const satisfies ParseArgsOptionsConfig;
 
-const OPTIONS = { ...SETTING_OPTIONS, ...TOKEN_OPTIONS } as const;
+/** Flags of `import` and `connect`. */
+const CLIENT_OPTIONS = {
+  write: { type: 'boolean' },
+  file: { type: 'string' },
+  token: { type: 'string' },
+  'create-token': { type: 'boolean' }
+} as const satisfies ParseArgsOptionsConfig;
+
+const OPTIONS = { ...SETTING_OPTIONS, ...TOKEN_OPTIONS, ...CLIENT_OPTIONS } as const;
 
 /** The flags as parsed: every command gets them all, and reads the ones it knows. */
 export type Flags = ReturnType<
@@ -85,7 +95,9 @@ const COMMANDS: Record<string, Command> = {
   serve: { load: async () => (await import('./serve-command.js')).runServe },
   validate: { load: async () => (await import('./validate-command.js')).runValidate },
   token: { load: async () => (await import('./admin-commands.js')).adminCli('token'), takesWords: true },
-  admin: { load: async () => (await import('./admin-commands.js')).adminCli('admin'), takesWords: true }
+  admin: { load: async () => (await import('./admin-commands.js')).adminCli('admin'), takesWords: true },
+  import: { load: async () => (await import('./import-command.js')).importCli, takesWords: true },
+  connect: { load: async () => (await import('./connect-command.js')).connectCli, takesWords: true }
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,298 @@
+import path from 'node:path';
+import type { z } from 'zod';
+import type { ServerConfigSchema } from '../config/schema.js';
+import type { ClientConfig, ClientServer } from './client-config.js';
+import { parseDockerRun, type DockerRun } from './docker-run.js';
+import { convertPlaceholders, variableName, type PlaceholderContext } from './placeholders.js';
+import { toServerId } from './server-id.js';
+
+/** A servers.yaml entry as written (before defaults). */
+export type ServerEntry = z.input<typeof ServerConfigSchema>;
+
+/** A variable the imported entries refer to, which the gateway's environment must provide. */
+export interface NeededVariable {
+  readonly name: string;
+  /** The server ids that use it. */
+  readonly servers: readonly string[];
+  /** Where its value is to be found, for the person setting it. */
+  readonly hint: string;
+}
+
+export interface ImportPlan {
+  readonly entries: readonly {
+    readonly id: string;
+    readonly from: ClientServer;
+    readonly entry: ServerEntry;
+  }[];
+  /** Remote (`url`) servers: the gateway cannot run them yet, so they are listed, not imported. */
+  readonly remote: readonly { readonly id: string; readonly from: ClientServer & { kind: 'remote' } }[];
+  readonly variables: readonly NeededVariable[];
+  /** What was changed or left out on the way, one line each, naming the server. */
+  readonly notes: readonly string[];
+}
+
+export interface PlanContext extends Omit<PlaceholderContext, 'bareIsEnvironment'> {
+  /** The imported file, as the person named it: in hints and notes. */
+  readonly file: string;
+}
+
+/**
+ * Variables a local process gets from the gateway itself (the SDK's safe list): a client's value
+ * for them is dropped rather than turned into a variable the user would have to set.
+ */
+const INHERITED = new Set(['PATH', 'HOME', 'USER', 'SHELL', 'TERM', 'LOGNAME']);
+/** Variables the gateway reads for itself: a server's value must not be set under these names. */
+const GATEWAY_OWN = /^(?:GATEWAY_\w+|MCP_GATEWAY_\w+|LOG_LEVEL|STATE_DIR|DEFAULT_IDLE_TIMEOUT|DOCKER_HOST)$/;
+
+/** Option names whose value is taken for a secret when written out in an argument. */
+const SECRET_OPTION = /token|secret|passw|api[-_]?key|apikey|auth|credential|header/i;
+/** Values that look like well-known credentials wherever they appear. */
+const SECRET_VALUE = /^(?:gh[pousr]_|github_pat_|sk-|sk_live_|xox[abpr]-|glpat-|mgw_|AKIA[0-9A-Z]{12})/;
+/** A URL with a password in it (`postgresql://user:password@host/db`). */
+const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:[^/@\s]+@/i;
+
+/**
+ * Turns a client's servers into servers.yaml entries. Commands become local processes,
+ * `docker run` commands Docker servers (`image:`), URLs are listed as not yet supported. No value
+ * that may be a secret is kept: every `env` value, and any argument that looks like a credential,
+ * becomes a `${NAME}` reference, and `variables` says which names the gateway needs.
+ */
+export function planImport(config: ClientConfig, context: PlanContext): ImportPlan {
+  const planned = new Set<string>();
+  const notes: string[] = [];
+  const variables = new VariableBook();
+  const entries: { id: string; from: ClientServer; entry: ServerEntry }[] = [];
+  const remote: { id: string; from: ClientServer & { kind: 'remote' } }[] = [];
+  const inputs = new Map(config.inputs.map(input => [input.id, input.description]));
+  const fileName = path.basename(context.file);
+  const placeholders = { ...context, bareIsEnvironment: config.format !== 'vscode' };
+
+  for (const server of config.servers) {
+    const id = toServerId(server.name, new Set([...planned]));
+    planned.add(id);
+    if (id !== server.name) {
+      const why =
+        toServerId(server.name, new Set()) === server.name
+          ? `another server in ${fileName} is called "${server.name}" too`
+          : 'a server id is 1-32 of a-z, 0-9 and -';
+      notes.push(`${server.name}: imported as "${id}" (${why})`);
+    }
+    if (server.kind === 'remote') {
+      remote.push({ id, from: server });
+      continue;
+    }
+    /** A value converted, its references recorded; a literal that looks like a secret is replaced. */
+    const convert = (value: string, secretName?: string): string => {
+      const converted = convertPlaceholders(value, placeholders);
+      for (const unknown of converted.unknown) {
+        notes.push(`${id}: ${unknown} in "${value}" is not a placeholder the gateway knows; left as it is`);
+      }
+      for (const reference of converted.references) {
+        variables.refer(reference.name, id, referenceHint(reference, inputs));
+      }
+      if (secretName !== undefined && converted.references.length === 0 && value !== '') {
+        const name = variables.literal(
+          variableName(secretName),
+          value,
+          id,
+          `a value written in ${fileName}; not copied`
+        );
+        return `\${${name}}`;
+      }
+      return converted.text;
+    };
+    /** An env value: always a reference, whatever it was. */
+    const envValue = (
+      key: string,
+      value: string | undefined,
+      where = `${server.where}.env.${key}`
+    ): string => {
+      if (value === undefined) {
+        variables.refer(key, id, 'the client passed it on from its own environment');
+        return `\${${key}}`;
+      }
+      const converted = convertPlaceholders(value, placeholders);
+      if (converted.references.length === 1 && converted.text === `\${${converted.references[0]!.name}}`) {
+        return convert(value);
+      }
+      const name = variables.literal(
+        key,
+        converted.references.length === 0 ? value : undefined,
+        id,
+        converted.references.length === 0
+          ? `its value is in ${fileName} (${where}); not copied`
+          : `${fileName} builds it as "${value}"; set the whole value`
+      );
+      return `\${${name}}`;
+    };
+    const location = (file: string) => path.resolve(context.workspaceFolder, convert(file));
+
+    const docker = parseDockerRun(server.command, server.args);
+    if (docker) {
+      entries.push({
+        id,
+        from: server,
+        entry: dockerEntry(id, server, docker, { convert, envValue, location, notes })
+      });
+      continue;
+    }
+    const entry: ServerEntry = {
+      command: [convert(server.command), ...secretsInArgs(id, server.args, convert)]
+    };
+    const inherited = Object.keys(server.env).filter(key => INHERITED.has(key));
+    if (inherited.length > 0) {
+      notes.push(`${id}: env ${inherited.join(', ')} not imported: a local process gets the gateway's own`);
+    }
+    const env = Object.fromEntries(
+      Object.entries(server.env)
+        .filter(([key]) => !INHERITED.has(key))
+        .map(([key, value]) => [key, envValue(key, value)])
+    );
+    if (Object.keys(env).length > 0) entry.env = env;
+    if (server.envFile !== undefined) entry.envFile = location(server.envFile);
+    if (server.cwd !== undefined) entry.cwd = location(server.cwd);
+    entries.push({ id, from: server, entry });
+  }
+  return { entries, remote, variables: variables.list(), notes };
+}
+
+function referenceHint(
+  reference: { name: string; source: 'environment' | 'input'; input?: string },
+  inputs: ReadonlyMap<string, string | undefined>
+): string {
+  if (reference.source === 'environment') return 'the client read it from its environment';
+  const description = inputs.get(reference.input ?? '');
+  return `VS Code prompted for it (input "${reference.input}"${description ? `: ${description}` : ''})`;
+}
+
+/**
+ * Arguments with credentials replaced: the value of an option named like a secret
+ * (`--api-key X`, `--token=X`), any value shaped like a known token, and a URL with a password.
+ */
+function secretsInArgs(
+  id: string,
+  args: readonly string[],
+  convert: (value: string, secretName?: string) => string
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const option = /^--?([A-Za-z][\w-]*)(?:=(.*))?$/s.exec(arg);
+    if (option && SECRET_OPTION.test(option[1]!)) {
+      if (option[2] !== undefined) {
+        out.push(`${arg.slice(0, arg.indexOf('=') + 1)}${convert(option[2], option[1])}`);
+        continue;
+      }
+      const next = args[i + 1];
+      if (next !== undefined && !next.startsWith('-')) {
+        out.push(arg, convert(next, option[1]));
+        i++;
+        continue;
+      }
+    }
+    if (SECRET_VALUE.test(arg)) out.push(convert(arg, `${id}_SECRET`));
+    else if (URL_WITH_PASSWORD.test(arg)) out.push(convert(arg, `${id}_URL`));
+    else out.push(convert(arg));
+  }
+  return out;
+}
+
+function dockerEntry(
+  id: string,
+  server: ClientServer & { kind: 'stdio' },
+  docker: DockerRun,
+  tools: {
+    convert: (value: string, secretName?: string) => string;
+    envValue: (key: string, value: string | undefined, where?: string) => string;
+    location: (file: string) => string;
+    notes: string[];
+  }
+): ServerEntry {
+  const { convert, envValue, location, notes } = tools;
+  const entry: ServerEntry = { image: convert(docker.image) };
+  const command = secretsInArgs(id, docker.command, convert);
+  if (command.length > 0) entry.command = command;
+  const env: Record<string, string> = {};
+  for (const { key, value } of docker.env) {
+    // `-e KEY` hands the container the docker command's own KEY, which the client set in `env`.
+    env[key] =
+      value === undefined
+        ? envValue(key, server.env[key])
+        : envValue(key, value, `-e ${key}=… in ${server.where}.args`);
+  }
+  if (Object.keys(env).length > 0) entry.env = env;
+  const unused = Object.keys(server.env).filter(key => !docker.env.some(e => e.key === key));
+  if (unused.length > 0) {
+    notes.push(
+      `${id}: env ${unused.join(', ')} set the docker command's environment, not the container's: not imported`
+    );
+  }
+  const [envFile, ...moreEnvFiles] = docker.envFiles;
+  if (envFile !== undefined) entry.envFile = location(envFile);
+  if (moreEnvFiles.length > 0)
+    notes.push(`${id}: only the first --env-file is kept (servers.yaml takes one envFile)`);
+  const volumes = docker.volumes.flatMap(volume => {
+    const converted = convert(volume);
+    const [host = '', container = '', mode = ''] = converted.split(':');
+    if (!host.startsWith('/') || !container.startsWith('/')) {
+      notes.push(`${id}: volume ${volume} is not a bind mount of an absolute host path; left out`);
+      return [];
+    }
+    // docker mounts read-write unless told otherwise; the gateway's default is read-only, so say it.
+    return [`${host}:${container}:${mode.split(',').includes('ro') ? 'ro' : 'rw'}`];
+  });
+  if (volumes.length > 0) entry.volumes = volumes;
+  // `docker run` gives a container the bridge network by default; the gateway gives none.
+  entry.network = docker.network ?? 'bridge';
+  if (docker.network === undefined) {
+    notes.push(`${id}: network: bridge, as docker run gave it; set network: none if it needs no network`);
+  }
+  if (docker.user !== undefined) entry.user = docker.user;
+  if (docker.memory !== undefined) entry.memory = docker.memory;
+  if (docker.cpus !== undefined && Number.isFinite(Number(docker.cpus))) entry.cpus = Number(docker.cpus);
+  if (docker.pids !== undefined && Number(docker.pids) > 0) entry.pids = Number(docker.pids);
+  if (docker.readOnly) entry.readOnly = true;
+  if (docker.ignored.length > 0) {
+    notes.push(`${id}: docker options with no servers.yaml key left out: ${docker.ignored.join(' ')}`);
+  }
+  return entry;
+}
+
+/**
+ * The variables the entries need. A literal value gets its own name; when two servers had the
+ * same name with different values, the later one is prefixed with its server id (`ID_NAME`) so
+ * neither gets the other's value. So is a name the gateway reads for itself (`LOG_LEVEL`): setting
+ * it for the server would change the gateway.
+ */
+class VariableBook {
+  private readonly byName = new Map<
+    string,
+    { value?: string | undefined; servers: string[]; hints: string[] }
+  >();
+
+  /** A reference to a variable the client itself read from somewhere. */
+  refer(name: string, server: string, hint: string): string {
+    return this.add(name, undefined, server, hint);
+  }
+
+  /** A value from the file that must not be copied: returns the variable name to use for it. */
+  literal(name: string, value: string | undefined, server: string, hint: string): string {
+    const existing = this.byName.get(name);
+    if (GATEWAY_OWN.test(name) || (existing && (value === undefined || existing.value !== value))) {
+      return this.add(`${variableName(server)}_${name}`, value, server, hint);
+    }
+    return this.add(name, value, server, hint);
+  }
+
+  private add(name: string, value: string | undefined, server: string, hint: string): string {
+    const entry = this.byName.get(name) ?? { value, servers: [], hints: [] };
+    if (!entry.servers.includes(server)) entry.servers.push(server);
+    if (!entry.hints.includes(hint)) entry.hints.push(hint);
+    this.byName.set(name, entry);
+    return name;
+  }
+
+  list(): NeededVariable[] {
+    return [...this.byName].map(([name, { servers, hints }]) => ({ name, servers, hint: hints.join('; ') }));
+  }
+}

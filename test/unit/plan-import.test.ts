@@ -1,0 +1,292 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load-config.js';
+import { ClientConfigError, readClientConfig } from '../../src/import/client-config.js';
+import { planImport, type ImportPlan } from '../../src/import/plan-import.js';
+import { mergeImport, renderImport } from '../../src/import/servers-yaml.js';
+
+const FIXTURES = path.resolve(import.meta.dirname, '..', 'fixtures', 'client-configs');
+const WORKSPACE = path.join(FIXTURES, 'vscode-workspace');
+
+function plan(name: string): ImportPlan {
+  const file = path.join(FIXTURES, name);
+  const folder = path.dirname(file);
+  return planImport(readClientConfig(readFileSync(file, 'utf8'), file), {
+    file,
+    workspaceFolder: path.basename(folder) === '.vscode' ? path.dirname(folder) : folder,
+    home: '/home/alex'
+  });
+}
+
+function entries(result: ImportPlan) {
+  return Object.fromEntries(result.entries.map(({ id, entry }) => [id, entry]));
+}
+
+/** Every literal value a fixture holds that must never reach servers.yaml. */
+const SECRETS = [
+  'ghp_exampleexampleexampleexample0000',
+  'BSAexampleKeyValue123',
+  's3cret-pg',
+  'cursor-secret-header-value',
+  'wx-1234567890abcdef',
+  'notes-token-for-shop',
+  'notes-token-for-blog',
+  'dev-token',
+  'production'
+];
+
+describe('import: Claude Desktop', () => {
+  const result = plan('claude_desktop_config.json');
+
+  it('turns commands into local processes and docker run into Docker servers', () => {
+    expect(entries(result)).toEqual({
+      filesystem: {
+        command: [
+          'npx',
+          '-y',
+          '@modelcontextprotocol/server-filesystem',
+          '/Users/alex/Desktop',
+          '/Users/alex/Downloads'
+        ]
+      },
+      github: {
+        image: 'ghcr.io/github/github-mcp-server',
+        env: { GITHUB_PERSONAL_ACCESS_TOKEN: '${GITHUB_PERSONAL_ACCESS_TOKEN}' },
+        network: 'bridge'
+      },
+      'brave-search': {
+        command: ['npx', '-y', '@modelcontextprotocol/server-brave-search'],
+        env: { BRAVE_API_KEY: '${BRAVE_API_KEY}' }
+      },
+      fetch: { command: ['uvx', 'mcp-server-fetch'] },
+      postgres: {
+        image: 'mcp/postgres',
+        command: ['postgresql://alex@localhost/app'],
+        env: { PGPASSWORD: '${PGPASSWORD}' },
+        volumes: ['/Users/alex/pg-dumps:/dumps:rw'],
+        network: 'host'
+      }
+    });
+  });
+
+  it('says what it renamed and left out, and which variables to set', () => {
+    expect(result.notes).toContain(
+      'Brave Search: imported as "brave-search" (a server id is 1-32 of a-z, 0-9 and -)'
+    );
+    expect(result.notes.join('\n')).toMatch(/postgres: docker options .* left out: --name pg-mcp/);
+    expect(result.variables.map(v => v.name)).toEqual([
+      'GITHUB_PERSONAL_ACCESS_TOKEN',
+      'BRAVE_API_KEY',
+      'PGPASSWORD'
+    ]);
+    expect(result.variables[1]).toMatchObject({ servers: ['brave-search'] });
+    expect(result.variables[1]!.hint).toMatch(/claude_desktop_config\.json .*BRAVE_API_KEY.*not copied/);
+  });
+});
+
+describe('import: Cursor', () => {
+  const result = plan('cursor-mcp.json');
+
+  it('lists remote servers instead of importing them, with header names but not their values', () => {
+    expect(result.remote.map(r => r.id)).toEqual(['linear', 'internal-api']);
+    const yaml = renderImport(result, 'cursor-mcp.json');
+    expect(yaml).toContain('# Remote servers (url) are not supported by the gateway yet; not imported:');
+    expect(yaml).toContain('#     url: https://mcp.internal.example.com/mcp');
+    expect(yaml).toContain('#     headers: Authorization (values not copied)');
+  });
+
+  it('replaces a credential given as an argument, and every env value, by a reference', () => {
+    expect(entries(result)).toEqual({
+      sqlite: { command: ['uvx', 'mcp-server-sqlite', '--db-path', '/home/alex/data/app.db'] },
+      'weather-api': {
+        command: ['node', '/home/alex/mcp/weather/build/index.js', '--api-key', '${API_KEY}'],
+        env: { NODE_ENV: '${NODE_ENV}' }
+      }
+    });
+  });
+});
+
+describe('import: Claude Code', () => {
+  it('reads .mcp.json with its types and ${VAR} / ${VAR:-default} expansions', () => {
+    const result = plan('claude-code-mcp.json');
+    expect(entries(result)).toEqual({
+      playwright: { command: ['npx', '@playwright/mcp@latest'] },
+      'db-tools': {
+        command: ['python', '-m', 'db_mcp', '--dsn', '${DATABASE_URL}'],
+        // LOG_LEVEL is the gateway's own setting: the server's value gets a name of its own.
+        env: { DB_TOKEN: '${DB_TOKEN}', LOG_LEVEL: '${DB_TOOLS_LOG_LEVEL}' }
+      }
+    });
+    expect(result.remote.map(r => [r.id, r.from.kind === 'remote' && r.from.transport])).toEqual([
+      ['sentry', 'http'],
+      ['asana', 'sse']
+    ]);
+    expect(result.variables.find(v => v.name === 'DATABASE_URL')?.hint).toBe(
+      'the client read it from its environment'
+    );
+  });
+
+  it('reads ~/.claude.json: user servers and each project’s, an identical one once', () => {
+    const result = plan('claude.json');
+    expect(Object.keys(entries(result))).toEqual(['memory', 'git', 'notes', 'notes-2']);
+    expect(result.notes).toEqual([
+      'notes: imported as "notes-2" (another server in claude.json is called "notes" too)'
+    ]);
+    // Same variable, different values: the second server gets its own name, not the first's value.
+    expect(entries(result).notes?.env).toEqual({ NOTES_TOKEN: '${NOTES_TOKEN}' });
+    expect(entries(result)['notes-2']?.env).toEqual({ NOTES_TOKEN: '${NOTES_2_NOTES_TOKEN}' });
+  });
+});
+
+describe('import: VS Code', () => {
+  const result = plan('vscode-workspace/.vscode/mcp.json');
+
+  it('reads JSONC, turns inputs and ${env:X} into variables, and resolves ${workspaceFolder}', () => {
+    expect(entries(result)).toEqual({
+      github: {
+        image: 'ghcr.io/github/github-mcp-server',
+        env: { GITHUB_PERSONAL_ACCESS_TOKEN: '${GITHUB_TOKEN}' },
+        network: 'bridge'
+      },
+      repotools: {
+        command: ['node', `${WORKSPACE}/tools/mcp-server.js`],
+        env: { OPENAI_API_KEY: '${OPENAI_API_KEY}' },
+        envFile: `${WORKSPACE}/.env`
+      }
+    });
+    expect(result.variables.find(v => v.name === 'GITHUB_TOKEN')?.hint).toBe(
+      'VS Code prompted for it (input "github-token": GitHub personal access token)'
+    );
+    expect(result.remote.map(r => r.id)).toEqual(['microsoft-docs']);
+  });
+});
+
+describe('import output', () => {
+  it('never holds a secret from the file, and loads as a valid servers.yaml', () => {
+    for (const fixture of [
+      'claude_desktop_config.json',
+      'cursor-mcp.json',
+      'claude-code-mcp.json',
+      'claude.json',
+      'vscode-workspace/.vscode/mcp.json'
+    ]) {
+      const yaml = renderImport(plan(fixture), fixture);
+      for (const secret of SECRETS) expect(yaml).not.toContain(secret);
+      const loaded = parseConfig(yaml, 'servers.yaml', { env: {} });
+      expect(loaded.ok, `${fixture}:\n${yaml}\n${JSON.stringify(loaded)}`).toBe(true);
+    }
+  });
+
+  it('merges into an existing file, keeping its comments, and refuses ids already there', () => {
+    const existing =
+      '# my gateway\ngateway:\n  port: 9000\nservers:\n  fetch: # the old one\n    image: mcp/fetch\n';
+    const result = plan('claude_desktop_config.json');
+    expect(() => mergeImport(existing, result, 'servers.yaml')).toThrow(
+      /servers\.yaml already has server fetch; nothing was written/
+    );
+    const without = { ...result, entries: result.entries.filter(e => e.id !== 'fetch') };
+    const merged = mergeImport(existing, without, 'servers.yaml');
+    expect(merged).toContain('# my gateway');
+    expect(merged).toContain('# the old one');
+    const loaded = parseConfig(merged, 'servers.yaml', { env: {} });
+    expect(loaded.ok && Object.keys(loaded.config.raw.servers)).toEqual([
+      'fetch',
+      'filesystem',
+      'github',
+      'brave-search',
+      'postgres'
+    ]);
+  });
+
+  it('merges into an empty file', () => {
+    const merged = mergeImport('', plan('cursor-mcp.json'), 'servers.yaml');
+    const loaded = parseConfig(merged, 'servers.yaml', { env: {} });
+    expect(loaded.ok && Object.keys(loaded.config.raw.servers)).toEqual(['sqlite', 'weather-api']);
+  });
+});
+
+describe('import: values that must not be copied', () => {
+  const config = (server: object) =>
+    planImport(readClientConfig(JSON.stringify({ mcpServers: { s: server } }), 'c.json'), {
+      file: 'c.json',
+      workspaceFolder: '/w',
+      home: '/h'
+    });
+
+  const vscode = (server: object) =>
+    planImport(readClientConfig(JSON.stringify({ servers: { s: server } }), 'mcp.json'), {
+      file: 'mcp.json',
+      workspaceFolder: '/w',
+      home: '/h'
+    });
+
+  it('replaces credentials in arguments: option values, token-shaped words, URLs with a password', () => {
+    const result = config({
+      command: 'srv',
+      args: [
+        '--token=abc',
+        '-k',
+        'keep',
+        '--password',
+        'pw',
+        'ghp_0123456789',
+        '--header',
+        'X-Key: v',
+        'postgresql://app:pw@db/app',
+        'postgresql://app@db/app'
+      ]
+    });
+    expect(result.entries[0]!.entry.command).toEqual([
+      'srv',
+      '--token=${TOKEN}',
+      '-k',
+      'keep',
+      '--password',
+      '${PASSWORD}',
+      '${S_SECRET}',
+      '--header',
+      '${HEADER}',
+      '${S_URL}',
+      'postgresql://app@db/app'
+    ]);
+    expect(result.variables.map(v => v.name)).toEqual(['TOKEN', 'PASSWORD', 'S_SECRET', 'HEADER', 'S_URL']);
+  });
+
+  it('reads a docker command line once: one note per unknown placeholder', () => {
+    const result = vscode({
+      command: 'docker',
+      args: ['run', '-i', '--rm', '-v', '/data:/data', 'img', '--name', '${workspaceFolderBasename}']
+    });
+    expect(result.entries[0]!.entry.command).toEqual(['--name', '${workspaceFolderBasename}']);
+    expect(result.notes.filter(note => note.includes('workspaceFolderBasename'))).toHaveLength(1);
+  });
+
+  it('drops variables a local process inherits from the gateway, saying so', () => {
+    const result = config({ command: 'node', env: { PATH: '/opt/homebrew/bin:/usr/bin', KEY: 'k' } });
+    expect(result.entries[0]!.entry.env).toEqual({ KEY: '${KEY}' });
+    expect(result.notes).toContain("s: env PATH not imported: a local process gets the gateway's own");
+  });
+});
+
+describe('readClientConfig', () => {
+  it('names the file when it has none of the known shapes', () => {
+    const file = path.join(FIXTURES, 'unknown-shape.json');
+    expect(() => readClientConfig(readFileSync(file, 'utf8'), file)).toThrow(
+      new ClientConfigError(
+        `${file}: no MCP servers found: expected "mcpServers" (Claude Desktop, Cursor, Claude Code's .mcp.json), ` +
+          `"projects" (Claude Code's ~/.claude.json) or "servers" (VS Code's mcp.json) at the top level`
+      )
+    );
+  });
+
+  it('names the file and the entry for an entry it cannot read', () => {
+    expect(() =>
+      readClientConfig('{"mcpServers": {"x": {"type": "ws", "endpoint": "y"}}}', 'a.json')
+    ).toThrow(/^a\.json: mcpServers\.x: not a server entry this importer knows: .*its type is "ws"/);
+    expect(() => readClientConfig('{"mcpServers": {"x": {"command": "a", "args": "b"}}}', 'a.json')).toThrow(
+      'a.json: mcpServers.x.args: expected a list of strings'
+    );
+    expect(() => readClientConfig('{"mcpServers": ', 'a.json')).toThrow(/^a\.json is not JSON/);
+  });
+});
