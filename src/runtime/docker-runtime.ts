@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, type Duplex } from 'node:stream';
+import { PassThrough, Writable, type Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import type { ServerSpec } from '../config/server-spec.js';
 import { describeError, GatewayError } from '../errors.js';
@@ -231,8 +231,19 @@ export class DockerRuntime implements Runtime {
       stream.on('error', () => resolve());
     });
     forEachLine(errors, stderr);
+    // The caller writes to a stream of ours, not to the engine's socket: the socket closing is
+    // not the exit (that is decided from the wait and the stream's end together), and the caller
+    // must not take it for one before the reason is known.
+    const stdin = new Writable({
+      // A write to a dead container goes nowhere; the exit reports why.
+      write: (chunk: Buffer, _encoding, callback) => void stream.write(chunk, () => callback()),
+      final: callback => {
+        stream.end();
+        callback();
+      }
+    });
     await container.start();
-    const process = new Container(container, stream, stdout, {
+    const process = new Container(container, stream, stdin, stdout, {
       exitCode,
       streamEnded,
       memoryBytes: spec.limits?.memoryBytes ?? 0,
@@ -370,13 +381,14 @@ class Container implements ServerProcess {
 
   constructor(
     private readonly container: Docker.Container,
-    readonly stdin: Duplex,
+    private readonly attached: Duplex,
+    readonly stdin: Writable,
     readonly stdout: PassThrough,
     private readonly options: ContainerOptions
   ) {
     this.label = `container ${container.id.slice(0, 12)}`;
     this.log = options.log;
-    stdin.on('error', () => {}); // a write to a dead container fails; the exit reports it
+    attached.on('error', () => {}); // a write to a dead container fails; the exit reports it
     this.exited = this.exitOf().catch((error: unknown) =>
       this.exitInfo(`container lost: ${describeError(error)}`)
     );
@@ -449,6 +461,7 @@ class Container implements ServerProcess {
     });
     this.options.onGone();
     this.stdin.destroy();
+    this.attached.destroy();
   }
 }
 
