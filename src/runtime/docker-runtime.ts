@@ -87,9 +87,13 @@ export class DockerRuntime implements Runtime {
     return { reachable: true };
   }
 
-  /** Images whose last pull failed, with the reason: servers using them cannot start until one succeeds. */
-  imageProblems(): ReadonlyMap<string, string> {
-    return this.failedPulls;
+  /**
+   * Why `spec`'s image cannot be had, with what to do, if its last pull failed (until a pull
+   * succeeds or the image appears on the engine): the server cannot start meanwhile.
+   */
+  imageProblem(spec: ServerSpec): string | undefined {
+    const failure = spec.image === undefined ? undefined : this.failedPulls.get(spec.image);
+    return failure === undefined ? undefined : imageAdvice(spec, failure);
   }
 
   /**
@@ -322,13 +326,12 @@ export class DockerRuntime implements Runtime {
         );
       });
     } catch (error) {
-      const reason = `image ${image} could not be pulled: ${describeError(error)}`;
-      this.failedPulls.set(image, reason);
-      throw new GatewayError(
-        'image_unavailable',
-        `server ${serverId}: ${reason}. Pull or build it on the engine (docker pull ${image}), or set enabled: false for ${serverId} in servers.yaml`,
-        { cause: error, serverId }
-      );
+      const failure = `image ${image} could not be pulled: ${describeError(error).trim()}`;
+      this.failedPulls.set(image, failure);
+      throw new GatewayError('image_unavailable', imageAdvice({ id: serverId, image }, failure), {
+        cause: error,
+        serverId
+      });
     }
     this.failedPulls.delete(image);
     log.info({ ms: Math.round(performance.now() - began) }, 'image pulled');
@@ -463,6 +466,10 @@ class Container implements ServerProcess {
     this.stdin.destroy();
     this.attached.destroy();
   }
+}
+
+function imageAdvice(spec: Pick<ServerSpec, 'id' | 'image'>, failure: string): string {
+  return `server ${spec.id}: ${failure}. Pull or build it on the engine (docker pull ${spec.image}), or set enabled: false for ${spec.id} in servers.yaml`;
 }
 
 /** The value of `promise` if it settles within `ms`, else undefined. */

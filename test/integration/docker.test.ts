@@ -14,6 +14,7 @@ import {
 } from '../support/docker-test-setup.js';
 import {
   connect,
+  EVERYTHING_SERVER,
   FIXTURE_SERVER,
   GatewayProcess,
   ROOT,
@@ -273,6 +274,48 @@ servers:
     expect(textOf(await client.callTool({ name: 'boxed__echo', arguments: { text: 'ok' } }))).toBe('ok');
     expect(textOf(await client.callTool({ name: 'local__echo', arguments: { text: 'ok' } }))).toBe('ok');
     expect(await managedContainers('ghost')).toHaveLength(0);
+  });
+
+  it('on a first run with images that cannot be pulled, reports them and serves what works', async () => {
+    const gateway = await startGateway(`
+servers:
+  time:
+    description: Current time
+    image: mcp-gateway-test/not-here-time:latest
+  fetch:
+    description: Fetches a URL
+    image: mcp-gateway-test/not-here-fetch:latest
+  everything:
+    description: The MCP reference server, run as a local process
+    command: ["${process.execPath}", "${EVERYTHING_SERVER}"]
+`);
+    await gateway.discovered();
+    const unavailable = [
+      {
+        server: 'time',
+        reason: expect.stringMatching(
+          /^server time: image mcp-gateway-test\/not-here-time:latest could not be pulled: .*enabled: false/
+        )
+      },
+      {
+        server: 'fetch',
+        reason: expect.stringContaining('image mcp-gateway-test/not-here-fetch:latest could not be pulled')
+      }
+    ];
+    expect(await gateway.health()).toMatchObject({ status: 'degraded', unavailable });
+    const ready = await fetch(new URL('/readyz', gateway.url));
+    expect(ready.status).toBe(200); // the servers that work are served
+    expect(await ready.json()).toMatchObject({ ready: true, unavailable });
+
+    const client = await clientOf(gateway);
+    const instructions = client.getInstructions() ?? '';
+    expect(instructions).toContain('- everything: The MCP reference server');
+    expect(instructions).not.toMatch(/- (time|fetch)/);
+    const { tools } = await client.listTools();
+    expect(tools.length).toBeGreaterThan(0);
+    expect(tools.map(tool => tool.name)).toContain('everything__echo');
+    const echoed = await client.callTool({ name: 'everything__echo', arguments: { message: 'first run' } });
+    expect(textOf(echoed)).toContain('first run');
   });
 
   it('rediscovers a server when its image changes under the same tag', async () => {
