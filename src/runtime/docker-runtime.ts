@@ -58,6 +58,8 @@ export class DockerRuntime implements Runtime {
   private readonly failedPulls = new Map<string, string>();
   /** Containers this runtime runs now (by id): a sweep must leave them alone. */
   private readonly live = new Set<string>();
+  /** Container creations on their way to the engine, whose containers are not in `live` yet. */
+  private readonly creating = new Set<Promise<unknown>>();
   /**
    * Whether leftovers may exist that no sweep has removed: true at first, and again whenever the
    * engine was seen unreachable (a dead engine leaves its containers behind).
@@ -118,12 +120,14 @@ export class DockerRuntime implements Runtime {
    * them), except the ones it runs now. Returns how many.
    */
   async removeLeftovers(): Promise<number> {
-    const leftovers = (
-      await this.docker.listContainers({
-        all: true,
-        filters: { label: [`${MANAGED_LABEL}=true`, `${OWNER_LABEL}=${this.options.owner}`] }
-      })
-    ).filter(info => !this.live.has(info.Id));
+    const listed = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${MANAGED_LABEL}=true`, `${OWNER_LABEL}=${this.options.owner}`] }
+    });
+    // The list may hold a container whose creation has not come back to us yet: it is a start of
+    // ours, not a leftover, and is in `live` once those creations settle.
+    await Promise.allSettled(this.creating);
+    const leftovers = listed.filter(info => !this.live.has(info.Id));
     this.sweepNeeded = false;
     const removed = await Promise.all(
       leftovers.map(async info => {
@@ -166,7 +170,7 @@ export class DockerRuntime implements Runtime {
       await this.ensureImage(image, spec.id);
       if (signal.aborted)
         throw new GatewayError('server_unavailable', 'the gateway is shutting down', { serverId: spec.id });
-      const container = await this.docker.createContainer({
+      const creation = this.docker.createContainer({
         Image: image,
         ...(spec.command ? { Cmd: [...spec.command] } : {}),
         Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
@@ -193,7 +197,12 @@ export class DockerRuntime implements Runtime {
           ...(limits.readOnly ? { Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=64m' } } : {})
         }
       });
-      this.live.add(container.id);
+      const registered = creation.then(container => {
+        this.live.add(container.id);
+        return container;
+      });
+      this.creating.add(registered);
+      const container = await registered.finally(() => this.creating.delete(registered));
       try {
         return await this.attachAndStart(container, spec, stderr);
       } catch (error) {

@@ -196,6 +196,8 @@ class FakeDocker {
   ];
   /** Containers listed by `listContainers()`. */
   listed: { Id: string; Labels: Record<string, string> }[] = [];
+  /** How long `createContainer()` takes. */
+  createDelayMs = 0;
   /** What `ping()` does: resolve, reject with an error, or never answer. */
   pingBehaviour: 'ok' | 'hang' | Error = 'ok';
 
@@ -270,13 +272,14 @@ class FakeDocker {
     return Promise.resolve(stream);
   }
 
-  createContainer(options: Docker.ContainerCreateOptions): Promise<FakeContainer> {
+  async createContainer(options: Docker.ContainerCreateOptions): Promise<FakeContainer> {
     this.record('createContainer', undefined, options);
-    if (this.createError !== undefined) return Promise.reject(this.createError);
+    if (this.createError !== undefined) throw this.createError;
     const container = new FakeContainer(this, `c${this.containers.length + 1}`.padEnd(64, '0'), options);
     this.onCreate?.(container);
     this.containers.push(container);
-    return Promise.resolve(container);
+    if (this.createDelayMs > 0) await delay(this.createDelayMs);
+    return container;
   }
 
   getContainer(id: string) {
@@ -284,7 +287,9 @@ class FakeDocker {
     return known ?? new FakeContainer(this, id, undefined);
   }
 
-  listContainers(options: unknown): Promise<{ Id: string; Labels: Record<string, string> }[]> {
+  listContainers(
+    options: unknown
+  ): Promise<{ Id: string; Labels: Record<string, string>; Created?: number }[]> {
     this.record('listContainers', undefined, options);
     return Promise.resolve(this.listed);
   }
@@ -912,6 +917,19 @@ describe('DockerRuntime housekeeping', () => {
     await start(runtime, specs().plain!);
     expect(engine.callsOf('listContainers')).toHaveLength(2);
     expect(engine.callsOf('remove').map(call => call.target)).toEqual(['d'.repeat(64)]);
+  });
+
+  it('leaves alone a container whose creation is still on its way back (a start in progress)', async () => {
+    const { engine, runtime } = setup();
+    engine.images.set('example/plain:1', 'sha256:present');
+    await runtime.removeLeftovers();
+    engine.createDelayMs = 50;
+    const starting = start(runtime, specs().plain!);
+    await delay(10); // the engine has made it; its id has not come back yet
+    engine.listed = [{ Id: 'c1'.padEnd(64, '0'), Labels: { [SERVER_LABEL]: 'plain' } }];
+    await expect(runtime.removeLeftovers()).resolves.toBe(0);
+    await starting;
+    expect(engine.callsOf('remove')).toEqual([]);
   });
 
   it('sweeps when a health check finds the engine back after it was unreachable', async () => {
