@@ -23,8 +23,8 @@ const PING_TIMEOUT_MS = 2_000;
  * never comes), so the stream's end alone has to count as the exit.
  */
 const EXIT_CODE_GRACE_MS = 1_000;
-/** Bound on each engine request of a stop (beyond the stop grace): a dead engine must not hang it. */
-const STOP_REQUEST_TIMEOUT_MS = 5_000;
+/** Bound on each housekeeping request (stop beyond its grace, remove, list): a dead engine must not hang them. */
+const ENGINE_REQUEST_TIMEOUT_MS = 5_000;
 
 export interface DockerRuntimeOptions {
   /** The engine client; by default the local engine or `DOCKER_HOST`. */
@@ -120,10 +120,15 @@ export class DockerRuntime implements Runtime {
    * them), except the ones it runs now. Returns how many.
    */
   async removeLeftovers(): Promise<number> {
-    const listed = await this.docker.listContainers({
-      all: true,
-      filters: { label: [`${MANAGED_LABEL}=true`, `${OWNER_LABEL}=${this.options.owner}`] }
-    });
+    // Bounded: a start waits for a sweep, and an engine that hangs must not hang it.
+    const listed = await withTimeout(
+      this.docker.listContainers({
+        all: true,
+        filters: { label: [`${MANAGED_LABEL}=true`, `${OWNER_LABEL}=${this.options.owner}`] }
+      }),
+      ENGINE_REQUEST_TIMEOUT_MS,
+      'listing containers timed out'
+    );
     // The list may hold a container whose creation has not come back to us yet: it is a start of
     // ours, not a leftover, and is in `live` once those creations settle.
     await Promise.allSettled(this.creating);
@@ -458,12 +463,12 @@ class Container implements ServerProcess {
     this.stdin.end();
     await withTimeout(
       this.container.stop({ t: STOP_GRACE_SECONDS }),
-      STOP_GRACE_SECONDS * 1000 + STOP_REQUEST_TIMEOUT_MS,
+      STOP_GRACE_SECONDS * 1000 + ENGINE_REQUEST_TIMEOUT_MS,
       'stop timed out'
     ).catch(() => undefined);
     await withTimeout(
       this.container.remove({ force: true }),
-      STOP_REQUEST_TIMEOUT_MS,
+      ENGINE_REQUEST_TIMEOUT_MS,
       'remove timed out'
     ).catch((error: unknown) => {
       if (statusOf(error) === 404) return;
