@@ -92,6 +92,14 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         'the Docker engine is unreachable; Docker servers fail until it answers'
       );
   }
+  /** Why a server cannot serve now (an unset variable, an image that could not be pulled), or undefined. */
+  const cannotServe = (spec: ServerSpec): string | undefined =>
+    spec.unavailable ?? (spec.runtime === 'docker' ? docker.imageProblem(spec) : undefined);
+  const unavailableServers = () =>
+    config.servers.flatMap(spec => {
+      const reason = cannotServe(spec);
+      return reason === undefined ? [] : [{ server: spec.id, reason }];
+    });
   const upstreams = config.servers.map(
     spec =>
       new Upstream({
@@ -137,7 +145,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     runner,
     name: 'mcp-gateway',
     version: VERSION,
-    instructions: describeServers(config.servers),
+    // Asked when a session opens: servers that cannot serve (see /healthz) are left out.
+    instructions: () => describeServers(config.servers.filter(spec => cannotServe(spec) === undefined)),
     listWaitMs: LIST_WAIT_MS,
     pageSize: PAGE_SIZE
   };
@@ -176,14 +185,18 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const app = createApp({
     legacy,
     modern,
-    health: async () => ({
-      status: 'ok',
-      version: VERSION,
-      discovering: catalog.discovering,
-      sessions: legacy.size,
-      ...(usesDocker ? { docker: await docker.health() } : {}),
-      servers: upstreams.map(upstream => upstream.status())
-    }),
+    health: async () => {
+      const unavailable = unavailableServers();
+      return {
+        status: unavailable.length === 0 ? 'ok' : 'degraded',
+        version: VERSION,
+        discovering: catalog.discovering,
+        sessions: legacy.size,
+        ...(usesDocker ? { docker: await docker.health() } : {}),
+        servers: upstreams.map(upstream => upstream.status()),
+        unavailable
+      };
+    },
     readiness: async () => {
       const storeProblem = observe.queries.writeProblem();
       const checks = {
@@ -198,7 +211,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
             ? `the state database ${databaseFile} cannot be written (${storeProblem}): free space on its disk or make it writable by this user`
             : 'the Docker engine is unreachable'
         );
-      return { ready: problems.length === 0, checks, problems };
+      // Servers that cannot serve are reported, not counted against readiness: the others serve.
+      return { ready: problems.length === 0, checks, problems, unavailable: unavailableServers() };
     },
     metrics: async () => ({
       contentType: observe.metrics.registry.contentType,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, type Duplex } from 'node:stream';
+import { PassThrough, Writable, type Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import type { ServerSpec } from '../config/server-spec.js';
 import { describeError, GatewayError } from '../errors.js';
@@ -17,6 +17,14 @@ export const OWNER_LABEL = 'io.mcp-gateway.owner';
 const STOP_GRACE_SECONDS = 3;
 /** How long an engine ping may take before the engine counts as unreachable. */
 const PING_TIMEOUT_MS = 2_000;
+/**
+ * How long after the attach stream ends the engine's wait gets to report the exit code. A live
+ * engine reports it within milliseconds; one that was killed never does (the wait request's body
+ * never comes), so the stream's end alone has to count as the exit.
+ */
+const EXIT_CODE_GRACE_MS = 1_000;
+/** Bound on each housekeeping request (stop beyond its grace, remove, list): a dead engine must not hang them. */
+const ENGINE_REQUEST_TIMEOUT_MS = 5_000;
 
 export interface DockerRuntimeOptions {
   /** The engine client; by default the local engine or `DOCKER_HOST`. */
@@ -46,6 +54,18 @@ export class DockerRuntime implements Runtime {
   private readonly log: Logger;
   /** One pull per image at a time, shared by everyone who needs it. */
   private readonly pulls = new Map<string, Promise<void>>();
+  /** Why the last pull of each image failed, until a pull of it succeeds. */
+  private readonly failedPulls = new Map<string, string>();
+  /** Containers this runtime runs now (by id): a sweep must leave them alone. */
+  private readonly live = new Set<string>();
+  /** Container creations on their way to the engine, whose containers are not in `live` yet. */
+  private readonly creating = new Set<Promise<unknown>>();
+  /**
+   * Whether leftovers may exist that no sweep has removed: true at first, and again whenever the
+   * engine was seen unreachable (a dead engine leaves its containers behind).
+   */
+  private sweepNeeded = true;
+  private sweeping: Promise<void> | undefined;
 
   constructor(private readonly options: DockerRuntimeOptions) {
     this.docker = options.docker ?? new Docker();
@@ -57,21 +77,63 @@ export class DockerRuntime implements Runtime {
     return createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
   }
 
+  /** Pings the engine; once it answers after being unreachable, sweeps leftovers in the background. */
   async health(): Promise<EngineHealth> {
     try {
       await withTimeout(this.docker.ping(), PING_TIMEOUT_MS, 'ping timed out');
-      return { reachable: true };
     } catch (error) {
+      this.sweepNeeded = true;
       return { reachable: false, error: describeError(error) };
     }
+    void this.sweepIfNeeded();
+    return { reachable: true };
   }
 
-  /** Removes containers this gateway left behind (a crash, a kill -9). Returns how many. */
+  /**
+   * Why `spec`'s image cannot be had, with what to do, if its last pull failed (until a pull
+   * succeeds or the image appears on the engine): the server cannot start meanwhile.
+   */
+  imageProblem(spec: ServerSpec): string | undefined {
+    const failure = spec.image === undefined ? undefined : this.failedPulls.get(spec.image);
+    return failure === undefined ? undefined : imageAdvice(spec, failure);
+  }
+
+  /**
+   * Removes leftovers if none has been done since the engine was last seen unreachable. Never
+   * rejects: an engine that is still down is left for the next time.
+   */
+  private sweepIfNeeded(): Promise<void> {
+    if (!this.sweepNeeded) return Promise.resolve();
+    this.sweeping ??= this.removeLeftovers()
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.log.debug({ err: describeError(error) }, 'could not sweep leftover containers yet');
+        }
+      )
+      .finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  /**
+   * Removes containers this gateway left behind (a crash, a kill -9, an engine that died under
+   * them), except the ones it runs now. Returns how many.
+   */
   async removeLeftovers(): Promise<number> {
-    const leftovers = await this.docker.listContainers({
-      all: true,
-      filters: { label: [`${MANAGED_LABEL}=true`, `${OWNER_LABEL}=${this.options.owner}`] }
-    });
+    // Bounded: a start waits for a sweep, and an engine that hangs must not hang it.
+    const listed = await withTimeout(
+      this.docker.listContainers({
+        all: true,
+        filters: { label: [`${MANAGED_LABEL}=true`, `${OWNER_LABEL}=${this.options.owner}`] }
+      }),
+      ENGINE_REQUEST_TIMEOUT_MS,
+      'listing containers timed out'
+    );
+    // The list may hold a container whose creation has not come back to us yet: it is a start of
+    // ours, not a leftover, and is in `live` once those creations settle.
+    await Promise.allSettled(this.creating);
+    const leftovers = listed.filter(info => !this.live.has(info.Id));
+    this.sweepNeeded = false;
     const removed = await Promise.all(
       leftovers.map(async info => {
         const fields = { container: info.Id.slice(0, 12), server: info.Labels[SERVER_LABEL] };
@@ -109,10 +171,11 @@ export class DockerRuntime implements Runtime {
     if (!image || !limits)
       throw new GatewayError('start_failed', `server ${spec.id} has no image`, { serverId: spec.id });
     try {
+      await this.sweepIfNeeded();
       await this.ensureImage(image, spec.id);
       if (signal.aborted)
         throw new GatewayError('server_unavailable', 'the gateway is shutting down', { serverId: spec.id });
-      const container = await this.docker.createContainer({
+      const creation = this.docker.createContainer({
         Image: image,
         ...(spec.command ? { Cmd: [...spec.command] } : {}),
         Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
@@ -125,6 +188,9 @@ export class DockerRuntime implements Runtime {
         Tty: false,
         ...(limits.user ? { User: limits.user } : {}),
         HostConfig: {
+          // An init process as PID 1 passes SIGTERM on and reaps: a Node or Python server as PID 1
+          // ignores SIGTERM, and every stop would wait out the grace and end in SIGKILL.
+          Init: true,
           NetworkMode: limits.network,
           CapDrop: ['ALL'],
           SecurityOpt: ['no-new-privileges'],
@@ -136,9 +202,16 @@ export class DockerRuntime implements Runtime {
           ...(limits.readOnly ? { Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=64m' } } : {})
         }
       });
+      const registered = creation.then(container => {
+        this.live.add(container.id);
+        return container;
+      });
+      this.creating.add(registered);
+      const container = await registered.finally(() => this.creating.delete(registered));
       try {
-        return await this.attachAndStart(container, stderr);
+        return await this.attachAndStart(container, spec, stderr);
       } catch (error) {
+        this.live.delete(container.id);
         await container.remove({ force: true }).catch(() => undefined);
         throw error;
       }
@@ -147,7 +220,11 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private async attachAndStart(container: Docker.Container, stderr: StderrSink): Promise<ServerProcess> {
+  private async attachAndStart(
+    container: Docker.Container,
+    spec: ServerSpec,
+    stderr: StderrSink
+  ): Promise<ServerProcess> {
     // Attach and wait before start: output from the first instant is captured, and the exit is
     // seen even if the container dies at once.
     const stream = (await container.attach({
@@ -164,17 +241,42 @@ export class DockerRuntime implements Runtime {
     const stdout = new PassThrough();
     const errors = new PassThrough();
     this.docker.modem.demuxStream(stream, stdout, errors);
-    stream.once('end', () => {
-      stdout.end();
-      errors.end();
-    });
-    stream.on('error', () => {
-      stdout.end();
-      errors.end();
+    // The stream ends when the container's output does, and also when the engine dies: an error
+    // or a close without an end counts the same.
+    const streamEnded = new Promise<void>(resolve => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.on('error', () => resolve());
     });
     forEachLine(errors, stderr);
+    // The caller writes to a stream of ours, not to the engine's socket: the socket closing is
+    // not the exit (that is decided from the wait and the stream's end together), and the caller
+    // must not take it for one before the reason is known.
+    const stdin = new Writable({
+      // A write to a dead container goes nowhere; the exit reports why.
+      write: (chunk: Buffer, _encoding, callback) => void stream.write(chunk, () => callback()),
+      final: callback => {
+        stream.end();
+        callback();
+      }
+    });
     await container.start();
-    return new Container(container, stream, stdout, exitCode, this.log);
+    const process = new Container(container, stream, stdin, stdout, {
+      exitCode,
+      streamEnded,
+      memoryBytes: spec.limits?.memoryBytes ?? 0,
+      serverId: spec.id,
+      log: this.log,
+      onEngineLost: () => (this.sweepNeeded = true),
+      onGone: () => this.live.delete(container.id)
+    });
+    // stdout ends only once the exit is known, so whoever reads it to its end finds the reason
+    // (an OOM kill, a lost engine) in `exited`, not a bare closed connection.
+    void process.exited.then(() => {
+      stdout.end();
+      errors.end();
+    });
+    return process;
   }
 
   /** Makes sure `image` is present, pulling it once however many starts wait on it. */
@@ -190,6 +292,7 @@ export class DockerRuntime implements Runtime {
   private async pullIfMissing(image: string, serverId: string): Promise<void> {
     try {
       await this.docker.getImage(image).inspect();
+      this.failedPulls.delete(image); // made on the engine by hand since
       return;
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
@@ -237,24 +340,24 @@ export class DockerRuntime implements Runtime {
         );
       });
     } catch (error) {
-      throw new GatewayError(
-        'image_unavailable',
-        `image ${image} could not be pulled: ${describeError(error)}`,
-        {
-          cause: error,
-          serverId
-        }
-      );
+      const failure = `image ${image} could not be pulled: ${describeError(error).trim()}`;
+      this.failedPulls.set(image, failure);
+      throw new GatewayError('image_unavailable', imageAdvice({ id: serverId, image }, failure), {
+        cause: error,
+        serverId
+      });
     }
+    this.failedPulls.delete(image);
     log.info({ ms: Math.round(performance.now() - began) }, 'image pulled');
   }
 
   private startError(error: unknown, spec: ServerSpec): GatewayError {
     if (error instanceof GatewayError) return error;
     if (isEngineDown(error)) {
+      this.sweepNeeded = true;
       return new GatewayError(
         'engine_unreachable',
-        `the Docker engine is unreachable: ${describeError(error)}`,
+        `server ${spec.id}: the Docker engine is unreachable (${describeError(error)}); start it, or check DOCKER_HOST`,
         {
           cause: error,
           serverId: spec.id
@@ -272,27 +375,39 @@ export class DockerRuntime implements Runtime {
   }
 }
 
+interface ContainerOptions {
+  /** The engine's wait for the exit; never settles if the engine dies first. */
+  readonly exitCode: Promise<{ StatusCode: number }>;
+  /** Resolves when the attach stream ends, errs or closes. */
+  readonly streamEnded: Promise<void>;
+  readonly memoryBytes: number;
+  readonly serverId: string;
+  readonly log: Logger;
+  /** Called when the exit was decided without the engine: it may have left containers behind. */
+  readonly onEngineLost: () => void;
+  /** Called once the container is stopped and removed, or given up on. */
+  readonly onGone: () => void;
+}
+
 class Container implements ServerProcess {
   readonly exited: Promise<ExitInfo>;
   readonly label: string;
   private stopRequested = false;
   private stopping: Promise<void> | undefined;
+  private readonly log: Logger;
 
   constructor(
     private readonly container: Docker.Container,
-    readonly stdin: Duplex,
+    private readonly attached: Duplex,
+    readonly stdin: Writable,
     readonly stdout: PassThrough,
-    exitCode: Promise<{ StatusCode: number }>,
-    private readonly log: Logger
+    private readonly options: ContainerOptions
   ) {
     this.label = `container ${container.id.slice(0, 12)}`;
-    stdin.on('error', () => {}); // a write to a dead container fails; the exit reports it
-    this.exited = exitCode.then(
-      ({ StatusCode }) => ({ reason: `exit code ${StatusCode}`, requested: this.stopRequested }),
-      (error: unknown) => ({
-        reason: `container lost: ${describeError(error)}`,
-        requested: this.stopRequested
-      })
+    this.log = options.log;
+    attached.on('error', () => {}); // a write to a dead container fails; the exit reports it
+    this.exited = this.exitOf().catch((error: unknown) =>
+      this.exitInfo(`container lost: ${describeError(error)}`)
     );
   }
 
@@ -301,16 +416,83 @@ class Container implements ServerProcess {
     return this.stopping;
   }
 
+  /**
+   * The exit, decided by the engine's wait or by the attach stream's end, whichever is first: a
+   * killed engine ends the stream but never answers the wait. An exit nobody asked for is looked
+   * up once more, to tell an out-of-memory kill from any other SIGKILL.
+   */
+  private async exitOf(): Promise<ExitInfo> {
+    let waitError: unknown;
+    const waited = this.options.exitCode.then(
+      ({ StatusCode }) => StatusCode,
+      (error: unknown) => {
+        waitError = error;
+        return undefined;
+      }
+    );
+    const code = await Promise.race([
+      waited,
+      this.options.streamEnded.then(() => settledWithin(waited, EXIT_CODE_GRACE_MS))
+    ]);
+    if (this.stopRequested)
+      return this.exitInfo(code === undefined ? 'container stopped' : `exit code ${code}`);
+    const state = await withTimeout(this.container.inspect(), PING_TIMEOUT_MS, 'inspect timed out').then(
+      info => info.State,
+      () => undefined
+    );
+    if (state?.OOMKilled) {
+      const limit = `${Math.round(this.options.memoryBytes / 2 ** 20)} MiB`;
+      return this.exitInfo(
+        `out of memory: it used its whole memory limit of ${limit} and was killed; raise \`memory\` for ${this.options.serverId} in servers.yaml`
+      );
+    }
+    if (code !== undefined) return this.exitInfo(`exit code ${code}`);
+    if (state && !state.Running) return this.exitInfo(`exit code ${state.ExitCode}`);
+    this.options.onEngineLost();
+    const why = waitError === undefined ? 'its output stream ended' : describeError(waitError);
+    return this.exitInfo(`lost contact with the Docker engine: ${why}`);
+  }
+
+  private exitInfo(reason: string): ExitInfo {
+    return { reason, requested: this.stopRequested };
+  }
+
+  /** Stops and removes the container; each engine request is bounded, so a dead engine cannot hang it. */
   private async terminate(): Promise<void> {
     this.stopRequested = true;
     this.stdin.end();
-    await this.container.stop({ t: STOP_GRACE_SECONDS }).catch(() => undefined);
-    await this.container.remove({ force: true }).catch((error: unknown) => {
-      if (statusOf(error) !== 404)
-        this.log.warn({ container: this.label, err: describeError(error) }, 'container removal failed');
+    await withTimeout(
+      this.container.stop({ t: STOP_GRACE_SECONDS }),
+      STOP_GRACE_SECONDS * 1000 + ENGINE_REQUEST_TIMEOUT_MS,
+      'stop timed out'
+    ).catch(() => undefined);
+    await withTimeout(
+      this.container.remove({ force: true }),
+      ENGINE_REQUEST_TIMEOUT_MS,
+      'remove timed out'
+    ).catch((error: unknown) => {
+      if (statusOf(error) === 404) return;
+      // Left for the next sweep, which runs once the engine answers again.
+      if (isEngineDown(error)) this.options.onEngineLost();
+      else this.log.warn({ container: this.label, err: describeError(error) }, 'container removal failed');
     });
+    this.options.onGone();
     this.stdin.destroy();
+    this.attached.destroy();
   }
+}
+
+function imageAdvice(spec: Pick<ServerSpec, 'id' | 'image'>, failure: string): string {
+  return `server ${spec.id}: ${failure}. Pull or build it on the engine (docker pull ${spec.image}), or set enabled: false for ${spec.id} in servers.yaml`;
+}
+
+/** The value of `promise` if it settles within `ms`, else undefined. */
+function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<undefined>(resolve => (timer = setTimeout(resolve, ms, undefined)))
+  ]).finally(() => clearTimeout(timer));
 }
 
 function statusOf(error: unknown): number | undefined {

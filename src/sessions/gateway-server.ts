@@ -12,8 +12,8 @@ export interface GatewayServerOptions {
   readonly catalog: Catalog;
   readonly name: string;
   readonly version: string;
-  /** Text for clients: which servers stand behind the gateway. */
-  readonly instructions: string;
+  /** Text for clients: which servers stand behind the gateway; a function is asked anew for each server built. */
+  readonly instructions: string | (() => string);
   /** How long a `tools/list` waits for startup discovery before answering with what is known. */
   readonly listWaitMs: number;
   /** Tools per `tools/list` page. */
@@ -30,7 +30,10 @@ export interface GatewayServerOptions {
 export function createGatewayServer(options: GatewayServerOptions): Server {
   const server = new Server(
     { name: options.name, version: options.version },
-    { capabilities: { tools: { listChanged: true } }, instructions: options.instructions }
+    {
+      capabilities: { tools: { listChanged: true } },
+      instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions()
+    }
   );
 
   server.setRequestHandler('tools/list', async (request, ctx) => {

@@ -12,9 +12,39 @@ import {
   TEST_OWNER,
   runningContainers
 } from '../support/docker-test-setup.js';
-import { connect, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
+import {
+  connect,
+  EVERYTHING_SERVER,
+  FIXTURE_SERVER,
+  GatewayProcess,
+  ROOT,
+  textOf,
+  waitUntil
+} from '../support/gateway-process.js';
 
 const available = await requireDocker('Docker runtime tests');
+const ALLOCATING_SERVER = path.join(ROOT, 'test', 'fixtures', 'allocating-server.mjs');
+
+interface EngineEvent {
+  Action: string;
+  Actor: { Attributes: Record<string, string> };
+  timeNano: number;
+}
+
+/** The engine's events for one container between `since` (seconds) and now. */
+async function containerEvents(id: string, since: number): Promise<EngineEvent[]> {
+  const stream = await docker.getEvents({
+    since,
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: { container: [id] }
+  });
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text
+    .split('\n')
+    .filter(line => line.trim())
+    .map(line => JSON.parse(line) as EngineEvent);
+}
 let images: Awaited<ReturnType<typeof ensureFixtureImages>>;
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -166,6 +196,47 @@ servers:
     );
   });
 
+  it('stops a Node server container with SIGTERM well within the grace, never SIGKILL (an init process)', async () => {
+    const gateway = await startGateway(`
+servers:
+  stopper:
+    image: ${images.fixture}
+`);
+    const client = await clientOf(gateway);
+    await client.callTool({ name: 'stopper__echo', arguments: { text: 'up' } });
+    const [container] = await runningContainers('stopper');
+    expect(container).toBeDefined();
+    const since = Math.floor(Date.now() / 1000) - 1;
+    expect(await gateway.stop('SIGTERM')).toMatchObject({ code: 0 });
+
+    const events = await containerEvents(container!.Id, since);
+    const kills = events.filter(event => event.Action === 'kill');
+    const died = events.find(event => event.Action === 'die');
+    expect(kills.map(event => event.Actor.Attributes.signal)).toEqual(['15']);
+    expect(died).toBeDefined();
+    // The grace is 3 s; a server that heeds SIGTERM is gone in well under one.
+    expect((died!.timeNano - kills[0]!.timeNano) / 1e6).toBeLessThan(1_000);
+  });
+
+  it('says a container that ran out of memory did, and names the memory key', async () => {
+    const gateway = await startGateway(`
+servers:
+  hog:
+    image: ${images.fixture}
+    command: [node, /app/allocating-server.mjs]
+    volumes: ['${ALLOCATING_SERVER}:/app/allocating-server.mjs']
+    memory: 96m
+`);
+    const client = await clientOf(gateway);
+    const call = client.callTool({ name: 'hog__allocate', arguments: { mb: 1024 } });
+    await expect(call).rejects.toMatchObject({
+      message: expect.stringMatching(
+        /server hog exited \(out of memory: .*96 MiB.*`memory` for hog in servers\.yaml/
+      )
+    });
+    await waitUntil(async () => (await managedContainers('hog')).length === 0);
+  });
+
   it('removes leftover containers of its own at startup', async () => {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'state-'));
     cleanups.push(() => Promise.resolve(rmSync(stateDir, { recursive: true, force: true })));
@@ -203,6 +274,48 @@ servers:
     expect(textOf(await client.callTool({ name: 'boxed__echo', arguments: { text: 'ok' } }))).toBe('ok');
     expect(textOf(await client.callTool({ name: 'local__echo', arguments: { text: 'ok' } }))).toBe('ok');
     expect(await managedContainers('ghost')).toHaveLength(0);
+  });
+
+  it('on a first run with images that cannot be pulled, reports them and serves what works', async () => {
+    const gateway = await startGateway(`
+servers:
+  time:
+    description: Current time
+    image: mcp-gateway-test/not-here-time:latest
+  fetch:
+    description: Fetches a URL
+    image: mcp-gateway-test/not-here-fetch:latest
+  everything:
+    description: The MCP reference server, run as a local process
+    command: ["${process.execPath}", "${EVERYTHING_SERVER}"]
+`);
+    await gateway.discovered();
+    const unavailable = [
+      {
+        server: 'time',
+        reason: expect.stringMatching(
+          /^server time: image mcp-gateway-test\/not-here-time:latest could not be pulled: .*enabled: false/
+        )
+      },
+      {
+        server: 'fetch',
+        reason: expect.stringContaining('image mcp-gateway-test/not-here-fetch:latest could not be pulled')
+      }
+    ];
+    expect(await gateway.health()).toMatchObject({ status: 'degraded', unavailable });
+    const ready = await fetch(new URL('/readyz', gateway.url));
+    expect(ready.status).toBe(200); // the servers that work are served
+    expect(await ready.json()).toMatchObject({ ready: true, unavailable });
+
+    const client = await clientOf(gateway);
+    const instructions = client.getInstructions() ?? '';
+    expect(instructions).toContain('- everything: The MCP reference server');
+    expect(instructions).not.toMatch(/- (time|fetch)/);
+    const { tools } = await client.listTools();
+    expect(tools.length).toBeGreaterThan(0);
+    expect(tools.map(tool => tool.name)).toContain('everything__echo');
+    const echoed = await client.callTool({ name: 'everything__echo', arguments: { message: 'first run' } });
+    expect(textOf(echoed)).toContain('first run');
   });
 
   it('rediscovers a server when its image changes under the same tag', async () => {

@@ -85,6 +85,12 @@ class FakeContainer {
   removeError: Error | undefined;
   /** Reject the wait while `start()` is still in flight (an engine that drops its connections). */
   waitErrorDuringStart: Error | undefined;
+  /** What `inspect()` answers with: the container's state, or an error (the engine is gone). */
+  state: { Running: boolean; ExitCode: number; OOMKilled: boolean } | Error = {
+    Running: true,
+    ExitCode: 0,
+    OOMKilled: false
+  };
 
   constructor(
     private readonly engine: FakeDocker,
@@ -100,6 +106,11 @@ class FakeContainer {
   wait(options: unknown): Promise<{ StatusCode: number }> {
     this.engine.record('wait', this.id, options);
     return this.exit.promise;
+  }
+
+  inspect(): Promise<{ State: { Running: boolean; ExitCode: number; OOMKilled: boolean } }> {
+    this.engine.record('inspectContainer', this.id);
+    return this.state instanceof Error ? Promise.reject(this.state) : Promise.resolve({ State: this.state });
   }
 
   async start(): Promise<void> {
@@ -125,7 +136,8 @@ class FakeContainer {
   }
 
   /** The container's process ends on its own with `code`. */
-  crash(code: number): void {
+  crash(code: number, oomKilled = false): void {
+    this.state = { Running: false, ExitCode: code, OOMKilled: oomKilled };
     this.stream.endOutput();
     this.exit.resolve({ StatusCode: code });
   }
@@ -184,6 +196,8 @@ class FakeDocker {
   ];
   /** Containers listed by `listContainers()`. */
   listed: { Id: string; Labels: Record<string, string> }[] = [];
+  /** How long `createContainer()` takes. */
+  createDelayMs = 0;
   /** What `ping()` does: resolve, reject with an error, or never answer. */
   pingBehaviour: 'ok' | 'hang' | Error = 'ok';
 
@@ -258,13 +272,14 @@ class FakeDocker {
     return Promise.resolve(stream);
   }
 
-  createContainer(options: Docker.ContainerCreateOptions): Promise<FakeContainer> {
+  async createContainer(options: Docker.ContainerCreateOptions): Promise<FakeContainer> {
     this.record('createContainer', undefined, options);
-    if (this.createError !== undefined) return Promise.reject(this.createError);
+    if (this.createError !== undefined) throw this.createError;
     const container = new FakeContainer(this, `c${this.containers.length + 1}`.padEnd(64, '0'), options);
     this.onCreate?.(container);
     this.containers.push(container);
-    return Promise.resolve(container);
+    if (this.createDelayMs > 0) await delay(this.createDelayMs);
+    return container;
   }
 
   getContainer(id: string) {
@@ -272,7 +287,9 @@ class FakeDocker {
     return known ?? new FakeContainer(this, id, undefined);
   }
 
-  listContainers(options: unknown): Promise<{ Id: string; Labels: Record<string, string> }[]> {
+  listContainers(
+    options: unknown
+  ): Promise<{ Id: string; Labels: Record<string, string>; Created?: number }[]> {
     this.record('listContainers', undefined, options);
     return Promise.resolve(this.listed);
   }
@@ -644,6 +661,7 @@ describe('DockerRuntime container options', () => {
       Tty: false
     });
     expect(options.HostConfig).toEqual({
+      Init: true,
       NetworkMode: 'none',
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
@@ -672,6 +690,7 @@ describe('DockerRuntime container options', () => {
       Tty: false
     });
     expect(options.HostConfig).toEqual({
+      Init: true,
       NetworkMode: 'bridge',
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
@@ -792,11 +811,64 @@ describe('DockerRuntime stop and exit', () => {
 
   it('resolves exited (never rejects) when the wait itself fails', async () => {
     const { server, container } = await running();
+    container.state = socketError('ECONNRESET');
     container.exit.reject(socketError('ECONNRESET'));
     await expect(server.exited).resolves.toEqual({
-      reason: expect.stringMatching(/^container lost: .*ECONNRESET/),
+      reason: expect.stringMatching(/^lost contact with the Docker engine: .*ECONNRESET/),
       requested: false
     });
+  });
+
+  it('counts the output ending as the exit when the engine never answers the wait (a killed engine)', async () => {
+    const { server, container } = await running();
+    container.state = socketError('ECONNREFUSED');
+    const began = performance.now();
+    container.stream.endOutput(); // the wait stays pending, as it does when dockerd is killed
+    await expect(server.exited).resolves.toEqual({
+      reason: 'lost contact with the Docker engine: its output stream ended',
+      requested: false
+    });
+    expect(performance.now() - began).toBeLessThan(3_000);
+  });
+
+  it('ends stdout only once the exit is known, so a reader at the end finds the reason', async () => {
+    const { server, container } = await running();
+    let exitKnown = false;
+    void server.exited.then(() => (exitKnown = true));
+    const endedAfterExit = new Promise<boolean>(resolve =>
+      server.stdout.once('end', () => resolve(exitKnown))
+    );
+    server.stdout.resume();
+    // The output ends first and the engine reports the exit a moment later, as it does.
+    container.state = { Running: false, ExitCode: 1, OOMKilled: false };
+    container.stream.endOutput();
+    setTimeout(() => container.exit.resolve({ StatusCode: 1 }), 50);
+    await expect(endedAfterExit).resolves.toBe(true);
+    await expect(server.exited).resolves.toEqual({ reason: 'exit code 1', requested: false });
+  });
+
+  it('says the container ran out of memory, and names the memory key, when the engine reports an OOM kill', async () => {
+    const { server, container } = await running();
+    container.crash(137, true);
+    const exit = await server.exited;
+    expect(exit.requested).toBe(false);
+    expect(exit.reason).toMatch(/^out of memory: .*512 MiB.*`memory` for plain in servers\.yaml/);
+  });
+
+  it('reports a SIGKILL that was not an OOM kill as its exit code', async () => {
+    const { server, container } = await running();
+    container.crash(137, false);
+    await expect(server.exited).resolves.toEqual({ reason: 'exit code 137', requested: false });
+  });
+
+  it('does not hang stop() when the engine is gone', async () => {
+    const { server, container } = await running();
+    container.state = socketError('ECONNREFUSED');
+    container.stop = () => Promise.reject(socketError('ECONNREFUSED'));
+    container.removeError = socketError('ECONNREFUSED');
+    container.stream.endOutput();
+    await expect(server.stop()).resolves.toBeUndefined();
+    await expect(server.exited).resolves.toMatchObject({ requested: true });
   });
 });
 
@@ -823,6 +895,54 @@ describe('DockerRuntime housekeeping', () => {
       'one',
       'two'
     ]);
+  });
+
+  it('sweeps again on the next start once the engine was unreachable, sparing running containers', async () => {
+    const { engine, runtime } = setup();
+    engine.images.set('example/plain:1', 'sha256:present');
+    await start(runtime, specs().plain!); // the first start sweeps (nothing there)
+    const alive = engine.containers[0]!;
+    await start(runtime, specs().plain!);
+    expect(engine.callsOf('listContainers')).toHaveLength(1); // no sweep while the engine answers
+
+    engine.inspectError = socketError('ECONNREFUSED');
+    await expect(runtime.start(specs().plain!, () => {}, new AbortController().signal)).rejects.toMatchObject(
+      { code: 'engine_unreachable', message: expect.stringContaining('server plain') }
+    );
+    engine.inspectError = undefined;
+    engine.listed = [
+      { Id: alive.id, Labels: { [SERVER_LABEL]: 'plain' } },
+      { Id: 'd'.repeat(64), Labels: { [SERVER_LABEL]: 'plain' } }
+    ];
+    await start(runtime, specs().plain!);
+    expect(engine.callsOf('listContainers')).toHaveLength(2);
+    expect(engine.callsOf('remove').map(call => call.target)).toEqual(['d'.repeat(64)]);
+  });
+
+  it('leaves alone a container whose creation is still on its way back (a start in progress)', async () => {
+    const { engine, runtime } = setup();
+    engine.images.set('example/plain:1', 'sha256:present');
+    await runtime.removeLeftovers();
+    engine.createDelayMs = 50;
+    const starting = start(runtime, specs().plain!);
+    await delay(10); // the engine has made it; its id has not come back yet
+    engine.listed = [{ Id: 'c1'.padEnd(64, '0'), Labels: { [SERVER_LABEL]: 'plain' } }];
+    await expect(runtime.removeLeftovers()).resolves.toBe(0);
+    await starting;
+    expect(engine.callsOf('remove')).toEqual([]);
+  });
+
+  it('sweeps when a health check finds the engine back after it was unreachable', async () => {
+    const { engine, runtime } = setup();
+    await runtime.removeLeftovers();
+    engine.pingBehaviour = socketError('ECONNREFUSED');
+    await runtime.health();
+    engine.pingBehaviour = 'ok';
+    engine.listed = [{ Id: 'e'.repeat(64), Labels: { [SERVER_LABEL]: 'one' } }];
+    await expect(runtime.health()).resolves.toEqual({ reachable: true });
+    await expect.poll(() => engine.callsOf('remove').map(call => call.target)).toEqual(['e'.repeat(64)]);
+    await runtime.health();
+    expect(engine.callsOf('listContainers')).toHaveLength(2);
   });
 
   it('returns 0 when nothing was left behind', async () => {
