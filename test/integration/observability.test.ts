@@ -343,7 +343,7 @@ describe('health and metrics', () => {
     const gateway = await start();
     const { status, body } = await api(gateway, '/readyz');
     expect(status).toBe(200);
-    expect(body).toEqual({ ready: true, checks: { config: true, store: true }, problems: [] });
+    expect(body).toEqual({ ready: true, checks: { config: true, store: true }, problems: [], unavailable: [] });
   });
 
   it('serves Prometheus text that counts the calls made', async () => {
