@@ -262,7 +262,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
             closedAt: { type: ['string', 'null'], format: 'date-time' },
             closeReason: {
               type: ['string', 'null'],
-              enum: ['deleted', 'expired', 'shutdown', 'closed', null]
+              enum: ['deleted', 'expired', 'evicted', 'shutdown', 'closed', null]
             },
             requests: { type: 'array', items: { $ref: '#/components/schemas/Request' } }
           }
