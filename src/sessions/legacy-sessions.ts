@@ -7,6 +7,7 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { CloseReason, SessionOpened } from '../store/activity-log.js';
+import { OpenAnswers } from './open-answers.js';
 
 /** Told when sessions open, are used, and close. Must not throw. */
 export interface SessionTracker {
@@ -59,6 +60,8 @@ export function jsonRpcError(code: number, message: string): string {
  */
 export class LegacySessions {
   private readonly sessions = new Map<string, Session>();
+  /** POSTs being answered, for shutdown to wait on. */
+  private readonly answers = new OpenAnswers();
   private readonly sweeper: NodeJS.Timeout;
   private readonly sweepMs: number;
 
@@ -81,6 +84,7 @@ export class LegacySessions {
    * or ended session id gets 404; a request other than `initialize` without one gets 400.
    */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    if (req.method === 'POST') this.answers.track(res);
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (sessionId !== undefined) {
@@ -117,7 +121,15 @@ export class LegacySessions {
     }
   }
 
-  /** Ends every session (shutdown). */
+  /**
+   * Resolves once every POST being served has had its answer written (or after `timeoutMs`): for
+   * shutdown, between failing the calls still running and closing the sessions.
+   */
+  answered(timeoutMs: number): Promise<void> {
+    return this.answers.settled(timeoutMs);
+  }
+
+  /** Ends every session (shutdown); their GET streams end with them. */
   async closeAll(): Promise<void> {
     clearInterval(this.sweeper);
     await Promise.all(

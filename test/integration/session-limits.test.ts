@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_SERVER, GatewayProcess, connect, textOf } from '../support/gateway-process.js';
+import { RAW_HEADERS, rawInitialize } from '../support/raw-session.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -18,30 +19,8 @@ servers:
   return gateway;
 }
 
-const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
-/** A raw `initialize`, as a client that never sends DELETE (the Inspector CLI) leaves behind. */
-async function initialize(gateway: GatewayProcess): Promise<Response> {
-  const response = await fetch(gateway.url, {
-    method: 'POST',
-    headers: HEADERS,
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-11-25',
-        capabilities: {},
-        clientInfo: { name: 'abandoned', version: '1' }
-      }
-    })
-  });
-  await response.text();
-  return response;
-}
-
 async function abandonedSession(gateway: GatewayProcess): Promise<string> {
-  const response = await initialize(gateway);
+  const response = await rawInitialize(gateway.url, 'abandoned');
   expect(response.status).toBe(200);
   return response.headers.get('mcp-session-id')!;
 }
@@ -50,7 +29,7 @@ async function abandonedSession(gateway: GatewayProcess): Promise<string> {
 async function statusOf(gateway: GatewayProcess, id: string): Promise<number> {
   const response = await fetch(gateway.url, {
     method: 'POST',
-    headers: { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' },
+    headers: { ...RAW_HEADERS, 'mcp-session-id': id },
     body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' })
   });
   await response.text();
@@ -112,7 +91,7 @@ describe('session caps', () => {
 
     const releaseThird = await holdStream(gateway, third);
     cleanups.push(() => Promise.resolve(releaseThird()));
-    const refused = await initialize(gateway);
+    const refused = await rawInitialize(gateway.url, 'abandoned');
     expect(refused.status).toBe(503);
     // Every session is in use: a slot frees when the least recently seen one expires after
     // gateway.sessionTimeout (1800 s by default), not in 30 s.
