@@ -5,6 +5,7 @@ import type { TokenVerifier } from './auth/token-verifier.js';
 import type { GatewaySettingsSchema } from './config/schema.js';
 import { describeError } from './errors.js';
 import { authenticate } from './http/auth/authenticate.js';
+import { bearerOnly } from './http/auth/bearer-only.js';
 import { isLoopback } from './http/guards.js';
 import type { OAuthServer } from './http/oauth/oauth-server.js';
 import { rateLimit } from './http/rate-limit.js';
@@ -114,6 +115,7 @@ export async function createSecurity(options: SecurityOptions) {
     });
   }
   if (oauth) metadata.use(oauth.router);
+  if (mode === 'token') metadata.use(bearerOnly);
 
   const authOptions = { mode, verifiers, resourceMetadataUrl, audit };
   const limiter = rateLimit(gateway.limits.requestsPerMinute);
