@@ -114,6 +114,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     host,
     allowUnauthenticated: settings.allowUnauthenticated,
     db,
+    stateDir: path.resolve(settings.stateDir),
     log
   }).catch((error: unknown) => {
     observe.close();

@@ -26,6 +26,8 @@ export interface SecurityOptions {
   readonly host: string;
   readonly allowUnauthenticated: boolean;
   readonly db: DatabaseSync;
+  /** The state directory (absolute), for the command that sets a missing admin password. */
+  readonly stateDir: string;
   readonly log: Logger;
 }
 
@@ -73,7 +75,8 @@ export async function createSecurity(options: SecurityOptions) {
       settings,
       audit,
       log,
-      allowInsecure: isLoopback(url.hostname)
+      allowInsecure: isLoopback(url.hostname),
+      stateDir: options.stateDir
     });
     verifiers.push(oauth.verifier);
   }
