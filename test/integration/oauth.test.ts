@@ -107,6 +107,14 @@ describe('OAuth against the real daemon', () => {
       await fetch(`${publicUrl}/.well-known/oauth-authorization-server`)
     ).json()) as Record<string, unknown>;
     expect(server).toMatchObject({ issuer: publicUrl, code_challenge_methods_supported: ['S256'] });
+    // The scopes agree: the resource's one scope is one the authorization server lists and issues.
+    expect(metadata.scopes_supported).toEqual(['mcp']);
+    expect(server.scopes_supported).toEqual(['openid', 'offline_access', 'mcp']);
+    const openid = (await (await fetch(`${publicUrl}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(openid.scopes_supported).toEqual(server.scopes_supported);
     expect(server.registration_endpoint).toBe(`${publicUrl}/oauth/register`);
   });
 
