@@ -163,7 +163,8 @@ export function createProvider(options: ProviderOptions): Provider {
   // names that one: the metadata lists both, so the two documents agree.
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.oidc?.route !== 'discovery' || ctx.body === null || typeof ctx.body !== 'object') return;
+    const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
+    if (route !== 'discovery' || ctx.body === null || typeof ctx.body !== 'object') return;
     const body = ctx.body as { scopes_supported?: string[] };
     body.scopes_supported = [...new Set([...(body.scopes_supported ?? []), MCP_SCOPE])];
   });
