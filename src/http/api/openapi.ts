@@ -1,3 +1,4 @@
+import { API_ERROR_SCHEMA } from './api-error.js';
 import { CALL_OUTCOMES } from '../../store/activity-log.js';
 import { AUDIT_EVENTS } from '../../store/audit-log.js';
 
@@ -203,17 +204,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     },
     components: {
       schemas: {
-        Error: {
-          type: 'object',
-          properties: {
-            jsonrpc: { type: 'string' },
-            error: {
-              type: 'object',
-              properties: { code: { type: 'integer' }, message: { type: 'string' }, data: {} },
-              required: ['code', 'message']
-            }
-          }
-        },
+        Error: API_ERROR_SCHEMA,
         Readiness: {
           type: 'object',
           properties: {
