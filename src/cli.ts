@@ -35,6 +35,7 @@ Options (flags beat environment variables, which beat defaults):
   --allowed-origins <list> extra Origin hosts     GATEWAY_ALLOWED_ORIGINS
   --allow-unauthenticated  serve beyond loopback without auth   GATEWAY_ALLOW_UNAUTHENTICATED=true
   (environment only)       idle timeout default   DEFAULT_IDLE_TIMEOUT (seconds)
+  (environment only)       shutdown drain         SHUTDOWN_DRAIN (seconds, 10)
   -h, --help, -v, --version
 `;
 
