@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURE_SERVER, GatewayProcess, connect, waitUntil } from '../support/gateway-process.js';
+import { fixtureConfig } from '../support/fixture-config.js';
+import { GatewayProcess, connect, waitUntil } from '../support/gateway-process.js';
 import { RAW_HEADERS as HEADERS, rawInitialize } from '../support/raw-session.js';
 
 // A shutdown whose drain ends with calls still running: each must get a JSON-RPC error saying the
@@ -14,14 +15,7 @@ afterEach(async () => {
 const CLIENT_TIMEOUT_MS = 20_000;
 
 async function start(): Promise<GatewayProcess> {
-  const gateway = await GatewayProcess.start(
-    `
-servers:
-  fixture:
-    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
-`,
-    { env: { SHUTDOWN_DRAIN: '1' } }
-  );
+  const gateway = await GatewayProcess.start(fixtureConfig(), { env: { SHUTDOWN_DRAIN: '1' } });
   cleanups.push(() => gateway.dispose());
   return gateway;
 }

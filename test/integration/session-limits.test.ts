@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURE_SERVER, GatewayProcess, connect, textOf } from '../support/gateway-process.js';
+import { fixtureConfig } from '../support/fixture-config.js';
+import { GatewayProcess, connect, textOf } from '../support/gateway-process.js';
 import { RAW_HEADERS, rawInitialize } from '../support/raw-session.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -8,13 +9,7 @@ afterEach(async () => {
 });
 
 async function start(limits: string): Promise<GatewayProcess> {
-  const gateway = await GatewayProcess.start(`
-gateway:
-  limits: ${limits}
-servers:
-  fixture:
-    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
-`);
+  const gateway = await GatewayProcess.start(fixtureConfig(`limits: ${limits}`));
   cleanups.push(() => gateway.dispose());
   return gateway;
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { FIXTURE_SERVER, GatewayProcess } from '../support/gateway-process.js';
+import { fixtureConfig } from '../support/fixture-config.js';
+import { GatewayProcess } from '../support/gateway-process.js';
 import { MemoryOAuthClient } from '../support/oauth-test-client.js';
 import { rawInitialize } from '../support/raw-session.js';
 
@@ -13,13 +14,7 @@ afterEach(async () => {
 });
 
 async function start(): Promise<GatewayProcess> {
-  const gateway = await GatewayProcess.start(`
-gateway:
-  auth: { mode: token }
-servers:
-  fixture:
-    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
-`);
+  const gateway = await GatewayProcess.start(fixtureConfig('auth: { mode: token }'));
   cleanups.push(() => gateway.dispose());
   return gateway;
 }
