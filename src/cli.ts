@@ -32,6 +32,7 @@ Options (flags beat environment variables, which beat defaults):
   --allow-unauthenticated  serve beyond loopback without auth   GATEWAY_ALLOW_UNAUTHENTICATED=true
   --reset-damaged-state    move a damaged gateway.db aside      GATEWAY_RESET_DAMAGED_STATE=true
   (environment only)       idle timeout default   DEFAULT_IDLE_TIMEOUT (seconds)
+  (environment only)       shutdown drain         SHUTDOWN_DRAIN (seconds, 10)
   -h, --help, -v, --version
 
 Exit status: 0 done; 78 a config or setting refused (validate and serve alike);

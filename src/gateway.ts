@@ -27,8 +27,10 @@ import { VERSION } from './version.js';
 
 /** Request bodies above this get 413. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
-/** How long shutdown waits for in-flight calls before stopping servers under them. */
-const DRAIN_MS = 10_000;
+/** How long shutdown waits for in-flight calls (seconds), unless `SHUTDOWN_DRAIN` says otherwise. */
+const DRAIN_SECONDS = 10;
+/** How long shutdown waits, after failing the calls still running, for their answers to be written. */
+const ANSWER_MS = 2_000;
 /** How long a `tools/list` waits for startup discovery. */
 const LIST_WAIT_MS = 15_000;
 /** Tools per `tools/list` page: big enough that ordinary catalogs arrive whole. */
@@ -49,8 +51,9 @@ export interface RunningGateway {
   readonly url: string;
   readonly catalog: Catalog;
   /**
-   * Graceful shutdown: refuses new requests, lets in-flight calls finish (bounded), stops every
-   * server, closes the store. Idempotent.
+   * Graceful shutdown: refuses new requests, lets in-flight calls finish (for `SHUTDOWN_DRAIN`
+   * seconds), answers those still running with a shutting-down error, then closes the sessions,
+   * stops every server and closes the store. Idempotent.
    */
   close(): Promise<void>;
 }
@@ -128,6 +131,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     host,
     allowUnauthenticated: settings.allowUnauthenticated,
     db,
+    stateDir: path.resolve(settings.stateDir),
     log
   }).catch((error: unknown) => {
     observe.close();
@@ -269,10 +273,18 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       accepting = false;
       log.info('shutting down');
       const stopped = new Promise<void>(resolve => httpServer.close(() => resolve()));
-      const deadline = Date.now() + DRAIN_MS;
-      while (upstreams.some(upstream => upstream.status().inFlight > 0) && Date.now() < deadline) {
-        await new Promise(resolve => setTimeout(resolve, 50));
+      const drainSeconds = settings.shutdownDrain ?? DRAIN_SECONDS;
+      const deadline = Date.now() + drainSeconds * 1000;
+      const busy = () => runner.inFlight > 0 || upstreams.some(upstream => upstream.status().inFlight > 0);
+      while (busy() && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50));
+      // Calls still running get an answer on their own stream before the sessions close: closing a
+      // session (or a server) first would end their streams empty, and clients would wait for
+      // their own timeout.
+      if (runner.inFlight > 0) {
+        log.warn({ calls: runner.inFlight, drainSeconds }, 'calls still running after the drain are failed');
       }
+      runner.stopCalls(`the gateway is shutting down and its ${drainSeconds} s drain is over`);
+      await Promise.all([legacy.answered(ANSWER_MS), modern.answered(ANSWER_MS)]);
       await legacy.closeAll();
       await modern.close();
       await Promise.all(upstreams.map(upstream => upstream.close()));

@@ -6,6 +6,7 @@ import { exposureProblem } from './config/exposure.js';
 import type { GatewaySettingsSchema } from './config/schema.js';
 import { describeError } from './errors.js';
 import { authenticate } from './http/auth/authenticate.js';
+import { bearerOnly } from './http/auth/bearer-only.js';
 import { isLoopback } from './http/guards.js';
 import type { OAuthServer } from './http/oauth/oauth-server.js';
 import { rateLimit } from './http/rate-limit.js';
@@ -26,6 +27,8 @@ export interface SecurityOptions {
   readonly host: string;
   readonly allowUnauthenticated: boolean;
   readonly db: DatabaseSync;
+  /** The state directory (absolute), for the command that sets a missing admin password. */
+  readonly stateDir: string;
   readonly log: Logger;
 }
 
@@ -64,7 +67,8 @@ export async function createSecurity(options: SecurityOptions) {
       settings,
       audit,
       log,
-      allowInsecure: isLoopback(url.hostname)
+      allowInsecure: isLoopback(url.hostname),
+      stateDir: options.stateDir
     });
     verifiers.push(oauth.verifier);
   }
@@ -107,6 +111,7 @@ export async function createSecurity(options: SecurityOptions) {
     });
   }
   if (oauth) metadata.use(oauth.router);
+  if (mode === 'token') metadata.use(bearerOnly);
 
   const authOptions = { mode, verifiers, resourceMetadataUrl, audit };
   const limiter = rateLimit(gateway.limits.requestsPerMinute);

@@ -17,6 +17,8 @@ export interface Settings {
   readonly logLevel: LogLevel;
   /** Overrides the file's `defaults.idleTimeout` (seconds). */
   readonly defaultIdleTimeout: number | undefined;
+  /** Seconds shutdown waits for calls in flight before answering them with an error; undefined: 10. */
+  readonly shutdownDrain: number | undefined;
   /** Extra hostnames the Host header may name (beyond the loopback names); undefined: the file's. */
   readonly allowedHosts: readonly string[] | undefined;
   /** Extra hostnames a browser Origin may name (beyond the loopback names); undefined: the file's. */
@@ -65,6 +67,10 @@ export function resolveSettings(
   if (idle !== undefined && !/^\d+(?:\.\d+)?$/.test(idle)) {
     throw new SettingsError(`DEFAULT_IDLE_TIMEOUT must be a number of seconds, got ${JSON.stringify(idle)}`);
   }
+  const drain = nonEmpty(env.SHUTDOWN_DRAIN);
+  if (drain !== undefined && !/^\d+(?:\.\d+)?$/.test(drain)) {
+    throw new SettingsError(`SHUTDOWN_DRAIN must be a number of seconds, got ${JSON.stringify(drain)}`);
+  }
   return {
     configFile: pick(flags.config, 'MCP_GATEWAY_CONFIG') ?? './servers.yaml',
     port: port === undefined ? undefined : Number(port),
@@ -72,6 +78,7 @@ export function resolveSettings(
     stateDir: pick(flags['state-dir'], 'STATE_DIR') ?? './data',
     logLevel: logLevel as LogLevel,
     defaultIdleTimeout: idle === undefined ? undefined : Number(idle),
+    shutdownDrain: drain === undefined ? undefined : Number(drain),
     allowedHosts: list(pick(flags['allowed-hosts'], 'GATEWAY_ALLOWED_HOSTS')),
     allowedOrigins: list(pick(flags['allowed-origins'], 'GATEWAY_ALLOWED_ORIGINS')),
     allowUnauthenticated:

@@ -1,9 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LegacySessions } from '../sessions/legacy-sessions.js';
 import type { ModernEndpoint } from '../sessions/modern-endpoint.js';
+import { apiErrorOf } from './api/api-error.js';
 import { hostAndOriginGuard, jsonDepthGuard, mcpPostGuard } from './guards.js';
 import { HttpError, toHttpError } from './http-error.js';
 
@@ -134,6 +136,15 @@ export function createApp(options: AppOptions): Express {
   });
 
   const onError: ErrorRequestHandler = (error, req, res, _next) => {
+    if (req.path === '/api' || req.path.startsWith('/api/')) {
+      const apiError = apiErrorOf(error);
+      if (apiError.internal) {
+        options.log.error({ err: describeError(error), path: req.path }, 'request failed');
+      }
+      if (res.headersSent) res.end();
+      else res.status(apiError.status).set(apiError.headers).json(apiError.body);
+      return;
+    }
     const httpError = toHttpError(error);
     if (httpError.status >= 500) {
       options.log.error(

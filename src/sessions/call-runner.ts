@@ -44,7 +44,25 @@ export interface CallRunnerOptions {
  * `GatewayError`) or the server's `ProtocolError`; converting it for the wire is the caller's job.
  */
 export class CallRunner {
+  /** Aborted by {@link stopCalls}; its reason says why. */
+  private readonly stopping = new AbortController();
+  private running = 0;
+
   constructor(private readonly options: CallRunnerOptions) {}
+
+  /** Calls running now, from their start to their answer. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /**
+   * Ends every call still running, and every later one at once (shutdown, once the drain is over):
+   * each is cancelled upstream and rejects with `server_unavailable` saying `why`, so its client is
+   * answered on its own stream before the sessions and servers close. Idempotent.
+   */
+  stopCalls(why: string): void {
+    this.stopping.abort(why);
+  }
 
   /** Whether `principal` may see and call `name` (an exposed name). */
   allows(principal: Principal | undefined, name: string): boolean {
@@ -68,18 +86,23 @@ export class CallRunner {
       startedAt,
       bytesIn
     };
+    this.running++;
+    const stopped = this.stopping.signal;
     try {
+      if (stopped.aborted) throw this.stoppedError(name);
       if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
         throw new GatewayError('invalid_arguments', `arguments of ${name} must be a JSON object`);
       }
       if (!this.allows(context.principal, name)) {
         throw new GatewayError('forbidden', `tool ${name} is outside the scope of ${context.principal!.id}`);
       }
-      const outcome = await catalog.callTool(name, (args ?? {}) as Record<string, unknown>, {
-        ...(context.signal ? { signal: context.signal } : {}),
+      const call = catalog.callTool(name, (args ?? {}) as Record<string, unknown>, {
+        signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
         ...(context.onprogress ? { onprogress: context.onprogress } : {}),
         ...(context.meta ? { meta: context.meta } : {})
       });
+      // Not every wait honours the signal at once (a queue slot, a cold start): the stop does.
+      const outcome = await untilAborted(call, stopped, () => this.stoppedError(name));
       let result = outcome.result;
       let bytesOut = Buffer.byteLength(JSON.stringify(result));
       if (bytesOut > this.options.maxResultBytes) {
@@ -109,7 +132,9 @@ export class CallRunner {
         code: undefined
       });
       return result;
-    } catch (error) {
+    } catch (thrown) {
+      // Stopped by shutdown, whatever the upstream made of its cancellation.
+      const error = stopped.aborted && !context.signal?.aborted ? this.stoppedError(name) : thrown;
       observe({
         ...base,
         listed: catalog.isListed(name),
@@ -123,8 +148,29 @@ export class CallRunner {
         code: toProtocolError(error).code
       });
       throw error;
+    } finally {
+      this.running--;
     }
   }
+
+  private stoppedError(name: string): GatewayError {
+    const serverId = serverOf(this.options.catalog, name);
+    return new GatewayError(
+      'server_unavailable',
+      `${String(this.stopping.signal.reason)}: ${name} was still running, so it was stopped; call it again once the gateway is back`,
+      serverId === undefined ? {} : { serverId }
+    );
+  }
+}
+
+/** `promise`, or a rejection with `error()` as soon as `signal` aborts, whichever comes first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, error: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(error());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(error());
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function serverOf(catalog: Catalog, name: string): string | undefined {

@@ -7,6 +7,7 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { CloseReason, SessionOpened } from '../store/activity-log.js';
+import { OpenAnswers } from './open-answers.js';
 
 /** Told when sessions open, are used, and close. Must not throw. */
 export interface SessionTracker {
@@ -20,9 +21,12 @@ export interface LegacySessionsOptions {
   readonly tracker: SessionTracker;
   /** A session with no request for this long is closed. */
   readonly timeoutMs: number;
-  /** Open sessions in all; past it, `initialize` gets 503. */
+  /**
+   * Open sessions in all. At it, `initialize` closes the least recently used idle session
+   * (`evicted`); with none idle, it gets 503 with `Retry-After`.
+   */
   readonly maxSessions: number;
-  /** Open sessions per principal; past it, `initialize` gets 429. */
+  /** Open sessions per principal. At it, `initialize` closes that principal's least recently used one. */
   readonly sessionsPerPrincipal: number;
 }
 
@@ -32,8 +36,17 @@ interface Session {
   /** Who opened it (the principal id), for the per-principal cap. */
   readonly principal: string | undefined;
   lastSeen: number;
+  /** Requests being served now, an open GET stream included; a session with none is idle. */
+  active: number;
   /** Set just before the gateway closes it, so the close is recorded with its reason. */
   closeReason?: CloseReason;
+}
+
+/** A refused `initialize`: the status, the message, and when a retry can succeed (seconds). */
+interface Refusal {
+  readonly status: number;
+  readonly message: string;
+  readonly retryAfter: number;
 }
 
 /** A JSON-RPC error body for answers the transport does not give itself. */
@@ -47,17 +60,18 @@ export function jsonRpcError(code: number, message: string): string {
  */
 export class LegacySessions {
   private readonly sessions = new Map<string, Session>();
+  /** POSTs being answered, for shutdown to wait on. */
+  private readonly answers = new OpenAnswers();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly sweepMs: number;
 
   constructor(
     private readonly newServer: () => Server,
     private readonly log: Logger,
     private readonly options: LegacySessionsOptions
   ) {
-    this.sweeper = setInterval(
-      () => this.expireIdle(),
-      Math.min(30_000, Math.max(250, options.timeoutMs / 4))
-    );
+    this.sweepMs = Math.min(30_000, Math.max(250, options.timeoutMs / 4));
+    this.sweeper = setInterval(() => this.expireIdle(), this.sweepMs);
     this.sweeper.unref();
   }
 
@@ -70,6 +84,7 @@ export class LegacySessions {
    * or ended session id gets 404; a request other than `initialize` without one gets 400.
    */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    if (req.method === 'POST') this.answers.track(res);
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (sessionId !== undefined) {
@@ -81,6 +96,8 @@ export class LegacySessions {
         return;
       }
       session.lastSeen = Date.now();
+      session.active++;
+      res.once('close', () => session.active--);
       this.options.tracker.sessionSeen(sessionId);
       if (req.method === 'DELETE') session.closeReason = 'deleted';
       await session.transport.handleRequest(req, res, body);
@@ -104,7 +121,15 @@ export class LegacySessions {
     }
   }
 
-  /** Ends every session (shutdown). */
+  /**
+   * Resolves once every POST being served has had its answer written (or after `timeoutMs`): for
+   * shutdown, between failing the calls still running and closing the sessions.
+   */
+  answered(timeoutMs: number): Promise<void> {
+    return this.answers.settled(timeoutMs);
+  }
+
+  /** Ends every session (shutdown); their GET streams end with them. */
   async closeAll(): Promise<void> {
     clearInterval(this.sweeper);
     await Promise.all(
@@ -116,23 +141,49 @@ export class LegacySessions {
     this.sessions.clear();
   }
 
-  /** Why a new session for `principal` must be refused now, if it must. */
-  private capacityRefusal(principal: string | undefined): { status: number; message: string } | undefined {
-    if (this.sessions.size >= this.options.maxSessions) {
-      return {
-        status: 503,
-        message: `the gateway has its maximum of ${this.options.maxSessions} open sessions`
-      };
+  /**
+   * Makes room for a new session of `principal`: at the per-principal cap, its least recently used
+   * session is closed (an idle one first); at the global cap, the least recently used idle session of
+   * anyone. Abandoned sessions (a client that exited without DELETE) thus never lock a principal out.
+   * A session with a request or stream open is not evicted for another principal; when every session
+   * is busy, the refusal's `retryAfter` is when the least recently seen one expires.
+   */
+  private makeRoom(principal: string | undefined): Refusal | undefined {
+    const mine = [...this.sessions].filter(([, session]) => session.principal === principal);
+    while (mine.length >= this.options.sessionsPerPrincipal) {
+      const victim =
+        leastRecentlyUsed(mine.filter(([, session]) => session.active === 0)) ?? leastRecentlyUsed(mine)!;
+      mine.splice(mine.indexOf(victim), 1);
+      this.evict(
+        victim,
+        `${principal ?? 'this client'} has its maximum of ${this.options.sessionsPerPrincipal} open sessions`
+      );
     }
-    let mine = 0;
-    for (const session of this.sessions.values()) if (session.principal === principal) mine++;
-    if (mine >= this.options.sessionsPerPrincipal) {
-      return {
-        status: 429,
-        message: `${principal ?? 'this client'} already has ${mine} open sessions (the limit); close one (DELETE) first`
-      };
+    if (this.sessions.size < this.options.maxSessions) return undefined;
+    const victim = leastRecentlyUsed([...this.sessions].filter(([, session]) => session.active === 0));
+    if (victim) {
+      this.evict(victim, `the gateway has its maximum of ${this.options.maxSessions} open sessions`);
+      return undefined;
     }
-    return undefined;
+    const oldest = Math.min(...[...this.sessions.values()].map(session => session.lastSeen));
+    const retryAfter = Math.max(
+      1,
+      Math.ceil((oldest + this.options.timeoutMs + this.sweepMs - Date.now()) / 1000)
+    );
+    return {
+      status: 503,
+      message: `the gateway has its maximum of ${this.options.maxSessions} open sessions (gateway.limits.maxSessions), all in use; retry after ${retryAfter} s, or raise the limit`,
+      retryAfter
+    };
+  }
+
+  /** Closes a session to make room for a new one; its id gets 404 from now on. */
+  private evict([id, session]: [string, Session], why: string): void {
+    // Recorded here rather than by the transport's onclose: the slot must be free before it returns.
+    this.sessions.delete(id);
+    this.options.tracker.sessionClosed(id, 'evicted');
+    this.log.info({ session: id, principal: session.principal }, `session evicted: ${why}`);
+    void session.transport.close().catch(() => undefined);
   }
 
   /** Closes sessions that have had no request for longer than the timeout. */
@@ -148,10 +199,13 @@ export class LegacySessions {
 
   private async open(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth)?.id;
-    const refusal = this.capacityRefusal(principal);
+    const refusal = this.makeRoom(principal);
     if (refusal) {
       res
-        .writeHead(refusal.status, { 'content-type': 'application/json', 'retry-after': '30' })
+        .writeHead(refusal.status, {
+          'content-type': 'application/json',
+          'retry-after': String(refusal.retryAfter)
+        })
         .end(jsonRpcError(-32000, refusal.message));
       return;
     }
@@ -169,7 +223,7 @@ export class LegacySessions {
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: id => {
         const now = Date.now();
-        this.sessions.set(id, { transport, server, principal, lastSeen: now });
+        this.sessions.set(id, { transport, server, principal, lastSeen: now, active: 0 });
         this.options.tracker.sessionOpened({
           id,
           name: params?.clientInfo?.name,
@@ -197,4 +251,10 @@ export class LegacySessions {
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
   }
+}
+
+function leastRecentlyUsed(sessions: readonly [string, Session][]): [string, Session] | undefined {
+  let oldest: [string, Session] | undefined;
+  for (const entry of sessions) if (!oldest || entry[1].lastSeen < oldest[1].lastSeen) oldest = entry;
+  return oldest;
 }

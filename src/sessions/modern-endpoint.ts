@@ -6,6 +6,7 @@ import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { ClientIdentity } from '../store/activity-log.js';
 import { identityOf, metaOfBody } from './client-identity.js';
+import { OpenAnswers } from './open-answers.js';
 
 /**
  * The 2026-07-28 era: stateless requests, each served by a fresh gateway server through the SDK's
@@ -15,6 +16,8 @@ import { identityOf, metaOfBody } from './client-identity.js';
 export class ModernEndpoint {
   private readonly handler: McpHttpHandler;
   private readonly node: ReturnType<typeof toNodeHandler>;
+  /** Requests being answered (not `subscriptions/listen` streams), for shutdown to wait on. */
+  private readonly answers = new OpenAnswers();
 
   /**
    * @param onRequest told of each request's client identity (from its `_meta` envelope); must not
@@ -38,6 +41,7 @@ export class ModernEndpoint {
   }
 
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
     const meta = metaOfBody(body);
     if (meta) this.onRequest(identityOf(meta, req, principalOfAuth((req as { auth?: AuthInfo }).auth)?.id));
     return this.node(req, res, body);
@@ -46,6 +50,11 @@ export class ModernEndpoint {
   /** Publishes `notifications/tools/list_changed` to every open `subscriptions/listen` stream. */
   notifyToolsChanged(): void {
     this.handler.notify.toolsChanged();
+  }
+
+  /** Resolves once every request being served has been answered, or after `timeoutMs`. */
+  answered(timeoutMs: number): Promise<void> {
+    return this.answers.settled(timeoutMs);
   }
 
   close(): Promise<void> {

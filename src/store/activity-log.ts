@@ -6,7 +6,7 @@ export const CALL_OUTCOMES = ['ok', 'tool_error', 'protocol_error', 'timeout', '
 export type CallOutcome = (typeof CALL_OUTCOMES)[number];
 
 /** Why a session ended. */
-export type CloseReason = 'deleted' | 'expired' | 'shutdown' | 'closed';
+export type CloseReason = 'deleted' | 'expired' | 'evicted' | 'shutdown' | 'closed';
 
 /** Who a client says it is: from `initialize` (2025 era) or each request's `_meta` (2026 era). */
 export interface ClientIdentity {

@@ -255,14 +255,18 @@ describe('limits', () => {
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
   });
 
-  it('caps sessions per principal', async () => {
+  it('caps sessions per principal by closing its least recently used one', async () => {
     const stateDir = tempDir('state-');
     const gateway = await start(config('none', '  limits: { sessionsPerPrincipal: 2 }'), stateDir);
+    const first = await post(gateway);
+    expect(first.status).toBe(200);
     expect((await post(gateway)).status).toBe(200);
     expect((await post(gateway)).status).toBe(200);
-    const third = await post(gateway);
-    expect(third.status).toBe(429);
-    expect(await third.text()).toContain('already has 2 open sessions');
+    expect((await gateway.health()).sessions).toBe(2);
+    await gateway.waitForLog(
+      line =>
+        line.session === first.headers.get('mcp-session-id') && String(line.msg).startsWith('session evicted')
+    );
   });
 
   it('answers "server busy" past maxConcurrency and the queue, and keeps serving', async () => {

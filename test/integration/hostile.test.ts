@@ -199,11 +199,10 @@ describe('hostile sessions and headers', () => {
         await response.body?.cancel();
       }
     }
-    expect(statuses.filter(status => status === 200).length).toBeLessThanOrEqual(200);
-    expect(statuses.every(status => status === 200 || status === 503 || status === 429)).toBe(true);
-    expect(statuses).toContain(503); // the cap was reached
+    // Idle sessions past the cap evict the least recently used ones: the count stays at the cap.
+    expect(statuses.every(status => status === 200 || status === 503)).toBe(true);
     const health = await gateway.health();
-    expect(health.sessions).toBeLessThanOrEqual(200);
+    expect(health.sessions).toBe(200);
     await stillServing();
   });
 

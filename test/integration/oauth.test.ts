@@ -110,6 +110,14 @@ describe('OAuth against the real daemon', () => {
       await fetch(`${publicUrl}/.well-known/oauth-authorization-server`)
     ).json()) as Record<string, unknown>;
     expect(server).toMatchObject({ issuer: publicUrl, code_challenge_methods_supported: ['S256'] });
+    // The scopes agree: the resource's one scope is one the authorization server lists and issues.
+    expect(metadata.scopes_supported).toEqual(['mcp']);
+    expect(server.scopes_supported).toEqual(['openid', 'offline_access', 'mcp']);
+    const openid = (await (await fetch(`${publicUrl}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(openid.scopes_supported).toEqual(server.scopes_supported);
     expect(server.registration_endpoint).toBe(`${publicUrl}/oauth/register`);
   });
 
@@ -166,18 +174,33 @@ describe('OAuth against the real daemon', () => {
     }, 5_000);
   });
 
-  it('refuses a wrong admin password on the consent page, and audits it', async () => {
-    const oauth = new MemoryOAuthClient('refused client');
-    await expect(auth(oauth, { serverUrl: `${publicUrl}/mcp` })).resolves.toBe('REDIRECT');
-    const outcome = await new ConsentBrowser(publicUrl).approve(oauth.authorizationUrl!, 'not the password');
-    expect(outcome.redirect?.searchParams.get('error')).toBe('access_denied');
+  it('lets the owner retry a mistyped admin password on the same page, and audits the miss', async () => {
+    const oauth = new MemoryOAuthClient('mistyped client');
+    const serverUrl = `${publicUrl}/mcp`;
+    await expect(auth(oauth, { serverUrl })).resolves.toBe('REDIRECT');
+    const browser = new ConsentBrowser(publicUrl);
+    const page = await browser.open(oauth.authorizationUrl!);
+    const miss = await browser.submit(page.url, page.html, {
+      password: 'not the password',
+      decision: 'approve'
+    });
+    expect(miss.redirect).toBeUndefined();
+    expect(miss.html).toContain('Wrong admin password. 4 tries left');
+    const outcome = await browser.submit(page.url, miss.html, { password: PASSWORD, decision: 'approve' });
+    const code = outcome.redirect?.searchParams.get('code');
+    expect(code, `no code; ended on ${outcome.status} ${outcome.html.slice(0, 300)}`).toBeTruthy();
+    const iss = outcome.redirect?.searchParams.get('iss') ?? undefined;
+    await expect(auth(oauth, { serverUrl, authorizationCode: code!, iss })).resolves.toBe('AUTHORIZED');
+
     const admin = cli(['token', 'create', '--name', 'auditor', '--admin']).stdout.split('\n')[0]!;
     const audit = (await (
-      await fetch(`${publicUrl}/api/audit?event=consent_denied`, {
+      await fetch(`${publicUrl}/api/audit?event=auth_failed`, {
         headers: { authorization: `Bearer ${admin}` }
       })
-    ).json()) as { entries: unknown[] };
-    expect(audit.entries.length).toBeGreaterThanOrEqual(1);
+    ).json()) as { entries: { detail: { reason?: string } }[] };
+    expect(audit.entries.map(entry => entry.detail.reason)).toContain(
+      'wrong admin password on the consent page'
+    );
   });
 
   it('refuses a wrong PKCE verifier, missing or plain PKCE, and another resource', async () => {
@@ -330,6 +353,38 @@ describe('OAuth against the real daemon', () => {
     for (const suffix of ['', '-wal', '-shm']) {
       const file = path.join(stateDir, `gateway.db${suffix}`);
       if (existsSync(file)) expect(statSync(file).mode & 0o777, file).toBe(0o600);
+    }
+  });
+});
+
+describe('OAuth with no admin password set', () => {
+  it('says so at start and on the consent page, with the command for this state directory', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oauth-nopass-'));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const unset = await GatewayProcess.start(
+      `
+gateway:
+  publicUrl: ${url}
+  auth: { mode: oauth }
+servers: {}
+`,
+      { stateDir: dir, args: ['--port', String(port)] }
+    );
+    try {
+      const command = `mcp-gateway admin set-password --state-dir ${dir}`;
+      const warning = await unset.waitForLog(
+        line => line.level === 40 && String(line.msg).includes('no admin password')
+      );
+      expect(warning.msg).toContain(command);
+      const client = new MemoryOAuthClient('too early');
+      await expect(auth(client, { serverUrl: `${url}/mcp` })).resolves.toBe('REDIRECT');
+      const page = await new ConsentBrowser(url).open(client.authorizationUrl!);
+      expect(page.html).toContain('No admin password is set');
+      expect(page.html).toContain(command);
+    } finally {
+      await unset.dispose();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -268,7 +268,9 @@ describe('REST API', () => {
     expect(call).toMatchObject({ status: 200, body: { content: [{ type: 'text', text: 'over REST' }] } });
     expect(await api(gateway, '/api/tools/fixture__nope/call', { method: 'POST' })).toMatchObject({
       status: 404,
-      body: { error: { code: -32602, message: expect.stringContaining('fixture__nope') } }
+      body: {
+        error: { code: 'unknown_tool', rpcCode: -32602, message: expect.stringContaining('fixture__nope') }
+      }
     });
     const recorded = await api<{ requests: RequestRow[] }>(gateway, '/api/requests?limit=1');
     expect(recorded.body.requests[0]).toMatchObject({ clientKey: 'api', tool: 'fixture__nope' });

@@ -62,6 +62,7 @@ let upstreams: Upstream[];
 let catalog: Catalog;
 let server: Server;
 let client: Client;
+let runner: CallRunner;
 let logLines: LogLine[];
 
 async function connect(options: { pageSize?: number; specs?: ServerSpec[] } = {}): Promise<void> {
@@ -98,9 +99,10 @@ async function connect(options: { pageSize?: number; specs?: ServerSpec[] } = {}
       }
     }
   );
+  runner = new CallRunner({ catalog, observe: logCall(log), maxResultBytes: 1_000_000 });
   server = createGatewayServer({
     catalog,
-    runner: new CallRunner({ catalog, observe: logCall(log), maxResultBytes: 1_000_000 }),
+    runner,
     name: 'mcp-gateway',
     version: '9.9.9',
     instructions: describeServers(specs),
@@ -363,4 +365,28 @@ describe('gateway server: tools/call', () => {
     });
     expect(logLines.find(l => l.msg === 'tools/call')).toMatchObject({ outcome: 'timeout', code: -32001 });
   });
+
+  it('answers a call still running when shutdown stops calls, and every later one at once', async () => {
+    await connect();
+    const call = client.callTool({ name: 'alpha__slow', arguments: { ms: 30_000 } });
+    call.catch(() => undefined);
+    for (let wait = 0; runner.inFlight === 0 && wait < 100; wait++) {
+      await new Promise(resolve => setTimeout(resolve, 20));
+    }
+    expect(runner.inFlight).toBe(1);
+    runner.stopCalls('the gateway is shutting down and its 1 s drain is over');
+    const stopped = {
+      code: ProtocolErrorCode.InternalError,
+      message: expect.stringMatching(
+        /the gateway is shutting down and its 1 s drain is over: alpha__slow was still running/
+      ),
+      data: { reason: 'server_unavailable', server: 'alpha' }
+    };
+    await expect(call).rejects.toMatchObject(stopped);
+    expect(runner.inFlight).toBe(0);
+    await expect(client.callTool({ name: 'alpha__slow', arguments: { ms: 1 } })).rejects.toMatchObject({
+      data: { reason: 'server_unavailable' }
+    });
+    expect(logLines.find(l => l.msg === 'tools/call')).toMatchObject({ outcome: 'protocol_error' });
+  }, 10_000);
 });

@@ -20,11 +20,17 @@ import {
   type OAuthServer,
   type OAuthServerOptions
 } from '../../src/http/oauth/oauth-server.js';
+import { PASSWORD_TRIES } from '../../src/http/oauth/consent-router.js';
 import { OAuthModelStore } from '../../src/http/oauth/oauth-model-store.js';
 import { AuditLog } from '../../src/store/audit-log.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SettingsStore } from '../../src/store/settings-store.js';
-import { ConsentBrowser, MemoryOAuthClient, TEST_REDIRECT_URL } from '../support/oauth-test-client.js';
+import {
+  ConsentBrowser,
+  MemoryOAuthClient,
+  TEST_REDIRECT_URL,
+  type BrowserOutcome
+} from '../support/oauth-test-client.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -60,7 +66,8 @@ function stateDir(): string {
 async function startGateway(
   options: { dir?: string; password?: string | null } & Partial<OAuthServerOptions> = {}
 ): Promise<Gateway> {
-  const db = openDatabase(options.dir ?? stateDir());
+  const dir = options.dir ?? stateDir();
+  const db = openDatabase(dir);
   const settings = new SettingsStore(db);
   if (options.password !== null) await settings.setAdminPassword(options.password ?? PASSWORD);
   const audit = new AuditLog(db);
@@ -84,6 +91,7 @@ async function startGateway(
     allowInsecure: true,
     // Every test posts consent forms from 127.0.0.1; the limit itself has its own test.
     consentAttemptsPerMinute: 1000,
+    stateDir: dir,
     ...options,
     publicUrl
   });
@@ -357,23 +365,54 @@ describe('the OAuth server', () => {
     expect(await res.json()).toMatchObject({ error: 'invalid_target' });
   });
 
-  it('denies and audits a wrong admin password on the consent page', async () => {
+  it('shows the form again after a wrong admin password, and approves the right one on the same page', async () => {
+    const client = new MemoryOAuthClient('mistyping owner');
+    await auth(client, { serverUrl: gateway.resource });
+    const browser = new ConsentBrowser(gateway.publicUrl);
+    const page = await browser.open(client.authorizationUrl!);
+    expect(page.html).toContain('mistyping owner');
+    expect(page.html).toContain('name="password"');
+    const retry = await browser.submit(page.url, page.html, { password: 'wrong', decision: 'approve' });
+    expect(retry.status).toBe(403);
+    expect(retry.redirect).toBeUndefined();
+    expect(retry.html).toContain(`Wrong admin password. ${PASSWORD_TRIES - 1} tries left`);
+    expect(retry.html).toContain('name="password"');
+    expect(auditEvents(gateway, 'auth_failed')).toContainEqual(
+      expect.objectContaining({
+        principal: `oauth:${client.information!.client_id}`,
+        remoteAddress: expect.stringContaining('127.0.0.1'),
+        detail: expect.objectContaining({ reason: 'wrong admin password on the consent page' })
+      })
+    );
+    const outcome = await browser.submit(page.url, retry.html, { password: PASSWORD, decision: 'approve' });
+    expect(outcome.redirect?.searchParams.get('code')).toBeTruthy();
+    const principal = `oauth:${client.information!.client_id}`;
+    expect(auditEvents(gateway, 'consent_denied').filter(entry => entry.principal === principal)).toEqual([]);
+  });
+
+  it('denies and audits the request after too many wrong admin passwords', async () => {
     const client = new MemoryOAuthClient('guessing client');
     await auth(client, { serverUrl: gateway.resource });
     const browser = new ConsentBrowser(gateway.publicUrl);
     const page = await browser.open(client.authorizationUrl!);
-    expect(page.html).toContain('guessing client');
-    expect(page.html).toContain('name="password"');
-    const outcome = await browser.submit(page.url, page.html, { password: 'wrong', decision: 'approve' });
-    expect(outcome.redirect?.searchParams.get('error')).toBe('access_denied');
-    expect(outcome.redirect?.searchParams.has('code')).toBe(false);
+    const statuses: number[] = [];
+    let outcome: BrowserOutcome | undefined;
+    for (let attempt = 0; attempt < PASSWORD_TRIES; attempt++) {
+      outcome = await browser.submit(page.url, page.html, {
+        password: `wrong ${attempt}`,
+        decision: 'approve'
+      });
+      statuses.push(outcome.status);
+    }
+    expect(statuses.slice(0, -1)).toEqual(Array(PASSWORD_TRIES - 1).fill(403));
+    expect(outcome!.redirect?.searchParams.get('error')).toBe('access_denied');
+    expect(outcome!.redirect?.searchParams.has('code')).toBe(false);
     expect(auditEvents(gateway, 'consent_denied')).toContainEqual(
       expect.objectContaining({
         principal: `oauth:${client.information!.client_id}`,
-        remoteAddress: expect.stringContaining('127.0.0.1'),
         detail: expect.objectContaining({
           clientId: client.information!.client_id,
-          reason: 'wrong admin password'
+          reason: `wrong admin password, ${PASSWORD_TRIES} times`
         })
       })
     );
@@ -454,7 +493,7 @@ describe('the OAuth server', () => {
         headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gateway.url },
         body: new URLSearchParams({ password, decision: 'approve' }).toString()
       });
-    const statuses = (await Promise.all([post('wrong'), post(PASSWORD)])).map(res => res.status).sort();
+    const statuses = (await Promise.all([post(PASSWORD), post(PASSWORD)])).map(res => res.status).sort();
     expect(statuses).toEqual([303, 400]);
     const answers = [
       ...auditEvents(gateway, 'consent_approved'),
@@ -579,29 +618,32 @@ describe('the OAuth server, in other settings', () => {
     expect(auditEvents(gateway, 'consent_approved')).toEqual([]);
   });
 
-  it('takes one answer per request (no second guess) and limits consent forms per address', async () => {
-    const gateway = await startGateway({ consentAttemptsPerMinute: 3 });
+  it('takes one answer per request and limits consent forms per address', async () => {
+    const gateway = await startGateway({ consentAttemptsPerMinute: 4 });
     const client = new MemoryOAuthClient();
     await auth(client, { serverUrl: gateway.resource });
     const browser = new ConsentBrowser(gateway.url);
     const page = await browser.open(client.authorizationUrl!);
     const statuses: number[] = [];
-    for (let attempt = 0; attempt < 4; attempt++) {
+    for (const password of ['wrong', PASSWORD, PASSWORD, PASSWORD]) {
       const res = await browser.fetch(page.url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gateway.url },
-        // A wrong guess, then the right password: the request is already answered.
-        body: new URLSearchParams({
-          password: attempt === 0 ? 'wrong' : PASSWORD,
-          decision: 'approve'
-        }).toString()
+        body: new URLSearchParams({ password, decision: 'approve' }).toString()
       });
       statuses.push(res.status);
     }
-    // The wrong guess denies the request; the next two find it answered; the fourth is limited.
-    expect(statuses).toEqual([303, 400, 400, 429]);
-    expect(auditEvents(gateway, 'consent_denied')).toHaveLength(1);
-    expect(auditEvents(gateway, 'consent_approved')).toHaveLength(0);
+    // A wrong guess shows the form again; the right password answers the request, which the next
+    // form then finds answered; the fifth form within the minute is limited.
+    const limited = await browser.fetch(page.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gateway.url },
+      body: new URLSearchParams({ password: PASSWORD, decision: 'approve' }).toString()
+    });
+    statuses.push(limited.status);
+    expect(statuses).toEqual([403, 303, 400, 400, 429]);
+    expect(auditEvents(gateway, 'consent_approved')).toHaveLength(1);
+    expect(auditEvents(gateway, 'consent_denied')).toHaveLength(0);
   });
 
   it('forgets registrations that never obtained a grant, and keeps those that did', async () => {
@@ -652,7 +694,8 @@ describe('the OAuth server, in other settings', () => {
         db,
         settings: new SettingsStore(db),
         audit: new AuditLog(db),
-        log: pino({ level: 'silent' })
+        log: pino({ level: 'silent' }),
+        stateDir: '/unused'
       })
     ).rejects.toThrow(message);
   });

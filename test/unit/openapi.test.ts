@@ -1,9 +1,13 @@
+import { once } from 'node:events';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { Express, Router } from 'express';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { GatewayError, type GatewayErrorCode } from '../../src/errors.js';
+import { API_ERROR_SCHEMA, apiErrorOf } from '../../src/http/api/api-error.js';
 import { createApiRouter, type ApiOptions } from '../../src/http/api/api-router.js';
 import { openApiDocument } from '../../src/http/api/openapi.js';
 import { parseParams } from '../../src/http/api/params.js';
@@ -228,5 +232,83 @@ describe('statusOfCallError', () => {
   it('maps anything else to 502', () => {
     expect(statusOfCallError(new Error('unexpected'))).toBe(502);
     expect(statusOfCallError('a string')).toBe(502);
+  });
+});
+
+describe('/api errors', () => {
+  /** Serves the app on an ephemeral loopback port for one request (node:http: fetch cannot set Host). */
+  async function request(
+    app: Express,
+    path: string,
+    init: { method?: string; headers?: Record<string, string>; body?: string } = {}
+  ): Promise<{ status: number; json: () => unknown }> {
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port,
+        path,
+        method: init.method ?? 'GET',
+        headers: { host: 'localhost', ...init.headers }
+      });
+      req.end(init.body);
+      const [res] = (await once(req, 'response')) as [IncomingMessage];
+      let text = '';
+      for await (const chunk of res) text += String(chunk);
+      return { status: res.statusCode!, json: () => JSON.parse(text) as unknown };
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }
+
+  const schema = (openApiDocument(VERSION).components as { schemas: { Error: typeof API_ERROR_SCHEMA } })
+    .schemas.Error;
+
+  it.each([
+    ['an unknown route', '/api/nope', {}, 404, 'not_found'],
+    ['a bad query parameter', '/api/requests?limit=abc', {}, 400, 'invalid_request'],
+    [
+      'a body that is not JSON',
+      '/api/tools/x__y/call',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' },
+      400,
+      'invalid_request'
+    ],
+    ['a host that is not allowed', '/api/servers', { headers: { host: 'evil.example' } }, 403, 'forbidden']
+  ])('answer %s in the one documented shape', async (_case, path, init, status, code) => {
+    const { app } = buildApp();
+    const response = await request(app, path, init);
+    expect(response.status).toBe(status);
+    const body = response.json() as { error: Record<string, unknown> };
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(body.error.code).toBe(code);
+    expect(body.error.message).toEqual(expect.any(String));
+    for (const key of schema.required) expect(body).toHaveProperty(key);
+    for (const key of schema.properties.error.required) expect(body.error).toHaveProperty(key);
+    for (const key of Object.keys(body.error)) expect(schema.properties.error.properties).toHaveProperty(key);
+  });
+
+  it('make a failed call and a server error the same shape, with the reason as code', () => {
+    expect(
+      apiErrorOf(new GatewayError('call_timeout', 'tool T did not finish', { serverId: 'alpha' }))
+    ).toEqual({
+      status: 504,
+      headers: {},
+      body: {
+        error: { code: 'call_timeout', message: 'tool T did not finish', server: 'alpha', rpcCode: -32001 }
+      },
+      internal: false
+    });
+    expect(apiErrorOf(new ProtocolError(ProtocolErrorCode.InvalidParams, 'bad params')).body).toEqual({
+      error: { code: 'server_error', message: expect.stringContaining('bad params'), rpcCode: -32602 }
+    });
+    expect(apiErrorOf(new Error('boom'))).toMatchObject({
+      status: 500,
+      body: { error: { code: 'internal_error' } },
+      internal: true
+    });
   });
 });

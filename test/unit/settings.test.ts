@@ -178,6 +178,20 @@ describe('resolveSettings', () => {
     });
   });
 
+  describe('SHUTDOWN_DRAIN', () => {
+    it('reads seconds, and leaves the default to the gateway when unset', () => {
+      expect(resolveSettings({}, { SHUTDOWN_DRAIN: '2.5' }).shutdownDrain).toBe(2.5);
+      expect(resolveSettings({}, { SHUTDOWN_DRAIN: '0' }).shutdownDrain).toBe(0);
+      expect(resolveSettings({}, {}).shutdownDrain).toBeUndefined();
+    });
+
+    it.each(['soon', '-1', '5s', ' '])('rejects %j', value => {
+      expect(() => resolveSettings({}, { SHUTDOWN_DRAIN: value })).toThrow(
+        `SHUTDOWN_DRAIN must be a number of seconds, got ${JSON.stringify(value)}`
+      );
+    });
+  });
+
   describe('allowed hosts and origins', () => {
     it('splits comma-separated lists, trimming items and dropping empty ones', () => {
       const settings = resolveSettings(

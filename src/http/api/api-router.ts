@@ -1,7 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Catalog } from '../../catalog/catalog.js';
-import { describeError, toProtocolError } from '../../errors.js';
 import type { EventHub } from '../../events.js';
 import type { ActivityQueries } from '../../store/activity-queries.js';
 import type { CallRunner } from '../../sessions/call-runner.js';
@@ -9,7 +8,7 @@ import type { Upstream } from '../../upstream/upstream.js';
 import { CALL_OUTCOMES } from '../../store/activity-log.js';
 import { AUDIT_EVENTS, type AuditLog } from '../../store/audit-log.js';
 import { principalOf } from '../auth/authenticate.js';
-import { HttpError, statusOfCallError } from '../http-error.js';
+import { HttpError } from '../http-error.js';
 import { openApiDocument } from './openapi.js';
 import { parseParams } from './params.js';
 
@@ -54,7 +53,8 @@ const ToolArguments = z.record(z.string(), z.unknown(), {
 /**
  * The operator's REST API under `/api`: server states and start/stop, the catalog and a plain-HTTP
  * way to call a tool (the same path as MCP `tools/call`), recorded sessions and requests, a live
- * event stream, and the OpenAPI document describing all of it.
+ * event stream, and the OpenAPI document describing all of it. Handlers throw; the app turns what
+ * they throw into an API error (`apiErrorOf`, in api-error.ts).
  */
 export function createApiRouter(options: ApiOptions): Router {
   const router = Router();
@@ -89,11 +89,7 @@ export function createApiRouter(options: ApiOptions): Router {
   router.post('/servers/:id/start', async (req, res) => {
     const upstream = upstreamOf(req);
     auditAction(req, res, 'start', upstream.id);
-    try {
-      await upstream.warm();
-    } catch (error) {
-      throw new HttpError(statusOfCallError(error), -32603, describeError(error));
-    }
+    await upstream.warm();
     res.json(await serverView(upstream));
   });
 
@@ -121,18 +117,7 @@ export function createApiRouter(options: ApiOptions): Router {
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
-    try {
-      const result = await options.runner.run(name, args, {
-        clientKey: 'api',
-        signal: controller.signal
-      });
-      res.json(result);
-    } catch (error) {
-      const wire = toProtocolError(error);
-      res
-        .status(statusOfCallError(error))
-        .json({ error: { code: wire.code, message: wire.message, data: wire.data } });
-    }
+    res.json(await options.runner.run(name, args, { clientKey: 'api', signal: controller.signal }));
   });
 
   router.get('/sessions', (req, res) => {

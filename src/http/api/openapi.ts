@@ -1,3 +1,4 @@
+import { API_ERROR_SCHEMA } from './api-error.js';
 import { CALL_OUTCOMES } from '../../store/activity-log.js';
 import { AUDIT_EVENTS } from '../../store/audit-log.js';
 
@@ -203,17 +204,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     },
     components: {
       schemas: {
-        Error: {
-          type: 'object',
-          properties: {
-            jsonrpc: { type: 'string' },
-            error: {
-              type: 'object',
-              properties: { code: { type: 'integer' }, message: { type: 'string' }, data: {} },
-              required: ['code', 'message']
-            }
-          }
-        },
+        Error: API_ERROR_SCHEMA,
         Readiness: {
           type: 'object',
           properties: {
@@ -262,7 +253,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
             closedAt: { type: ['string', 'null'], format: 'date-time' },
             closeReason: {
               type: ['string', 'null'],
-              enum: ['deleted', 'expired', 'shutdown', 'closed', null]
+              enum: ['deleted', 'expired', 'evicted', 'shutdown', 'closed', null]
             },
             requests: { type: 'array', items: { $ref: '#/components/schemas/Request' } }
           }

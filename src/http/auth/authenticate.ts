@@ -5,6 +5,7 @@ import { InvalidTokenError, type TokenVerifier } from '../../auth/token-verifier
 import { describeError } from '../../errors.js';
 import type { AuditLog } from '../../store/audit-log.js';
 import { HttpError } from '../http-error.js';
+import { BEARER_REQUIRED } from './bearer-only.js';
 
 export interface AuthenticatorOptions {
   /** `none` lets everyone in as `ip:<address>` (with admin rights: only allowed on loopback or by flag). */
@@ -42,12 +43,18 @@ export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin
 
   return (req, res, next) => {
     const remoteAddress = req.socket.remoteAddress ?? 'unknown';
-    const refuse = (status: number, reason: string, headers: Record<string, string> = {}) => {
+    /** Audits `reason` and answers `message` (by default the reason). */
+    const refuse = (
+      status: number,
+      reason: string,
+      headers: Record<string, string> = {},
+      message = reason
+    ) => {
       options.audit.record('auth_failed', {
         remoteAddress,
         detail: { reason, path: req.path, method: req.method }
       });
-      next(new HttpError(status, -32001, reason, headers));
+      next(new HttpError(status, -32001, message, headers));
     };
     const query = req.query as Record<string, unknown>;
     if (QUERY_TOKEN_NAMES.some(name => name in query)) {
@@ -66,10 +73,25 @@ export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin
     }
     const header = req.headers.authorization;
     const match = header === undefined ? null : /^Bearer ([\x21-\x7e]+)$/i.exec(header.trim());
+    if (header === undefined) {
+      // With OAuth, a bare challenge (RFC 6750 §3.1) sends the client to the metadata to log in. With
+      // tokens only there is nothing to discover: say what is missing, so the client need not guess.
+      if (options.mode === 'token') {
+        const description =
+          'a bearer token is required: send Authorization: Bearer <token> (mcp-gateway token create)';
+        refuse(
+          401,
+          'authentication required',
+          { 'www-authenticate': challenge('invalid_token', description) },
+          BEARER_REQUIRED
+        );
+      } else {
+        refuse(401, 'authentication required', { 'www-authenticate': challenge() });
+      }
+      return;
+    }
     if (!match) {
-      refuse(401, header === undefined ? 'authentication required' : 'malformed Authorization header', {
-        'www-authenticate': challenge(header === undefined ? undefined : 'invalid_request')
-      });
+      refuse(401, 'malformed Authorization header', { 'www-authenticate': challenge('invalid_request') });
       return;
     }
     const token = match[1]!;

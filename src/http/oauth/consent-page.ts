@@ -7,6 +7,8 @@ export interface ConsentRequest {
   readonly clientName: string | undefined;
   readonly redirectUri: string;
   readonly resource: string;
+  /** Shown above the form: why the last answer was not accepted (a wrong password). */
+  readonly error?: string | undefined;
 }
 
 const STYLE = `
@@ -21,6 +23,7 @@ input[type=password] { width: 100%; padding: .5rem; font-size: 1rem; box-sizing:
 button { padding: .5rem 1.2rem; font-size: 1rem; border-radius: 6px; border: 1px solid #d1d9e0; background: #f6f8fa; }
 button[value=approve] { background: #1f883d; border-color: #1f883d; color: #fff; }
 .note { color: #59636e; font-size: .9rem; }
+.error { color: #d1242f; font-weight: 600; }
 `;
 
 /**
@@ -61,7 +64,7 @@ export function consentPage(request: ConsentRequest): string {
 <dt>Resource</dt><dd><code>${escapeHtml(request.resource)}</code></dd>
 </dl>
 <p class="note">Approve only if you started this connection yourself and recognise where it returns to.</p>
-<form method="post" action="/oauth/consent/${encodeURIComponent(request.uid)}">
+${request.error === undefined ? '' : `<p class="error">${escapeHtml(request.error)}</p>\n`}<form method="post" action="/oauth/consent/${encodeURIComponent(request.uid)}">
 <label for="password">Admin password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" autofocus>
 <div class="actions"><button name="decision" value="approve">Approve</button><button name="decision" value="deny">Deny</button></div>
@@ -69,15 +72,24 @@ export function consentPage(request: ConsentRequest): string {
   );
 }
 
-/** Shown instead of the form while no admin password is set: nobody can approve anything yet. */
-export function noPasswordPage(): string {
+/**
+ * Shown instead of the form while no admin password is set: nobody can approve anything yet.
+ * `stateDir` is the gateway's state directory, which the command must name to set it there.
+ */
+export function noPasswordPage(stateDir: string): string {
   return page(
     'No admin password is set',
     `<p>Approving an application needs the gateway's admin password, and none is set yet.</p>
 <p>On the machine running the gateway, run</p>
-<p><code>mcp-gateway admin set-password</code></p>
+<p><code>${escapeHtml(setPasswordCommand(stateDir))}</code></p>
 <p>then reload this page.</p>`
   );
+}
+
+/** The command that sets the admin password of the gateway whose state is in `stateDir`. */
+export function setPasswordCommand(stateDir: string): string {
+  const quoted = /^[\w./-]+$/.test(stateDir) ? stateDir : `'${stateDir.replaceAll("'", "'\\''")}'`;
+  return `mcp-gateway admin set-password --state-dir ${quoted}`;
 }
 
 /** A page that only tells: an expired request, a refused form, an error from the OAuth server. */

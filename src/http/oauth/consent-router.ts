@@ -17,7 +17,14 @@ export interface ConsentRouterOptions {
   readonly resource: string;
   /** Consent forms accepted per minute from one remote address; more get 429 before any password check. */
   readonly attemptsPerMinute: number;
+  /** The gateway's state directory, for the command that sets a missing admin password. */
+  readonly stateDir: string;
 }
+
+/** Wrong admin passwords one authorization request takes, each answered by the form again; then it is denied. */
+export const PASSWORD_TRIES = 5;
+/** Requests whose wrong passwords are counted at once; past it the oldest count is dropped (memory stays bounded). */
+const MAX_COUNTED = 10_000;
 
 /** OIDC scopes a client may ask for besides the resource's; anything else requested is ignored. */
 const OIDC_SCOPES = ['openid', 'offline_access'];
@@ -30,10 +37,10 @@ function send(res: Response, status: number, html: string): void {
  * The consent page: `GET` shows what asks for access, `POST` takes the owner's decision and the
  * admin password. A request is bound to its interaction twice over: the interaction cookie
  * (signed, SameSite=Lax, scoped to this path, so another site's form cannot carry it) must name
- * the same interaction as the URL, and a browser's `Origin` must be the gateway's. One wrong
- * password denies the request (the client has to start again), and the forms one address may
- * post are rate-limited, so guessing the password costs an authorization request per guess and
- * cannot go faster than `attemptsPerMinute`.
+ * the same interaction as the URL, and a browser's `Origin` must be the gateway's. A wrong password
+ * shows the form again, so a typo costs nothing; the {@link PASSWORD_TRIES}th denies the request
+ * (the client has to start again). With the forms one address may post rate-limited, guessing costs
+ * an authorization request per few guesses and cannot go faster than `attemptsPerMinute`.
  */
 export function createConsentRouter(options: ConsentRouterOptions): Router {
   const { provider, settings, audit, resource } = options;
@@ -59,6 +66,8 @@ export function createConsentRouter(options: ConsentRouterOptions): Router {
 
   /** Interactions whose form is being checked now: a second answer sent meanwhile is refused, not raced. */
   const answering = new Set<string>();
+  /** Wrong passwords so far, by interaction. */
+  const wrongPasswords = new Map<string, number>();
 
   const expired = (res: Response) =>
     send(
@@ -70,23 +79,29 @@ export function createConsentRouter(options: ConsentRouterOptions): Router {
       )
     );
 
-  router.get(`${CONSENT_PATH}/:uid`, async (req, res) => {
-    const interaction = await interactionOf(req, res);
-    if (!interaction) return expired(res);
-    if (!settings.hasAdminPassword()) return send(res, 200, noPasswordPage());
+  /** The approval form for `interaction`, with `error` above it when an answer was not accepted. */
+  async function showForm(res: Response, interaction: Interaction, status: number, error?: string) {
     const clientId = String(interaction.params.client_id);
     const client = await provider.Client.find(clientId);
     send(
       res,
-      200,
+      status,
       consentPage({
         uid: interaction.uid,
         clientId,
         clientName: client?.clientName,
         redirectUri: String(interaction.params.redirect_uri),
-        resource
+        resource,
+        error
       })
     );
+  }
+
+  router.get(`${CONSENT_PATH}/:uid`, async (req, res) => {
+    const interaction = await interactionOf(req, res);
+    if (!interaction) return expired(res);
+    if (!settings.hasAdminPassword()) return send(res, 200, noPasswordPage(options.stateDir));
+    await showForm(res, interaction, 200);
   });
 
   router.post(
@@ -116,6 +131,7 @@ export function createConsentRouter(options: ConsentRouterOptions): Router {
     const fields = { principal: `oauth:${clientId}`, remoteAddress: req.ip ?? '' };
 
     const deny = async (reason: string) => {
+      wrongPasswords.delete(interaction.uid);
       audit.record('consent_denied', { ...fields, detail: { clientId, reason } });
       await provider.interactionFinished(
         req,
@@ -126,9 +142,31 @@ export function createConsentRouter(options: ConsentRouterOptions): Router {
     };
 
     if (body.decision !== 'approve') return deny('the owner denied access');
-    if (!settings.hasAdminPassword()) return send(res, 409, noPasswordPage());
+    if (!settings.hasAdminPassword()) return send(res, 409, noPasswordPage(options.stateDir));
     const password = typeof body.password === 'string' ? body.password : '';
-    if (!(await settings.verifyAdminPassword(password))) return deny('wrong admin password');
+    if (!(await settings.verifyAdminPassword(password))) {
+      const wrong = (wrongPasswords.get(interaction.uid) ?? 0) + 1;
+      if (wrong >= PASSWORD_TRIES) return deny(`wrong admin password, ${wrong} times`);
+      audit.record('auth_failed', {
+        ...fields,
+        detail: {
+          reason: 'wrong admin password on the consent page',
+          clientId,
+          triesLeft: PASSWORD_TRIES - wrong
+        }
+      });
+      wrongPasswords.delete(interaction.uid);
+      wrongPasswords.set(interaction.uid, wrong);
+      if (wrongPasswords.size > MAX_COUNTED) wrongPasswords.delete(wrongPasswords.keys().next().value!);
+      const left = PASSWORD_TRIES - wrong;
+      return showForm(
+        res,
+        interaction,
+        403,
+        `Wrong admin password. ${left} ${left === 1 ? 'try' : 'tries'} left before this request is denied.`
+      );
+    }
+    wrongPasswords.delete(interaction.uid);
 
     const grant =
       (interaction.grantId ? await provider.Grant.find(interaction.grantId) : undefined) ??

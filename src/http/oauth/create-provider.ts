@@ -158,5 +158,15 @@ export function createProvider(options: ProviderOptions): Provider {
   // those itself from the configured public URL and Express's `req.ip` before handing a request
   // over, so nothing a client sends decides the issuer.
   provider.proxy = true;
+  // oidc-provider lists only the OpenID scopes it knows (`openid`, `offline_access`) as
+  // `scopes_supported`, yet it issues the resource's scope too, and the protected resource metadata
+  // names that one: the metadata lists both, so the two documents agree.
+  provider.use(async (ctx, next) => {
+    await next();
+    const route = (ctx as { oidc?: { route?: string } }).oidc?.route;
+    if (route !== 'discovery' || ctx.body === null || typeof ctx.body !== 'object') return;
+    const body = ctx.body as { scopes_supported?: string[] };
+    body.scopes_supported = [...new Set([...(body.scopes_supported ?? []), MCP_SCOPE])];
+  });
   return provider;
 }

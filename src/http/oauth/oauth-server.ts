@@ -5,6 +5,7 @@ import type { Logger } from '../../log.js';
 import type { AuditLog } from '../../store/audit-log.js';
 import type { SettingsStore } from '../../store/settings-store.js';
 import { createAccessTokenVerifier } from './access-token-verifier.js';
+import { setPasswordCommand } from './consent-page.js';
 import { createConsentRouter } from './consent-router.js';
 import { createProvider } from './create-provider.js';
 import { observeProvider } from './observe-provider.js';
@@ -30,6 +31,8 @@ export interface OAuthServerOptions {
   readonly accessTokenTtl?: number;
   /** Seconds a refresh token is valid; every refresh rotates it and starts a new period. Default 30 days. */
   readonly refreshTokenTtl?: number;
+  /** The gateway's state directory: the consent page and the start-up warning name it when no admin password is set. */
+  readonly stateDir: string;
   /** Consent forms accepted per minute from one remote address (password guessing). Default 10. */
   readonly consentAttemptsPerMinute?: number;
   /**
@@ -97,6 +100,12 @@ function build(options: OAuthServerOptions): OAuthServer {
     fetch: options.fetch
   });
   observeProvider(provider, options.audit, options.log);
+  if (!options.settings.hasAdminPassword()) {
+    options.log.warn(
+      { command: setPasswordCommand(options.stateDir) },
+      `auth.mode oauth has no admin password: no client can be approved until you run ${setPasswordCommand(options.stateDir)}`
+    );
+  }
 
   // The issuer and endpoint URLs oidc-provider writes come from these headers (`provider.proxy`):
   // pin them to the public URL, whatever Host or X-Forwarded-* the proxy or a client sent, and pass
@@ -120,7 +129,8 @@ function build(options: OAuthServerOptions): OAuthServer {
       audit: options.audit,
       publicOrigin: issuer,
       resource,
-      attemptsPerMinute: options.consentAttemptsPerMinute ?? 10
+      attemptsPerMinute: options.consentAttemptsPerMinute ?? 10,
+      stateDir: options.stateDir
     })
   );
   router.use((req, res, next) => {

@@ -1,0 +1,34 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * Responses that will carry answers to requests still being served (a POST's JSON body or SSE
+ * stream). Shutdown waits on them so that the answers it provokes are written before it closes the
+ * sessions and the sockets under them. Streams that carry no answer of their own (a session's GET
+ * stream, a 2026-era `subscriptions/listen`) are not tracked: nothing ends them but a close.
+ */
+export class OpenAnswers {
+  private readonly open = new Set<ServerResponse>();
+  private readonly waiters = new Set<() => void>();
+
+  track(res: ServerResponse): void {
+    this.open.add(res);
+    res.once('close', () => {
+      this.open.delete(res);
+      if (this.open.size === 0) for (const wake of this.waiters) wake();
+    });
+  }
+
+  /** Resolves once every tracked response has ended, or after `timeoutMs`, whichever is first. */
+  settled(timeoutMs: number): Promise<void> {
+    if (this.open.size === 0) return Promise.resolve();
+    return new Promise(resolve => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+    });
+  }
+}
