@@ -345,7 +345,12 @@ describe('health and metrics', () => {
     const gateway = await start();
     const { status, body } = await api(gateway, '/readyz');
     expect(status).toBe(200);
-    expect(body).toEqual({ ready: true, checks: { config: true, store: true }, problems: [], unavailable: [] });
+    expect(body).toEqual({
+      ready: true,
+      checks: { config: true, store: true },
+      problems: [],
+      unavailable: []
+    });
   });
 
   it('serves Prometheus text that counts the calls made', async () => {
