@@ -335,10 +335,11 @@ describe('StreamTransport', () => {
 describe('StreamTransport under an SDK client', () => {
   /**
    * A server played by hand over in-memory streams: it answers `initialize`, and answers each
-   * `tools/call` by writing its last progress notification and its result in ONE chunk, as a
-   * server's stdout often delivers them.
+   * `tools/call` by writing its last progress notification and its result at once: in ONE chunk,
+   * as a server's stdout often delivers them, or in two chunks emitted back to back, as Docker's
+   * demultiplexer writes the frames of one read.
    */
-  async function connectToBurstingServer() {
+  async function connectToBurstingServer(chunks: 'one chunk' | 'two chunks') {
     const toServer = new PassThrough();
     const toClient = new PassThrough();
     const transport = new StreamTransport(toClient, toServer);
@@ -368,10 +369,16 @@ describe('StreamTransport under an SDK client', () => {
           );
         } else if (message.method === 'tools/call') {
           const progressToken = message.params._meta?.progressToken;
-          toClient.write(
-            reply({ method: 'notifications/progress', params: { progressToken, progress: 1, total: 1 } }) +
-              reply({ id: message.id, result: { content: [{ type: 'text', text: 'done' }] } })
-          );
+          const progress = reply({
+            method: 'notifications/progress',
+            params: { progressToken, progress: 1, total: 1 }
+          });
+          const result = reply({ id: message.id, result: { content: [{ type: 'text', text: 'done' }] } });
+          if (chunks === 'one chunk') toClient.write(progress + result);
+          else {
+            toClient.emit('data', Buffer.from(progress));
+            toClient.emit('data', Buffer.from(result));
+          }
         }
       }
     });
@@ -382,17 +389,20 @@ describe('StreamTransport under an SDK client', () => {
     return { client, errors };
   }
 
-  it('hands a final progress notification to the client before the result that shares its chunk', async () => {
-    const { client, errors } = await connectToBurstingServer();
-    for (let call = 0; call < 50; call++) {
-      const progress: number[] = [];
-      const result = await client.callTool(
-        { name: 'work', arguments: {} },
-        { onprogress: p => progress.push(p.progress) }
-      );
-      expect(result.content).toEqual([{ type: 'text', text: 'done' }]);
-      expect({ call, progress }).toEqual({ call, progress: [1] });
+  it.each(['one chunk', 'two chunks'] as const)(
+    'hands a final progress notification to the client before the result read with it (%s)',
+    async chunks => {
+      const { client, errors } = await connectToBurstingServer(chunks);
+      for (let call = 0; call < 50; call++) {
+        const progress: number[] = [];
+        const result = await client.callTool(
+          { name: 'work', arguments: {} },
+          { onprogress: p => progress.push(p.progress) }
+        );
+        expect(result.content).toEqual([{ type: 'text', text: 'done' }]);
+        expect({ call, progress }).toEqual({ call, progress: [1] });
+      }
+      expect(errors).toEqual([]);
     }
-    expect(errors).toEqual([]);
-  });
+  );
 });
