@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, type McpHttpHandler, type Server } from '@modelcontextprotocol/server';
@@ -18,10 +19,13 @@ export class ModernEndpoint {
   private readonly node: ReturnType<typeof toNodeHandler>;
   /** Requests being answered (not `subscriptions/listen` streams), for shutdown to wait on. */
   private readonly answers = new OpenAnswers();
+  /** The request being handled's report to `onRequest`, made once the SDK accepts the request. */
+  private readonly accepted = new AsyncLocalStorage<() => void>();
 
   /**
-   * @param onRequest told of each request's client identity (from its `_meta` envelope); must not
-   *   throw.
+   * @param onRequest told of the client identity (from its `_meta` envelope) of each request the SDK
+   *   accepts to serve; not of one it refuses (bad standard headers, envelope or capabilities).
+   *   Must not throw.
    */
   constructor(
     newServer: () => Server,
@@ -29,11 +33,19 @@ export class ModernEndpoint {
     maxRequestBodySize: number,
     private readonly onRequest: (identity: ClientIdentity) => void = () => {}
   ) {
-    this.handler = createMcpHandler(() => newServer(), {
-      legacy: 'reject',
-      maxRequestBodySize,
-      onerror: error => log.debug({ err: error.message }, 'modern endpoint error')
-    });
+    // The SDK builds a server only for a request it serves, after its own checks (the standard
+    // headers, the envelope, the client's capabilities): a refused request names no client.
+    this.handler = createMcpHandler(
+      () => {
+        this.accepted.getStore()?.();
+        return newServer();
+      },
+      {
+        legacy: 'reject',
+        maxRequestBodySize,
+        onerror: error => log.debug({ err: error.message }, 'modern endpoint error')
+      }
+    );
     this.node = toNodeHandler(this.handler, {
       maxRequestBodySize,
       onerror: error => log.warn({ err: error.message }, 'modern endpoint failure')
@@ -43,8 +55,10 @@ export class ModernEndpoint {
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
     const meta = metaOfBody(body);
-    if (meta) this.onRequest(identityOf(meta, req, principalOfAuth((req as { auth?: AuthInfo }).auth)?.id));
-    return this.node(req, res, body);
+    if (!meta) return this.node(req, res, body);
+    const report = () =>
+      this.onRequest(identityOf(meta, req, principalOfAuth((req as { auth?: AuthInfo }).auth)?.id));
+    return this.accepted.run(report, () => this.node(req, res, body));
   }
 
   /** Publishes `notifications/tools/list_changed` to every open `subscriptions/listen` stream. */

@@ -14,6 +14,13 @@ export const MAX_LINE_BYTES = 64 * 1024 * 1024;
  * than `maxLineBytes` is dropped as soon as it passes the limit and reported through `onoverflow`;
  * everything up to its newline is skipped, so the next line is read whole. It does NOT own the
  * streams' source: `close()` stops reading and writing but leaves ending the process to its owner.
+ *
+ * Messages are handed over in the order they were read, and each request or notification gets one
+ * microtask of its own before the next message: the SDK's protocol layer dispatches those a
+ * microtask later but handles a response at once, so a final progress notification read in the
+ * same chunk as its result would otherwise reach the client after the result had removed its
+ * progress handler, and be dropped. Lines that arrive one to a chunk (the common case) are handed
+ * over at once.
  */
 export class StreamTransport implements Transport {
   onclose?: () => void;
@@ -32,6 +39,14 @@ export class StreamTransport implements Transport {
   /** True while skipping the rest of a line that passed the limit. */
   private skipping = false;
   private closed = false;
+  /** What was read while a handed-over message waits for its dispatch: lines, and overflows' sizes. */
+  private backlog: (string | number)[] = [];
+  /** How many of `backlog` have been handed over. */
+  private handed = 0;
+  /** True while a microtask is due to hand over the backlog. */
+  private waiting = false;
+  /** True when the input ended while `waiting`: the backlog is handed over before closing. */
+  private ending = false;
 
   constructor(
     private readonly input: Readable,
@@ -70,6 +85,8 @@ export class StreamTransport implements Transport {
     this.output.off('close', this.onEnd);
     this.chunks = [];
     this.buffered = 0;
+    this.backlog = [];
+    this.handed = 0;
     this.onclose?.();
     return Promise.resolve();
   }
@@ -100,7 +117,7 @@ export class StreamTransport implements Transport {
         this.chunks = [];
       }
       this.buffered = 0;
-      this.deliver(line);
+      this.receive(line);
       if (this.closed) return;
       data = data.subarray(newline + 1);
     }
@@ -118,20 +135,51 @@ export class StreamTransport implements Transport {
   private overflow(bytes: number): void {
     this.chunks = [];
     this.buffered = 0;
-    if (this.onoverflow) this.onoverflow(bytes);
-    else
-      this.onerror?.(new Error(`a line from the server exceeded ${this.maxLineBytes} bytes and was dropped`));
+    this.receive(bytes);
   }
 
-  private deliver(line: string): void {
-    if (line.trim().length === 0) return;
-    const message = parseJsonRpcLine(line);
-    if (message) this.onmessage?.(message);
-    else this.onnoise?.(line);
+  /** Hands over a line (or an overflow's size) now, or after the backlog if one is waiting. */
+  private receive(item: string | number): void {
+    if (this.waiting || this.backlog.length > 0) this.backlog.push(item);
+    else this.deliver(item);
   }
+
+  private deliver(item: string | number): void {
+    if (typeof item === 'number') {
+      if (this.onoverflow) this.onoverflow(item);
+      else
+        this.onerror?.(
+          new Error(`a line from the server exceeded ${this.maxLineBytes} bytes and was dropped`)
+        );
+      return;
+    }
+    if (item.trim().length === 0) return;
+    const message = parseJsonRpcLine(item);
+    if (!message) {
+      this.onnoise?.(item);
+      return;
+    }
+    this.onmessage?.(message);
+    // Queued after the SDK's own dispatch of this message, so that runs first (see the class doc).
+    if ('method' in message && !this.waiting) {
+      this.waiting = true;
+      queueMicrotask(this.deliverBacklog);
+    }
+  }
+
+  private readonly deliverBacklog = () => {
+    this.waiting = false;
+    while (!this.waiting && !this.closed && this.handed < this.backlog.length)
+      this.deliver(this.backlog[this.handed++]!);
+    if (this.waiting || this.closed) return;
+    this.backlog = [];
+    this.handed = 0;
+    if (this.ending) void this.close();
+  };
 
   private readonly onEnd = () => {
-    void this.close();
+    if (this.waiting) this.ending = true;
+    else void this.close();
   };
 
   private readonly onStreamError = (error: Error) => {

@@ -13,6 +13,7 @@ import {
   textOf,
   waitUntil
 } from '../support/gateway-process.js';
+import { rawModernRequest } from '../support/raw-session.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -200,6 +201,36 @@ describe('bearer tokens', () => {
       entries: unknown[];
     };
     expect(created.entries).toHaveLength(3);
+  });
+
+  it('marks 2026-era lists and discovery private, as what a token sees depends on its scope', async () => {
+    const stateDir = tempDir('state-');
+    const full = createToken(stateDir, '--name', 'full');
+    const scoped = createToken(stateDir, '--name', 'pid-only', '--tools', 'fixture__pid');
+    const gateway = await start(config('token'), stateDir);
+    const answer = async (token: string, method: string) => {
+      const response = await rawModernRequest(
+        gateway.url,
+        method,
+        {},
+        {
+          headers: { authorization: `Bearer ${token}` }
+        }
+      );
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { result: { tools?: { name: string }[]; cacheScope: string } })
+        .result;
+    };
+    const [all, few] = [await answer(full, 'tools/list'), await answer(scoped, 'tools/list')];
+    expect(few.tools!.map(tool => tool.name)).toEqual(['fixture__pid']);
+    expect(all.tools!.length).toBeGreaterThan(1);
+    for (const result of [all, few, await answer(full, 'server/discover')])
+      expect(result).toMatchObject({ cacheScope: 'private', ttlMs: 0 });
+
+    // The SDK's 2026-era client sends the standard headers the gateway checks.
+    const client = await clientWith(gateway, scoped, 'modern');
+    expect(client.getProtocolEra()).toBe('modern');
+    expect((await client.listTools()).tools.map(tool => tool.name)).toEqual(['fixture__pid']);
   });
 
   it('refuses revoked and expired tokens, and token list shows their state', async () => {

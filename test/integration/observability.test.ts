@@ -245,7 +245,7 @@ describe('REST API', () => {
         state: 'stopped',
         description: 'The test fixture',
         inFlight: 0,
-        tools: 8,
+        tools: 9,
         lastError: null
       })
     ]);

@@ -96,6 +96,20 @@ describe.each<Era>(['legacy', 'modern'])('the %s era', era => {
     expect(seen[2]).toMatchObject({ total: 3, message: 'step 3' });
   });
 
+  it('forwards the last progress notification even when the server writes it with the result', async () => {
+    // `progress_burst` writes its progress and its result in one stdout write: they reach the
+    // gateway in one read, where the progress used to be lost.
+    for (let call = 0; call < 20; call++) {
+      const seen: number[] = [];
+      const result = await client.callTool(
+        { name: 'fixture__progress_burst', arguments: { steps: 3 } },
+        { onprogress: progress => seen.push(progress.progress) }
+      );
+      expect(textOf(result)).toBe('done 3');
+      expect({ call, seen }).toEqual({ call, seen: [1, 2, 3] });
+    }
+  });
+
   it('answers an unknown tool with -32602 naming it', async () => {
     await expect(client.callTool({ name: 'nope__missing', arguments: {} })).rejects.toMatchObject({
       code: -32602,

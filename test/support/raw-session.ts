@@ -27,3 +27,37 @@ export async function rawInitialize(url: URL, clientName = 'raw'): Promise<Respo
   await response.text();
   return response;
 }
+
+/**
+ * A raw 2026-07-28 request (a per-request `_meta` envelope naming `clientName`), with the standard
+ * headers an SDK client sends (`MCP-Protocol-Version`, `Mcp-Method`, and `Mcp-Name` for a
+ * `tools/call`) unless `headers` overrides them (`undefined` leaves one out).
+ */
+export function rawModernRequest(
+  url: URL,
+  method: string,
+  params: Record<string, unknown> = {},
+  options: { clientName?: string; headers?: Record<string, string | undefined> } = {}
+): Promise<Response> {
+  const standard: Record<string, string | undefined> = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': method,
+    'mcp-name': typeof params.name === 'string' ? params.name : undefined,
+    ...options.headers
+  };
+  const headers = Object.fromEntries(
+    Object.entries(standard).filter((entry): entry is [string, string] => entry[1] !== undefined)
+  );
+  const _meta = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientInfo': { name: options.clientName ?? 'raw-modern', version: '1' },
+    'io.modelcontextprotocol/clientCapabilities': {}
+  };
+  return fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta } })
+  });
+}

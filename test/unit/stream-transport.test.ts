@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { JSONRPCMessage } from '@modelcontextprotocol/client';
+import { Client, type JSONRPCMessage } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StreamTransport } from '../../src/upstream/stream-transport.js';
 
@@ -155,6 +155,49 @@ describe('StreamTransport', () => {
     expect(closes()).toBe(0);
   });
 
+  it('hands a lone message over at once, and in a burst gives each notification a microtask before the next', async () => {
+    const { input, transport, messages, noise } = setup();
+    await transport.start();
+    input.emit('data', Buffer.from(`${JSON.stringify(response)}\n`));
+    expect(messages).toEqual([response]);
+
+    const progress: JSONRPCMessage = {
+      jsonrpc: '2.0',
+      method: 'notifications/progress',
+      params: { progressToken: 1, progress: 1 }
+    };
+    const later: string[] = [];
+    transport.onmessage = message => {
+      messages.push(message);
+      // Stands for the SDK, which dispatches a notification one microtask after receiving it.
+      if (!('id' in message)) queueMicrotask(() => later.push('dispatched'));
+      else later.push('response');
+    };
+    input.emit(
+      'data',
+      Buffer.from(
+        `${JSON.stringify(progress)}\nnoise\n${JSON.stringify(response)}\n${JSON.stringify(notification)}\n`
+      )
+    );
+    expect(messages).toEqual([response, progress]);
+    await tick();
+    expect(messages).toEqual([response, progress, response, notification]);
+    expect(noise).toEqual(['noise']);
+    expect(later).toEqual(['dispatched', 'response', 'dispatched']);
+  });
+
+  it('hands over what was read before closing when the input ends right after a burst', async () => {
+    const { input, transport } = setup();
+    const events: string[] = [];
+    transport.onmessage = message => events.push('id' in message ? 'response' : 'notification');
+    transport.onclose = () => events.push('closed');
+    await transport.start();
+    input.emit('data', Buffer.from(`${JSON.stringify(notification)}\n${JSON.stringify(response)}\n`));
+    input.emit('end');
+    await tick();
+    expect(events).toEqual(['notification', 'response', 'closed']);
+  });
+
   it('accepts string chunks', async () => {
     const { input, transport, messages } = setup();
     input.setEncoding('utf8');
@@ -287,4 +330,79 @@ describe('StreamTransport', () => {
     expect(messages).toEqual([response, notification]);
     expect(noise).toEqual([]);
   });
+});
+
+describe('StreamTransport under an SDK client', () => {
+  /**
+   * A server played by hand over in-memory streams: it answers `initialize`, and answers each
+   * `tools/call` by writing its last progress notification and its result at once: in ONE chunk,
+   * as a server's stdout often delivers them, or in two chunks emitted back to back, as Docker's
+   * demultiplexer writes the frames of one read.
+   */
+  async function connectToBurstingServer(chunks: 'one chunk' | 'two chunks') {
+    const toServer = new PassThrough();
+    const toClient = new PassThrough();
+    const transport = new StreamTransport(toClient, toServer);
+    const errors: Error[] = [];
+    const reply = (message: object) => `${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`;
+    let pending = '';
+    toServer.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) !== -1) {
+        const message = JSON.parse(pending.slice(0, newline)) as {
+          id?: number;
+          method: string;
+          params: { protocolVersion?: string; _meta?: { progressToken?: number } };
+        };
+        pending = pending.slice(newline + 1);
+        if (message.method === 'initialize') {
+          toClient.write(
+            reply({
+              id: message.id,
+              result: {
+                protocolVersion: message.params.protocolVersion,
+                capabilities: { tools: {} },
+                serverInfo: { name: 'burst', version: '1.0.0' }
+              }
+            })
+          );
+        } else if (message.method === 'tools/call') {
+          const progressToken = message.params._meta?.progressToken;
+          const progress = reply({
+            method: 'notifications/progress',
+            params: { progressToken, progress: 1, total: 1 }
+          });
+          const result = reply({ id: message.id, result: { content: [{ type: 'text', text: 'done' }] } });
+          if (chunks === 'one chunk') toClient.write(progress + result);
+          else {
+            toClient.emit('data', Buffer.from(progress));
+            toClient.emit('data', Buffer.from(result));
+          }
+        }
+      }
+    });
+    const client = new Client({ name: 'test', version: '0.0.0' }, { versionNegotiation: { mode: 'legacy' } });
+    client.onerror = error => errors.push(error);
+    await client.connect(transport);
+    opened.push(transport);
+    return { client, errors };
+  }
+
+  it.each(['one chunk', 'two chunks'] as const)(
+    'hands a final progress notification to the client before the result read with it (%s)',
+    async chunks => {
+      const { client, errors } = await connectToBurstingServer(chunks);
+      for (let call = 0; call < 50; call++) {
+        const progress: number[] = [];
+        const result = await client.callTool(
+          { name: 'work', arguments: {} },
+          { onprogress: p => progress.push(p.progress) }
+        );
+        expect(result.content).toEqual([{ type: 'text', text: 'done' }]);
+        expect({ call, progress }).toEqual({ call, progress: [1] });
+      }
+      expect(errors).toEqual([]);
+    }
+  );
 });
