@@ -14,6 +14,7 @@ export const PASSING_THROUGH: string[] = [
   '0.1/tools-call-embedded-resource',
   '0.1/tools-call-mixed-content',
   '0.1/tools-call-error',
+  '0.1/tools-call-with-progress',
   '0.1/server-sse-multiple-streams',
   '0.1/dns-rebinding-protection',
   // 0.2.0 alpha line, whole suite (both eras)
@@ -27,6 +28,7 @@ export const PASSING_THROUGH: string[] = [
   'all/tools-call-embedded-resource',
   'all/tools-call-mixed-content',
   'all/tools-call-error',
+  'all/tools-call-with-progress',
   'all/json-schema-2020-12',
   'all/server-sse-multiple-streams',
   'all/sep-2164-resource-not-found',
@@ -47,6 +49,7 @@ export const PASSING_THROUGH: string[] = [
   '2026-07-28/tools-call-embedded-resource',
   '2026-07-28/tools-call-mixed-content',
   '2026-07-28/tools-call-error',
+  '2026-07-28/tools-call-with-progress',
   '2026-07-28/server-sse-multiple-streams',
   '2026-07-28/sep-2164-resource-not-found',
   '2026-07-28/dns-rebinding-protection',
@@ -62,12 +65,7 @@ export const PASSING_THROUGH: string[] = [
  * Scenarios whose outcome through the gateway changes from run to run: neither passing nor
  * failing is asserted (they must still pass directly). Each says why, and what makes it stable.
  */
-export const UNSTABLE: Record<string, string> = {
-  '0.1/tools-call-with-progress':
-    'the last progress notification of a call is lost 3 to 6 times in 10 (the StreamTransport race) — issue 11 item 6',
-  'all/tools-call-with-progress': 'the progress race — issue 11 item 6',
-  '2026-07-28/tools-call-with-progress': 'the progress race — issue 11 item 6'
-};
+export const UNSTABLE: Record<string, string> = {};
 
 const PROMPTS =
   'prompts/list and prompts/get answer -32601: prompts are not aggregated yet — issue 11 item 1';
