@@ -8,6 +8,7 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { CloseReason, SessionOpened } from '../store/activity-log.js';
+import { BoundedEventStore, type EventStoreBounds } from './bounded-event-store.js';
 import { OpenAnswers } from './open-answers.js';
 
 /** Told when sessions open, are used, and close. Must not throw. */
@@ -29,7 +30,14 @@ export interface LegacySessionsOptions {
   readonly maxSessions: number;
   /** Open sessions per principal. At it, `initialize` closes that principal's least recently used one. */
   readonly sessionsPerPrincipal: number;
+  /** What each session holds of its SSE events for `Last-Event-ID` replay. */
+  readonly events?: EventStoreBounds;
+  /** The `retry:` (milliseconds) sent on each SSE stream: how long a client waits before resuming. */
+  readonly retryMs?: number;
 }
+
+/** The `retry:` sent on SSE streams unless the options say otherwise. */
+export const DEFAULT_RETRY_MS = 1000;
 
 /**
  * One session: a 2025-era Streamable HTTP one on `/mcp`, or a 2024-11-05 one on `/sse` (opened by
@@ -284,6 +292,8 @@ export class LegacySessions {
     const server = this.newServer();
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      eventStore: new BoundedEventStore(this.options.events),
+      retryInterval: this.options.retryMs ?? DEFAULT_RETRY_MS,
       onsessioninitialized: id => {
         this.sessions.set(id, { transport, server, principal, lastSeen: Date.now(), active: 0 });
         this.recordOpened(id, req, body);
