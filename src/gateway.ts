@@ -287,7 +287,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         log.warn({ calls: runner.inFlight, drainSeconds }, 'calls still running after the drain are failed');
       }
       runner.stopCalls(`the gateway is shutting down and its ${drainSeconds} s drain is over`);
-      await Promise.all([legacy.answered(ANSWER_MS), modern.answered(ANSWER_MS)]);
+      await Promise.all([legacy.answered(ANSWER_MS), modern.answered(ANSWER_MS), sse.answered(ANSWER_MS)]);
       await legacy.closeAll();
       await modern.close();
       await Promise.all(upstreams.map(upstream => upstream.close()));

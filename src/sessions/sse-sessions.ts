@@ -3,9 +3,44 @@ import { isInitializeRequest, type AuthInfo, type Server } from '@modelcontextpr
 import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import { principalOfAuth } from '../auth/principal.js';
 import { jsonRpcError, type LegacySessions } from './legacy-sessions.js';
+import { OpenAnswers } from './open-answers.js';
 
 /** Where a 2024-11-05 client posts its messages; the `endpoint` event names it with the session id. */
 export const SSE_MESSAGES_PATH = '/messages';
+
+type RequestId = string | number;
+
+/**
+ * The SDK's SSE transport, holding shutdown for each request it was given until its answer is
+ * written to the stream (the POST that carried it was answered 202 long before), or the stream ends.
+ */
+class AnsweringSseTransport extends SSEServerTransport {
+  private readonly unanswered = new Map<RequestId, () => void>();
+
+  /** Called for each client request handed to the server; `release` once it is answered. */
+  awaitAnswer(id: RequestId, release: () => void): void {
+    this.unanswered.get(id)?.();
+    this.unanswered.set(id, release);
+  }
+
+  override async send(...args: Parameters<SSEServerTransport['send']>): Promise<void> {
+    try {
+      await super.send(...args);
+    } finally {
+      const [message] = args;
+      if (!('method' in message) && 'id' in message && message.id !== undefined) {
+        this.unanswered.get(message.id)?.();
+        this.unanswered.delete(message.id);
+      }
+    }
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    for (const release of this.unanswered.values()) release();
+    this.unanswered.clear();
+  }
+}
 
 /**
  * The 2024-11-05 HTTP+SSE transport, for old clients: `GET /sse` opens a session whose stream
@@ -14,6 +49,9 @@ export const SSE_MESSAGES_PATH = '/messages';
  * idle expiry, history and shutdown. The stream is the session: it closes when the client hangs up.
  */
 export class SseSessions {
+  /** Requests handed to a session and not answered yet, for shutdown to wait on. */
+  private readonly answers = new OpenAnswers();
+
   constructor(
     private readonly pool: LegacySessions,
     private readonly newServer: () => Server
@@ -23,7 +61,7 @@ export class SseSessions {
   async open(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth)?.id;
     if (!this.pool.admit(principal, res)) return;
-    const transport = new SSEServerTransport(SSE_MESSAGES_PATH, res);
+    const transport = new AnsweringSseTransport(SSE_MESSAGES_PATH, res);
     const server = this.newServer();
     const id = transport.sessionId;
     // The open stream counts as a request being served, as a 2025-era GET stream does.
@@ -47,7 +85,7 @@ export class SseSessions {
     if (
       id === null ||
       !session ||
-      !(session.transport instanceof SSEServerTransport) ||
+      !(session.transport instanceof AnsweringSseTransport) ||
       session.principal !== principal
     ) {
       res
@@ -64,6 +102,32 @@ export class SseSessions {
     }
     this.pool.seen(id, session);
     if (!session.recorded && isInitializeRequest(body)) this.pool.recordOpened(id, req, body);
-    await session.transport.handlePostMessage(req, res, body);
+    const requestId = requestIdOf(body);
+    let release: (() => void) | undefined;
+    if (requestId !== undefined) {
+      release = this.answers.hold();
+      session.transport.awaitAnswer(requestId, release);
+    }
+    try {
+      await session.transport.handlePostMessage(req, res, body);
+    } finally {
+      // Refused (not JSON, not JSON-RPC): the server never saw it, so no answer will come.
+      if (res.statusCode !== 202) release?.();
+    }
   }
+
+  /**
+   * Resolves once every request handed to a session has been answered on its stream (or after
+   * `timeoutMs`): for shutdown, between failing the calls still running and closing the sessions.
+   */
+  answered(timeoutMs: number): Promise<void> {
+    return this.answers.settled(timeoutMs);
+  }
+}
+
+/** The id of a JSON-RPC request (not a notification or a response), or undefined. */
+function requestIdOf(body: unknown): RequestId | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const { id, method } = body as { id?: unknown; method?: unknown };
+  return typeof method === 'string' && (typeof id === 'string' || typeof id === 'number') ? id : undefined;
 }

@@ -104,6 +104,24 @@ describe('the legacy HTTP+SSE transport', () => {
     ).toBe(true);
   });
 
+  it('answers a call still running at shutdown with a shutting-down error before the stream ends', async () => {
+    const gateway = await GatewayProcess.start(fixtureConfig(), { env: { SHUTDOWN_DRAIN: '1' } });
+    cleanups.push(() => gateway.dispose());
+    const client = await sseClient(gateway, 'sse-caller');
+    const call = client.callTool({ name: 'fixture__slow', arguments: { ms: 60_000 } }, { timeout: 20_000 });
+    call.catch(() => undefined);
+    await waitUntil(
+      async () => ((await gateway.health()).servers[0] as unknown as { inFlight: number }).inFlight === 1
+    );
+    const began = Date.now();
+    const exit = gateway.stop('SIGTERM');
+    await expect(call).rejects.toMatchObject({
+      message: expect.stringMatching(/the gateway is shutting down.*fixture__slow/)
+    });
+    expect(Date.now() - began).toBeLessThan(8_000);
+    expect(await exit).toEqual({ code: 0, signal: null });
+  });
+
   it('is behind the same auth as /mcp: no token gets 401, a token gets served', async () => {
     const gateway = await start('auth: { mode: token }');
     const unauthenticated = await fetch(new URL('/sse', gateway.url));
