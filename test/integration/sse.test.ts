@@ -181,6 +181,21 @@ describe('the legacy HTTP+SSE transport', () => {
     expect(none.status).toBe(400);
   });
 
+  it('is behind the same rate limit as /mcp', async () => {
+    const gateway = await start('limits: { requestsPerMinute: 2 }');
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(new URL('/messages', gateway.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}'
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([400, 400, 429]);
+    expect((await fetch(new URL('/sse', gateway.url))).status).toBe(429);
+  });
+
   it('counts against the session cap like a 2025-era session', async () => {
     const gateway = await start('limits: { maxSessions: 1 }');
     const first = await sseClient(gateway, 'first');
