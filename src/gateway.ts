@@ -19,6 +19,7 @@ import { DockerRuntime } from './runtime/docker-runtime.js';
 import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
 import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
 import { LegacySessions } from './sessions/legacy-sessions.js';
+import { SseSessions } from './sessions/sse-sessions.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
@@ -161,6 +162,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     sessionsPerPrincipal: gatewaySettings.limits.sessionsPerPrincipal
   });
   sessionsOpen = () => legacy.size;
+  const sse = new SseSessions(legacy, () => createGatewayServer(serverOptions));
   const modern = new ModernEndpoint(
     () => createGatewayServer(serverOptions),
     log,
@@ -189,6 +191,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const app = createApp({
     legacy,
     modern,
+    sse,
     health: async () => {
       const unavailable = unavailableServers();
       return {
@@ -284,7 +287,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         log.warn({ calls: runner.inFlight, drainSeconds }, 'calls still running after the drain are failed');
       }
       runner.stopCalls(`the gateway is shutting down and its ${drainSeconds} s drain is over`);
-      await Promise.all([legacy.answered(ANSWER_MS), modern.answered(ANSWER_MS)]);
+      await Promise.all([legacy.answered(ANSWER_MS), modern.answered(ANSWER_MS), sse.answered(ANSWER_MS)]);
       await legacy.closeAll();
       await modern.close();
       await Promise.all(upstreams.map(upstream => upstream.close()));

@@ -5,6 +5,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LegacySessions } from '../sessions/legacy-sessions.js';
 import type { ModernEndpoint } from '../sessions/modern-endpoint.js';
+import { SSE_MESSAGES_PATH, type SseSessions } from '../sessions/sse-sessions.js';
 import { apiErrorOf } from './api/api-error.js';
 import { hostAndOriginGuard, jsonDepthGuard, mcpPostGuard } from './guards.js';
 import { HttpError, toHttpError } from './http-error.js';
@@ -52,6 +53,8 @@ export function isLegacyPost(headers: IncomingHttpHeaders, body: unknown): boole
 export interface AppOptions {
   readonly legacy: LegacySessions;
   readonly modern: ModernEndpoint;
+  /** The 2024-11-05 HTTP+SSE transport: `GET /sse` and `POST /messages`. */
+  readonly sse: SseSessions;
   /** The body of `GET /healthz`. */
   readonly health: () => Promise<Record<string, unknown>>;
   /** `GET /readyz`: 200 when ready, else 503; the body says what is wrong. */
@@ -78,7 +81,8 @@ export interface AppOptions {
 /**
  * The HTTP face of the gateway. `/mcp` serves both protocol eras: a POST is classified by the
  * SDK's `isLegacyRequest` and goes to the 2025-era sessions or the 2026-era endpoint; GET and
- * DELETE are session operations and always go to the sessions.
+ * DELETE are session operations and always go to the sessions. `/sse` and `/messages` serve the
+ * 2024-11-05 HTTP+SSE transport behind the same guards, auth and limits.
  */
 export function createApp(options: AppOptions): Express {
   const app = express();
@@ -129,6 +133,14 @@ export function createApp(options: AppOptions): Express {
   app.delete('/mcp', ...forMcp, (req, res) => options.legacy.handle(req, res, undefined));
   app.all('/mcp', (_req, _res, next) => {
     next(new HttpError(405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' }));
+  });
+
+  app.get('/sse', refuseWhileDraining, ...forMcp, (req, res) => options.sse.open(req, res));
+  app.post(SSE_MESSAGES_PATH, refuseWhileDraining, ...forMcp, json, jsonDepthGuard, (req, res) =>
+    options.sse.post(req, res, req.body)
+  );
+  app.all(['/sse', SSE_MESSAGES_PATH], (req, _res, next) => {
+    next(new HttpError(405, -32000, 'Method not allowed', { allow: req.path === '/sse' ? 'GET' : 'POST' }));
   });
 
   app.use((_req, _res, next) => {

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { isInitializeRequest, type Server } from '@modelcontextprotocol/server';
+import type { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import { describeError } from '../errors.js';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { CloseReason, SessionOpened } from '../store/activity-log.js';
+import { BoundedEventStore, type EventStoreBounds } from './bounded-event-store.js';
 import { OpenAnswers } from './open-answers.js';
 
 /** Told when sessions open, are used, and close. Must not throw. */
@@ -28,10 +30,21 @@ export interface LegacySessionsOptions {
   readonly maxSessions: number;
   /** Open sessions per principal. At it, `initialize` closes that principal's least recently used one. */
   readonly sessionsPerPrincipal: number;
+  /** What each session holds of its SSE events for `Last-Event-ID` replay. */
+  readonly events?: EventStoreBounds;
+  /** The `retry:` (milliseconds) sent on each SSE stream: how long a client waits before resuming. */
+  readonly retryMs?: number;
 }
 
-interface Session {
-  readonly transport: NodeStreamableHTTPServerTransport;
+/** The `retry:` sent on SSE streams unless the options say otherwise. */
+export const DEFAULT_RETRY_MS = 1000;
+
+/**
+ * One session: a 2025-era Streamable HTTP one on `/mcp`, or a 2024-11-05 one on `/sse` (opened by
+ * {@link SseSessions}, counted, limited and expired here with the others).
+ */
+export interface Session {
+  readonly transport: NodeStreamableHTTPServerTransport | SSEServerTransport;
   readonly server: Server;
   /** Who opened it (the principal id), for the per-principal cap. */
   readonly principal: string | undefined;
@@ -40,10 +53,12 @@ interface Session {
   active: number;
   /** Set just before the gateway closes it, so the close is recorded with its reason. */
   closeReason?: CloseReason;
+  /** Whether its opening was recorded (at `initialize`); only then is its close. */
+  recorded?: boolean;
 }
 
 /** A refused `initialize`: the status, the message, and when a retry can succeed (seconds). */
-interface Refusal {
+export interface Refusal {
   readonly status: number;
   readonly message: string;
   readonly retryAfter: number;
@@ -95,12 +110,18 @@ export class LegacySessions {
           .end(jsonRpcError(-32001, 'Session not found'));
         return;
       }
-      session.lastSeen = Date.now();
+      if (!(session.transport instanceof NodeStreamableHTTPServerTransport)) {
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(jsonRpcError(-32001, 'Session not found: it is an HTTP+SSE session, served on /messages'));
+        return;
+      }
+      const { transport } = session;
+      this.seen(sessionId, session);
       session.active++;
       res.once('close', () => session.active--);
-      this.options.tracker.sessionSeen(sessionId);
       if (req.method === 'DELETE') session.closeReason = 'deleted';
-      await session.transport.handleRequest(req, res, body);
+      await transport.handleRequest(req, res, body);
       return;
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
@@ -110,6 +131,74 @@ export class LegacySessions {
     res
       .writeHead(400, { 'content-type': 'application/json' })
       .end(jsonRpcError(-32000, 'Bad Request: Mcp-Session-Id header is required'));
+  }
+
+  /** The open session `id`, or undefined. */
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Marks a session used now: the heartbeat that keeps it from expiring. */
+  seen(id: string, session: Session): void {
+    session.lastSeen = Date.now();
+    this.options.tracker.sessionSeen(id);
+  }
+
+  /**
+   * Makes room for a new session of `principal` (see {@link makeRoom}), or answers `res` with the
+   * refusal and returns false. For sessions opened outside {@link handle}: the HTTP+SSE ones.
+   */
+  admit(principal: string | undefined, res: ServerResponse): boolean {
+    const refusal = this.makeRoom(principal);
+    if (refusal) writeRefusal(res, refusal);
+    return refusal === undefined;
+  }
+
+  /**
+   * Adds a session opened outside {@link handle}, after {@link admit}. Its transport's close must call
+   * {@link forget}.
+   */
+  add(id: string, session: Session): void {
+    this.sessions.set(id, session);
+  }
+
+  /** Records that the client of session `id` initialized it (who it is, what it can do). */
+  recordOpened(id: string, req: IncomingMessage, body: unknown, at = Date.now()): void {
+    const session = this.sessions.get(id);
+    const params = (
+      body as {
+        params?: {
+          clientInfo?: { name?: string; version?: string };
+          protocolVersion?: string;
+          capabilities?: unknown;
+        };
+      }
+    ).params;
+    this.options.tracker.sessionOpened({
+      id,
+      name: params?.clientInfo?.name,
+      version: params?.clientInfo?.version,
+      protocolVersion: params?.protocolVersion,
+      capabilities: params?.capabilities,
+      userAgent: req.headers['user-agent'],
+      remoteAddress: req.socket.remoteAddress,
+      principal: session?.principal,
+      at
+    });
+    if (session) session.recorded = true;
+    this.log.info({ session: id, client: params?.clientInfo?.name }, 'session opened');
+  }
+
+  /**
+   * Removes a session whose transport has closed, and records the close with its reason. Idempotent:
+   * an evicted session is already gone.
+   */
+  forget(id: string): void {
+    const session = this.sessions.get(id);
+    if (!session || !this.sessions.delete(id)) return;
+    const reason = session.closeReason ?? 'closed';
+    if (session.recorded) this.options.tracker.sessionClosed(id, reason);
+    this.log.info({ session: id, reason }, 'session closed');
   }
 
   /** Tells every open session that the tool list changed. */
@@ -181,7 +270,7 @@ export class LegacySessions {
   private evict([id, session]: [string, Session], why: string): void {
     // Recorded here rather than by the transport's onclose: the slot must be free before it returns.
     this.sessions.delete(id);
-    this.options.tracker.sessionClosed(id, 'evicted');
+    if (session.recorded) this.options.tracker.sessionClosed(id, 'evicted');
     this.log.info({ session: id, principal: session.principal }, `session evicted: ${why}`);
     void session.transport.close().catch(() => undefined);
   }
@@ -199,58 +288,33 @@ export class LegacySessions {
 
   private async open(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth)?.id;
-    const refusal = this.makeRoom(principal);
-    if (refusal) {
-      res
-        .writeHead(refusal.status, {
-          'content-type': 'application/json',
-          'retry-after': String(refusal.retryAfter)
-        })
-        .end(jsonRpcError(-32000, refusal.message));
-      return;
-    }
+    if (!this.admit(principal, res)) return;
     const server = this.newServer();
-    const params = (
-      body as {
-        params?: {
-          clientInfo?: { name?: string; version?: string };
-          protocolVersion?: string;
-          capabilities?: unknown;
-        };
-      }
-    ).params;
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      eventStore: new BoundedEventStore(this.options.events),
+      retryInterval: this.options.retryMs ?? DEFAULT_RETRY_MS,
       onsessioninitialized: id => {
-        const now = Date.now();
-        this.sessions.set(id, { transport, server, principal, lastSeen: now, active: 0 });
-        this.options.tracker.sessionOpened({
-          id,
-          name: params?.clientInfo?.name,
-          version: params?.clientInfo?.version,
-          protocolVersion: params?.protocolVersion,
-          capabilities: params?.capabilities,
-          userAgent: req.headers['user-agent'],
-          remoteAddress: req.socket.remoteAddress,
-          principal,
-          at: now
-        });
-        this.log.info({ session: id, client: params?.clientInfo?.name }, 'session opened');
+        this.sessions.set(id, { transport, server, principal, lastSeen: Date.now(), active: 0 });
+        this.recordOpened(id, req, body);
       }
     });
     transport.onclose = () => {
-      const id = transport.sessionId;
-      const session = id === undefined ? undefined : this.sessions.get(id);
-      if (id !== undefined && session && this.sessions.delete(id)) {
-        const reason = session.closeReason ?? 'closed';
-        this.options.tracker.sessionClosed(id, reason);
-        this.log.info({ session: id, reason }, 'session closed');
-      }
+      if (transport.sessionId !== undefined) this.forget(transport.sessionId);
       void server.close().catch(() => undefined);
     };
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
   }
+}
+
+function writeRefusal(res: ServerResponse, refusal: Refusal): void {
+  res
+    .writeHead(refusal.status, {
+      'content-type': 'application/json',
+      'retry-after': String(refusal.retryAfter)
+    })
+    .end(jsonRpcError(-32000, refusal.message));
 }
 
 function leastRecentlyUsed(sessions: readonly [string, Session][]): [string, Session] | undefined {

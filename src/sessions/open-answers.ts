@@ -7,15 +7,26 @@ import type { ServerResponse } from 'node:http';
  * stream, a 2026-era `subscriptions/listen`) are not tracked: nothing ends them but a close.
  */
 export class OpenAnswers {
-  private readonly open = new Set<ServerResponse>();
+  private readonly open = new Set<object>();
   private readonly waiters = new Set<() => void>();
 
   track(res: ServerResponse): void {
     this.open.add(res);
-    res.once('close', () => {
-      this.open.delete(res);
-      if (this.open.size === 0) for (const wake of this.waiters) wake();
-    });
+    res.once('close', () => this.release(res));
+  }
+
+  /**
+   * Holds shutdown until the returned function is called: for an answer written somewhere other than
+   * a response of its own (the 2024-11-05 SSE stream). Calling it again does nothing.
+   */
+  hold(): () => void {
+    const answer = {};
+    this.open.add(answer);
+    return () => this.release(answer);
+  }
+
+  private release(answer: object): void {
+    if (this.open.delete(answer) && this.open.size === 0) for (const wake of this.waiters) wake();
   }
 
   /** Resolves once every tracked response has ended, or after `timeoutMs`, whichever is first. */

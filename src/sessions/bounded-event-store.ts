@@ -1,0 +1,106 @@
+import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
+
+/**
+ * How much of a session's SSE traffic is held for `Last-Event-ID` replay. The newest event of the
+ * stream being written is always held, whatever its size, so that the answer a cut stream missed
+ * can be replayed; everything older gives way to the bounds, oldest first.
+ */
+export interface EventStoreBounds {
+  /** Events held per stream; past it, the stream's oldest are dropped. */
+  readonly eventsPerStream: number;
+  /** Bytes (serialized JSON) held per stream; past it, the stream's oldest events are dropped. */
+  readonly bytesPerStream: number;
+  /** Streams held per session; past it, the stream written least recently is dropped whole. */
+  readonly streams: number;
+  /** Bytes held per session; past it, the streams written least recently are dropped whole. */
+  readonly bytesPerSession: number;
+}
+
+export const DEFAULT_EVENT_STORE_BOUNDS: EventStoreBounds = {
+  eventsPerStream: 100,
+  bytesPerStream: 256 * 1024,
+  streams: 32,
+  bytesPerSession: 1024 * 1024
+};
+
+interface HeldEvent {
+  readonly seq: number;
+  readonly message: JSONRPCMessage;
+  readonly bytes: number;
+}
+
+interface HeldStream {
+  readonly events: HeldEvent[];
+  bytes: number;
+}
+
+/**
+ * One 2025-era session's SSE events, held in memory for resumption (the SDK's `eventStore`). An event
+ * id is `<streamId>/<sequence>`, so a resume is routed by decoding it; an id whose event is no longer
+ * held (dropped by a bound, or never issued) is unknown to {@link getStreamIdForEventId}, and the
+ * SDK's transport answers that resume with its own 400. Owned by one transport; freed with it.
+ */
+export class BoundedEventStore implements EventStore {
+  /** In insertion order of last write: the first is the stream written least recently. */
+  private readonly streams = new Map<StreamId, HeldStream>();
+  private nextSeq = 1;
+  /** Bytes held in all streams. */
+  private bytes = 0;
+
+  constructor(private readonly bounds: EventStoreBounds = DEFAULT_EVENT_STORE_BOUNDS) {}
+
+  storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+    const held = this.streams.get(streamId) ?? { events: [], bytes: 0 };
+    this.streams.delete(streamId);
+    this.streams.set(streamId, held);
+    const event = { seq: this.nextSeq++, message, bytes: Buffer.byteLength(JSON.stringify(message)) };
+    held.events.push(event);
+    held.bytes += event.bytes;
+    this.bytes += event.bytes;
+    while (
+      held.events.length > 1 &&
+      (held.events.length > this.bounds.eventsPerStream || held.bytes > this.bounds.bytesPerStream)
+    ) {
+      const dropped = held.events.shift()!.bytes;
+      held.bytes -= dropped;
+      this.bytes -= dropped;
+    }
+    // The stream just written is the last in the map, so it is never the one dropped here.
+    while (
+      this.streams.size > 1 &&
+      (this.streams.size > this.bounds.streams || this.bytes > this.bounds.bytesPerSession)
+    ) {
+      const oldest = this.streams.keys().next().value!;
+      this.bytes -= this.streams.get(oldest)!.bytes;
+      this.streams.delete(oldest);
+    }
+    return Promise.resolve(`${streamId}/${event.seq}`);
+  }
+
+  getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
+    return Promise.resolve(this.find(eventId)?.streamId);
+  }
+
+  async replayEventsAfter(
+    lastEventId: EventId,
+    { send }: { send: (eventId: EventId, message: JSONRPCMessage) => Promise<void> }
+  ): Promise<StreamId> {
+    const found = this.find(lastEventId);
+    if (!found) throw new Error(`event ${lastEventId} is no longer held`);
+    for (const event of [...found.held.events]) {
+      if (event.seq > found.seq) await send(`${found.streamId}/${event.seq}`, event.message);
+    }
+    return found.streamId;
+  }
+
+  private find(eventId: EventId): { streamId: StreamId; seq: number; held: HeldStream } | undefined {
+    const slash = eventId.lastIndexOf('/');
+    if (slash <= 0) return undefined;
+    const streamId = eventId.slice(0, slash);
+    const seq = Number(eventId.slice(slash + 1));
+    const held = this.streams.get(streamId);
+    if (!held || !Number.isSafeInteger(seq) || !held.events.some(event => event.seq === seq))
+      return undefined;
+    return { streamId, seq, held };
+  }
+}
