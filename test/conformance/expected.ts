@@ -31,6 +31,7 @@ export const PASSING_THROUGH: string[] = [
   'all/tools-call-with-progress',
   'all/json-schema-2020-12',
   'all/server-sse-multiple-streams',
+  'all/server-sse-polling',
   'all/sep-2164-resource-not-found',
   'all/sep-2640-skills-directory',
   'all/sep-2640-skills-enumeration',
@@ -108,8 +109,6 @@ export const KNOWN_GAPS: Record<string, string> = {
   'all/tools-call-elicitation': CLIENT_REQUESTS,
   'all/elicitation-sep1034-defaults': CLIENT_REQUESTS,
   'all/elicitation-sep1330-enums': CLIENT_REQUESTS,
-  'all/server-sse-polling':
-    '2025-era SSE streams through the gateway carry no event ids and no retry:, so the suite has nothing to resume — issue 11 item 7',
   'all/resources-list': RESOURCES,
   'all/resources-read-text': RESOURCES,
   'all/resources-read-binary': RESOURCES,
