@@ -17,6 +17,9 @@ const CLIENT_TIMEOUT_MS = 20_000;
 async function start(): Promise<GatewayProcess> {
   const gateway = await GatewayProcess.start(fixtureConfig(), { env: { SHUTDOWN_DRAIN: '1' } });
   cleanups.push(() => gateway.dispose());
+  // Startup discovery also counts as in flight: wait it out, so the counts the tests wait for are
+  // their calls'.
+  await gateway.discovered();
   return gateway;
 }
 

@@ -108,6 +108,8 @@ describe('the legacy HTTP+SSE transport', () => {
     const gateway = await GatewayProcess.start(fixtureConfig(), { env: { SHUTDOWN_DRAIN: '1' } });
     cleanups.push(() => gateway.dispose());
     const client = await sseClient(gateway, 'sse-caller');
+    // Startup discovery also counts as in flight: wait it out, so the count below is the call's.
+    await gateway.discovered();
     const call = client.callTool({ name: 'fixture__slow', arguments: { ms: 60_000 } }, { timeout: 20_000 });
     call.catch(() => undefined);
     await waitUntil(
