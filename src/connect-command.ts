@@ -137,8 +137,8 @@ export async function runConnect(
     const merged = merge(existing, entry, file);
     let backup;
     try {
-      // A file holding a token is for its owner only.
-      backup = writeWithBackup(file, merged.text, 0o600);
+      // A new client file is its owner's; one holding a token is narrowed to its owner, even if it was wider.
+      backup = writeWithBackup(file, merged.text, { mode: 0o600, ownerOnly: token !== undefined });
     } catch (error) {
       throw new CommandError((error as Error).message);
     }
