@@ -12,7 +12,7 @@ import { createApp } from './http/app.js';
 import { createObservability } from './observability.js';
 import { createSecurity } from './security.js';
 import { CallRunner } from './sessions/call-runner.js';
-import { isLoopback, LOOPBACK_NAMES } from './http/guards.js';
+import { isLoopback, LOOPBACK_NAMES } from './config/loopback.js';
 import type { Logger } from './log.js';
 import type { Runtime } from './runtime/runtime.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
