@@ -450,7 +450,7 @@ class Container implements ServerProcess {
     if (state && !state.Running) return this.exitInfo(`exit code ${state.ExitCode}`);
     this.options.onEngineLost();
     const why = waitError === undefined ? 'its output stream ended' : describeError(waitError);
-    return this.exitInfo(`lost contact with the Docker engine: ${why}`);
+    return { ...this.exitInfo(`lost contact with the Docker engine: ${why}`), engineLost: true };
   }
 
   private exitInfo(reason: string): ExitInfo {

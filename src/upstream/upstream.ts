@@ -692,7 +692,12 @@ export class Upstream {
     process.stop().catch((error: unknown) => {
       this.log.warn({ err: describeError(error) }, 'stopping an ended server failed');
     });
-    if (!exit.requested) {
+    if (!exit.requested && exit.engineLost) {
+      // Not the server's fault, as with a start the engine refuses: not counted, so the server
+      // works again as soon as the engine answers.
+      this.log.warn({ reason: exit.reason, inFlight: this.inFlightCount }, 'server lost with its engine');
+      this.setState('stopped');
+    } else if (!exit.requested) {
       this.emitLifecycle('crashed');
       this.log.error({ reason: exit.reason, inFlight: this.inFlightCount }, 'server exited unexpectedly');
       this.recordFailure(`server exited (${exit.reason})`, 'crash');

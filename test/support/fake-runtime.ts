@@ -160,8 +160,9 @@ export class FakeProcess implements ServerProcess {
    * `requested: false`. With `runtime.exitLagMs`, the streams end first and the exit is seen that
    * much later, reported the way `LocalProcessRuntime` reports it (`requested` is whether stop()
    * was called by then), as happens when a real pipe's EOF arrives before the exit status.
+   * `engineLost` reports it as a container runtime that lost its engine would.
    */
-  crash(reason = 'exit code 1'): void {
+  crash(reason = 'exit code 1', engineLost = false): void {
     if (this.exit || this.dying) return;
     if (this.runtime.exitNeverSeen) {
       // Like a container whose engine was killed: its streams end, its exit is never reported.
@@ -171,7 +172,7 @@ export class FakeProcess implements ServerProcess {
     }
     const lag = this.runtime.exitLagMs;
     if (lag <= 0) {
-      this.end({ reason, requested: false });
+      this.end({ reason, requested: false, ...(engineLost ? { engineLost } : {}) });
       return;
     }
     this.dying = true;

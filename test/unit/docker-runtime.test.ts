@@ -815,7 +815,8 @@ describe('DockerRuntime stop and exit', () => {
     container.exit.reject(socketError('ECONNRESET'));
     await expect(server.exited).resolves.toEqual({
       reason: expect.stringMatching(/^lost contact with the Docker engine: .*ECONNRESET/),
-      requested: false
+      requested: false,
+      engineLost: true
     });
   });
 
@@ -826,7 +827,8 @@ describe('DockerRuntime stop and exit', () => {
     container.stream.endOutput(); // the wait stays pending, as it does when dockerd is killed
     await expect(server.exited).resolves.toEqual({
       reason: 'lost contact with the Docker engine: its output stream ended',
-      requested: false
+      requested: false,
+      engineLost: true
     });
     expect(performance.now() - began).toBeLessThan(3_000);
   });

@@ -847,6 +847,18 @@ describe('Upstream crash backoff (issue 14, item 4)', () => {
     });
   });
 
+  it('does not count a lost container engine as a crash', async () => {
+    const { runtime, upstream } = setup();
+    for (let i = 1; i <= 4; i++) {
+      await upstream.callTool('echo', { text: `${i}` });
+      runtime.processes.at(-1)!.crash('lost contact with the Docker engine: its output stream ended', true);
+      await vi.waitFor(() => expect(upstream.state).toBe('stopped'));
+    }
+    expect(text((await upstream.callTool('echo', { text: 'after' })).result)).toBe('after');
+    expect(upstream.state).toBe('ready');
+    expect(runtime.starts).toBe(5);
+  });
+
   it('does not count requested stops', async () => {
     const { runtime, upstream } = setup();
     for (let i = 0; i < 4; i++) {
