@@ -58,8 +58,9 @@ interface Connection {
   readonly client: Client;
   readonly process: ServerProcess;
   /**
-   * Rejecters of the calls in flight: the process's exit fails each at once with `server_exited`.
-   * Each call removes its own when it settles, so nothing outlives the call (racing every call
+   * Rejecters of the requests in flight (calls and tool listings): the process's exit fails each at
+   * once with `server_exited`, an over-long line with `message_too_large`.
+   * Each removes its own when it settles, so nothing outlives the request (racing every request
    * against one long-lived promise would keep every result reachable until the process exits).
    */
   readonly inFlight: Set<(error: unknown) => void>;
@@ -318,10 +319,7 @@ export class Upstream {
           ...(options.onprogress ? { onprogress: options.onprogress } : {})
         }
       );
-      const result = await new Promise<CallToolResult>((resolve, reject) => {
-        connection.inFlight.add(reject);
-        request.then(resolve, reject).finally(() => connection.inFlight.delete(reject));
-      }).catch(async (error: unknown) => {
+      const result = await tracked(connection, request).catch(async (error: unknown) => {
         throw withColdStart(await this.requestError(error, connection, tool, options.signal, queuedMs), {
           cold,
           startMs
@@ -670,7 +668,7 @@ export class Upstream {
   }
 
   private async listTools(connection: Connection): Promise<readonly Tool[]> {
-    const { tools } = await connection.client.listTools();
+    const { tools } = await tracked(connection, connection.client.listTools());
     if (this.connection === connection || this.starting) this.reportTools(tools);
     return tools;
   }
@@ -778,4 +776,15 @@ export class Upstream {
   private readonly onStderr = (line: string) => {
     this.log.info({ stream: 'stderr', line }, 'server stderr');
   };
+}
+
+/**
+ * `request`, failed early with the connection's end or an over-long line on its stdout (both
+ * reject everything in `inFlight`), rather than left to wait out its own timeout.
+ */
+function tracked<T>(connection: Connection, request: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    connection.inFlight.add(reject);
+    request.then(resolve, reject).finally(() => connection.inFlight.delete(reject));
+  });
 }

@@ -914,6 +914,23 @@ describe('Upstream line limit (issue 14, item 5)', () => {
   });
 });
 
+describe('Upstream line limit for listings', () => {
+  it('fails a tools/list waiting on the server at once too', async () => {
+    const { runtime, upstream } = setup({}, { maxLineBytes: 4_096 });
+    await upstream.callTool('echo', { text: 'warm' });
+    const server = runtime.processes[0]!;
+    // Noise with no newline ahead of the answer to the next tools/list: one over-long line that
+    // swallows the answer.
+    server.stdin.on('data', (chunk: Buffer) => {
+      if (chunk.toString('utf8').includes('"tools/list"')) server.stdout.write('x'.repeat(8_192));
+    });
+    const began = performance.now();
+    const listing = Promise.race([upstream.discover(), delay(3_000).then(() => 'still waiting')]);
+    await expect(listing).rejects.toMatchObject({ code: 'message_too_large', serverId: 'alpha' });
+    expect(performance.now() - began).toBeLessThan(2_000);
+  });
+});
+
 describe('Upstream queue and callTimeout (issue 14, item 10)', () => {
   it('bounds the wait for a slot by callTimeout and says the queue ran out', async () => {
     // The one slot is held by a call paying a long cold start (bounded by startTimeout, not callTimeout).
