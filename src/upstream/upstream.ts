@@ -122,6 +122,12 @@ const FAILURE_LIMIT = 3;
 /** ...mark the server failed for this long. */
 const FAILED_COOLDOWN_MS = 30_000;
 
+/**
+ * The time a server that silently ignores the era probe gets for its 2025-era `initialize`, after
+ * the probe has taken all of startTimeout (at most startTimeout itself).
+ */
+const LEGACY_FALLBACK_MS = 5_000;
+
 /** How long an ended stdout waits for the process's exit status before it counts as the exit. */
 const EXIT_GRACE_MS = 200;
 
@@ -600,6 +606,14 @@ export class Upstream {
       for (const reject of inFlight) reject(error);
     };
 
+    // A probe gets all of startTimeout (a slow starter answers it late); on stdio the SDK falls
+    // back to `initialize` only once it times out, so a server that ignores it needs time after.
+    const startTimeoutMs = this.options.startTimeoutMs;
+    const fallbackMs = prior ? 0 : Math.min(LEGACY_FALLBACK_MS, startTimeoutMs);
+    const bound =
+      fallbackMs > 0
+        ? `within ${startTimeoutMs / 1000}s (startTimeout), nor ${fallbackMs / 1000}s after it as a 2025-era server that ignores the era probe`
+        : `within ${startTimeoutMs / 1000}s (startTimeout)`;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -607,11 +621,13 @@ export class Upstream {
           reject(
             new GatewayError(
               'start_failed',
-              `server ${this.spec.id} did not complete the MCP handshake within ${this.options.startTimeoutMs / 1000}s`,
-              { serverId: this.spec.id }
+              `server ${this.spec.id} did not complete the MCP handshake ${bound}`,
+              {
+                serverId: this.spec.id
+              }
             )
           ),
-        this.options.startTimeoutMs
+        startTimeoutMs + fallbackMs
       );
     });
     const exitedEarly = (exit: ExitInfo) =>

@@ -981,6 +981,16 @@ describe('Upstream start timeout (issue 14, item 11)', () => {
     expect(upstream.prior?.kind).toBe('modern');
     expect(runtime.starts).toBe(1);
   }, 15_000);
+
+  it('starts a server that silently ignores the era probe, as a 2025-era one', async () => {
+    const { runtime, upstream } = setup({}, { startTimeoutMs: 1_000 });
+    runtime.legacyOnly = true;
+    runtime.ignoreProbe = true;
+    const outcome = await upstream.callTool('echo', { text: 'ignored the probe' });
+    expect(text(outcome.result)).toBe('ignored the probe');
+    expect(upstream.prior?.kind).toBe('legacy');
+    expect(runtime.processes[0]!.methods.slice(0, 2)).toEqual(['server/discover', 'initialize']);
+  }, 15_000);
 });
 
 describe('Upstream smaller inaccuracies (issue 14, item 23)', () => {
