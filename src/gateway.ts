@@ -88,7 +88,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const usesDocker = config.servers.some(spec => spec.runtime === 'docker');
   if (usesDocker) {
     const engine = await docker.health();
-    if (engine.reachable) await docker.removeLeftovers();
+    // The sweep health() began: bounded and never rejecting, so a slow engine cannot stop the start.
+    if (engine.reachable) await docker.sweep();
     else
       log.warn(
         { err: engine.error },
