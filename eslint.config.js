@@ -28,6 +28,32 @@ const layerBlocks = layers.map((layer, index) => ({
   }
 }));
 
+/**
+ * The modules every layer uses sit below them all: config (parsed settings), then store (the
+ * state database), then auth (principals, verifiers, which reads the store and may use the
+ * catalog's pure glob). None of them imports a layer that uses it.
+ */
+const everyLayer = [...layers, 'store', 'auth'];
+const baseBlocks = Object.entries({
+  config: everyLayer,
+  store: [...layers, 'auth'],
+  auth: ['http', 'sessions', 'upstream', 'runtime']
+}).map(([base, above]) => ({
+  files: [`src/${base}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: [dockerode],
+        patterns: above.map(layer => ({
+          group: [`../${layer}/*`, `../../${layer}/*`],
+          message: `${base} sits below ${layer}, which uses it; move what ${base} needs below it`
+        }))
+      }
+    ]
+  }
+}));
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.tools/', 'data/', 'coverage/', 'bench/results/'] },
   js.configs.recommended,
@@ -45,6 +71,7 @@ export default tseslint.config(
     }
   },
   ...layerBlocks,
+  ...baseBlocks,
   {
     files: ['src/runtime/docker-runtime.ts'],
     rules: { 'no-restricted-imports': 'off' }

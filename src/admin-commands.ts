@@ -1,14 +1,27 @@
 import { createInterface } from 'node:readline';
 import { OAuthModelStore } from './http/oauth/oauth-model-store.js';
 import { grantViews } from './http/oauth/grants.js';
+import { EXIT_CONFIG } from './settings.js';
 import { openDatabase } from './store/database.js';
 import { AuditLog } from './store/audit-log.js';
 import { SettingsStore } from './store/settings-store.js';
+import { StoreError } from './store/store-error.js';
 import { TokenStore, type TokenRecord } from './store/token-store.js';
 
 /** Thrown for a bad argument to a token or admin command; the message is for the person typing. */
 export class CommandError extends Error {
   override readonly name = 'CommandError';
+}
+
+/**
+ * The exit status for a command that failed with `error`, said in one line on stderr: 2 for a bad
+ * argument, 78 for a state database that cannot be used (as `serve` refuses one). Anything else
+ * is rethrown.
+ */
+export function commandFailed(error: unknown): number {
+  if (!(error instanceof CommandError) && !(error instanceof StoreError)) throw error;
+  process.stderr.write(`mcp-gateway: ${error.message}\n`);
+  return error instanceof StoreError ? EXIT_CONFIG : 2;
 }
 
 const SERVER_OR_GLOB = /^[A-Za-z0-9_*?-]+$/;
@@ -145,7 +158,7 @@ export async function runAdminCommand(
 
 /**
  * The `token` or `admin` command (`group`) as the command line runs it, given the words after the
- * group's name: a bad argument is said in one line on stderr, exit 2.
+ * group's name: a bad argument is exit 2, an unusable state database 78 (see {@link commandFailed}).
  */
 export function adminCli(group: 'token' | 'admin') {
   return async (
@@ -164,9 +177,7 @@ export function adminCli(group: 'token' | 'admin') {
         }
       );
     } catch (error) {
-      if (!(error instanceof CommandError)) throw error;
-      process.stderr.write(`mcp-gateway: ${error.message}\n`);
-      return 2;
+      return commandFailed(error);
     }
   };
 }

@@ -35,8 +35,8 @@ Options (flags beat environment variables, which beat defaults):
   (environment only)       shutdown drain         SHUTDOWN_DRAIN (seconds, 10)
   -h, --help, -v, --version
 
-Exit status: 0 done; 78 a config or setting refused (validate and serve alike);
-2 a bad command line; 1 anything else.
+Exit status: 0 done; 78 a config or setting refused (validate and serve alike), or a
+damaged state database; 2 a bad command line; 1 anything else.
 `;
 
 /** Flags every command accepts: the settings (see src/settings.ts), help and version. */

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { CommandError, runAdminCommand, type TokenCreateOptions } from './admin-commands.js';
+import { CommandError, commandFailed, runAdminCommand, type TokenCreateOptions } from './admin-commands.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
 import { ConfigFileSchema } from './config/schema.js';
 import { clientConfigFile } from './connect/client-config-file.js';
@@ -137,8 +137,8 @@ export async function runConnect(
     const merged = merge(existing, entry, file);
     let backup;
     try {
-      // A file holding a token is for its owner only.
-      backup = writeWithBackup(file, merged.text, 0o600);
+      // A new client file is its owner's; one holding a token is narrowed to its owner, even if it was wider.
+      backup = writeWithBackup(file, merged.text, { mode: 0o600, ownerOnly: token !== undefined });
     } catch (error) {
       throw new CommandError((error as Error).message);
     }
@@ -208,7 +208,7 @@ async function createToken(
   return secret;
 }
 
-/** `connect` as the CLI runs it: a usage problem is exit 2, said on stderr. */
+/** `connect` as the CLI runs it: a usage problem is exit 2, an unusable state database 78, said on stderr. */
 export const connectCli: CommandRun = async (words, flags, settings) => {
   try {
     if (words.length > 1) throw new CommandError(`connect takes one client, got: ${words.join(' ')}`);
@@ -218,8 +218,6 @@ export const connectCli: CommandRun = async (words, flags, settings) => {
       stdin: process.stdin
     });
   } catch (error) {
-    if (!(error instanceof CommandError)) throw error;
-    process.stderr.write(`mcp-gateway: ${error.message}\n`);
-    return 2;
+    return commandFailed(error);
   }
 };

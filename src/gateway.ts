@@ -12,7 +12,7 @@ import { createApp } from './http/app.js';
 import { createObservability } from './observability.js';
 import { createSecurity } from './security.js';
 import { CallRunner } from './sessions/call-runner.js';
-import { isLoopback, LOOPBACK_NAMES } from './http/guards.js';
+import { isLoopback, LOOPBACK_NAMES } from './config/loopback.js';
 import type { Logger } from './log.js';
 import type { Runtime } from './runtime/runtime.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
@@ -89,7 +89,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const usesDocker = config.servers.some(spec => spec.runtime === 'docker');
   if (usesDocker) {
     const engine = await docker.health();
-    if (engine.reachable) await docker.removeLeftovers();
+    // The sweep health() began: bounded and never rejecting, so a slow engine cannot stop the start.
+    if (engine.reachable) await docker.sweep();
     else
       log.warn(
         { err: engine.error },

@@ -7,7 +7,7 @@ import type { GatewaySettingsSchema } from './config/schema.js';
 import { describeError } from './errors.js';
 import { authenticate } from './http/auth/authenticate.js';
 import { bearerOnly } from './http/auth/bearer-only.js';
-import { isLoopback } from './http/guards.js';
+import { isLoopback } from './config/loopback.js';
 import type { OAuthServer } from './http/oauth/oauth-server.js';
 import { rateLimit } from './http/rate-limit.js';
 import type { Logger } from './log.js';

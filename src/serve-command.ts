@@ -4,6 +4,9 @@ import { UnsafeStartError } from './security.js';
 import { EXIT_CONFIG, type Settings } from './settings.js';
 import { StoreError } from './store/store-error.js';
 
+/** A signal within this long of the first is taken for the same request (see below). */
+const REPEAT_SIGNAL_GRACE_MS = 2_000;
+
 /**
  * `mcp-gateway serve`: runs the gateway until a signal, then shuts it down. Resolves to the exit
  * status: 0 after a clean shutdown, 78 for a refused config or a damaged state database, 1 for any other failure.
@@ -39,13 +42,20 @@ export async function runServe(
   }
   const running = gateway;
   return new Promise(resolve => {
-    let signals = 0;
+    let firstAt: number | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (++signals > 1) {
+      if (firstAt !== undefined) {
+        // Ctrl-C on `npm start` is two signals: the terminal's, to the whole process group, and
+        // npm's forwarded copy. A repeat that close to the first is that echo, not an "exit now".
+        if (performance.now() - firstAt < REPEAT_SIGNAL_GRACE_MS) {
+          log.debug({ signal }, 'repeated signal ignored: shutting down already');
+          return;
+        }
         log.warn({ signal }, 'second signal: exiting now');
         resolve(1);
         return;
       }
+      firstAt = performance.now();
       if (signal === 'SIGHUP') {
         // Until the config can be reloaded in place, a hangup (a closed terminal, or a reload
         // request) stops the gateway cleanly rather than killing it with its servers running.

@@ -1,4 +1,4 @@
-import { isLoopback } from '../http/guards.js';
+import { isLoopback } from './loopback.js';
 
 /** The address `serve` listens on: the flag or environment's, else the file's `gateway.host`, else loopback. */
 export function listenHost(

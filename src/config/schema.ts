@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parsePublicUrl } from '../http/oauth/public-url.js';
+import { parsePublicUrl } from './public-url.js';
 
 /**
  * The one definition of `servers.yaml`. `validate`, `serve` and the README's reference all follow

@@ -1,14 +1,6 @@
 import type { RequestHandler } from 'express';
 import { HttpError } from './http-error.js';
 
-/** Hostnames that name this machine's loopback interface. */
-export const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
-
-/** True for an address only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 function hostnameOf(value: string): string | undefined {
   try {
     return new URL(value.includes('://') ? value : `http://${value}`).hostname.toLowerCase();

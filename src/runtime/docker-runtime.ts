@@ -32,6 +32,8 @@ export interface DockerRuntimeOptions {
   /** Identifies this gateway's containers among others on the engine (a hash of its state directory). */
   readonly owner: string;
   readonly log: Logger;
+  /** Bound on each request of a leftover sweep (list, each removal); tests shorten it. */
+  readonly sweepRequestTimeoutMs?: number;
 }
 
 /** What `/healthz` reports about the engine. */
@@ -77,7 +79,7 @@ export class DockerRuntime implements Runtime {
     return createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
   }
 
-  /** Pings the engine; once it answers after being unreachable, sweeps leftovers in the background. */
+  /** Pings the engine; once it answers after being unreachable, sweeps leftovers in the background (see {@link sweep}). */
   async health(): Promise<EngineHealth> {
     try {
       await withTimeout(this.docker.ping(), PING_TIMEOUT_MS, 'ping timed out');
@@ -85,7 +87,7 @@ export class DockerRuntime implements Runtime {
       this.sweepNeeded = true;
       return { reachable: false, error: describeError(error) };
     }
-    void this.sweepIfNeeded();
+    void this.sweep();
     return { reachable: true };
   }
 
@@ -99,10 +101,11 @@ export class DockerRuntime implements Runtime {
   }
 
   /**
-   * Removes leftovers if none has been done since the engine was last seen unreachable. Never
-   * rejects: an engine that is still down is left for the next time.
+   * Removes leftovers if none has been done since the engine was last seen unreachable, joining a
+   * sweep already under way. Never rejects, and each engine request in it is bounded: an engine
+   * that is down or hangs is left for the next time.
    */
-  private sweepIfNeeded(): Promise<void> {
+  sweep(): Promise<void> {
     if (!this.sweepNeeded) return Promise.resolve();
     this.sweeping ??= this.removeLeftovers()
       .then(
@@ -117,32 +120,39 @@ export class DockerRuntime implements Runtime {
 
   /**
    * Removes containers this gateway left behind (a crash, a kill -9, an engine that died under
-   * them), except the ones it runs now. Returns how many.
+   * them), except the ones it runs now. Returns how many. Rejects when the engine does not answer
+   * in time; {@link sweep} is the entry point that never does.
    */
   async removeLeftovers(): Promise<number> {
-    // Bounded: a start waits for a sweep, and an engine that hangs must not hang it.
+    const timeoutMs = this.options.sweepRequestTimeoutMs ?? ENGINE_REQUEST_TIMEOUT_MS;
     const listed = await withTimeout(
       this.docker.listContainers({
         all: true,
         filters: { label: [`${MANAGED_LABEL}=true`, `${OWNER_LABEL}=${this.options.owner}`] }
       }),
-      ENGINE_REQUEST_TIMEOUT_MS,
+      timeoutMs,
       'listing containers timed out'
     );
     // The list may hold a container whose creation has not come back to us yet: it is a start of
-    // ours, not a leftover, and is in `live` once those creations settle.
-    await Promise.allSettled(this.creating);
+    // ours, not a leftover, and is in `live` once those creations settle. Creations that do not
+    // settle in time leave the whole sweep for later rather than risk removing a start's container.
+    await withTimeout(Promise.allSettled(this.creating), timeoutMs, 'container creations still pending');
     const leftovers = listed.filter(info => !this.live.has(info.Id));
     this.sweepNeeded = false;
     const removed = await Promise.all(
       leftovers.map(async info => {
         const fields = { container: info.Id.slice(0, 12), server: info.Labels[SERVER_LABEL] };
         try {
-          await this.docker.getContainer(info.Id).remove({ force: true });
+          await withTimeout(
+            this.docker.getContainer(info.Id).remove({ force: true }),
+            timeoutMs,
+            'removing the container timed out'
+          );
           this.log.info(fields, 'removed a leftover container');
           return true;
         } catch (error) {
           if (statusOf(error) === 404) return false; // gone already
+          this.sweepNeeded = true; // tried again on the next start or health check
           this.log.warn({ ...fields, err: describeError(error) }, 'could not remove a leftover container');
           return false;
         }
@@ -171,7 +181,9 @@ export class DockerRuntime implements Runtime {
     if (!image || !limits)
       throw new GatewayError('start_failed', `server ${spec.id} has no image`, { serverId: spec.id });
     try {
-      await this.sweepIfNeeded();
+      // Not awaited: a sweep is bounded but may be slow, and a start needs nothing from it (the
+      // containers it makes are spared, see removeLeftovers).
+      void this.sweep();
       await this.ensureImage(image, spec.id);
       if (signal.aborted)
         throw new GatewayError('server_unavailable', 'the gateway is shutting down', { serverId: spec.id });
@@ -450,7 +462,7 @@ class Container implements ServerProcess {
     if (state && !state.Running) return this.exitInfo(`exit code ${state.ExitCode}`);
     this.options.onEngineLost();
     const why = waitError === undefined ? 'its output stream ended' : describeError(waitError);
-    return this.exitInfo(`lost contact with the Docker engine: ${why}`);
+    return { ...this.exitInfo(`lost contact with the Docker engine: ${why}`), engineLost: true };
   }
 
   private exitInfo(reason: string): ExitInfo {

@@ -7,6 +7,11 @@ export interface ExitInfo {
   readonly reason: string;
   /** True when the gateway asked for the stop; false for a crash. */
   readonly requested: boolean;
+  /**
+   * True when the runtime lost its engine (a Docker engine killed or unreachable) rather than the
+   * server ending: not the server's fault, so not a crash that counts toward marking it failed.
+   */
+  readonly engineLost?: boolean;
 }
 
 /**

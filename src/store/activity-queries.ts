@@ -101,9 +101,18 @@ interface RequestRow {
   cold: number;
 }
 
+/** How long one write check's answer stands: `/readyz` is unauthenticated and must not force a commit each hit. */
+const WRITE_CHECK_TTL_MS = 1_000;
+
 /** Read-only views of the activity records, for the REST API. */
 export class ActivityQueries {
-  constructor(private readonly db: DatabaseSync) {}
+  private lastWriteCheck: { at: number; problem: string | undefined } | undefined;
+
+  /** `now` is the clock the write check's cache is measured on (injected by tests). */
+  constructor(
+    private readonly db: DatabaseSync,
+    private readonly now: () => number = Date.now
+  ) {}
 
   /** Open sessions first, then the most recently seen closed ones. */
   sessions(limit: number, state: 'open' | 'closed' | 'all' = 'all'): SessionView[] {
@@ -179,19 +188,25 @@ export class ActivityQueries {
   /**
    * Why the store cannot commit a write now (a full disk, a read-only file or connection), or
    * undefined when it can. It commits one tiny row: a rolled-back write reaches no disk, so only a
-   * committed one tells.
+   * committed one tells. The answer is reused for a second, so callers (an unauthenticated probe)
+   * cannot force more than one commit a second.
    */
   writeProblem(): string | undefined {
+    const now = this.now();
+    const last = this.lastWriteCheck;
+    if (last && now - last.at >= 0 && now - last.at < WRITE_CHECK_TTL_MS) return last.problem;
+    let problem: string | undefined;
     try {
       this.db
         .prepare(
           'INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'
         )
-        .run(new Date().toISOString());
-      return undefined;
+        .run(new Date(now).toISOString());
     } catch (error) {
-      return error instanceof Error ? error.message : String(error);
+      problem = error instanceof Error ? error.message : String(error);
     }
+    this.lastWriteCheck = { at: now, problem };
+    return problem;
   }
 }
 

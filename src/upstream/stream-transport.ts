@@ -33,6 +33,13 @@ export class StreamTransport implements Transport {
    * it, the overflow is reported through `onerror`.
    */
   onoverflow?: (bytes: number) => void;
+  /**
+   * `stderr` and `pid` make the SDK's era probe treat this as stdio (it looks for both): there a
+   * probe that gets no answer means a 2025-era server to `initialize`, not an outage. The probe
+   * runs in place, on these streams. Neither is used otherwise.
+   */
+  readonly stderr = null;
+  readonly pid = null;
 
   private chunks: Buffer[] = [];
   private buffered = 0;

@@ -58,8 +58,9 @@ interface Connection {
   readonly client: Client;
   readonly process: ServerProcess;
   /**
-   * Rejecters of the calls in flight: the process's exit fails each at once with `server_exited`.
-   * Each call removes its own when it settles, so nothing outlives the call (racing every call
+   * Rejecters of the requests in flight (calls and tool listings): the process's exit fails each at
+   * once with `server_exited`, an over-long line with `message_too_large`.
+   * Each removes its own when it settles, so nothing outlives the request (racing every request
    * against one long-lived promise would keep every result reachable until the process exits).
    */
   readonly inFlight: Set<(error: unknown) => void>;
@@ -120,6 +121,12 @@ const FAILURE_WINDOW_MS = 60_000;
 const FAILURE_LIMIT = 3;
 /** ...mark the server failed for this long. */
 const FAILED_COOLDOWN_MS = 30_000;
+
+/**
+ * The time a server that silently ignores the era probe gets for its 2025-era `initialize`, after
+ * the probe has taken all of startTimeout (at most startTimeout itself).
+ */
+const LEGACY_FALLBACK_MS = 5_000;
 
 /** How long an ended stdout waits for the process's exit status before it counts as the exit. */
 const EXIT_GRACE_MS = 200;
@@ -318,10 +325,7 @@ export class Upstream {
           ...(options.onprogress ? { onprogress: options.onprogress } : {})
         }
       );
-      const result = await new Promise<CallToolResult>((resolve, reject) => {
-        connection.inFlight.add(reject);
-        request.then(resolve, reject).finally(() => connection.inFlight.delete(reject));
-      }).catch(async (error: unknown) => {
+      const result = await tracked(connection, request).catch(async (error: unknown) => {
         throw withColdStart(await this.requestError(error, connection, tool, options.signal, queuedMs), {
           cold,
           startMs
@@ -602,6 +606,14 @@ export class Upstream {
       for (const reject of inFlight) reject(error);
     };
 
+    // A probe gets all of startTimeout (a slow starter answers it late); on stdio the SDK falls
+    // back to `initialize` only once it times out, so a server that ignores it needs time after.
+    const startTimeoutMs = this.options.startTimeoutMs;
+    const fallbackMs = prior ? 0 : Math.min(LEGACY_FALLBACK_MS, startTimeoutMs);
+    const bound =
+      fallbackMs > 0
+        ? `within ${startTimeoutMs / 1000}s (startTimeout), nor ${fallbackMs / 1000}s after it as a 2025-era server that ignores the era probe`
+        : `within ${startTimeoutMs / 1000}s (startTimeout)`;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -609,11 +621,13 @@ export class Upstream {
           reject(
             new GatewayError(
               'start_failed',
-              `server ${this.spec.id} did not complete the MCP handshake within ${this.options.startTimeoutMs / 1000}s`,
-              { serverId: this.spec.id }
+              `server ${this.spec.id} did not complete the MCP handshake ${bound}`,
+              {
+                serverId: this.spec.id
+              }
             )
           ),
-        this.options.startTimeoutMs
+        startTimeoutMs + fallbackMs
       );
     });
     const exitedEarly = (exit: ExitInfo) =>
@@ -670,7 +684,7 @@ export class Upstream {
   }
 
   private async listTools(connection: Connection): Promise<readonly Tool[]> {
-    const { tools } = await connection.client.listTools();
+    const { tools } = await tracked(connection, connection.client.listTools());
     if (this.connection === connection || this.starting) this.reportTools(tools);
     return tools;
   }
@@ -692,7 +706,12 @@ export class Upstream {
     process.stop().catch((error: unknown) => {
       this.log.warn({ err: describeError(error) }, 'stopping an ended server failed');
     });
-    if (!exit.requested) {
+    if (!exit.requested && exit.engineLost) {
+      // Not the server's fault, as with a start the engine refuses: not counted, so the server
+      // works again as soon as the engine answers.
+      this.log.warn({ reason: exit.reason, inFlight: this.inFlightCount }, 'server lost with its engine');
+      this.setState('stopped');
+    } else if (!exit.requested) {
       this.emitLifecycle('crashed');
       this.log.error({ reason: exit.reason, inFlight: this.inFlightCount }, 'server exited unexpectedly');
       this.recordFailure(`server exited (${exit.reason})`, 'crash');
@@ -773,4 +792,15 @@ export class Upstream {
   private readonly onStderr = (line: string) => {
     this.log.info({ stream: 'stderr', line }, 'server stderr');
   };
+}
+
+/**
+ * `request`, failed early with the connection's end or an over-long line on its stdout (both
+ * reject everything in `inFlight`), rather than left to wait out its own timeout.
+ */
+function tracked<T>(connection: Connection, request: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    connection.inFlight.add(reject);
+    request.then(resolve, reject).finally(() => connection.inFlight.delete(reject));
+  });
 }

@@ -33,6 +33,9 @@ describe.skipIf(!canMount)('the state directory on a full disk', () => {
 
     fill(state);
     const file = path.join(state, 'gateway.db');
+    // The write check's answer stands for a second (an unauthenticated probe must not force a commit
+    // each hit), so the 200 above may be repeated until it expires.
+    await waitUntil(async () => (await readyz(gateway)).status === 503, 5_000);
     const unready = await readyz(gateway);
     expect(unready.status).toBe(503);
     expect(unready.body).toMatchObject({ ready: false, checks: { store: false } });

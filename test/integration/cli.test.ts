@@ -160,6 +160,29 @@ describe('mcp-gateway token create', () => {
   });
 });
 
+describe('token, admin and connect on a damaged state database', () => {
+  it('exit 78 naming the file and the way out, as serve does', () => {
+    const state = mkdtempSync(path.join(dir, 'damaged-'));
+    const file = path.join(state, 'gateway.db');
+    writeFileSync(file, Buffer.alloc(16_384, 0xa5));
+    const config = path.join(state, 'servers.yaml');
+    writeFileSync(config, 'gateway:\n  auth:\n    mode: token\nservers: {}\n');
+    for (const args of [
+      ['token', 'list'],
+      ['token', 'create', '--name', 'x'],
+      ['connect', 'cursor', '--create-token']
+    ]) {
+      const result = spawnSync(process.execPath, [CLI, ...args, '--config', config, '--state-dir', state], {
+        encoding: 'utf8',
+        timeout: 20_000
+      });
+      expect(result.status, `${args.join(' ')}: ${result.stderr}`).toBe(78);
+      expect(result.stderr).toContain(`mcp-gateway: the state database ${file} is damaged`);
+      expect(result.stderr).toContain('--reset-damaged-state');
+    }
+  });
+});
+
 describe('mcp-gateway serve', () => {
   it('refuses to start on an invalid config, saying where', () => {
     const result = run(['serve', '--port', '0'], `servers:\n  x:\n    command: "not a list"\n`);

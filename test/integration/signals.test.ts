@@ -58,31 +58,39 @@ function logLine(child: ChildProcess, match: (line: Record<string, unknown>) => 
   });
 }
 
+/** `npm start` on a fixture server, in its own process group (as a terminal would run it), once listening. */
+async function npmStart() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcp-gateway-npm-start-'));
+  const config = path.join(dir, 'servers.yaml');
+  const serverMarker = marker();
+  writeFileSync(config, serversYaml(serverMarker));
+  const npm = spawn(
+    'npm',
+    ['start', '--silent', '--', '--config', config, '--state-dir', path.join(dir, 'data'), '--port', '0'],
+    { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }
+  );
+  let text = '';
+  npm.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  npm.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  const exited = new Promise<number | null>(resolve => npm.once('exit', code => resolve(code)));
+  cleanups.push(() => {
+    // Whatever the outcome, nothing of this test outlives it.
+    for (const pid of [...processesWith(config), ...processesWith(serverMarker)])
+      process.kill(pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // start.mjs builds first when dist/ is older than src/.
+  const listening = await logLine(npm, line => line.msg === 'gateway listening', 120_000);
+  return { npm, exited, url: new URL(String(listening.url)), config, serverMarker, output: () => text };
+}
+
 describe('signals', () => {
   it('SIGTERM to `npm start` stops the gateway and its servers: no orphan, the port closed', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mcp-gateway-npm-start-'));
-    const config = path.join(dir, 'servers.yaml');
-    const serverMarker = marker();
-    writeFileSync(config, serversYaml(serverMarker));
-    const npm = spawn(
-      'npm',
-      ['start', '--silent', '--', '--config', config, '--state-dir', path.join(dir, 'data'), '--port', '0'],
-      { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }
-    );
-    const exited = new Promise<number | null>(resolve => npm.once('exit', code => resolve(code)));
-    cleanups.push(() => {
-      // Whatever the outcome, nothing of this test outlives it.
-      for (const pid of [...processesWith(config), ...processesWith(serverMarker)])
-        process.kill(pid, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    });
-
-    // start.mjs builds first when dist/ is older than src/.
-    const listening = await logLine(npm, line => line.msg === 'gateway listening', 120_000);
-    const url = new URL(String(listening.url));
+    const { npm, exited, url, config, serverMarker, output } = await npmStart();
     const serverPid = await startServer(url);
     expect(processesWith(config).filter(pid => pid !== npm.pid).length).toBeGreaterThan(0);
-    expect(processesWith(serverMarker)).toEqual([serverPid]);
+    // The instance started for discovery at startup may still be on its way out.
+    await waitUntil(() => processesWith(serverMarker).join() === String(serverPid), 5_000);
 
     process.kill(npm.pid!, 'SIGTERM');
     await exited;
@@ -93,6 +101,32 @@ describe('signals', () => {
       15_000
     );
     await expect(fetch(new URL('/healthz', url))).rejects.toThrow();
+    expect(output()).toContain('"msg":"stopped"');
+  });
+
+  it('Ctrl-C on `npm start` (SIGINT to its process group, and from npm again) shuts down cleanly', async () => {
+    const { npm, exited, url, config, serverMarker, output } = await npmStart();
+    await startServer(url);
+    // A call in flight holds the shutdown in its drain, so the second signal surely finds it running.
+    const client = await connect(url, 'legacy');
+    cleanups.push(() => client.close());
+    const call = client.callTool({ name: 'fixture__slow', arguments: { ms: 1_500 } });
+    await new Promise(resolve => setTimeout(resolve, 300)); // the call reaches the running server
+
+    // What a terminal does: the signal goes to the whole foreground group (npm and the gateway),
+    // and npm forwards its copy to the gateway a moment later, which the second kill makes sure of
+    // (two signals that arrive together may be delivered as one).
+    process.kill(-npm.pid!, 'SIGINT');
+    await waitUntil(() => output().includes('"msg":"signal received"'), 5_000);
+    process.kill(npm.pid!, 'SIGINT');
+    expect(textOf(await call)).toBe('slept 1500');
+    expect(await exited).toBe(0);
+    await waitUntil(
+      () => processesWith(config).length === 0 && processesWith(serverMarker).length === 0,
+      15_000
+    );
+    expect(output()).toContain('"msg":"stopped"');
+    expect(output()).not.toContain('exiting now');
   });
 
   it('SIGHUP shuts the gateway down cleanly (until the config can be reloaded): exit 0, servers stopped', async () => {

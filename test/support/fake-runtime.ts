@@ -131,8 +131,9 @@ export class FakeProcess implements ServerProcess {
     this.serveOn(this.stdin);
   }
 
-  private serveOn(stdin: PassThrough): void {
+  private serveOn(input: PassThrough): void {
     const { runtime } = this;
+    const stdin = runtime.ignoreProbe ? withoutProbes(input) : input;
     if (runtime.exitOnProbe) {
       stdin.once('data', (chunk: Buffer) => {
         if (!String(chunk).includes('"initialize"')) this.crash('exit code 3');
@@ -160,8 +161,9 @@ export class FakeProcess implements ServerProcess {
    * `requested: false`. With `runtime.exitLagMs`, the streams end first and the exit is seen that
    * much later, reported the way `LocalProcessRuntime` reports it (`requested` is whether stop()
    * was called by then), as happens when a real pipe's EOF arrives before the exit status.
+   * `engineLost` reports it as a container runtime that lost its engine would.
    */
-  crash(reason = 'exit code 1'): void {
+  crash(reason = 'exit code 1', engineLost = false): void {
     if (this.exit || this.dying) return;
     if (this.runtime.exitNeverSeen) {
       // Like a container whose engine was killed: its streams end, its exit is never reported.
@@ -171,7 +173,7 @@ export class FakeProcess implements ServerProcess {
     }
     const lag = this.runtime.exitLagMs;
     if (lag <= 0) {
-      this.end({ reason, requested: false });
+      this.end({ reason, requested: false, ...(engineLost ? { engineLost } : {}) });
       return;
     }
     this.dying = true;
@@ -333,6 +335,8 @@ export class FakeRuntime implements Runtime {
   failCode: GatewayErrorCode = 'start_failed';
   /** The server reads its input but never answers anything, not even initialize. */
   silent = false;
+  /** Drop `server/discover` unanswered, like a 2025-era server that ignores what it does not know. */
+  ignoreProbe = false;
   /** Serve only the 2025 era (a plain `StdioServerTransport`, no `server/discover`). */
   legacyOnly = false;
   /** Exit when the first message is not `initialize`, like a 2025-era server probed for its era. */
@@ -435,4 +439,17 @@ export function fakeSpec(id: string, overrides: Partial<Omit<ServerSpec, 'finger
     ...overrides
   };
   return { ...base, fingerprint: fingerprintOf(base) };
+}
+
+/** `input` with every `server/discover` line taken out: what a server that ignores the probe reads. */
+function withoutProbes(input: PassThrough): PassThrough {
+  const filtered = new PassThrough();
+  let partial = '';
+  input.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (!line.includes('"server/discover"')) filtered.write(`${line}\n`);
+  });
+  input.on('end', () => filtered.end());
+  return filtered;
 }

@@ -662,4 +662,24 @@ describe('ActivityQueries.writeProblem', () => {
     expect(readOnlyQueries.writeProblem()).toMatch(/readonly/);
     expect(readOnly.isTransaction).toBe(false);
   });
+
+  it('commits at most one write a second, however often it is asked', () => {
+    let now = T0;
+    const clocked = new ActivityQueries(db, () => now);
+    const changes = () => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const probeAt = () => (db.prepare('SELECT at FROM write_probe WHERE id = 1').get() as { at: string }).at;
+    const before = changes();
+    expect(clocked.writeProblem()).toBeUndefined();
+    expect(changes()).toBe(before + 1);
+    for (let i = 0; i < 100; i++) {
+      now = T0 + i * 9;
+      expect(clocked.writeProblem()).toBeUndefined();
+    }
+    expect(changes()).toBe(before + 1);
+    expect(probeAt()).toBe(iso(T0));
+    now = T0 + 1_000;
+    expect(clocked.writeProblem()).toBeUndefined();
+    expect(changes()).toBe(before + 2);
+    expect(probeAt()).toBe(iso(T0 + 1_000));
+  });
 });

@@ -130,6 +130,7 @@ class FakeContainer {
 
   remove(options: unknown): Promise<void> {
     this.engine.record('remove', this.id, options);
+    if (this.engine.removeHangs) return new Promise(() => {});
     if (this.removeError !== undefined) return Promise.reject(this.removeError);
     this.engine.removed.push(this.id);
     return Promise.resolve();
@@ -198,6 +199,10 @@ class FakeDocker {
   listed: { Id: string; Labels: Record<string, string> }[] = [];
   /** How long `createContainer()` takes. */
   createDelayMs = 0;
+  /** `listContainers()` never answers (an engine that hangs). */
+  listHangs = false;
+  /** `remove()` never answers, for every container. */
+  removeHangs = false;
   /** What `ping()` does: resolve, reject with an error, or never answer. */
   pingBehaviour: 'ok' | 'hang' | Error = 'ok';
 
@@ -291,6 +296,7 @@ class FakeDocker {
     options: unknown
   ): Promise<{ Id: string; Labels: Record<string, string>; Created?: number }[]> {
     this.record('listContainers', undefined, options);
+    if (this.listHangs) return new Promise(() => {});
     return Promise.resolve(this.listed);
   }
 }
@@ -317,10 +323,10 @@ function memoryLogger(): { log: Logger; lines: LogLine[] } {
 
 const OWNER = 'owner-0123456789';
 
-function setup() {
+function setup(options: { sweepRequestTimeoutMs?: number } = {}) {
   const engine = new FakeDocker();
   const { log, lines } = memoryLogger();
-  const runtime = new DockerRuntime({ docker: engine as unknown as Docker, owner: OWNER, log });
+  const runtime = new DockerRuntime({ docker: engine as unknown as Docker, owner: OWNER, log, ...options });
   return { engine, runtime, lines };
 }
 
@@ -815,7 +821,8 @@ describe('DockerRuntime stop and exit', () => {
     container.exit.reject(socketError('ECONNRESET'));
     await expect(server.exited).resolves.toEqual({
       reason: expect.stringMatching(/^lost contact with the Docker engine: .*ECONNRESET/),
-      requested: false
+      requested: false,
+      engineLost: true
     });
   });
 
@@ -826,7 +833,8 @@ describe('DockerRuntime stop and exit', () => {
     container.stream.endOutput(); // the wait stays pending, as it does when dockerd is killed
     await expect(server.exited).resolves.toEqual({
       reason: 'lost contact with the Docker engine: its output stream ended',
-      requested: false
+      requested: false,
+      engineLost: true
     });
     expect(performance.now() - began).toBeLessThan(3_000);
   });
@@ -915,8 +923,40 @@ describe('DockerRuntime housekeeping', () => {
       { Id: 'd'.repeat(64), Labels: { [SERVER_LABEL]: 'plain' } }
     ];
     await start(runtime, specs().plain!);
+    await expect.poll(() => engine.callsOf('remove').map(call => call.target)).toEqual(['d'.repeat(64)]);
     expect(engine.callsOf('listContainers')).toHaveLength(2);
-    expect(engine.callsOf('remove').map(call => call.target)).toEqual(['d'.repeat(64)]);
+  });
+
+  it('a listing that hangs stops neither the sweep nor a start: sweep() resolves after its bound', async () => {
+    const { engine, runtime } = setup({ sweepRequestTimeoutMs: 300 });
+    engine.images.set('example/plain:1', 'sha256:present');
+    engine.listHangs = true;
+    const began = performance.now();
+    await start(runtime, specs().plain!);
+    expect(performance.now() - began).toBeLessThan(250);
+    await expect(runtime.sweep()).resolves.toBeUndefined();
+    expect(performance.now() - began).toBeLessThan(1_000);
+    // Still needed: the next one tries again.
+    engine.listHangs = false;
+    await runtime.sweep();
+    expect(engine.callsOf('listContainers')).toHaveLength(2);
+  });
+
+  it('a removal that hangs is bounded, and does not hold up starts', async () => {
+    const { engine, runtime, lines } = setup({ sweepRequestTimeoutMs: 300 });
+    engine.images.set('example/plain:1', 'sha256:present');
+    engine.listed = [{ Id: 'f'.repeat(64), Labels: { [SERVER_LABEL]: 'one' } }];
+    engine.removeHangs = true;
+    const sweep = runtime.sweep();
+    const began = performance.now();
+    await start(runtime, specs().plain!);
+    expect(performance.now() - began).toBeLessThan(250);
+    await expect(sweep).resolves.toBeUndefined();
+    expect(performance.now() - began).toBeLessThan(1_000);
+    expect(lines.find(line => line.msg === 'could not remove a leftover container')).toMatchObject({
+      err: expect.stringContaining('timed out')
+    });
+    engine.removeHangs = false; // the started container's own removal, at cleanup
   });
 
   it('leaves alone a container whose creation is still on its way back (a start in progress)', async () => {

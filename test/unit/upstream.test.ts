@@ -847,6 +847,18 @@ describe('Upstream crash backoff (issue 14, item 4)', () => {
     });
   });
 
+  it('does not count a lost container engine as a crash', async () => {
+    const { runtime, upstream } = setup();
+    for (let i = 1; i <= 4; i++) {
+      await upstream.callTool('echo', { text: `${i}` });
+      runtime.processes.at(-1)!.crash('lost contact with the Docker engine: its output stream ended', true);
+      await vi.waitFor(() => expect(upstream.state).toBe('stopped'));
+    }
+    expect(text((await upstream.callTool('echo', { text: 'after' })).result)).toBe('after');
+    expect(upstream.state).toBe('ready');
+    expect(runtime.starts).toBe(5);
+  });
+
   it('does not count requested stops', async () => {
     const { runtime, upstream } = setup();
     for (let i = 0; i < 4; i++) {
@@ -902,6 +914,23 @@ describe('Upstream line limit (issue 14, item 5)', () => {
   });
 });
 
+describe('Upstream line limit for listings', () => {
+  it('fails a tools/list waiting on the server at once too', async () => {
+    const { runtime, upstream } = setup({}, { maxLineBytes: 4_096 });
+    await upstream.callTool('echo', { text: 'warm' });
+    const server = runtime.processes[0]!;
+    // Noise with no newline ahead of the answer to the next tools/list: one over-long line that
+    // swallows the answer.
+    server.stdin.on('data', (chunk: Buffer) => {
+      if (chunk.toString('utf8').includes('"tools/list"')) server.stdout.write('x'.repeat(8_192));
+    });
+    const began = performance.now();
+    const listing = Promise.race([upstream.discover(), delay(3_000).then(() => 'still waiting')]);
+    await expect(listing).rejects.toMatchObject({ code: 'message_too_large', serverId: 'alpha' });
+    expect(performance.now() - began).toBeLessThan(2_000);
+  });
+});
+
 describe('Upstream queue and callTimeout (issue 14, item 10)', () => {
   it('bounds the wait for a slot by callTimeout and says the queue ran out', async () => {
     // The one slot is held by a call paying a long cold start (bounded by startTimeout, not callTimeout).
@@ -951,6 +980,16 @@ describe('Upstream start timeout (issue 14, item 11)', () => {
     expect(outcome.startMs).toBeGreaterThanOrEqual(5_400);
     expect(upstream.prior?.kind).toBe('modern');
     expect(runtime.starts).toBe(1);
+  }, 15_000);
+
+  it('starts a server that silently ignores the era probe, as a 2025-era one', async () => {
+    const { runtime, upstream } = setup({}, { startTimeoutMs: 1_000 });
+    runtime.legacyOnly = true;
+    runtime.ignoreProbe = true;
+    const outcome = await upstream.callTool('echo', { text: 'ignored the probe' });
+    expect(text(outcome.result)).toBe('ignored the probe');
+    expect(upstream.prior?.kind).toBe('legacy');
+    expect(runtime.processes[0]!.methods.slice(0, 2)).toEqual(['server/discover', 'initialize']);
   }, 15_000);
 });
 

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Principal } from '../../auth/principal.js';
 import { InvalidTokenError, type TokenVerifier } from '../../auth/token-verifier.js';
-import { isLoopback } from '../guards.js';
+import { isLoopback } from '../../config/loopback.js';
 
 export interface OidcVerifierOptions {
   /** The provider's issuer identifier, exactly as its tokens carry it in `iss`. */

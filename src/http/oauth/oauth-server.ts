@@ -12,7 +12,7 @@ import { observeProvider } from './observe-provider.js';
 import { grantViews } from './grants.js';
 import { OAuthModelStore } from './oauth-model-store.js';
 import { loadOAuthSecrets } from './oauth-secrets.js';
-import { parsePublicUrl } from './public-url.js';
+import { parsePublicUrl } from '../../config/public-url.js';
 
 import type { GrantView } from './grants.js';
 

@@ -1,4 +1,4 @@
-import { isLoopback } from '../guards.js';
+import { isLoopback } from './loopback.js';
 
 /**
  * The gateway's public URL as the OAuth server needs it: https, or http on a loopback host when
