@@ -147,17 +147,28 @@ describe.each<Era>(['legacy', 'modern'])('prompts, resources and completions in 
 });
 
 describe('prompt and resource list changes', () => {
-  it('reach 2025-era sessions as list_changed', async () => {
+  it('reach 2025-era sessions as list_changed and 2026-era listen streams that asked', async () => {
     const legacy = await connect(gateway.url, 'legacy');
-    let prompts = 0;
-    let resources = 0;
-    legacy.setNotificationHandler('notifications/prompts/list_changed', () => void prompts++);
-    legacy.setNotificationHandler('notifications/resources/list_changed', () => void resources++);
+    const modern = await connect(gateway.url, 'modern');
+    const heard = { legacyPrompts: 0, legacyResources: 0, modernPrompts: 0, modernResources: 0 };
+    legacy.setNotificationHandler('notifications/prompts/list_changed', () => void heard.legacyPrompts++);
+    legacy.setNotificationHandler('notifications/resources/list_changed', () => void heard.legacyResources++);
+    modern.setNotificationHandler('notifications/prompts/list_changed', () => void heard.modernPrompts++);
+    modern.setNotificationHandler('notifications/resources/list_changed', () => void heard.modernResources++);
+    const subscription = await modern.listen({ promptsListChanged: true, resourcesListChanged: true });
+    expect(subscription.honoredFilter).toMatchObject({
+      promptsListChanged: true,
+      resourcesListChanged: true
+    });
+
     await legacy.callTool({ name: 'fixture__add_kinds', arguments: {} });
-    await waitUntil(() => prompts > 0 && resources > 0, 10_000);
-    expect((await legacy.listPrompts()).prompts.map(prompt => prompt.name)).toContain('fixture__extra');
+    await waitUntil(() => Object.values(heard).every(count => count > 0), 10_000);
+
+    expect((await modern.listPrompts()).prompts.map(prompt => prompt.name)).toContain('fixture__extra');
     const { contents } = await legacy.readResource({ uri: 'fixture://fixture+static/extra' });
     expect(contents).toEqual([{ uri: 'fixture://fixture+static/extra', text: 'extra' }]);
+    await subscription.close();
     await legacy.close();
+    await modern.close();
   });
 });

@@ -53,6 +53,7 @@ let upstreams: Upstream[];
 let catalog: Catalog;
 let server: Server;
 let client: Client;
+let runner: CallRunner;
 
 async function connect(): Promise<void> {
   upstreams = SPECS.map(
@@ -68,7 +69,7 @@ async function connect(): Promise<void> {
   catalog = new Catalog({ upstreams, store: new CatalogStore(db), log: silentLog });
   await catalog.start();
   await catalog.settled();
-  const runner = new CallRunner({ catalog, observe: () => undefined, maxResultBytes: 1_000_000 });
+  runner = new CallRunner({ catalog, observe: () => undefined, maxResultBytes: 1_000_000 });
   server = createGatewayServer({
     catalog,
     runner,
@@ -192,6 +193,39 @@ describe('gateway server: prompts, resources, completions', () => {
       client.complete({ ref: { type: 'ref/prompt', name: 'nobody__x' }, argument: { name: 'a', value: '' } })
     );
     expect(unknown.code).toBe(ProtocolErrorCode.InvalidParams);
+  });
+
+  it('keeps prompts and resources within a scoped token: its servers, never its tool globs alone', async () => {
+    await connect();
+    const route = catalog.resolvePrompt('alpha__greet');
+    const send = (c: Client) => c.getPrompt({ name: route.name, arguments: { who: 'x' } });
+    const subject = { kind: 'prompt' as const, name: route.name };
+    await expect(
+      runner.forward(route, subject, send, {
+        principal: { id: 'token:tools', kind: 'token', admin: false, tools: ['alpha__*'] }
+      })
+    ).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('token:tools') });
+    await expect(
+      runner.forward(route, subject, send, {
+        principal: { id: 'token:beta', kind: 'token', admin: false, servers: ['beta'] }
+      })
+    ).rejects.toMatchObject({ code: 'forbidden' });
+    const allowed = await runner.forward(route, subject, send, {
+      principal: { id: 'token:alpha', kind: 'token', admin: false, servers: ['alpha'] }
+    });
+    expect(allowed.messages).toHaveLength(1);
+  });
+
+  it('stops a forwarded request on shutdown like a call', async () => {
+    await connect();
+    runner.stopCalls('the gateway is shutting down');
+    const route = catalog.resolveResource('test://alpha+docs/readme');
+    await expect(
+      runner.forward(route, { kind: 'resource', name: route.name }, c => c.readResource({ uri: route.name }))
+    ).rejects.toMatchObject({
+      code: 'server_unavailable',
+      message: expect.stringContaining('shutting down')
+    });
   });
 
   it("includes each server's own instructions under its entry", () => {
