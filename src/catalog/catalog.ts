@@ -14,6 +14,7 @@ import type {
 import type { CatalogEntry, CatalogStore } from './catalog-store.js';
 import { toolFilter } from './glob.js';
 import { buildResourceIndex, type ResourceIndex } from './resource-index.js';
+import { exposeContentUris } from './exposed-uris.js';
 import { decodeResourceUri } from './resource-uris.js';
 import {
   buildNameIndex,
@@ -248,7 +249,10 @@ export class Catalog {
     }
     const upstream = this.upstreams.get(route.serverId)!;
     const outcome = await upstream.callTool(route.tool, args, options);
-    return { ...outcome, route, listed };
+    const { result } = outcome;
+    const content = result.content.map(block => exposeContentUris(block, upstream.spec.namespace));
+    const rewritten = content.some((block, index) => block !== result.content[index]);
+    return { ...outcome, result: rewritten ? { ...result, content } : result, route, listed };
   }
 
   /** The problems of `args` against the tool's input schema, or undefined when they are fine. */

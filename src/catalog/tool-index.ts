@@ -1,4 +1,5 @@
 import type { Tool } from '@modelcontextprotocol/client';
+import { exposeToolUris } from './exposed-uris.js';
 import { encodeToolName, joinName } from './tool-names.js';
 
 /** One server's contribution to the index. */
@@ -53,11 +54,16 @@ export interface NameIndex<T extends Named> {
 
 /**
  * Builds the exposed catalog from each server's tools: a pure function of its input, so the same
- * catalog always gets the same names. See {@link buildNameIndex}.
+ * catalog always gets the same names. See {@link buildNameIndex}; the UI resource a tool's `_meta`
+ * names is rewritten like the resource itself ({@link exposeToolUris}).
  */
 export function buildToolIndex(sources: readonly IndexSource[]): ToolIndex {
   const { items, routes, collisions } = buildNameIndex(
-    sources.map(source => ({ serverId: source.serverId, namespace: source.namespace, items: source.tools }))
+    sources.map(source => ({
+      serverId: source.serverId,
+      namespace: source.namespace,
+      items: source.tools.map(tool => exposeToolUris(tool, source.namespace))
+    }))
   );
   return { tools: items, routes, collisions };
 }

@@ -8,6 +8,7 @@ import type {
   ReadResourceResult
 } from '@modelcontextprotocol/server';
 import type { Catalog, KindRoute } from '../catalog/catalog.js';
+import { exposeContentUris } from '../catalog/exposed-uris.js';
 import { encodeResourceUri } from '../catalog/resource-uris.js';
 import { GatewayError } from '../errors.js';
 import type { Send, Subject } from '../upstream/upstream.js';
@@ -38,7 +39,16 @@ const getPrompt: ForwardedMethod<Params<GetPromptRequest>, GetPromptResult> = {
   kind: 'prompts',
   resolve: (catalog, params) => catalog.resolvePrompt(params.name),
   subject: route => ({ kind: 'prompt', name: route.name }),
-  forward: (route, params) => (client, options) => client.getPrompt({ ...params, name: route.name }, options)
+  forward: (route, params) => async (client, options) => {
+    const result = await client.getPrompt({ ...params, name: route.name }, options);
+    return {
+      ...result,
+      messages: result.messages.map(message => ({
+        ...message,
+        content: exposeContentUris(message.content, route.namespace)
+      }))
+    };
+  }
 };
 
 const readResource: ForwardedMethod<Params<ReadResourceRequest>, ReadResourceResult> = {

@@ -195,6 +195,51 @@ describe('gateway server: prompts, resources, completions', () => {
     expect(unknown.code).toBe(ProtocolErrorCode.InvalidParams);
   });
 
+  it('rewrites the resources a tool UI, a tool result and a prompt point at, so they read back', async () => {
+    runtime.customize = (mcp, process) => {
+      registerKinds(mcp, process);
+      mcp.registerTool(
+        'show',
+        { description: 'Has a UI', _meta: { ui: { resourceUri: 'test://docs/readme' }, other: 'kept' } },
+        () => ({
+          content: [
+            { type: 'resource_link', uri: 'test://items/5', name: 'item 5' },
+            { type: 'resource', resource: { uri: 'test://docs/readme', text: 'inline' } },
+            { type: 'text', text: 'plain' }
+          ]
+        })
+      );
+      mcp.registerPrompt('cite', { description: 'Embeds a resource' }, () => ({
+        messages: [
+          { role: 'user', content: { type: 'resource', resource: { uri: 'test://items/9', text: 'nine' } } }
+        ]
+      }));
+    };
+    await connect();
+    const { tools } = await client.listTools();
+    expect(tools.find(tool => tool.name === 'alpha__show')?._meta).toEqual({
+      ui: { resourceUri: 'test://alpha+docs/readme' },
+      other: 'kept'
+    });
+    expect(tools.find(tool => tool.name === 'show')?._meta).toEqual({
+      ui: { resourceUri: 'test://docs/readme' },
+      other: 'kept'
+    });
+    const result = await client.callTool({ name: 'alpha__show', arguments: {} });
+    expect(result.content).toEqual([
+      { type: 'resource_link', uri: 'test://alpha+items/5', name: 'item 5' },
+      { type: 'resource', resource: { uri: 'test://alpha+docs/readme', text: 'inline' } },
+      { type: 'text', text: 'plain' }
+    ]);
+    const linked = await client.readResource({ uri: 'test://alpha+items/5' });
+    expect(linked.contents).toEqual([{ uri: 'test://alpha+items/5', text: 'item 5 of alpha' }]);
+    const prompt = await client.getPrompt({ name: 'alpha__cite' });
+    expect(prompt.messages[0]!.content).toEqual({
+      type: 'resource',
+      resource: { uri: 'test://alpha+items/9', text: 'nine' }
+    });
+  });
+
   it('keeps prompts and resources within a scoped token: its servers, never its tool globs alone', async () => {
     await connect();
     const route = catalog.resolvePrompt('alpha__greet');
