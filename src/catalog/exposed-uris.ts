@@ -27,7 +27,7 @@ export function exposeToolUris(tool: Tool, namespace: string): Tool {
     ...tool,
     _meta: {
       ...meta,
-      ...(nested ? { ui: { ...ui, resourceUri: expose(namespace, ui!.resourceUri as string) } } : {}),
+      ...(nested ? { ui: { ...ui, resourceUri: expose(namespace, ui.resourceUri as string) } } : {}),
       ...(legacy ? { [LEGACY_UI_KEY]: expose(namespace, meta[LEGACY_UI_KEY] as string) } : {})
     }
   };
