@@ -67,10 +67,12 @@ const readResource: ForwardedMethod<Params<ReadResourceRequest>, ReadResourceRes
         contents: result.contents.map(content => ({ ...content, uri: exposedUri(route, content.uri) }))
       };
     } catch (error) {
-      // A "not found" names the URI in `data.uri`: the client's URI, not the server's.
+      // A "not found" names the URI in `data.uri` (and its message): the client's URI, not the
+      // server's. Its code stays the server's own.
       const data = error instanceof ProtocolError ? (error.data as { uri?: unknown } | undefined) : undefined;
       if (error instanceof ProtocolError && typeof data?.uri === 'string') {
-        throw new ProtocolError(error.code, error.message, { ...data, uri: params.uri });
+        const message = error.message.split(route.name).join(params.uri);
+        throw new ProtocolError(error.code, message, { ...data, uri: params.uri });
       }
       throw error;
     }

@@ -173,7 +173,10 @@ describe('gateway server: prompts, resources, completions', () => {
     expect(undecodable.data).toMatchObject({ uri: 'test://zeta+docs/readme', reason: 'unknown_resource' });
     expect(undecodable.message).toContain('namespace "zeta", which no server has');
     const unknown = await failure(client.readResource({ uri: 'test://alpha+docs/missing' }));
+    expect(unknown.code).toBe(ProtocolErrorCode.InvalidParams);
     expect(unknown.data).toMatchObject({ uri: 'test://alpha+docs/missing' });
+    expect(unknown.message).toContain('test://alpha+docs/missing');
+    expect(unknown.message).not.toContain('test://docs/missing');
     expect((await client.readResource({ uri: 'test://docs/readme' })).contents).toHaveLength(1);
   });
 
