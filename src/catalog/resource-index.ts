@@ -1,6 +1,6 @@
 import type { Resource, ResourceTemplateType } from '@modelcontextprotocol/client';
 import { encodeResourceUri } from './resource-uris.js';
-import { describedBy } from './tool-index.js';
+import { compare, describedBy } from './tool-index.js';
 
 /** One server's resources and templates, already filtered by its allow/deny lists. */
 export interface ResourceSource {
@@ -58,8 +58,4 @@ export function buildResourceIndex(sources: readonly ResourceSource[]): Resource
     }
   }
   return { resources, resourceTemplates, dropped };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -106,6 +106,7 @@ export function describedBy(serverId: string, description: string | undefined): 
   return `[${serverId}] ${description ?? ''}`.trimEnd();
 }
 
-function compare(a: string, b: string): number {
+/** Orders strings by code unit, the same on every machine (no locale). */
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

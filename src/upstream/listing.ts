@@ -1,4 +1,5 @@
 import type {
+  Client,
   Prompt,
   Resource,
   ResourceTemplateType as ResourceTemplate,
@@ -24,8 +25,20 @@ export interface Listing {
   readonly resourceTemplates: readonly ResourceTemplate[];
 }
 
-/** The items of one kind. */
-export type ListedItem<K extends CapabilityKind> = Listing[K][number];
-
 /** A server that lists nothing. */
 export const EMPTY_LISTING: Listing = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+
+/** Every item of `kind` (all pages), or none when the server does not offer the kind. */
+export async function listKind(client: Client, kind: CapabilityKind): Promise<Listing[CapabilityKind]> {
+  const offered = client.getServerCapabilities();
+  switch (kind) {
+    case 'tools':
+      return offered?.tools ? (await client.listTools()).tools : [];
+    case 'prompts':
+      return offered?.prompts ? (await client.listPrompts()).prompts : [];
+    case 'resources':
+      return offered?.resources ? (await client.listResources()).resources : [];
+    case 'resourceTemplates':
+      return offered?.resources ? (await client.listResourceTemplates()).resourceTemplates : [];
+  }
+}

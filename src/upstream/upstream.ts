@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
 import { withColdStart } from './cold-start.js';
-import { CAPABILITY_KINDS, type CapabilityKind, type Listing } from './listing.js';
+import { CAPABILITY_KINDS, listKind, type CapabilityKind, type Listing } from './listing.js';
 import { Slots } from './slots.js';
 import { MAX_LINE_BYTES, StreamTransport } from './stream-transport.js';
 
@@ -117,21 +117,6 @@ function withoutHopMeta(result: CallToolResult): CallToolResult {
 }
 
 const HOP_META_PREFIX = 'io.modelcontextprotocol/';
-
-/** Every item of `kind` (all pages), or none when the server does not offer the kind. */
-async function listKind(client: Client, kind: CapabilityKind): Promise<Listing[CapabilityKind]> {
-  const offered = client.getServerCapabilities();
-  switch (kind) {
-    case 'tools':
-      return offered?.tools ? (await client.listTools()).tools : [];
-    case 'prompts':
-      return offered?.prompts ? (await client.listPrompts()).prompts : [];
-    case 'resources':
-      return offered?.resources ? (await client.listResources()).resources : [];
-    case 'resourceTemplates':
-      return offered?.resources ? (await client.listResourceTemplates()).resourceTemplates : [];
-  }
-}
 
 /** A start that failed because the process ended during the handshake (it may not know the probe). */
 class ExitedDuringStart extends GatewayError {
