@@ -7,6 +7,12 @@ import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 export type GatewayErrorCode =
   /** The tool name decodes to no known server or tool. */
   | 'unknown_tool'
+  /** The prompt name decodes to no known server or prompt. */
+  | 'unknown_prompt'
+  /** The resource URI decodes to no server (or to a namespace several servers share). */
+  | 'unknown_resource'
+  /** A completion's `ref` is neither a prompt nor a resource template the gateway can route. */
+  | 'unknown_reference'
   /** The call's arguments are not acceptable (not an object). */
   | 'invalid_arguments'
   /** The server cannot run now: a missing `${VAR}`, a failed state, or the gateway shutting down. */
@@ -38,11 +44,18 @@ export class GatewayError extends Error {
   readonly code: GatewayErrorCode;
   /** The server the failure belongs to, when there is one. */
   readonly serverId: string | undefined;
+  /** More for the wire error's `data` (a resource's `uri`, say). */
+  readonly detail: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: GatewayErrorCode, message: string, options: { cause?: unknown; serverId?: string } = {}) {
+  constructor(
+    code: GatewayErrorCode,
+    message: string,
+    options: { cause?: unknown; serverId?: string; detail?: Record<string, unknown> } = {}
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.serverId = options.serverId;
+    this.detail = options.detail;
   }
 }
 
@@ -51,6 +64,9 @@ const REQUEST_TIMEOUT = -32001;
 
 const wireCodes: Record<GatewayErrorCode, number> = {
   unknown_tool: ProtocolErrorCode.InvalidParams,
+  unknown_prompt: ProtocolErrorCode.InvalidParams,
+  unknown_resource: ProtocolErrorCode.InvalidParams,
+  unknown_reference: ProtocolErrorCode.InvalidParams,
   invalid_arguments: ProtocolErrorCode.InvalidParams,
   server_unavailable: ProtocolErrorCode.InternalError,
   start_failed: ProtocolErrorCode.InternalError,
@@ -86,6 +102,7 @@ export function toProtocolError(error: unknown): ProtocolError {
   }
   if (error instanceof GatewayError) {
     return new ProtocolError(wireCodes[error.code], error.message, {
+      ...error.detail,
       reason: error.code,
       ...(error.serverId === undefined ? {} : { server: error.serverId })
     });

@@ -152,7 +152,11 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     name: 'mcp-gateway',
     version: VERSION,
     // Asked when a session opens: servers that cannot serve (see /healthz) are left out.
-    instructions: () => describeServers(config.servers.filter(spec => cannotServe(spec) === undefined)),
+    instructions: () =>
+      describeServers(
+        config.servers.filter(spec => cannotServe(spec) === undefined),
+        catalog.instructions()
+      ),
     listWaitMs: LIST_WAIT_MS,
     pageSize: PAGE_SIZE
   };
@@ -170,9 +174,11 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     MAX_BODY_BYTES,
     observe.onModernRequest
   );
-  catalog.onChanged(() => {
-    legacy.notifyToolsChanged();
-    modern.notifyToolsChanged();
+  catalog.onChanged(changed => {
+    // Templates have no list_changed of their own: resources/list_changed covers them.
+    const kind = changed === 'resourceTemplates' ? 'resources' : changed;
+    legacy.notifyListChanged(kind);
+    modern.notifyListChanged(kind);
   });
   await catalog.start();
 

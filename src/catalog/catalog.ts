@@ -1,11 +1,28 @@
-import type { PriorDiscovery, Tool } from '@modelcontextprotocol/client';
+import type { PriorDiscovery, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
 import { fromJsonSchema, type JsonSchemaType } from '@modelcontextprotocol/server';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { CallOptions, CallOutcome, Upstream } from '../upstream/upstream.js';
+import { EMPTY_LISTING, type CapabilityKind, type Listing } from '../upstream/listing.js';
+import type {
+  CallOptions,
+  CallOutcome,
+  RequestOutcome,
+  Send,
+  Subject,
+  Upstream
+} from '../upstream/upstream.js';
 import type { CatalogEntry, CatalogStore } from './catalog-store.js';
 import { toolFilter } from './glob.js';
-import { buildToolIndex, type ToolIndex, type ToolRoute } from './tool-index.js';
+import { buildResourceIndex, type ResourceIndex } from './resource-index.js';
+import { exposeContentUris } from './exposed-uris.js';
+import { decodeResourceUri } from './resource-uris.js';
+import {
+  buildNameIndex,
+  buildToolIndex,
+  type NameIndex,
+  type ToolIndex,
+  type ToolRoute
+} from './tool-index.js';
 import { splitToolName } from './tool-names.js';
 
 export interface CatalogOptions {
@@ -14,6 +31,21 @@ export interface CatalogOptions {
   readonly log: Logger;
   /** Servers discovered at once at startup. */
   readonly discoveryConcurrency?: number;
+}
+
+/** Where an exposed prompt name or resource URI leads: its server, and the server's own name or URI. */
+export interface KindRoute {
+  readonly serverId: string;
+  readonly namespace: string;
+  /** The server's own prompt name, or its own resource URI. */
+  readonly name: string;
+}
+
+/** The capabilities the servers behind offer between them (what the gateway can advertise). */
+export interface OfferedKinds {
+  readonly prompts: boolean;
+  readonly resources: boolean;
+  readonly completions: boolean;
 }
 
 /** A finished call, with where it went. */
@@ -31,9 +63,11 @@ export interface RoutedOutcome extends CallOutcome {
 export class Catalog {
   private readonly upstreams: ReadonlyMap<string, Upstream>;
   private readonly entries = new Map<string, CatalogEntry>();
-  private readonly changeListeners = new Set<() => void>();
+  private readonly changeListeners = new Set<(kind: CapabilityKind) => void>();
   private readonly log: Logger;
   private index: ToolIndex = buildToolIndex([]);
+  private promptIndex: NameIndex<Listing['prompts'][number]> = buildNameIndex([]);
+  private resourceIndex: ResourceIndex = buildResourceIndex([]);
   /** Compiled input-schema validators by exposed name (null: not checked); emptied on every rebuild. */
   private readonly validators = new Map<string, ReturnType<typeof fromJsonSchema> | null>();
   private discovery: Promise<void> = Promise.resolve();
@@ -43,7 +77,9 @@ export class Catalog {
     this.upstreams = new Map(options.upstreams.map(upstream => [upstream.id, upstream]));
     this.log = options.log.child({ component: 'catalog' });
     for (const upstream of options.upstreams) {
-      upstream.addListener({ onTools: (source, tools, era) => void this.onTools(source, tools, era) });
+      upstream.addListener({
+        onListed: (source, kind, items, era) => void this.onListed(source, kind, items, era)
+      });
     }
   }
 
@@ -95,6 +131,97 @@ export class Catalog {
     return this.index.tools;
   }
 
+  /** The exposed items of `kind`; waits for startup discovery like {@link listTools}. */
+  async list<K extends CapabilityKind>(kind: K, waitMs: number): Promise<Listing[K]> {
+    await this.listTools(waitMs);
+    const lists: Listing = {
+      tools: this.index.tools,
+      prompts: this.promptIndex.items,
+      resources: this.resourceIndex.resources,
+      resourceTemplates: this.resourceIndex.resourceTemplates
+    };
+    return lists[kind];
+  }
+
+  /**
+   * What the servers offer between them. A server not discovered yet counts as offering everything,
+   * so that a client that connects during discovery is not told there is nothing to find.
+   */
+  offered(): OfferedKinds {
+    const offers = [...this.upstreams.values()]
+      .filter(upstream => !upstream.spec.unavailable)
+      .map((upstream): ServerCapabilities | undefined => {
+        const entry = this.entries.get(upstream.id);
+        return entry ? (entry.capabilities ?? {}) : undefined;
+      });
+    const any = (has: (offer: ServerCapabilities) => boolean) =>
+      offers.some(offer => offer === undefined || has(offer));
+    return {
+      prompts: any(offer => offer.prompts !== undefined),
+      resources: any(offer => offer.resources !== undefined),
+      completions: any(offer => offer.completions !== undefined)
+    };
+  }
+
+  /** Each server's own instructions, by server id, for those that gave any. */
+  instructions(): ReadonlyMap<string, string> {
+    const found = new Map<string, string>();
+    for (const entry of this.entries.values()) {
+      if (entry.instructions) found.set(entry.serverId, entry.instructions);
+    }
+    return found;
+  }
+
+  /**
+   * Where an exposed prompt name leads: through the index for a listed prompt, else by decoding its
+   * `namespace__` like a tool of a server not discovered yet.
+   */
+  resolvePrompt(name: string): KindRoute {
+    const route = this.promptIndex.routes.get(name) ?? this.decodeName(name);
+    if (!route) {
+      throw new GatewayError(
+        'unknown_prompt',
+        `Unknown prompt: ${name}. prompts/list names every prompt the gateway serves (<server namespace>__<prompt>)`
+      );
+    }
+    return {
+      serverId: route.serverId,
+      namespace: this.upstreams.get(route.serverId)!.spec.namespace,
+      name: route.tool
+    };
+  }
+
+  /**
+   * Where an exposed resource URI (or URI template) leads, by decoding it: its namespace names the
+   * server, the rest is the server's own URI. No table of listed URIs is consulted, so a URI
+   * expanded from a template routes like a listed one.
+   */
+  resolveResource(uri: string): KindRoute {
+    const { namespace, uri: own } = decodeResourceUri(uri);
+    const owners = [...this.upstreams.values()].filter(upstream => upstream.spec.namespace === namespace);
+    if (owners.length === 1) return { serverId: owners[0]!.id, namespace, name: own };
+    const message =
+      owners.length === 0
+        ? namespace === ''
+          ? `Resource URI ${uri} names no server: the gateway's resource URIs carry their server's namespace after the scheme (scheme://<namespace>+<rest>); resources/list names every resource it serves`
+          : `Resource URI ${uri} names namespace "${namespace}", which no server has; resources/list names every resource the gateway serves`
+        : `Resource URI ${uri} is ambiguous: servers ${owners.map(owner => owner.id).join(', ')} share namespace "${namespace}"; give each its own namespace in servers.yaml`;
+    throw new GatewayError('unknown_resource', message, { detail: { uri } });
+  }
+
+  /**
+   * Sends a request to the server `route` leads to, under the upstream's rules for every request
+   * (slots, callTimeout, cold start, cancellation, progress).
+   */
+  request<T>(
+    route: KindRoute,
+    subject: Subject,
+    send: Send<T>,
+    options: CallOptions = {}
+  ): Promise<RequestOutcome<T>> {
+    return this.upstreams.get(route.serverId)!.request(subject, send, options);
+  }
+
   /**
    * Calls an exposed tool by name on the server that owns it. Arguments are checked against the
    * tool's `inputSchema` first: an invalid call gets a tool error naming the failing field (so the
@@ -122,7 +249,10 @@ export class Catalog {
     }
     const upstream = this.upstreams.get(route.serverId)!;
     const outcome = await upstream.callTool(route.tool, args, options);
-    return { ...outcome, route, listed };
+    const { result } = outcome;
+    const content = result.content.map(block => exposeContentUris(block, upstream.spec.namespace));
+    const rewritten = content.some((block, index) => block !== result.content[index]);
+    return { ...outcome, result: rewritten ? { ...result, content } : result, route, listed };
   }
 
   /** The problems of `args` against the tool's input schema, or undefined when they are fine. */
@@ -154,16 +284,19 @@ export class Catalog {
    * server itself can answer.
    */
   resolve(name: string): ToolRoute {
-    const route = this.index.routes.get(name);
+    const route = this.index.routes.get(name) ?? this.decodeName(name);
     if (route) return route;
-    const split = splitToolName(name);
-    if (split) {
-      const owners = [...this.upstreams.values()].filter(
-        upstream => upstream.spec.namespace === split.namespace && !this.entries.has(upstream.id)
-      );
-      if (owners.length === 1) return { serverId: owners[0]!.id, tool: split.tool };
-    }
     throw new GatewayError('unknown_tool', `Unknown tool: ${name}`);
+  }
+
+  /** A `namespace__name` of the one server with that namespace and no catalog entry yet. */
+  private decodeName(name: string): ToolRoute | undefined {
+    const split = splitToolName(name);
+    if (!split) return undefined;
+    const owners = [...this.upstreams.values()].filter(
+      upstream => upstream.spec.namespace === split.namespace && !this.entries.has(upstream.id)
+    );
+    return owners.length === 1 ? { serverId: owners[0]!.id, tool: split.tool } : undefined;
   }
 
   /** Whether `name` is in the exposed catalog (not merely routable by decoding). */
@@ -171,8 +304,11 @@ export class Catalog {
     return this.index.routes.has(name);
   }
 
-  /** Registers a listener called whenever the exposed tool list changes; returns its remover. */
-  onChanged(listener: () => void): () => void {
+  /**
+   * Registers a listener called whenever an exposed list changes, with the kind that changed;
+   * returns its remover.
+   */
+  onChanged(listener: (kind: CapabilityKind) => void): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);
   }
@@ -196,28 +332,44 @@ export class Catalog {
     this.log.info({ servers: stale.length, tools: this.index.tools.length }, 'discovery finished');
   }
 
-  private async onTools(upstream: Upstream, tools: readonly Tool[], era: PriorDiscovery): Promise<void> {
+  private async onListed<K extends CapabilityKind>(
+    upstream: Upstream,
+    kind: K,
+    items: Listing[K],
+    era: PriorDiscovery
+  ): Promise<void> {
     const fingerprint = await upstream.fingerprint().catch(() => upstream.spec.fingerprint);
+    // Read after the await: the kinds of one start arrive together, each merged into the last.
     const previous = this.entries.get(upstream.id);
     const entry: CatalogEntry = {
+      ...EMPTY_LISTING,
+      ...previous,
       serverId: upstream.id,
       fingerprint,
       era,
-      tools,
+      [kind]: items,
+      instructions: upstream.instructions,
+      capabilities: upstream.capabilities,
       discoveredAt: new Date().toISOString()
     };
-    const toolsChanged = JSON.stringify(previous?.tools) !== JSON.stringify(tools);
-    if (!toolsChanged && previous?.fingerprint === fingerprint && previous.era.kind === era.kind) return;
+    const changed = previous === undefined || JSON.stringify(previous[kind]) !== JSON.stringify(items);
+    const same =
+      !changed &&
+      previous.fingerprint === fingerprint &&
+      previous.era.kind === era.kind &&
+      previous.instructions === entry.instructions &&
+      JSON.stringify(previous.capabilities) === JSON.stringify(entry.capabilities);
+    if (same) return;
     this.entries.set(upstream.id, entry);
     try {
       this.options.store.save(entry);
     } catch (error) {
       this.log.error({ server: upstream.id, err: describeError(error) }, 'saving the catalog entry failed');
     }
-    if (toolsChanged) {
-      this.log.info({ server: upstream.id, tools: tools.length }, 'server tools changed');
+    if (changed) {
+      this.log.info({ server: upstream.id, kind, count: items.length }, `server ${kind} changed`);
       this.rebuild();
-      for (const listener of this.changeListeners) listener();
+      for (const listener of this.changeListeners) listener(kind);
     }
   }
 
@@ -225,21 +377,35 @@ export class Catalog {
     const sources = [...this.entries.values()].flatMap(entry => {
       const upstream = this.upstreams.get(entry.serverId);
       if (!upstream) return [];
-      const allowed = toolFilter(upstream.spec.tools);
+      const { spec } = upstream;
+      const tools = toolFilter(spec.tools);
+      const prompts = toolFilter(spec.prompts ?? {});
+      const resources = toolFilter(spec.resources ?? {});
       return [
         {
           serverId: entry.serverId,
-          namespace: upstream.spec.namespace,
-          tools: entry.tools.filter(t => allowed(t.name))
+          namespace: spec.namespace,
+          tools: entry.tools.filter(t => tools(t.name)),
+          prompts: entry.prompts.filter(p => prompts(p.name)),
+          resources: entry.resources.filter(r => resources(r.uri)),
+          resourceTemplates: entry.resourceTemplates.filter(t => resources(t.uriTemplate))
         }
       ];
     });
     this.index = buildToolIndex(sources);
+    this.promptIndex = buildNameIndex(sources.map(source => ({ ...source, items: source.prompts })));
+    this.resourceIndex = buildResourceIndex(sources);
     this.validators.clear();
-    for (const collision of this.index.collisions) {
+    for (const collision of [...this.index.collisions, ...this.promptIndex.collisions]) {
       this.log.warn(
         { name: collision.name, kept: collision.kept, renamed: collision.renamed },
-        'two tools wanted the same name; the second was renamed'
+        'two tools or prompts wanted the same name; the second was renamed'
+      );
+    }
+    for (const dropped of this.resourceIndex.dropped) {
+      this.log.warn(
+        { server: dropped.serverId, uri: dropped.uri },
+        'a resource URI is not an absolute URI, so it cannot be routed back to its server; not exposed'
       );
     }
   }

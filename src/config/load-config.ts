@@ -178,6 +178,8 @@ function resolveServer(
     idleTimeoutMs: Math.round((server.idleTimeout ?? defaults.idleTimeout) * 1000),
     callTimeoutMs: Math.round((server.callTimeout ?? defaults.callTimeout) * 1000),
     tools: server.tools ?? {},
+    ...(server.prompts ? { prompts: server.prompts } : {}),
+    ...(server.resources ? { resources: server.resources } : {}),
     unavailable:
       fromFile.problem ??
       (missing.size === 0

@@ -80,6 +80,10 @@ export const ServerConfigSchema = z
     /** `false` keeps the entry but serves nothing from it. */
     enabled: z.boolean().default(true),
     tools: toolFilter.optional(),
+    /** Which prompts are exposed: globs on the server's own prompt names. */
+    prompts: toolFilter.optional(),
+    /** Which resources and templates are exposed: globs on the server's own URIs and URI templates. */
+    resources: toolFilter.optional(),
     /** Docker only: the container's network; default `none` (no network at all). */
     network: z.string().min(1).optional(),
     /** Docker only: memory limit; default 512m. */

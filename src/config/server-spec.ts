@@ -38,11 +38,22 @@ export interface ServerSpec {
   readonly maxConcurrency: number;
   /** Calls that may wait for a slot before a call fails with "server busy". */
   readonly maxQueue: number;
-  readonly tools: { readonly allow?: readonly string[]; readonly deny?: readonly string[] };
+  /** Which of the server's tools are exposed (globs on its own names). */
+  readonly tools: NameFilter;
+  /** Which of its prompts are exposed (globs on its own names). */
+  readonly prompts?: NameFilter;
+  /** Which of its resources and templates are exposed (globs on its own URIs and URI templates). */
+  readonly resources?: NameFilter;
   /** Set when the server cannot run at all (an unset `${VAR}`); every call to it fails with this. */
   readonly unavailable: string | undefined;
   /** Changes whenever anything that could change the server's tools changes. */
   readonly fingerprint: string;
+}
+
+/** A server's allow/deny globs for one capability kind: deny wins; no allow list allows all. */
+export interface NameFilter {
+  readonly allow?: readonly string[];
+  readonly deny?: readonly string[];
 }
 
 /** A stable hash of what decides a server's tool list. The runtime may add to it (an image id). */

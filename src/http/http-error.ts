@@ -25,6 +25,9 @@ export function statusOfCallError(error: unknown): number {
   if (error instanceof GatewayError) {
     const statuses: Record<GatewayError['code'], number> = {
       unknown_tool: 404,
+      unknown_prompt: 404,
+      unknown_resource: 404,
+      unknown_reference: 404,
       invalid_arguments: 400,
       server_unavailable: 503,
       server_busy: 503,

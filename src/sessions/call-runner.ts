@@ -1,10 +1,11 @@
 import type { CallToolResult, Progress } from '@modelcontextprotocol/server';
 import { scopeOf, type Principal } from '../auth/principal.js';
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog, KindRoute } from '../catalog/catalog.js';
 import { describeError, GatewayError, toProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CallOutcome, RequestRecord } from '../store/activity-log.js';
 import { coldStartOf } from '../upstream/cold-start.js';
+import type { Send, Subject } from '../upstream/upstream.js';
 
 /** A finished call, as every observer sees it. */
 export interface CallRecord extends RequestRecord {
@@ -71,6 +72,48 @@ export class CallRunner {
       return scopeOf(principal)(this.options.catalog.resolve(name).serverId, name);
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * Whether `principal` may use the prompts and resources of `serverId`. A token's `tools` globs
+   * name tools only, so a token scoped by them alone reaches no prompt or resource; its `servers`
+   * list opens every kind of the servers it names.
+   */
+  allowsServer(principal: Principal | undefined, serverId: string): boolean {
+    if (!principal || (principal.servers === undefined && principal.tools === undefined)) return true;
+    return principal.servers?.includes(serverId) ?? false;
+  }
+
+  /**
+   * Sends a request other than `tools/call` (a prompt, a resource read, a completion) to the server
+   * `route` leads to: within the caller's scope, stopped by {@link stopCalls} like a call, under the
+   * upstream's slots and timeout. Rejects like {@link run}.
+   */
+  async forward<T>(route: KindRoute, subject: Subject, send: Send<T>, context: CallContext = {}): Promise<T> {
+    const stopped = this.stopping.signal;
+    const stoppedError = () =>
+      new GatewayError(
+        'server_unavailable',
+        `${String(stopped.reason)}: ${subject.kind} ${subject.name} was stopped; ask again once the gateway is back`,
+        { serverId: route.serverId }
+      );
+    if (stopped.aborted) throw stoppedError();
+    if (!this.allowsServer(context.principal, route.serverId)) {
+      throw new GatewayError(
+        'forbidden',
+        `the ${subject.kind}s of server ${route.serverId} are outside the scope of ${context.principal!.id}`
+      );
+    }
+    this.running++;
+    try {
+      const request = this.options.catalog.request(route, subject, send, {
+        signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
+        ...(context.onprogress ? { onprogress: context.onprogress } : {})
+      });
+      return (await untilAborted(request, stopped, stoppedError)).result;
+    } finally {
+      this.running--;
     }
   }
 

@@ -1,11 +1,12 @@
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
-import type { CallToolResult, ListToolsResult } from '@modelcontextprotocol/server';
+import type { CallToolResult, ListToolsResult, Progress } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { toProtocolError } from '../errors.js';
 import { clientKeyOf } from '../store/activity-log.js';
 import { principalOfAuth } from '../auth/principal.js';
 import type { CallRunner } from './call-runner.js';
 import { identityOf } from './client-identity.js';
+import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
 
 /** What every client-facing MCP server instance shares. */
 export interface GatewayServerOptions {
@@ -22,16 +23,32 @@ export interface GatewayServerOptions {
   readonly runner: CallRunner;
 }
 
+/** The list methods: each pages through one kind of the catalog. */
+const LIST_METHODS = [
+  { method: 'prompts/list', kind: 'prompts', advertised: 'prompts' },
+  { method: 'resources/list', kind: 'resources', advertised: 'resources' },
+  { method: 'resources/templates/list', kind: 'resourceTemplates', advertised: 'resources' }
+] as const;
+
 /**
  * Builds one client-facing MCP server: a low-level {@link Server} whose `tools/list` and
- * `tools/call` answer from the catalog. A 2025-era session keeps one for its lifetime; a 2026-era
- * request gets a fresh one. Upstream definitions and results pass through unchanged.
+ * `tools/call` answer from the catalog, and whose prompt, resource and completion methods (those
+ * the servers behind offer) are answered from the catalog's lists or forwarded to the one server a
+ * name or URI leads to, by the rows of {@link FORWARDED_METHODS}. A 2025-era session keeps one for
+ * its lifetime; a 2026-era request gets a fresh one. Upstream definitions and results pass through
+ * unchanged, but for the names and URIs the catalog rewrites.
  */
 export function createGatewayServer(options: GatewayServerOptions): Server {
+  const offered = options.catalog.offered();
   const server = new Server(
     { name: options.name, version: options.version },
     {
-      capabilities: { tools: { listChanged: true } },
+      capabilities: {
+        tools: { listChanged: true },
+        ...(offered.prompts ? { prompts: { listChanged: true } } : {}),
+        ...(offered.resources ? { resources: { listChanged: true } } : {}),
+        ...(offered.completions ? { completions: {} } : {})
+      },
       instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions()
     }
   );
@@ -40,13 +57,57 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const principal = principalOfAuth(ctx.http?.authInfo);
     const all = await options.catalog.listTools(options.listWaitMs);
     const tools = principal ? all.filter(tool => options.runner.allows(principal, tool.name)) : all;
-    const offset = decodeCursor(request.params?.cursor);
-    if (offset > tools.length) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor');
-    const end = offset + options.pageSize;
-    const result: ListToolsResult = { tools: tools.slice(offset, end) };
-    if (end < tools.length) result.nextCursor = encodeCursor(end);
+    const page = pageOf(tools, request.params?.cursor, options.pageSize);
+    const result: ListToolsResult = { tools: page.items };
+    if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
     return result;
   });
+
+  for (const { method, kind, advertised } of LIST_METHODS) {
+    if (!offered[advertised]) continue;
+    server.setRequestHandler(method, async (request, ctx) => {
+      const principal = principalOfAuth(ctx.http?.authInfo);
+      const all: readonly { name: string; uri?: string; uriTemplate?: string }[] = await options.catalog.list(
+        kind,
+        options.listWaitMs
+      );
+      const items = principal
+        ? all.filter(item =>
+            options.runner.allowsServer(principal, serverOfItem(options.catalog, kind, item))
+          )
+        : all;
+      const page = pageOf(items, request.params?.cursor, options.pageSize);
+      return {
+        [kind]: page.items,
+        ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor })
+      } as never;
+    });
+  }
+
+  for (const [method, row] of Object.entries(FORWARDED_METHODS)) {
+    if (!offered[row.kind]) continue;
+    const forwarded = row as ForwardedMethod<unknown, Record<string, unknown>>;
+    server.setRequestHandler(method as keyof typeof FORWARDED_METHODS, async (request, ctx) => {
+      const { _meta: meta, ...params } = (request.params ?? {}) as { _meta?: Record<string, unknown> };
+      const { progressToken, ...forwardedMeta } = meta ?? {};
+      const sent = Object.keys(forwardedMeta).length > 0 ? { ...params, _meta: forwardedMeta } : params;
+      try {
+        const route = forwarded.resolve(options.catalog, sent);
+        return (await options.runner.forward(
+          route,
+          forwarded.subject(route),
+          forwarded.forward(route, sent),
+          {
+            principal: principalOfAuth(ctx.http?.authInfo),
+            signal: ctx.mcpReq.signal,
+            onprogress: progressTo(ctx, progressToken)
+          }
+        )) as never;
+      } catch (error) {
+        throw toProtocolError(error);
+      }
+    });
+  }
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const { name, arguments: args, _meta: meta } = request.params;
@@ -63,13 +124,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
             : undefined,
         signal: ctx.mcpReq.signal,
         meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
-        onprogress:
-          progressToken === undefined
-            ? undefined
-            : progress =>
-                void ctx.mcpReq
-                  .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
-                  .catch(() => undefined)
+        onprogress: progressTo(ctx, progressToken)
       });
     } catch (error) {
       throw toProtocolError(error);
@@ -77,6 +132,46 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   });
 
   return server;
+}
+
+/** Relays an upstream request's progress to the client, under the client's token (none without one). */
+function progressTo(
+  ctx: {
+    mcpReq: { notify(notification: { method: 'notifications/progress'; params: never }): Promise<void> };
+  },
+  progressToken: unknown
+): ((progress: Progress) => void) | undefined {
+  if (progressToken === undefined) return undefined;
+  return progress =>
+    void ctx.mcpReq
+      .notify({ method: 'notifications/progress', params: { ...progress, progressToken } as never })
+      .catch(() => undefined);
+}
+
+/** One page of `items` from `cursor`, and the cursor of the next page if there is one. */
+function pageOf<T>(
+  items: readonly T[],
+  cursor: string | undefined,
+  pageSize: number
+): { items: T[]; nextCursor: string | undefined } {
+  const offset = decodeCursor(cursor);
+  if (offset > items.length) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor');
+  const end = offset + pageSize;
+  return { items: items.slice(offset, end), nextCursor: end < items.length ? encodeCursor(end) : undefined };
+}
+
+/** The server an exposed prompt, resource or template belongs to. */
+function serverOfItem(
+  catalog: Catalog,
+  kind: 'prompts' | 'resources' | 'resourceTemplates',
+  item: { name: string; uri?: string; uriTemplate?: string }
+): string {
+  try {
+    if (kind === 'prompts') return catalog.resolvePrompt(item.name).serverId;
+    return catalog.resolveResource(kind === 'resources' ? item.uri! : item.uriTemplate!).serverId;
+  } catch {
+    return '';
+  }
 }
 
 function encodeCursor(offset: number): string {
@@ -90,11 +185,22 @@ function decodeCursor(cursor: string | undefined): number {
   return Number(match[1]);
 }
 
-/** The gateway's instructions: one line per server with its description. */
-export function describeServers(servers: readonly { id: string; description: string | undefined }[]): string {
-  const lines = servers.map(server => `- ${server.id}${server.description ? `: ${server.description}` : ''}`);
+/**
+ * The gateway's instructions: one line per server with its description, and under it the server's
+ * own instructions (from `own`, by server id), indented.
+ */
+export function describeServers(
+  servers: readonly { id: string; description: string | undefined }[],
+  own: ReadonlyMap<string, string> = new Map()
+): string {
+  const lines = servers.flatMap(server => {
+    const line = `- ${server.id}${server.description ? `: ${server.description}` : ''}`;
+    const instructions = own.get(server.id)?.trim();
+    if (!instructions) return [line];
+    return [line, ...instructions.split('\n').map(text => `    ${text}`.trimEnd())];
+  });
   return [
-    'This gateway serves the tools of several MCP servers. Tool names are <server namespace>__<tool>; each description starts with [server id].',
+    'This gateway serves the tools, prompts and resources of several MCP servers. Tool and prompt names are <server namespace>__<name>; resource URIs carry <server namespace>+ right after their scheme (ui://<namespace>+<rest>); each description starts with [server id].',
     'Servers:',
     ...lines
   ].join('\n');

@@ -203,8 +203,22 @@ export class LegacySessions {
 
   /** Tells every open session that the tool list changed. */
   notifyToolsChanged(): void {
-    for (const session of this.sessions.values()) {
-      session.server.sendToolListChanged().catch((error: unknown) => {
+    this.notifyListChanged('tools');
+  }
+
+  /**
+   * Tells every open session that the list of `kind` changed. A session whose server does not
+   * advertise the kind (it opened when no server offered it) is not told.
+   */
+  notifyListChanged(kind: 'tools' | 'prompts' | 'resources'): void {
+    for (const { server } of this.sessions.values()) {
+      const sent =
+        kind === 'tools'
+          ? server.sendToolListChanged()
+          : kind === 'prompts'
+            ? server.sendPromptListChanged()
+            : server.sendResourceListChanged();
+      sent.catch((error: unknown) => {
         this.log.debug({ err: describeError(error) }, 'could not notify a session');
       });
     }

@@ -66,6 +66,13 @@ export class ModernEndpoint {
     this.handler.notify.toolsChanged();
   }
 
+  /** Publishes the `list_changed` of `kind` to every open `subscriptions/listen` stream that asked for it. */
+  notifyListChanged(kind: 'tools' | 'prompts' | 'resources'): void {
+    if (kind === 'tools') this.handler.notify.toolsChanged();
+    else if (kind === 'prompts') this.handler.notify.promptsChanged();
+    else this.handler.notify.resourcesChanged();
+  }
+
   /** Resolves once every request being served has been answered, or after `timeoutMs`. */
   answered(timeoutMs: number): Promise<void> {
     return this.answers.settled(timeoutMs);

@@ -106,7 +106,10 @@ const MIGRATIONS: readonly string[] = [
   // OAuth payloads no longer keep their model's id (for tokens and codes, the secret itself) or an
   // interaction's copy of the session cookie; remove both from rows stored before.
   `UPDATE oauth_models SET payload = json_remove(payload, '$.jti', '$.session.cookie')
-     WHERE kind NOT IN ('Client', 'Grant')`
+     WHERE kind NOT IN ('Client', 'Grant')`,
+  // A catalog entry holds every capability kind (prompts, resources, resource templates) and the
+  // server's instructions beside its tools. Rows from before have none (NULL): they are rediscovered.
+  `ALTER TABLE catalog ADD COLUMN kinds TEXT`
 ];
 
 /** The state database's file name in the state directory. */

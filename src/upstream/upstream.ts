@@ -1,11 +1,19 @@
-import { Client, SdkError, SdkErrorCode, type PriorDiscovery } from '@modelcontextprotocol/client';
-import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/client';
+import {
+  Client,
+  SdkError,
+  SdkErrorCode,
+  type PriorDiscovery,
+  type RequestOptions,
+  type ServerCapabilities
+} from '@modelcontextprotocol/client';
+import type { CallToolResult, Progress } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/server-spec.js';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
 import { withColdStart } from './cold-start.js';
+import { CAPABILITY_KINDS, listKind, type CapabilityKind, type Listing } from './listing.js';
 import { Slots } from './slots.js';
 import { MAX_LINE_BYTES, StreamTransport } from './stream-transport.js';
 
@@ -22,8 +30,16 @@ export interface UpstreamListener {
   onState?(upstream: Upstream, state: UpstreamState): void;
   /** A start that succeeded, a stop for idleness, or an exit nobody asked for. */
   onLifecycle?(upstream: Upstream, event: 'started' | 'idle_stop' | 'crashed'): void;
-  /** The server's tools as just listed (after every start and every `list_changed`), and its era. */
-  onTools?(upstream: Upstream, tools: readonly Tool[], era: PriorDiscovery): void;
+  /**
+   * One kind of the server's capabilities as just listed (each kind after every start, and after
+   * that kind's `list_changed`), and its era. A kind the server does not offer is listed empty.
+   */
+  onListed?<K extends CapabilityKind>(
+    upstream: Upstream,
+    kind: K,
+    items: Listing[K],
+    era: PriorDiscovery
+  ): void;
 }
 
 export interface UpstreamOptions {
@@ -45,14 +61,29 @@ export interface CallOptions {
   readonly meta?: Record<string, unknown>;
 }
 
-/** What a call returns besides the server's result. */
-export interface CallOutcome {
-  readonly result: CallToolResult;
+/** What a request returns besides the server's result. */
+export interface RequestOutcome<T> {
+  readonly result: T;
   /** True when this call had to start the server. */
   readonly cold: boolean;
   /** Time spent starting the server (0 for a warm call). */
   readonly startMs: number;
 }
+
+/** What a tool call returns besides the server's result. */
+export type CallOutcome = RequestOutcome<CallToolResult>;
+
+/**
+ * What a request is about, for its error messages: `tool` and the server's own name of the tool,
+ * `prompt` and a prompt's name, `resource` and a URI.
+ */
+export interface Subject {
+  readonly kind: 'tool' | 'prompt' | 'resource' | 'completion';
+  readonly name: string;
+}
+
+/** Sends one request on a connected client; the options carry the timeout, signal and progress. */
+export type Send<T> = (client: Client, options: RequestOptions) => Promise<T>;
 
 interface Connection {
   readonly client: Client;
@@ -69,8 +100,8 @@ interface Connection {
    * within {@link EXIT_GRACE_MS} (an engine killed under a container never reports one).
    */
   readonly ended: Promise<ExitInfo>;
-  /** The tool list read right after the start; discovery waits for it rather than asking again. */
-  listed?: Promise<readonly Tool[]>;
+  /** Every kind listed right after the start; discovery waits for it rather than asking again. */
+  listed?: Promise<Listing>;
 }
 
 /**
@@ -191,6 +222,8 @@ export class Upstream {
   private startedAtValue: Date | undefined;
   private lastUsedValue: Date | undefined;
   private starts = 0;
+  private instructionsValue: string | undefined;
+  private capabilitiesValue: ServerCapabilities | undefined;
   private closed = false;
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
@@ -233,6 +266,16 @@ export class Upstream {
     return this.stateValue;
   }
 
+  /** The server's own `instructions`, as it gave them at its last handshake. */
+  get instructions(): string | undefined {
+    return this.instructionsValue;
+  }
+
+  /** What the server offered at its last handshake (undefined before its first start). */
+  get capabilities(): ServerCapabilities | undefined {
+    return this.capabilitiesValue;
+  }
+
   /** A snapshot for health and status views. */
   status() {
     return {
@@ -258,10 +301,33 @@ export class Upstream {
     args: Record<string, unknown>,
     options: CallOptions = {}
   ): Promise<CallOutcome> {
+    const outcome = await this.request(
+      { kind: 'tool', name: tool },
+      (client, requestOptions) =>
+        client.request(
+          {
+            method: 'tools/call',
+            params: { name: tool, arguments: args, ...(options.meta ? { _meta: options.meta } : {}) }
+          },
+          CallToolResultShape,
+          requestOptions
+        ),
+      options
+    );
+    return { ...outcome, result: withoutHopMeta(outcome.result) };
+  }
+
+  /**
+   * Sends one request to the server by way of `send`, under the rules every request follows: a
+   * slot (`maxConcurrency`, `maxQueue`), `callTimeout` counted from the queue, a cold start if the
+   * server is not running, cancellation by `options.signal`, progress to `options.onprogress`, and
+   * the idle timer held off while it runs. Rejects like {@link callTool}.
+   */
+  async request<T>(subject: Subject, send: Send<T>, options: CallOptions = {}): Promise<RequestOutcome<T>> {
     const began = performance.now();
-    if (!this.slots.tryAcquire()) await this.waitForSlot(tool, options.signal);
+    if (!this.slots.tryAcquire()) await this.waitForSlot(subject, options.signal);
     try {
-      return await this.callInSlot(tool, args, options, performance.now() - began);
+      return await this.requestInSlot(subject, send, options, performance.now() - began);
     } finally {
       this.slots.release();
     }
@@ -271,7 +337,7 @@ export class Upstream {
    * Waits for a free slot for at most `callTimeout`: the time in the queue is part of the call's, so
    * a queued call never waits longer than its timeout says.
    */
-  private async waitForSlot(tool: string, signal: AbortSignal | undefined): Promise<void> {
+  private async waitForSlot(subject: Subject, signal: AbortSignal | undefined): Promise<void> {
     const { id, callTimeoutMs, maxConcurrency } = this.spec;
     const queue = new AbortController();
     const timer = setTimeout(() => queue.abort(), callTimeoutMs);
@@ -281,22 +347,22 @@ export class Upstream {
       if (queue.signal.aborted && !signal?.aborted) {
         throw new GatewayError(
           'call_timeout',
-          `tool ${tool} on server ${id} waited ${callTimeoutMs / 1000}s (its callTimeout) for a free slot behind ${maxConcurrency} calls in flight and was never sent to the server; raise maxConcurrency or callTimeout, or make fewer calls at once`,
+          `${subject.kind} ${subject.name} on server ${id} waited ${callTimeoutMs / 1000}s (its callTimeout) for a free slot behind ${maxConcurrency} calls in flight and was never sent to the server; raise maxConcurrency or callTimeout, or make fewer calls at once`,
           { cause: error, serverId: id }
         );
       }
-      throw this.callError(error, tool, signal);
+      throw this.callError(error, subject, signal);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async callInSlot(
-    tool: string,
-    args: Record<string, unknown>,
+  private async requestInSlot<T>(
+    subject: Subject,
+    send: Send<T>,
     options: CallOptions,
     queuedMs: number
-  ): Promise<CallOutcome> {
+  ): Promise<RequestOutcome<T>> {
     this.inFlightCount++;
     this.callCount++;
     this.clearIdleTimer();
@@ -306,32 +372,25 @@ export class Upstream {
       const startedAt = performance.now();
       // A caller that gives up during a cold start leaves at once; the start goes on for others.
       const connection = await untilAborted(this.ensureStarted(), options.signal).catch((error: unknown) => {
-        throw withColdStart(this.callError(error, tool, options.signal), {
+        throw withColdStart(this.callError(error, subject, options.signal), {
           cold,
           startMs: performance.now() - startedAt
         });
       });
       const startMs = cold ? performance.now() - startedAt : 0;
-      const request = connection.client.request(
-        {
-          method: 'tools/call',
-          params: { name: tool, arguments: args, ...(options.meta ? { _meta: options.meta } : {}) }
-        },
-        CallToolResultShape,
-        {
-          // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
-          timeout: Math.max(1, this.spec.callTimeoutMs - queuedMs),
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onprogress ? { onprogress: options.onprogress } : {})
-        }
-      );
+      const request = send(connection.client, {
+        // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
+        timeout: Math.max(1, this.spec.callTimeoutMs - queuedMs),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onprogress ? { onprogress: options.onprogress } : {})
+      });
       const result = await tracked(connection, request).catch(async (error: unknown) => {
-        throw withColdStart(await this.requestError(error, connection, tool, options.signal, queuedMs), {
+        throw withColdStart(await this.requestError(error, connection, subject, options.signal, queuedMs), {
           cold,
           startMs
         });
       });
-      return { result: withoutHopMeta(result), cold, startMs };
+      return { result, cold, startMs };
     } finally {
       this.inFlightCount--;
       this.lastUsedValue = new Date();
@@ -339,11 +398,11 @@ export class Upstream {
     }
   }
 
-  /** The error a call sent to the server fails with. */
+  /** The error a request sent to the server fails with. */
   private async requestError(
     error: unknown,
     connection: Connection,
-    tool: string,
+    subject: Subject,
     signal: AbortSignal | undefined,
     queuedMs: number
   ): Promise<unknown> {
@@ -358,11 +417,11 @@ export class Upstream {
     if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout && queuedMs >= 50) {
       return new GatewayError(
         'call_timeout',
-        `tool ${tool} on server ${this.spec.id} did not finish within ${this.spec.callTimeoutMs / 1000}s (callTimeout), ${(queuedMs / 1000).toFixed(1)}s of which it waited for a free slot; it was cancelled`,
+        `${subject.kind} ${subject.name} on server ${this.spec.id} did not finish within ${this.spec.callTimeoutMs / 1000}s (callTimeout), ${(queuedMs / 1000).toFixed(1)}s of which it waited for a free slot; it was cancelled`,
         { cause: error, serverId: this.spec.id }
       );
     }
-    return this.callError(error, tool, signal);
+    return this.callError(error, subject, signal);
   }
 
   /** The error for calls in flight when the connection ended with `exit`. */
@@ -378,18 +437,18 @@ export class Upstream {
   }
 
   /**
-   * Lists the server's tools, starting it if needed, and reports them to the listener. Used for
-   * discovery: a server started only for this is stopped again right away.
+   * Lists every kind of the server's capabilities, starting it if needed, and reports them to the
+   * listener. Used for discovery: a server started only for this is stopped again right away.
    */
-  async discover(): Promise<readonly Tool[]> {
+  async discover(): Promise<Listing> {
     const wasRunning = this.connection !== undefined;
     const callsBefore = this.callCount;
     this.inFlightCount++;
     this.clearIdleTimer();
     try {
       const connection = await this.ensureStarted();
-      // A start this call caused has just listed the tools; a server already running is asked anew.
-      return await (!wasRunning && connection.listed ? connection.listed : this.listTools(connection));
+      // A start this call caused has just listed everything; a server already running is asked anew.
+      return await (!wasRunning && connection.listed ? connection.listed : this.listAll(connection));
     } finally {
       this.inFlightCount--;
       if (this.inFlightCount === 0) {
@@ -481,9 +540,9 @@ export class Upstream {
       this.setState('ready');
       this.log.info({ ms: Math.round(performance.now() - began), era: this.prior?.kind }, 'server ready');
       this.emitLifecycle('started');
-      connection.listed = this.listTools(connection);
+      connection.listed = this.listAll(connection);
       connection.listed.catch((error: unknown) => {
-        this.log.warn({ err: describeError(error) }, 'listing tools after start failed');
+        this.log.warn({ err: describeError(error) }, 'listing the server after start failed');
       });
       return connection;
     } catch (error) {
@@ -572,7 +631,23 @@ export class Upstream {
             debounceMs: 100,
             onChanged: (error, tools) => {
               if (error || !tools || this.connection?.client !== client) return;
-              this.reportTools(tools);
+              this.report('tools', tools);
+            }
+          },
+          prompts: {
+            debounceMs: 100,
+            onChanged: (error, prompts) => {
+              if (error || !prompts || this.connection?.client !== client) return;
+              this.report('prompts', prompts);
+            }
+          },
+          resources: {
+            debounceMs: 100,
+            onChanged: (error, resources) => {
+              if (error || !resources || this.connection?.client !== client) return;
+              this.report('resources', resources);
+              // One notification covers resources and their templates: list the templates anew.
+              this.relist(client, 'resourceTemplates');
             }
           }
         }
@@ -673,24 +748,52 @@ export class Upstream {
     this.prior =
       client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
     this.log.debug({ label: process.label, era: this.prior.kind }, 'handshake done');
-    if (this.prior.kind === 'modern' && client.getServerCapabilities()?.tools?.listChanged) {
+    this.instructionsValue = client.getInstructions();
+    const offered = client.getServerCapabilities();
+    this.capabilitiesValue = offered;
+    const listen = {
+      ...(offered?.tools?.listChanged ? { toolsListChanged: true } : {}),
+      ...(offered?.prompts?.listChanged ? { promptsListChanged: true } : {}),
+      ...(offered?.resources?.listChanged ? { resourcesListChanged: true } : {})
+    };
+    if (this.prior.kind === 'modern' && Object.keys(listen).length > 0) {
       // A 2026-era connection hears of changes only on a listen stream, which a connect from a
       // stored verdict does not open by itself. Not awaited: a call need not wait for it.
-      client.listen({ toolsListChanged: true }).catch((error: unknown) => {
+      client.listen(listen).catch((error: unknown) => {
         this.log.debug({ err: describeError(error) }, 'could not open a listen stream');
       });
     }
     return { client, process, inFlight, ended };
   }
 
-  private async listTools(connection: Connection): Promise<readonly Tool[]> {
-    const { tools } = await tracked(connection, connection.client.listTools());
-    if (this.connection === connection || this.starting) this.reportTools(tools);
-    return tools;
+  /** Lists every kind the server offers (the others as empty) and reports each. */
+  private async listAll(connection: Connection): Promise<Listing> {
+    const { client } = connection;
+    // Tracked like calls: an over-long line or an ended connection fails the listings at once.
+    const [tools, prompts, resources, resourceTemplates] = await Promise.all(
+      CAPABILITY_KINDS.map(kind => tracked(connection, listKind(client, kind)))
+    );
+    const listing = { tools, prompts, resources, resourceTemplates } as Listing;
+    if (this.connection === connection || this.starting) {
+      for (const kind of CAPABILITY_KINDS) this.report(kind, listing[kind]);
+    }
+    return listing;
   }
 
-  private reportTools(tools: readonly Tool[]): void {
-    for (const listener of this.listeners) listener.onTools?.(this, tools, this.prior ?? { kind: 'legacy' });
+  /** Lists one kind again on `client` (after a `list_changed`) and reports it. */
+  private relist(client: Client, kind: CapabilityKind): void {
+    listKind(client, kind).then(
+      items => {
+        if (this.connection?.client === client) this.report(kind, items);
+      },
+      (error: unknown) => this.log.warn({ err: describeError(error), kind }, 'listing again failed')
+    );
+  }
+
+  private report<K extends CapabilityKind>(kind: K, items: Listing[K]): void {
+    for (const listener of this.listeners) {
+      listener.onListed?.(this, kind, items, this.prior ?? { kind: 'legacy' });
+    }
   }
 
   /**
@@ -732,10 +835,11 @@ export class Upstream {
     for (const listener of this.listeners) listener.onLifecycle?.(this, event);
   }
 
-  private callError(error: unknown, tool: string, signal: AbortSignal | undefined): unknown {
+  private callError(error: unknown, subject: Subject, signal: AbortSignal | undefined): unknown {
     if (error instanceof GatewayError) return error;
+    const { kind, name } = subject;
     if (signal?.aborted) {
-      return new GatewayError('cancelled', `call to ${this.spec.id}/${tool} was cancelled`, {
+      return new GatewayError('cancelled', `call to ${this.spec.id}/${name} was cancelled`, {
         cause: error,
         serverId: this.spec.id
       });
@@ -743,14 +847,14 @@ export class Upstream {
     if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
       return new GatewayError(
         'call_timeout',
-        `tool ${tool} on server ${this.spec.id} did not finish within ${this.spec.callTimeoutMs / 1000}s (callTimeout); it was cancelled`,
+        `${kind} ${name} on server ${this.spec.id} did not finish within ${this.spec.callTimeoutMs / 1000}s (callTimeout); it was cancelled`,
         { cause: error, serverId: this.spec.id }
       );
     }
     if (error instanceof SdkError && error.code === SdkErrorCode.InvalidResult) {
       return new GatewayError(
         'invalid_result',
-        `server ${this.spec.id} answered ${tool} with an invalid result: ${error.message}`,
+        `server ${this.spec.id} answered ${name} with an invalid result: ${error.message}`,
         { cause: error, serverId: this.spec.id }
       );
     }

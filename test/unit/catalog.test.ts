@@ -6,6 +6,8 @@ import { CatalogStore, type CatalogEntry } from '../../src/catalog/catalog-store
 import type { ServerSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
 import { Upstream } from '../../src/upstream/upstream.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
+import * as z from 'zod/v4';
 import { FakeRuntime, fakeSpec, silentLog } from '../support/fake-runtime.js';
 import { memoryDatabase } from '../support/memory-database.js';
 
@@ -21,6 +23,9 @@ function entry(spec: ServerSpec, tools: Tool[], overrides: Partial<CatalogEntry>
     fingerprint: spec.fingerprint,
     era: { kind: 'legacy' },
     tools,
+    prompts: [],
+    resources: [],
+    resourceTemplates: [],
     discoveredAt: '2026-01-01T00:00:00.000Z',
     ...overrides
   };
@@ -320,7 +325,7 @@ describe('Catalog', () => {
     });
     const listed = new Promise<void>(resolve => {
       again.addListener({
-        onTools: () => resolve()
+        onListed: (_, kind) => kind === 'tools' && resolve()
       });
     });
     expect(again).not.toBe(upstream);
@@ -411,5 +416,114 @@ describe('Catalog', () => {
     const outcome = await catalog.callTool('alpha__echo', { text: 'modern' });
     expect(text(outcome.result)).toBe('modern');
     expect(runtime.starts).toBe(2);
+  });
+});
+
+/** Registers a prompt, a resource and a resource template on each fake server. */
+function withKinds(server: McpServer, process: { spec: ServerSpec }): void {
+  server.registerPrompt(
+    'greet',
+    { description: 'Greets', argsSchema: z.object({ who: z.string() }) },
+    ({ who }) => ({
+      messages: [{ role: 'user', content: { type: 'text', text: `hello ${who} from ${process.spec.id}` } }]
+    })
+  );
+  server.registerPrompt('hidden', { description: 'Filtered out' }, () => ({ messages: [] }));
+  server.registerResource('readme', 'test://docs/readme', { description: 'The readme' }, uri => ({
+    contents: [{ uri: uri.href, text: `readme of ${process.spec.id}` }]
+  }));
+  server.registerResource(
+    'item',
+    new ResourceTemplate('test://items/{id}', { list: undefined }),
+    { description: 'An item' },
+    (uri, { id }) => ({ contents: [{ uri: uri.href, text: `item ${String(id)}` }] })
+  );
+}
+
+describe('Catalog kinds', () => {
+  it('lists, stores and routes prompts, resources and templates beside tools', async () => {
+    runtime.customize = withKinds;
+    const alpha = fakeSpec('alpha', { prompts: { deny: ['hidden'] } });
+    const beta = fakeSpec('beta', { namespace: '', resources: { allow: ['test://items/*'] } });
+    const { catalog } = await startCatalog([alpha, beta]);
+    await catalog.settled();
+    expect((await catalog.list('prompts', 0)).map(p => [p.name, p.description])).toEqual([
+      ['alpha__greet', '[alpha] Greets'],
+      ['greet', '[beta] Greets'],
+      ['hidden', '[beta] Filtered out']
+    ]);
+    expect((await catalog.list('resources', 0)).map(r => [r.uri, r.description])).toEqual([
+      ['test://alpha+docs/readme', '[alpha] The readme']
+    ]);
+    expect((await catalog.list('resourceTemplates', 0)).map(t => t.uriTemplate)).toEqual([
+      'test://alpha+items/{id}',
+      'test://items/{id}'
+    ]);
+    expect(catalog.resolvePrompt('alpha__greet')).toEqual({
+      serverId: 'alpha',
+      namespace: 'alpha',
+      name: 'greet'
+    });
+    expect(catalog.resolvePrompt('greet')).toEqual({ serverId: 'beta', namespace: '', name: 'greet' });
+    expect(catalog.resolveResource('test://alpha+items/7')).toEqual({
+      serverId: 'alpha',
+      namespace: 'alpha',
+      name: 'test://items/7'
+    });
+    expect(catalog.resolveResource('test://items/7')).toMatchObject({
+      serverId: 'beta',
+      name: 'test://items/7'
+    });
+    expect(catalog.offered()).toEqual({ prompts: true, resources: true, completions: false });
+
+    // One stored entry per server holds every kind, unfiltered.
+    const stored = store.loadAll().find(e => e.serverId === 'alpha')!;
+    expect(stored.prompts.map(p => p.name).sort()).toEqual(['greet', 'hidden']);
+    expect(stored.resources.map(r => r.uri)).toEqual(['test://docs/readme']);
+    expect(stored.resourceTemplates.map(t => t.uriTemplate)).toEqual(['test://items/{id}']);
+    expect(stored.capabilities).toMatchObject({ prompts: {}, resources: {} });
+  });
+
+  it('lists every kind from the stored catalog without starting anything', async () => {
+    const alpha = fakeSpec('alpha');
+    store.save({
+      ...entry(alpha, [tool('echo')]),
+      prompts: [{ name: 'greet' }],
+      resources: [{ uri: 'ui://panel', name: 'panel' }],
+      capabilities: { tools: {}, prompts: {}, resources: {} }
+    });
+    const { catalog } = await startCatalog([alpha]);
+    expect((await catalog.list('prompts', 0)).map(p => p.name)).toEqual(['alpha__greet']);
+    expect((await catalog.list('resources', 0)).map(r => r.uri)).toEqual(['ui://alpha+panel']);
+    expect(runtime.starts).toBe(0);
+  });
+
+  it('answers unknown prompts and undecodable URIs with errors that say what to do', async () => {
+    const alpha = fakeSpec('alpha');
+    store.save(entry(alpha, [tool('echo')]));
+    const { catalog } = await startCatalog([alpha]);
+    expect(() => catalog.resolvePrompt('nope')).toThrow(expect.objectContaining({ code: 'unknown_prompt' }));
+    expect(() => catalog.resolveResource('file:///etc/passwd')).toThrow(
+      expect.objectContaining({ code: 'unknown_resource', detail: { uri: 'file:///etc/passwd' } })
+    );
+    expect(() => catalog.resolveResource('test://zeta+x')).toThrow(/namespace "zeta", which no server has/);
+  });
+
+  it('reports a prompt list change as a prompts change', async () => {
+    runtime.customize = server => {
+      server.registerPrompt('first', { description: 'There from the start' }, () => ({ messages: [] }));
+      server.registerTool('add_prompt', { description: 'Adds a prompt' }, () => {
+        server.registerPrompt('added', { description: 'Added at run time' }, () => ({ messages: [] }));
+        return { content: [] };
+      });
+    };
+    const alpha = fakeSpec('alpha');
+    const { catalog } = await startCatalog([alpha]);
+    await catalog.settled();
+    const kinds: string[] = [];
+    catalog.onChanged(kind => kinds.push(kind));
+    await catalog.callTool('alpha__add_prompt', {});
+    await vi.waitFor(() => expect(kinds).toContain('prompts'), { timeout: 2_000 });
+    expect((await catalog.list('prompts', 0)).map(p => p.name)).toEqual(['alpha__added', 'alpha__first']);
   });
 });

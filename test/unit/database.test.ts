@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CatalogStore } from '../../src/catalog/catalog-store.js';
 import { migrateDatabase, openDatabase } from '../../src/store/database.js';
 import { memoryDatabase } from '../support/memory-database.js';
 
@@ -52,12 +53,43 @@ describe('openDatabase', () => {
   });
 });
 
+describe('the migration that gives catalog entries every kind', () => {
+  it('keeps a row stored before it out of the loaded catalog, so its server is rediscovered', () => {
+    const db = memoryDatabase();
+    const { user_version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
+    db.exec(`ALTER TABLE catalog DROP COLUMN kinds; PRAGMA user_version = ${user_version - 1}`);
+    db.prepare(
+      `INSERT INTO catalog (server_id, fingerprint, era, tools, discovered_at) VALUES ('old', 'f', '{"kind":"legacy"}', '[]', 'then')`
+    ).run();
+    migrateDatabase(db);
+    const store = new CatalogStore(db);
+    expect(store.loadAll()).toEqual([]);
+    const entry = {
+      serverId: 'new',
+      fingerprint: 'f',
+      era: { kind: 'legacy' as const },
+      tools: [],
+      prompts: [{ name: 'p' }],
+      resources: [{ uri: 'ui://x', name: 'x' }],
+      resourceTemplates: [{ uriTemplate: 'ui://{y}', name: 'y' }],
+      instructions: 'Use me',
+      capabilities: { prompts: {}, resources: {} },
+      discoveredAt: 'now'
+    };
+    store.save(entry);
+    expect(store.loadAll()).toEqual([entry]);
+    db.close();
+  });
+});
+
 describe('the migration that keeps OAuth ids out of payloads', () => {
   it('removes the id and the session cookie from stored token, code and interaction payloads', () => {
     const db = memoryDatabase();
-    // Back to before the last two migrations (the write probe, then this one).
+    // Back to before the write probe, this one and the catalog's kinds column.
     const { user_version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
-    db.exec(`DROP TABLE write_probe; PRAGMA user_version = ${user_version - 2}`);
+    db.exec(
+      `DROP TABLE write_probe; ALTER TABLE catalog DROP COLUMN kinds; PRAGMA user_version = ${user_version - 3}`
+    );
     const insert = db.prepare('INSERT INTO oauth_models (kind, id, payload) VALUES (?, ?, ?)');
     insert.run('RefreshToken', 'h1', JSON.stringify({ jti: 'secret-refresh', grantId: 'g1' }));
     insert.run(

@@ -74,6 +74,9 @@ async function connect(options: { pageSize?: number; specs?: ServerSpec[] } = {}
       fingerprint: spec.fingerprint,
       era: { kind: 'legacy' },
       tools: (STORED[spec.id] ?? []).map(tool),
+      prompts: [],
+      resources: [],
+      resourceTemplates: [],
       discoveredAt: '2026-01-01T00:00:00.000Z'
     });
   }

@@ -126,6 +126,33 @@ describe('parseConfig: a valid config', () => {
     expect(config.raw.servers.time?.enabled).toBe(true);
   });
 
+  it('reads prompts and resources filters beside tools, and refuses unknown keys in them', () => {
+    const config = loaded(
+      parse(yaml`
+      servers:
+        a:
+          command: [x]
+          prompts: { deny: ['debug-*'] }
+          resources: { allow: ['ui://*'] }
+    `)
+    );
+    expect(server(config, 'a')).toMatchObject({
+      tools: {},
+      prompts: { deny: ['debug-*'] },
+      resources: { allow: ['ui://*'] }
+    });
+    expect(() =>
+      loaded(
+        parse(yaml`
+        servers:
+          a:
+            command: [x]
+            prompts: { only: ['x'] }
+      `)
+      )
+    ).toThrow(/prompts/);
+  });
+
   it('keeps an absolute cwd as is', () => {
     const config = loaded(
       parse(yaml`

@@ -204,6 +204,9 @@ describe('parseParams', () => {
 describe('statusOfCallError', () => {
   const expected: Record<GatewayErrorCode, number> = {
     unknown_tool: 404,
+    unknown_prompt: 404,
+    unknown_resource: 404,
+    unknown_reference: 404,
     invalid_arguments: 400,
     server_unavailable: 503,
     server_busy: 503,

@@ -661,12 +661,12 @@ describe('Upstream close and discover', () => {
     const { runtime, upstream } = setup({ idleTimeoutMs: 0 });
     const reported: { names: string[]; era: string }[] = [];
     upstream.addListener({
-      onTools: (source, tools, era) => {
+      onListed: (source, kind, items, era) => {
         expect(source).toBe(upstream);
-        reported.push({ names: tools.map(t => t.name).sort(), era: era.kind });
+        if (kind === 'tools') reported.push({ names: items.map(t => t.name).sort(), era: era.kind });
       }
     });
-    const tools = await upstream.discover();
+    const { tools } = await upstream.discover();
     expect(tools.map(t => t.name).sort()).toEqual([...FAKE_TOOLS].sort());
     expect(tools.find(t => t.name === 'echo')).toMatchObject({
       description: 'Returns its text',
@@ -684,7 +684,7 @@ describe('Upstream close and discover', () => {
     const { runtime, upstream } = setup({ idleTimeoutMs: 0 });
     await upstream.callTool('echo', { text: 'x' });
     runtime.tools = ['echo'];
-    const tools = await upstream.discover();
+    const { tools } = await upstream.discover();
     expect(tools.map(t => t.name).sort()).toEqual([...FAKE_TOOLS].sort());
     expect(runtime.running).toBe(1);
     expect(upstream.state).toBe('ready');
@@ -705,7 +705,9 @@ describe('Upstream close and discover', () => {
   it('reports the new tools after a restart', async () => {
     const { runtime, upstream } = setup();
     const lists: string[][] = [];
-    upstream.addListener({ onTools: (_, tools) => lists.push(tools.map(t => t.name).sort()) });
+    upstream.addListener({
+      onListed: (_, kind, items) => kind === 'tools' && lists.push(items.map(t => t.name).sort())
+    });
     await upstream.callTool('echo', { text: 'x' });
     await vi.waitFor(() => expect(lists).toHaveLength(1));
     await upstream.stop('test');
@@ -728,7 +730,9 @@ describe('Upstream tool list changes', () => {
         });
       const { upstream } = setup({}, { runtime });
       const lists: string[][] = [];
-      upstream.addListener({ onTools: (_, tools) => lists.push(tools.map(t => t.name)) });
+      upstream.addListener({
+        onListed: (_, kind, items) => kind === 'tools' && lists.push(items.map(t => t.name))
+      });
       await upstream.callTool('echo', { text: 'x' });
       await vi.waitFor(() => expect(lists).toHaveLength(1));
       expect(upstream.prior?.kind).toBe(era);

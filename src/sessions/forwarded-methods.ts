@@ -1,0 +1,112 @@
+import { ProtocolError } from '@modelcontextprotocol/server';
+import type {
+  CompleteRequest,
+  CompleteResult,
+  GetPromptRequest,
+  GetPromptResult,
+  ReadResourceRequest,
+  ReadResourceResult
+} from '@modelcontextprotocol/server';
+import type { Catalog, KindRoute } from '../catalog/catalog.js';
+import { exposeContentUris } from '../catalog/exposed-uris.js';
+import { encodeResourceUri } from '../catalog/resource-uris.js';
+import { GatewayError } from '../errors.js';
+import type { Send, Subject } from '../upstream/upstream.js';
+
+/** The capability a client-facing server must advertise to answer a method. */
+export type AdvertisedKind = 'prompts' | 'resources' | 'completions';
+
+/**
+ * How one client request that names a prompt or resource reaches its server: `resolve` finds the
+ * route once, from the request's params; `forward` sends it there with the server's own name or URI
+ * in place of the exposed one and maps the answer back.
+ */
+export interface ForwardedMethod<P, R> {
+  readonly kind: AdvertisedKind;
+  resolve(catalog: Catalog, params: P): KindRoute;
+  subject(route: KindRoute): Subject;
+  forward(route: KindRoute, params: P): Send<R>;
+}
+
+type Params<T extends { params: unknown }> = T['params'];
+
+/** The server's URI as the client sees it (unchanged when the rewrite cannot carry it). */
+function exposedUri(route: KindRoute, uri: string): string {
+  return encodeResourceUri({ namespace: route.namespace, uri }) ?? uri;
+}
+
+const getPrompt: ForwardedMethod<Params<GetPromptRequest>, GetPromptResult> = {
+  kind: 'prompts',
+  resolve: (catalog, params) => catalog.resolvePrompt(params.name),
+  subject: route => ({ kind: 'prompt', name: route.name }),
+  forward: (route, params) => async (client, options) => {
+    const result = await client.getPrompt({ ...params, name: route.name }, options);
+    return {
+      ...result,
+      messages: result.messages.map(message => ({
+        ...message,
+        content: exposeContentUris(message.content, route.namespace)
+      }))
+    };
+  }
+};
+
+const readResource: ForwardedMethod<Params<ReadResourceRequest>, ReadResourceResult> = {
+  kind: 'resources',
+  resolve: (catalog, params) => catalog.resolveResource(params.uri),
+  subject: route => ({ kind: 'resource', name: route.name }),
+  forward: (route, params) => async (client, options) => {
+    try {
+      // Never from the upstream client's cache: each read is the server's answer now.
+      const result = await client.readResource(
+        { ...params, uri: route.name },
+        { ...options, cacheMode: 'bypass' }
+      );
+      return {
+        ...result,
+        contents: result.contents.map(content => ({ ...content, uri: exposedUri(route, content.uri) }))
+      };
+    } catch (error) {
+      // A "not found" names the URI in `data.uri` (and its message): the client's URI, not the
+      // server's. Its code stays the server's own.
+      const data = error instanceof ProtocolError ? (error.data as { uri?: unknown } | undefined) : undefined;
+      if (error instanceof ProtocolError && typeof data?.uri === 'string') {
+        const message = error.message.split(route.name).join(params.uri);
+        throw new ProtocolError(error.code, message, { ...data, uri: params.uri });
+      }
+      throw error;
+    }
+  }
+};
+
+const complete: ForwardedMethod<Params<CompleteRequest>, CompleteResult> = {
+  kind: 'completions',
+  resolve: (catalog, params) => {
+    const ref = params.ref as { type: string; name?: unknown; uri?: unknown };
+    if (ref.type === 'ref/prompt' && typeof ref.name === 'string') return catalog.resolvePrompt(ref.name);
+    if (ref.type === 'ref/resource' && typeof ref.uri === 'string') return catalog.resolveResource(ref.uri);
+    throw new GatewayError(
+      'unknown_reference',
+      `completion/complete needs a ref of type ref/prompt (with a name) or ref/resource (with a uri); got ${JSON.stringify(params.ref)}`
+    );
+  },
+  subject: route => ({ kind: 'completion', name: route.name }),
+  forward: (route, params) => (client, options) =>
+    client.complete(
+      {
+        ...params,
+        ref:
+          params.ref.type === 'ref/prompt'
+            ? { ...params.ref, name: route.name }
+            : { ...params.ref, uri: route.name }
+      },
+      options
+    )
+};
+
+/** Every method routed to one server by a prompt name or a resource URI: a new one is a row here. */
+export const FORWARDED_METHODS = {
+  'prompts/get': getPrompt,
+  'resources/read': readResource,
+  'completion/complete': complete
+} as const;
