@@ -17,6 +17,16 @@ export const PASSING_THROUGH: string[] = [
   '0.1/tools-call-with-progress',
   '0.1/server-sse-multiple-streams',
   '0.1/dns-rebinding-protection',
+  '0.1/completion-complete',
+  '0.1/resources-list',
+  '0.1/resources-read-text',
+  '0.1/resources-read-binary',
+  '0.1/resources-templates-read',
+  '0.1/prompts-list',
+  '0.1/prompts-get-simple',
+  '0.1/prompts-get-with-args',
+  '0.1/prompts-get-embedded-resource',
+  '0.1/prompts-get-with-image',
   // 0.2.0 alpha line, whole suite (both eras)
   'all/server-initialize',
   'all/server-session-lifecycle',
@@ -42,6 +52,17 @@ export const PASSING_THROUGH: string[] = [
   'all/input-required-result-unsupported-methods',
   'all/input-required-result-ignore-extra-params',
   'all/input-required-result-validate-input',
+  'all/completion-complete',
+  'all/resources-list',
+  'all/resources-read-text',
+  'all/resources-read-binary',
+  'all/resources-templates-read',
+  'all/prompts-list',
+  'all/prompts-get-simple',
+  'all/prompts-get-with-args',
+  'all/prompts-get-embedded-resource',
+  'all/prompts-get-with-image',
+  'all/caching',
   // 0.2.0 alpha line, the 2026-07-28 requirements
   '2026-07-28/tools-list',
   '2026-07-28/tools-call-simple-text',
@@ -59,7 +80,18 @@ export const PASSING_THROUGH: string[] = [
   '2026-07-28/input-required-result-unsupported-methods',
   '2026-07-28/input-required-result-ignore-extra-params',
   '2026-07-28/input-required-result-validate-input',
-  '2026-07-28/json-schema-2020-12'
+  '2026-07-28/json-schema-2020-12',
+  '2026-07-28/completion-complete',
+  '2026-07-28/resources-list',
+  '2026-07-28/resources-read-text',
+  '2026-07-28/resources-read-binary',
+  '2026-07-28/resources-templates-read',
+  '2026-07-28/prompts-list',
+  '2026-07-28/prompts-get-simple',
+  '2026-07-28/prompts-get-with-args',
+  '2026-07-28/prompts-get-embedded-resource',
+  '2026-07-28/prompts-get-with-image',
+  '2026-07-28/caching'
 ];
 
 /**
@@ -68,11 +100,7 @@ export const PASSING_THROUGH: string[] = [
  */
 export const UNSTABLE: Record<string, string> = {};
 
-const PROMPTS =
-  'prompts/list and prompts/get answer -32601: prompts are not aggregated yet — issue 11 item 1';
-const RESOURCES = 'resources/* answer -32601: resources are not aggregated yet — issue 11 item 1';
 const SUBSCRIBE = 'resources/subscribe and unsubscribe are not routed yet — issue 11 items 1 and 5';
-const COMPLETION = 'completion/complete answers -32601: not routed by its ref yet — issue 11 item 2';
 const LOGGING = 'logging/setLevel answers -32601 and log notifications are not forwarded — issue 11 item 3';
 const CLIENT_REQUESTS =
   'the upstream client declares no sampling/elicitation capability, so the server never asks — issue 11 item 4';
@@ -82,45 +110,24 @@ const INPUT_REQUIRED =
 /** Scenarios that pass directly but not through the gateway yet, each with the reason. */
 export const KNOWN_GAPS: Record<string, string> = {
   '0.1/logging-set-level': LOGGING,
-  '0.1/completion-complete': COMPLETION,
   '0.1/tools-call-with-logging': LOGGING,
   '0.1/tools-call-sampling': CLIENT_REQUESTS,
   '0.1/tools-call-elicitation': CLIENT_REQUESTS,
   '0.1/elicitation-sep1034-defaults': CLIENT_REQUESTS,
   '0.1/elicitation-sep1330-enums': CLIENT_REQUESTS,
-  '0.1/resources-list': RESOURCES,
-  '0.1/resources-read-text': RESOURCES,
-  '0.1/resources-read-binary': RESOURCES,
-  '0.1/resources-templates-read': RESOURCES,
   '0.1/resources-subscribe': SUBSCRIBE,
   '0.1/resources-unsubscribe': SUBSCRIBE,
-  '0.1/prompts-list': PROMPTS,
-  '0.1/prompts-get-simple': PROMPTS,
-  '0.1/prompts-get-with-args': PROMPTS,
-  '0.1/prompts-get-embedded-resource': PROMPTS,
-  '0.1/prompts-get-with-image': PROMPTS,
 
   'all/server-stateless':
     'the 2026-era call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
   'all/logging-set-level': LOGGING,
-  'all/completion-complete': COMPLETION,
   'all/tools-call-with-logging': LOGGING,
   'all/tools-call-sampling': CLIENT_REQUESTS,
   'all/tools-call-elicitation': CLIENT_REQUESTS,
   'all/elicitation-sep1034-defaults': CLIENT_REQUESTS,
   'all/elicitation-sep1330-enums': CLIENT_REQUESTS,
-  'all/resources-list': RESOURCES,
-  'all/resources-read-text': RESOURCES,
-  'all/resources-read-binary': RESOURCES,
-  'all/resources-templates-read': RESOURCES,
   'all/resources-subscribe': SUBSCRIBE,
   'all/resources-unsubscribe': SUBSCRIBE,
-  'all/prompts-list': PROMPTS,
-  'all/prompts-get-simple': PROMPTS,
-  'all/prompts-get-with-args': PROMPTS,
-  'all/prompts-get-embedded-resource': PROMPTS,
-  'all/prompts-get-with-image': PROMPTS,
-  'all/caching': `prompts/list, resources/list and resources/templates/list answer -32601 — issue 11 items 1 and 8`,
   'all/http-custom-header-server-validation':
     'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
   'all/input-required-result-basic-elicitation': INPUT_REQUIRED,
@@ -133,21 +140,10 @@ export const KNOWN_GAPS: Record<string, string> = {
   'all/input-required-result-capability-check':
     'the server sees the upstream client’s capabilities (none), not the caller’s, so it asks for nothing — issue 11 item 4',
   'all/input-required-result-tampered-state': `${INPUT_REQUIRED}; so no requestState to tamper with`,
-  'all/input-required-result-non-tool-request': PROMPTS,
+  'all/input-required-result-non-tool-request': INPUT_REQUIRED,
 
   '2026-07-28/server-stateless':
     'the call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
-  '2026-07-28/completion-complete': COMPLETION,
-  '2026-07-28/resources-list': RESOURCES,
-  '2026-07-28/resources-read-text': RESOURCES,
-  '2026-07-28/resources-read-binary': RESOURCES,
-  '2026-07-28/resources-templates-read': RESOURCES,
-  '2026-07-28/prompts-list': PROMPTS,
-  '2026-07-28/prompts-get-simple': PROMPTS,
-  '2026-07-28/prompts-get-with-args': PROMPTS,
-  '2026-07-28/prompts-get-embedded-resource': PROMPTS,
-  '2026-07-28/prompts-get-with-image': PROMPTS,
-  '2026-07-28/caching': `prompts/list, resources/list and resources/templates/list answer -32601 — issue 11 items 1 and 8`,
   '2026-07-28/http-custom-header-server-validation':
     'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
   '2026-07-28/input-required-result-basic-elicitation': INPUT_REQUIRED,
@@ -160,5 +156,5 @@ export const KNOWN_GAPS: Record<string, string> = {
   '2026-07-28/input-required-result-capability-check':
     'the server sees the upstream client’s capabilities (none), not the caller’s, so it asks for nothing — issue 11 item 4',
   '2026-07-28/input-required-result-tampered-state': `${INPUT_REQUIRED}; so no requestState to tamper with`,
-  '2026-07-28/input-required-result-non-tool-request': PROMPTS
+  '2026-07-28/input-required-result-non-tool-request': INPUT_REQUIRED
 };
