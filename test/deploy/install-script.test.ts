@@ -35,6 +35,25 @@ let engine: Server;
 let health: Server;
 let healthRequests = 0;
 let port: number;
+/** The Node.js 24 the installer is given (see {@link serviceVisibleNode}). */
+let node: string;
+/** The folder of a wrapper made by {@link serviceVisibleNode}, removed after the tests. */
+let nodeWrapperDir: string | undefined;
+
+/**
+ * This test's Node.js as the installer accepts it. The installer refuses a Node.js under /tmp or a
+ * home directory, which the unit's PrivateTmp and ProtectHome hide from the service; CI's Node.js
+ * lives under the clone (often in /tmp) and a developer's under nvm in their home. Such a Node.js
+ * is given through a wrapper script in /dev/shm, which the unit does not hide.
+ */
+function serviceVisibleNode(): string {
+  if (!/^\/(tmp|var\/tmp|home|root|run\/user)\//.test(process.execPath)) return process.execPath;
+  nodeWrapperDir = mkdtempSync('/dev/shm/mcp-gateway-test-node-');
+  const wrapper = path.join(nodeWrapperDir, 'node');
+  writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  return wrapper;
+}
 
 /** Calls the stand-ins recorded since the last look, one `command args…` per entry. */
 function takeCalls(): string[] {
@@ -51,7 +70,7 @@ function installer(
   return run(path.join(checkout, script), args, {
     env: {
       ...process.env,
-      NODE: process.execPath,
+      NODE: node,
       DOCKER_SOCKET: path.join(dir, 'docker.sock'),
       DOCKER_GROUP: 'docker',
       HEALTH_TIMEOUT: '10',
@@ -72,6 +91,7 @@ async function listen(server: Server, address: string | number): Promise<void> {
 }
 
 beforeAll(async () => {
+  node = serviceVisibleNode();
   dir = mkdtempSync(path.join(tmpdir(), 'mcp-gateway-install-'));
   checkout = path.join(dir, 'checkout');
   root = path.join(dir, 'root');
@@ -127,6 +147,7 @@ afterAll(() => {
   engine?.close();
   health?.close();
   rmSync(dir, { recursive: true, force: true });
+  if (nodeWrapperDir) rmSync(nodeWrapperDir, { recursive: true, force: true });
 });
 
 beforeEach(() => {
@@ -245,7 +266,7 @@ describe('install-autostart.sh', () => {
     expect(readFileSync(installed('etc/systemd/system/mcp-gateway.service'), 'utf8')).toBe(
       readFileSync(path.join(ROOT, 'mcp-gateway.service'), 'utf8').replace(
         /^ExecStart=\/usr\/bin\/node /m,
-        `ExecStart=${process.execPath} `
+        `ExecStart=${node} `
       )
     );
   });

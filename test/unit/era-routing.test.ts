@@ -74,7 +74,9 @@ describe('era routing of a POST', () => {
       }),
       { numRuns: 1_000 }
     );
-    expect(fast).toBeGreaterThan(50);
+    // The property must reach the fast path often enough to mean something: about 70 of 1,000
+    // generated requests take it (48 was seen once, failing a floor of 50), so the floor is 20.
+    expect(fast).toBeGreaterThan(20);
   });
 
   it('sends both eras their own way', () => {
