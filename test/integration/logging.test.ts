@@ -123,6 +123,23 @@ describe.each(['modern', 'legacy'])('logs of a %s-era server', server => {
   });
 });
 
+describe('the level a 2026-era server is asked for', () => {
+  it("is the caller's, in the request's _meta (the server's own filter then applies it)", async () => {
+    const session = await logClient('legacy', 'sdk-session');
+    await session.client.setLoggingLevel('warning');
+    await session.client.callTool({ name: 'modern__log_sdk', arguments: { tag: 'e', levels: ALL } });
+    const modern = await logClient('modern', 'sdk-modern');
+    await modern.client.callTool({
+      name: 'modern__log_sdk',
+      arguments: { tag: 'f', levels: ALL },
+      _meta: { [LOG_LEVEL_META_KEY]: 'error' }
+    });
+    await waitUntil(() => session.logs.length >= 2 && modern.logs.length >= 1, 5_000);
+    expect(session.logs).toEqual(['e warning', 'e error']);
+    expect(modern.logs).toEqual(['f error']);
+  });
+});
+
 describe('unsolicited logs (sent while no request is in flight)', () => {
   it('reach every 2025-era session whose level admits them, and no 2026-era client', async () => {
     const info = await logClient('legacy', 'unsolicited-info');
