@@ -3,7 +3,7 @@ import type { Server } from '@modelcontextprotocol/server';
 import { LogRelay, type LogMessage } from '../../src/upstream/log-relay.js';
 import { admits, SessionLogLevels } from '../../src/sessions/session-log-levels.js';
 
-const message = (level: LogMessage['level'], data = level): LogMessage => ({ level, data });
+const message = (level: LogMessage['level'], data: unknown = level): LogMessage => ({ level, data });
 
 describe('LogRelay', () => {
   it('hands a message to every request in flight, and to the unsolicited handler only with none', () => {
