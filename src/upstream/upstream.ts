@@ -773,12 +773,11 @@ export class Upstream {
     this.capabilitiesValue = offered;
     if (this.prior.kind === 'legacy' && offered?.logging) {
       // One level for a server every session shares: all of it, filtered per caller by the gateway
-      // (a 2026-era server is asked per request instead, by the caller's `_meta` logLevel).
-      await client
-        .setLoggingLevel('debug', { timeout: this.options.startTimeoutMs })
-        .catch((error: unknown) => {
-          this.log.warn({ err: describeError(error) }, 'could not set the server log level to debug');
-        });
+      // (a 2026-era server is asked per request instead, by the caller's `_meta` logLevel). Not
+      // awaited: written before any call, it reaches the server first.
+      client.setLoggingLevel('debug', { timeout: this.options.startTimeoutMs }).catch((error: unknown) => {
+        this.log.warn({ err: describeError(error) }, 'could not set the server log level to debug');
+      });
     }
     const listen = {
       ...(offered?.tools?.listChanged ? { toolsListChanged: true } : {}),
