@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOG_LEVEL_META_KEY, type Client, type LoggingLevel } from '@modelcontextprotocol/client';
+import {
+  Client,
+  LOG_LEVEL_META_KEY,
+  SSEClientTransport,
+  type LoggingLevel
+} from '@modelcontextprotocol/client';
 import {
   connect,
   FIXTURE_SERVER,
@@ -123,6 +128,19 @@ describe.each(['modern', 'legacy'])('logs of a %s-era server', server => {
   });
 });
 
+describe.each<Era>(['legacy', 'modern'])('logs during a prompt, for a %s-era client', era => {
+  it('reach the caller like those of a call', async () => {
+    const { client, logs } = await logClient(era, `prompt-${era}`);
+    const got = await client.getPrompt({
+      name: 'legacy__logged',
+      ...(era === 'modern' ? { _meta: { [LOG_LEVEL_META_KEY]: 'info' } } : {})
+    });
+    expect(got.messages).toHaveLength(1);
+    await waitUntil(() => logs.length >= 1, 5_000);
+    expect(logs).toEqual(['prompt info']);
+  });
+});
+
 describe('the level a 2026-era server is asked for', () => {
   it("is the caller's, in the request's _meta (the server's own filter then applies it)", async () => {
     const session = await logClient('legacy', 'sdk-session');
@@ -146,6 +164,18 @@ describe('unsolicited logs (sent while no request is in flight)', () => {
     const error = await logClient('legacy', 'unsolicited-error');
     const none = await logClient('legacy', 'unsolicited-none');
     const modern = await logClient('modern', 'unsolicited-modern');
+    // An old client on the 2024-11-05 HTTP+SSE transport: its event stream is its standing one.
+    const old = new Client(
+      { name: 'unsolicited-sse', version: '1.0.0' },
+      { versionNegotiation: { mode: 'legacy' } }
+    );
+    clients.push(old);
+    await old.connect(new SSEClientTransport(new URL('/sse', gateway.url)));
+    const oldLogs: string[] = [];
+    old.setNotificationHandler('notifications/message', notification => {
+      oldLogs.push(String(notification.params.data));
+    });
+    await old.setLoggingLevel('warning');
     await info.client.setLoggingLevel('info');
     await error.client.setLoggingLevel('error');
     const result = await modern.client.callTool({
@@ -157,6 +187,7 @@ describe('unsolicited logs (sent while no request is in flight)', () => {
     await waitUntil(() => info.logs.length >= 1, 5_000);
     await new Promise(resolve => setTimeout(resolve, 200));
     expect(info.logs).toEqual(['later']);
+    expect(oldLogs).toEqual(['later']);
     expect(error.logs).toEqual([]);
     expect(none.logs).toEqual([]);
     expect(modern.logs).toEqual([]);
