@@ -19,6 +19,7 @@ import { DockerRuntime } from './runtime/docker-runtime.js';
 import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
 import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
 import { LegacySessions } from './sessions/legacy-sessions.js';
+import { SessionLogLevels } from './sessions/session-log-levels.js';
 import { SseSessions } from './sessions/sse-sessions.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
@@ -146,9 +147,15 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     observe: observe.onCall,
     maxResultBytes: gatewaySettings.limits.maxResultBytes
   });
+  // A server's log messages sent while serving no request go to the sessions that set a level.
+  const logLevels = new SessionLogLevels((principal, serverId) => runner.allowsServer(principal, serverId));
+  for (const upstream of upstreams) {
+    upstream.addListener({ onLog: (source, message) => logLevels.broadcast(source.id, message) });
+  }
   const serverOptions = {
     catalog,
     runner,
+    logLevels,
     name: 'mcp-gateway',
     version: VERSION,
     // Asked when a session opens: servers that cannot serve (see /healthz) are left out.

@@ -5,6 +5,7 @@ import { describeError, GatewayError, toProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CallOutcome, RequestRecord } from '../store/activity-log.js';
 import { coldStartOf } from '../upstream/cold-start.js';
+import type { LogHandler } from '../upstream/log-relay.js';
 import type { Send, Subject } from '../upstream/upstream.js';
 
 /** A finished call, as every observer sees it. */
@@ -26,6 +27,8 @@ export interface CallContext {
   readonly clientKey?: string | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onprogress?: ((progress: Progress) => void) | undefined;
+  /** Where the server's log messages during the call go (none without it). */
+  readonly onlog?: LogHandler | undefined;
   readonly meta?: Record<string, unknown> | undefined;
   /** Who is calling; a scoped principal may call only the tools in its scope. */
   readonly principal?: Principal | undefined;
@@ -109,7 +112,8 @@ export class CallRunner {
     try {
       const request = this.options.catalog.request(route, subject, send, {
         signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
-        ...(context.onprogress ? { onprogress: context.onprogress } : {})
+        ...(context.onprogress ? { onprogress: context.onprogress } : {}),
+        ...(context.onlog ? { onlog: context.onlog } : {})
       });
       return (await untilAborted(request, stopped, stoppedError)).result;
     } finally {
@@ -142,6 +146,7 @@ export class CallRunner {
       const call = catalog.callTool(name, (args ?? {}) as Record<string, unknown>, {
         signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
         ...(context.onprogress ? { onprogress: context.onprogress } : {}),
+        ...(context.onlog ? { onlog: context.onlog } : {}),
         ...(context.meta ? { meta: context.meta } : {})
       });
       // Not every wait honours the signal at once (a queue slot, a cold start): the stop does.

@@ -1,5 +1,5 @@
-import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
-import type { CallToolResult, ListToolsResult, Progress } from '@modelcontextprotocol/server';
+import { LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
+import type { CallToolResult, ListToolsResult, LoggingLevel, Progress } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { toProtocolError } from '../errors.js';
 import { clientKeyOf } from '../store/activity-log.js';
@@ -7,6 +7,7 @@ import { principalOfAuth } from '../auth/principal.js';
 import type { CallRunner } from './call-runner.js';
 import { identityOf } from './client-identity.js';
 import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
+import { requestLogging, type SessionLogLevels } from './session-log-levels.js';
 
 /** What every client-facing MCP server instance shares. */
 export interface GatewayServerOptions {
@@ -21,6 +22,8 @@ export interface GatewayServerOptions {
   readonly pageSize: number;
   /** Runs calls (scope, limits) and tells the observers (logging, history, metrics). */
   readonly runner: CallRunner;
+  /** Where a 2025-era session's `logging/setLevel` is kept, for the logs no request asked for. */
+  readonly logLevels?: SessionLogLevels;
 }
 
 /** The list methods: each pages through one kind of the catalog. */
@@ -45,6 +48,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     {
       capabilities: {
         tools: { listChanged: true },
+        // The gateway answers `logging/setLevel` itself and relays the servers' messages.
+        logging: {},
         ...(offered.prompts ? { prompts: { listChanged: true } } : {}),
         ...(offered.resources ? { resources: { listChanged: true } } : {}),
         ...(offered.completions ? { completions: {} } : {})
@@ -52,6 +57,15 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions()
     }
   );
+
+  // A 2025-era session's level, applied to its calls; a 2026-era request names its own in `_meta`
+  // (the SDK answers its `logging/setLevel` with -32601, as that era has no such method).
+  let sessionLevel: LoggingLevel | undefined;
+  server.setRequestHandler('logging/setLevel', (request, ctx) => {
+    sessionLevel = request.params.level;
+    options.logLevels?.set(server, sessionLevel, principalOfAuth(ctx.http?.authInfo));
+    return {};
+  });
 
   server.setRequestHandler('tools/list', async (request, ctx) => {
     const principal = principalOfAuth(ctx.http?.authInfo);
@@ -90,6 +104,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     server.setRequestHandler(method as keyof typeof FORWARDED_METHODS, async (request, ctx) => {
       const { _meta: meta, ...params } = (request.params ?? {}) as { _meta?: Record<string, unknown> };
       const { progressToken, ...forwardedMeta } = meta ?? {};
+      const logging = requestLogging(ctx, sessionLevel);
+      if (logging.level) forwardedMeta[LOG_LEVEL_META_KEY] = logging.level;
       const sent = Object.keys(forwardedMeta).length > 0 ? { ...params, _meta: forwardedMeta } : params;
       try {
         const route = forwarded.resolve(options.catalog, sent);
@@ -100,7 +116,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           {
             principal: principalOfAuth(ctx.http?.authInfo),
             signal: ctx.mcpReq.signal,
-            onprogress: progressTo(ctx, progressToken)
+            onprogress: progressTo(ctx, progressToken),
+            onlog: logging.onlog
           }
         )) as never;
       } catch (error) {
@@ -112,6 +129,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const { name, arguments: args, _meta: meta } = request.params;
     const { progressToken, ...forwardedMeta } = meta ?? {};
+    const logging = requestLogging(ctx, sessionLevel);
+    if (logging.level) forwardedMeta[LOG_LEVEL_META_KEY] = logging.level;
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
     try {
       return await options.runner.run(name, args, {
@@ -124,7 +143,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
             : undefined,
         signal: ctx.mcpReq.signal,
         meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
-        onprogress: progressTo(ctx, progressToken)
+        onprogress: progressTo(ctx, progressToken),
+        onlog: logging.onlog
       });
     } catch (error) {
       throw toProtocolError(error);

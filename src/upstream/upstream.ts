@@ -14,6 +14,7 @@ import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
 import { withColdStart } from './cold-start.js';
 import { CAPABILITY_KINDS, listKind, type CapabilityKind, type Listing } from './listing.js';
+import { LogRelay, type LogHandler, type LogMessage } from './log-relay.js';
 import { Slots } from './slots.js';
 import { MAX_LINE_BYTES, StreamTransport } from './stream-transport.js';
 
@@ -40,6 +41,8 @@ export interface UpstreamListener {
     items: Listing[K],
     era: PriorDiscovery
   ): void;
+  /** A log message the server sent with no request in flight (see {@link LogRelay}). */
+  onLog?(upstream: Upstream, message: LogMessage): void;
 }
 
 export interface UpstreamOptions {
@@ -57,6 +60,11 @@ export interface CallOptions {
   /** Aborted when the client cancels; the cancellation is forwarded to the server. */
   readonly signal?: AbortSignal;
   readonly onprogress?: (progress: Progress) => void;
+  /**
+   * The caller's share of the server's log messages: each one the server sends while this request is
+   * in flight (see {@link LogRelay}); left out, the caller gets none.
+   */
+  readonly onlog?: LogHandler;
   /** Request `_meta` to forward (without `progressToken`, which the upstream client assigns). */
   readonly meta?: Record<string, unknown>;
 }
@@ -230,6 +238,10 @@ export class Upstream {
   private readonly listeners = new Set<UpstreamListener>();
   /** Bounds calls in flight (`maxConcurrency`) and waiting (`maxQueue`). */
   private readonly slots: Slots;
+  /** Hands each log message of the server to the requests in flight, or to the listeners. */
+  private readonly logs = new LogRelay(message => {
+    for (const listener of this.listeners) listener.onLog?.(this, message);
+  });
 
   constructor(private readonly options: UpstreamOptions) {
     this.spec = options.spec;
@@ -384,12 +396,15 @@ export class Upstream {
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onprogress ? { onprogress: options.onprogress } : {})
       });
-      const result = await tracked(connection, request).catch(async (error: unknown) => {
-        throw withColdStart(await this.requestError(error, connection, subject, options.signal, queuedMs), {
-          cold,
-          startMs
-        });
-      });
+      const closeLogs = this.logs.open(options.onlog);
+      const result = await tracked(connection, request)
+        .catch(async (error: unknown) => {
+          throw withColdStart(await this.requestError(error, connection, subject, options.signal, queuedMs), {
+            cold,
+            startMs
+          });
+        })
+        .finally(closeLogs);
       return { result, cold, startMs };
     } finally {
       this.inFlightCount--;
@@ -654,6 +669,11 @@ export class Upstream {
       }
     );
 
+    // Log messages: routed by what is in flight when they arrive (a stdio message names no request).
+    client.setNotificationHandler('notifications/message', notification => {
+      if (this.connection?.client === client) this.logs.deliver(notification.params);
+    });
+
     const inFlight = new Set<(error: unknown) => void>();
     // Set before connect, which chains it: the SDK's own close handler runs after it.
     let stdoutEnded!: () => void;
@@ -751,6 +771,14 @@ export class Upstream {
     this.instructionsValue = client.getInstructions();
     const offered = client.getServerCapabilities();
     this.capabilitiesValue = offered;
+    if (this.prior.kind === 'legacy' && offered?.logging) {
+      // One level for a server every session shares: all of it, filtered per caller by the gateway
+      // (a 2026-era server is asked per request instead, by the caller's `_meta` logLevel). Not
+      // awaited: written before any call, it reaches the server first.
+      client.setLoggingLevel('debug', { timeout: this.options.startTimeoutMs }).catch((error: unknown) => {
+        this.log.warn({ err: describeError(error) }, 'could not set the server log level to debug');
+      });
+    }
     const listen = {
       ...(offered?.tools?.listChanged ? { toolsListChanged: true } : {}),
       ...(offered?.prompts?.listChanged ? { promptsListChanged: true } : {}),

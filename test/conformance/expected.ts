@@ -27,6 +27,8 @@ export const PASSING_THROUGH: string[] = [
   '0.1/prompts-get-with-args',
   '0.1/prompts-get-embedded-resource',
   '0.1/prompts-get-with-image',
+  '0.1/logging-set-level',
+  '0.1/tools-call-with-logging',
   // 0.2.0 alpha line, whole suite (both eras)
   'all/server-initialize',
   'all/server-session-lifecycle',
@@ -63,6 +65,8 @@ export const PASSING_THROUGH: string[] = [
   'all/prompts-get-embedded-resource',
   'all/prompts-get-with-image',
   'all/caching',
+  'all/logging-set-level',
+  'all/tools-call-with-logging',
   // 0.2.0 alpha line, the 2026-07-28 requirements
   '2026-07-28/tools-list',
   '2026-07-28/tools-call-simple-text',
@@ -101,7 +105,6 @@ export const PASSING_THROUGH: string[] = [
 export const UNSTABLE: Record<string, string> = {};
 
 const SUBSCRIBE = 'resources/subscribe and unsubscribe are not routed yet — issue 11 items 1 and 5';
-const LOGGING = 'logging/setLevel answers -32601 and log notifications are not forwarded — issue 11 item 3';
 const CLIENT_REQUESTS =
   'the upstream client declares no sampling/elicitation capability, so the server never asks — issue 11 item 4';
 const INPUT_REQUIRED =
@@ -109,8 +112,6 @@ const INPUT_REQUIRED =
 
 /** Scenarios that pass directly but not through the gateway yet, each with the reason. */
 export const KNOWN_GAPS: Record<string, string> = {
-  '0.1/logging-set-level': LOGGING,
-  '0.1/tools-call-with-logging': LOGGING,
   '0.1/tools-call-sampling': CLIENT_REQUESTS,
   '0.1/tools-call-elicitation': CLIENT_REQUESTS,
   '0.1/elicitation-sep1034-defaults': CLIENT_REQUESTS,
@@ -120,8 +121,6 @@ export const KNOWN_GAPS: Record<string, string> = {
 
   'all/server-stateless':
     'the 2026-era call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
-  'all/logging-set-level': LOGGING,
-  'all/tools-call-with-logging': LOGGING,
   'all/tools-call-sampling': CLIENT_REQUESTS,
   'all/tools-call-elicitation': CLIENT_REQUESTS,
   'all/elicitation-sep1034-defaults': CLIENT_REQUESTS,
