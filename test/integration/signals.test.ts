@@ -136,7 +136,9 @@ describe('signals', () => {
       await gateway.dispose();
       for (const pid of processesWith(serverMarker)) process.kill(pid, 'SIGKILL');
     });
-    expect(processesWith(serverMarker)).toEqual([await startServer(gateway.url)]);
+    // The instance startup discovery ran may still be on its way out: wait until the call's is the only one.
+    const serverPid = await startServer(gateway.url);
+    await waitUntil(() => processesWith(serverMarker).join() === String(serverPid), 5_000);
 
     expect(await gateway.stop('SIGHUP')).toEqual({ code: 0, signal: null });
     expect(gateway.logs.map(line => line.msg)).toEqual(
