@@ -20,6 +20,7 @@ import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
 import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
 import { LegacySessions } from './sessions/legacy-sessions.js';
 import { SseSessions } from './sessions/sse-sessions.js';
+import { ResourceSubscriptions } from './sessions/resource-subscriptions.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
@@ -146,9 +147,13 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     observe: observe.onCall,
     maxResultBytes: gatewaySettings.limits.maxResultBytes
   });
+  const subscriptions = new ResourceSubscriptions(catalog, log, (principal, serverId) =>
+    runner.allowsServer(principal, serverId)
+  );
   const serverOptions = {
     catalog,
     runner,
+    subscriptions,
     name: 'mcp-gateway',
     version: VERSION,
     // Asked when a session opens: servers that cannot serve (see /healthz) are left out.
@@ -172,8 +177,13 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     () => createGatewayServer(serverOptions),
     log,
     MAX_BODY_BYTES,
-    observe.onModernRequest
+    observe.onModernRequest,
+    subscriptions
   );
+  catalog.onResourceUpdated(uri => {
+    subscriptions.updated(uri);
+    modern.notifyResourceUpdated(uri);
+  });
   catalog.onChanged(changed => {
     // Templates have no list_changed of their own: resources/list_changed covers them.
     const kind = changed === 'resourceTemplates' ? 'resources' : changed;

@@ -7,6 +7,7 @@ import { principalOfAuth } from '../auth/principal.js';
 import type { CallRunner } from './call-runner.js';
 import { identityOf } from './client-identity.js';
 import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
+import { serveResourceSubscriptions, type ResourceSubscriptions } from './resource-subscriptions.js';
 
 /** What every client-facing MCP server instance shares. */
 export interface GatewayServerOptions {
@@ -21,6 +22,8 @@ export interface GatewayServerOptions {
   readonly pageSize: number;
   /** Runs calls (scope, limits) and tells the observers (logging, history, metrics). */
   readonly runner: CallRunner;
+  /** Resource subscriptions, when some server offers them (none: `resources/subscribe` is not served). */
+  readonly subscriptions?: ResourceSubscriptions;
 }
 
 /** The list methods: each pages through one kind of the catalog. */
@@ -40,13 +43,16 @@ const LIST_METHODS = [
  */
 export function createGatewayServer(options: GatewayServerOptions): Server {
   const offered = options.catalog.offered();
+  const subscribe = offered.subscribe && options.subscriptions !== undefined;
   const server = new Server(
     { name: options.name, version: options.version },
     {
       capabilities: {
         tools: { listChanged: true },
         ...(offered.prompts ? { prompts: { listChanged: true } } : {}),
-        ...(offered.resources ? { resources: { listChanged: true } } : {}),
+        ...(offered.resources
+          ? { resources: { listChanged: true, ...(subscribe ? { subscribe } : {}) } }
+          : {}),
         ...(offered.completions ? { completions: {} } : {})
       },
       instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions()
@@ -108,6 +114,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       }
     });
   }
+
+  if (subscribe) serveResourceSubscriptions(server, options.subscriptions);
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const { name, arguments: args, _meta: meta } = request.params;

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { ClientIdentity } from '../store/activity-log.js';
 import { identityOf, metaOfBody } from './client-identity.js';
 import { OpenAnswers } from './open-answers.js';
+import type { ResourceSubscriptions } from './resource-subscriptions.js';
 
 /**
  * The 2026-07-28 era: stateless requests, each served by a fresh gateway server through the SDK's
@@ -31,7 +32,8 @@ export class ModernEndpoint {
     newServer: () => Server,
     log: Logger,
     maxRequestBodySize: number,
-    private readonly onRequest: (identity: ClientIdentity) => void = () => {}
+    private readonly onRequest: (identity: ClientIdentity) => void = () => {},
+    private readonly subscriptions?: ResourceSubscriptions
   ) {
     // The SDK builds a server only for a request it serves, after its own checks (the standard
     // headers, the envelope, the client's capabilities): a refused request names no client.
@@ -54,6 +56,7 @@ export class ModernEndpoint {
 
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
+    else this.subscribeStream(req, res, body);
     const meta = metaOfBody(body);
     if (!meta) return this.node(req, res, body);
     const report = () =>
@@ -71,6 +74,29 @@ export class ModernEndpoint {
     if (kind === 'tools') this.handler.notify.toolsChanged();
     else if (kind === 'prompts') this.handler.notify.promptsChanged();
     else this.handler.notify.resourcesChanged();
+  }
+
+  /** Publishes `notifications/resources/updated` to the open `subscriptions/listen` streams subscribed to `uri`. */
+  notifyResourceUpdated(uri: string): void {
+    this.handler.notify.resourceUpdated(uri);
+  }
+
+  /**
+   * The gateway's subscriptions upstream for a `subscriptions/listen` stream's
+   * `resourceSubscriptions`, held while the stream is open. The SDK's bus delivers the updates; a
+   * URI that routes nowhere or outside the caller's scope gets no subscription (so no updates).
+   */
+  private subscribeStream(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+    const uris = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } }).params
+      ?.notifications?.resourceSubscriptions;
+    if (!this.subscriptions || !Array.isArray(uris)) return;
+    const subscriptions = this.subscriptions;
+    const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
+    for (const uri of uris) {
+      if (typeof uri === 'string')
+        subscriptions.subscribe(res, uri, undefined, principal).catch(() => undefined);
+    }
+    res.once('close', () => subscriptions.drop(res));
   }
 
   /** Resolves once every request being served has been answered, or after `timeoutMs`. */
