@@ -27,6 +27,8 @@ export const PASSING_THROUGH: string[] = [
   '0.1/prompts-get-with-args',
   '0.1/prompts-get-embedded-resource',
   '0.1/prompts-get-with-image',
+  '0.1/resources-subscribe',
+  '0.1/resources-unsubscribe',
   // 0.2.0 alpha line, whole suite (both eras)
   'all/server-initialize',
   'all/server-session-lifecycle',
@@ -62,6 +64,8 @@ export const PASSING_THROUGH: string[] = [
   'all/prompts-get-with-args',
   'all/prompts-get-embedded-resource',
   'all/prompts-get-with-image',
+  'all/resources-subscribe',
+  'all/resources-unsubscribe',
   'all/caching',
   // 0.2.0 alpha line, the 2026-07-28 requirements
   '2026-07-28/tools-list',
@@ -100,7 +104,6 @@ export const PASSING_THROUGH: string[] = [
  */
 export const UNSTABLE: Record<string, string> = {};
 
-const SUBSCRIBE = 'resources/subscribe and unsubscribe are not routed yet — issue 11 items 1 and 5';
 const LOGGING = 'logging/setLevel answers -32601 and log notifications are not forwarded — issue 11 item 3';
 const CLIENT_REQUESTS =
   'the upstream client declares no sampling/elicitation capability, so the server never asks — issue 11 item 4';
@@ -115,8 +118,6 @@ export const KNOWN_GAPS: Record<string, string> = {
   '0.1/tools-call-elicitation': CLIENT_REQUESTS,
   '0.1/elicitation-sep1034-defaults': CLIENT_REQUESTS,
   '0.1/elicitation-sep1330-enums': CLIENT_REQUESTS,
-  '0.1/resources-subscribe': SUBSCRIBE,
-  '0.1/resources-unsubscribe': SUBSCRIBE,
 
   'all/server-stateless':
     'the 2026-era call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
@@ -126,8 +127,6 @@ export const KNOWN_GAPS: Record<string, string> = {
   'all/tools-call-elicitation': CLIENT_REQUESTS,
   'all/elicitation-sep1034-defaults': CLIENT_REQUESTS,
   'all/elicitation-sep1330-enums': CLIENT_REQUESTS,
-  'all/resources-subscribe': SUBSCRIBE,
-  'all/resources-unsubscribe': SUBSCRIBE,
   'all/http-custom-header-server-validation':
     'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
   'all/input-required-result-basic-elicitation': INPUT_REQUIRED,
