@@ -4,6 +4,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { toProtocolError } from '../errors.js';
 import { clientKeyOf } from '../store/activity-log.js';
 import { principalOfAuth } from '../auth/principal.js';
+import { scopedToCaller } from './cache-scope.js';
 import type { CallRunner } from './call-runner.js';
 import { identityOf } from './client-identity.js';
 import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
@@ -99,16 +100,19 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const sent = Object.keys(forwardedMeta).length > 0 ? { ...params, _meta: forwardedMeta } : params;
       try {
         const route = forwarded.resolve(options.catalog, sent);
-        return (await options.runner.forward(
+        const principal = principalOfAuth(ctx.http?.authInfo);
+        const result = await options.runner.forward(
           route,
           forwarded.subject(route),
           forwarded.forward(route, sent),
           {
-            principal: principalOfAuth(ctx.http?.authInfo),
+            principal,
             signal: ctx.mcpReq.signal,
             onprogress: progressTo(ctx, progressToken)
           }
-        )) as never;
+        );
+        // A server's `public` cache hint holds for its own callers, not for the gateway's scoped ones.
+        return scopedToCaller(result, principal) as never;
       } catch (error) {
         throw toProtocolError(error);
       }

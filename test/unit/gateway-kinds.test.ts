@@ -180,6 +180,37 @@ describe('gateway server: prompts, resources, completions', () => {
     expect((await client.readResource({ uri: 'test://docs/readme' })).contents).toHaveLength(1);
   });
 
+  it("maps a 2025-era server's -32002 not-found to -32602 with the client's URI in data.uri", async () => {
+    runtime.customize = (server, process) => {
+      registerKinds(server, process);
+      // This SDK never emits -32002 (it sends -32602): written raw, as an earlier SDK's server does.
+      server.registerResource('gone', 'test://docs/gone', { description: 'Always missing' }, (_uri, ctx) => {
+        const error = { code: -32002, message: 'Resource not found: test://docs/gone' };
+        process.writeNoise(JSON.stringify({ jsonrpc: '2.0', id: ctx.mcpReq.id, error }));
+        return new Promise(() => {});
+      });
+    };
+    await connect();
+    const error = await failure(client.readResource({ uri: 'test://alpha+docs/gone' }));
+    expect(error.code).toBe(ProtocolErrorCode.InvalidParams);
+    expect(error.data).toMatchObject({ uri: 'test://alpha+docs/gone' });
+    expect(error.message).toContain('test://alpha+docs/gone');
+  });
+
+  it("never passes a server's public cache hint on to a caller who is not anonymous", async () => {
+    runtime.customize = (server, process) => {
+      registerKinds(server, process);
+      server.registerResource('shared', 'test://docs/shared', { description: 'Public' }, uri => ({
+        contents: [{ uri: uri.href, text: 'shared' }],
+        ttlMs: 60_000,
+        cacheScope: 'public' as const
+      }));
+    };
+    await connect();
+    const read = (await client.readResource({ uri: 'test://alpha+docs/shared' })) as { cacheScope?: unknown };
+    expect(read.cacheScope).toBe('private');
+  });
+
   it('routes completion/complete by a prompt name or a template URI', async () => {
     await connect();
     const forPrompt = await client.complete({
