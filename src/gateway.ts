@@ -178,7 +178,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     log,
     MAX_BODY_BYTES,
     observe.onModernRequest,
-    subscriptions
+    subscriptions,
+    tool => catalog.tool(tool)?.inputSchema
   );
   catalog.onResourceUpdated(uri => {
     subscriptions.updated(uri);

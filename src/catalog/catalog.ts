@@ -125,6 +125,11 @@ export class Catalog {
     return this.discovery;
   }
 
+  /** The exposed tool named `name`, if the catalog lists it. */
+  tool(name: string): Tool | undefined {
+    return this.index.tools.find(candidate => candidate.name === name);
+  }
+
   /**
    * The exposed tools. While discovery runs, waits for it up to `waitMs`, then answers with what is
    * known; never starts a server itself.
@@ -286,7 +291,7 @@ export class Catalog {
   private validate(name: string, args: Record<string, unknown>): string | undefined {
     let validator = this.validators.get(name);
     if (validator === undefined) {
-      const tool = this.index.tools.find(candidate => candidate.name === name);
+      const tool = this.tool(name);
       try {
         validator = tool ? fromJsonSchema(tool.inputSchema as JsonSchemaType) : null;
       } catch (error) {

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { ClientIdentity } from '../store/activity-log.js';
 import { identityOf, metaOfBody } from './client-identity.js';
 import { OpenAnswers } from './open-answers.js';
+import { HEADER_MISMATCH, headerDeclarations, paramHeaderMismatch } from './mcp-param-headers.js';
 import type { ResourceSubscriptions } from './resource-subscriptions.js';
 
 /**
@@ -33,7 +34,9 @@ export class ModernEndpoint {
     log: Logger,
     maxRequestBodySize: number,
     private readonly onRequest: (identity: ClientIdentity) => void = () => {},
-    private readonly subscriptions?: ResourceSubscriptions
+    private readonly subscriptions?: ResourceSubscriptions,
+    /** A tool's `inputSchema` by exposed name, for its `Mcp-Param-*` headers (none: not checked). */
+    private readonly inputSchemaOf?: (tool: string) => unknown
   ) {
     // The SDK builds a server only for a request it serves, after its own checks (the standard
     // headers, the envelope, the client's capabilities): a refused request names no client.
@@ -57,6 +60,7 @@ export class ModernEndpoint {
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
     else this.subscribeStream(req, res, body);
+    if (this.refusedParamHeaders(req, res, body)) return Promise.resolve();
     const meta = metaOfBody(body);
     if (!meta) return this.node(req, res, body);
     const report = () =>
@@ -79,6 +83,41 @@ export class ModernEndpoint {
   /** Publishes `notifications/resources/updated` to the open `subscriptions/listen` streams subscribed to `uri`. */
   notifyResourceUpdated(uri: string): void {
     this.handler.notify.resourceUpdated(uri);
+  }
+
+  /**
+   * Answers a `tools/call` whose `Mcp-Param-*` headers disagree with its arguments (SEP-2243) with
+   * HTTP 400 and `-32020`, as the SDK answers for an `McpServer`; true when it did.
+   */
+  private refusedParamHeaders(req: IncomingMessage, res: ServerResponse, body: unknown): boolean {
+    const request = body as {
+      id?: unknown;
+      method?: unknown;
+      params?: { name?: unknown; arguments?: unknown };
+    } | null;
+    if (request?.method !== 'tools/call' || typeof request.params?.name !== 'string' || !this.inputSchemaOf)
+      return false;
+    const tool = request.params.name;
+    const declarations = headerDeclarations(this.inputSchemaOf(tool));
+    if (!declarations || declarations.length === 0) return false;
+    const mismatch = paramHeaderMismatch(declarations, request.params.arguments, name => {
+      const value = req.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : value;
+    });
+    if (!mismatch) return false;
+    const message = `Bad Request: the request headers and body disagree: ${mismatch.message} (tool ${tool} mirrors this argument into the ${mismatch.header} header: send the header with the argument's value, or leave both out)`;
+    res.writeHead(400, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: request.id ?? null,
+        error: {
+          code: HEADER_MISMATCH,
+          message,
+          data: { mismatch: { header: mismatch.header, body: mismatch.message } }
+        }
+      })
+    );
+    return true;
   }
 
   /**

@@ -50,6 +50,7 @@ export const PASSING_THROUGH: string[] = [
   'all/sep-2640-skills-manifest',
   'all/dns-rebinding-protection',
   'all/http-header-validation',
+  'all/http-custom-header-server-validation',
   'all/input-required-result-missing-input-response',
   'all/input-required-result-unsupported-methods',
   'all/input-required-result-ignore-extra-params',
@@ -80,6 +81,7 @@ export const PASSING_THROUGH: string[] = [
   '2026-07-28/sep-2164-resource-not-found',
   '2026-07-28/dns-rebinding-protection',
   '2026-07-28/http-header-validation',
+  '2026-07-28/http-custom-header-server-validation',
   '2026-07-28/input-required-result-missing-input-response',
   '2026-07-28/input-required-result-unsupported-methods',
   '2026-07-28/input-required-result-ignore-extra-params',
@@ -127,8 +129,6 @@ export const KNOWN_GAPS: Record<string, string> = {
   'all/tools-call-elicitation': CLIENT_REQUESTS,
   'all/elicitation-sep1034-defaults': CLIENT_REQUESTS,
   'all/elicitation-sep1330-enums': CLIENT_REQUESTS,
-  'all/http-custom-header-server-validation':
-    'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
   'all/input-required-result-basic-elicitation': INPUT_REQUIRED,
   'all/input-required-result-basic-sampling': INPUT_REQUIRED,
   'all/input-required-result-basic-list-roots': INPUT_REQUIRED,
@@ -143,8 +143,6 @@ export const KNOWN_GAPS: Record<string, string> = {
 
   '2026-07-28/server-stateless':
     'the call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
-  '2026-07-28/http-custom-header-server-validation':
-    'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
   '2026-07-28/input-required-result-basic-elicitation': INPUT_REQUIRED,
   '2026-07-28/input-required-result-basic-sampling': INPUT_REQUIRED,
   '2026-07-28/input-required-result-basic-list-roots': INPUT_REQUIRED,
