@@ -58,7 +58,7 @@ describe('Mcp-Param-* headers on 2026-07-28 tools/call', () => {
   });
 
   it('refuses a missing, different or badly encoded header with 400 and -32020, naming the header and tool', async () => {
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       {},
       { 'mcp-param-region': 'us-east' },
       { 'mcp-param-region': '=?base64?not base64!?=' }
