@@ -25,6 +25,11 @@ servers:
     env:
       FIXTURE_SUBSCRIPTIONS: "${LOG}"
       FIXTURE_LEGACY_ONLY: "1"
+  modern:
+    namespace: md
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    env:
+      FIXTURE_SUBSCRIPTIONS: "${path.join(dir, 'modern.log')}"
 `;
 
 let gateway: GatewayProcess;
@@ -120,6 +125,21 @@ describe('resource subscriptions, 2025 era', () => {
       await expect(client.subscribeResource({ uri: 'fixture://nowhere+x' })).rejects.toThrow(/nowhere/);
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe('resource subscriptions at a 2026-era server', () => {
+  it('subscribes on a listen stream of its own and relays the updates', async () => {
+    const first = await session('modern-subscriber');
+    try {
+      const got = updatesOf(first.client);
+      await first.client.subscribeResource({ uri: 'fixture://md+static/hello' });
+      await first.client.callTool({ name: 'md__touch', arguments: { uri: OWN_URI } });
+      await waitUntil(() => got.length > 0, 5_000);
+      expect(got).toEqual(['fixture://md+static/hello']);
+    } finally {
+      await first.end();
     }
   });
 });
