@@ -59,7 +59,7 @@ export class ModernEndpoint {
 
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
-    else this.subscribeStream(req, res, body);
+    else body = this.subscribeStream(req, res, body);
     if (this.refusedParamHeaders(req, res, body)) return Promise.resolve();
     const meta = metaOfBody(body);
     if (!meta) return this.node(req, res, body);
@@ -122,20 +122,29 @@ export class ModernEndpoint {
 
   /**
    * The gateway's subscriptions upstream for a `subscriptions/listen` stream's
-   * `resourceSubscriptions`, held while the stream is open. The SDK's bus delivers the updates; a
-   * URI that routes nowhere or outside the caller's scope gets no subscription (so no updates).
+   * `resourceSubscriptions`, held while the stream is open; the SDK's bus delivers the updates.
+   * Returns the body with only the URIs the caller may subscribe to: one that routes nowhere or
+   * outside its token's scope is left out, so the SDK's acknowledgement does not list it and no
+   * other caller's subscription brings its updates to this stream.
    */
-  private subscribeStream(req: IncomingMessage, res: ServerResponse, body: unknown): void {
-    const uris = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } }).params
-      ?.notifications?.resourceSubscriptions;
-    if (!this.subscriptions || !Array.isArray(uris)) return;
+  private subscribeStream(req: IncomingMessage, res: ServerResponse, body: unknown): unknown {
+    const request = body as { params?: { notifications?: { resourceSubscriptions?: unknown } } };
+    const uris = request.params?.notifications?.resourceSubscriptions;
+    if (!this.subscriptions || !Array.isArray(uris)) return body;
     const subscriptions = this.subscriptions;
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
-    for (const uri of uris) {
-      if (typeof uri === 'string')
-        subscriptions.subscribe(res, uri, undefined, principal).catch(() => undefined);
-    }
+    const allowed = uris.filter(
+      (uri): uri is string => typeof uri === 'string' && subscriptions.mayUse(principal, uri)
+    );
+    for (const uri of allowed) subscriptions.subscribe(res, uri, undefined, principal).catch(() => undefined);
     res.once('close', () => subscriptions.drop(res));
+    return {
+      ...request,
+      params: {
+        ...request.params,
+        notifications: { ...request.params!.notifications, resourceSubscriptions: allowed }
+      }
+    };
   }
 
   /** Resolves once every request being served has been answered, or after `timeoutMs`. */

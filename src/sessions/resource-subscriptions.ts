@@ -61,6 +61,15 @@ export class ResourceSubscriptions {
     await subscription.upstream;
   }
 
+  /** Whether `principal` may subscribe to `uri`: it routes to a server within its scope. */
+  mayUse(principal: Principal | undefined, uri: string): boolean {
+    try {
+      return this.allows(principal, this.catalog.resolveResource(uri).serverId);
+    } catch {
+      return false;
+    }
+  }
+
   /** Ends the subscription of `subscriber` to `uri`; the last one out ends the gateway's own. */
   async unsubscribe(subscriber: object, uri: string): Promise<void> {
     const subscription = this.byUri.get(uri);

@@ -152,7 +152,8 @@ describe('resource subscriptions, 2026 era', () => {
       const got = updatesOf(listener);
       const seen = updatesOf(other);
       const before = upstreamLog().length;
-      const subscription = await listener.listen({ resourceSubscriptions: [URI] });
+      // A URI that routes nowhere is left out of the stream's filter, not an error.
+      const subscription = await listener.listen({ resourceSubscriptions: [URI, 'fixture://nowhere+x'] });
       const unrelated = await other.listen({ toolsListChanged: true });
       await waitUntil(() => upstreamLog().slice(before).includes(`subscribe ${OWN_URI}`), 5_000);
 

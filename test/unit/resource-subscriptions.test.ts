@@ -73,5 +73,8 @@ describe('ResourceSubscriptions', () => {
     );
     expect(upstream).toEqual([]);
     expect(subscriptions.uris).toEqual([]);
+    expect(subscriptions.mayUse(scoped, 'test://a+x')).toBe(true);
+    expect(subscriptions.mayUse(scoped, 'test://b+x')).toBe(false);
+    expect(subscriptions.mayUse(undefined, 'test://x')).toBe(false);
   });
 });
