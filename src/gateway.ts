@@ -21,6 +21,7 @@ import { createGatewayServer, describeServers } from './sessions/gateway-server.
 import { LegacySessions } from './sessions/legacy-sessions.js';
 import { SessionLogLevels } from './sessions/session-log-levels.js';
 import { SseSessions } from './sessions/sse-sessions.js';
+import { ResourceSubscriptions } from './sessions/resource-subscriptions.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
@@ -152,10 +153,14 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   for (const upstream of upstreams) {
     upstream.addListener({ onLog: (source, message) => logLevels.broadcast(source.id, message) });
   }
+  const subscriptions = new ResourceSubscriptions(catalog, log, (principal, serverId) =>
+    runner.allowsServer(principal, serverId)
+  );
   const serverOptions = {
     catalog,
     runner,
     logLevels,
+    subscriptions,
     name: 'mcp-gateway',
     version: VERSION,
     // Asked when a session opens: servers that cannot serve (see /healthz) are left out.
@@ -179,8 +184,14 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     () => createGatewayServer(serverOptions),
     log,
     MAX_BODY_BYTES,
-    observe.onModernRequest
+    observe.onModernRequest,
+    subscriptions,
+    tool => catalog.tool(tool)?.inputSchema
   );
+  catalog.onResourceUpdated(uri => {
+    subscriptions.updated(uri);
+    modern.notifyResourceUpdated(uri);
+  });
   catalog.onChanged(changed => {
     // Templates have no list_changed of their own: resources/list_changed covers them.
     const kind = changed === 'resourceTemplates' ? 'resources' : changed;

@@ -15,7 +15,7 @@ import type { CatalogEntry, CatalogStore } from './catalog-store.js';
 import { toolFilter } from './glob.js';
 import { buildResourceIndex, type ResourceIndex } from './resource-index.js';
 import { exposeContentUris } from './exposed-uris.js';
-import { decodeResourceUri } from './resource-uris.js';
+import { decodeResourceUri, encodeResourceUri } from './resource-uris.js';
 import {
   buildNameIndex,
   buildToolIndex,
@@ -46,6 +46,8 @@ export interface OfferedKinds {
   readonly prompts: boolean;
   readonly resources: boolean;
   readonly completions: boolean;
+  /** Some server offers `resources/subscribe`. */
+  readonly subscribe: boolean;
 }
 
 /** A finished call, with where it went. */
@@ -64,6 +66,7 @@ export class Catalog {
   private readonly upstreams: ReadonlyMap<string, Upstream>;
   private readonly entries = new Map<string, CatalogEntry>();
   private readonly changeListeners = new Set<(kind: CapabilityKind) => void>();
+  private readonly updateListeners = new Set<(uri: string) => void>();
   private readonly log: Logger;
   private index: ToolIndex = buildToolIndex([]);
   private promptIndex: NameIndex<Listing['prompts'][number]> = buildNameIndex([]);
@@ -78,7 +81,11 @@ export class Catalog {
     this.log = options.log.child({ component: 'catalog' });
     for (const upstream of options.upstreams) {
       upstream.addListener({
-        onListed: (source, kind, items, era) => void this.onListed(source, kind, items, era)
+        onListed: (source, kind, items, era) => void this.onListed(source, kind, items, era),
+        onResourceUpdated: (source, uri) => {
+          const exposed = encodeResourceUri({ namespace: source.spec.namespace, uri });
+          if (exposed !== undefined) for (const listener of this.updateListeners) listener(exposed);
+        }
       });
     }
   }
@@ -116,6 +123,11 @@ export class Catalog {
   /** Resolves when startup discovery has finished (successfully or not). */
   settled(): Promise<void> {
     return this.discovery;
+  }
+
+  /** The exposed tool named `name`, if the catalog lists it. */
+  tool(name: string): Tool | undefined {
+    return this.index.tools.find(candidate => candidate.name === name);
   }
 
   /**
@@ -159,7 +171,8 @@ export class Catalog {
     return {
       prompts: any(offer => offer.prompts !== undefined),
       resources: any(offer => offer.resources !== undefined),
-      completions: any(offer => offer.completions !== undefined)
+      completions: any(offer => offer.completions !== undefined),
+      subscribe: any(offer => offer.resources?.subscribe === true)
     };
   }
 
@@ -222,6 +235,25 @@ export class Catalog {
     return this.upstreams.get(route.serverId)!.request(subject, send, options);
   }
 
+  /** Subscribes the gateway to updates of the resource `route` leads to (see {@link Upstream.subscribeResource}). */
+  subscribeResource(route: KindRoute, options: CallOptions = {}): Promise<void> {
+    return this.upstreams.get(route.serverId)!.subscribeResource(route.name, options);
+  }
+
+  /** Ends the gateway's subscription to the resource `route` leads to. */
+  unsubscribeResource(route: KindRoute): Promise<void> {
+    return this.upstreams.get(route.serverId)!.unsubscribeResource(route.name);
+  }
+
+  /**
+   * Tells `listener` of every `notifications/resources/updated` a server sends, with the URI as
+   * clients see it. Returns a function that removes it.
+   */
+  onResourceUpdated(listener: (uri: string) => void): () => void {
+    this.updateListeners.add(listener);
+    return () => this.updateListeners.delete(listener);
+  }
+
   /**
    * Calls an exposed tool by name on the server that owns it. Arguments are checked against the
    * tool's `inputSchema` first: an invalid call gets a tool error naming the failing field (so the
@@ -259,7 +291,7 @@ export class Catalog {
   private validate(name: string, args: Record<string, unknown>): string | undefined {
     let validator = this.validators.get(name);
     if (validator === undefined) {
-      const tool = this.index.tools.find(candidate => candidate.name === name);
+      const tool = this.tool(name);
       try {
         validator = tool ? fromJsonSchema(tool.inputSchema as JsonSchemaType) : null;
       } catch (error) {

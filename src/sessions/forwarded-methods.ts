@@ -1,4 +1,4 @@
-import { ProtocolError } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type {
   CompleteRequest,
   CompleteResult,
@@ -29,6 +29,9 @@ export interface ForwardedMethod<P, R> {
 }
 
 type Params<T extends { params: unknown }> = T['params'];
+
+/** The "resource not found" code of 2025-era servers (before SEP-2164 made it -32602). */
+const LEGACY_RESOURCE_NOT_FOUND = -32002;
 
 /** The server's URI as the client sees it (unchanged when the rewrite cannot carry it). */
 function exposedUri(route: KindRoute, uri: string): string {
@@ -68,11 +71,13 @@ const readResource: ForwardedMethod<Params<ReadResourceRequest>, ReadResourceRes
       };
     } catch (error) {
       // A "not found" names the URI in `data.uri` (and its message): the client's URI, not the
-      // server's. Its code stays the server's own.
+      // server's. It is -32602 (SEP-2164); a 2025-era server's -32002 is mapped to it.
       const data = error instanceof ProtocolError ? (error.data as { uri?: unknown } | undefined) : undefined;
-      if (error instanceof ProtocolError && typeof data?.uri === 'string') {
+      const legacyNotFound = error instanceof ProtocolError && error.code === LEGACY_RESOURCE_NOT_FOUND;
+      if (error instanceof ProtocolError && (legacyNotFound || typeof data?.uri === 'string')) {
         const message = error.message.split(route.name).join(params.uri);
-        throw new ProtocolError(error.code, message, { ...data, uri: params.uri });
+        const code = legacyNotFound ? ProtocolErrorCode.InvalidParams : error.code;
+        throw new ProtocolError(code, message, { ...data, uri: params.uri });
       }
       throw error;
     }

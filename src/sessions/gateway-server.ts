@@ -4,10 +4,12 @@ import type { Catalog } from '../catalog/catalog.js';
 import { toProtocolError } from '../errors.js';
 import { clientKeyOf } from '../store/activity-log.js';
 import { principalOfAuth } from '../auth/principal.js';
+import { scopedToCaller } from './cache-scope.js';
 import type { CallRunner } from './call-runner.js';
 import { identityOf } from './client-identity.js';
 import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
 import { requestLogging, type SessionLogLevels } from './session-log-levels.js';
+import { serveResourceSubscriptions, type ResourceSubscriptions } from './resource-subscriptions.js';
 
 /** What every client-facing MCP server instance shares. */
 export interface GatewayServerOptions {
@@ -24,6 +26,8 @@ export interface GatewayServerOptions {
   readonly runner: CallRunner;
   /** Where a 2025-era session's `logging/setLevel` is kept, for the logs no request asked for. */
   readonly logLevels?: SessionLogLevels;
+  /** Resource subscriptions, when some server offers them (none: `resources/subscribe` is not served). */
+  readonly subscriptions?: ResourceSubscriptions;
 }
 
 /** The list methods: each pages through one kind of the catalog. */
@@ -43,6 +47,7 @@ const LIST_METHODS = [
  */
 export function createGatewayServer(options: GatewayServerOptions): Server {
   const offered = options.catalog.offered();
+  const subscribe = offered.subscribe && options.subscriptions !== undefined;
   const server = new Server(
     { name: options.name, version: options.version },
     {
@@ -51,7 +56,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         // The gateway answers `logging/setLevel` itself and relays the servers' messages.
         logging: {},
         ...(offered.prompts ? { prompts: { listChanged: true } } : {}),
-        ...(offered.resources ? { resources: { listChanged: true } } : {}),
+        ...(offered.resources
+          ? { resources: { listChanged: true, ...(subscribe ? { subscribe } : {}) } }
+          : {}),
         ...(offered.completions ? { completions: {} } : {})
       },
       instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions()
@@ -109,22 +116,27 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const sent = Object.keys(forwardedMeta).length > 0 ? { ...params, _meta: forwardedMeta } : params;
       try {
         const route = forwarded.resolve(options.catalog, sent);
-        return (await options.runner.forward(
+        const principal = principalOfAuth(ctx.http?.authInfo);
+        const result = await options.runner.forward(
           route,
           forwarded.subject(route),
           forwarded.forward(route, sent),
           {
-            principal: principalOfAuth(ctx.http?.authInfo),
+            principal,
             signal: ctx.mcpReq.signal,
             onprogress: progressTo(ctx, progressToken),
             onlog: logging.onlog
           }
-        )) as never;
+        );
+        // A server's `public` cache hint holds for its own callers, not for the gateway's scoped ones.
+        return scopedToCaller(result, principal) as never;
       } catch (error) {
         throw toProtocolError(error);
       }
     });
   }
+
+  if (subscribe) serveResourceSubscriptions(server, options.subscriptions);
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const { name, arguments: args, _meta: meta } = request.params;

@@ -8,6 +8,8 @@ import type { Logger } from '../log.js';
 import type { ClientIdentity } from '../store/activity-log.js';
 import { identityOf, metaOfBody } from './client-identity.js';
 import { OpenAnswers } from './open-answers.js';
+import { HEADER_MISMATCH, headerDeclarations, paramHeaderMismatch } from './mcp-param-headers.js';
+import type { ResourceSubscriptions } from './resource-subscriptions.js';
 
 /**
  * The 2026-07-28 era: stateless requests, each served by a fresh gateway server through the SDK's
@@ -31,7 +33,10 @@ export class ModernEndpoint {
     newServer: () => Server,
     log: Logger,
     maxRequestBodySize: number,
-    private readonly onRequest: (identity: ClientIdentity) => void = () => {}
+    private readonly onRequest: (identity: ClientIdentity) => void = () => {},
+    private readonly subscriptions?: ResourceSubscriptions,
+    /** A tool's `inputSchema` by exposed name, for its `Mcp-Param-*` headers (none: not checked). */
+    private readonly inputSchemaOf?: (tool: string) => unknown
   ) {
     // The SDK builds a server only for a request it serves, after its own checks (the standard
     // headers, the envelope, the client's capabilities): a refused request names no client.
@@ -54,6 +59,8 @@ export class ModernEndpoint {
 
   handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
+    else body = this.subscribeStream(req, res, body);
+    if (this.refusedParamHeaders(req, res, body)) return Promise.resolve();
     const meta = metaOfBody(body);
     if (!meta) return this.node(req, res, body);
     const report = () =>
@@ -71,6 +78,73 @@ export class ModernEndpoint {
     if (kind === 'tools') this.handler.notify.toolsChanged();
     else if (kind === 'prompts') this.handler.notify.promptsChanged();
     else this.handler.notify.resourcesChanged();
+  }
+
+  /** Publishes `notifications/resources/updated` to the open `subscriptions/listen` streams subscribed to `uri`. */
+  notifyResourceUpdated(uri: string): void {
+    this.handler.notify.resourceUpdated(uri);
+  }
+
+  /**
+   * Answers a `tools/call` whose `Mcp-Param-*` headers disagree with its arguments (SEP-2243) with
+   * HTTP 400 and `-32020`, as the SDK answers for an `McpServer`; true when it did.
+   */
+  private refusedParamHeaders(req: IncomingMessage, res: ServerResponse, body: unknown): boolean {
+    const request = body as {
+      id?: unknown;
+      method?: unknown;
+      params?: { name?: unknown; arguments?: unknown };
+    } | null;
+    if (request?.method !== 'tools/call' || typeof request.params?.name !== 'string' || !this.inputSchemaOf)
+      return false;
+    const tool = request.params.name;
+    const declarations = headerDeclarations(this.inputSchemaOf(tool));
+    if (!declarations || declarations.length === 0) return false;
+    const mismatch = paramHeaderMismatch(declarations, request.params.arguments, name => {
+      const value = req.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : value;
+    });
+    if (!mismatch) return false;
+    const message = `Bad Request: the request headers and body disagree: ${mismatch.message} (tool ${tool} mirrors this argument into the ${mismatch.header} header: send the header with the argument's value, or leave both out)`;
+    res.writeHead(400, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: request.id ?? null,
+        error: {
+          code: HEADER_MISMATCH,
+          message,
+          data: { mismatch: { header: mismatch.header, body: mismatch.message } }
+        }
+      })
+    );
+    return true;
+  }
+
+  /**
+   * The gateway's subscriptions upstream for a `subscriptions/listen` stream's
+   * `resourceSubscriptions`, held while the stream is open; the SDK's bus delivers the updates.
+   * Returns the body with only the URIs the caller may subscribe to: one that routes nowhere or
+   * outside its token's scope is left out, so the SDK's acknowledgement does not list it and no
+   * other caller's subscription brings its updates to this stream.
+   */
+  private subscribeStream(req: IncomingMessage, res: ServerResponse, body: unknown): unknown {
+    const request = body as { params?: { notifications?: { resourceSubscriptions?: unknown } } };
+    const uris = request.params?.notifications?.resourceSubscriptions;
+    if (!this.subscriptions || !Array.isArray(uris)) return body;
+    const subscriptions = this.subscriptions;
+    const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
+    const allowed = uris.filter(
+      (uri): uri is string => typeof uri === 'string' && subscriptions.mayUse(principal, uri)
+    );
+    for (const uri of allowed) subscriptions.subscribe(res, uri, undefined, principal).catch(() => undefined);
+    res.once('close', () => subscriptions.drop(res));
+    return {
+      ...request,
+      params: {
+        ...request.params,
+        notifications: { ...request.params!.notifications, resourceSubscriptions: allowed }
+      }
+    };
   }
 
   /** Resolves once every request being served has been answered, or after `timeoutMs`. */

@@ -2,6 +2,7 @@ import {
   Client,
   SdkError,
   SdkErrorCode,
+  type McpSubscription,
   type PriorDiscovery,
   type RequestOptions,
   type ServerCapabilities
@@ -43,6 +44,8 @@ export interface UpstreamListener {
   ): void;
   /** A log message the server sent with no request in flight (see {@link LogRelay}). */
   onLog?(upstream: Upstream, message: LogMessage): void;
+  /** The server sent `notifications/resources/updated` for `uri` (its own URI). */
+  onResourceUpdated?(upstream: Upstream, uri: string): void;
 }
 
 export interface UpstreamOptions {
@@ -242,6 +245,14 @@ export class Upstream {
   private readonly logs = new LogRelay(message => {
     for (const listener of this.listeners) listener.onLog?.(this, message);
   });
+  /**
+   * The server's own URIs the gateway is subscribed to. Kept across restarts (each start subscribes
+   * again), and while it is not empty the server is not stopped for idleness: a stopped server
+   * sends no `notifications/resources/updated`.
+   */
+  private readonly subscribed = new Set<string>();
+  /** On a 2026-era connection: the `subscriptions/listen` stream carrying {@link subscribed}. */
+  private resourceListen: McpSubscription | undefined;
 
   constructor(private readonly options: UpstreamOptions) {
     this.spec = options.spec;
@@ -327,6 +338,80 @@ export class Upstream {
       options
     );
     return { ...outcome, result: withoutHopMeta(outcome.result) };
+  }
+
+  /**
+   * Subscribes to updates of `uri` (the server's own URI), starting the server if needed: with
+   * `resources/subscribe` on a 2025-era connection, on a `subscriptions/listen` stream carrying
+   * every subscribed URI on a 2026-era one. Rejects like {@link callTool}; then nothing is kept.
+   */
+  async subscribeResource(uri: string, options: CallOptions = {}): Promise<void> {
+    // Kept once the server has it: a start caused by this request must not subscribe it twice.
+    await this.request(
+      { kind: 'resource', name: uri },
+      (client, sent) => this.sendSubscription(client, uri, 'subscribe', sent),
+      options
+    );
+    this.subscribed.add(uri);
+    if (this.inFlightCount === 0) this.clearIdleTimer();
+  }
+
+  /** Ends the subscription to `uri`. A server not running has none to end: nothing is started. */
+  async unsubscribeResource(uri: string, options: CallOptions = {}): Promise<void> {
+    if (!this.subscribed.delete(uri) || !this.connection) {
+      if (this.inFlightCount === 0) this.armIdleTimer();
+      return;
+    }
+    await this.request(
+      { kind: 'resource', name: uri },
+      (client, sent) => this.sendSubscription(client, uri, 'unsubscribe', sent),
+      options
+    );
+  }
+
+  /** Sends one change of {@link subscribed} (`uri` added or removed) in the connection's era. */
+  private async sendSubscription(
+    client: Client,
+    uri: string,
+    change: 'subscribe' | 'unsubscribe',
+    options: RequestOptions
+  ): Promise<void> {
+    if (client.getProtocolEra() !== 'modern') {
+      if (change === 'subscribe') await client.subscribeResource({ uri }, options);
+      else await client.unsubscribeResource({ uri }, options);
+      return;
+    }
+    // A listen stream's filter is fixed: a new stream with every URI, then the old one closed.
+    const uris = new Set(this.subscribed);
+    if (change === 'subscribe') uris.add(uri);
+    else uris.delete(uri);
+    this.replaceListen(
+      uris.size > 0 ? await client.listen({ resourceSubscriptions: [...uris] }, options) : undefined
+    );
+  }
+
+  /** Makes `listen` the resource listen stream, closing the one it replaces (the last opened wins). */
+  private replaceListen(listen: McpSubscription | undefined): void {
+    const previous = this.resourceListen;
+    this.resourceListen = listen;
+    previous?.close().catch(() => undefined);
+  }
+
+  /** Subscribes a fresh connection to every URI in {@link subscribed}. Not awaited by the start. */
+  private resubscribe(client: Client): void {
+    this.resourceListen = undefined;
+    const uris = [...this.subscribed];
+    if (uris.length === 0) return;
+    const sent =
+      client.getProtocolEra() === 'modern'
+        ? client.listen({ resourceSubscriptions: uris }).then(listen => this.replaceListen(listen))
+        : Promise.all(uris.map(uri => client.subscribeResource({ uri })));
+    sent.catch((error: unknown) =>
+      this.log.warn(
+        { err: describeError(error), uris },
+        'could not subscribe to resources again after a start'
+      )
+    );
   }
 
   /**
@@ -673,6 +758,10 @@ export class Upstream {
     client.setNotificationHandler('notifications/message', notification => {
       if (this.connection?.client === client) this.logs.deliver(notification.params);
     });
+    client.setNotificationHandler('notifications/resources/updated', notification => {
+      if (this.connection?.client !== client) return;
+      for (const listener of this.listeners) listener.onResourceUpdated?.(this, notification.params.uri);
+    });
 
     const inFlight = new Set<(error: unknown) => void>();
     // Set before connect, which chains it: the SDK's own close handler runs after it.
@@ -791,6 +880,7 @@ export class Upstream {
         this.log.debug({ err: describeError(error) }, 'could not open a listen stream');
       });
     }
+    this.resubscribe(client);
     return { client, process, inFlight, ended };
   }
 
@@ -901,7 +991,7 @@ export class Upstream {
 
   private armIdleTimer(): void {
     this.clearIdleTimer();
-    if (this.spec.idleTimeoutMs <= 0 || !this.connection) return;
+    if (this.spec.idleTimeoutMs <= 0 || !this.connection || this.subscribed.size > 0) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       if (this.inFlightCount === 0) void this.stop('idle');

@@ -29,6 +29,8 @@ export const PASSING_THROUGH: string[] = [
   '0.1/prompts-get-with-image',
   '0.1/logging-set-level',
   '0.1/tools-call-with-logging',
+  '0.1/resources-subscribe',
+  '0.1/resources-unsubscribe',
   // 0.2.0 alpha line, whole suite (both eras)
   'all/server-initialize',
   'all/server-session-lifecycle',
@@ -50,6 +52,7 @@ export const PASSING_THROUGH: string[] = [
   'all/sep-2640-skills-manifest',
   'all/dns-rebinding-protection',
   'all/http-header-validation',
+  'all/http-custom-header-server-validation',
   'all/input-required-result-missing-input-response',
   'all/input-required-result-unsupported-methods',
   'all/input-required-result-ignore-extra-params',
@@ -64,6 +67,8 @@ export const PASSING_THROUGH: string[] = [
   'all/prompts-get-with-args',
   'all/prompts-get-embedded-resource',
   'all/prompts-get-with-image',
+  'all/resources-subscribe',
+  'all/resources-unsubscribe',
   'all/caching',
   'all/logging-set-level',
   'all/tools-call-with-logging',
@@ -80,6 +85,7 @@ export const PASSING_THROUGH: string[] = [
   '2026-07-28/sep-2164-resource-not-found',
   '2026-07-28/dns-rebinding-protection',
   '2026-07-28/http-header-validation',
+  '2026-07-28/http-custom-header-server-validation',
   '2026-07-28/input-required-result-missing-input-response',
   '2026-07-28/input-required-result-unsupported-methods',
   '2026-07-28/input-required-result-ignore-extra-params',
@@ -104,7 +110,6 @@ export const PASSING_THROUGH: string[] = [
  */
 export const UNSTABLE: Record<string, string> = {};
 
-const SUBSCRIBE = 'resources/subscribe and unsubscribe are not routed yet — issue 11 items 1 and 5';
 const CLIENT_REQUESTS =
   'the upstream client declares no sampling/elicitation capability, so the server never asks — issue 11 item 4';
 const INPUT_REQUIRED =
@@ -116,8 +121,6 @@ export const KNOWN_GAPS: Record<string, string> = {
   '0.1/tools-call-elicitation': CLIENT_REQUESTS,
   '0.1/elicitation-sep1034-defaults': CLIENT_REQUESTS,
   '0.1/elicitation-sep1330-enums': CLIENT_REQUESTS,
-  '0.1/resources-subscribe': SUBSCRIBE,
-  '0.1/resources-unsubscribe': SUBSCRIBE,
 
   'all/server-stateless':
     'the 2026-era call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
@@ -125,10 +128,6 @@ export const KNOWN_GAPS: Record<string, string> = {
   'all/tools-call-elicitation': CLIENT_REQUESTS,
   'all/elicitation-sep1034-defaults': CLIENT_REQUESTS,
   'all/elicitation-sep1330-enums': CLIENT_REQUESTS,
-  'all/resources-subscribe': SUBSCRIBE,
-  'all/resources-unsubscribe': SUBSCRIBE,
-  'all/http-custom-header-server-validation':
-    'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
   'all/input-required-result-basic-elicitation': INPUT_REQUIRED,
   'all/input-required-result-basic-sampling': INPUT_REQUIRED,
   'all/input-required-result-basic-list-roots': INPUT_REQUIRED,
@@ -143,8 +142,6 @@ export const KNOWN_GAPS: Record<string, string> = {
 
   '2026-07-28/server-stateless':
     'the call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
-  '2026-07-28/http-custom-header-server-validation':
-    'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
   '2026-07-28/input-required-result-basic-elicitation': INPUT_REQUIRED,
   '2026-07-28/input-required-result-basic-sampling': INPUT_REQUIRED,
   '2026-07-28/input-required-result-basic-list-roots': INPUT_REQUIRED,

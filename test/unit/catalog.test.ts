@@ -474,7 +474,12 @@ describe('Catalog kinds', () => {
       serverId: 'beta',
       name: 'test://items/7'
     });
-    expect(catalog.offered()).toEqual({ prompts: true, resources: true, completions: false });
+    expect(catalog.offered()).toEqual({
+      prompts: true,
+      resources: true,
+      completions: false,
+      subscribe: false
+    });
 
     // One stored entry per server holds every kind, unfiltered.
     const stored = store.loadAll().find(e => e.serverId === 'alpha')!;

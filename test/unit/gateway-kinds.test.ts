@@ -1,7 +1,20 @@
 import { DatabaseSync } from 'node:sqlite';
-import { Client, InMemoryTransport, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
-import { completable, McpServer, ResourceTemplate, type Server } from '@modelcontextprotocol/server';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  Client,
+  InMemoryTransport,
+  ProtocolError,
+  ProtocolErrorCode,
+  type Progress,
+  type RequestOptions
+} from '@modelcontextprotocol/client';
+import {
+  completable,
+  McpServer,
+  ResourceTemplate,
+  type Server,
+  type ServerContext
+} from '@modelcontextprotocol/server';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/v4';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
@@ -178,6 +191,98 @@ describe('gateway server: prompts, resources, completions', () => {
     expect(unknown.message).toContain('test://alpha+docs/missing');
     expect(unknown.message).not.toContain('test://docs/missing');
     expect((await client.readResource({ uri: 'test://docs/readme' })).contents).toHaveLength(1);
+  });
+
+  it("maps a 2025-era server's -32002 not-found to -32602 with the client's URI in data.uri", async () => {
+    runtime.customize = (server, process) => {
+      registerKinds(server, process);
+      // This SDK never emits -32002 (it sends -32602): written raw, as an earlier SDK's server does.
+      server.registerResource('gone', 'test://docs/gone', { description: 'Always missing' }, (_uri, ctx) => {
+        const error = { code: -32002, message: 'Resource not found: test://docs/gone' };
+        process.writeNoise(JSON.stringify({ jsonrpc: '2.0', id: ctx.mcpReq.id, error }));
+        return new Promise(() => {});
+      });
+    };
+    await connect();
+    const error = await failure(client.readResource({ uri: 'test://alpha+docs/gone' }));
+    expect(error.code).toBe(ProtocolErrorCode.InvalidParams);
+    expect(error.data).toMatchObject({ uri: 'test://alpha+docs/gone' });
+    expect(error.message).toContain('test://alpha+docs/gone');
+  });
+
+  it("never passes a server's public cache hint on to a caller who is not anonymous", async () => {
+    runtime.customize = (server, process) => {
+      registerKinds(server, process);
+      server.registerResource('shared', 'test://docs/shared', { description: 'Public' }, uri => ({
+        contents: [{ uri: uri.href, text: 'shared' }],
+        ttlMs: 60_000,
+        cacheScope: 'public' as const
+      }));
+    };
+    await connect();
+    const read = (await client.readResource({ uri: 'test://alpha+docs/shared' })) as { cacheScope?: unknown };
+    expect(read.cacheScope).toBe('private');
+  });
+
+  it('relays progress and cancellation for prompts/get and resources/read (completion/complete takes the same path)', async () => {
+    const cancelled: string[] = [];
+    /** Sends one progress, then waits until cancelled (or 50 ms without a cancellation). */
+    const work = async (kind: string, ctx: ServerContext) => {
+      const progressToken = ctx.mcpReq._meta?.progressToken;
+      if (progressToken !== undefined) {
+        await ctx.mcpReq.notify({
+          method: 'notifications/progress',
+          params: { progressToken, progress: 1, total: 2, message: kind }
+        });
+      }
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, ctx.mcpReq._meta?.['example.com/wait'] ? 10_000 : 50);
+        ctx.mcpReq.signal.addEventListener('abort', () => {
+          cancelled.push(kind);
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    };
+    runtime.customize = (server, process) => {
+      registerKinds(server, process);
+      server.registerPrompt('slow', { description: 'Slow' }, async ctx => {
+        await work('prompt', ctx);
+        return { messages: [] };
+      });
+      server.registerResource(
+        'slow-item',
+        new ResourceTemplate('test://slow/{id}', {
+          list: undefined,
+          complete: { id: () => ['1'] }
+        }),
+        { description: 'Slow' },
+        async (uri, _variables, ctx) => {
+          await work('resource', ctx);
+          return { contents: [{ uri: uri.href, text: 'slow' }] };
+        }
+      );
+    };
+    await connect();
+    const requests = {
+      prompt: (meta: Record<string, unknown>, options: RequestOptions) =>
+        client.getPrompt({ name: 'alpha__slow', _meta: meta }, options),
+      resource: (meta: Record<string, unknown>, options: RequestOptions) =>
+        client.readResource({ uri: 'test://alpha+slow/1', _meta: meta }, options)
+    };
+    for (const [kind, request] of Object.entries(requests)) {
+      const progress: Progress[] = [];
+      await request({}, { onprogress: p => progress.push(p) });
+      expect(progress).toEqual([{ progress: 1, total: 2, message: kind }]);
+
+      const abort = new AbortController();
+      const pending = request(
+        { 'example.com/wait': true },
+        { signal: abort.signal, onprogress: () => abort.abort() }
+      );
+      await expect(pending).rejects.toThrow();
+      await vi.waitFor(() => expect(cancelled).toContain(kind));
+    }
   });
 
   it('routes completion/complete by a prompt name or a template URI', async () => {
