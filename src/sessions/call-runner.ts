@@ -5,6 +5,7 @@ import { describeError, GatewayError, toProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CallOutcome, RequestRecord } from '../store/activity-log.js';
 import { coldStartOf } from '../upstream/cold-start.js';
+import type { ClientAsker } from '../upstream/client-askers.js';
 import type { Send, Subject } from '../upstream/upstream.js';
 
 /** A finished call, as every observer sees it. */
@@ -29,6 +30,8 @@ export interface CallContext {
   readonly meta?: Record<string, unknown> | undefined;
   /** Who is calling; a scoped principal may call only the tools in its scope. */
   readonly principal?: Principal | undefined;
+  /** The client the server's own requests during the call go to (none: they are refused). */
+  readonly asker?: ClientAsker | undefined;
 }
 
 export interface CallRunnerOptions {
@@ -109,7 +112,8 @@ export class CallRunner {
     try {
       const request = this.options.catalog.request(route, subject, send, {
         signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
-        ...(context.onprogress ? { onprogress: context.onprogress } : {})
+        ...(context.onprogress ? { onprogress: context.onprogress } : {}),
+        ...(context.asker ? { asker: context.asker } : {})
       });
       return (await untilAborted(request, stopped, stoppedError)).result;
     } finally {
@@ -142,7 +146,8 @@ export class CallRunner {
       const call = catalog.callTool(name, (args ?? {}) as Record<string, unknown>, {
         signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
         ...(context.onprogress ? { onprogress: context.onprogress } : {}),
-        ...(context.meta ? { meta: context.meta } : {})
+        ...(context.meta ? { meta: context.meta } : {}),
+        ...(context.asker ? { asker: context.asker } : {})
       });
       // Not every wait honours the signal at once (a queue slot, a cold start): the stop does.
       const outcome = await untilAborted(call, stopped, () => this.stoppedError(name));

@@ -5,6 +5,7 @@ import { toProtocolError } from '../errors.js';
 import { clientKeyOf } from '../store/activity-log.js';
 import { principalOfAuth } from '../auth/principal.js';
 import type { CallRunner } from './call-runner.js';
+import { callerAsker } from './caller-asker.js';
 import { identityOf } from './client-identity.js';
 import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
 
@@ -100,7 +101,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           {
             principal: principalOfAuth(ctx.http?.authInfo),
             signal: ctx.mcpReq.signal,
-            onprogress: progressTo(ctx, progressToken)
+            onprogress: progressTo(ctx, progressToken),
+            asker: callerAsker(server, ctx)
           }
         )) as never;
       } catch (error) {
@@ -124,7 +126,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
             : undefined,
         signal: ctx.mcpReq.signal,
         meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
-        onprogress: progressTo(ctx, progressToken)
+        onprogress: progressTo(ctx, progressToken),
+        asker: callerAsker(server, ctx)
       });
     } catch (error) {
       throw toProtocolError(error);

@@ -12,6 +12,12 @@ import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
+import {
+  CLIENT_REQUEST_METHODS,
+  ClientAskers,
+  UPSTREAM_CLIENT_CAPABILITIES,
+  type ClientAsker
+} from './client-askers.js';
 import { withColdStart } from './cold-start.js';
 import { CAPABILITY_KINDS, listKind, type CapabilityKind, type Listing } from './listing.js';
 import { Slots } from './slots.js';
@@ -59,6 +65,8 @@ export interface CallOptions {
   readonly onprogress?: (progress: Progress) => void;
   /** Request `_meta` to forward (without `progressToken`, which the upstream client assigns). */
   readonly meta?: Record<string, unknown>;
+  /** The client the server's requests during this one go to (sampling, elicitation, roots). */
+  readonly asker?: ClientAsker | undefined;
 }
 
 /** What a request returns besides the server's result. */
@@ -100,6 +108,8 @@ interface Connection {
    * within {@link EXIT_GRACE_MS} (an engine killed under a container never reports one).
    */
   readonly ended: Promise<ExitInfo>;
+  /** The callers of the requests in flight, whom the server's own requests are passed to. */
+  readonly askers: ClientAskers;
   /** Every kind listed right after the start; discovery waits for it rather than asking again. */
   listed?: Promise<Listing>;
 }
@@ -378,18 +388,21 @@ export class Upstream {
         });
       });
       const startMs = cold ? performance.now() - startedAt : 0;
+      const leave = connection.askers.add(options.asker);
       const request = send(connection.client, {
         // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
         timeout: Math.max(1, this.spec.callTimeoutMs - queuedMs),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onprogress ? { onprogress: options.onprogress } : {})
       });
-      const result = await tracked(connection, request).catch(async (error: unknown) => {
-        throw withColdStart(await this.requestError(error, connection, subject, options.signal, queuedMs), {
-          cold,
-          startMs
-        });
-      });
+      const result = await tracked(connection, request)
+        .catch(async (error: unknown) => {
+          throw withColdStart(await this.requestError(error, connection, subject, options.signal, queuedMs), {
+            cold,
+            startMs
+          });
+        })
+        .finally(leave);
       return { result, cold, startMs };
     } finally {
       this.inFlightCount--;
@@ -653,6 +666,21 @@ export class Upstream {
         }
       }
     );
+    client.registerCapabilities(UPSTREAM_CLIENT_CAPABILITIES);
+    const askers = new ClientAskers(this.spec.id);
+    for (const method of CLIENT_REQUEST_METHODS) {
+      // The server's request goes to the client whose call it serves, bounded like a call.
+      client.setRequestHandler(
+        method,
+        (request, ctx) =>
+          askers
+            .pick(method, request.params)
+            .ask(
+              { method, ...(request.params ? { params: request.params } : {}) },
+              { signal: ctx.mcpReq.signal, timeout: this.spec.callTimeoutMs }
+            ) as never
+      );
+    }
 
     const inFlight = new Set<(error: unknown) => void>();
     // Set before connect, which chains it: the SDK's own close handler runs after it.
@@ -763,7 +791,7 @@ export class Upstream {
         this.log.debug({ err: describeError(error) }, 'could not open a listen stream');
       });
     }
-    return { client, process, inFlight, ended };
+    return { client, process, inFlight, ended, askers };
   }
 
   /** Lists every kind the server offers (the others as empty) and reports each. */
