@@ -27,6 +27,10 @@ export const PASSING_THROUGH: string[] = [
   '0.1/prompts-get-with-args',
   '0.1/prompts-get-embedded-resource',
   '0.1/prompts-get-with-image',
+  '0.1/tools-call-sampling',
+  '0.1/tools-call-elicitation',
+  '0.1/elicitation-sep1034-defaults',
+  '0.1/elicitation-sep1330-enums',
   // 0.2.0 alpha line, whole suite (both eras)
   'all/server-initialize',
   'all/server-session-lifecycle',
@@ -63,6 +67,10 @@ export const PASSING_THROUGH: string[] = [
   'all/prompts-get-embedded-resource',
   'all/prompts-get-with-image',
   'all/caching',
+  'all/tools-call-sampling',
+  'all/tools-call-elicitation',
+  'all/elicitation-sep1034-defaults',
+  'all/elicitation-sep1330-enums',
   // 0.2.0 alpha line, the 2026-07-28 requirements
   '2026-07-28/tools-list',
   '2026-07-28/tools-call-simple-text',
@@ -102,30 +110,20 @@ export const UNSTABLE: Record<string, string> = {};
 
 const SUBSCRIBE = 'resources/subscribe and unsubscribe are not routed yet — issue 11 items 1 and 5';
 const LOGGING = 'logging/setLevel answers -32601 and log notifications are not forwarded — issue 11 item 3';
-const CLIENT_REQUESTS =
-  'the upstream client declares no sampling/elicitation capability, so the server never asks — issue 11 item 4';
 const INPUT_REQUIRED =
-  'the upstream client declares no sampling/elicitation/roots capability, so the server refuses to ask for input ("the request\'s client capabilities do not declare the required capability") — issue 11 item 4';
+  'the caller is a 2026-era client: the server answers input_required, which the gateway does not yet pass on to it (it refuses the inner request with -32601) — issue 11 item 4';
 
 /** Scenarios that pass directly but not through the gateway yet, each with the reason. */
 export const KNOWN_GAPS: Record<string, string> = {
   '0.1/logging-set-level': LOGGING,
   '0.1/tools-call-with-logging': LOGGING,
-  '0.1/tools-call-sampling': CLIENT_REQUESTS,
-  '0.1/tools-call-elicitation': CLIENT_REQUESTS,
-  '0.1/elicitation-sep1034-defaults': CLIENT_REQUESTS,
-  '0.1/elicitation-sep1330-enums': CLIENT_REQUESTS,
   '0.1/resources-subscribe': SUBSCRIBE,
   '0.1/resources-unsubscribe': SUBSCRIBE,
 
   'all/server-stateless':
-    'the 2026-era call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
+    'the 2026-era call of test_streaming_elicitation asks a 2026-era caller, which the gateway cannot yet ask (input_required is not passed on) — issue 11 item 4',
   'all/logging-set-level': LOGGING,
   'all/tools-call-with-logging': LOGGING,
-  'all/tools-call-sampling': CLIENT_REQUESTS,
-  'all/tools-call-elicitation': CLIENT_REQUESTS,
-  'all/elicitation-sep1034-defaults': CLIENT_REQUESTS,
-  'all/elicitation-sep1330-enums': CLIENT_REQUESTS,
   'all/resources-subscribe': SUBSCRIBE,
   'all/resources-unsubscribe': SUBSCRIBE,
   'all/http-custom-header-server-validation':
@@ -138,12 +136,12 @@ export const KNOWN_GAPS: Record<string, string> = {
   'all/input-required-result-multiple-input-requests': INPUT_REQUIRED,
   'all/input-required-result-multi-round': INPUT_REQUIRED,
   'all/input-required-result-capability-check':
-    'the server sees the upstream client’s capabilities (none), not the caller’s, so it asks for nothing — issue 11 item 4',
+    'the server sees the upstream client’s capabilities (all of them), not the caller’s — issue 11 item 4',
   'all/input-required-result-tampered-state': `${INPUT_REQUIRED}; so no requestState to tamper with`,
   'all/input-required-result-non-tool-request': INPUT_REQUIRED,
 
   '2026-07-28/server-stateless':
-    'the call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
+    'the call of test_streaming_elicitation asks a 2026-era caller, which the gateway cannot yet ask (input_required is not passed on) — issue 11 item 4',
   '2026-07-28/http-custom-header-server-validation':
     'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
   '2026-07-28/input-required-result-basic-elicitation': INPUT_REQUIRED,
@@ -154,7 +152,7 @@ export const KNOWN_GAPS: Record<string, string> = {
   '2026-07-28/input-required-result-multiple-input-requests': INPUT_REQUIRED,
   '2026-07-28/input-required-result-multi-round': INPUT_REQUIRED,
   '2026-07-28/input-required-result-capability-check':
-    'the server sees the upstream client’s capabilities (none), not the caller’s, so it asks for nothing — issue 11 item 4',
+    'the server sees the upstream client’s capabilities (all of them), not the caller’s — issue 11 item 4',
   '2026-07-28/input-required-result-tampered-state': `${INPUT_REQUIRED}; so no requestState to tamper with`,
   '2026-07-28/input-required-result-non-tool-request': INPUT_REQUIRED
 };
