@@ -32,6 +32,8 @@ export interface CallContext {
   readonly principal?: Principal | undefined;
   /** The client the server's own requests during the call go to (none: they are refused). */
   readonly asker?: ClientAsker | undefined;
+  /** For a 2026-era caller: a server's `input_required` is passed back, and this retries one. */
+  readonly inputRequired?: { readonly inputResponses?: unknown; readonly requestState?: string } | undefined;
 }
 
 export interface CallRunnerOptions {
@@ -147,7 +149,8 @@ export class CallRunner {
         signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
         ...(context.onprogress ? { onprogress: context.onprogress } : {}),
         ...(context.meta ? { meta: context.meta } : {}),
-        ...(context.asker ? { asker: context.asker } : {})
+        ...(context.asker ? { asker: context.asker } : {}),
+        ...(context.inputRequired ? { inputRequired: context.inputRequired } : {})
       });
       // Not every wait honours the signal at once (a queue slot, a cold start): the stop does.
       const outcome = await untilAborted(call, stopped, () => this.stoppedError(name));

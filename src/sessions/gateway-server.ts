@@ -1,4 +1,10 @@
-import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
+import {
+  inputRequired,
+  isInputRequiredResult,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server
+} from '@modelcontextprotocol/server';
 import type { CallToolResult, ListToolsResult, Progress } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { toProtocolError } from '../errors.js';
@@ -6,6 +12,7 @@ import { clientKeyOf } from '../store/activity-log.js';
 import { principalOfAuth } from '../auth/principal.js';
 import type { CallRunner } from './call-runner.js';
 import { callerAsker } from './caller-asker.js';
+import type { InputState, InputStates } from './input-states.js';
 import { identityOf } from './client-identity.js';
 import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
 
@@ -22,6 +29,8 @@ export interface GatewayServerOptions {
   readonly pageSize: number;
   /** Runs calls (scope, limits) and tells the observers (logging, history, metrics). */
   readonly runner: CallRunner;
+  /** Seals the `requestState` of the `input_required` results passed to 2026-era clients (none: not passed). */
+  readonly inputStates?: InputStates | undefined;
 }
 
 /** The list methods: each pages through one kind of the catalog. */
@@ -50,7 +59,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         ...(offered.resources ? { resources: { listChanged: true } } : {}),
         ...(offered.completions ? { completions: {} } : {})
       },
-      instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions()
+      instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions(),
+      ...(options.inputStates ? { requestState: { verify: options.inputStates.verify } } : {})
     }
   );
 
@@ -115,8 +125,18 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const { name, arguments: args, _meta: meta } = request.params;
     const { progressToken, ...forwardedMeta } = meta ?? {};
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+    // A 2026-era caller answers a 2026-era server's questions itself: its input_required passes
+    // through, under a state the gateway seals around the server's.
+    const inputStates = envelope && ctx.sessionId === undefined ? options.inputStates : undefined;
+    const state = inputStates ? ctx.mcpReq.requestState<InputState>() : undefined;
+    if (state && state.name !== name) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `this requestState was issued for tool ${state.name}, not ${name}: retry ${state.name}, or call ${name} without one`
+      );
+    }
     try {
-      return await options.runner.run(name, args, {
+      const result = await options.runner.run(name, args, {
         principal: principalOfAuth(ctx.http?.authInfo),
         sessionId: ctx.sessionId,
         // A 2026-era request names its client in its envelope; a session was named at initialize.
@@ -127,8 +147,21 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         signal: ctx.mcpReq.signal,
         meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
         onprogress: progressTo(ctx, progressToken),
-        asker: callerAsker(server, ctx)
+        asker: callerAsker(server, ctx),
+        inputRequired: inputStates
+          ? {
+              ...(ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
+              ...(state?.server === undefined ? {} : { requestState: state.server })
+            }
+          : undefined
       });
+      if (inputStates && isInputRequiredResult(result)) {
+        return inputRequired({
+          inputRequests: result.inputRequests ?? {},
+          requestState: await inputStates.seal(result.requestState, name, ctx)
+        }) as never;
+      }
+      return result;
     } catch (error) {
       throw toProtocolError(error);
     }

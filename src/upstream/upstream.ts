@@ -67,6 +67,11 @@ export interface CallOptions {
   readonly meta?: Record<string, unknown>;
   /** The client the server's requests during this one go to (sampling, elicitation, roots). */
   readonly asker?: ClientAsker | undefined;
+  /**
+   * For a 2026-era caller: an `input_required` result of a 2026-era server comes back as it is
+   * (for the caller to answer), and `retry` carries the caller's answers and the server's state.
+   */
+  readonly inputRequired?: { readonly inputResponses?: unknown; readonly requestState?: string } | undefined;
 }
 
 /** What a request returns besides the server's result. */
@@ -317,10 +322,20 @@ export class Upstream {
         client.request(
           {
             method: 'tools/call',
-            params: { name: tool, arguments: args, ...(options.meta ? { _meta: options.meta } : {}) }
+            params: {
+              name: tool,
+              arguments: args,
+              ...(options.meta ? { _meta: options.meta } : {}),
+              ...(options.inputRequired?.inputResponses === undefined
+                ? {}
+                : { inputResponses: options.inputRequired.inputResponses }),
+              ...(options.inputRequired?.requestState === undefined
+                ? {}
+                : { requestState: options.inputRequired.requestState })
+            }
           },
           CallToolResultShape,
-          requestOptions
+          options.inputRequired ? { ...requestOptions, allowInputRequired: true } : requestOptions
         ),
       options
     );

@@ -67,6 +67,14 @@ export const PASSING_THROUGH: string[] = [
   'all/prompts-get-embedded-resource',
   'all/prompts-get-with-image',
   'all/caching',
+  'all/input-required-result-basic-elicitation',
+  'all/input-required-result-basic-sampling',
+  'all/input-required-result-basic-list-roots',
+  'all/input-required-result-result-type',
+  'all/input-required-result-request-state',
+  'all/input-required-result-multiple-input-requests',
+  'all/input-required-result-multi-round',
+  'all/input-required-result-tampered-state',
   'all/tools-call-sampling',
   'all/tools-call-elicitation',
   'all/elicitation-sep1034-defaults',
@@ -99,7 +107,15 @@ export const PASSING_THROUGH: string[] = [
   '2026-07-28/prompts-get-with-args',
   '2026-07-28/prompts-get-embedded-resource',
   '2026-07-28/prompts-get-with-image',
-  '2026-07-28/caching'
+  '2026-07-28/caching',
+  '2026-07-28/input-required-result-basic-elicitation',
+  '2026-07-28/input-required-result-basic-sampling',
+  '2026-07-28/input-required-result-basic-list-roots',
+  '2026-07-28/input-required-result-result-type',
+  '2026-07-28/input-required-result-request-state',
+  '2026-07-28/input-required-result-multiple-input-requests',
+  '2026-07-28/input-required-result-multi-round',
+  '2026-07-28/input-required-result-tampered-state'
 ];
 
 /**
@@ -110,8 +126,8 @@ export const UNSTABLE: Record<string, string> = {};
 
 const SUBSCRIBE = 'resources/subscribe and unsubscribe are not routed yet — issue 11 items 1 and 5';
 const LOGGING = 'logging/setLevel answers -32601 and log notifications are not forwarded — issue 11 item 3';
-const INPUT_REQUIRED =
-  'the caller is a 2026-era client: the server answers input_required, which the gateway does not yet pass on to it (it refuses the inner request with -32601) — issue 11 item 4';
+const NON_TOOL_INPUT =
+  'the server asks a 2026-era caller during a request other than tools/call: only tools/call passes input_required on — issue 11 item 4';
 
 /** Scenarios that pass directly but not through the gateway yet, each with the reason. */
 export const KNOWN_GAPS: Record<string, string> = {
@@ -121,38 +137,22 @@ export const KNOWN_GAPS: Record<string, string> = {
   '0.1/resources-unsubscribe': SUBSCRIBE,
 
   'all/server-stateless':
-    'the 2026-era call of test_streaming_elicitation asks a 2026-era caller, which the gateway cannot yet ask (input_required is not passed on) — issue 11 item 4',
+    'sep-2575-server-rejects-undeclared-capability: the server sees the upstream client’s capabilities (all of them), not the caller’s, so it does not refuse a caller that declared none — issue 11 item 4',
   'all/logging-set-level': LOGGING,
   'all/tools-call-with-logging': LOGGING,
   'all/resources-subscribe': SUBSCRIBE,
   'all/resources-unsubscribe': SUBSCRIBE,
   'all/http-custom-header-server-validation':
     'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
-  'all/input-required-result-basic-elicitation': INPUT_REQUIRED,
-  'all/input-required-result-basic-sampling': INPUT_REQUIRED,
-  'all/input-required-result-basic-list-roots': INPUT_REQUIRED,
-  'all/input-required-result-result-type': INPUT_REQUIRED,
-  'all/input-required-result-request-state': INPUT_REQUIRED,
-  'all/input-required-result-multiple-input-requests': INPUT_REQUIRED,
-  'all/input-required-result-multi-round': INPUT_REQUIRED,
   'all/input-required-result-capability-check':
-    'the server sees the upstream client’s capabilities (all of them), not the caller’s — issue 11 item 4',
-  'all/input-required-result-tampered-state': `${INPUT_REQUIRED}; so no requestState to tamper with`,
-  'all/input-required-result-non-tool-request': INPUT_REQUIRED,
+    'the server sees the upstream client’s capabilities (all of them), not the caller’s, so it asks for what the caller cannot answer (the gateway then refuses with -32021) — issue 11 item 4',
+  'all/input-required-result-non-tool-request': NON_TOOL_INPUT,
 
   '2026-07-28/server-stateless':
-    'the call of test_streaming_elicitation asks a 2026-era caller, which the gateway cannot yet ask (input_required is not passed on) — issue 11 item 4',
+    'sep-2575-server-rejects-undeclared-capability: the server sees the upstream client’s capabilities (all of them), not the caller’s, so it does not refuse a caller that declared none — issue 11 item 4',
   '2026-07-28/http-custom-header-server-validation':
     'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
-  '2026-07-28/input-required-result-basic-elicitation': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-basic-sampling': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-basic-list-roots': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-result-type': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-request-state': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-multiple-input-requests': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-multi-round': INPUT_REQUIRED,
   '2026-07-28/input-required-result-capability-check':
-    'the server sees the upstream client’s capabilities (all of them), not the caller’s — issue 11 item 4',
-  '2026-07-28/input-required-result-tampered-state': `${INPUT_REQUIRED}; so no requestState to tamper with`,
-  '2026-07-28/input-required-result-non-tool-request': INPUT_REQUIRED
+    'the server sees the upstream client’s capabilities (all of them), not the caller’s, so it asks for what the caller cannot answer (the gateway then refuses with -32021) — issue 11 item 4',
+  '2026-07-28/input-required-result-non-tool-request': NON_TOOL_INPUT
 };

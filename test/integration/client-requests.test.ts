@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, ProtocolError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { ClientCapabilities } from '@modelcontextprotocol/client';
 import {
   connect,
@@ -25,6 +25,10 @@ servers:
     env:
       FIXTURE_ASK: "1"
       FIXTURE_LEGACY_ONLY: "1"
+  modern:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    env:
+      FIXTURE_ASK: "1"
 `;
 
 let gateway: GatewayProcess;
@@ -44,13 +48,11 @@ type Asked = { method: string; params: unknown }[];
 /** A 2025-era client that answers sampling, elicitation and roots as `name`, and records what it was asked. */
 async function askedClient(
   name: string,
-  capabilities: ClientCapabilities = { sampling: {}, elicitation: { form: {} }, roots: {} }
+  capabilities: ClientCapabilities = { sampling: {}, elicitation: { form: {} }, roots: {} },
+  mode: 'legacy' | 'auto' = 'legacy'
 ): Promise<{ client: Client; asked: Asked }> {
   const asked: Asked = [];
-  const client = new Client(
-    { name, version: '1.0.0' },
-    { capabilities, versionNegotiation: { mode: 'legacy' } }
-  );
+  const client = new Client({ name, version: '1.0.0' }, { capabilities, versionNegotiation: { mode } });
   if (capabilities.sampling) {
     client.setRequestHandler('sampling/createMessage', request => {
       asked.push({ method: request.method, params: request.params });
@@ -183,7 +185,76 @@ describe('server-to-client requests, 2025 era', () => {
     }
   });
 
-  it('refuses a 2026-era client cleanly (it is asked by input_required, not yet passed on)', async () => {
+  it("answers a 2026-era server's input_required by asking the calling 2025-era client", async () => {
+    const { client, asked } = await askedClient('hana');
+    try {
+      const result = await client.callTool({ name: 'modern__ask', arguments: { what: 'roots' } });
+      expect(JSON.parse(textOf(result))).toEqual({ roots: [{ uri: 'file:///home/hana', name: 'hana' }] });
+      expect(asked.map(entry => entry.method)).toEqual(['roots/list']);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('server-to-client requests, 2026 era', () => {
+  it("passes a 2026-era server's input_required to the 2026-era caller, and its retry back", async () => {
+    const { client, asked } = await askedClient('ivan', undefined, 'auto');
+    try {
+      const sampled = await client.callTool({ name: 'modern__ask', arguments: { what: 'sampling' } });
+      expect(JSON.parse(textOf(sampled))).toMatchObject({ content: { text: 'sampled by ivan' } });
+      const elicited = await client.callTool({ name: 'modern__ask', arguments: { what: 'elicit' } });
+      expect(JSON.parse(textOf(elicited))).toEqual({ action: 'accept', content: { name: 'ivan' } });
+      expect(asked.map(entry => entry.method)).toEqual(['sampling/createMessage', 'elicitation/create']);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a forged, a replayed or a foreign requestState with a clear error', async () => {
+    const { client } = await askedClient('jo', undefined, 'auto');
+    try {
+      const call = (name: string, params: Record<string, unknown>) =>
+        client.request(
+          { method: 'tools/call', params: { name, arguments: { what: 'roots' }, ...params } },
+          { allowInputRequired: true }
+        );
+      const first = (await call('modern__ask', {})) as unknown as {
+        resultType: string;
+        inputRequests: Record<string, unknown>;
+        requestState: string;
+      };
+      expect(first.resultType).toBe('input_required');
+      expect(Object.values(first.inputRequests)).toEqual([{ method: 'roots/list' }]);
+      const key = Object.keys(first.inputRequests)[0]!;
+      const inputResponses = { [key]: { roots: [{ uri: 'file:///x' }] } };
+
+      const forged = `${first.requestState.slice(0, -4)}AAAA`;
+      await expect(call('modern__ask', { inputResponses, requestState: forged })).rejects.toMatchObject({
+        code: -32602,
+        message: expect.stringContaining('Invalid or expired requestState')
+      });
+      const answered = await call('modern__ask', { inputResponses, requestState: first.requestState });
+      expect(JSON.parse(textOf(answered as { content?: unknown }))).toEqual({
+        roots: [{ uri: 'file:///x' }]
+      });
+      const replayed = call('modern__ask', { inputResponses, requestState: first.requestState });
+      await expect(replayed).rejects.toBeInstanceOf(ProtocolError);
+      await expect(replayed).rejects.toMatchObject({ code: -32602 });
+
+      const other = (await call('modern__ask', {})) as unknown as { requestState: string };
+      await expect(
+        call('fixture__ask', { inputResponses, requestState: other.requestState })
+      ).rejects.toMatchObject({
+        code: -32602,
+        message: expect.stringContaining('issued for tool modern__ask')
+      });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a 2026-era caller for a 2025-era server, which can only push (the call completes)', async () => {
     const client = await connect(gateway.url, 'modern');
     try {
       const result = await client.callTool({ name: 'fixture__ask', arguments: { what: 'roots' } });
