@@ -115,7 +115,8 @@ export class CallRunner {
       const request = this.options.catalog.request(route, subject, send, {
         signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
         ...(context.onprogress ? { onprogress: context.onprogress } : {}),
-        ...(context.asker ? { asker: context.asker } : {})
+        ...(context.asker ? { asker: context.asker } : {}),
+        ...(context.inputRequired ? { inputRequired: context.inputRequired } : {})
       });
       return (await untilAborted(request, stopped, stoppedError)).result;
     } finally {

@@ -7,7 +7,7 @@ import type { ClientAsker } from '../upstream/client-askers.js';
  * during it is sent with it as the related request, so a 2025-era client gets it on that call's
  * stream and its answer goes back to the server. Owned by the session, so requests of one session
  * reach the same client. A 2026-era client (a request with an envelope and no session) cannot be
- * asked this way: its era asks with an `input_required` result instead.
+ * asked this way: its era asks with an `input_required` result instead (see input-states.ts).
  */
 export function callerAsker(server: Server, ctx: ServerContext): ClientAsker {
   const modern = ctx.mcpReq.envelope !== undefined && ctx.sessionId === undefined;
@@ -16,7 +16,7 @@ export function callerAsker(server: Server, ctx: ServerContext): ClientAsker {
       owner: randomUUID(),
       capabilities: undefined,
       unreachable:
-        'the calling client speaks 2026-07-28, where a server asks by an input_required result, which the gateway does not pass on yet',
+        'the calling client speaks 2026-07-28, which takes a question only as an input_required result, not as a request (a server that serves both eras should answer a 2026-era request with input_required)',
       ask: () => Promise.reject(new Error('not reachable'))
     };
   }

@@ -1,10 +1,4 @@
-import {
-  inputRequired,
-  isInputRequiredResult,
-  ProtocolError,
-  ProtocolErrorCode,
-  Server
-} from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import type { CallToolResult, ListToolsResult, Progress } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { toProtocolError } from '../errors.js';
@@ -12,7 +6,7 @@ import { clientKeyOf } from '../store/activity-log.js';
 import { principalOfAuth } from '../auth/principal.js';
 import type { CallRunner } from './call-runner.js';
 import { callerAsker } from './caller-asker.js';
-import type { InputState, InputStates } from './input-states.js';
+import { inputRoundOf, type InputStates } from './input-states.js';
 import { identityOf } from './client-identity.js';
 import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
 
@@ -104,17 +98,21 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const sent = Object.keys(forwardedMeta).length > 0 ? { ...params, _meta: forwardedMeta } : params;
       try {
         const route = forwarded.resolve(options.catalog, sent);
-        return (await options.runner.forward(
+        const subject = forwarded.subject(route);
+        const round = inputRoundOf(options.inputStates, ctx, `${method} ${subject.kind} ${route.name}`);
+        const result = await options.runner.forward(
           route,
-          forwarded.subject(route),
-          forwarded.forward(route, sent),
+          subject,
+          forwarded.forward(route, round ? { ...sent, ...round.retry } : sent),
           {
             principal: principalOfAuth(ctx.http?.authInfo),
             signal: ctx.mcpReq.signal,
             onprogress: progressTo(ctx, progressToken),
-            asker: callerAsker(server, ctx)
+            asker: callerAsker(server, ctx),
+            inputRequired: round?.retry
           }
-        )) as never;
+        );
+        return (round ? await round.pass(result) : result) as never;
       } catch (error) {
         throw toProtocolError(error);
       }
@@ -127,14 +125,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
     // A 2026-era caller answers a 2026-era server's questions itself: its input_required passes
     // through, under a state the gateway seals around the server's.
-    const inputStates = envelope && ctx.sessionId === undefined ? options.inputStates : undefined;
-    const state = inputStates ? ctx.mcpReq.requestState<InputState>() : undefined;
-    if (state && state.name !== name) {
-      throw new ProtocolError(
-        ProtocolErrorCode.InvalidParams,
-        `this requestState was issued for tool ${state.name}, not ${name}: retry ${state.name}, or call ${name} without one`
-      );
-    }
+    const round = inputRoundOf(options.inputStates, ctx, `tool ${name}`);
     try {
       const result = await options.runner.run(name, args, {
         principal: principalOfAuth(ctx.http?.authInfo),
@@ -148,20 +139,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
         onprogress: progressTo(ctx, progressToken),
         asker: callerAsker(server, ctx),
-        inputRequired: inputStates
-          ? {
-              ...(ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
-              ...(state?.server === undefined ? {} : { requestState: state.server })
-            }
-          : undefined
+        inputRequired: round?.retry
       });
-      if (inputStates && isInputRequiredResult(result)) {
-        return inputRequired({
-          inputRequests: result.inputRequests ?? {},
-          requestState: await inputStates.seal(result.requestState, name, ctx)
-        }) as never;
-      }
-      return result;
+      return round ? await round.pass(result) : result;
     } catch (error) {
       throw toProtocolError(error);
     }

@@ -335,7 +335,7 @@ export class Upstream {
             }
           },
           CallToolResultShape,
-          options.inputRequired ? { ...requestOptions, allowInputRequired: true } : requestOptions
+          requestOptions
         ),
       options
     );
@@ -408,7 +408,9 @@ export class Upstream {
         // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
         timeout: Math.max(1, this.spec.callTimeoutMs - queuedMs),
         ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onprogress ? { onprogress: options.onprogress } : {})
+        ...(options.onprogress ? { onprogress: options.onprogress } : {}),
+        // A 2026-era caller answers the server's questions itself: its input_required comes back.
+        ...(options.inputRequired ? { allowInputRequired: true } : {})
       });
       const result = await tracked(connection, request)
         .catch(async (error: unknown) => {

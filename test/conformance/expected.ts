@@ -75,6 +75,7 @@ export const PASSING_THROUGH: string[] = [
   'all/input-required-result-multiple-input-requests',
   'all/input-required-result-multi-round',
   'all/input-required-result-tampered-state',
+  'all/input-required-result-non-tool-request',
   'all/tools-call-sampling',
   'all/tools-call-elicitation',
   'all/elicitation-sep1034-defaults',
@@ -115,7 +116,8 @@ export const PASSING_THROUGH: string[] = [
   '2026-07-28/input-required-result-request-state',
   '2026-07-28/input-required-result-multiple-input-requests',
   '2026-07-28/input-required-result-multi-round',
-  '2026-07-28/input-required-result-tampered-state'
+  '2026-07-28/input-required-result-tampered-state',
+  '2026-07-28/input-required-result-non-tool-request'
 ];
 
 /**
@@ -126,8 +128,6 @@ export const UNSTABLE: Record<string, string> = {};
 
 const SUBSCRIBE = 'resources/subscribe and unsubscribe are not routed yet — issue 11 items 1 and 5';
 const LOGGING = 'logging/setLevel answers -32601 and log notifications are not forwarded — issue 11 item 3';
-const NON_TOOL_INPUT =
-  'the server asks a 2026-era caller during a request other than tools/call: only tools/call passes input_required on — issue 11 item 4';
 
 /** Scenarios that pass directly but not through the gateway yet, each with the reason. */
 export const KNOWN_GAPS: Record<string, string> = {
@@ -146,13 +146,11 @@ export const KNOWN_GAPS: Record<string, string> = {
     'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
   'all/input-required-result-capability-check':
     'the server sees the upstream client’s capabilities (all of them), not the caller’s, so it asks for what the caller cannot answer (the gateway then refuses with -32021) — issue 11 item 4',
-  'all/input-required-result-non-tool-request': NON_TOOL_INPUT,
 
   '2026-07-28/server-stateless':
     'sep-2575-server-rejects-undeclared-capability: the server sees the upstream client’s capabilities (all of them), not the caller’s, so it does not refuse a caller that declared none — issue 11 item 4',
   '2026-07-28/http-custom-header-server-validation':
     'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
   '2026-07-28/input-required-result-capability-check':
-    'the server sees the upstream client’s capabilities (all of them), not the caller’s, so it asks for what the caller cannot answer (the gateway then refuses with -32021) — issue 11 item 4',
-  '2026-07-28/input-required-result-non-tool-request': NON_TOOL_INPUT
+    'the server sees the upstream client’s capabilities (all of them), not the caller’s, so it asks for what the caller cannot answer (the gateway then refuses with -32021) — issue 11 item 4'
 };
