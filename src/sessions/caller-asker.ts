@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Server, ServerContext } from '@modelcontextprotocol/server';
+import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/server';
+import type { ClientCapabilities, Server, ServerContext } from '@modelcontextprotocol/server';
 import type { ClientAsker } from '../upstream/client-askers.js';
 
 /**
@@ -14,7 +15,8 @@ export function callerAsker(server: Server, ctx: ServerContext): ClientAsker {
   if (modern) {
     return {
       owner: randomUUID(),
-      capabilities: undefined,
+      capabilities: (ctx.mcpReq.envelope as Record<string, unknown>)[CLIENT_CAPABILITIES_META_KEY] as
+        ClientCapabilities | undefined,
       unreachable:
         'the calling client speaks 2026-07-28, which takes a question only as an input_required result, not as a request (a server that serves both eras should answer a 2026-era request with input_required)',
       ask: () => Promise.reject(new Error('not reachable'))

@@ -17,6 +17,18 @@ export const UPSTREAM_CLIENT_CAPABILITIES: ClientCapabilities = {
   roots: {}
 };
 
+/**
+ * What a 2026-era server is told its client declared, for one request: the caller's share of
+ * {@link UPSTREAM_CLIENT_CAPABILITIES}, so the server asks only what the caller can answer.
+ */
+export function callerCapabilities(declared: ClientCapabilities): ClientCapabilities {
+  return {
+    ...(declared.sampling ? { sampling: {} } : {}),
+    ...(declared.elicitation ? { elicitation: declared.elicitation } : {}),
+    ...(declared.roots ? { roots: {} } : {})
+  };
+}
+
 /** How a server's request reaches the client whose call it serves. */
 export interface ClientAsker {
   /**
@@ -24,9 +36,9 @@ export interface ClientAsker {
    * request during several calls of one owner can go to any of them.
    */
   readonly owner: string;
-  /** What the client declared; undefined when it cannot be asked (the reason says why). */
+  /** What the client declared (undefined: unknown). */
   readonly capabilities: ClientCapabilities | undefined;
-  /** Why the client cannot be asked, when `capabilities` is undefined. */
+  /** Why the client cannot be sent a request at all, when it cannot. */
   readonly unreachable?: string;
   /** Sends the request to the client, on the stream of the call it belongs to. */
   ask(
@@ -71,7 +83,9 @@ export class ClientAskers {
       );
     }
     const asker = entries[0]!.asker!;
-    if (!asker.capabilities) throw refuse(asker.unreachable ?? 'the calling client cannot be asked');
+    if (asker.unreachable !== undefined || !asker.capabilities) {
+      throw refuse(asker.unreachable ?? 'the calling client cannot be asked');
+    }
     if (!supports(asker.capabilities, method, params)) {
       throw refuse(`the calling client did not declare the capability ${capabilityOf(method, params)}`);
     }

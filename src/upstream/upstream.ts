@@ -1,4 +1,5 @@
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   Client,
   SdkError,
   SdkErrorCode,
@@ -13,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
 import {
+  callerCapabilities,
   CLIENT_REQUEST_METHODS,
   ClientAskers,
   UPSTREAM_CLIENT_CAPABILITIES,
@@ -316,6 +318,12 @@ export class Upstream {
     args: Record<string, unknown>,
     options: CallOptions = {}
   ): Promise<CallOutcome> {
+    // A 2026-era server reads its client's capabilities per request: it is told the caller's.
+    const declared =
+      this.prior?.kind === 'modern' && options.asker?.capabilities
+        ? { [CLIENT_CAPABILITIES_META_KEY]: callerCapabilities(options.asker.capabilities) }
+        : undefined;
+    const meta = declared ? { ...options.meta, ...declared } : options.meta;
     const outcome = await this.request(
       { kind: 'tool', name: tool },
       (client, requestOptions) =>
@@ -325,7 +333,7 @@ export class Upstream {
             params: {
               name: tool,
               arguments: args,
-              ...(options.meta ? { _meta: options.meta } : {}),
+              ...(meta ? { _meta: meta } : {}),
               ...(options.inputRequired?.inputResponses === undefined
                 ? {}
                 : { inputResponses: options.inputRequired.inputResponses }),

@@ -76,6 +76,8 @@ export const PASSING_THROUGH: string[] = [
   'all/input-required-result-multi-round',
   'all/input-required-result-tampered-state',
   'all/input-required-result-non-tool-request',
+  'all/input-required-result-capability-check',
+  'all/server-stateless',
   'all/tools-call-sampling',
   'all/tools-call-elicitation',
   'all/elicitation-sep1034-defaults',
@@ -117,7 +119,9 @@ export const PASSING_THROUGH: string[] = [
   '2026-07-28/input-required-result-multiple-input-requests',
   '2026-07-28/input-required-result-multi-round',
   '2026-07-28/input-required-result-tampered-state',
-  '2026-07-28/input-required-result-non-tool-request'
+  '2026-07-28/input-required-result-non-tool-request',
+  '2026-07-28/input-required-result-capability-check',
+  '2026-07-28/server-stateless'
 ];
 
 /**
@@ -136,21 +140,13 @@ export const KNOWN_GAPS: Record<string, string> = {
   '0.1/resources-subscribe': SUBSCRIBE,
   '0.1/resources-unsubscribe': SUBSCRIBE,
 
-  'all/server-stateless':
-    'sep-2575-server-rejects-undeclared-capability: the server sees the upstream client’s capabilities (all of them), not the caller’s, so it does not refuse a caller that declared none — issue 11 item 4',
   'all/logging-set-level': LOGGING,
   'all/tools-call-with-logging': LOGGING,
   'all/resources-subscribe': SUBSCRIBE,
   'all/resources-unsubscribe': SUBSCRIBE,
   'all/http-custom-header-server-validation':
     'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
-  'all/input-required-result-capability-check':
-    'the server sees the upstream client’s capabilities (all of them), not the caller’s, so it asks for what the caller cannot answer (the gateway then refuses with -32021) — issue 11 item 4',
 
-  '2026-07-28/server-stateless':
-    'sep-2575-server-rejects-undeclared-capability: the server sees the upstream client’s capabilities (all of them), not the caller’s, so it does not refuse a caller that declared none — issue 11 item 4',
   '2026-07-28/http-custom-header-server-validation':
-    'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8',
-  '2026-07-28/input-required-result-capability-check':
-    'the server sees the upstream client’s capabilities (all of them), not the caller’s, so it asks for what the caller cannot answer (the gateway then refuses with -32021) — issue 11 item 4'
+    'Mcp-Param-* headers (SEP-2243) exist only on the HTTP hop; the gateway does not check them against the tool’s x-mcp-header parameters, and a stdio server cannot — issue 11 item 8'
 };
