@@ -254,6 +254,20 @@ describe('server-to-client requests, 2026 era', () => {
     }
   });
 
+  it('answers -32021 to a 2026-era caller asked for what it did not declare', async () => {
+    const { client, asked } = await askedClient('kim', { roots: {} }, 'auto');
+    try {
+      await expect(
+        client.callTool({ name: 'modern__ask', arguments: { what: 'sampling' } })
+      ).rejects.toMatchObject({ code: -32021 });
+      expect(asked).toEqual([]);
+      const roots = await client.callTool({ name: 'modern__ask', arguments: { what: 'roots' } });
+      expect(JSON.parse(textOf(roots))).toEqual({ roots: [{ uri: 'file:///home/kim', name: 'kim' }] });
+    } finally {
+      await client.close();
+    }
+  });
+
   it('refuses a 2026-era caller for a 2025-era server, which can only push (the call completes)', async () => {
     const client = await connect(gateway.url, 'modern');
     try {
