@@ -71,7 +71,7 @@ export interface CallOptions {
   readonly asker?: ClientAsker | undefined;
   /**
    * For a 2026-era caller: an `input_required` result of a 2026-era server comes back as it is
-   * (for the caller to answer), and `retry` carries the caller's answers and the server's state.
+   * (for the caller to answer); on a retry, this carries the caller's answers and the server's state.
    */
   readonly inputRequired?: { readonly inputResponses?: unknown; readonly requestState?: string } | undefined;
 }
