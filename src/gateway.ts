@@ -18,6 +18,7 @@ import type { Runtime } from './runtime/runtime.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
 import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
+import { InputStates } from './sessions/input-states.js';
 import { LegacySessions } from './sessions/legacy-sessions.js';
 import { SessionLogLevels } from './sessions/session-log-levels.js';
 import { SseSessions } from './sessions/sse-sessions.js';
@@ -170,7 +171,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         catalog.instructions()
       ),
     listWaitMs: LIST_WAIT_MS,
-    pageSize: PAGE_SIZE
+    pageSize: PAGE_SIZE,
+    inputStates: new InputStates()
   };
   const legacy = new LegacySessions(() => createGatewayServer(serverOptions), log, {
     tracker: observe.tracker,

@@ -282,6 +282,8 @@ export class Catalog {
     const upstream = this.upstreams.get(route.serverId)!;
     const outcome = await upstream.callTool(route.tool, args, options);
     const { result } = outcome;
+    // An input_required result (for a 2026-era caller to answer) has no content to rewrite.
+    if (!Array.isArray(result.content)) return { ...outcome, route, listed };
     const content = result.content.map(block => exposeContentUris(block, upstream.spec.namespace));
     const rewritten = content.some((block, index) => block !== result.content[index]);
     return { ...outcome, result: rewritten ? { ...result, content } : result, route, listed };

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { CallOutcome, RequestRecord } from '../store/activity-log.js';
 import { coldStartOf } from '../upstream/cold-start.js';
 import type { LogHandler } from '../upstream/log-relay.js';
+import type { ClientAsker } from '../upstream/client-askers.js';
 import type { Send, Subject } from '../upstream/upstream.js';
 
 /** A finished call, as every observer sees it. */
@@ -32,6 +33,10 @@ export interface CallContext {
   readonly meta?: Record<string, unknown> | undefined;
   /** Who is calling; a scoped principal may call only the tools in its scope. */
   readonly principal?: Principal | undefined;
+  /** The client the server's own requests during the call go to (none: they are refused). */
+  readonly asker?: ClientAsker | undefined;
+  /** For a 2026-era caller: a server's `input_required` is passed back, and this retries one. */
+  readonly inputRequired?: { readonly inputResponses?: unknown; readonly requestState?: string } | undefined;
 }
 
 export interface CallRunnerOptions {
@@ -113,7 +118,9 @@ export class CallRunner {
       const request = this.options.catalog.request(route, subject, send, {
         signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
         ...(context.onprogress ? { onprogress: context.onprogress } : {}),
-        ...(context.onlog ? { onlog: context.onlog } : {})
+        ...(context.onlog ? { onlog: context.onlog } : {}),
+        ...(context.asker ? { asker: context.asker } : {}),
+        ...(context.inputRequired ? { inputRequired: context.inputRequired } : {})
       });
       return (await untilAborted(request, stopped, stoppedError)).result;
     } finally {
@@ -147,7 +154,9 @@ export class CallRunner {
         signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
         ...(context.onprogress ? { onprogress: context.onprogress } : {}),
         ...(context.onlog ? { onlog: context.onlog } : {}),
-        ...(context.meta ? { meta: context.meta } : {})
+        ...(context.meta ? { meta: context.meta } : {}),
+        ...(context.asker ? { asker: context.asker } : {}),
+        ...(context.inputRequired ? { inputRequired: context.inputRequired } : {})
       });
       // Not every wait honours the signal at once (a queue slot, a cold start): the stop does.
       const outcome = await untilAborted(call, stopped, () => this.stoppedError(name));

@@ -1,4 +1,4 @@
-import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
+import { isInputRequiredResult, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type {
   CompleteRequest,
   CompleteResult,
@@ -44,6 +44,7 @@ const getPrompt: ForwardedMethod<Params<GetPromptRequest>, GetPromptResult> = {
   subject: route => ({ kind: 'prompt', name: route.name }),
   forward: (route, params) => async (client, options) => {
     const result = await client.getPrompt({ ...params, name: route.name }, options);
+    if (isInputRequiredResult(result)) return result;
     return {
       ...result,
       messages: result.messages.map(message => ({
@@ -65,6 +66,7 @@ const readResource: ForwardedMethod<Params<ReadResourceRequest>, ReadResourceRes
         { ...params, uri: route.name },
         { ...options, cacheMode: 'bypass' }
       );
+      if (isInputRequiredResult(result)) return result;
       return {
         ...result,
         contents: result.contents.map(content => ({ ...content, uri: exposedUri(route, content.uri) }))

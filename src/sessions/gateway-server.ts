@@ -6,6 +6,8 @@ import { clientKeyOf } from '../store/activity-log.js';
 import { principalOfAuth } from '../auth/principal.js';
 import { scopedToCaller } from './cache-scope.js';
 import type { CallRunner } from './call-runner.js';
+import { callerAsker } from './caller-asker.js';
+import { inputRoundOf, type InputStates } from './input-states.js';
 import { identityOf } from './client-identity.js';
 import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
 import { requestLogging, type SessionLogLevels } from './session-log-levels.js';
@@ -28,6 +30,8 @@ export interface GatewayServerOptions {
   readonly logLevels?: SessionLogLevels;
   /** Resource subscriptions, when some server offers them (none: `resources/subscribe` is not served). */
   readonly subscriptions?: ResourceSubscriptions;
+  /** Seals the `requestState` of the `input_required` results passed to 2026-era clients (none: not passed). */
+  readonly inputStates?: InputStates | undefined;
 }
 
 /** The list methods: each pages through one kind of the catalog. */
@@ -61,7 +65,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           : {}),
         ...(offered.completions ? { completions: {} } : {})
       },
-      instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions()
+      instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions(),
+      ...(options.inputStates ? { requestState: { verify: options.inputStates.verify } } : {})
     }
   );
 
@@ -117,19 +122,24 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       try {
         const route = forwarded.resolve(options.catalog, sent);
         const principal = principalOfAuth(ctx.http?.authInfo);
+        const subject = forwarded.subject(route);
+        const round = inputRoundOf(options.inputStates, ctx, `${method} ${subject.kind} ${route.name}`);
         const result = await options.runner.forward(
           route,
-          forwarded.subject(route),
-          forwarded.forward(route, sent),
+          subject,
+          forwarded.forward(route, round ? { ...sent, ...round.retry } : sent),
           {
             principal,
             signal: ctx.mcpReq.signal,
             onprogress: progressTo(ctx, progressToken),
-            onlog: logging.onlog
+            onlog: logging.onlog,
+            asker: callerAsker(server, ctx),
+            inputRequired: round?.retry
           }
         );
+        const passed = round ? await round.pass(result) : result;
         // A server's `public` cache hint holds for its own callers, not for the gateway's scoped ones.
-        return scopedToCaller(result, principal) as never;
+        return scopedToCaller(passed, principal) as never;
       } catch (error) {
         throw toProtocolError(error);
       }
@@ -144,8 +154,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const logging = requestLogging(ctx, sessionLevel);
     if (logging.level) forwardedMeta[LOG_LEVEL_META_KEY] = logging.level;
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+    // A 2026-era caller answers a 2026-era server's questions itself: its input_required passes
+    // through, under a state the gateway seals around the server's.
+    const round = inputRoundOf(options.inputStates, ctx, `tool ${name}`);
     try {
-      return await options.runner.run(name, args, {
+      const result = await options.runner.run(name, args, {
         principal: principalOfAuth(ctx.http?.authInfo),
         sessionId: ctx.sessionId,
         // A 2026-era request names its client in its envelope; a session was named at initialize.
@@ -156,8 +169,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         signal: ctx.mcpReq.signal,
         meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
         onprogress: progressTo(ctx, progressToken),
-        onlog: logging.onlog
+        onlog: logging.onlog,
+        asker: callerAsker(server, ctx),
+        inputRequired: round?.retry
       });
+      return round ? await round.pass(result) : result;
     } catch (error) {
       throw toProtocolError(error);
     }

@@ -1,4 +1,5 @@
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   Client,
   SdkError,
   SdkErrorCode,
@@ -13,6 +14,13 @@ import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
+import {
+  callerCapabilities,
+  CLIENT_REQUEST_METHODS,
+  ClientAskers,
+  UPSTREAM_CLIENT_CAPABILITIES,
+  type ClientAsker
+} from './client-askers.js';
 import { withColdStart } from './cold-start.js';
 import { CAPABILITY_KINDS, listKind, type CapabilityKind, type Listing } from './listing.js';
 import { LogRelay, type LogHandler, type LogMessage } from './log-relay.js';
@@ -70,6 +78,13 @@ export interface CallOptions {
   readonly onlog?: LogHandler;
   /** Request `_meta` to forward (without `progressToken`, which the upstream client assigns). */
   readonly meta?: Record<string, unknown>;
+  /** The client the server's requests during this one go to (sampling, elicitation, roots). */
+  readonly asker?: ClientAsker | undefined;
+  /**
+   * For a 2026-era caller: an `input_required` result of a 2026-era server comes back as it is
+   * (for the caller to answer); on a retry, this carries the caller's answers and the server's state.
+   */
+  readonly inputRequired?: { readonly inputResponses?: unknown; readonly requestState?: string } | undefined;
 }
 
 /** What a request returns besides the server's result. */
@@ -111,6 +126,8 @@ interface Connection {
    * within {@link EXIT_GRACE_MS} (an engine killed under a container never reports one).
    */
   readonly ended: Promise<ExitInfo>;
+  /** The callers of the requests in flight, whom the server's own requests are passed to. */
+  readonly askers: ClientAskers;
   /** Every kind listed right after the start; discovery waits for it rather than asking again. */
   listed?: Promise<Listing>;
 }
@@ -324,13 +341,29 @@ export class Upstream {
     args: Record<string, unknown>,
     options: CallOptions = {}
   ): Promise<CallOutcome> {
+    // A 2026-era server reads its client's capabilities per request: it is told the caller's.
+    const declared =
+      this.prior?.kind === 'modern' && options.asker?.capabilities
+        ? { [CLIENT_CAPABILITIES_META_KEY]: callerCapabilities(options.asker.capabilities) }
+        : undefined;
+    const meta = declared ? { ...options.meta, ...declared } : options.meta;
     const outcome = await this.request(
       { kind: 'tool', name: tool },
       (client, requestOptions) =>
         client.request(
           {
             method: 'tools/call',
-            params: { name: tool, arguments: args, ...(options.meta ? { _meta: options.meta } : {}) }
+            params: {
+              name: tool,
+              arguments: args,
+              ...(meta ? { _meta: meta } : {}),
+              ...(options.inputRequired?.inputResponses === undefined
+                ? {}
+                : { inputResponses: options.inputRequired.inputResponses }),
+              ...(options.inputRequired?.requestState === undefined
+                ? {}
+                : { requestState: options.inputRequired.requestState })
+            }
           },
           CallToolResultShape,
           requestOptions
@@ -475,11 +508,14 @@ export class Upstream {
         });
       });
       const startMs = cold ? performance.now() - startedAt : 0;
+      const leave = connection.askers.add(options.asker);
       const request = send(connection.client, {
         // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
         timeout: Math.max(1, this.spec.callTimeoutMs - queuedMs),
         ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onprogress ? { onprogress: options.onprogress } : {})
+        ...(options.onprogress ? { onprogress: options.onprogress } : {}),
+        // A 2026-era caller answers the server's questions itself: its input_required comes back.
+        ...(options.inputRequired ? { allowInputRequired: true } : {})
       });
       const closeLogs = this.logs.open(options.onlog);
       const result = await tracked(connection, request)
@@ -489,7 +525,10 @@ export class Upstream {
             startMs
           });
         })
-        .finally(closeLogs);
+        .finally(() => {
+          closeLogs();
+          leave();
+        });
       return { result, cold, startMs };
     } finally {
       this.inFlightCount--;
@@ -753,6 +792,21 @@ export class Upstream {
         }
       }
     );
+    client.registerCapabilities(UPSTREAM_CLIENT_CAPABILITIES);
+    const askers = new ClientAskers(this.spec.id);
+    for (const method of CLIENT_REQUEST_METHODS) {
+      // The server's request goes to the client whose call it serves, bounded like a call.
+      client.setRequestHandler(
+        method,
+        (request, ctx) =>
+          askers
+            .pick(method, request.params)
+            .ask(
+              { method, ...(request.params ? { params: request.params } : {}) },
+              { signal: ctx.mcpReq.signal, timeout: this.spec.callTimeoutMs }
+            ) as never
+      );
+    }
 
     // Log messages: routed by what is in flight when they arrive (a stdio message names no request).
     client.setNotificationHandler('notifications/message', notification => {
@@ -881,7 +935,7 @@ export class Upstream {
       });
     }
     this.resubscribe(client);
-    return { client, process, inFlight, ended };
+    return { client, process, inFlight, ended, askers };
   }
 
   /** Lists every kind the server offers (the others as empty) and reports each. */

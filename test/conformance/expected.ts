@@ -31,6 +31,10 @@ export const PASSING_THROUGH: string[] = [
   '0.1/tools-call-with-logging',
   '0.1/resources-subscribe',
   '0.1/resources-unsubscribe',
+  '0.1/tools-call-sampling',
+  '0.1/tools-call-elicitation',
+  '0.1/elicitation-sep1034-defaults',
+  '0.1/elicitation-sep1330-enums',
   // 0.2.0 alpha line, whole suite (both eras)
   'all/server-initialize',
   'all/server-session-lifecycle',
@@ -72,6 +76,21 @@ export const PASSING_THROUGH: string[] = [
   'all/caching',
   'all/logging-set-level',
   'all/tools-call-with-logging',
+  'all/input-required-result-basic-elicitation',
+  'all/input-required-result-basic-sampling',
+  'all/input-required-result-basic-list-roots',
+  'all/input-required-result-result-type',
+  'all/input-required-result-request-state',
+  'all/input-required-result-multiple-input-requests',
+  'all/input-required-result-multi-round',
+  'all/input-required-result-tampered-state',
+  'all/input-required-result-non-tool-request',
+  'all/input-required-result-capability-check',
+  'all/server-stateless',
+  'all/tools-call-sampling',
+  'all/tools-call-elicitation',
+  'all/elicitation-sep1034-defaults',
+  'all/elicitation-sep1330-enums',
   // 0.2.0 alpha line, the 2026-07-28 requirements
   '2026-07-28/tools-list',
   '2026-07-28/tools-call-simple-text',
@@ -101,7 +120,18 @@ export const PASSING_THROUGH: string[] = [
   '2026-07-28/prompts-get-with-args',
   '2026-07-28/prompts-get-embedded-resource',
   '2026-07-28/prompts-get-with-image',
-  '2026-07-28/caching'
+  '2026-07-28/caching',
+  '2026-07-28/input-required-result-basic-elicitation',
+  '2026-07-28/input-required-result-basic-sampling',
+  '2026-07-28/input-required-result-basic-list-roots',
+  '2026-07-28/input-required-result-result-type',
+  '2026-07-28/input-required-result-request-state',
+  '2026-07-28/input-required-result-multiple-input-requests',
+  '2026-07-28/input-required-result-multi-round',
+  '2026-07-28/input-required-result-tampered-state',
+  '2026-07-28/input-required-result-non-tool-request',
+  '2026-07-28/input-required-result-capability-check',
+  '2026-07-28/server-stateless'
 ];
 
 /**
@@ -110,47 +140,5 @@ export const PASSING_THROUGH: string[] = [
  */
 export const UNSTABLE: Record<string, string> = {};
 
-const CLIENT_REQUESTS =
-  'the upstream client declares no sampling/elicitation capability, so the server never asks — issue 11 item 4';
-const INPUT_REQUIRED =
-  'the upstream client declares no sampling/elicitation/roots capability, so the server refuses to ask for input ("the request\'s client capabilities do not declare the required capability") — issue 11 item 4';
-
 /** Scenarios that pass directly but not through the gateway yet, each with the reason. */
-export const KNOWN_GAPS: Record<string, string> = {
-  '0.1/tools-call-sampling': CLIENT_REQUESTS,
-  '0.1/tools-call-elicitation': CLIENT_REQUESTS,
-  '0.1/elicitation-sep1034-defaults': CLIENT_REQUESTS,
-  '0.1/elicitation-sep1330-enums': CLIENT_REQUESTS,
-
-  'all/server-stateless':
-    'the 2026-era call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
-  'all/tools-call-sampling': CLIENT_REQUESTS,
-  'all/tools-call-elicitation': CLIENT_REQUESTS,
-  'all/elicitation-sep1034-defaults': CLIENT_REQUESTS,
-  'all/elicitation-sep1330-enums': CLIENT_REQUESTS,
-  'all/input-required-result-basic-elicitation': INPUT_REQUIRED,
-  'all/input-required-result-basic-sampling': INPUT_REQUIRED,
-  'all/input-required-result-basic-list-roots': INPUT_REQUIRED,
-  'all/input-required-result-result-type': INPUT_REQUIRED,
-  'all/input-required-result-request-state': INPUT_REQUIRED,
-  'all/input-required-result-multiple-input-requests': INPUT_REQUIRED,
-  'all/input-required-result-multi-round': INPUT_REQUIRED,
-  'all/input-required-result-capability-check':
-    'the server sees the upstream client’s capabilities (none), not the caller’s, so it asks for nothing — issue 11 item 4',
-  'all/input-required-result-tampered-state': `${INPUT_REQUIRED}; so no requestState to tamper with`,
-  'all/input-required-result-non-tool-request': INPUT_REQUIRED,
-
-  '2026-07-28/server-stateless':
-    'the call of test_streaming_elicitation is refused with -32021 by the server, since the upstream client declares no elicitation capability — issue 11 item 4',
-  '2026-07-28/input-required-result-basic-elicitation': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-basic-sampling': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-basic-list-roots': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-result-type': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-request-state': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-multiple-input-requests': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-multi-round': INPUT_REQUIRED,
-  '2026-07-28/input-required-result-capability-check':
-    'the server sees the upstream client’s capabilities (none), not the caller’s, so it asks for nothing — issue 11 item 4',
-  '2026-07-28/input-required-result-tampered-state': `${INPUT_REQUIRED}; so no requestState to tamper with`,
-  '2026-07-28/input-required-result-non-tool-request': INPUT_REQUIRED
-};
+export const KNOWN_GAPS: Record<string, string> = {};

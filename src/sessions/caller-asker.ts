@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/server';
+import type { ClientCapabilities, Server, ServerContext } from '@modelcontextprotocol/server';
+import type { ClientAsker } from '../upstream/client-askers.js';
+
+/**
+ * The client that sent the request `ctx` serves, as a {@link ClientAsker}: a server's request
+ * during it is sent with it as the related request, so a 2025-era client gets it on that call's
+ * stream and its answer goes back to the server. Owned by the session, so requests of one session
+ * reach the same client. A 2026-era client (a request with an envelope and no session) cannot be
+ * asked this way: its era asks with an `input_required` result instead (see input-states.ts).
+ */
+export function callerAsker(server: Server, ctx: ServerContext): ClientAsker {
+  const modern = ctx.mcpReq.envelope !== undefined && ctx.sessionId === undefined;
+  if (modern) {
+    return {
+      owner: randomUUID(),
+      capabilities: (ctx.mcpReq.envelope as Record<string, unknown>)[CLIENT_CAPABILITIES_META_KEY] as
+        ClientCapabilities | undefined,
+      unreachable:
+        'the calling client speaks 2026-07-28, which takes a question only as an input_required result, not as a request (a server that serves both eras should answer a 2026-era request with input_required)',
+      ask: () => Promise.reject(new Error('not reachable'))
+    };
+  }
+  return {
+    owner: ctx.sessionId ?? randomUUID(),
+    capabilities: server.getClientCapabilities() ?? {},
+    ask: (request, options) => ctx.mcpReq.send(request, options)
+  };
+}

@@ -1,0 +1,281 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, ProtocolError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { ClientCapabilities } from '@modelcontextprotocol/client';
+import {
+  connect,
+  EVERYTHING_SERVER,
+  FIXTURE_SERVER,
+  GatewayProcess,
+  textOf
+} from '../support/gateway-process.js';
+
+/**
+ * Server-to-client requests (sampling, elicitation, roots) through the real daemon: the reference
+ * server's tools that ask, and the fixture's `ask` tool (a 2025-era server, so it may ask), each
+ * answered by the real SDK client that made the call.
+ */
+const CONFIG = `
+defaults:
+  idleTimeout: 60
+servers:
+  everything:
+    command: ["${process.execPath}", "${EVERYTHING_SERVER}", "stdio"]
+  fixture:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    env:
+      FIXTURE_ASK: "1"
+      FIXTURE_LEGACY_ONLY: "1"
+  modern:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    env:
+      FIXTURE_ASK: "1"
+`;
+
+let gateway: GatewayProcess;
+
+beforeAll(async () => {
+  gateway = await GatewayProcess.start(CONFIG);
+  await gateway.discovered();
+});
+
+afterAll(async () => {
+  await gateway?.dispose();
+});
+
+/** What one client was asked, by method. */
+type Asked = { method: string; params: unknown }[];
+
+/** A 2025-era client that answers sampling, elicitation and roots as `name`, and records what it was asked. */
+async function askedClient(
+  name: string,
+  capabilities: ClientCapabilities = { sampling: {}, elicitation: { form: {} }, roots: {} },
+  mode: 'legacy' | 'auto' = 'legacy'
+): Promise<{ client: Client; asked: Asked }> {
+  const asked: Asked = [];
+  const client = new Client({ name, version: '1.0.0' }, { capabilities, versionNegotiation: { mode } });
+  if (capabilities.sampling) {
+    client.setRequestHandler('sampling/createMessage', request => {
+      asked.push({ method: request.method, params: request.params });
+      return {
+        role: 'assistant',
+        content: { type: 'text', text: `sampled by ${name}` },
+        model: `model-of-${name}`
+      };
+    });
+  }
+  if (capabilities.elicitation) {
+    client.setRequestHandler('elicitation/create', request => {
+      asked.push({ method: request.method, params: request.params });
+      return { action: 'accept', content: { name } };
+    });
+  }
+  if (capabilities.roots) {
+    client.setRequestHandler('roots/list', request => {
+      asked.push({ method: request.method, params: request.params });
+      return { roots: [{ uri: `file:///home/${name}`, name }] };
+    });
+  }
+  await client.connect(new StreamableHTTPClientTransport(gateway.url));
+  return { client, asked };
+}
+
+describe('server-to-client requests, 2025 era', () => {
+  it('lists the reference server tools shown only to capable clients', async () => {
+    const { client } = await askedClient('lister');
+    try {
+      const names = (await client.listTools()).tools.map(tool => tool.name);
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'everything__trigger-sampling-request',
+          'everything__trigger-elicitation-request',
+          'everything__get-roots-list'
+        ])
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("passes a server's sampling request to the calling client and its answer back", async () => {
+    const { client, asked } = await askedClient('alice');
+    try {
+      const result = await client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: { prompt: 'a haiku' }
+      });
+      expect(result.isError).toBeFalsy();
+      expect(textOf(result)).toContain('sampled by alice');
+      expect(asked).toHaveLength(1);
+      expect(asked[0]).toMatchObject({ method: 'sampling/createMessage' });
+      expect(JSON.stringify(asked[0]!.params)).toContain('a haiku');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("passes an elicitation to the calling client, and the server sees the client's answer", async () => {
+    const { client, asked } = await askedClient('bob');
+    try {
+      const result = await client.callTool({
+        name: 'everything__trigger-elicitation-request',
+        arguments: {}
+      });
+      expect(result.isError).toBeFalsy();
+      const text = (result.content as { text?: string }[]).map(block => block.text ?? '').join('\n');
+      expect(text).toContain('User provided the requested information');
+      expect(text).toContain('bob');
+      expect(asked.map(entry => entry.method)).toEqual(['elicitation/create']);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("answers roots/list with the calling client's roots, each session its own", async () => {
+    const carol = await askedClient('carol');
+    const dave = await askedClient('dave');
+    try {
+      const first = await carol.client.callTool({ name: 'fixture__ask', arguments: { what: 'roots' } });
+      const second = await dave.client.callTool({ name: 'fixture__ask', arguments: { what: 'roots' } });
+      expect(JSON.parse(textOf(first))).toEqual({ roots: [{ uri: 'file:///home/carol', name: 'carol' }] });
+      expect(JSON.parse(textOf(second))).toEqual({ roots: [{ uri: 'file:///home/dave', name: 'dave' }] });
+      expect(carol.asked.map(entry => entry.method)).toEqual(['roots/list']);
+      expect(dave.asked.map(entry => entry.method)).toEqual(['roots/list']);
+    } finally {
+      await carol.client.close();
+      await dave.client.close();
+    }
+  });
+
+  it('refuses, never guesses, a request made while two sessions call the same server at once', async () => {
+    const erin = await askedClient('erin');
+    const frank = await askedClient('frank');
+    try {
+      const [first, second] = await Promise.all([
+        erin.client.callTool({ name: 'fixture__ask', arguments: { what: 'sampling', delayMs: 300 } }),
+        frank.client.callTool({ name: 'fixture__ask', arguments: { what: 'sampling', delayMs: 300 } })
+      ]);
+      for (const result of [first, second]) {
+        expect(result.isError).toBe(true);
+        expect(textOf(result)).toMatch(
+          /^-32601: .*cannot pass sampling\/createMessage from server fixture.*different clients/
+        );
+      }
+      expect(erin.asked).toEqual([]);
+      expect(frank.asked).toEqual([]);
+      // Each alone is asked again at once: nothing was left waiting.
+      const alone = await erin.client.callTool({ name: 'fixture__ask', arguments: { what: 'sampling' } });
+      expect(textOf(alone)).toContain('sampled by erin');
+    } finally {
+      await erin.client.close();
+      await frank.client.close();
+    }
+  });
+
+  it('gives the server -32601 for a client without the capability, and the call completes', async () => {
+    const { client, asked } = await askedClient('gina', { roots: {} });
+    try {
+      const result = await client.callTool({ name: 'fixture__ask', arguments: { what: 'elicit' } });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(
+        /^-32601: .*elicitation\/create from server fixture.*did not declare the capability elicitation \(form mode\)/
+      );
+      expect(asked).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("answers a 2026-era server's input_required by asking the calling 2025-era client", async () => {
+    const { client, asked } = await askedClient('hana');
+    try {
+      const result = await client.callTool({ name: 'modern__ask', arguments: { what: 'roots' } });
+      expect(JSON.parse(textOf(result))).toEqual({ roots: [{ uri: 'file:///home/hana', name: 'hana' }] });
+      expect(asked.map(entry => entry.method)).toEqual(['roots/list']);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('server-to-client requests, 2026 era', () => {
+  it("passes a 2026-era server's input_required to the 2026-era caller, and its retry back", async () => {
+    const { client, asked } = await askedClient('ivan', undefined, 'auto');
+    try {
+      const sampled = await client.callTool({ name: 'modern__ask', arguments: { what: 'sampling' } });
+      expect(JSON.parse(textOf(sampled))).toMatchObject({ content: { text: 'sampled by ivan' } });
+      const elicited = await client.callTool({ name: 'modern__ask', arguments: { what: 'elicit' } });
+      expect(JSON.parse(textOf(elicited))).toEqual({ action: 'accept', content: { name: 'ivan' } });
+      expect(asked.map(entry => entry.method)).toEqual(['sampling/createMessage', 'elicitation/create']);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a forged, a replayed or a foreign requestState with a clear error', async () => {
+    const { client } = await askedClient('jo', undefined, 'auto');
+    try {
+      const call = (name: string, params: Record<string, unknown>) =>
+        client.request(
+          { method: 'tools/call', params: { name, arguments: { what: 'roots' }, ...params } },
+          { allowInputRequired: true }
+        );
+      const first = (await call('modern__ask', {})) as unknown as {
+        resultType: string;
+        inputRequests: Record<string, unknown>;
+        requestState: string;
+      };
+      expect(first.resultType).toBe('input_required');
+      expect(Object.values(first.inputRequests)).toEqual([{ method: 'roots/list' }]);
+      const key = Object.keys(first.inputRequests)[0]!;
+      const inputResponses = { [key]: { roots: [{ uri: 'file:///x' }] } };
+
+      const forged = `${first.requestState.slice(0, -4)}AAAA`;
+      await expect(call('modern__ask', { inputResponses, requestState: forged })).rejects.toMatchObject({
+        code: -32602,
+        message: expect.stringContaining('Invalid or expired requestState')
+      });
+      const answered = await call('modern__ask', { inputResponses, requestState: first.requestState });
+      expect(JSON.parse(textOf(answered as { content?: unknown }))).toEqual({
+        roots: [{ uri: 'file:///x' }]
+      });
+      const replayed = call('modern__ask', { inputResponses, requestState: first.requestState });
+      await expect(replayed).rejects.toBeInstanceOf(ProtocolError);
+      await expect(replayed).rejects.toMatchObject({ code: -32602 });
+
+      const other = (await call('modern__ask', {})) as unknown as { requestState: string };
+      await expect(
+        call('fixture__ask', { inputResponses, requestState: other.requestState })
+      ).rejects.toMatchObject({
+        code: -32602,
+        message: expect.stringContaining('issued for tool modern__ask')
+      });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('answers -32021 to a 2026-era caller asked for what it did not declare', async () => {
+    const { client, asked } = await askedClient('kim', { roots: {} }, 'auto');
+    try {
+      await expect(
+        client.callTool({ name: 'modern__ask', arguments: { what: 'sampling' } })
+      ).rejects.toMatchObject({ code: -32021 });
+      expect(asked).toEqual([]);
+      const roots = await client.callTool({ name: 'modern__ask', arguments: { what: 'roots' } });
+      expect(JSON.parse(textOf(roots))).toEqual({ roots: [{ uri: 'file:///home/kim', name: 'kim' }] });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a 2026-era caller for a 2025-era server, which can only push (the call completes)', async () => {
+    const client = await connect(gateway.url, 'modern');
+    try {
+      const result = await client.callTool({ name: 'fixture__ask', arguments: { what: 'roots' } });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/^-32601: .*roots\/list from server fixture.*2026-07-28/);
+    } finally {
+      await client.close();
+    }
+  });
+});
