@@ -96,7 +96,7 @@ export class LegacySessions {
 
   /**
    * Serves one POST, GET or DELETE of the 2025 era. `body` is the parsed JSON of a POST. An unknown
-   * or ended session id gets 404; a request other than `initialize` without one gets 400.
+   * or ended session id, or one opened by another principal, gets 404; a request other than `initialize` without one gets 400.
    */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (req.method === 'POST') this.answers.track(res);
@@ -104,7 +104,8 @@ export class LegacySessions {
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (sessionId !== undefined) {
       const session = this.sessions.get(sessionId);
-      if (!session) {
+      // A session is its opener's: to another principal it does not exist (no replay, no DELETE).
+      if (!session || session.principal !== principalOfAuth((req as { auth?: AuthInfo }).auth)?.id) {
         res
           .writeHead(404, { 'content-type': 'application/json' })
           .end(jsonRpcError(-32001, 'Session not found'));
