@@ -194,12 +194,22 @@ export class Catalog {
   /**
    * Where an exposed resource URI (or URI template) leads, by decoding it: its namespace names the
    * server, the rest is the server's own URI. No table of listed URIs is consulted, so a URI
-   * expanded from a template routes like a listed one.
+   * expanded from a template routes like a listed one; the server's `resources` filter is applied to
+   * that URI (or template), so what is hidden from lists cannot be read or completed either.
    */
   resolveResource(uri: string): KindRoute {
     const { namespace, uri: own } = decodeResourceUri(uri);
     const owners = [...this.upstreams.values()].filter(upstream => upstream.spec.namespace === namespace);
-    if (owners.length === 1) return { serverId: owners[0]!.id, namespace, name: own };
+    const owner = owners.length === 1 ? owners[0]! : undefined;
+    // The server's resources filter applies to what is read, not only to what is listed.
+    if (owner && !toolFilter(owner.spec.resources ?? {})(own)) {
+      throw new GatewayError(
+        'unknown_resource',
+        `Resource URI ${uri} is left out by the resources filter of server "${owner.id}" (resources.allow/deny in servers.yaml); resources/list names every resource the gateway serves`,
+        { detail: { uri } }
+      );
+    }
+    if (owner) return { serverId: owner.id, namespace, name: own };
     const message =
       owners.length === 0
         ? namespace === ''

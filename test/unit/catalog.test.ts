@@ -474,6 +474,13 @@ describe('Catalog kinds', () => {
       serverId: 'beta',
       name: 'test://items/7'
     });
+    // beta's resources filter hides test://docs/readme and applies to reads too.
+    expect(() => catalog.resolveResource('test://docs/readme')).toThrow(
+      expect.objectContaining({
+        code: 'unknown_resource',
+        message: expect.stringContaining('resources filter of server "beta"')
+      })
+    );
     expect(catalog.offered()).toEqual({ prompts: true, resources: true, completions: false });
 
     // One stored entry per server holds every kind, unfiltered.
