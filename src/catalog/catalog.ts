@@ -415,7 +415,7 @@ export class Catalog {
     for (const dropped of this.resourceIndex.dropped) {
       this.log.warn(
         { server: dropped.serverId, uri: dropped.uri },
-        'a resource URI is not an absolute URI, so it cannot be routed back to its server; not exposed'
+        'a resource URI or URI template cannot be routed back to its server (not an absolute URI, or a variable in its scheme); not exposed: give it a fixed scheme'
       );
     }
   }

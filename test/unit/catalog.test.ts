@@ -457,7 +457,7 @@ describe('Catalog kinds', () => {
     ]);
     expect((await catalog.list('resourceTemplates', 0)).map(t => t.uriTemplate)).toEqual([
       'test://alpha+items/{id}',
-      'test://items/{id}'
+      'test://+items/{id}'
     ]);
     expect(catalog.resolvePrompt('alpha__greet')).toEqual({
       serverId: 'alpha',

@@ -154,7 +154,7 @@ describe('gateway server: prompts, resources, completions', () => {
     const { resourceTemplates } = await client.listResourceTemplates();
     expect(resourceTemplates.map(t => t.uriTemplate)).toEqual([
       'test://alpha+items/{id}',
-      'test://items/{id}'
+      'test://+items/{id}'
     ]);
 
     const read = await client.readResource({ uri: 'test://alpha+docs/readme' });
