@@ -260,8 +260,15 @@ export class Catalog {
     const upstream = this.upstreams.get(route.serverId)!;
     const outcome = await upstream.callTool(route.tool, args, options);
     const { result } = outcome;
-    const content = result.content.map(block => exposeContentUris(block, upstream.spec.namespace));
-    const rewritten = content.some((block, index) => block !== result.content[index]);
+    const exposed = result.content.map(block => exposeContentUris(block, upstream.spec.namespace));
+    const content = exposed.filter(block => block !== undefined);
+    if (content.length < exposed.length) {
+      this.log.warn(
+        { server: route.serverId, tool: route.tool, dropped: exposed.length - content.length },
+        'a tool result links a resource URI that would lead to another server; those blocks were dropped'
+      );
+    }
+    const rewritten = exposed.some((block, index) => block !== result.content[index]);
     return { ...outcome, result: rewritten ? { ...result, content } : result, route, listed };
   }
 

@@ -8,8 +8,7 @@ import type {
   ReadResourceResult
 } from '@modelcontextprotocol/server';
 import type { Catalog, KindRoute } from '../catalog/catalog.js';
-import { exposeContentUris } from '../catalog/exposed-uris.js';
-import { encodeResourceUri } from '../catalog/resource-uris.js';
+import { exposeContentUris, exposeUri } from '../catalog/exposed-uris.js';
 import { GatewayError } from '../errors.js';
 import type { Send, Subject } from '../upstream/upstream.js';
 
@@ -30,11 +29,6 @@ export interface ForwardedMethod<P, R> {
 
 type Params<T extends { params: unknown }> = T['params'];
 
-/** The server's URI as the client sees it (unchanged when the rewrite cannot carry it). */
-function exposedUri(route: KindRoute, uri: string): string {
-  return encodeResourceUri({ namespace: route.namespace, uri }) ?? uri;
-}
-
 const getPrompt: ForwardedMethod<Params<GetPromptRequest>, GetPromptResult> = {
   kind: 'prompts',
   resolve: (catalog, params) => catalog.resolvePrompt(params.name),
@@ -43,10 +37,11 @@ const getPrompt: ForwardedMethod<Params<GetPromptRequest>, GetPromptResult> = {
     const result = await client.getPrompt({ ...params, name: route.name }, options);
     return {
       ...result,
-      messages: result.messages.map(message => ({
-        ...message,
-        content: exposeContentUris(message.content, route.namespace)
-      }))
+      // A message whose resource would lead to another server is dropped (see exposeUri).
+      messages: result.messages.flatMap(message => {
+        const content = exposeContentUris(message.content, route.namespace);
+        return content === undefined ? [] : [{ ...message, content }];
+      })
     };
   }
 };
@@ -64,7 +59,10 @@ const readResource: ForwardedMethod<Params<ReadResourceRequest>, ReadResourceRes
       );
       return {
         ...result,
-        contents: result.contents.map(content => ({ ...content, uri: exposedUri(route, content.uri) }))
+        contents: result.contents.flatMap(content => {
+          const uri = exposeUri(route.namespace, content.uri);
+          return uri === undefined ? [] : [{ ...content, uri }];
+        })
       };
     } catch (error) {
       // A "not found" names the URI in `data.uri` (and its message): the client's URI, not the
