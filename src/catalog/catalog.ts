@@ -163,6 +163,12 @@ export class Catalog {
     };
   }
 
+  /** The capabilities server `serverId` declared when it was last discovered; undefined if never. */
+  capabilitiesOf(serverId: string): ServerCapabilities | undefined {
+    const entry = this.entries.get(serverId);
+    return entry ? (entry.capabilities ?? {}) : undefined;
+  }
+
   /** Each server's own instructions, by server id, for those that gave any. */
   instructions(): ReadonlyMap<string, string> {
     const found = new Map<string, string>();

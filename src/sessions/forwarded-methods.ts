@@ -25,6 +25,8 @@ export interface ForwardedMethod<P, R> {
   resolve(catalog: Catalog, params: P): KindRoute;
   subject(route: KindRoute): Subject;
   forward(route: KindRoute, params: P): Send<R>;
+  /** The answer the gateway gives itself, without the server, when there is one (else undefined). */
+  answerLocally?(catalog: Catalog, route: KindRoute): R | undefined;
 }
 
 type Params<T extends { params: unknown }> = T['params'];
@@ -89,6 +91,12 @@ const complete: ForwardedMethod<Params<CompleteRequest>, CompleteResult> = {
     );
   },
   subject: route => ({ kind: 'completion', name: route.name }),
+  // The gateway advertises completions when any server does: one known not to offer them has
+  // nothing to suggest (asked, it would answer -32601), so it is neither asked nor started.
+  answerLocally: (catalog, route) => {
+    const offered = catalog.capabilitiesOf(route.serverId);
+    return offered && !offered.completions ? { completion: { values: [], hasMore: false } } : undefined;
+  },
   forward: (route, params) => (client, options) =>
     client.complete(
       {

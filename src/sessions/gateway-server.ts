@@ -93,6 +93,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const sent = Object.keys(forwardedMeta).length > 0 ? { ...params, _meta: forwardedMeta } : params;
       try {
         const route = forwarded.resolve(options.catalog, sent);
+        const local = forwarded.answerLocally?.(options.catalog, route);
+        if (local) return local as never;
         return (await options.runner.forward(
           route,
           forwarded.subject(route),
