@@ -19,6 +19,7 @@ import { decodeResourceUri } from './resource-uris.js';
 import {
   buildNameIndex,
   buildToolIndex,
+  compare,
   type NameIndex,
   type ToolIndex,
   type ToolRoute
@@ -206,7 +207,7 @@ export class Catalog {
   resolveResource(uri: string): KindRoute {
     const { namespace, uri: own } = decodeResourceUri(uri);
     const owners = [...this.upstreams.values()].filter(upstream => upstream.spec.namespace === namespace);
-    const owner = owners.length === 1 ? owners[0]! : undefined;
+    const owner = owners.length === 1 ? owners[0]! : this.listedBy(owners, own);
     // The server's resources filter applies to what is read, not only to what is listed.
     if (owner && !toolFilter(owner.spec.resources ?? {})(own)) {
       throw new GatewayError(
@@ -223,6 +224,17 @@ export class Catalog {
           : `Resource URI ${uri} names namespace "${namespace}", which no server has; resources/list names every resource the gateway serves`
         : `Resource URI ${uri} is ambiguous: servers ${owners.map(owner => owner.id).join(', ')} share namespace "${namespace}"; give each its own namespace in servers.yaml`;
     throw new GatewayError('unknown_resource', message, { detail: { uri } });
+  }
+
+  /**
+   * Of servers sharing a namespace, the first (by id) whose stored entry lists resource `uri`: tools
+   * and prompts of such servers are told apart by renames, resources only by what each listed (the
+   * same URI listed by two is one resource, the first's). Templates and unlisted URIs stay ambiguous.
+   */
+  private listedBy(owners: readonly Upstream[], uri: string): Upstream | undefined {
+    return [...owners]
+      .sort((a, b) => compare(a.id, b.id))
+      .find(owner => this.entries.get(owner.id)?.resources.some(resource => resource.uri === uri));
   }
 
   /**

@@ -33,6 +33,7 @@ export function buildResourceIndex(sources: readonly ResourceSource[]): Resource
   const resources: Resource[] = [];
   const resourceTemplates: ResourceTemplateType[] = [];
   const dropped: DroppedUri[] = [];
+  const listed = new Set<string>();
   const expose = (source: ResourceSource, uri: string, encode = encodeResourceUri) => {
     const exposed = encode({ namespace: source.namespace, uri });
     if (exposed === undefined) dropped.push({ serverId: source.serverId, uri });
@@ -41,7 +42,10 @@ export function buildResourceIndex(sources: readonly ResourceSource[]): Resource
   for (const source of [...sources].sort((a, b) => compare(a.serverId, b.serverId))) {
     for (const resource of [...source.resources].sort((a, b) => compare(a.uri, b.uri))) {
       const uri = expose(source, resource.uri);
-      if (uri !== undefined) {
+      // Servers sharing a namespace may list the same URI: it is one resource, the first server's
+      // (the one a read of it reaches, see Catalog.resolveResource).
+      if (uri !== undefined && !listed.has(uri)) {
+        listed.add(uri);
         resources.push({ ...resource, uri, description: describedBy(source.serverId, resource.description) });
       }
     }

@@ -505,6 +505,30 @@ describe('Catalog kinds', () => {
     expect(runtime.starts).toBe(0);
   });
 
+  it('settles a resource of servers sharing a namespace by what each listed', async () => {
+    runtime.customize = (server, process) => {
+      server.registerResource('own', `test://${process.spec.id}-only`, {}, uri => ({
+        contents: [{ uri: uri.href, text: process.spec.id }]
+      }));
+      server.registerResource('both', 'test://both', {}, uri => ({
+        contents: [{ uri: uri.href, text: 'x' }]
+      }));
+    };
+    const first = fakeSpec('first', { namespace: 'shared' });
+    const second = fakeSpec('second', { namespace: 'shared' });
+    const { catalog } = await startCatalog([second, first]);
+    await catalog.settled();
+    expect((await catalog.list('resources', 0)).map(r => r.uri)).toEqual([
+      'test://shared+both',
+      'test://shared+first-only',
+      'test://shared+second-only'
+    ]);
+    expect(catalog.resolveResource('test://shared+second-only').serverId).toBe('second');
+    expect(catalog.resolveResource('test://shared+first-only').serverId).toBe('first');
+    expect(catalog.resolveResource('test://shared+both').serverId).toBe('first');
+    expect(() => catalog.resolveResource('test://shared+unlisted')).toThrow(/is ambiguous/);
+  });
+
   it('answers unknown prompts and undecodable URIs with errors that say what to do', async () => {
     const alpha = fakeSpec('alpha');
     store.save(entry(alpha, [tool('echo')]));
