@@ -229,12 +229,19 @@ export class Catalog {
   /**
    * Of servers sharing a namespace, the first (by id) whose stored entry lists resource `uri`: tools
    * and prompts of such servers are told apart by renames, resources only by what each listed (the
-   * same URI listed by two is one resource, the first's). Templates and unlisted URIs stay ambiguous.
+   * same URI listed by two is one resource, the first's); so is a template itself (for completion
+   * and token scopes). Other URIs, expansions of their templates included, stay ambiguous.
    */
   private listedBy(owners: readonly Upstream[], uri: string): Upstream | undefined {
     return [...owners]
       .sort((a, b) => compare(a.id, b.id))
-      .find(owner => this.entries.get(owner.id)?.resources.some(resource => resource.uri === uri));
+      .find(owner => {
+        const entry = this.entries.get(owner.id);
+        return (
+          entry?.resources.some(resource => resource.uri === uri) ||
+          entry?.resourceTemplates.some(template => template.uriTemplate === uri)
+        );
+      });
   }
 
   /**

@@ -513,6 +513,12 @@ describe('Catalog kinds', () => {
       server.registerResource('both', 'test://both', {}, uri => ({
         contents: [{ uri: uri.href, text: 'x' }]
       }));
+      server.registerResource(
+        'item',
+        new ResourceTemplate(`test://${process.spec.id}/{id}`, { list: undefined }),
+        {},
+        uri => ({ contents: [{ uri: uri.href, text: 'x' }] })
+      );
     };
     const first = fakeSpec('first', { namespace: 'shared' });
     const second = fakeSpec('second', { namespace: 'shared' });
@@ -526,7 +532,9 @@ describe('Catalog kinds', () => {
     expect(catalog.resolveResource('test://shared+second-only').serverId).toBe('second');
     expect(catalog.resolveResource('test://shared+first-only').serverId).toBe('first');
     expect(catalog.resolveResource('test://shared+both').serverId).toBe('first');
+    expect(catalog.resolveResource('test://shared+second/{id}').serverId).toBe('second');
     expect(() => catalog.resolveResource('test://shared+unlisted')).toThrow(/is ambiguous/);
+    expect(() => catalog.resolveResource('test://shared+second/7')).toThrow(/is ambiguous/);
   });
 
   it('answers unknown prompts and undecodable URIs with errors that say what to do', async () => {
