@@ -252,5 +252,9 @@ describe('the legacy HTTP+SSE transport', () => {
       async () => (await sessionsNamed(gateway, 'idle-sse'))[0]?.closeReason === 'expired',
       10_000
     );
+    // Closed once by the gateway: no re-entrant close overflowing the stack.
+    const closes = gateway.logs.filter(line => line.msg === 'session closed' && line.reason === 'expired');
+    expect(closes).toHaveLength(1);
+    expect(gateway.stderrText.join('\n')).not.toMatch(/RangeError|PromiseRejectCallback/);
   });
 });
