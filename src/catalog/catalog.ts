@@ -19,6 +19,7 @@ import { decodeResourceUri, encodeResourceUri } from './resource-uris.js';
 import {
   buildNameIndex,
   buildToolIndex,
+  compare,
   type NameIndex,
   type ToolIndex,
   type ToolRoute
@@ -176,6 +177,12 @@ export class Catalog {
     };
   }
 
+  /** The capabilities server `serverId` declared when it was last discovered; undefined if never. */
+  capabilitiesOf(serverId: string): ServerCapabilities | undefined {
+    const entry = this.entries.get(serverId);
+    return entry ? (entry.capabilities ?? {}) : undefined;
+  }
+
   /** Each server's own instructions, by server id, for those that gave any. */
   instructions(): ReadonlyMap<string, string> {
     const found = new Map<string, string>();
@@ -207,12 +214,22 @@ export class Catalog {
   /**
    * Where an exposed resource URI (or URI template) leads, by decoding it: its namespace names the
    * server, the rest is the server's own URI. No table of listed URIs is consulted, so a URI
-   * expanded from a template routes like a listed one.
+   * expanded from a template routes like a listed one; the server's `resources` filter is applied to
+   * that URI (or template), so what is hidden from lists cannot be read or completed either.
    */
   resolveResource(uri: string): KindRoute {
     const { namespace, uri: own } = decodeResourceUri(uri);
     const owners = [...this.upstreams.values()].filter(upstream => upstream.spec.namespace === namespace);
-    if (owners.length === 1) return { serverId: owners[0]!.id, namespace, name: own };
+    const owner = owners.length === 1 ? owners[0]! : this.listedBy(owners, own);
+    // The server's resources filter applies to what is read, not only to what is listed.
+    if (owner && !toolFilter(owner.spec.resources ?? {})(own)) {
+      throw new GatewayError(
+        'unknown_resource',
+        `Resource URI ${uri} is left out by the resources filter of server "${owner.id}" (resources.allow/deny in servers.yaml); resources/list names every resource the gateway serves`,
+        { detail: { uri } }
+      );
+    }
+    if (owner) return { serverId: owner.id, namespace, name: own };
     const message =
       owners.length === 0
         ? namespace === ''
@@ -220,6 +237,24 @@ export class Catalog {
           : `Resource URI ${uri} names namespace "${namespace}", which no server has; resources/list names every resource the gateway serves`
         : `Resource URI ${uri} is ambiguous: servers ${owners.map(owner => owner.id).join(', ')} share namespace "${namespace}"; give each its own namespace in servers.yaml`;
     throw new GatewayError('unknown_resource', message, { detail: { uri } });
+  }
+
+  /**
+   * Of servers sharing a namespace, the first (by id) whose stored entry lists resource `uri`: tools
+   * and prompts of such servers are told apart by renames, resources only by what each listed (the
+   * same URI listed by two is one resource, the first's); so is a template itself (for completion
+   * and token scopes). Other URIs, expansions of their templates included, stay ambiguous.
+   */
+  private listedBy(owners: readonly Upstream[], uri: string): Upstream | undefined {
+    return [...owners]
+      .sort((a, b) => compare(a.id, b.id))
+      .find(owner => {
+        const entry = this.entries.get(owner.id);
+        return (
+          entry?.resources.some(resource => resource.uri === uri) ||
+          entry?.resourceTemplates.some(template => template.uriTemplate === uri)
+        );
+      });
   }
 
   /**
@@ -284,8 +319,15 @@ export class Catalog {
     const { result } = outcome;
     // An input_required result (for a 2026-era caller to answer) has no content to rewrite.
     if (!Array.isArray(result.content)) return { ...outcome, route, listed };
-    const content = result.content.map(block => exposeContentUris(block, upstream.spec.namespace));
-    const rewritten = content.some((block, index) => block !== result.content[index]);
+    const exposed = result.content.map(block => exposeContentUris(block, upstream.spec.namespace));
+    const content = exposed.filter(block => block !== undefined);
+    if (content.length < exposed.length) {
+      this.log.warn(
+        { server: route.serverId, tool: route.tool, dropped: exposed.length - content.length },
+        'a tool result links a resource URI that would lead to another server; those blocks were dropped'
+      );
+    }
+    const rewritten = exposed.some((block, index) => block !== result.content[index]);
     return { ...outcome, result: rewritten ? { ...result, content } : result, route, listed };
   }
 
@@ -439,7 +481,7 @@ export class Catalog {
     for (const dropped of this.resourceIndex.dropped) {
       this.log.warn(
         { server: dropped.serverId, uri: dropped.uri },
-        'a resource URI is not an absolute URI, so it cannot be routed back to its server; not exposed'
+        'a resource URI or URI template cannot be routed back to its server (not an absolute URI, or a variable in its scheme); not exposed: give it a fixed scheme'
       );
     }
   }

@@ -1,5 +1,5 @@
 import type { Resource, ResourceTemplateType } from '@modelcontextprotocol/client';
-import { encodeResourceUri } from './resource-uris.js';
+import { encodeResourceTemplate, encodeResourceUri } from './resource-uris.js';
 import { compare, describedBy } from './tool-index.js';
 
 /** One server's resources and templates, already filtered by its allow/deny lists. */
@@ -10,7 +10,7 @@ export interface ResourceSource {
   readonly resourceTemplates: readonly ResourceTemplateType[];
 }
 
-/** A URI the rewrite cannot carry back to its server (not an absolute URI): left out. */
+/** A URI or template the rewrite cannot carry back to its server (not absolute, a variable in its scheme): left out. */
 export interface DroppedUri {
   readonly serverId: string;
   readonly uri: string;
@@ -33,21 +33,25 @@ export function buildResourceIndex(sources: readonly ResourceSource[]): Resource
   const resources: Resource[] = [];
   const resourceTemplates: ResourceTemplateType[] = [];
   const dropped: DroppedUri[] = [];
-  const expose = (source: ResourceSource, uri: string) => {
-    const exposed = encodeResourceUri({ namespace: source.namespace, uri });
+  const listed = new Set<string>();
+  const expose = (source: ResourceSource, uri: string, encode = encodeResourceUri) => {
+    const exposed = encode({ namespace: source.namespace, uri });
     if (exposed === undefined) dropped.push({ serverId: source.serverId, uri });
     return exposed;
   };
   for (const source of [...sources].sort((a, b) => compare(a.serverId, b.serverId))) {
     for (const resource of [...source.resources].sort((a, b) => compare(a.uri, b.uri))) {
       const uri = expose(source, resource.uri);
-      if (uri !== undefined) {
+      // Servers sharing a namespace may list the same URI: it is one resource, the first server's
+      // (the one a read of it reaches, see Catalog.resolveResource).
+      if (uri !== undefined && !listed.has(uri)) {
+        listed.add(uri);
         resources.push({ ...resource, uri, description: describedBy(source.serverId, resource.description) });
       }
     }
     const templates = [...source.resourceTemplates].sort((a, b) => compare(a.uriTemplate, b.uriTemplate));
     for (const template of templates) {
-      const uriTemplate = expose(source, template.uriTemplate);
+      const uriTemplate = expose(source, template.uriTemplate, encodeResourceTemplate);
       if (uriTemplate !== undefined) {
         resourceTemplates.push({
           ...template,

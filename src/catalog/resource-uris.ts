@@ -9,8 +9,8 @@
  *   urn:isbn:123          → urn:<namespace>+isbn:123
  *
  * A server with the empty namespace keeps its URIs unchanged, unless what follows the scheme could
- * be read as a namespace and a `+` (or is a template that starts with a `{variable}`, whose value
- * could be): then a lone `+` marks the empty namespace (`test://+{id}`). Only the part after the
+ * be read as a namespace and a `+`: then a lone `+` marks the empty namespace (`test://+other+x`);
+ * its templates with a variable are always marked (`test://+{id}`, see {@link encodeResourceTemplate}). Only the part after the
  * scheme changes, and never inside a `{...}`, so a template's variables survive and a client's
  * expansion of a rewritten template decodes to the server's own expansion.
  */
@@ -45,6 +45,23 @@ export function encodeResourceUri({ namespace, uri }: UriOrigin): string | undef
   const exposed = `${head}${namespace}+${rest}`;
   const back = decodeResourceUri(exposed);
   return back.namespace === namespace && back.uri === uri ? exposed : undefined;
+}
+
+/**
+ * The exposed form of a server's URI template (RFC 6570), or undefined when no expansion of it could
+ * be routed back: a template with a variable before its first `:` (`{s}://x`, `http{s}://x`, or no
+ * scheme at all) does not keep its scheme, so it is not exposed. For the empty namespace every
+ * template with a variable is marked with a lone `+`, since any variable's value (`{+path}` with
+ * `/work+x/notes`) could put another namespace's `name+` right after the scheme.
+ */
+export function encodeResourceTemplate({ namespace, uri }: UriOrigin): string | undefined {
+  const brace = uri.indexOf('{');
+  if (brace === -1) return encodeResourceUri({ namespace, uri });
+  const colon = uri.indexOf(':');
+  if (colon === -1 || brace < colon) return undefined;
+  if (namespace !== '') return encodeResourceUri({ namespace, uri });
+  const { head, rest } = split(uri);
+  return head === '' ? undefined : `${head}+${rest}`;
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
+import { EventBudget, type EventHolder } from './event-budget.js';
 
 /**
  * How much of a session's SSE traffic is held for `Last-Event-ID` replay. The newest event of the
- * stream being written is always held, whatever its size, so that the answer a cut stream missed
- * can be replayed; everything older gives way to the bounds, oldest first.
+ * stream being written is held whatever its size, so that the answer a cut stream missed can be
+ * replayed; everything older gives way to the bounds, oldest first. All sessions share one
+ * {@link EventBudget} besides, which drops the oldest events of any session, newest ones included.
  */
 export interface EventStoreBounds {
   /** Events held per stream; past it, the stream's oldest are dropped. */
@@ -40,14 +42,18 @@ interface HeldStream {
  * held (dropped by a bound, or never issued) is unknown to {@link getStreamIdForEventId}, and the
  * SDK's transport answers that resume with its own 400. Owned by one transport; freed with it.
  */
-export class BoundedEventStore implements EventStore {
+export class BoundedEventStore implements EventStore, EventHolder {
   /** In insertion order of last write: the first is the stream written least recently. */
   private readonly streams = new Map<StreamId, HeldStream>();
   private nextSeq = 1;
   /** Bytes held in all streams. */
   private bytes = 0;
 
-  constructor(private readonly bounds: EventStoreBounds = DEFAULT_EVENT_STORE_BOUNDS) {}
+  constructor(
+    private readonly bounds: EventStoreBounds = DEFAULT_EVENT_STORE_BOUNDS,
+    /** Shared with every other session's store; a store of its own has a budget of its own. */
+    private readonly budget: EventBudget = new EventBudget()
+  ) {}
 
   storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
     const held = this.streams.get(streamId) ?? { events: [], bytes: 0 };
@@ -64,6 +70,7 @@ export class BoundedEventStore implements EventStore {
       const dropped = held.events.shift()!.bytes;
       held.bytes -= dropped;
       this.bytes -= dropped;
+      this.budget.release(dropped, 1);
     }
     // The stream just written is the last in the map, so it is never the one dropped here.
     while (
@@ -71,10 +78,38 @@ export class BoundedEventStore implements EventStore {
       (this.streams.size > this.bounds.streams || this.bytes > this.bounds.bytesPerSession)
     ) {
       const oldest = this.streams.keys().next().value!;
-      this.bytes -= this.streams.get(oldest)!.bytes;
+      const dropped = this.streams.get(oldest)!;
+      this.bytes -= dropped.bytes;
+      this.budget.release(dropped.bytes, dropped.events.length);
       this.streams.delete(oldest);
     }
+    this.budget.charge(this, streamId, event.seq, event.bytes);
     return Promise.resolve(`${streamId}/${event.seq}`);
+  }
+
+  /** For the budget: drops event `seq` of `streamId` if still held, and returns its bytes. */
+  dropEvent(streamId: string, seq: number): number {
+    const held = this.streams.get(streamId);
+    const index = held?.events.findIndex(event => event.seq === seq) ?? -1;
+    if (!held || index === -1) return 0;
+    const [dropped] = held.events.splice(index, 1);
+    held.bytes -= dropped!.bytes;
+    this.bytes -= dropped!.bytes;
+    if (held.events.length === 0) this.streams.delete(streamId);
+    return dropped!.bytes;
+  }
+
+  holds(streamId: string, seq: number): boolean {
+    return this.streams.get(streamId)?.events.some(event => event.seq === seq) ?? false;
+  }
+
+  /** Frees everything held (its session closed), giving the bytes back to the budget. */
+  clear(): void {
+    let events = 0;
+    for (const held of this.streams.values()) events += held.events.length;
+    this.budget.release(this.bytes, events);
+    this.bytes = 0;
+    this.streams.clear();
   }
 
   getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {

@@ -8,8 +8,7 @@ import type {
   ReadResourceResult
 } from '@modelcontextprotocol/server';
 import type { Catalog, KindRoute } from '../catalog/catalog.js';
-import { exposeContentUris } from '../catalog/exposed-uris.js';
-import { encodeResourceUri } from '../catalog/resource-uris.js';
+import { exposeContentUris, exposeUri } from '../catalog/exposed-uris.js';
 import { GatewayError } from '../errors.js';
 import type { Send, Subject } from '../upstream/upstream.js';
 
@@ -26,17 +25,14 @@ export interface ForwardedMethod<P, R> {
   resolve(catalog: Catalog, params: P): KindRoute;
   subject(route: KindRoute): Subject;
   forward(route: KindRoute, params: P): Send<R>;
+  /** The answer the gateway gives itself, without the server, when there is one (else undefined). */
+  answerLocally?(catalog: Catalog, route: KindRoute): R | undefined;
 }
 
 type Params<T extends { params: unknown }> = T['params'];
 
 /** The "resource not found" code of 2025-era servers (before SEP-2164 made it -32602). */
 const LEGACY_RESOURCE_NOT_FOUND = -32002;
-
-/** The server's URI as the client sees it (unchanged when the rewrite cannot carry it). */
-function exposedUri(route: KindRoute, uri: string): string {
-  return encodeResourceUri({ namespace: route.namespace, uri }) ?? uri;
-}
 
 const getPrompt: ForwardedMethod<Params<GetPromptRequest>, GetPromptResult> = {
   kind: 'prompts',
@@ -47,10 +43,11 @@ const getPrompt: ForwardedMethod<Params<GetPromptRequest>, GetPromptResult> = {
     if (isInputRequiredResult(result)) return result;
     return {
       ...result,
-      messages: result.messages.map(message => ({
-        ...message,
-        content: exposeContentUris(message.content, route.namespace)
-      }))
+      // A message whose resource would lead to another server is dropped (see exposeUri).
+      messages: result.messages.flatMap(message => {
+        const content = exposeContentUris(message.content, route.namespace);
+        return content === undefined ? [] : [{ ...message, content }];
+      })
     };
   }
 };
@@ -69,7 +66,10 @@ const readResource: ForwardedMethod<Params<ReadResourceRequest>, ReadResourceRes
       if (isInputRequiredResult(result)) return result;
       return {
         ...result,
-        contents: result.contents.map(content => ({ ...content, uri: exposedUri(route, content.uri) }))
+        contents: result.contents.flatMap(content => {
+          const uri = exposeUri(route.namespace, content.uri);
+          return uri === undefined ? [] : [{ ...content, uri }];
+        })
       };
     } catch (error) {
       // A "not found" names the URI in `data.uri` (and its message): the client's URI, not the
@@ -98,6 +98,12 @@ const complete: ForwardedMethod<Params<CompleteRequest>, CompleteResult> = {
     );
   },
   subject: route => ({ kind: 'completion', name: route.name }),
+  // The gateway advertises completions when any server does: one known not to offer them has
+  // nothing to suggest (asked, it would answer -32601), so it is neither asked nor started.
+  answerLocally: (catalog, route) => {
+    const offered = catalog.capabilitiesOf(route.serverId);
+    return offered && !offered.completions ? { completion: { values: [], hasMore: false } } : undefined;
+  },
   forward: (route, params) => (client, options) =>
     client.complete(
       {

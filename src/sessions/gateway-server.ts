@@ -121,6 +121,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const sent = Object.keys(forwardedMeta).length > 0 ? { ...params, _meta: forwardedMeta } : params;
       try {
         const route = forwarded.resolve(options.catalog, sent);
+        const local = forwarded.answerLocally?.(options.catalog, route);
+        if (local) return local as never;
         const principal = principalOfAuth(ctx.http?.authInfo);
         const subject = forwarded.subject(route);
         const round = inputRoundOf(options.inputStates, ctx, `${method} ${subject.kind} ${route.name}`);

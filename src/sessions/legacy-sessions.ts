@@ -9,6 +9,7 @@ import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { CloseReason, SessionOpened } from '../store/activity-log.js';
 import { BoundedEventStore, type EventStoreBounds } from './bounded-event-store.js';
+import { EventBudget } from './event-budget.js';
 import { OpenAnswers } from './open-answers.js';
 
 /** Told when sessions open, are used, and close. Must not throw. */
@@ -32,6 +33,8 @@ export interface LegacySessionsOptions {
   readonly sessionsPerPrincipal: number;
   /** What each session holds of its SSE events for `Last-Event-ID` replay. */
   readonly events?: EventStoreBounds;
+  /** Bytes all sessions' event stores hold between them; past it, the oldest events go first. */
+  readonly eventBudgetBytes?: number;
   /** The `retry:` (milliseconds) sent on each SSE stream: how long a client waits before resuming. */
   readonly retryMs?: number;
 }
@@ -55,6 +58,8 @@ export interface Session {
   closeReason?: CloseReason;
   /** Whether its opening was recorded (at `initialize`); only then is its close. */
   recorded?: boolean;
+  /** Its SSE events held for replay (2025-era sessions); cleared when it closes. */
+  readonly events?: BoundedEventStore;
 }
 
 /** A refused `initialize`: the status, the message, and when a retry can succeed (seconds). */
@@ -79,12 +84,15 @@ export class LegacySessions {
   private readonly answers = new OpenAnswers();
   private readonly sweeper: NodeJS.Timeout;
   private readonly sweepMs: number;
+  /** Shared by every session's event store. */
+  private readonly eventBudget: EventBudget;
 
   constructor(
     private readonly newServer: () => Server,
     private readonly log: Logger,
     private readonly options: LegacySessionsOptions
   ) {
+    this.eventBudget = new EventBudget(options.eventBudgetBytes);
     this.sweepMs = Math.min(30_000, Math.max(250, options.timeoutMs / 4));
     this.sweeper = setInterval(() => this.expireIdle(), this.sweepMs);
     this.sweeper.unref();
@@ -96,7 +104,7 @@ export class LegacySessions {
 
   /**
    * Serves one POST, GET or DELETE of the 2025 era. `body` is the parsed JSON of a POST. An unknown
-   * or ended session id gets 404; a request other than `initialize` without one gets 400.
+   * or ended session id, or one opened by another principal, gets 404; a request other than `initialize` without one gets 400.
    */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (req.method === 'POST') this.answers.track(res);
@@ -104,7 +112,8 @@ export class LegacySessions {
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (sessionId !== undefined) {
       const session = this.sessions.get(sessionId);
-      if (!session) {
+      // A session is its opener's: to another principal it does not exist (no replay, no DELETE).
+      if (!session || session.principal !== principalOfAuth((req as { auth?: AuthInfo }).auth)?.id) {
         res
           .writeHead(404, { 'content-type': 'application/json' })
           .end(jsonRpcError(-32001, 'Session not found'));
@@ -196,6 +205,7 @@ export class LegacySessions {
   forget(id: string): void {
     const session = this.sessions.get(id);
     if (!session || !this.sessions.delete(id)) return;
+    session.events?.clear();
     const reason = session.closeReason ?? 'closed';
     if (session.recorded) this.options.tracker.sessionClosed(id, reason);
     this.log.info({ session: id, reason }, 'session closed');
@@ -304,12 +314,13 @@ export class LegacySessions {
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth)?.id;
     if (!this.admit(principal, res)) return;
     const server = this.newServer();
+    const events = new BoundedEventStore(this.options.events, this.eventBudget);
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      eventStore: new BoundedEventStore(this.options.events),
+      eventStore: events,
       retryInterval: this.options.retryMs ?? DEFAULT_RETRY_MS,
       onsessioninitialized: id => {
-        this.sessions.set(id, { transport, server, principal, lastSeen: Date.now(), active: 0 });
+        this.sessions.set(id, { transport, server, principal, lastSeen: Date.now(), active: 0, events });
         this.recordOpened(id, req, body);
       }
     });

@@ -16,6 +16,21 @@ type RequestId = string | number;
  */
 class AnsweringSseTransport extends SSEServerTransport {
   private readonly unanswered = new Map<RequestId, () => void>();
+  /**
+   * Set by the first close or hang-up. The SDK's close() has no such guard and calls onclose, whose
+   * server.close() calls close() again: without it, each close recursed until the stack overflowed.
+   */
+  private closed = false;
+
+  constructor(endpoint: string, res: ServerResponse) {
+    super(endpoint, res);
+    // Registered before the SDK's own listener (added at start), so a hang-up is seen as closed
+    // before onclose runs, and the answers awaited at shutdown are released on that path too.
+    res.once('close', () => {
+      this.closed = true;
+      this.releaseAll();
+    });
+  }
 
   /** Called for each client request handed to the server; `release` once it is answered. */
   awaitAnswer(id: RequestId, release: () => void): void {
@@ -35,8 +50,18 @@ class AnsweringSseTransport extends SSEServerTransport {
     }
   }
 
+  /** Ends the stream once; later calls (and calls after a hang-up) do nothing. */
   override async close(): Promise<void> {
-    await super.close();
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await super.close();
+    } finally {
+      this.releaseAll();
+    }
+  }
+
+  private releaseAll(): void {
     for (const release of this.unanswered.values()) release();
     this.unanswered.clear();
   }

@@ -5,6 +5,8 @@ import type {
   ResourceTemplateType as ResourceTemplate,
   Tool
 } from '@modelcontextprotocol/client';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
 
 /** The kinds of capability a server lists, each with its own list method and `list_changed`. */
 export type CapabilityKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
@@ -40,5 +42,28 @@ export async function listKind(client: Client, kind: CapabilityKind): Promise<Li
       return offered?.resources ? (await client.listResources()).resources : [];
     case 'resourceTemplates':
       return offered?.resources ? (await client.listResourceTemplates()).resourceTemplates : [];
+  }
+}
+
+/**
+ * {@link listKind} for discovery: a server whose prompts or resources fail to list (a low-level
+ * server advertising `resources` but answering resources/templates/list with -32601, say) keeps its
+ * other kinds, that one listed as empty with a warning. Tools are what a server is for: their
+ * failure still fails the discovery.
+ */
+export async function listKindOrNone(
+  client: Client,
+  kind: CapabilityKind,
+  log: Logger
+): Promise<Listing[CapabilityKind]> {
+  if (kind === 'tools') return listKind(client, kind);
+  try {
+    return await listKind(client, kind);
+  } catch (error) {
+    log.warn(
+      { err: describeError(error), kind },
+      `listing ${kind} failed; the server's ${kind} are left out until it lists them again (its list_changed or a restart)`
+    );
+    return [];
   }
 }

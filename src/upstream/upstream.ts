@@ -22,7 +22,7 @@ import {
   type ClientAsker
 } from './client-askers.js';
 import { withColdStart } from './cold-start.js';
-import { CAPABILITY_KINDS, listKind, type CapabilityKind, type Listing } from './listing.js';
+import { CAPABILITY_KINDS, listKind, listKindOrNone, type CapabilityKind, type Listing } from './listing.js';
 import { LogRelay, type LogHandler, type LogMessage } from './log-relay.js';
 import { Slots } from './slots.js';
 import { MAX_LINE_BYTES, StreamTransport } from './stream-transport.js';
@@ -938,12 +938,15 @@ export class Upstream {
     return { client, process, inFlight, ended, askers };
   }
 
-  /** Lists every kind the server offers (the others as empty) and reports each. */
+  /**
+   * Lists every kind the server offers (the others as empty) and reports each. A kind other than
+   * tools that fails to list is listed as empty (see {@link listKindOrNone}).
+   */
   private async listAll(connection: Connection): Promise<Listing> {
     const { client } = connection;
     // Tracked like calls: an over-long line or an ended connection fails the listings at once.
     const [tools, prompts, resources, resourceTemplates] = await Promise.all(
-      CAPABILITY_KINDS.map(kind => tracked(connection, listKind(client, kind)))
+      CAPABILITY_KINDS.map(kind => tracked(connection, listKindOrNone(client, kind, this.log)))
     );
     const listing = { tools, prompts, resources, resourceTemplates } as Listing;
     if (this.connection === connection || this.starting) {

@@ -203,6 +203,39 @@ describe('bearer tokens', () => {
     expect(created.entries).toHaveLength(3);
   });
 
+  it("keeps a 2025-era session its opener's: another token gets 404 on GET, POST and DELETE", async () => {
+    const stateDir = tempDir('state-');
+    const owner = createToken(stateDir, '--name', 'owner');
+    const intruder = createToken(stateDir, '--name', 'intruder');
+    const gateway = await start(config('token'), stateDir);
+    const opened = await post(gateway, { authorization: `Bearer ${owner}` });
+    expect(opened.status).toBe(200);
+    await opened.text();
+    const session = opened.headers.get('mcp-session-id')!;
+    expect(session).toBeTruthy();
+    const as = (token: string, method: string, extra: Record<string, string> = {}, body?: string) =>
+      fetch(new URL('/mcp', gateway.url), {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'mcp-session-id': session,
+          'mcp-protocol-version': '2025-11-25',
+          accept: 'application/json, text/event-stream',
+          'content-type': 'application/json',
+          ...extra
+        },
+        body
+      });
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' });
+    expect((await as(intruder, 'GET', { 'last-event-id': `${session}_0` })).status).toBe(404);
+    expect((await as(intruder, 'POST', {}, ping)).status).toBe(404);
+    expect((await as(intruder, 'DELETE')).status).toBe(404);
+    const own = await as(owner, 'POST', {}, ping);
+    expect(own.status).toBe(200);
+    await own.text();
+    expect((await as(owner, 'DELETE')).status).toBe(200);
+  });
+
   it('marks 2026-era lists and discovery private, as what a token sees depends on its scope', async () => {
     const stateDir = tempDir('state-');
     const full = createToken(stateDir, '--name', 'full');

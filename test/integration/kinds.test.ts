@@ -172,3 +172,38 @@ describe('prompt and resource list changes', () => {
     await modern.close();
   });
 });
+
+describe('a server whose resources/templates/list fails', () => {
+  it('keeps its tools, prompts and resources, and the warning names the server and the kind', async () => {
+    const partial = await GatewayProcess.start(`
+servers:
+  partial:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    env:
+      FIXTURE_NO_TEMPLATES: "1"
+`);
+    try {
+      await partial.discovered();
+      const client = await connect(partial.url, 'legacy');
+      try {
+        expect((await client.listTools()).tools.map(tool => tool.name)).toContain('partial__echo');
+        expect((await client.listPrompts()).prompts.map(prompt => prompt.name)).toContain('partial__hello');
+        expect((await client.listResources()).resources).toHaveLength(1);
+        expect((await client.listResourceTemplates()).resourceTemplates).toEqual([]);
+      } finally {
+        await client.close();
+      }
+      expect(
+        partial.logs.some(
+          line =>
+            line.level === 40 &&
+            line.server === 'partial' &&
+            line.kind === 'resourceTemplates' &&
+            String(line.msg).includes('listing resourceTemplates failed')
+        )
+      ).toBe(true);
+    } finally {
+      await partial.dispose();
+    }
+  });
+});

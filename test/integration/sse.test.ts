@@ -209,6 +209,42 @@ describe('the legacy HTTP+SSE transport', () => {
     expect(await refused.text()).toContain('gateway.limits.maxSessions');
   });
 
+  it('closes a session whose client hangs up once: recorded once, nothing but log lines on stderr', async () => {
+    const gateway = await start();
+    const controller = new AbortController();
+    cleanups.push(() => Promise.resolve(controller.abort()));
+    const stream = await fetch(new URL('/sse', gateway.url), { signal: controller.signal });
+    const endpoint = new TextDecoder().decode((await stream.body!.getReader().read()).value);
+    const messagesPath = /data: (\S+)/.exec(endpoint)![1]!;
+    const id = new URL(messagesPath, gateway.url).searchParams.get('sessionId');
+    const initialized = await fetch(new URL(messagesPath, gateway.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2024-11-05',
+          capabilities: {},
+          clientInfo: { name: 'hangs-up', version: '1' }
+        }
+      })
+    });
+    expect(initialized.status).toBe(202);
+    await waitUntil(async () => (await sessionsNamed(gateway, 'hangs-up')).length === 1);
+
+    controller.abort();
+    await waitUntil(async () => (await sessionsNamed(gateway, 'hangs-up'))[0]?.closedAt != null);
+    // Still serving, and the close was seen once.
+    expect((await fetch(new URL('/healthz', gateway.url))).status).toBe(200);
+    const closes = gateway.logs.filter(line => line.msg === 'session closed' && line.session === id);
+    expect(closes).toHaveLength(1);
+    expect(await sessionsNamed(gateway, 'hangs-up')).toHaveLength(1);
+    expect(gateway.stderrText.join('\n')).not.toMatch(/RangeError|PromiseRejectCallback/);
+    expect(gateway.stderrText.filter(line => line !== '' && !line.startsWith('{'))).toEqual([]);
+  });
+
   it('expires an idle SSE session', async () => {
     const gateway = await start('sessionTimeout: 1');
     await sseClient(gateway, 'idle-sse');
@@ -216,5 +252,9 @@ describe('the legacy HTTP+SSE transport', () => {
       async () => (await sessionsNamed(gateway, 'idle-sse'))[0]?.closeReason === 'expired',
       10_000
     );
+    // Closed once by the gateway: no re-entrant close overflowing the stack.
+    const closes = gateway.logs.filter(line => line.msg === 'session closed' && line.reason === 'expired');
+    expect(closes).toHaveLength(1);
+    expect(gateway.stderrText.join('\n')).not.toMatch(/RangeError|PromiseRejectCallback/);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import { BoundedEventStore } from '../../src/sessions/bounded-event-store.js';
+import { EventBudget } from '../../src/sessions/event-budget.js';
 
 function note(n: number, padding = ''): JSONRPCMessage {
   return { jsonrpc: '2.0', method: 'notifications/message', params: { n, padding } };
@@ -97,5 +98,37 @@ describe('BoundedEventStore', () => {
     for (const id of ['', 's', '/1', 's/', 's/abc', 's/999', 'other/1']) {
       expect(await store.getStreamIdForEventId(id)).toBeUndefined();
     }
+  });
+});
+
+describe('EventBudget', () => {
+  it("drops any session's oldest events, a lone big newest one included, once all hold more than the budget", async () => {
+    const budget = new EventBudget(10_000);
+    const idle = new BoundedEventStore(undefined, budget);
+    const busy = new BoundedEventStore(undefined, budget);
+    // Over the per-stream bound, but the newest of its stream: its store alone would keep it for good.
+    const big = await idle.storeEvent('a', note(1, 'x'.repeat(300 * 1024)));
+    expect(await idle.getStreamIdForEventId(big)).toBe('a');
+    const first = await busy.storeEvent('b', note(2, 'y'.repeat(1000)));
+    expect(await idle.getStreamIdForEventId(big)).toBeUndefined();
+    const ids = [first];
+    for (let n = 3; n < 40; n++) ids.push(await busy.storeEvent('b', note(n, 'y'.repeat(1000))));
+    expect(budget.bytes).toBeLessThanOrEqual(10_000);
+    expect(await busy.getStreamIdForEventId(ids[0]!)).toBeUndefined();
+    const { sent } = await replay(busy, ids.at(-3)!);
+    expect(sent.map(event => event.n)).toEqual([38, 39]);
+    busy.clear();
+    expect(budget.bytes).toBe(0);
+  });
+
+  it('forgets the charges of closed sessions, however many', async () => {
+    const budget = new EventBudget(1_000_000);
+    for (let session = 0; session < 500; session++) {
+      const store = new BoundedEventStore(undefined, budget);
+      for (let n = 0; n < 10; n++) await store.storeEvent('s', note(n));
+      store.clear();
+    }
+    expect(budget.bytes).toBe(0);
+    expect((budget as unknown as { charges: unknown[] }).charges.length).toBeLessThan(3000);
   });
 });

@@ -457,7 +457,7 @@ describe('Catalog kinds', () => {
     ]);
     expect((await catalog.list('resourceTemplates', 0)).map(t => t.uriTemplate)).toEqual([
       'test://alpha+items/{id}',
-      'test://items/{id}'
+      'test://+items/{id}'
     ]);
     expect(catalog.resolvePrompt('alpha__greet')).toEqual({
       serverId: 'alpha',
@@ -474,6 +474,13 @@ describe('Catalog kinds', () => {
       serverId: 'beta',
       name: 'test://items/7'
     });
+    // beta's resources filter hides test://docs/readme and applies to reads too.
+    expect(() => catalog.resolveResource('test://docs/readme')).toThrow(
+      expect.objectContaining({
+        code: 'unknown_resource',
+        message: expect.stringContaining('resources filter of server "beta"')
+      })
+    );
     expect(catalog.offered()).toEqual({
       prompts: true,
       resources: true,
@@ -501,6 +508,38 @@ describe('Catalog kinds', () => {
     expect((await catalog.list('prompts', 0)).map(p => p.name)).toEqual(['alpha__greet']);
     expect((await catalog.list('resources', 0)).map(r => r.uri)).toEqual(['ui://alpha+panel']);
     expect(runtime.starts).toBe(0);
+  });
+
+  it('settles a resource of servers sharing a namespace by what each listed', async () => {
+    runtime.customize = (server, process) => {
+      server.registerResource('own', `test://${process.spec.id}-only`, {}, uri => ({
+        contents: [{ uri: uri.href, text: process.spec.id }]
+      }));
+      server.registerResource('both', 'test://both', {}, uri => ({
+        contents: [{ uri: uri.href, text: 'x' }]
+      }));
+      server.registerResource(
+        'item',
+        new ResourceTemplate(`test://${process.spec.id}/{id}`, { list: undefined }),
+        {},
+        uri => ({ contents: [{ uri: uri.href, text: 'x' }] })
+      );
+    };
+    const first = fakeSpec('first', { namespace: 'shared' });
+    const second = fakeSpec('second', { namespace: 'shared' });
+    const { catalog } = await startCatalog([second, first]);
+    await catalog.settled();
+    expect((await catalog.list('resources', 0)).map(r => r.uri)).toEqual([
+      'test://shared+both',
+      'test://shared+first-only',
+      'test://shared+second-only'
+    ]);
+    expect(catalog.resolveResource('test://shared+second-only').serverId).toBe('second');
+    expect(catalog.resolveResource('test://shared+first-only').serverId).toBe('first');
+    expect(catalog.resolveResource('test://shared+both').serverId).toBe('first');
+    expect(catalog.resolveResource('test://shared+second/{id}').serverId).toBe('second');
+    expect(() => catalog.resolveResource('test://shared+unlisted')).toThrow(/is ambiguous/);
+    expect(() => catalog.resolveResource('test://shared+second/7')).toThrow(/is ambiguous/);
   });
 
   it('answers unknown prompts and undecodable URIs with errors that say what to do', async () => {

@@ -167,7 +167,7 @@ describe('gateway server: prompts, resources, completions', () => {
     const { resourceTemplates } = await client.listResourceTemplates();
     expect(resourceTemplates.map(t => t.uriTemplate)).toEqual([
       'test://alpha+items/{id}',
-      'test://items/{id}'
+      'test://+items/{id}'
     ]);
 
     const read = await client.readResource({ uri: 'test://alpha+docs/readme' });
@@ -283,6 +283,26 @@ describe('gateway server: prompts, resources, completions', () => {
       await expect(pending).rejects.toThrow();
       await vi.waitFor(() => expect(cancelled).toContain(kind));
     }
+  });
+
+  it('answers completion/complete for a server without the completions capability itself', async () => {
+    runtime.customize = (mcp, process) => {
+      registerKinds(mcp, process);
+      if (process.spec.id !== 'beta') return;
+      // beta: prompts without completions (as a low-level server may be).
+      mcp.server.removeRequestHandler('completion/complete');
+      delete (mcp.server as unknown as { _capabilities: { completions?: unknown } })._capabilities
+        .completions;
+    };
+    await connect();
+    expect(catalog.capabilitiesOf('beta')?.completions).toBeUndefined();
+    const answer = await client.complete({
+      ref: { type: 'ref/prompt', name: 'greet' },
+      argument: { name: 'who', value: 'a' }
+    });
+    expect(answer.completion).toEqual({ values: [], hasMore: false });
+    // alpha still offers them, so the gateway does.
+    expect(client.getServerCapabilities()?.completions).toBeDefined();
   });
 
   it('routes completion/complete by a prompt name or a template URI', async () => {

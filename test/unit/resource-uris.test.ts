@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeResourceUri, encodeResourceUri } from '../../src/catalog/resource-uris.js';
+import {
+  decodeResourceUri,
+  encodeResourceTemplate,
+  encodeResourceUri
+} from '../../src/catalog/resource-uris.js';
 
 /** Namespaces as the config schema allows them, the empty one included. */
 const namespaceArb = fc.oneof(fc.constant(''), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/));
@@ -93,3 +97,72 @@ describe('resource URI rewrite', () => {
 });
 
 const HEAD = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/** RFC 6570 expansion, levels 1 and 2 (`{v}`, `{+v}`, `{#v}`): enough to check the template rewrite. */
+function expand(template: string, values: Record<string, string>): string {
+  const bytes = (char: string) =>
+    [...new TextEncoder().encode(char)]
+      .map(byte => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)
+      .join('');
+  const encode = (value: string, reserved: boolean) =>
+    [...value]
+      .map(char =>
+        /^[A-Za-z0-9\-._~]$/.test(char) || (reserved && /^[:/?#[\]@!$&'()*+,;=]$/.test(char))
+          ? char
+          : bytes(char)
+      )
+      .join('');
+  return template.replace(/\{([+#]?)(\w+)\}/g, (_whole, operator: string, name: string) => {
+    const value = values[name] ?? '';
+    return operator === '#' ? `#${encode(value, true)}` : encode(value, operator === '+');
+  });
+}
+
+const expressionArb = fc
+  .tuple(fc.constantFrom('', '+', '#'), fc.constantFrom('a', 'b'))
+  .map(([operator, name]) => `{${operator}${name}}`);
+const literalArb = fc.stringMatching(/^[A-Za-z0-9+/.:\-_]{0,6}$/);
+/** Templates: a scheme (sometimes holding a variable), a separator, literals and expressions after it. */
+const templateArb = fc
+  .tuple(
+    fc.constantFrom('ui', 'file', 'test', 'urn', 'a+b.c-d', '{s}', 'http{s}'),
+    fc.constantFrom('://', ':', ':/', ':///'),
+    fc.array(fc.oneof(literalArb, expressionArb), { maxLength: 4 })
+  )
+  .map(([scheme, sep, parts]) => `${scheme}${sep}${parts.join('')}`);
+const valueArb = fc.stringMatching(/^[A-Za-z0-9+/:.\-{}%]{0,12}$/);
+
+describe('resource URI template rewrite', () => {
+  it("routes every expansion of an exposed template back to its server and the server's own expansion", () => {
+    fc.assert(
+      fc.property(
+        namespaceArb,
+        templateArb,
+        fc.record({ a: valueArb, b: valueArb, s: valueArb }),
+        (namespace, template, values) => {
+          const exposed = encodeResourceTemplate({ namespace, uri: template });
+          const brace = template.indexOf('{');
+          // Only a template whose scheme holds a variable is left out, and it always is.
+          expect(exposed === undefined).toBe(brace !== -1 && brace < template.indexOf(':'));
+          if (exposed === undefined) return;
+          expect(decodeResourceUri(expand(exposed, values))).toEqual({
+            namespace,
+            uri: expand(template, values)
+          });
+        }
+      ),
+      { numRuns: 10_000 }
+    );
+  });
+
+  it('marks every template of the empty namespace and drops those with a variable in the scheme', () => {
+    expect(encodeResourceTemplate({ namespace: '', uri: 'file:/{+path}' })).toBe('file:+/{+path}');
+    expect(
+      decodeResourceUri(
+        expand(encodeResourceTemplate({ namespace: '', uri: 'file:/{+path}' })!, { path: '/work+x/notes' })
+      )
+    ).toEqual({ namespace: '', uri: 'file://work+x/notes' });
+    expect(encodeResourceTemplate({ namespace: 'e', uri: '{s}://x' })).toBeUndefined();
+    expect(encodeResourceTemplate({ namespace: '', uri: 'http{s}://x/{id}' })).toBeUndefined();
+  });
+});
