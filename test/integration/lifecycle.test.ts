@@ -70,7 +70,8 @@ describe('server lifecycle, seen from outside', () => {
     await waitUntil(() => processesWith(tag).length === 0, 10_000);
     // The state turns `stopped` once the stop has fully finished, a moment after the process ends.
     await waitUntil(async () => (await gateway.health()).servers[0]?.state === 'stopped', 5_000);
-    expect(gateway.logs.some(line => line.msg === 'stopping server' && line.reason === 'idle')).toBe(true);
+    // Its stderr is read apart from the HTTP answers, so the line may arrive a moment after them.
+    await gateway.waitForLog(line => line.msg === 'stopping server' && line.reason === 'idle', 5_000);
   });
 
   it('never stops a server for idleness while a call is in flight', async () => {
