@@ -1,4 +1,4 @@
-import type { CallToolResult, Progress } from '@modelcontextprotocol/server';
+import type { CallToolResult, LoggingLevel, Progress } from '@modelcontextprotocol/server';
 import { scopeOf, type Principal } from '../auth/principal.js';
 import type { Catalog, KindRoute } from '../catalog/catalog.js';
 import { describeError, GatewayError, toProtocolError } from '../errors.js';
@@ -30,6 +30,8 @@ export interface CallContext {
   readonly onprogress?: ((progress: Progress) => void) | undefined;
   /** Where the server's log messages during the call go (none without it). */
   readonly onlog?: LogHandler | undefined;
+  /** The caller's log level, for a server that is told it per request. */
+  readonly logLevel?: LoggingLevel | undefined;
   readonly meta?: Record<string, unknown> | undefined;
   /** Who is calling; a scoped principal may call only the tools in its scope. */
   readonly principal?: Principal | undefined;
@@ -119,6 +121,7 @@ export class CallRunner {
         signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
         ...(context.onprogress ? { onprogress: context.onprogress } : {}),
         ...(context.onlog ? { onlog: context.onlog } : {}),
+        ...(context.logLevel ? { logLevel: context.logLevel } : {}),
         ...(context.asker ? { asker: context.asker } : {}),
         ...(context.inputRequired ? { inputRequired: context.inputRequired } : {})
       });
@@ -154,6 +157,7 @@ export class CallRunner {
         signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
         ...(context.onprogress ? { onprogress: context.onprogress } : {}),
         ...(context.onlog ? { onlog: context.onlog } : {}),
+        ...(context.logLevel ? { logLevel: context.logLevel } : {}),
         ...(context.meta ? { meta: context.meta } : {}),
         ...(context.asker ? { asker: context.asker } : {}),
         ...(context.inputRequired ? { inputRequired: context.inputRequired } : {})

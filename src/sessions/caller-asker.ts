@@ -8,7 +8,8 @@ import type { ClientAsker } from '../upstream/client-askers.js';
  * during it is sent with it as the related request, so a 2025-era client gets it on that call's
  * stream and its answer goes back to the server. Owned by the session, so requests of one session
  * reach the same client. A 2026-era client (a request with an envelope and no session) cannot be
- * asked this way: its era asks with an `input_required` result instead (see input-states.ts).
+ * asked this way: its era asks with an `input_required` result instead, in rounds (input-states.ts),
+ * which only tools/call, prompts/get and resources/read can end with; this asker is for the rest.
  */
 export function callerAsker(server: Server, ctx: ServerContext): ClientAsker {
   const modern = ctx.mcpReq.envelope !== undefined && ctx.sessionId === undefined;
@@ -18,7 +19,7 @@ export function callerAsker(server: Server, ctx: ServerContext): ClientAsker {
       capabilities: (ctx.mcpReq.envelope as Record<string, unknown>)[CLIENT_CAPABILITIES_META_KEY] as
         ClientCapabilities | undefined,
       unreachable:
-        'the calling client speaks 2026-07-28, which takes a question only as an input_required result, not as a request (a server that serves both eras should answer a 2026-era request with input_required)',
+        'the calling client speaks 2026-07-28, which takes a question only as the input_required result of a tools/call, prompts/get or resources/read, not during this request',
       ask: () => Promise.reject(new Error('not reachable'))
     };
   }

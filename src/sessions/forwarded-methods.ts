@@ -22,6 +22,8 @@ export type AdvertisedKind = 'prompts' | 'resources' | 'completions';
  */
 export interface ForwardedMethod<P, R> {
   readonly kind: AdvertisedKind;
+  /** Whether the method may end with `input_required` (2026-07-28: tools/call, prompts/get, resources/read). */
+  readonly mayRequireInput: boolean;
   resolve(catalog: Catalog, params: P): KindRoute;
   subject(route: KindRoute): Subject;
   forward(route: KindRoute, params: P): Send<R>;
@@ -31,15 +33,25 @@ export interface ForwardedMethod<P, R> {
 
 type Params<T extends { params: unknown }> = T['params'];
 
+/** `params` with the hop's `_meta` keys added to the caller's. */
+function withMeta<P extends { _meta?: Record<string, unknown> | undefined }>(
+  params: P,
+  hopMeta: Record<string, unknown>
+): P {
+  if (Object.keys(hopMeta).length === 0) return params;
+  return { ...params, _meta: { ...params._meta, ...hopMeta } };
+}
+
 /** The "resource not found" code of 2025-era servers (before SEP-2164 made it -32602). */
 const LEGACY_RESOURCE_NOT_FOUND = -32002;
 
 const getPrompt: ForwardedMethod<Params<GetPromptRequest>, GetPromptResult> = {
   kind: 'prompts',
+  mayRequireInput: true,
   resolve: (catalog, params) => catalog.resolvePrompt(params.name),
   subject: route => ({ kind: 'prompt', name: route.name }),
-  forward: (route, params) => async (client, options) => {
-    const result = await client.getPrompt({ ...params, name: route.name }, options);
+  forward: (route, params) => async (client, options, hopMeta) => {
+    const result = await client.getPrompt({ ...withMeta(params, hopMeta), name: route.name }, options);
     if (isInputRequiredResult(result)) return result;
     return {
       ...result,
@@ -54,13 +66,14 @@ const getPrompt: ForwardedMethod<Params<GetPromptRequest>, GetPromptResult> = {
 
 const readResource: ForwardedMethod<Params<ReadResourceRequest>, ReadResourceResult> = {
   kind: 'resources',
+  mayRequireInput: true,
   resolve: (catalog, params) => catalog.resolveResource(params.uri),
   subject: route => ({ kind: 'resource', name: route.name }),
-  forward: (route, params) => async (client, options) => {
+  forward: (route, params) => async (client, options, hopMeta) => {
     try {
       // Never from the upstream client's cache: each read is the server's answer now.
       const result = await client.readResource(
-        { ...params, uri: route.name },
+        { ...withMeta(params, hopMeta), uri: route.name },
         { ...options, cacheMode: 'bypass' }
       );
       if (isInputRequiredResult(result)) return result;
@@ -88,6 +101,7 @@ const readResource: ForwardedMethod<Params<ReadResourceRequest>, ReadResourceRes
 
 const complete: ForwardedMethod<Params<CompleteRequest>, CompleteResult> = {
   kind: 'completions',
+  mayRequireInput: false,
   resolve: (catalog, params) => {
     const ref = params.ref as { type: string; name?: unknown; uri?: unknown };
     if (ref.type === 'ref/prompt' && typeof ref.name === 'string') return catalog.resolvePrompt(ref.name);
@@ -104,10 +118,10 @@ const complete: ForwardedMethod<Params<CompleteRequest>, CompleteResult> = {
     const offered = catalog.capabilitiesOf(route.serverId);
     return offered && !offered.completions ? { completion: { values: [], hasMore: false } } : undefined;
   },
-  forward: (route, params) => (client, options) =>
+  forward: (route, params) => (client, options, hopMeta) =>
     client.complete(
       {
-        ...params,
+        ...withMeta(params, hopMeta),
         ref:
           params.ref.type === 'ref/prompt'
             ? { ...params.ref, name: route.name }

@@ -1,4 +1,4 @@
-import { LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
+import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import type { CallToolResult, ListToolsResult, LoggingLevel, Progress } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
 import { toProtocolError } from '../errors.js';
@@ -7,7 +7,7 @@ import { principalOfAuth } from '../auth/principal.js';
 import { scopedToCaller } from './cache-scope.js';
 import type { CallRunner } from './call-runner.js';
 import { callerAsker } from './caller-asker.js';
-import { inputRoundOf, type InputStates } from './input-states.js';
+import { inputRoundOf, type InputStates, type RoundRequest } from './input-states.js';
 import { identityOf } from './client-identity.js';
 import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
 import { requestLogging, type SessionLogLevels } from './session-log-levels.js';
@@ -117,7 +117,6 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const { _meta: meta, ...params } = (request.params ?? {}) as { _meta?: Record<string, unknown> };
       const { progressToken, ...forwardedMeta } = meta ?? {};
       const logging = requestLogging(ctx, sessionLevel);
-      if (logging.level) forwardedMeta[LOG_LEVEL_META_KEY] = logging.level;
       const sent = Object.keys(forwardedMeta).length > 0 ? { ...params, _meta: forwardedMeta } : params;
       try {
         const route = forwarded.resolve(options.catalog, sent);
@@ -125,23 +124,28 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         if (local) return local as never;
         const principal = principalOfAuth(ctx.http?.authInfo);
         const subject = forwarded.subject(route);
-        const round = inputRoundOf(options.inputStates, ctx, `${method} ${subject.kind} ${route.name}`);
-        const result = await options.runner.forward(
-          route,
-          subject,
-          forwarded.forward(route, round ? { ...sent, ...round.retry } : sent),
-          {
-            principal,
-            signal: ctx.mcpReq.signal,
-            onprogress: progressTo(ctx, progressToken),
-            onlog: logging.onlog,
-            asker: callerAsker(server, ctx),
-            inputRequired: round?.retry
-          }
-        );
-        const passed = round ? await round.pass(result) : result;
+        const round = forwarded.mayRequireInput
+          ? inputRoundOf(options.inputStates, ctx, `${method} ${subject.kind} ${route.name}`)
+          : undefined;
+        const send = (request?: RoundRequest) =>
+          options.runner.forward(
+            route,
+            subject,
+            forwarded.forward(route, request ? { ...sent, ...request.retry } : sent),
+            {
+              principal,
+              signal: request?.signal ?? ctx.mcpReq.signal,
+              onprogress: request?.onprogress ?? progressTo(ctx, progressToken),
+              onlog: request?.onlog ?? logging.onlog,
+              logLevel: logging.level,
+              asker: request?.asker ?? callerAsker(server, ctx),
+              inputRequired: request?.retry
+            }
+          );
+        const sinks = { onprogress: progressTo(ctx, progressToken), onlog: logging.onlog };
+        const result = round ? await round.run(sinks, send) : await send();
         // A server's `public` cache hint holds for its own callers, not for the gateway's scoped ones.
-        return scopedToCaller(passed, principal) as never;
+        return scopedToCaller(result, principal) as never;
       } catch (error) {
         throw toProtocolError(error);
       }
@@ -154,13 +158,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const { name, arguments: args, _meta: meta } = request.params;
     const { progressToken, ...forwardedMeta } = meta ?? {};
     const logging = requestLogging(ctx, sessionLevel);
-    if (logging.level) forwardedMeta[LOG_LEVEL_META_KEY] = logging.level;
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-    // A 2026-era caller answers a 2026-era server's questions itself: its input_required passes
-    // through, under a state the gateway seals around the server's.
+    // A 2026-era caller answers the server's questions with a retry, in rounds (see input-states.ts).
     const round = inputRoundOf(options.inputStates, ctx, `tool ${name}`);
-    try {
-      const result = await options.runner.run(name, args, {
+    const run = (request?: RoundRequest) =>
+      options.runner.run(name, args, {
         principal: principalOfAuth(ctx.http?.authInfo),
         sessionId: ctx.sessionId,
         // A 2026-era request names its client in its envelope; a session was named at initialize.
@@ -168,14 +170,17 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           envelope && ctx.sessionId === undefined
             ? clientKeyOf(identityOf(envelope, undefined, principalOfAuth(ctx.http?.authInfo)?.id))
             : undefined,
-        signal: ctx.mcpReq.signal,
+        signal: request?.signal ?? ctx.mcpReq.signal,
         meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
-        onprogress: progressTo(ctx, progressToken),
-        onlog: logging.onlog,
-        asker: callerAsker(server, ctx),
-        inputRequired: round?.retry
+        onprogress: request?.onprogress ?? progressTo(ctx, progressToken),
+        onlog: request?.onlog ?? logging.onlog,
+        logLevel: logging.level,
+        asker: request?.asker ?? callerAsker(server, ctx),
+        inputRequired: request?.retry
       });
-      return round ? await round.pass(result) : result;
+    try {
+      const sinks = { onprogress: progressTo(ctx, progressToken), onlog: logging.onlog };
+      return round ? await round.run(sinks, run) : await run();
     } catch (error) {
       throw toProtocolError(error);
     }

@@ -1,12 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   createRequestStateCodec,
   inputRequired,
   isInputRequiredResult,
   ProtocolError,
   ProtocolErrorCode,
+  type ClientCapabilities,
   type ServerContext
 } from '@modelcontextprotocol/server';
+import type { ClientAsker } from '../upstream/client-askers.js';
+import { ParkedCall, ParkedCalls, type RoundSinks } from './parked-calls.js';
 
 /** What a `requestState` the gateway issues carries. */
 export interface InputState {
@@ -16,6 +20,8 @@ export interface InputState {
   readonly name: string;
   /** Single use: the nonce is forgotten when the state is verified. */
   readonly nonce: string;
+  /** The parked call whose questions this state's retry answers (a server that sends requests). */
+  readonly parked?: string | undefined;
 }
 
 /**
@@ -29,6 +35,8 @@ export class InputStates {
   private readonly codec;
   /** Nonces issued and not yet used, each forgotten after the state's lifetime. */
   private readonly issued = new Set<string>();
+  /** The calls of servers that asked by sending requests, waiting for their callers' retries. */
+  readonly parked = new ParkedCalls();
 
   constructor(private readonly ttlSeconds = 600) {
     this.codec = createRequestStateCodec<InputState>({
@@ -38,12 +46,16 @@ export class InputStates {
     });
   }
 
-  /** Seals the server's state for one retry of the request for `name`. */
-  async seal(server: string | undefined, name: string, ctx: ServerContext): Promise<string> {
+  /** Seals the server's state (or the parked call's id) for one retry of the request for `name`. */
+  async seal(
+    continues: { readonly server?: string | undefined; readonly parked?: string },
+    name: string,
+    ctx: ServerContext
+  ): Promise<string> {
     const nonce = randomUUID();
     this.issued.add(nonce);
     setTimeout(() => this.issued.delete(nonce), this.ttlSeconds * 1000).unref();
-    return this.codec.mint({ server, name, nonce }, ctx);
+    return this.codec.mint({ server: continues.server, name, nonce, parked: continues.parked }, ctx);
   }
 
   /** The hook for the client-facing server's `requestState.verify`: throws on any failure. */
@@ -54,12 +66,35 @@ export class InputStates {
   };
 }
 
-/** One round of a 2026-era caller's request that a server may answer with `input_required`. */
+/** What a retry carries to the server: the caller's answers and the server's own state. */
+export interface Retry {
+  readonly inputResponses?: unknown;
+  readonly requestState?: string;
+}
+
+/** How one round sends its request upstream. */
+export interface RoundRequest {
+  /** Who the server's requests during it go to (they come back to the caller as input_required). */
+  readonly asker: ClientAsker;
+  /** Aborted when the request is cancelled: by the caller, or when the caller does not come back. */
+  readonly signal: AbortSignal;
+  /** What to send the server besides the request's own params (a retry of its `input_required`). */
+  readonly retry: Retry;
+  /** Where progress and logs go: to the stream of the round running when they come (none between rounds). */
+  readonly onprogress: NonNullable<RoundSinks['onprogress']>;
+  readonly onlog: NonNullable<RoundSinks['onlog']>;
+}
+
+/** One round of a 2026-era caller's request, which a server may answer by asking the caller. */
 export interface InputRound {
-  /** What the retry carries to the server: the caller's answers and the server's own state. */
-  readonly retry: { readonly inputResponses?: unknown; readonly requestState?: string };
-  /** The server's result for the caller: an `input_required` under the gateway's sealed state. */
-  pass<R>(result: R): Promise<R>;
+  /**
+   * Runs the round and ends with the server's result, or with an `input_required` for the caller
+   * under a state the gateway seals. The server may ask either way: a 2026-era server answers
+   * `input_required` itself, and its state travels inside the gateway's; a 2025-era server sends
+   * requests, and the call is parked until the retry that answers them. `start` sends a new
+   * request upstream; a retry of a parked call sends nothing, it answers the waiting questions.
+   */
+  run<R>(sinks: RoundSinks, start: (request: RoundRequest) => Promise<R>): Promise<R>;
 }
 
 /**
@@ -80,17 +115,48 @@ export function inputRoundOf(
       `this requestState was issued for ${state.name}, not ${subject}: retry ${state.name}, or send this request without one`
     );
   }
+  const retry: Retry = {
+    ...(ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
+    ...(state?.server === undefined ? {} : { requestState: state.server })
+  };
   return {
-    retry: {
-      ...(ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
-      ...(state?.server === undefined ? {} : { requestState: state.server })
-    },
-    pass: async <R>(result: R): Promise<R> => {
+    run: async <R>(sinks: RoundSinks, start: (request: RoundRequest) => Promise<R>): Promise<R> => {
+      let call: ParkedCall<R>;
+      if (state?.parked === undefined) {
+        call = new ParkedCall<R>(capabilitiesOf(ctx), (asker, signal, relay) =>
+          start({ asker, signal, retry, ...relay })
+        );
+      } else {
+        const parked = states.parked.take(state.parked);
+        if (!parked) {
+          throw new ProtocolError(
+            ProtocolErrorCode.InvalidParams,
+            `the request this requestState continues has ended (it waited too long for this answer, or was cancelled): send ${subject} again without requestState`
+          );
+        }
+        call = parked as ParkedCall<R>;
+        call.answer(ctx.mcpReq.inputResponses);
+      }
+      const end = await call.next(ctx.mcpReq.signal, sinks);
+      if ('questions' in end) {
+        states.parked.park(call);
+        return inputRequired({
+          inputRequests: end.questions as never,
+          requestState: await states.seal({ parked: call.id }, subject, ctx)
+        }) as R;
+      }
+      const result = end.result;
       if (!isInputRequiredResult(result)) return result;
       return inputRequired({
         inputRequests: result.inputRequests ?? {},
-        requestState: await states.seal(result.requestState, subject, ctx)
+        requestState: await states.seal({ server: result.requestState }, subject, ctx)
       }) as R;
     }
   };
+}
+
+/** What a 2026-era caller declared it can answer, from its request's envelope. */
+function capabilitiesOf(ctx: ServerContext): ClientCapabilities {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  return (envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined) ?? {};
 }

@@ -1,9 +1,11 @@
 import {
   CLIENT_CAPABILITIES_META_KEY,
   Client,
+  LOG_LEVEL_META_KEY,
   SdkError,
   SdkErrorCode,
   type McpSubscription,
+  type LoggingLevel,
   type PriorDiscovery,
   type RequestOptions,
   type ServerCapabilities
@@ -78,6 +80,11 @@ export interface CallOptions {
   readonly onlog?: LogHandler;
   /** Request `_meta` to forward (without `progressToken`, which the upstream client assigns). */
   readonly meta?: Record<string, unknown>;
+  /**
+   * The caller's log level: a 2026-era server is told it in the request's `_meta`; a 2025-era one
+   * is not (it would read the key as a 2026-era envelope), it logs everything and the gateway filters.
+   */
+  readonly logLevel?: LoggingLevel | undefined;
   /** The client the server's requests during this one go to (sampling, elicitation, roots). */
   readonly asker?: ClientAsker | undefined;
   /**
@@ -108,8 +115,15 @@ export interface Subject {
   readonly name: string;
 }
 
-/** Sends one request on a connected client; the options carry the timeout, signal and progress. */
-export type Send<T> = (client: Client, options: RequestOptions) => Promise<T>;
+/**
+ * Sends one request on a connected client; the options carry the timeout, signal and progress, and
+ * `hopMeta` the `_meta` keys this server is to be told besides the caller's (see {@link CallOptions}).
+ */
+export type Send<T> = (
+  client: Client,
+  options: RequestOptions,
+  hopMeta: Record<string, unknown>
+) => Promise<T>;
 
 interface Connection {
   readonly client: Client;
@@ -341,22 +355,17 @@ export class Upstream {
     args: Record<string, unknown>,
     options: CallOptions = {}
   ): Promise<CallOutcome> {
-    // A 2026-era server reads its client's capabilities per request: it is told the caller's.
-    const declared =
-      this.prior?.kind === 'modern' && options.asker?.capabilities
-        ? { [CLIENT_CAPABILITIES_META_KEY]: callerCapabilities(options.asker.capabilities) }
-        : undefined;
-    const meta = declared ? { ...options.meta, ...declared } : options.meta;
     const outcome = await this.request(
       { kind: 'tool', name: tool },
-      (client, requestOptions) =>
-        client.request(
+      (client, requestOptions, hopMeta) => {
+        const meta = { ...options.meta, ...hopMeta };
+        return client.request(
           {
             method: 'tools/call',
             params: {
               name: tool,
               arguments: args,
-              ...(meta ? { _meta: meta } : {}),
+              ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),
               ...(options.inputRequired?.inputResponses === undefined
                 ? {}
                 : { inputResponses: options.inputRequired.inputResponses }),
@@ -367,7 +376,8 @@ export class Upstream {
           },
           CallToolResultShape,
           requestOptions
-        ),
+        );
+      },
       options
     );
     return { ...outcome, result: withoutHopMeta(outcome.result) };
@@ -509,14 +519,18 @@ export class Upstream {
       });
       const startMs = cold ? performance.now() - startedAt : 0;
       const leave = connection.askers.add(options.asker);
-      const request = send(connection.client, {
-        // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
-        timeout: Math.max(1, this.spec.callTimeoutMs - queuedMs),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onprogress ? { onprogress: options.onprogress } : {}),
-        // A 2026-era caller answers the server's questions itself: its input_required comes back.
-        ...(options.inputRequired ? { allowInputRequired: true } : {})
-      });
+      const request = send(
+        connection.client,
+        {
+          // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
+          timeout: Math.max(1, this.spec.callTimeoutMs - queuedMs),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onprogress ? { onprogress: options.onprogress } : {}),
+          // A 2026-era caller answers the server's questions itself: its input_required comes back.
+          ...(options.inputRequired ? { allowInputRequired: true } : {})
+        },
+        this.hopMeta(options)
+      );
       const closeLogs = this.logs.open(options.onlog);
       const result = await tracked(connection, request)
         .catch(async (error: unknown) => {
@@ -535,6 +549,21 @@ export class Upstream {
       this.lastUsedValue = new Date();
       if (this.inFlightCount === 0) this.armIdleTimer();
     }
+  }
+
+  /**
+   * The `_meta` keys a request tells this server about its caller: for a 2026-era server, the
+   * caller's log level and its share of the capabilities the gateway declared (the server reads
+   * both per request); for a 2025-era one none, as its session holds them.
+   */
+  private hopMeta(options: CallOptions): Record<string, unknown> {
+    if (this.prior?.kind !== 'modern') return {};
+    return {
+      ...(options.logLevel ? { [LOG_LEVEL_META_KEY]: options.logLevel } : {}),
+      ...(options.asker?.capabilities
+        ? { [CLIENT_CAPABILITIES_META_KEY]: callerCapabilities(options.asker.capabilities) }
+        : {})
+    };
   }
 
   /** The error a request sent to the server fails with. */
