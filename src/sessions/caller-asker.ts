@@ -26,6 +26,9 @@ export function callerAsker(server: Server, ctx: ServerContext): ClientAsker {
   return {
     owner: ctx.sessionId ?? randomUUID(),
     capabilities: server.getClientCapabilities() ?? {},
-    ask: (request, options) => ctx.mcpReq.send(request, options)
+    // A question outlives neither the server's wait nor the call it belongs to: when the call ends
+    // (answered, failed or cancelled), the client is told to drop it and the server gets an error.
+    ask: (request, options) =>
+      ctx.mcpReq.send(request, { ...options, signal: AbortSignal.any([options.signal, ctx.mcpReq.signal]) })
   };
 }

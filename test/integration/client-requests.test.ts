@@ -23,6 +23,12 @@ servers:
     command: ["${process.execPath}", "${FIXTURE_SERVER}"]
     env:
       FIXTURE_ASK: "1"
+  ordered:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    maxConcurrency: 1
+    env:
+      FIXTURE_ASK: "1"
+      FIXTURE_LEGACY_ONLY: "1"
   impatient:
     command: ["${process.execPath}", "${FIXTURE_SERVER}"]
     callTimeout: 2
@@ -171,6 +177,36 @@ describe('server-to-client requests, 2025 era', () => {
     }
   });
 
+  it('gives two sessions calling one server at once each its own questions, when it serves one at a time', async () => {
+    const rita = await askedClient('rita');
+    const sam = await askedClient('sam');
+    try {
+      const [first, second] = await Promise.all([
+        rita.client.callTool({
+          name: 'ordered__ask',
+          arguments: { what: ['roots', 'sampling'], delayMs: 200 }
+        }),
+        sam.client.callTool({
+          name: 'ordered__ask',
+          arguments: { what: ['roots', 'sampling'], delayMs: 200 }
+        })
+      ]);
+      expect(JSON.parse(textOf(first))).toMatchObject([
+        { roots: [{ name: 'rita' }] },
+        { content: { text: 'sampled by rita' } }
+      ]);
+      expect(JSON.parse(textOf(second))).toMatchObject([
+        { roots: [{ name: 'sam' }] },
+        { content: { text: 'sampled by sam' } }
+      ]);
+      expect(rita.asked.map(entry => entry.method)).toEqual(['roots/list', 'sampling/createMessage']);
+      expect(sam.asked.map(entry => entry.method)).toEqual(['roots/list', 'sampling/createMessage']);
+    } finally {
+      await rita.client.close();
+      await sam.client.close();
+    }
+  });
+
   it('gives the server -32601 for a client without the capability, and the call completes', async () => {
     const { client, asked } = await askedClient('gina', { roots: {} });
     try {
@@ -180,6 +216,42 @@ describe('server-to-client requests, 2025 era', () => {
         /^-32601: .*elicitation\/create from server fixture.*did not declare the capability elicitation \(form mode\)/
       );
       expect(asked).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('withdraws a question from the client when the call it belongs to is cancelled', async () => {
+    const client = new Client(
+      { name: 'quinn', version: '1.0.0' },
+      { capabilities: { elicitation: { form: {} } }, versionNegotiation: { mode: 'legacy' } }
+    );
+    let asked!: () => void;
+    const question = new Promise<void>(resolve => (asked = resolve));
+    let withdrawn!: () => void;
+    const gone = new Promise<void>(resolve => (withdrawn = resolve));
+    // The first question is never answered: it stays open until it is withdrawn.
+    let questions = 0;
+    client.setRequestHandler('elicitation/create', (_request, ctx) => {
+      if (questions++ > 0) return { action: 'accept', content: { name: 'quinn' } };
+      asked();
+      ctx.mcpReq.signal.addEventListener('abort', () => withdrawn());
+      return new Promise(() => undefined);
+    });
+    await client.connect(new StreamableHTTPClientTransport(gateway.url));
+    try {
+      const caller = new AbortController();
+      const call = client.callTool(
+        { name: 'fixture__ask', arguments: { what: 'elicit' } },
+        { signal: caller.signal }
+      );
+      await question;
+      caller.abort(new Error('changed my mind'));
+      await expect(call).rejects.toThrow();
+      await gone;
+      // Nothing was left waiting: the server asks this session again at once.
+      const again = await client.callTool({ name: 'fixture__ask', arguments: { what: 'elicit' } });
+      expect(JSON.parse(textOf(again))).toEqual({ action: 'accept', content: { name: 'quinn' } });
     } finally {
       await client.close();
     }
