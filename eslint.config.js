@@ -5,12 +5,12 @@ import globals from 'globals';
 
 /**
  * The layers, in the direction data flows. A layer may import from the layers after it, never
- * from the ones before it: http → sessions → catalog → upstream → runtime. Only the Docker
+ * from the ones before it: http → sessions → catalog → upstream → connectors → runtime. Only the Docker
  * runtime module may import dockerode. Both are `no-restricted-imports` rules, so each layer's
  * block carries the dockerode rule too (a later block replaces a rule's options, it does not
  * merge them).
  */
-const layers = ['http', 'sessions', 'catalog', 'upstream', 'runtime'];
+const layers = ['http', 'sessions', 'catalog', 'upstream', 'connectors', 'runtime'];
 const dockerode = { name: 'dockerode', message: 'only src/runtime/docker-runtime.ts talks to Docker' };
 const layerBlocks = layers.map((layer, index) => ({
   files: [`src/${layer}/**/*.ts`],
@@ -21,7 +21,7 @@ const layerBlocks = layers.map((layer, index) => ({
         paths: [dockerode],
         patterns: layers.slice(0, index).map(above => ({
           group: [`../${above}/*`, `../../${above}/*`],
-          message: `data flows http → sessions → catalog → upstream → runtime; ${layer} must not import from ${above}`
+          message: `data flows http → sessions → catalog → upstream → connectors → runtime; ${layer} must not import from ${above}`
         }))
       }
     ]
@@ -37,7 +37,7 @@ const everyLayer = [...layers, 'store', 'auth'];
 const baseBlocks = Object.entries({
   config: everyLayer,
   store: [...layers, 'auth'],
-  auth: ['http', 'sessions', 'upstream', 'runtime']
+  auth: ['http', 'sessions', 'upstream', 'connectors', 'runtime']
 }).map(([base, above]) => ({
   files: [`src/${base}/**/*.ts`],
   rules: {

@@ -66,3 +66,28 @@ export function fingerprintOf(spec: Pick<ServerSpec, 'image' | 'command' | 'env'
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
+
+/** How a remote server (`url:` in servers.yaml) is reached. */
+export interface RemoteTarget {
+  /** The server's MCP endpoint (`${VAR}` resolved). */
+  readonly url: URL;
+  /** `auto`: Streamable HTTP, falling back to HTTP+SSE when the server speaks only that. */
+  readonly transport: 'auto' | 'streamable-http' | 'sse';
+  /** Headers sent with every request to the server (`${VAR}` resolved). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** PEM text of the server's `ca:` file: trusted besides the system's and NODE_EXTRA_CA_CERTS. */
+  readonly ca: string | undefined;
+  /** OAuth to the server (`auth: oauth`); undefined: none (headers only). */
+  readonly oauth: RemoteOAuth | undefined;
+}
+
+/** The gateway as an OAuth client of one remote server. */
+export interface RemoteOAuth {
+  /** A pre-registered client; without one, a Client ID Metadata Document, then dynamic registration. */
+  readonly clientId: string | undefined;
+  readonly clientSecret: string | undefined;
+  /** Scopes to ask for; undefined: what the server's metadata says. */
+  readonly scope: string | undefined;
+  /** `shared`: one login for the gateway; `per-user`: each principal logs in on its own. */
+  readonly credentials: 'shared' | 'per-user';
+}
