@@ -45,3 +45,12 @@ export interface Connector {
    */
   open(signal: AbortSignal): Promise<Link>;
 }
+
+/**
+ * A request that never reached the server (the connection was already gone, or the remote session
+ * had expired): safe to send again, once, on a new connection. A link's transport rejects a send
+ * with it; anything else that fails a request may have reached the server and is not retried.
+ */
+export class UndeliveredError extends Error {
+  override readonly name = 'UndeliveredError';
+}
