@@ -208,6 +208,31 @@ describe('the gateway as OAuth client of a remote server', () => {
     expect(after.refresh_token).not.toBe(before.refresh_token);
   });
 
+  it('refreshes once at a time when concurrent calls are refused, so a rotated refresh token is never reused', async () => {
+    const client = await connect();
+    // The access token stops being accepted while the refresh token stays good: every call in
+    // flight gets a 401 and asks for a refresh. Presenting a spent refresh token twice would make
+    // the remote revoke the whole grant (reuse detection).
+    const record = storedTokens()!;
+    new RemoteCredentialStore(ourDb, () => loadCredentialKey(ourState)).write(
+      { serverId: 'docs', principal: '' },
+      'tokens',
+      { ...record, tokens: { ...record.tokens, access_token: 'no-longer-accepted' } }
+    );
+    const texts = await Promise.all(
+      ['one', 'two', 'three'].map(async text =>
+        textOf(await client.callTool({ name: 'fixture__echo', arguments: { text } }))
+      )
+    );
+    expect(texts).toEqual(['one', 'two', 'three']);
+    await client.close();
+    const again = await connect();
+    expect(textOf(await again.callTool({ name: 'fixture__echo', arguments: { text: 'still' } }))).toBe(
+      'still'
+    );
+    await again.close();
+  });
+
   it('fails calls with login_required once the remote revokes the grant, and forgets the dead tokens', async () => {
     const grant = /^oauth:mcp-gateway\t(\S+)\t/m.exec(remoteCli(['token', 'list']).stdout);
     expect(grant).not.toBeNull();

@@ -16,6 +16,8 @@ import { StoreError } from '../../store/store-error.js';
 
 /** Tokens are refreshed when they have less than this left (or a tenth of their life, if less). */
 const REFRESH_MARGIN_MS = 60_000;
+/** The longest one refresh holds off the others (a token request that neither answers nor fails). */
+const REFRESH_LOCK_MS = 30_000;
 
 /** The gateway as an OAuth client, as every remote server sees it. */
 export interface GatewayClient {
@@ -75,6 +77,8 @@ export class RemoteOAuthProvider implements OAuthClientProvider {
   private readonly shared: CredentialOwner;
   private readonly now: () => number;
   private refreshing: Promise<void> | undefined;
+  /** Held by the SDK flow that read the refresh token, until it saves new tokens or gives up. */
+  private refreshLock: { readonly done: Promise<void>; readonly release: () => void } | undefined;
 
   constructor(private readonly options: RemoteOAuthProviderOptions) {
     this.owner = { serverId: options.serverId, principal: options.principal };
@@ -117,8 +121,16 @@ export class RemoteOAuthProvider implements OAuthClientProvider {
    * before each request), tokens near expiry are refreshed first, and having none is an error.
    */
   async tokens(ctx?: OAuthClientInformationContext): Promise<StoredOAuthTokens | undefined> {
+    if (this.options.login) return this.record()?.tokens;
+    while (this.refreshLock) await this.refreshLock.done;
     const record = this.record();
-    if (ctx !== undefined || this.options.login) return record?.tokens;
+    if (ctx !== undefined) {
+      // auth() reads the tokens to refresh them: the next flow waits until this one has saved
+      // (or given up), so a rotating refresh token is never presented twice (reuse detection at
+      // the server would revoke the whole grant).
+      if (record?.tokens.refresh_token !== undefined) this.lockRefresh();
+      return record?.tokens;
+    }
     if (record === undefined) throw this.loginRequired('the gateway has no OAuth tokens for it');
     if (record.tokens.refresh_token !== undefined && this.expiresSoon(record)) {
       this.refreshing ??= this.refresh().finally(() => (this.refreshing = undefined));
@@ -136,9 +148,11 @@ export class RemoteOAuthProvider implements OAuthClientProvider {
       expiresAt: lifetimeMs === undefined ? undefined : this.now() + lifetimeMs
     };
     this.options.store.write(this.owner, 'tokens', record);
+    this.unlockRefresh();
   }
 
   redirectToAuthorization(authorizationUrl: URL): void {
+    this.unlockRefresh();
     if (!this.options.login) {
       throw this.loginRequired('its OAuth tokens have expired or were revoked, and refreshing them failed');
     }
@@ -169,7 +183,10 @@ export class RemoteOAuthProvider implements OAuthClientProvider {
 
   invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery'): void {
     const { store } = this.options;
-    if (scope === 'all' || scope === 'tokens') store.forget(this.owner, ['tokens']);
+    if (scope === 'all' || scope === 'tokens') {
+      store.forget(this.owner, ['tokens']);
+      this.unlockRefresh();
+    }
     if (scope === 'all' || scope === 'client') store.forget(this.shared, ['client']);
     if (scope === 'all' || scope === 'discovery') store.forget(this.shared, ['discovery']);
     if ((scope === 'all' || scope === 'verifier') && this.options.login) delete this.options.login.verifier;
@@ -178,6 +195,27 @@ export class RemoteOAuthProvider implements OAuthClientProvider {
   /** The stored tokens, or undefined when there are none. */
   private record(): TokenRecord | undefined {
     return this.read(this.owner, 'tokens') as TokenRecord | undefined;
+  }
+
+  private lockRefresh(): void {
+    let release!: () => void;
+    const done = new Promise<void>(resolve => (release = resolve));
+    // A flow that fails in a way that reaches none of the release points frees it in time.
+    const timer = setTimeout(() => this.unlockRefresh(), REFRESH_LOCK_MS);
+    timer.unref();
+    this.refreshLock = {
+      done,
+      release: () => {
+        clearTimeout(timer);
+        release();
+      }
+    };
+  }
+
+  private unlockRefresh(): void {
+    const lock = this.refreshLock;
+    this.refreshLock = undefined;
+    lock?.release();
   }
 
   private expiresSoon(record: TokenRecord): boolean {
