@@ -279,6 +279,24 @@ describe('the gateway as OAuth client of a remote server', () => {
     expect(storedTokens()).toBeUndefined();
   });
 
+  it('reports a refusal in the browser as a failed login, and a newer login replaces an older one', async () => {
+    const older = await logins.start('docs');
+    const { authorizationUrl } = await logins.start('docs');
+    const browser = new ConsentBrowser(remoteOrigin);
+    const page = await browser.open(new URL(authorizationUrl));
+    const denied = await browser.submit(page.url, page.html, { password: PASSWORD, decision: 'deny' });
+    expect(denied.redirect?.searchParams.get('error')).toBe('access_denied');
+    const answer = await fetch(denied.redirect!);
+    expect(answer.status).toBe(400);
+    expect(await answer.text()).toContain('refused: access_denied');
+    expect(logins.status('docs').login).toMatchObject({ state: 'failed' });
+
+    // The older login's callback is no longer accepted.
+    const stale = await approve(older.authorizationUrl);
+    expect(await (await fetch(stale)).text()).toContain('unknown or has expired');
+    expect(storedTokens()).toBeUndefined();
+  });
+
   it('will not ask for a token whose audience is another server', async () => {
     const refused = await fetch(`${ourOrigin}/api/servers/relay/login`, { method: 'POST' });
     expect(refused.status).toBe(502);

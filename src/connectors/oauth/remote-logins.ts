@@ -120,6 +120,10 @@ export class RemoteLogins {
     } catch (error) {
       throw this.failed(server.id, principal, `cannot start the login: ${describeError(error)}`, error);
     }
+    // One login at a time per server and principal: a newer one replaces the one before.
+    for (const [state, login] of this.pending) {
+      if (login.server.id === server.id && login.principal === principal) this.pending.delete(state);
+    }
     this.pending.set(attempt.state, { server, principal, attempt, startedAt: this.now() });
     const authorizationUrl = attempt.authorizationUrl.href;
     this.outcomes.set(keyOf(server.id, principal), {
