@@ -361,6 +361,64 @@ describe('the gateway as OAuth client of a remote server', () => {
     await client.close();
   });
 
+  it('keeps per-user credentials apart: each principal its own login and token, logging one out leaves the other', async () => {
+    logins.register({
+      id: 'team',
+      url: new URL(`${remoteOrigin}/mcp`),
+      oauth: { ...SHARED, credentials: 'per-user' }
+    });
+    for (const principal of ['token:alice', 'token:bob']) {
+      const { authorizationUrl } = await logins.start('team', principal);
+      expect((await fetch(await approve(authorizationUrl))).status).toBe(200);
+    }
+    const read = (principal: string) =>
+      (
+        new RemoteCredentialStore(ourDb, () => loadCredentialKey(ourState)).read(
+          { serverId: 'team', principal },
+          'tokens'
+        ) as { tokens: { access_token: string } }
+      ).tokens.access_token;
+    expect(read('token:alice')).not.toBe(read('token:bob'));
+
+    const sent: string[] = [];
+    const recording = (principal: string) => {
+      const provider = logins.provider('team', principal);
+      return new StreamableHTTPClientTransport(new URL(`${remoteOrigin}/mcp`), {
+        authProvider: provider,
+        fetch: (url, init) => {
+          sent.push(`${principal} ${new Headers(init?.headers).get('authorization')}`);
+          return fetch(url, init);
+        }
+      });
+    };
+    const alice = new Client({ name: 'alice', version: '1' });
+    await alice.connect(recording('token:alice'));
+    const bob = new Client({ name: 'bob', version: '1' });
+    await bob.connect(recording('token:bob'));
+    await alice.callTool({ name: 'fixture__echo', arguments: { text: 'a' } });
+    await bob.callTool({ name: 'fixture__echo', arguments: { text: 'b' } });
+    expect(sent.filter(line => line.startsWith('token:alice'))).toSatisfy((lines: string[]) =>
+      lines.every(line => line === `token:alice Bearer ${read('token:alice')}`)
+    );
+    expect(sent.filter(line => line.startsWith('token:bob'))).toSatisfy((lines: string[]) =>
+      lines.every(line => line === `token:bob Bearer ${read('token:bob')}`)
+    );
+    await alice.close();
+    await bob.close();
+
+    // Alice logs out: her calls need a login of her own; Bob's still work.
+    logins.logout('team', 'token:alice');
+    await expect(
+      new Client({ name: 'alice', version: '1' }).connect(recording('token:alice'))
+    ).rejects.toMatchObject({ code: 'login_required', message: expect.stringContaining('for token:alice') });
+    const bobAgain = new Client({ name: 'bob', version: '1' });
+    await bobAgain.connect(recording('token:bob'));
+    expect(textOf(await bobAgain.callTool({ name: 'fixture__echo', arguments: { text: 'bob' } }))).toBe(
+      'bob'
+    );
+    await bobAgain.close();
+  });
+
   it('is served by the real daemon: the callback route, and the login API behind the admin check', async () => {
     // The remote gateway is a real daemon too (in auth.mode oauth, whose OAuth server owns /oauth/).
     const stray = await fetch(`${remoteOrigin}${CALLBACK_PATH}?state=nothing&code=x`);
