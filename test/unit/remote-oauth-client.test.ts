@@ -85,6 +85,28 @@ describe('the gateway as OAuth client', () => {
     expect(preset.clientMetadata.token_endpoint_auth_method).toBe('client_secret_basic');
   });
 
+  it('registers anew when the stored client was made for another callback or metadata document', () => {
+    const credentials = store();
+    const at = (origin: string) =>
+      new RemoteOAuthProvider({
+        serverId: 'docs',
+        principal: '',
+        serverUrl: new URL('https://docs.example/mcp'),
+        client: gatewayClientAt(origin),
+        oauth,
+        store: credentials
+      });
+    const before = at('http://127.0.0.1:8000');
+    before.saveClientInformation({ client_id: 'dcr-1', redirect_uris: [before.redirectUrl] });
+    expect(before.clientInformation()).toMatchObject({ client_id: 'dcr-1' });
+    expect(at('http://127.0.0.1:9000').clientInformation()).toBeUndefined();
+
+    const public1 = at('https://gw1.example');
+    public1.saveClientInformation({ client_id: public1.clientMetadataUrl! });
+    expect(public1.clientInformation()).toEqual({ client_id: public1.clientMetadataUrl });
+    expect(at('https://gw2.example').clientInformation()).toBeUndefined();
+  });
+
   it('keeps one principal’s tokens from another’s calls', async () => {
     const shared = store();
     const client = gatewayClientAt('https://gateway.example.com');

@@ -106,10 +106,25 @@ export class RemoteOAuthProvider implements OAuthClientProvider {
   clientInformation(): StoredOAuthClientInformation | undefined {
     const stored = this.read(this.shared, 'client') as StoredOAuthClientInformation | undefined;
     const { clientId, clientSecret } = this.options.oauth;
-    if (clientId === undefined) return stored;
+    if (clientId === undefined) return this.stillOurs(stored);
     // The configured client wins over one stored for an earlier config.
     if (stored?.client_id === clientId && stored.client_secret === clientSecret) return stored;
     return { client_id: clientId, ...(clientSecret === undefined ? {} : { client_secret: clientSecret }) };
+  }
+
+  /**
+   * A stored client made for another callback URL or metadata document (the gateway's publicUrl or
+   * port changed) would fail at the authorization server: it counts as none, and the SDK makes a
+   * new one.
+   */
+  private stillOurs(stored: StoredOAuthClientInformation | undefined) {
+    if (stored === undefined) return undefined;
+    const redirectUris = (stored as { redirect_uris?: unknown }).redirect_uris;
+    if (Array.isArray(redirectUris)) return redirectUris.includes(this.redirectUrl) ? stored : undefined;
+    if (stored.client_id.startsWith('https://')) {
+      return stored.client_id === this.clientMetadataUrl ? stored : undefined;
+    }
+    return stored;
   }
 
   saveClientInformation(information: StoredOAuthClientInformation): void {
