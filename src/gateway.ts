@@ -154,7 +154,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const remoteClient = gatewayClientAt(gatewaySettings.publicUrl ?? (() => listenOrigin));
   const logins = new RemoteLogins({
     store: new RemoteCredentialStore(db, () => loadCredentialKey(path.resolve(settings.stateDir))),
-    client: remoteClient
+    client: remoteClient,
+    log
   });
 
   const runner = new CallRunner({

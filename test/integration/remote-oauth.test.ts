@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { DatabaseSync } from 'node:sqlite';
 import express, { type ErrorRequestHandler } from 'express';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { RemoteLogins, type OAuthServer } from '../../src/connectors/oauth/remote-logins.js';
@@ -50,6 +51,8 @@ let ourServer: Server;
 let ourOrigin: string;
 let relay: Server;
 let logins: RemoteLogins;
+/** What this side's logins logged. */
+const logLines: { msg: string; server?: string; err?: string }[] = [];
 /** Added to the clock of this side's logins: moves time forward to near a token's expiry. */
 let clockOffset = 0;
 
@@ -88,6 +91,7 @@ servers:
   logins = new RemoteLogins({
     store: new RemoteCredentialStore(ourDb, () => loadCredentialKey(ourState)),
     client,
+    log: pino({ level: 'info' }, { write: (line: string) => logLines.push(JSON.parse(line)) }),
     now: () => Date.now() + clockOffset
   });
   logins.register({ id: 'docs', url: new URL(`${remoteOrigin}/mcp`), oauth: SHARED });
@@ -180,6 +184,9 @@ describe('the gateway as OAuth client of a remote server', () => {
     expect(await page.text()).toContain('logged in to server “docs”');
     await expect(login).resolves.toBe(0);
     expect(notes).toContain('logged in');
+    expect(logLines).toContainEqual(
+      expect.objectContaining({ msg: 'OAuth login to a remote server completed', server: 'docs' })
+    );
     expect(storedTokens()?.tokens.refresh_token).toBeTruthy();
 
     const client = await connect();
@@ -276,6 +283,9 @@ describe('the gateway as OAuth client of a remote server', () => {
     };
     expect(status).toMatchObject({ loggedIn: false, login: { state: 'failed' } });
     expect(status.login.error).toContain('server "docs"');
+    expect(logLines).toContainEqual(
+      expect.objectContaining({ msg: 'OAuth login to a remote server failed', err: status.login.error })
+    );
     expect(storedTokens()).toBeUndefined();
   });
 

@@ -7,6 +7,7 @@ import {
 } from '@modelcontextprotocol/client';
 import type { RemoteOAuth } from '../../config/server-spec.js';
 import { describeError, GatewayError } from '../../errors.js';
+import type { Logger } from '../../log.js';
 import type { RemoteCredentialStore } from '../../store/remote-credential-store.js';
 import { RemoteOAuthProvider, type GatewayClient, type LoginAttempt } from './remote-oauth-provider.js';
 
@@ -40,6 +41,8 @@ interface Pending {
 export interface RemoteLoginsOptions {
   readonly store: RemoteCredentialStore;
   readonly client: GatewayClient;
+  /** Told when a login starts, completes or fails. */
+  readonly log?: Logger;
   readonly now?: () => number;
 }
 
@@ -126,6 +129,7 @@ export class RemoteLogins {
     }
     this.pending.set(attempt.state, { server, principal, attempt, startedAt: this.now() });
     const authorizationUrl = attempt.authorizationUrl.href;
+    this.options.log?.info({ server: server.id, principal }, 'OAuth login to a remote server started');
     this.outcomes.set(keyOf(server.id, principal), {
       state: 'pending',
       authorizationUrl,
@@ -172,6 +176,7 @@ export class RemoteLogins {
       throw this.failed(server.id, principal, `the login failed: ${describeError(error)}`, error);
     }
     this.outcomes.set(keyOf(server.id, principal), { state: 'done', at: new Date(this.now()).toISOString() });
+    this.options.log?.info({ server: server.id, principal }, 'OAuth login to a remote server completed');
     return { serverId: server.id, principal };
   }
 
@@ -227,6 +232,10 @@ export class RemoteLogins {
 
   private failed(serverId: string, principal: string, message: string, cause: unknown): GatewayError {
     const full = `OAuth login to server "${serverId}"${principal ? ` for ${principal}` : ''}: ${message}`;
+    this.options.log?.warn(
+      { server: serverId, principal, err: full },
+      'OAuth login to a remote server failed'
+    );
     this.outcomes.set(keyOf(serverId, principal), {
       state: 'failed',
       error: full,
