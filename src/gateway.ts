@@ -9,6 +9,10 @@ import { formatProblem, loadConfigFile } from './config/load-config.js';
 import type { ServerSpec } from './config/server-spec.js';
 import { createApiRouter } from './http/api/api-router.js';
 import { createApp } from './http/app.js';
+import { createRemoteOAuthRouter, gatewayClientAt } from './http/remote-oauth/remote-oauth-router.js';
+import { RemoteLogins } from './connectors/oauth/remote-logins.js';
+import { loadCredentialKey } from './store/credential-key.js';
+import { RemoteCredentialStore } from './store/remote-credential-store.js';
 import { createObservability } from './observability.js';
 import { createSecurity } from './security.js';
 import { CallRunner } from './sessions/call-runner.js';
@@ -144,6 +148,16 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     throw error;
   });
 
+  // The gateway as OAuth client of remote servers (`auth: oauth`): its callback is at publicUrl,
+  // else at the address it listens on, known once it does.
+  let listenOrigin = '';
+  const remoteClient = gatewayClientAt(gatewaySettings.publicUrl ?? (() => listenOrigin));
+  const logins = new RemoteLogins({
+    store: new RemoteCredentialStore(db, () => loadCredentialKey(path.resolve(settings.stateDir))),
+    client: remoteClient,
+    log
+  });
+
   const runner = new CallRunner({
     catalog,
     observe: observe.onCall,
@@ -260,8 +274,10 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       events: observe.events,
       runner,
       audit: security.audit,
-      version: VERSION
+      version: VERSION,
+      logins
     }),
+    remoteOAuth: createRemoteOAuthRouter(logins, remoteClient),
     security: { metadata: security.metadata, forMcp: security.forMcp, forAdmin: security.forAdmin },
     allowedHosts: [...LOOPBACK_NAMES, ...allowedHosts, ...(publicHost ? [publicHost] : [])],
     allowedOrigins: [...LOOPBACK_NAMES, ...allowedOrigins, ...(publicHost ? [publicHost] : [])],
@@ -295,6 +311,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const address = httpServer.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${hostForUrl}:${address.port}/mcp`;
+  listenOrigin = `http://${isWildcard(address.address) ? '127.0.0.1' : hostForUrl}:${address.port}`;
   log.info({ url, servers: config.servers.length, config: config.file }, 'gateway listening');
 
   let closing: Promise<void> | undefined;
@@ -328,4 +345,9 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     return closing;
   };
   return { url, catalog, close };
+}
+
+/** An address that means every interface: a browser on this machine reaches it as loopback. */
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
 }
