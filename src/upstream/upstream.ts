@@ -14,7 +14,7 @@ import type { CallToolResult, Progress } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/server-spec.js';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
+import type { Connector, Link, LinkEnd } from '../connectors/connector.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
 import {
   callerCapabilities,
@@ -27,7 +27,6 @@ import { withColdStart } from './cold-start.js';
 import { CAPABILITY_KINDS, listKind, listKindOrNone, type CapabilityKind, type Listing } from './listing.js';
 import { LogRelay, type LogHandler, type LogMessage } from './log-relay.js';
 import { Slots } from './slots.js';
-import { MAX_LINE_BYTES, StreamTransport } from './stream-transport.js';
 
 export type UpstreamState = 'stopped' | 'starting' | 'ready' | 'stopping' | 'failed';
 
@@ -60,13 +59,12 @@ export interface UpstreamListener {
 
 export interface UpstreamOptions {
   readonly spec: ServerSpec;
-  readonly runtime: Runtime;
+  /** Opens the connections to the server; its kind decides which (see `connector-for.ts`). */
+  readonly connector: Connector;
   readonly identity: ClientIdentity;
   readonly log: Logger;
-  /** Bound on process start plus the MCP handshake. */
+  /** Bound on opening a connection (a process start, say) plus the MCP handshake. */
   readonly startTimeoutMs: number;
-  /** Longest line accepted on the server's stdout; the default is 64 MiB. */
-  readonly maxLineBytes?: number;
 }
 
 export interface CallOptions {
@@ -127,19 +125,14 @@ export type Send<T> = (
 
 interface Connection {
   readonly client: Client;
-  readonly process: ServerProcess;
+  readonly link: Link;
   /**
-   * Rejecters of the requests in flight (calls and tool listings): the process's exit fails each at
-   * once with `server_exited`, an over-long line with `message_too_large`.
+   * Rejecters of the requests in flight (calls and tool listings): the link's end fails each at
+   * once with `server_exited`, a fault of the link (an over-long line) with the fault.
    * Each removes its own when it settles, so nothing outlives the request (racing every request
-   * against one long-lived promise would keep every result reachable until the process exits).
+   * against one long-lived promise would keep every result reachable until the link ends).
    */
   readonly inFlight: Set<(error: unknown) => void>;
-  /**
-   * How the connection ended: the process's exit, or the end of its stdout when no exit follows
-   * within {@link EXIT_GRACE_MS} (an engine killed under a container never reports one).
-   */
-  readonly ended: Promise<ExitInfo>;
   /** The callers of the requests in flight, whom the server's own requests are passed to. */
   readonly askers: ClientAskers;
   /** Every kind listed right after the start; discovery waits for it rather than asking again. */
@@ -161,7 +154,7 @@ function withoutHopMeta(result: CallToolResult): CallToolResult {
 
 const HOP_META_PREFIX = 'io.modelcontextprotocol/';
 
-/** A start that failed because the process ended during the handshake (it may not know the probe). */
+/** A start that failed because the connection ended during the handshake (it may not know the probe). */
 class ExitedDuringStart extends GatewayError {
   constructor(message: string, serverId: string) {
     super('start_failed', message, { serverId });
@@ -179,11 +172,11 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   });
 }
 
-/** The exit, if the process ends within `ms`. */
-function exitWithin(process: ServerProcess, ms: number): Promise<ExitInfo | undefined> {
+/** The link's end, if it comes within `ms`. */
+function endWithin(link: Link, ms: number): Promise<LinkEnd | undefined> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
-    process.exited,
+    link.ended,
     new Promise<undefined>(resolve => (timer = setTimeout(resolve, ms, undefined)))
   ]).finally(() => clearTimeout(timer));
 }
@@ -201,15 +194,6 @@ const FAILED_COOLDOWN_MS = 30_000;
  */
 const LEGACY_FALLBACK_MS = 5_000;
 
-/** How long an ended stdout waits for the process's exit status before it counts as the exit. */
-const EXIT_GRACE_MS = 200;
-
-/** The exit of a process whose stdout ended with no exit status after it. */
-const STDOUT_ENDED: ExitInfo = {
-  reason: 'its stdout closed, and no exit status followed',
-  requested: false
-};
-
 /** A failed start or a crash, as counted toward marking a server failed. */
 interface Failure {
   readonly at: number;
@@ -224,13 +208,6 @@ function describeFailures(failures: readonly Failure[]): string {
   if (crashes === 0) return `failed to start ${times(starts)} in a minute`;
   if (starts === 0) return `crashed ${times(crashes)} in a minute`;
   return `failed to start ${times(starts)} and crashed ${times(crashes)} in a minute`;
-}
-
-/** `64 MiB`, `1 KiB`, or bytes, for messages about the line limit. */
-function sizeOf(bytes: number): string {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
-  return `${bytes} bytes`;
 }
 
 /**
@@ -306,9 +283,9 @@ export class Upstream {
     return () => this.listeners.delete(listener);
   }
 
-  /** The catalog fingerprint: the config's, plus what the runtime adds (an image id). */
+  /** The catalog fingerprint: the config's, plus what the connector adds (an image id). */
   async fingerprint(): Promise<string> {
-    const extra = await this.options.runtime.identify?.(this.spec).catch(() => undefined);
+    const extra = await this.options.connector.identify?.().catch(() => undefined);
     return extra === undefined ? this.spec.fingerprint : `${this.spec.fingerprint}:${extra}`;
   }
 
@@ -334,7 +311,7 @@ export class Upstream {
   status() {
     return {
       id: this.spec.id,
-      runtime: this.spec.runtime,
+      runtime: this.spec.kind,
       state: this.stateValue,
       startedAt: this.startedAtValue?.toISOString() ?? null,
       lastUsed: this.lastUsedValue?.toISOString() ?? null,
@@ -508,47 +485,66 @@ export class Upstream {
     this.clearIdleTimer();
     this.lastUsedValue = new Date();
     try {
-      const cold = this.connection === undefined;
-      const startedAt = performance.now();
-      // A caller that gives up during a cold start leaves at once; the start goes on for others.
-      const connection = await untilAborted(this.ensureStarted(), options.signal).catch((error: unknown) => {
-        throw withColdStart(this.callError(error, subject, options.signal), {
+      const { connection, cold, startMs } = await this.connectionFor(subject, options);
+      // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
+      const timeoutMs = Math.max(1, this.spec.callTimeoutMs - queuedMs);
+      const result = await this.sendOn(connection, send, options, timeoutMs).catch(async (error: unknown) => {
+        throw withColdStart(await this.requestError(error, connection, subject, options.signal, queuedMs), {
           cold,
-          startMs: performance.now() - startedAt
+          startMs
         });
       });
-      const startMs = cold ? performance.now() - startedAt : 0;
-      const leave = connection.askers.add(options.asker);
-      const request = send(
-        connection.client,
-        {
-          // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
-          timeout: Math.max(1, this.spec.callTimeoutMs - queuedMs),
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onprogress ? { onprogress: options.onprogress } : {}),
-          // A 2026-era caller answers the server's questions itself: its input_required comes back.
-          ...(options.inputRequired ? { allowInputRequired: true } : {})
-        },
-        this.hopMeta(options)
-      );
-      const closeLogs = this.logs.open(options.onlog);
-      const result = await tracked(connection, request)
-        .catch(async (error: unknown) => {
-          throw withColdStart(await this.requestError(error, connection, subject, options.signal, queuedMs), {
-            cold,
-            startMs
-          });
-        })
-        .finally(() => {
-          closeLogs();
-          leave();
-        });
       return { result, cold, startMs };
     } finally {
       this.inFlightCount--;
       this.lastUsedValue = new Date();
       if (this.inFlightCount === 0) this.armIdleTimer();
     }
+  }
+
+  /**
+   * The running connection, started first if needed (shared with concurrent callers). A caller that
+   * gives up during a cold start leaves at once; the start goes on for others.
+   */
+  private async connectionFor(
+    subject: Subject,
+    options: CallOptions
+  ): Promise<{ connection: Connection; cold: boolean; startMs: number }> {
+    const cold = this.connection === undefined;
+    const startedAt = performance.now();
+    const connection = await untilAborted(this.ensureStarted(), options.signal).catch((error: unknown) => {
+      throw withColdStart(this.callError(error, subject, options.signal), {
+        cold,
+        startMs: performance.now() - startedAt
+      });
+    });
+    return { connection, cold, startMs: cold ? performance.now() - startedAt : 0 };
+  }
+
+  /** Sends one request by way of `send` on `connection`, failed early by its end or a fault. */
+  private sendOn<T>(
+    connection: Connection,
+    send: Send<T>,
+    options: CallOptions,
+    timeoutMs: number
+  ): Promise<T> {
+    const leave = connection.askers.add(options.asker);
+    const request = send(
+      connection.client,
+      {
+        timeout: timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onprogress ? { onprogress: options.onprogress } : {}),
+        // A 2026-era caller answers the server's questions itself: its input_required comes back.
+        ...(options.inputRequired ? { allowInputRequired: true } : {})
+      },
+      this.hopMeta(options)
+    );
+    const closeLogs = this.logs.open(options.onlog);
+    return tracked(connection, request).finally(() => {
+      closeLogs();
+      leave();
+    });
   }
 
   /**
@@ -580,7 +576,7 @@ export class Upstream {
       (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.NotConnected)
     ) {
       // The connection ended under the call: say how, which takes at most EXIT_GRACE_MS to learn.
-      return this.exitError(await connection.ended, error);
+      return this.exitError(await connection.link.ended, error);
     }
     if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout && queuedMs >= 50) {
       return new GatewayError(
@@ -593,7 +589,7 @@ export class Upstream {
   }
 
   /** The error for calls in flight when the connection ended with `exit`. */
-  private exitError(exit: ExitInfo, cause?: unknown): GatewayError {
+  private exitError(exit: LinkEnd, cause?: unknown): GatewayError {
     const next =
       Date.now() < this.failedUntil
         ? `; it ${this.failedBecause}, so it is marked failed until ${new Date(this.failedUntil).toISOString()}`
@@ -777,12 +773,7 @@ export class Upstream {
   }
 
   private async handshake(prior: PriorDiscovery | undefined): Promise<Connection> {
-    const process = await this.options.runtime.start(this.spec, this.onStderr, this.shutdown.signal);
-    const maxLineBytes = this.options.maxLineBytes ?? MAX_LINE_BYTES;
-    const transport = new StreamTransport(process.stdout, process.stdin, maxLineBytes);
-    transport.onnoise = line =>
-      this.log.warn({ line: line.slice(0, 500) }, 'skipped a non-JSON line on stdout');
-    transport.onerror = error => this.log.warn({ err: error.message }, 'upstream transport error');
+    const link = await this.options.connector.open(this.shutdown.signal);
     // The SDK keeps the tool list fresh in both eras: unsolicited `list_changed` on 2025-era
     // connections, a `subscriptions/listen` stream it opens itself on 2026-era ones.
     const client = new Client(
@@ -847,28 +838,24 @@ export class Upstream {
     });
 
     const inFlight = new Set<(error: unknown) => void>();
-    // Set before connect, which chains it: the SDK's own close handler runs after it.
-    let stdoutEnded!: () => void;
-    const stdoutEnd = new Promise<void>(resolve => (stdoutEnded = resolve));
-    transport.onclose = () => stdoutEnded();
-    const ended = Promise.race([
-      process.exited,
-      stdoutEnd.then(async () => (await exitWithin(process, EXIT_GRACE_MS)) ?? STDOUT_ENDED)
-    ]);
-    void ended.then(exit => {
-      this.onExit(client, process, exit);
-      const error = this.exitError(exit);
+    void link.ended.then(end => {
+      this.onEnd(client, link, end);
+      const error = this.exitError(end);
       for (const reject of inFlight) reject(error);
     });
-    transport.onoverflow = bytes => {
-      const error = new GatewayError(
-        'message_too_large',
-        `server ${this.spec.id} wrote a line of more than ${sizeOf(maxLineBytes)} on stdout, over the gateway's limit for one message; it was dropped and the ${inFlight.size} call(s) waiting on the server failed. Make the tool return less (a page of its results, or a file or URL to fetch)`,
-        { serverId: this.spec.id }
-      );
-      this.log.error(
-        { bytes, limit: maxLineBytes, inFlight: inFlight.size },
-        'dropped an over-long line from the server'
+    link.onfault = fault => {
+      // A fault cannot be tied to one request: every request waiting on the connection fails.
+      const error =
+        fault instanceof GatewayError
+          ? new GatewayError(
+              fault.code,
+              `${fault.message} (the ${inFlight.size} call(s) waiting on the server failed with it)`,
+              { cause: fault, serverId: this.spec.id }
+            )
+          : fault;
+      this.log.warn(
+        { err: fault.message, inFlight: inFlight.size },
+        'connection fault: failing the calls in flight'
       );
       for (const reject of inFlight) reject(error);
     };
@@ -897,7 +884,7 @@ export class Upstream {
         startTimeoutMs + fallbackMs
       );
     });
-    const exitedEarly = (exit: ExitInfo) =>
+    const exitedEarly = (exit: LinkEnd) =>
       new ExitedDuringStart(`server ${this.spec.id} exited during start (${exit.reason})`, this.spec.id);
     const shutdown = new Promise<never>((_, reject) => {
       const abort = () =>
@@ -909,19 +896,22 @@ export class Upstream {
     });
     try {
       await Promise.race([
-        client.connect(transport, { timeout: this.options.startTimeoutMs, ...(prior ? { prior } : {}) }),
-        process.exited.then(exit => {
+        client.connect(link.transport, {
+          timeout: this.options.startTimeoutMs,
+          ...(prior ? { prior } : {})
+        }),
+        link.ended.then(exit => {
           throw exitedEarly(exit);
         }),
         deadline,
         shutdown
       ]);
     } catch (error) {
-      // A closed transport is usually the process ending, with its exit status a moment behind:
-      // look for the exit before stopping (a stop would make any exit look requested).
-      const exit = error instanceof GatewayError ? undefined : await exitWithin(process, 200);
+      // A closed transport is usually the connection ending, with how it ended a moment behind:
+      // look for the end before closing (a close would make any end look requested).
+      const exit = error instanceof GatewayError ? undefined : await endWithin(link, 200);
       await client.close().catch(() => undefined);
-      await process.stop();
+      await link.close();
       if (error instanceof GatewayError) throw error;
       if (exit && !exit.requested) throw exitedEarly(exit);
       throw new GatewayError(
@@ -939,7 +929,7 @@ export class Upstream {
     const discover = client.getDiscoverResult();
     this.prior =
       client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
-    this.log.debug({ label: process.label, era: this.prior.kind }, 'handshake done');
+    this.log.debug({ label: link.label, era: this.prior.kind }, 'handshake done');
     this.instructionsValue = client.getInstructions();
     const offered = client.getServerCapabilities();
     this.capabilitiesValue = offered;
@@ -964,7 +954,7 @@ export class Upstream {
       });
     }
     this.resubscribe(client);
-    return { client, process, inFlight, ended, askers };
+    return { client, link, inFlight, askers };
   }
 
   /**
@@ -1001,21 +991,21 @@ export class Upstream {
   }
 
   /**
-   * The connection of `process` ended with `exit`. A crash counts toward marking the server failed;
-   * the next call starts it again (unless it is marked failed).
+   * `link` ended with `exit`. A crash counts toward marking the server failed; the next call
+   * starts it again (unless it is marked failed).
    */
-  private onExit(client: Client, process: ServerProcess, exit: ExitInfo): void {
-    if (this.connection?.process !== process) return;
+  private onEnd(client: Client, link: Link, exit: LinkEnd): void {
+    if (this.connection?.link !== link) return;
     this.connection = undefined;
     this.clearIdleTimer();
     void client.close().catch(() => undefined);
     // Not awaited: with its engine gone, a container's stop may never finish.
-    process.stop().catch((error: unknown) => {
+    link.close().catch((error: unknown) => {
       this.log.warn({ err: describeError(error) }, 'stopping an ended server failed');
     });
-    if (!exit.requested && exit.engineLost) {
-      // Not the server's fault, as with a start the engine refuses: not counted, so the server
-      // works again as soon as the engine answers.
+    if (!exit.requested && exit.lost) {
+      // Not the server's fault (its engine or its connection went away), as with a start the
+      // engine refuses: not counted, so the server works again as soon as it can be reached.
       this.log.warn({ reason: exit.reason, inFlight: this.inFlightCount }, 'server lost with its engine');
       this.setState('stopped');
     } else if (!exit.requested) {
@@ -1030,7 +1020,7 @@ export class Upstream {
     this.log.info({ reason }, 'stopping server');
     this.connection = undefined;
     await connection.client.close().catch(() => undefined);
-    await connection.process.stop();
+    await connection.link.close();
     this.setState('stopped');
     if (reason === 'idle') this.emitLifecycle('idle_stop');
   }
@@ -1096,10 +1086,6 @@ export class Upstream {
     this.log.info({ state }, 'server state');
     for (const listener of this.listeners) listener.onState?.(this, state);
   }
-
-  private readonly onStderr = (line: string) => {
-    this.log.info({ stream: 'stderr', line }, 'server stderr');
-  };
 }
 
 /**

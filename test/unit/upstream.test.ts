@@ -1,10 +1,17 @@
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ServerSpec } from '../../src/config/server-spec.js';
+import type { ProcessSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
 import { coldStartOf } from '../../src/upstream/cold-start.js';
 import { Upstream, type UpstreamState } from '../../src/upstream/upstream.js';
-import { FAKE_TOOLS, FakeRuntime, fakeSpec, RICH_RESULT, silentLog } from '../support/fake-runtime.js';
+import {
+  FAKE_TOOLS,
+  fakeConnector,
+  FakeRuntime,
+  fakeSpec,
+  RICH_RESULT,
+  silentLog
+} from '../support/fake-runtime.js';
 
 const identity = { name: 'test-gateway', version: '0.0.0' };
 
@@ -15,18 +22,21 @@ afterEach(async () => {
 });
 
 function setup(
-  overrides: Partial<Omit<ServerSpec, 'fingerprint'>> = {},
+  overrides: Partial<Omit<ProcessSpec, 'fingerprint'>> = {},
   options: { startTimeoutMs?: number; runtime?: FakeRuntime; maxLineBytes?: number } = {}
 ) {
   const runtime = options.runtime ?? new FakeRuntime();
   const spec = fakeSpec('alpha', overrides);
   const upstream = new Upstream({
     spec,
-    runtime,
+    connector: fakeConnector(
+      spec,
+      runtime,
+      options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }
+    ),
     identity,
     log: silentLog,
-    startTimeoutMs: options.startTimeoutMs ?? 5_000,
-    ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes })
+    startTimeoutMs: options.startTimeoutMs ?? 5_000
   });
   cleanups.push(() => runtime.stopAll());
   cleanups.push(() => upstream.close());
