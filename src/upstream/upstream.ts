@@ -14,7 +14,7 @@ import type { CallToolResult, Progress } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/server-spec.js';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Connector, Link, LinkEnd } from '../connectors/connector.js';
+import { UndeliveredError, type Connector, type Link, type LinkEnd } from '../connectors/connector.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
 import {
   callerCapabilities,
@@ -485,16 +485,34 @@ export class Upstream {
     this.clearIdleTimer();
     this.lastUsedValue = new Date();
     try {
-      const { connection, cold, startMs } = await this.connectionFor(subject, options);
-      // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
-      const timeoutMs = Math.max(1, this.spec.callTimeoutMs - queuedMs);
-      const result = await this.sendOn(connection, send, options, timeoutMs).catch(async (error: unknown) => {
-        throw withColdStart(await this.requestError(error, connection, subject, options.signal, queuedMs), {
-          cold,
-          startMs
-        });
-      });
-      return { result, cold, startMs };
+      let attempt = await this.connectionFor(subject, options);
+      let { cold, startMs } = attempt;
+      const sentAt = performance.now();
+      let retried = false;
+      for (;;) {
+        const { connection } = attempt;
+        // The queue took its share of callTimeout, and a first send that never arrived its own; a
+        // cold start has its own bound (startTimeout).
+        const timeoutMs = this.spec.callTimeoutMs - queuedMs - (retried ? performance.now() - sentAt : 0);
+        try {
+          const result = await this.sendOn(connection, send, options, Math.max(1, timeoutMs));
+          return { result, cold, startMs };
+        } catch (error) {
+          if (error instanceof UndeliveredError && !retried && !options.signal?.aborted) {
+            // It never reached the server: safe to send once more, on a new connection.
+            retried = true;
+            this.retire(connection, error);
+            attempt = await this.connectionFor(subject, options);
+            cold ||= attempt.cold;
+            startMs += attempt.startMs;
+            continue;
+          }
+          throw withColdStart(await this.requestError(error, connection, subject, options.signal, queuedMs), {
+            cold,
+            startMs
+          });
+        }
+      }
     } finally {
       this.inFlightCount--;
       this.lastUsedValue = new Date();
@@ -544,6 +562,23 @@ export class Upstream {
     return tracked(connection, request).finally(() => {
       closeLogs();
       leave();
+    });
+  }
+
+  /**
+   * Gives up `connection`, which a request found gone ({@link UndeliveredError}), so that the next
+   * request opens a new one. Closing it fails the requests still waiting on it, as its end would:
+   * they may have reached the server, so they are not sent again.
+   */
+  private retire(connection: Connection, error: UndeliveredError): void {
+    if (this.connection !== connection) return; // ended or replaced meanwhile
+    this.log.info({ err: error.message }, 'a request found the connection gone; opening a new one');
+    this.connection = undefined;
+    this.clearIdleTimer();
+    this.setState('stopped');
+    void connection.client.close().catch(() => undefined);
+    connection.link.close().catch((closeError: unknown) => {
+      this.log.warn({ err: describeError(closeError) }, 'closing a connection that was gone failed');
     });
   }
 
@@ -1037,6 +1072,15 @@ export class Upstream {
         cause: error,
         serverId: this.spec.id
       });
+    }
+    if (error instanceof UndeliveredError) {
+      // Sent twice (once on a new connection), never delivered: the connector's own account wins.
+      if (error.cause instanceof GatewayError) return error.cause;
+      return new GatewayError(
+        'server_unavailable',
+        `${kind} ${name} could not be sent to server ${this.spec.id}, not even on a new connection (${error.message}); check that the server is up and reachable`,
+        { cause: error, serverId: this.spec.id }
+      );
     }
     if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
       return new GatewayError(
