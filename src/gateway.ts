@@ -18,7 +18,7 @@ import { createSecurity } from './security.js';
 import { CallRunner } from './sessions/call-runner.js';
 import { isLoopback, LOOPBACK_NAMES } from './config/loopback.js';
 import type { Logger } from './log.js';
-import type { Runtime } from './runtime/runtime.js';
+import { connectorFor } from './connectors/connector-for.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
 import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
@@ -92,8 +92,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   // containerized gateways on one engine both use /data).
   const owner = process.env.MCP_GATEWAY_OWNER || DockerRuntime.ownerFor(path.resolve(settings.stateDir));
   const docker = new DockerRuntime({ owner, log });
-  const runtimes: Record<ServerSpec['runtime'], Runtime> = { process: new LocalProcessRuntime(), docker };
-  const usesDocker = config.servers.some(spec => spec.runtime === 'docker');
+  const usesDocker = config.servers.some(spec => spec.kind === 'docker');
   if (usesDocker) {
     const engine = await docker.health();
     // The sweep health() began: bounded and never rejecting, so a slow engine cannot stop the start.
@@ -106,20 +105,22 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   }
   /** Why a server cannot serve now (an unset variable, an image that could not be pulled), or undefined. */
   const cannotServe = (spec: ServerSpec): string | undefined =>
-    spec.unavailable ?? (spec.runtime === 'docker' ? docker.imageProblem(spec) : undefined);
+    spec.unavailable ?? (spec.kind === 'docker' ? docker.imageProblem(spec) : undefined);
   const unavailableServers = () =>
     config.servers.flatMap(spec => {
       const reason = cannotServe(spec);
       return reason === undefined ? [] : [{ server: spec.id, reason }];
     });
+  const startTimeoutMs = config.raw.defaults.startTimeout * 1000;
+  const connectorParts = { docker, process: new LocalProcessRuntime(), log, startTimeoutMs };
   const upstreams = config.servers.map(
     spec =>
       new Upstream({
         spec,
-        runtime: runtimes[spec.runtime],
+        connector: connectorFor(spec, connectorParts),
         identity: { name: 'mcp-gateway', version: VERSION },
         log,
-        startTimeoutMs: config.raw.defaults.startTimeout * 1000
+        startTimeoutMs
       })
   );
   const catalog = new Catalog({ upstreams, store: new CatalogStore(db), log });

@@ -260,7 +260,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
           properties: {
             id: { type: 'string' },
             description: { type: ['string', 'null'] },
-            runtime: { type: 'string', enum: ['docker', 'process'] },
+            runtime: {
+              type: 'string',
+              enum: ['docker', 'process', 'remote'],
+              description: 'The server kind'
+            },
             state: { type: 'string', enum: ['stopped', 'starting', 'ready', 'stopping', 'failed'] },
             startedAt: { type: ['string', 'null'], format: 'date-time' },
             lastUsed: { type: ['string', 'null'], format: 'date-time' },
