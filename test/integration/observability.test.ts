@@ -329,6 +329,7 @@ describe('REST API', () => {
         '/api/servers',
         '/api/servers/{id}/start',
         '/api/servers/{id}/stop',
+        '/api/servers/{id}/login',
         '/api/tools',
         '/api/tools/{name}/call',
         '/api/sessions',
