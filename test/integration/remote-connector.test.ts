@@ -1,10 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client, type Progress } from '@modelcontextprotocol/client';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,9 +13,10 @@ import type { RemoteTarget } from '../../src/config/server-spec.js';
 import { UndeliveredError, type Link } from '../../src/connectors/connector.js';
 import { RemoteConnector } from '../../src/connectors/remote-connector.js';
 import { GatewayError } from '../../src/errors.js';
-import { EVERYTHING_SERVER, textOf, waitUntil } from '../support/gateway-process.js';
+import { EVERYTHING_SERVER, ROOT, textOf, waitUntil } from '../support/gateway-process.js';
 
 const log = pino({ level: 'silent' });
+const execFileAsync = promisify(execFile);
 
 /** Run after each test, last added first: servers stopped, links closed, files removed. */
 const cleanups: (() => unknown)[] = [];
@@ -345,6 +347,52 @@ describe('TLS', () => {
     expect(error.message).toContain(`server secure (${tls.url('/mcp').href})`);
     expect(error.message).toMatch(/TLS verification failed \(DEPTH_ZERO_SELF_SIGNED_CERT/);
     expect(error.message).toContain('ca:');
+  });
+
+  it('trusts ca: besides NODE_EXTRA_CA_CERTS, not instead of it (a gateway process of its own)', async () => {
+    // Node reads NODE_EXTRA_CA_CERTS once, at start: a child process opens both links.
+    const other = path.join(dir, 'other');
+    const made = spawnSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1']
+        .concat(['-addext', 'subjectAltName=IP:127.0.0.1'])
+        .concat(['-keyout', `${other}-key.pem`, '-out', `${other}-cert.pem`]),
+      { encoding: 'utf8' }
+    );
+    expect(made.status, made.stderr).toBe(0);
+    const answer: http.RequestListener = (_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'no session' } }));
+    };
+    const viaEnv = await serve(answer, pem);
+    const viaCa = await serve(answer, {
+      key: readFileSync(`${other}-key.pem`, 'utf8'),
+      cert: readFileSync(`${other}-cert.pem`, 'utf8')
+    });
+    const script = `
+      import { RemoteConnector } from ${JSON.stringify(path.join(ROOT, 'dist', 'connectors', 'remote-connector.js'))};
+      import { readFileSync } from 'node:fs';
+      import { pino } from 'pino';
+      const ca = readFileSync(${JSON.stringify(`${other}-cert.pem`)}, 'utf8');
+      for (const url of process.argv.slice(1)) {
+        const target = { url: new URL(url), transport: 'streamable-http', headers: {}, ca, oauth: undefined };
+        const connector = new RemoteConnector({ serverId: 'tls', target, timeoutMs: 5000, log: pino({ level: 'silent' }) });
+        const outcome = await connector.open(new AbortController().signal).then(link => (link.close(), 'open'), e => e.message);
+        console.log(outcome);
+      }`;
+    // Asynchronously: the servers it opens links to answer from this process.
+    const child = await execFileAsync(
+      process.execPath,
+      ['--input-type=module', '-e', script, viaEnv.url('/mcp').href, viaCa.url('/mcp').href],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem') }
+      }
+    );
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim().split('\n')).toEqual(['open', 'open']);
   });
 
   it("trusts the server's ca: for that server, end to end", async () => {
