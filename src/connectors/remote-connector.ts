@@ -44,9 +44,11 @@ export interface RemoteConnectorOptions {
 export class RemoteConnector implements Connector {
   private readonly label: string;
   private readonly failures: RemoteFailures;
+  private readonly log: Logger;
 
   constructor(private readonly options: RemoteConnectorOptions) {
     this.label = describeUrl(options.target.url);
+    this.log = options.log.child({ server: options.serverId });
     this.failures = new RemoteFailures(
       options.serverId,
       options.target,
@@ -61,11 +63,11 @@ export class RemoteConnector implements Connector {
     const http = new RemoteFetch(this.options.target.ca);
     try {
       const transport = await this.connect(http, deadline);
-      this.options.log.debug(
+      this.log.debug(
         { url: this.label, transport: transport instanceof SSEClientTransport ? 'sse' : 'streamable-http' },
         'connected to the remote server'
       );
-      return new RemoteLink(transport, http, this.label, this.options.log);
+      return new RemoteLink(transport, http, this.label, this.log);
     } catch (error) {
       await http.close();
       throw signal.aborted ? this.shuttingDown() : error;

@@ -1,6 +1,6 @@
 import type { RemoteTarget } from '../config/server-spec.js';
-import { describeError, GatewayError } from '../errors.js';
-import { networkCode } from './remote-fetch.js';
+import { GatewayError } from '../errors.js';
+import { describeNetworkError, networkCode } from './remote-fetch.js';
 
 /** TLS verification failures, by the code Node gives them. */
 const TLS_CODES = new Set([
@@ -47,7 +47,7 @@ export class RemoteFailures {
     if (code !== undefined && TLS_CODES.has(code)) {
       return new GatewayError(
         'remote_unreachable',
-        `${this.where}: TLS verification failed (${code}: ${innermost(error)}); if its certificate is signed by a CA of your own, give that CA's PEM file as ca: on the server in servers.yaml (or in NODE_EXTRA_CA_CERTS for every server)`,
+        `${this.where}: TLS verification failed (${describeNetworkError(error)}); if its certificate is signed by a CA of your own, give that CA's PEM file as ca: on the server in servers.yaml (or in NODE_EXTRA_CA_CERTS for every server)`,
         cause
       );
     }
@@ -56,7 +56,7 @@ export class RemoteFailures {
         ? `connection refused; check that the server runs at that address and port`
         : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
           ? `the host name ${this.target.url.hostname} does not resolve (DNS); check url: in servers.yaml`
-          : `${code ?? innermost(error)}; check url: in servers.yaml and that the server is up`;
+          : `${describeNetworkError(error)}; check url: in servers.yaml and that the server is up`;
     return new GatewayError('remote_unreachable', `${this.where} is unreachable: ${why}`, cause);
   }
 
@@ -112,11 +112,4 @@ function snippet(body: string): string {
   const text = body.replace(/\s+/g, ' ').trim();
   if (text === '') return '';
   return `: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`;
-}
-
-/** The message of the innermost cause: fetch's own is only `fetch failed`. */
-function innermost(error: unknown): string {
-  let at: unknown = error;
-  for (let depth = 0; at instanceof Error && at.cause !== undefined && depth < 5; depth++) at = at.cause;
-  return describeError(at);
 }

@@ -26,6 +26,15 @@ export function networkCode(error: unknown): string | undefined {
   return code;
 }
 
+/** `UND_ERR_SOCKET: other side closed`: the code and innermost message of fetch's error. */
+export function describeNetworkError(error: unknown): string {
+  let at: unknown = error;
+  for (let depth = 0; at instanceof Error && at.cause !== undefined && depth < 5; depth++) at = at.cause;
+  const message = at instanceof Error ? at.message : String(at);
+  const code = networkCode(error);
+  return code === undefined || message.includes(code) ? message : `${code}: ${message}`;
+}
+
 /** Whether `error`, thrown by fetch, means the request was never written to a connection. */
 export function neverSent(error: unknown): boolean {
   const code = networkCode(error);
@@ -83,7 +92,7 @@ export class RemoteFetch {
     } catch (error) {
       if (!watched || aborted()) throw error;
       this.lastFailure = error;
-      this.lose(`the connection failed: ${networkCode(error) ?? describe(error)}`);
+      this.lose(`the connection failed: ${describeNetworkError(error)}`);
       if (neverSent(error)) {
         throw new UndeliveredError(`the request was not sent: ${networkCode(error)}`, { cause: error });
       }
@@ -107,7 +116,7 @@ export class RemoteFetch {
           if (done) controller.close();
           else controller.enqueue(value);
         } catch (error) {
-          if (!aborted()) this.lose(`the connection dropped: ${networkCode(error) ?? describe(error)}`);
+          if (!aborted()) this.lose(`the connection dropped: ${describeNetworkError(error)}`);
           controller.error(error);
         }
       },
@@ -132,8 +141,4 @@ export class RemoteFetch {
     this.lost = true;
     this.onlost?.(reason);
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
