@@ -1,8 +1,12 @@
 import type { FetchLike } from '@modelcontextprotocol/client';
-import type { RemoteFailures } from './remote-failures.js';
+import { describeUrl, type RemoteFailures } from './remote-failures.js';
 
 /** What a server answered the probe: JSON-RPC over POST, or `other` (what came back instead). */
 export type ProbeAnswer = { readonly kind: 'mcp' } | { readonly kind: 'other'; readonly answer: string };
+
+/** Redirects of a POST that keep it a POST, and how many the probe follows. */
+const REDIRECTS_KEEPING_POST = new Set([307, 308]);
+const MAX_REDIRECTS = 5;
 
 /** A request any MCP server understands and none acts on; it opens no session. */
 const PING = JSON.stringify({ jsonrpc: '2.0', id: 'mcp-gateway-probe', method: 'ping' });
@@ -27,10 +31,31 @@ export async function probeStreamableHttp(
   sent.set('content-type', 'application/json');
   sent.set('accept', 'application/json, text/event-stream');
   let response: Response;
-  try {
-    response = await fetch(url, { method: 'POST', headers: sent, body: PING, signal: deadline });
-  } catch (error) {
-    throw failures.network(error, deadline.aborted);
+  for (let at = url, followed = 0; ; followed++) {
+    try {
+      response = await fetch(at, {
+        method: 'POST',
+        headers: sent,
+        body: PING,
+        signal: deadline,
+        redirect: 'manual'
+      });
+    } catch (error) {
+      throw failures.network(error, deadline.aborted);
+    }
+    // As the SDK's transports do (redirectPolicy 'same-origin'): a POST follows a 307 or 308 within
+    // the origin; one to another origin is not followed, as the headers (a token) would go there.
+    const location = response.headers.get('location');
+    if (!REDIRECTS_KEEPING_POST.has(response.status) || location === null || followed === MAX_REDIRECTS)
+      break;
+    const next = new URL(location, at);
+    await response.body?.cancel().catch(() => undefined);
+    if (next.origin !== url.origin) {
+      throw failures.invalid(
+        `it redirects to another origin (${describeUrl(next)}), which the gateway does not follow (its headers would go there); put the URL to use in url:`
+      );
+    }
+    at = next;
   }
   const type = response.headers.get('content-type') ?? '';
   const status = `HTTP ${response.status}${type === '' ? '' : ` (${type.split(';')[0]})`}`;

@@ -273,6 +273,38 @@ describe('a link to a Streamable HTTP server', () => {
     expect(new Set(seen)).toEqual(new Set(['k-123']));
   });
 
+  it('follows a redirect within its origin, and refuses one to another origin, sending it nothing', async () => {
+    const moved = await serve((req, res) => {
+      if (req.url !== '/old') return proxyTo(server.port)(req, res);
+      res.writeHead(307, { location: '/mcp' });
+      res.end();
+    });
+    const client = await clientOver(await open(target(moved.url('/old'))));
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'moved' } }))).toContain(
+      'moved'
+    );
+
+    const keys: unknown[] = [];
+    const elsewhere = await serve(
+      proxyTo(server.port, req => {
+        keys.push(req.headers['x-api-key']);
+        return false;
+      })
+    );
+    const away = await serve((_req, res) => {
+      res.writeHead(307, { location: elsewhere.url('/mcp').href });
+      res.end();
+    });
+    const error = await failure(
+      open(target(away.url('/mcp'), { headers: { 'X-Api-Key': 'secret' } }), 5_000, 'away')
+    );
+    expect(error.code).toBe('remote_invalid');
+    expect(error.message).toContain(
+      `it redirects to another origin (${elsewhere.url('/mcp').href}), which the gateway does not follow`
+    );
+    expect(keys).toEqual([]);
+  });
+
   it('ends requested when closed', async () => {
     const link = await open(target(server.url));
     await clientOver(link);
