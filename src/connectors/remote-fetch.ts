@@ -1,6 +1,6 @@
 import { getCACertificates } from 'node:tls';
 import type { FetchLike } from '@modelcontextprotocol/client';
-import { Agent } from 'undici';
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { UndeliveredError } from './connector.js';
 
 /**
@@ -67,16 +67,20 @@ export class RemoteFetch {
   lastAnswer: { status: number; statusText: string; contentType: string } | undefined;
   /** The last error a watched request failed with before any answer. */
   lastFailure: unknown;
-  private readonly agent: Agent;
+  private readonly agent: Dispatcher;
   private lost = false;
 
   constructor(ca: string | undefined) {
-    this.agent = new Agent({
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      // `ca` replaces the default list: keep the defaults (bundled, NODE_EXTRA_CA_CERTS) beside it.
-      ...(ca === undefined ? {} : { connect: { ca: [...getCACertificates('default'), ca] } })
-    });
+    // `ca` replaces the default list: keep the defaults (bundled, NODE_EXTRA_CA_CERTS) beside it.
+    const tls = ca === undefined ? undefined : { ca: [...getCACertificates('default'), ca] };
+    const options = { headersTimeout: 0, bodyTimeout: 0, ...(tls ? { connect: tls } : {}) };
+    // Node's own fetch goes through HTTP_PROXY/HTTPS_PROXY (minus NO_PROXY) when NODE_USE_ENV_PROXY
+    // is 1; a dispatcher of one's own must do it itself. `requestTls` is TLS to the server through
+    // the proxy's tunnel.
+    this.agent =
+      process.env.NODE_USE_ENV_PROXY === '1'
+        ? new EnvHttpProxyAgent({ ...options, ...(tls ? { requestTls: tls } : {}) })
+        : new Agent(options);
   }
 
   /** Fetch through this link's pool, unwatched (the connector's own probe requests). */

@@ -305,6 +305,49 @@ describe('a link to a Streamable HTTP server', () => {
     expect(keys).toEqual([]);
   });
 
+  it("goes through HTTP_PROXY when NODE_USE_ENV_PROXY is 1, as Node's own fetch would", async () => {
+    const tunnels: string[] = [];
+    const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = net.connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket).on('error', () => undefined);
+        socket.pipe(upstream).on('error', () => undefined);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      proxy.closeAllConnections();
+      return new Promise(resolve => proxy.close(resolve));
+    });
+    const saved = { ...process.env };
+    cleanups.push(() => {
+      for (const name of ['NODE_USE_ENV_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'no_proxy', 'http_proxy']) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+    });
+    // Read when the link is opened (Node's own fetch reads them once, at start).
+    Object.assign(process.env, {
+      NODE_USE_ENV_PROXY: '1',
+      HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`,
+      NO_PROXY: '',
+      no_proxy: ''
+    });
+    delete process.env.http_proxy;
+    const client = await clientOver(await open(target(server.url)));
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'proxied' } }))).toContain(
+      'proxied'
+    );
+    expect(tunnels.length).toBeGreaterThan(0);
+    expect(new Set(tunnels)).toEqual(new Set([`127.0.0.1:${server.port}`]));
+  });
+
   it('ends requested when closed', async () => {
     const link = await open(target(server.url));
     await clientOver(link);
