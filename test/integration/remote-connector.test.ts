@@ -120,6 +120,52 @@ function proxyTo(
   };
 }
 
+/**
+ * A CONNECT proxy made for the test, and the environment that sends links through it (read when a
+ * link is opened; restored after the test). Returns the `host:port` of each tunnel it opens.
+ */
+async function useProxy(): Promise<string[]> {
+  const tunnels: string[] = [];
+  const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+  proxy.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    tunnels.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = net.connect(Number(port), host, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(socket).on('error', () => undefined);
+      socket.pipe(upstream).on('error', () => undefined);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => {
+    proxy.closeAllConnections();
+    return new Promise(resolve => proxy.close(resolve));
+  });
+  const names = [
+    'NODE_USE_ENV_PROXY',
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'http_proxy',
+    'https_proxy',
+    'no_proxy'
+  ];
+  const saved = Object.fromEntries(names.map(name => [name, process.env[name]]));
+  cleanups.push(() => {
+    for (const name of names) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  });
+  for (const name of names) delete process.env[name];
+  const url = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+  Object.assign(process.env, { NODE_USE_ENV_PROXY: '1', HTTP_PROXY: url, HTTPS_PROXY: url });
+  return tunnels;
+}
+
 function target(url: URL, more: Partial<RemoteTarget> = {}): RemoteTarget {
   return { url, transport: 'auto', headers: {}, ca: undefined, oauth: undefined, ...more };
 }
@@ -306,40 +352,7 @@ describe('a link to a Streamable HTTP server', () => {
   });
 
   it("goes through HTTP_PROXY when NODE_USE_ENV_PROXY is 1, as Node's own fetch would", async () => {
-    const tunnels: string[] = [];
-    const proxy = http.createServer((_req, res) => res.writeHead(405).end());
-    proxy.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      tunnels.push(req.url ?? '');
-      const [host, port] = (req.url ?? '').split(':');
-      const upstream = net.connect(Number(port), host, () => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(socket).on('error', () => undefined);
-        socket.pipe(upstream).on('error', () => undefined);
-      });
-      upstream.on('error', () => socket.destroy());
-      socket.on('error', () => upstream.destroy());
-    });
-    await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => {
-      proxy.closeAllConnections();
-      return new Promise(resolve => proxy.close(resolve));
-    });
-    const saved = { ...process.env };
-    cleanups.push(() => {
-      for (const name of ['NODE_USE_ENV_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'no_proxy', 'http_proxy']) {
-        if (saved[name] === undefined) delete process.env[name];
-        else process.env[name] = saved[name];
-      }
-    });
-    // Read when the link is opened (Node's own fetch reads them once, at start).
-    Object.assign(process.env, {
-      NODE_USE_ENV_PROXY: '1',
-      HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`,
-      NO_PROXY: '',
-      no_proxy: ''
-    });
-    delete process.env.http_proxy;
+    const tunnels = await useProxy();
     const client = await clientOver(await open(target(server.url)));
     expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'proxied' } }))).toContain(
       'proxied'
@@ -468,6 +481,15 @@ describe('TLS', () => {
     );
     expect(child.stderr).toBe('');
     expect(child.stdout.trim().split('\n')).toEqual(['open', 'open']);
+  });
+
+  it("trusts ca: inside a proxy's tunnel too", async () => {
+    const server = await Everything.start('streamableHttp');
+    const tls = await serve(proxyTo(server.port), pem);
+    const tunnels = await useProxy();
+    const client = await clientOver(await open(target(tls.url('/mcp'), { ca: pem.cert })));
+    expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'both' } }))).toContain('both');
+    expect(new Set(tunnels)).toEqual(new Set([tls.url('/').host]));
   });
 
   it("trusts the server's ca: for that server, end to end", async () => {
