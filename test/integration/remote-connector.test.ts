@@ -510,6 +510,31 @@ describe('bad input: a clear error naming the server and the URL, within the tim
     );
   });
 
+  it("never names a URL's query, which may carry a key", async () => {
+    const url = new URL(`http://127.0.0.1:${await freePort()}/mcp?api_key=secret-123`);
+    const error = await failure(open(target(url), 5_000, 'keyed'));
+    expect(error.message).toContain(`server keyed (${url.origin}/mcp?…)`);
+    expect(error.message).not.toContain('secret-123');
+  });
+
+  it('an open the gateway gives up (shutting down) ends at once', async () => {
+    const hanging = await serve(() => undefined);
+    const shutdown = new AbortController();
+    const connector = new RemoteConnector({
+      serverId: 'slow',
+      target: target(hanging.url('/mcp')),
+      timeoutMs: 30_000,
+      log
+    });
+    const began = Date.now();
+    const opening = failure(connector.open(shutdown.signal));
+    setTimeout(() => shutdown.abort(), 200);
+    const error = await opening;
+    expect(Date.now() - began).toBeLessThan(2_000);
+    expect(error.code).toBe('server_unavailable');
+    expect(error.message).toBe('the gateway is shutting down');
+  });
+
   it('a host name that does not resolve', async () => {
     const error = await failure(open(target(new URL('http://no-such-host.invalid/mcp')), 5_000, 'nxdomain'));
     expect(error.code).toBe('remote_unreachable');
