@@ -20,6 +20,8 @@ Usage:
   mcp-gateway admin set-password    (reads it from a prompt, or the first line of stdin)
   mcp-gateway import FILE [--write] a client's mcpServers JSON as servers.yaml entries (stdout, or --write into --config)
   mcp-gateway connect claude-code|claude-desktop|cursor|vscode [--write [--file F]] [--token T | --create-token [--name N]]
+  mcp-gateway login SERVER [--token T]   log the running gateway in to a remote server with auth: oauth (prints the URL to open)
+  mcp-gateway logout SERVER [--token T]  make the running gateway forget that server's OAuth tokens
 
 Options (flags beat environment variables, which beat defaults):
   --config <file>          server registry        MCP_GATEWAY_CONFIG   ./servers.yaml
@@ -98,7 +100,9 @@ const COMMANDS: Record<string, Command> = {
   token: { load: async () => (await import('./admin-commands.js')).adminCli('token'), takesWords: true },
   admin: { load: async () => (await import('./admin-commands.js')).adminCli('admin'), takesWords: true },
   import: { load: async () => (await import('./import-command.js')).importCli, takesWords: true },
-  connect: { load: async () => (await import('./connect-command.js')).connectCli, takesWords: true }
+  connect: { load: async () => (await import('./connect-command.js')).connectCli, takesWords: true },
+  login: { load: async () => (await import('./login-command.js')).loginCli('login'), takesWords: true },
+  logout: { load: async () => (await import('./login-command.js')).loginCli('logout'), takesWords: true }
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -76,7 +76,7 @@ export async function runConnect(
         (client ? ` (got "${client}")` : '')
     );
   }
-  const gateway = await gatewaySettings(options.configFile, io.err);
+  const gateway = await readGatewaySettings(options.configFile, io.err);
   let url: string;
   try {
     url = gatewayUrl(gateway, { host: options.host, port: options.port });
@@ -171,7 +171,7 @@ function merge(existing: string | undefined, entry: ClientEntry, file: string) {
 }
 
 /** The gateway section of the config; a missing file means the defaults. */
-async function gatewaySettings(file: string, err: (text: string) => void) {
+export async function readGatewaySettings(file: string, err: (text: string) => void) {
   if (!existsSync(file)) {
     err(`note: no config at ${file}: assuming the defaults (127.0.0.1:8000, gateway.auth.mode: none)\n`);
     return ConfigFileSchema.parse({}).gateway;

@@ -42,7 +42,11 @@ export type GatewayErrorCode =
   /** The server answered a call with a result that is not a `tools/call` result. */
   | 'invalid_result'
   /** The server wrote a line on stdout longer than the gateway accepts for one message. */
-  | 'message_too_large';
+  | 'message_too_large'
+  /** A remote server needs OAuth tokens the gateway does not have (never logged in, or refresh refused). */
+  | 'login_required'
+  /** An OAuth login to a remote server could not start or complete (discovery, registration, callback). */
+  | 'login_failed';
 
 /** A local failure: a code to branch on, a message for people, and the error that caused it. */
 export class GatewayError extends Error {
@@ -87,7 +91,9 @@ const wireCodes: Record<GatewayErrorCode, number> = {
   remote_invalid: ProtocolErrorCode.InternalError,
   image_unavailable: ProtocolErrorCode.InternalError,
   invalid_result: ProtocolErrorCode.InternalError,
-  message_too_large: ProtocolErrorCode.InternalError
+  message_too_large: ProtocolErrorCode.InternalError,
+  login_required: ProtocolErrorCode.InternalError,
+  login_failed: ProtocolErrorCode.InternalError
 };
 
 /**

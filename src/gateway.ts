@@ -9,12 +9,16 @@ import { formatProblem, loadConfigFile } from './config/load-config.js';
 import type { ServerSpec } from './config/server-spec.js';
 import { createApiRouter } from './http/api/api-router.js';
 import { createApp } from './http/app.js';
+import { createRemoteOAuthRouter, gatewayClientAt } from './http/remote-oauth/remote-oauth-router.js';
+import { RemoteLogins } from './connectors/oauth/remote-logins.js';
+import { loadCredentialKey } from './store/credential-key.js';
+import { RemoteCredentialStore } from './store/remote-credential-store.js';
 import { createObservability } from './observability.js';
 import { createSecurity } from './security.js';
 import { CallRunner } from './sessions/call-runner.js';
 import { isLoopback, LOOPBACK_NAMES } from './config/loopback.js';
 import type { Logger } from './log.js';
-import type { Runtime } from './runtime/runtime.js';
+import { connectorFor } from './connectors/connector-for.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
 import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
@@ -88,8 +92,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   // containerized gateways on one engine both use /data).
   const owner = process.env.MCP_GATEWAY_OWNER || DockerRuntime.ownerFor(path.resolve(settings.stateDir));
   const docker = new DockerRuntime({ owner, log });
-  const runtimes: Record<ServerSpec['runtime'], Runtime> = { process: new LocalProcessRuntime(), docker };
-  const usesDocker = config.servers.some(spec => spec.runtime === 'docker');
+  const usesDocker = config.servers.some(spec => spec.kind === 'docker');
   if (usesDocker) {
     const engine = await docker.health();
     // The sweep health() began: bounded and never rejecting, so a slow engine cannot stop the start.
@@ -102,20 +105,22 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   }
   /** Why a server cannot serve now (an unset variable, an image that could not be pulled), or undefined. */
   const cannotServe = (spec: ServerSpec): string | undefined =>
-    spec.unavailable ?? (spec.runtime === 'docker' ? docker.imageProblem(spec) : undefined);
+    spec.unavailable ?? (spec.kind === 'docker' ? docker.imageProblem(spec) : undefined);
   const unavailableServers = () =>
     config.servers.flatMap(spec => {
       const reason = cannotServe(spec);
       return reason === undefined ? [] : [{ server: spec.id, reason }];
     });
+  const startTimeoutMs = config.raw.defaults.startTimeout * 1000;
+  const connectorParts = { docker, process: new LocalProcessRuntime(), log, startTimeoutMs };
   const upstreams = config.servers.map(
     spec =>
       new Upstream({
         spec,
-        runtime: runtimes[spec.runtime],
+        connector: connectorFor(spec, connectorParts),
         identity: { name: 'mcp-gateway', version: VERSION },
         log,
-        startTimeoutMs: config.raw.defaults.startTimeout * 1000
+        startTimeoutMs
       })
   );
   const catalog = new Catalog({ upstreams, store: new CatalogStore(db), log });
@@ -142,6 +147,16 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     observe.close();
     db.close();
     throw error;
+  });
+
+  // The gateway as OAuth client of remote servers (`auth: oauth`): its callback is at publicUrl,
+  // else at the address it listens on, known once it does.
+  let listenOrigin = '';
+  const remoteClient = gatewayClientAt(gatewaySettings.publicUrl ?? (() => listenOrigin));
+  const logins = new RemoteLogins({
+    store: new RemoteCredentialStore(db, () => loadCredentialKey(path.resolve(settings.stateDir))),
+    client: remoteClient,
+    log
   });
 
   const runner = new CallRunner({
@@ -260,8 +275,10 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       events: observe.events,
       runner,
       audit: security.audit,
-      version: VERSION
+      version: VERSION,
+      logins
     }),
+    remoteOAuth: createRemoteOAuthRouter(logins, remoteClient),
     security: { metadata: security.metadata, forMcp: security.forMcp, forAdmin: security.forAdmin },
     allowedHosts: [...LOOPBACK_NAMES, ...allowedHosts, ...(publicHost ? [publicHost] : [])],
     allowedOrigins: [...LOOPBACK_NAMES, ...allowedOrigins, ...(publicHost ? [publicHost] : [])],
@@ -295,6 +312,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const address = httpServer.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${hostForUrl}:${address.port}/mcp`;
+  listenOrigin = `http://${isWildcard(address.address) ? '127.0.0.1' : hostForUrl}:${address.port}`;
   log.info({ url, servers: config.servers.length, config: config.file }, 'gateway listening');
 
   let closing: Promise<void> | undefined;
@@ -328,4 +346,9 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     return closing;
   };
   return { url, catalog, close };
+}
+
+/** An address that means every interface: a browser on this machine reaches it as loopback. */
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
 }

@@ -38,7 +38,12 @@ export async function runValidate(
       process.stdout.write(`${id}: disabled\n`);
       continue;
     }
-    const what = spec.runtime === 'docker' ? `docker ${spec.image}` : `process ${spec.command?.join(' ')}`;
+    const what =
+      spec.kind === 'docker'
+        ? `docker ${spec.image}`
+        : spec.kind === 'process'
+          ? `process ${spec.command.join(' ')}`
+          : `remote ${spec.remote.url.origin}${spec.remote.url.pathname}`;
     const idle = spec.idleTimeoutMs === 0 ? 'never' : `${spec.idleTimeoutMs / 1000}s`;
     const prefix = spec.namespace === '' ? '(no prefix)' : `${spec.namespace}__*`;
     const note = spec.unavailable ? `; UNAVAILABLE: ${spec.unavailable}` : '';

@@ -16,7 +16,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { parseConfig } from '../../dist/config/load-config.js';
 import { createLogger } from '../../dist/log.js';
 import { DockerRuntime } from '../../dist/runtime/docker-runtime.js';
-import { StreamTransport } from '../../dist/upstream/stream-transport.js';
+import { StreamTransport } from '../../dist/connectors/stream-transport.js';
 import { onCleanup, trackOwner } from './cleanup.mjs';
 
 const execFileAsync = promisify(execFile);

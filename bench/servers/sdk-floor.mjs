@@ -19,7 +19,7 @@ import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextp
 import { createMcpHandler, ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import { createLogger } from '../../dist/log.js';
 import { DockerRuntime } from '../../dist/runtime/docker-runtime.js';
-import { StreamTransport } from '../../dist/upstream/stream-transport.js';
+import { StreamTransport } from '../../dist/connectors/stream-transport.js';
 import { dockerSpec } from '../lib/direct.mjs';
 import { readBody, serveFloor } from './floor-http.mjs';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigFileSchema, sizeInBytes, type ConfigFile, type ServerConfig } from './schema.js';
-import { fingerprintOf, type ServerSpec } from './server-spec.js';
+import { fingerprintOf, type RemoteTarget, type ServerSpec } from './server-spec.js';
 
 /** A problem in the config file, located for a person to fix: prints as `file:line:col: message`. */
 export interface ConfigProblem {
@@ -97,13 +97,19 @@ export function parseConfig(text: string, file: string, options: LoadOptions): L
     idleTimeout: options.defaultIdleTimeout ?? raw.defaults.idleTimeout,
     callTimeout: raw.defaults.callTimeout
   };
-  const servers = Object.entries(raw.servers)
-    .filter(([, server]) => server.enabled)
-    .map(([id, server]) => {
-      const spec = resolveServer(id, server, defaults, path.dirname(path.resolve(file)), options.env);
-      if (spec.unavailable) warnings.push(`server ${id} is unavailable: ${spec.unavailable}`);
-      return spec;
-    });
+  const servers: ServerSpec[] = [];
+  const problems: ConfigProblem[] = [];
+  for (const [id, server] of Object.entries(raw.servers)) {
+    if (!server.enabled) continue;
+    const spec = resolveServer(id, server, defaults, path.dirname(path.resolve(file)), options.env);
+    if ('problem' in spec) {
+      problems.push({ ...at(nodeOffset(doc, spec.path)), message: spec.problem });
+      continue;
+    }
+    if (spec.unavailable) warnings.push(`server ${id} is unavailable: ${spec.unavailable}`);
+    servers.push(spec);
+  }
+  if (problems.length > 0) return { ok: false, problems };
   return { ok: true, config: { file, raw, servers, warnings } };
 }
 
@@ -136,7 +142,7 @@ function resolveServer(
   defaults: { idleTimeout: number; callTimeout: number },
   baseDir: string,
   environment: LoadOptions['env']
-): ServerSpec {
+): ServerSpec | ConfigProblemAt {
   const missing = new Set<string>();
   const expand = (value: string) =>
     value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
@@ -144,52 +150,136 @@ function resolveServer(
       if (found === undefined) missing.add(name);
       return found ?? '';
     });
+  let problem: string | undefined;
+  const common = {
+    id,
+    description: server.description,
+    namespace: server.namespace ?? id,
+    idleTimeoutMs: Math.round((server.idleTimeout ?? defaults.idleTimeout) * 1000),
+    callTimeoutMs: Math.round((server.callTimeout ?? defaults.callTimeout) * 1000),
+    tools: server.tools ?? {},
+    ...(server.prompts ? { prompts: server.prompts } : {}),
+    ...(server.resources ? { resources: server.resources } : {}),
+    maxConcurrency: server.maxConcurrency ?? 16,
+    maxQueue: server.maxQueue ?? 64
+  };
+  const unavailable = () =>
+    problem ??
+    (missing.size === 0
+      ? undefined
+      : `environment variable${missing.size > 1 ? 's' : ''} ${[...missing].join(', ')} not set`);
+
+  if (server.url !== undefined) {
+    const remote = resolveRemote(id, server, server.url, baseDir, expand);
+    if ('problem' in remote) return remote;
+    if (remote.invalidUrl) problem = remote.invalidUrl;
+    const { target } = remote;
+    return {
+      ...common,
+      kind: 'remote',
+      remote: target,
+      unavailable: unavailable(),
+      fingerprint: fingerprintOf({ kind: 'remote', remote: target })
+    };
+  }
+
   const fromFile = readEnvFile(server.envFile, baseDir);
+  problem = fromFile.problem;
   // The file's variables first; `env` entries win over them.
   const env = {
     ...fromFile.values,
     ...Object.fromEntries(Object.entries(server.env ?? {}).map(([key, value]) => [key, expand(value)]))
   };
   const command = server.command?.map(expand);
-  const cwd = server.cwd === undefined ? undefined : path.resolve(baseDir, server.cwd);
-  const base = { image: server.image, command, env, cwd };
-  const limits =
-    server.image === undefined
-      ? undefined
-      : {
-          network: server.network ?? 'none',
-          memoryBytes: sizeInBytes(server.memory ?? '512m'),
-          cpus: server.cpus ?? 1,
-          pids: server.pids ?? 256,
-          binds: (server.volumes ?? []).map(volume => {
-            const [host = '', container = '', mode = 'ro'] = volume.split(':');
-            return `${path.resolve(baseDir, host)}:${container}:${mode}`;
-          }),
-          user: server.user,
-          readOnly: server.readOnly ?? false
-        };
-  return {
-    id,
-    description: server.description,
-    namespace: server.namespace ?? id,
-    runtime: server.image === undefined ? 'process' : 'docker',
-    ...base,
-    limits,
-    idleTimeoutMs: Math.round((server.idleTimeout ?? defaults.idleTimeout) * 1000),
-    callTimeoutMs: Math.round((server.callTimeout ?? defaults.callTimeout) * 1000),
-    tools: server.tools ?? {},
-    ...(server.prompts ? { prompts: server.prompts } : {}),
-    ...(server.resources ? { resources: server.resources } : {}),
-    unavailable:
-      fromFile.problem ??
-      (missing.size === 0
-        ? undefined
-        : `environment variable${missing.size > 1 ? 's' : ''} ${[...missing].join(', ')} not set`),
-    maxConcurrency: server.maxConcurrency ?? 16,
-    maxQueue: server.maxQueue ?? 64,
-
-    fingerprint: fingerprintOf(base)
+  if (server.image === undefined) {
+    // The schema guarantees a command when there is neither image nor url.
+    const [program = '', ...args] = command ?? [];
+    const cwd = server.cwd === undefined ? undefined : path.resolve(baseDir, server.cwd);
+    const base = { kind: 'process', command: [program, ...args], env, cwd } as const;
+    return { ...common, ...base, unavailable: unavailable(), fingerprint: fingerprintOf(base) };
+  }
+  const base = { kind: 'docker', image: server.image, command, env } as const;
+  const limits = {
+    network: server.network ?? 'none',
+    memoryBytes: sizeInBytes(server.memory ?? '512m'),
+    cpus: server.cpus ?? 1,
+    pids: server.pids ?? 256,
+    binds: (server.volumes ?? []).map(volume => {
+      const [host = '', container = '', mode = 'ro'] = volume.split(':');
+      return `${path.resolve(baseDir, host)}:${container}:${mode}`;
+    }),
+    user: server.user,
+    readOnly: server.readOnly ?? false
   };
+  return { ...common, ...base, limits, unavailable: unavailable(), fingerprint: fingerprintOf(base) };
+}
+
+/** A problem found while resolving one server, at the path of the key it is about. */
+interface ConfigProblemAt {
+  readonly problem: string;
+  readonly path: readonly (string | number)[];
+}
+
+/**
+ * A remote server's target: `${VAR}`s in its url, headers and clientSecret resolved, its `ca` file
+ * read. An unreadable `ca` is a problem of the file (the server could never be trusted); a url that
+ * a resolved variable made invalid only makes the server unavailable, like an unset variable.
+ */
+function resolveRemote(
+  id: string,
+  server: ServerConfig,
+  url: string,
+  baseDir: string,
+  expand: (value: string) => string
+): { target: RemoteTarget; invalidUrl?: string } | ConfigProblemAt {
+  let ca: string | undefined;
+  if (server.ca !== undefined) {
+    const file = path.resolve(baseDir, server.ca);
+    try {
+      ca = readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      return {
+        path: ['servers', id, 'ca'],
+        problem: `ca: the CA file ${file} of server ${id} cannot be read (${code}); name a readable PEM file, relative to the config file`
+      };
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+      return {
+        path: ['servers', id, 'ca'],
+        problem: `ca: the CA file ${file} of server ${id} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`
+      };
+    }
+  }
+  const expanded = expand(url);
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(expanded);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') parsed = undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const target: RemoteTarget = {
+    // Checked by the schema with its variables as placeholders: that form always parses.
+    url: parsed ?? new URL(url.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, 'x')),
+    transport: server.transport ?? 'auto',
+    headers: Object.fromEntries(
+      Object.entries(server.headers ?? {}).map(([name, value]) => [name, expand(value)])
+    ),
+    ca,
+    oauth:
+      server.auth === 'oauth'
+        ? {
+            clientId: server.clientId,
+            clientSecret: server.clientSecret === undefined ? undefined : expand(server.clientSecret),
+            scope: server.scope,
+            credentials: server.credentials ?? 'shared'
+          }
+        : undefined
+  };
+  return parsed
+    ? { target }
+    : { target, invalidUrl: `url ${url} is not an http(s) URL once its variables are resolved` };
 }
 
 /**

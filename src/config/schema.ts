@@ -56,6 +56,16 @@ const volume = z
   .string()
   .regex(/^[^:]+:\/[^:]*(?::(?:ro|rw))?$/, 'a volume is host-path:/container-path, optionally :ro or :rw');
 
+/** True for an http(s) URL; a `${VAR}` in it counts as a valid part until it is resolved. */
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, 'x'));
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 export const ServerConfigSchema = z
   .strictObject({
     /** Shown to clients in the gateway's instructions. */
@@ -98,6 +108,38 @@ export const ServerConfigSchema = z
     user: z.string().min(1).optional(),
     /** Docker only: a read-only root filesystem (with a writable /tmp); default false. */
     readOnly: z.boolean().optional(),
+    /** A remote server's MCP endpoint (http or https; `${VAR}` as in env); instead of image or command. */
+    url: z
+      .string()
+      .refine(isHttpUrl, 'url must be an http:// or https:// URL, e.g. https://mcp.example.com/mcp')
+      .optional(),
+    /** Remote only: `auto` (Streamable HTTP, falling back to HTTP+SSE), `streamable-http` or `sse`. */
+    transport: z
+      .enum(['auto', 'streamable-http', 'sse'], {
+        error: 'transport must be auto, streamable-http or sse'
+      })
+      .optional(),
+    /** Remote only: headers sent with every request; `${VAR}` as in env. */
+    headers: z
+      .record(
+        z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name'),
+        z.string({ error: 'a header value must be a string' })
+      )
+      .optional(),
+    /** Remote only: a PEM file of CA certificates trusted for the server (relative to the config file). */
+    ca: z.string().min(1, 'ca must name a PEM file').optional(),
+    /** Remote only: `oauth` makes the gateway an OAuth client of the server. */
+    auth: z.literal('oauth', { error: 'auth must be oauth (or left out: headers only)' }).optional(),
+    /** With auth: oauth: a client registered with the server's authorization server. */
+    clientId: z.string().min(1).optional(),
+    /** With auth: oauth: that client's secret (`${VAR}` as in env). */
+    clientSecret: z.string().min(1).optional(),
+    /** With auth: oauth: the scopes to ask for; default what the server's metadata says. */
+    scope: z.string().min(1).optional(),
+    /** With auth: oauth: `shared` (one login for the gateway) or `per-user` (each principal logs in). */
+    credentials: z
+      .enum(['shared', 'per-user'], { error: 'credentials must be shared or per-user' })
+      .optional(),
     /** A dotenv file (KEY=value lines) whose variables join `env`; relative to the config file. */
     envFile: z.string().min(1).optional(),
     /** Calls in flight at once; more wait in a queue. Default 16. */
@@ -113,22 +155,80 @@ export const ServerConfigSchema = z
       )
       .optional()
   })
-  .refine(server => server.image !== undefined || server.command !== undefined, {
-    message: 'a server needs `image` (a Docker container) or `command` (a local process)'
-  })
   .superRefine((server, ctx) => {
-    if (server.image !== undefined) return;
-    for (const key of DOCKER_ONLY) {
-      if (server[key] !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: `${key} applies only to servers with an image`
-        });
+    const kinds = (['image', 'command', 'url'] as const).filter(key => server[key] !== undefined);
+    if (kinds.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'a server needs `image` (a Docker container), `command` (a local process) or `url` (a remote server)'
+      });
+      return;
+    }
+    if (server.url !== undefined) {
+      // A remote server runs nowhere the gateway could start it: nothing of a process applies.
+      for (const key of [...NOT_REMOTE, ...DOCKER_ONLY]) {
+        if (server[key] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `${key} does not apply to a server with a url (a remote server); remove ${key}, or remove url to run the server here`
+          });
+        }
       }
+    } else {
+      for (const key of REMOTE_ONLY) {
+        if (server[key] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `${key} applies only to servers with a url (remote servers)`
+          });
+        }
+      }
+    }
+    if (server.auth === undefined) {
+      for (const key of OAUTH_ONLY) {
+        if (server[key] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies only with auth: oauth` });
+        }
+      }
+    }
+    if (server.image === undefined) {
+      for (const key of DOCKER_ONLY) {
+        if (server.url === undefined && server[key] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `${key} applies only to servers with an image`
+          });
+        }
+      }
+    } else if (server.cwd !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cwd'],
+        message:
+          'cwd applies only to local processes (a command without an image); set WORKDIR in the image instead'
+      });
     }
   });
 
+/** Keys of a server that runs here (a container or a process), refused beside `url`. */
+const NOT_REMOTE = ['image', 'command', 'env', 'envFile', 'cwd'] as const;
+/** Keys of a remote server, refused without `url`. */
+const REMOTE_ONLY = [
+  'transport',
+  'headers',
+  'ca',
+  'auth',
+  'clientId',
+  'clientSecret',
+  'scope',
+  'credentials'
+] as const;
+/** Keys that configure `auth: oauth`, refused without it. */
+const OAUTH_ONLY = ['clientId', 'clientSecret', 'scope', 'credentials'] as const;
 const DOCKER_ONLY = ['network', 'memory', 'cpus', 'pids', 'volumes', 'user', 'readOnly'] as const;
 
 export const DefaultsSchema = z.strictObject({
@@ -243,20 +343,35 @@ export const HistorySchema = z.strictObject({
   maxRequests: z.number().int().positive('maxRequests must be at least 1').default(100_000)
 });
 
-export const ConfigFileSchema = z.strictObject({
-  gateway: GatewaySettingsSchema.prefault({}),
-  history: HistorySchema.prefault({}),
-  defaults: DefaultsSchema.prefault({}),
-  servers: z
-    .record(
-      z
-        .string()
-        .regex(SERVER_ID_PATTERN, 'a server id is 1-32 of [a-z0-9-] and starts with a letter or digit'),
-      ServerConfigSchema,
-      { error: 'servers must be a mapping of server id to its settings' }
-    )
-    .default({})
-});
+export const ConfigFileSchema = z
+  .strictObject({
+    gateway: GatewaySettingsSchema.prefault({}),
+    history: HistorySchema.prefault({}),
+    defaults: DefaultsSchema.prefault({}),
+    servers: z
+      .record(
+        z
+          .string()
+          .regex(SERVER_ID_PATTERN, 'a server id is 1-32 of [a-z0-9-] and starts with a letter or digit'),
+        ServerConfigSchema,
+        { error: 'servers must be a mapping of server id to its settings' }
+      )
+      .default({})
+  })
+  .superRefine((file, ctx) => {
+    // Per-user credentials need principals to tell apart: an authenticated gateway.
+    if (file.gateway.auth.mode !== 'none') return;
+    for (const [id, server] of Object.entries(file.servers)) {
+      if (server.credentials === 'per-user') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['servers', id, 'credentials'],
+          message:
+            'credentials: per-user needs gateway.auth.mode token, oauth or oidc (without authentication every caller is the same user); use credentials: shared, or turn on auth'
+        });
+      }
+    }
+  });
 
 export type ServerConfig = z.output<typeof ServerConfigSchema>;
 export type ConfigFile = z.output<typeof ConfigFileSchema>;

@@ -13,25 +13,13 @@ export interface ContainerLimits {
   readonly readOnly: boolean;
 }
 
-/**
- * One server as the rest of the gateway sees it: the config entry with defaults applied, `${VAR}`
- * references resolved, and times in milliseconds.
- */
-export interface ServerSpec {
+/** What every server has, whatever its kind. */
+interface CommonSpec {
   readonly id: string;
   readonly description: string | undefined;
   /** Prefix of its tools in the catalog; "" for none. */
   readonly namespace: string;
-  /** `docker` when the entry names an image, `process` for a local command. */
-  readonly runtime: 'docker' | 'process';
-  readonly image: string | undefined;
-  readonly command: readonly string[] | undefined;
-  /** Container confinement; only for `docker` servers. */
-  readonly limits: ContainerLimits | undefined;
-  readonly env: Readonly<Record<string, string>>;
-  /** Absolute working directory of a local process. */
-  readonly cwd: string | undefined;
-  /** 0 = never stopped for idleness. */
+  /** 0 = never stopped (or, for a remote server, disconnected) for idleness. */
   readonly idleTimeoutMs: number;
   readonly callTimeoutMs: number;
   /** Calls in flight at once. */
@@ -50,22 +38,85 @@ export interface ServerSpec {
   readonly fingerprint: string;
 }
 
+/** A server run in a Docker container (`image:` in servers.yaml), spoken to over its stdio. */
+export interface DockerSpec extends CommonSpec {
+  readonly kind: 'docker';
+  readonly image: string;
+  /** Replaces the image's CMD; undefined keeps it. */
+  readonly command: readonly string[] | undefined;
+  readonly env: Readonly<Record<string, string>>;
+  /** Container confinement. */
+  readonly limits: ContainerLimits;
+}
+
+/** A server run as a local process (`command:` without `image:`), spoken to over its stdio. */
+export interface ProcessSpec extends CommonSpec {
+  readonly kind: 'process';
+  /** The program and its arguments; never empty. */
+  readonly command: readonly [string, ...string[]];
+  readonly env: Readonly<Record<string, string>>;
+  /** Absolute working directory; undefined: the gateway's. */
+  readonly cwd: string | undefined;
+}
+
+/** A server reached over HTTP (`url:` in servers.yaml): no process, no stdio. */
+export interface RemoteSpec extends CommonSpec {
+  readonly kind: 'remote';
+  readonly remote: RemoteTarget;
+}
+
+/**
+ * One server as the rest of the gateway sees it: the config entry with defaults applied, `${VAR}`
+ * references resolved, and times in milliseconds. Its `kind` decides which fields it has, so a
+ * spec that mixes kinds (an image with a URL) cannot be built.
+ */
+export type ServerSpec = DockerSpec | ProcessSpec | RemoteSpec;
+
+/** The servers that run as a process (a container or a local one) and speak MCP over stdio. */
+export type StdioSpec = DockerSpec | ProcessSpec;
+
 /** A server's allow/deny globs for one capability kind: deny wins; no allow list allows all. */
 export interface NameFilter {
   readonly allow?: readonly string[];
   readonly deny?: readonly string[];
 }
 
-/** A stable hash of what decides a server's tool list. The runtime may add to it (an image id). */
-export function fingerprintOf(spec: Pick<ServerSpec, 'image' | 'command' | 'env' | 'cwd'>): string {
-  const canonical = JSON.stringify({
-    image: spec.image ?? null,
-    command: spec.command ?? null,
-    cwd: spec.cwd ?? null,
-    env: Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  });
+/**
+ * A stable hash of what decides a server's tool list. The runtime may add to it (an image id). For
+ * a remote server: its URL, transport, the names of its headers (not their values: a rotated token
+ * changes no tool) and its auth settings.
+ */
+export function fingerprintOf(spec: FingerprintInput): string {
+  const canonical =
+    spec.kind === 'remote'
+      ? JSON.stringify({
+          url: spec.remote.url.href,
+          transport: spec.remote.transport,
+          headers: Object.keys(spec.remote.headers)
+            .map(name => name.toLowerCase())
+            .sort(),
+          oauth: spec.remote.oauth
+            ? {
+                clientId: spec.remote.oauth.clientId ?? null,
+                scope: spec.remote.oauth.scope ?? null,
+                credentials: spec.remote.oauth.credentials
+              }
+            : null
+        })
+      : JSON.stringify({
+          image: spec.kind === 'docker' ? spec.image : null,
+          command: spec.command ?? null,
+          cwd: spec.kind === 'process' ? (spec.cwd ?? null) : null,
+          env: Object.entries(spec.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
+
+/** What {@link fingerprintOf} reads of each kind. */
+export type FingerprintInput =
+  | Pick<DockerSpec, 'kind' | 'image' | 'command' | 'env'>
+  | Pick<ProcessSpec, 'kind' | 'command' | 'env' | 'cwd'>
+  | Pick<RemoteSpec, 'kind' | 'remote'>;
 
 /** How a remote server (`url:` in servers.yaml) is reached. */
 export interface RemoteTarget {

@@ -1,4 +1,4 @@
-import { isObject } from '../upstream/is-object.js';
+import { isObject } from '../connectors/is-object.js';
 import { parseJsonc } from '../import/jsonc.js';
 import { ENTRY_NAME, type ClientEntry } from './client-entry.js';
 

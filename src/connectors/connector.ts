@@ -44,6 +44,11 @@ export interface Connector {
    * aborts an open that is no longer wanted (the gateway is shutting down).
    */
   open(signal: AbortSignal): Promise<Link>;
+  /**
+   * Extra input to the server's catalog fingerprint that its config alone does not show (a Docker
+   * image id), or undefined when there is none or it cannot be known now.
+   */
+  identify?(): Promise<string | undefined>;
 }
 
 /**

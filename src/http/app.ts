@@ -63,6 +63,8 @@ export interface AppOptions {
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
   /** The REST API, mounted at `/api`. */
   readonly api: express.Router;
+  /** The gateway's logins to remote servers: their callback and client metadata document, public. */
+  readonly remoteOAuth?: express.Router | undefined;
   /** Who may call: metadata and OAuth routes, and the middleware in front of /mcp and of /api and /metrics. */
   readonly security: {
     readonly metadata: express.Router;
@@ -92,6 +94,7 @@ export function createApp(options: AppOptions): Express {
   app.set('query parser', 'simple');
   app.use(hostAndOriginGuard(options.allowedHosts, options.allowedOrigins));
   app.use(options.security.metadata);
+  if (options.remoteOAuth) app.use(options.remoteOAuth);
   const { forMcp, forAdmin } = options.security;
 
   app.get('/healthz', async (_req, res) => {

@@ -42,7 +42,9 @@ export function statusOfCallError(error: unknown): number {
       invalid_result: 502,
       message_too_large: 502,
       call_timeout: 504,
-      cancelled: 499
+      cancelled: 499,
+      login_required: 503,
+      login_failed: 502
     };
     return statuses[error.code];
   }

@@ -1,4 +1,4 @@
-import { isObject } from '../upstream/is-object.js';
+import { isObject } from '../connectors/is-object.js';
 import { parseJsonc } from './jsonc.js';
 
 /** A server as an MCP client's config file describes it, before any conversion. */

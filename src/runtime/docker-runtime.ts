@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Writable, type Duplex } from 'node:stream';
 import Docker from 'dockerode';
-import type { ServerSpec } from '../config/server-spec.js';
+import type { DockerSpec } from '../config/server-spec.js';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { forEachLine } from './line-splitter.js';
@@ -50,7 +50,7 @@ export interface EngineHealth {
  * stderr, and hands the streams to the caller. `stop()` stops and removes the container; a
  * container that dies is removed the same way by its owner's `stop()`.
  */
-export class DockerRuntime implements Runtime {
+export class DockerRuntime implements Runtime<DockerSpec> {
   readonly kind = 'docker' as const;
   private readonly docker: Docker;
   private readonly log: Logger;
@@ -95,8 +95,8 @@ export class DockerRuntime implements Runtime {
    * Why `spec`'s image cannot be had, with what to do, if its last pull failed (until a pull
    * succeeds or the image appears on the engine): the server cannot start meanwhile.
    */
-  imageProblem(spec: ServerSpec): string | undefined {
-    const failure = spec.image === undefined ? undefined : this.failedPulls.get(spec.image);
+  imageProblem(spec: DockerSpec): string | undefined {
+    const failure = this.failedPulls.get(spec.image);
     return failure === undefined ? undefined : imageAdvice(spec, failure);
   }
 
@@ -161,8 +161,7 @@ export class DockerRuntime implements Runtime {
     return removed.filter(Boolean).length;
   }
 
-  async identify(spec: ServerSpec): Promise<string | undefined> {
-    if (!spec.image) return undefined;
+  async identify(spec: DockerSpec): Promise<string | undefined> {
     try {
       const image = await withTimeout(
         this.docker.getImage(spec.image).inspect(),
@@ -175,11 +174,8 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async start(spec: ServerSpec, stderr: StderrSink, signal: AbortSignal): Promise<ServerProcess> {
-    const image = spec.image;
-    const limits = spec.limits;
-    if (!image || !limits)
-      throw new GatewayError('start_failed', `server ${spec.id} has no image`, { serverId: spec.id });
+  async start(spec: DockerSpec, stderr: StderrSink, signal: AbortSignal): Promise<ServerProcess> {
+    const { image, limits } = spec;
     try {
       // Not awaited: a sweep is bounded but may be slow, and a start needs nothing from it (the
       // containers it makes are spared, see removeLeftovers).
@@ -234,7 +230,7 @@ export class DockerRuntime implements Runtime {
 
   private async attachAndStart(
     container: Docker.Container,
-    spec: ServerSpec,
+    spec: DockerSpec,
     stderr: StderrSink
   ): Promise<ServerProcess> {
     // Attach and wait before start: output from the first instant is captured, and the exit is
@@ -276,7 +272,7 @@ export class DockerRuntime implements Runtime {
     const process = new Container(container, stream, stdin, stdout, {
       exitCode,
       streamEnded,
-      memoryBytes: spec.limits?.memoryBytes ?? 0,
+      memoryBytes: spec.limits.memoryBytes,
       serverId: spec.id,
       log: this.log,
       onEngineLost: () => (this.sweepNeeded = true),
@@ -363,7 +359,7 @@ export class DockerRuntime implements Runtime {
     log.info({ ms: Math.round(performance.now() - began) }, 'image pulled');
   }
 
-  private startError(error: unknown, spec: ServerSpec): GatewayError {
+  private startError(error: unknown, spec: DockerSpec): GatewayError {
     if (error instanceof GatewayError) return error;
     if (isEngineDown(error)) {
       this.sweepNeeded = true;
@@ -494,7 +490,7 @@ class Container implements ServerProcess {
   }
 }
 
-function imageAdvice(spec: Pick<ServerSpec, 'id' | 'image'>, failure: string): string {
+function imageAdvice(spec: Pick<DockerSpec, 'id' | 'image'>, failure: string): string {
   return `server ${spec.id}: ${failure}. Pull or build it on the engine (docker pull ${spec.image}), or set enabled: false for ${spec.id} in servers.yaml`;
 }
 

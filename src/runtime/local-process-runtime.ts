@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
-import type { ServerSpec } from '../config/server-spec.js';
+import type { ProcessSpec } from '../config/server-spec.js';
 import { GatewayError } from '../errors.js';
 import { forEachLine } from './line-splitter.js';
 import type { ExitInfo, Runtime, ServerProcess, StderrSink } from './runtime.js';
@@ -38,16 +38,11 @@ const KILL_GRACE_MS = 3_000;
  * Runs a server as a local child process over stdio. Each server gets its own process group, so
  * stopping it also ends whatever it spawned (`npx` starts a second process, for one).
  */
-export class LocalProcessRuntime implements Runtime {
+export class LocalProcessRuntime implements Runtime<ProcessSpec> {
   readonly kind = 'process' as const;
 
-  start(spec: ServerSpec, stderr: StderrSink, signal: AbortSignal): Promise<ServerProcess> {
-    const [program, ...args] = spec.command ?? [];
-    if (program === undefined) {
-      return Promise.reject(
-        new GatewayError('start_failed', `server ${spec.id} has no command`, { serverId: spec.id })
-      );
-    }
+  start(spec: ProcessSpec, stderr: StderrSink, signal: AbortSignal): Promise<ServerProcess> {
+    const [program, ...args] = spec.command;
     if (signal.aborted) {
       return Promise.reject(
         new GatewayError('server_unavailable', 'the gateway is shutting down', { serverId: spec.id })

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { ServerSpec } from '../config/server-spec.js';
+import type { StdioSpec } from '../config/server-spec.js';
 
 /** How a server process or container ended. */
 export interface ExitInfo {
@@ -37,18 +37,18 @@ export interface ServerProcess {
 /** Called for each line the server writes to stderr. */
 export type StderrSink = (line: string) => void;
 
-/** A way to run servers. One per kind; each server spec names the kind it needs. */
-export interface Runtime {
-  readonly kind: ServerSpec['runtime'];
+/** A way to run servers that speak stdio. One per kind; each server spec names the kind it needs. */
+export interface Runtime<S extends StdioSpec = StdioSpec> {
+  readonly kind: S['kind'];
   /**
    * Starts the server described by `spec` and resolves once its stdio is connected. Rejects with a
    * `GatewayError` (`start_failed`, `engine_unreachable`, `image_unavailable`) when it cannot.
    * `signal` aborts a start that is no longer wanted (the gateway is shutting down).
    */
-  start(spec: ServerSpec, stderr: StderrSink, signal: AbortSignal): Promise<ServerProcess>;
+  start(spec: S, stderr: StderrSink, signal: AbortSignal): Promise<ServerProcess>;
   /**
    * Extra input to the catalog fingerprint that the config alone does not show (a Docker image id),
    * or undefined when there is none or it cannot be known now.
    */
-  identify?(spec: ServerSpec): Promise<string | undefined>;
+  identify?(spec: S): Promise<string | undefined>;
 }

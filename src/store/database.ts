@@ -109,7 +109,17 @@ const MIGRATIONS: readonly string[] = [
      WHERE kind NOT IN ('Client', 'Grant')`,
   // A catalog entry holds every capability kind (prompts, resources, resource templates) and the
   // server's instructions beside its tools. Rows from before have none (NULL): they are rediscovered.
-  `ALTER TABLE catalog ADD COLUMN kinds TEXT`
+  `ALTER TABLE catalog ADD COLUMN kinds TEXT`,
+  // The gateway as an OAuth client of remote servers: its registered client, tokens and discovery
+  // state per (server, principal), each sealed with AES-256-GCM (remote-credential-store.ts).
+  `CREATE TABLE remote_credentials (
+     server_id TEXT NOT NULL,
+     principal TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     sealed TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (server_id, principal, kind)
+   )`
 ];
 
 /** The state database's file name in the state directory. */

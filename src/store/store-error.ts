@@ -3,7 +3,9 @@ export type StoreErrorCode =
   /** The file fails SQLite's integrity check, or is not a database at all. */
   | 'damaged'
   /** The file or its directory cannot be opened, created or written. */
-  | 'unavailable';
+  | 'unavailable'
+  /** A sealed credential fails its authentication tag: altered, moved to another row, or sealed under another key. */
+  | 'tampered';
 
 /**
  * A local failure of the state database. The message names the file and says what to do; the

@@ -1,5 +1,5 @@
 import type { CallToolResult, StandardSchemaV1 } from '@modelcontextprotocol/client';
-import { isObject } from './is-object.js';
+import { isObject } from '../connectors/is-object.js';
 
 /**
  * The check the gateway applies to a server's `tools/call` result before passing it on, as the

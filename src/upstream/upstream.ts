@@ -2,9 +2,6 @@ import {
   CLIENT_CAPABILITIES_META_KEY,
   Client,
   LOG_LEVEL_META_KEY,
-  SdkError,
-  SdkErrorCode,
-  type McpSubscription,
   type LoggingLevel,
   type PriorDiscovery,
   type RequestOptions,
@@ -12,30 +9,33 @@ import {
 } from '@modelcontextprotocol/client';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/client';
 import type { ServerSpec } from '../config/server-spec.js';
+import { UndeliveredError, type Connector, type Link, type LinkEnd } from '../connectors/connector.js';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
-import {
-  callerCapabilities,
-  CLIENT_REQUEST_METHODS,
-  ClientAskers,
-  UPSTREAM_CLIENT_CAPABILITIES,
-  type ClientAsker
-} from './client-askers.js';
+import { callerCapabilities, ClientAskers, type ClientAsker } from './client-askers.js';
 import { withColdStart } from './cold-start.js';
-import { CAPABILITY_KINDS, listKind, listKindOrNone, type CapabilityKind, type Listing } from './listing.js';
+import { FAILED_COOLDOWN_MS, FailureWindow } from './failure-window.js';
+import { handshakeInEra } from './handshake.js';
+import { canMove, reportedState, type Lifecycle, type UpstreamState } from './lifecycle.js';
+import { CAPABILITY_KINDS, listKindOrNone, type CapabilityKind, type Listing } from './listing.js';
 import { LogRelay, type LogHandler, type LogMessage } from './log-relay.js';
+import {
+  callError,
+  endError,
+  queueTimeoutError,
+  requestError,
+  shuttingDownError,
+  type FailedPeriod,
+  type Subject
+} from './request-errors.js';
 import { Slots } from './slots.js';
-import { MAX_LINE_BYTES, StreamTransport } from './stream-transport.js';
+import { SubscribedResources } from './subscribed-resources.js';
+import { newUpstreamClient, type ClientIdentity } from './upstream-client.js';
 
-export type UpstreamState = 'stopped' | 'starting' | 'ready' | 'stopping' | 'failed';
-
-/** How the gateway identifies itself to the servers behind it. */
-export interface ClientIdentity {
-  readonly name: string;
-  readonly version: string;
-}
+export type { Subject } from './request-errors.js';
+export type { UpstreamState } from './lifecycle.js';
+export type { ClientIdentity } from './upstream-client.js';
 
 /** What an upstream tells the layer above it. Listeners must not throw. */
 export interface UpstreamListener {
@@ -60,13 +60,12 @@ export interface UpstreamListener {
 
 export interface UpstreamOptions {
   readonly spec: ServerSpec;
-  readonly runtime: Runtime;
+  /** Opens the connections to the server; its kind decides which (see `connector-for.ts`). */
+  readonly connector: Connector;
   readonly identity: ClientIdentity;
   readonly log: Logger;
-  /** Bound on process start plus the MCP handshake. */
+  /** Bound on opening a connection (a process start, say) plus the MCP handshake. */
   readonly startTimeoutMs: number;
-  /** Longest line accepted on the server's stdout; the default is 64 MiB. */
-  readonly maxLineBytes?: number;
 }
 
 export interface CallOptions {
@@ -107,15 +106,6 @@ export interface RequestOutcome<T> {
 export type CallOutcome = RequestOutcome<CallToolResult>;
 
 /**
- * What a request is about, for its error messages: `tool` and the server's own name of the tool,
- * `prompt` and a prompt's name, `resource` and a URI.
- */
-export interface Subject {
-  readonly kind: 'tool' | 'prompt' | 'resource' | 'completion';
-  readonly name: string;
-}
-
-/**
  * Sends one request on a connected client; the options carry the timeout, signal and progress, and
  * `hopMeta` the `_meta` keys this server is to be told besides the caller's (see {@link CallOptions}).
  */
@@ -127,19 +117,14 @@ export type Send<T> = (
 
 interface Connection {
   readonly client: Client;
-  readonly process: ServerProcess;
+  readonly link: Link;
   /**
-   * Rejecters of the requests in flight (calls and tool listings): the process's exit fails each at
-   * once with `server_exited`, an over-long line with `message_too_large`.
+   * Rejecters of the requests in flight (calls and tool listings): the link's end fails each at
+   * once with `server_exited`, a fault of the link (an over-long line) with the fault.
    * Each removes its own when it settles, so nothing outlives the request (racing every request
-   * against one long-lived promise would keep every result reachable until the process exits).
+   * against one long-lived promise would keep every result reachable until the link ends).
    */
   readonly inFlight: Set<(error: unknown) => void>;
-  /**
-   * How the connection ended: the process's exit, or the end of its stdout when no exit follows
-   * within {@link EXIT_GRACE_MS} (an engine killed under a container never reports one).
-   */
-  readonly ended: Promise<ExitInfo>;
   /** The callers of the requests in flight, whom the server's own requests are passed to. */
   readonly askers: ClientAskers;
   /** Every kind listed right after the start; discovery waits for it rather than asking again. */
@@ -161,13 +146,6 @@ function withoutHopMeta(result: CallToolResult): CallToolResult {
 
 const HOP_META_PREFIX = 'io.modelcontextprotocol/';
 
-/** A start that failed because the process ended during the handshake (it may not know the probe). */
-class ExitedDuringStart extends GatewayError {
-  constructor(message: string, serverId: string) {
-    super('start_failed', message, { serverId });
-  }
-}
-
 /** `promise`, or a rejection as soon as `signal` aborts. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
@@ -179,94 +157,35 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   });
 }
 
-/** The exit, if the process ends within `ms`. */
-function exitWithin(process: ServerProcess, ms: number): Promise<ExitInfo | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    process.exited,
-    new Promise<undefined>(resolve => (timer = setTimeout(resolve, ms, undefined)))
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** Failed starts and crashes within this window... */
-const FAILURE_WINDOW_MS = 60_000;
-/** ...this many times... */
-const FAILURE_LIMIT = 3;
-/** ...mark the server failed for this long. */
-const FAILED_COOLDOWN_MS = 30_000;
-
 /**
- * The time a server that silently ignores the era probe gets for its 2025-era `initialize`, after
- * the probe has taken all of startTimeout (at most startTimeout itself).
- */
-const LEGACY_FALLBACK_MS = 5_000;
-
-/** How long an ended stdout waits for the process's exit status before it counts as the exit. */
-const EXIT_GRACE_MS = 200;
-
-/** The exit of a process whose stdout ended with no exit status after it. */
-const STDOUT_ENDED: ExitInfo = {
-  reason: 'its stdout closed, and no exit status followed',
-  requested: false
-};
-
-/** A failed start or a crash, as counted toward marking a server failed. */
-interface Failure {
-  readonly at: number;
-  readonly kind: 'start' | 'crash';
-}
-
-/** `failed to start 3 times`, `crashed 3 times`, or both, for the failures that marked a server failed. */
-function describeFailures(failures: readonly Failure[]): string {
-  const times = (n: number) => (n === 1 ? '1 time' : `${n} times`);
-  const starts = failures.filter(failure => failure.kind === 'start').length;
-  const crashes = failures.length - starts;
-  if (crashes === 0) return `failed to start ${times(starts)} in a minute`;
-  if (starts === 0) return `crashed ${times(crashes)} in a minute`;
-  return `failed to start ${times(starts)} and crashed ${times(crashes)} in a minute`;
-}
-
-/** `64 MiB`, `1 KiB`, or bytes, for messages about the line limit. */
-function sizeOf(bytes: number): string {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
-  return `${bytes} bytes`;
-}
-
-/**
- * One MCP server behind the gateway: at most one running instance, shared by every client session,
- * with calls multiplexed over its stdio by JSON-RPC id.
+ * One MCP server behind the gateway: at most one connection (a {@link Link} its connector opens),
+ * shared by every client session, with calls multiplexed over it by JSON-RPC id.
  *
- * Lifecycle: `stopped → starting → ready → stopping → stopped`, or `→ failed` after
- * {@link FAILURE_LIMIT} failed starts or crashes within a minute. Exactly one start runs at a time:
- * concurrent first calls share it. The idle timer runs only while no call is in flight, so a long
- * call is never cut off by it. A connection ends when the process exits or its stdout ends,
- * whichever comes first: either fails the calls in flight and lets the next call start it again.
+ * Its {@link Lifecycle} is one state, changed only by {@link moveTo}: `stopped → starting → ready →
+ * stopping → stopped`, `→ failed` after too many failed starts or crashes (see
+ * {@link FailureWindow}), `→ closed` at shutdown. Exactly one start runs at a time: concurrent
+ * first calls share it. The idle timer runs only while no call is in flight, so a long call is
+ * never cut off by it. A connection's end fails the calls in flight and lets the next call start
+ * the server again. The rules are in README.md beside this file.
  */
 export class Upstream {
   readonly spec: ServerSpec;
   /** The era to connect in, as learned earlier; undefined means probe. Set by the catalog. */
   prior: PriorDiscovery | undefined;
 
-  private stateValue: UpstreamState = 'stopped';
-  private connection: Connection | undefined;
-  private starting: Promise<Connection> | undefined;
-  private stopping: Promise<void> | undefined;
+  private lifecycle: Lifecycle<Connection> = { kind: 'stopped' };
   private idleTimer: NodeJS.Timeout | undefined;
   private inFlightCount = 0;
   /** Calls ever made; discovery compares it to see whether anyone used the server meanwhile. */
   private callCount = 0;
-  private failures: Failure[] = [];
-  private failedUntil = 0;
-  /** What marked the server failed, for the errors its calls get until `failedUntil`. */
-  private failedBecause = '';
+  private readonly failures = new FailureWindow();
   private lastErrorValue: string | undefined;
   private startedAtValue: Date | undefined;
   private lastUsedValue: Date | undefined;
   private starts = 0;
   private instructionsValue: string | undefined;
   private capabilitiesValue: ServerCapabilities | undefined;
-  private closed = false;
+  /** Aborted by close(): starts in progress give up, and no new one begins. */
   private readonly shutdown = new AbortController();
   private readonly log: Logger;
   private readonly listeners = new Set<UpstreamListener>();
@@ -277,13 +196,10 @@ export class Upstream {
     for (const listener of this.listeners) listener.onLog?.(this, message);
   });
   /**
-   * The server's own URIs the gateway is subscribed to. Kept across restarts (each start subscribes
-   * again), and while it is not empty the server is not stopped for idleness: a stopped server
-   * sends no `notifications/resources/updated`.
+   * The server's own URIs the gateway is subscribed to. While there is one, the server is not
+   * stopped for idleness: a stopped server sends no `notifications/resources/updated`.
    */
-  private readonly subscribed = new Set<string>();
-  /** On a 2026-era connection: the `subscriptions/listen` stream carrying {@link subscribed}. */
-  private resourceListen: McpSubscription | undefined;
+  private readonly subscribed: SubscribedResources;
 
   constructor(private readonly options: UpstreamOptions) {
     this.spec = options.spec;
@@ -298,6 +214,7 @@ export class Upstream {
         )
     );
     this.log = options.log.child({ server: options.spec.id });
+    this.subscribed = new SubscribedResources(this.log);
   }
 
   /** Registers a listener for state and tool changes; returns a function that removes it. */
@@ -306,9 +223,9 @@ export class Upstream {
     return () => this.listeners.delete(listener);
   }
 
-  /** The catalog fingerprint: the config's, plus what the runtime adds (an image id). */
+  /** The catalog fingerprint: the config's, plus what the connector adds (an image id). */
   async fingerprint(): Promise<string> {
-    const extra = await this.options.runtime.identify?.(this.spec).catch(() => undefined);
+    const extra = await this.options.connector.identify?.().catch(() => undefined);
     return extra === undefined ? this.spec.fingerprint : `${this.spec.fingerprint}:${extra}`;
   }
 
@@ -317,7 +234,18 @@ export class Upstream {
   }
 
   get state(): UpstreamState {
-    return this.stateValue;
+    return reportedState(this.lifecycle.kind);
+  }
+
+  /** The connection while ready. */
+  private get connection(): Connection | undefined {
+    return this.lifecycle.kind === 'ready' ? this.lifecycle.connection : undefined;
+  }
+
+  /** The failed period the server is in, if any. */
+  private get failedPeriod(): FailedPeriod | undefined {
+    const state = this.lifecycle;
+    return state.kind === 'failed' && Date.now() < state.until ? state : undefined;
   }
 
   /** The server's own `instructions`, as it gave them at its last handshake. */
@@ -334,8 +262,8 @@ export class Upstream {
   status() {
     return {
       id: this.spec.id,
-      runtime: this.spec.runtime,
-      state: this.stateValue,
+      runtime: this.spec.kind,
+      state: this.state,
       startedAt: this.startedAtValue?.toISOString() ?? null,
       lastUsed: this.lastUsedValue?.toISOString() ?? null,
       inFlight: this.inFlightCount,
@@ -392,7 +320,7 @@ export class Upstream {
     // Kept once the server has it: a start caused by this request must not subscribe it twice.
     await this.request(
       { kind: 'resource', name: uri },
-      (client, sent) => this.sendSubscription(client, uri, 'subscribe', sent),
+      (client, sent) => this.subscribed.send(client, uri, 'subscribe', sent),
       options
     );
     this.subscribed.add(uri);
@@ -407,53 +335,8 @@ export class Upstream {
     }
     await this.request(
       { kind: 'resource', name: uri },
-      (client, sent) => this.sendSubscription(client, uri, 'unsubscribe', sent),
+      (client, sent) => this.subscribed.send(client, uri, 'unsubscribe', sent),
       options
-    );
-  }
-
-  /** Sends one change of {@link subscribed} (`uri` added or removed) in the connection's era. */
-  private async sendSubscription(
-    client: Client,
-    uri: string,
-    change: 'subscribe' | 'unsubscribe',
-    options: RequestOptions
-  ): Promise<void> {
-    if (client.getProtocolEra() !== 'modern') {
-      if (change === 'subscribe') await client.subscribeResource({ uri }, options);
-      else await client.unsubscribeResource({ uri }, options);
-      return;
-    }
-    // A listen stream's filter is fixed: a new stream with every URI, then the old one closed.
-    const uris = new Set(this.subscribed);
-    if (change === 'subscribe') uris.add(uri);
-    else uris.delete(uri);
-    this.replaceListen(
-      uris.size > 0 ? await client.listen({ resourceSubscriptions: [...uris] }, options) : undefined
-    );
-  }
-
-  /** Makes `listen` the resource listen stream, closing the one it replaces (the last opened wins). */
-  private replaceListen(listen: McpSubscription | undefined): void {
-    const previous = this.resourceListen;
-    this.resourceListen = listen;
-    previous?.close().catch(() => undefined);
-  }
-
-  /** Subscribes a fresh connection to every URI in {@link subscribed}. Not awaited by the start. */
-  private resubscribe(client: Client): void {
-    this.resourceListen = undefined;
-    const uris = [...this.subscribed];
-    if (uris.length === 0) return;
-    const sent =
-      client.getProtocolEra() === 'modern'
-        ? client.listen({ resourceSubscriptions: uris }).then(listen => this.replaceListen(listen))
-        : Promise.all(uris.map(uri => client.subscribeResource({ uri })));
-    sent.catch((error: unknown) =>
-      this.log.warn(
-        { err: describeError(error), uris },
-        'could not subscribe to resources again after a start'
-      )
     );
   }
 
@@ -478,20 +361,13 @@ export class Upstream {
    * a queued call never waits longer than its timeout says.
    */
   private async waitForSlot(subject: Subject, signal: AbortSignal | undefined): Promise<void> {
-    const { id, callTimeoutMs, maxConcurrency } = this.spec;
     const queue = new AbortController();
-    const timer = setTimeout(() => queue.abort(), callTimeoutMs);
+    const timer = setTimeout(() => queue.abort(), this.spec.callTimeoutMs);
     try {
       await this.slots.acquire(signal ? AbortSignal.any([signal, queue.signal]) : queue.signal);
     } catch (error) {
-      if (queue.signal.aborted && !signal?.aborted) {
-        throw new GatewayError(
-          'call_timeout',
-          `${subject.kind} ${subject.name} on server ${id} waited ${callTimeoutMs / 1000}s (its callTimeout) for a free slot behind ${maxConcurrency} calls in flight and was never sent to the server; raise maxConcurrency or callTimeout, or make fewer calls at once`,
-          { cause: error, serverId: id }
-        );
-      }
-      throw this.callError(error, subject, signal);
+      if (queue.signal.aborted && !signal?.aborted) throw queueTimeoutError(this.spec, subject, error);
+      throw callError(this.spec, error, subject, signal);
     } finally {
       clearTimeout(timer);
     }
@@ -508,47 +384,106 @@ export class Upstream {
     this.clearIdleTimer();
     this.lastUsedValue = new Date();
     try {
-      const cold = this.connection === undefined;
-      const startedAt = performance.now();
-      // A caller that gives up during a cold start leaves at once; the start goes on for others.
-      const connection = await untilAborted(this.ensureStarted(), options.signal).catch((error: unknown) => {
-        throw withColdStart(this.callError(error, subject, options.signal), {
-          cold,
-          startMs: performance.now() - startedAt
-        });
-      });
-      const startMs = cold ? performance.now() - startedAt : 0;
-      const leave = connection.askers.add(options.asker);
-      const request = send(
-        connection.client,
-        {
-          // The queue took its share of callTimeout; the cold start has its own bound (startTimeout).
-          timeout: Math.max(1, this.spec.callTimeoutMs - queuedMs),
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onprogress ? { onprogress: options.onprogress } : {}),
-          // A 2026-era caller answers the server's questions itself: its input_required comes back.
-          ...(options.inputRequired ? { allowInputRequired: true } : {})
-        },
-        this.hopMeta(options)
-      );
-      const closeLogs = this.logs.open(options.onlog);
-      const result = await tracked(connection, request)
-        .catch(async (error: unknown) => {
-          throw withColdStart(await this.requestError(error, connection, subject, options.signal, queuedMs), {
-            cold,
-            startMs
-          });
-        })
-        .finally(() => {
-          closeLogs();
-          leave();
-        });
-      return { result, cold, startMs };
+      let attempt = await this.connectionFor(subject, options);
+      let { cold, startMs } = attempt;
+      // The queue took its share of callTimeout, and so does a first send that never arrived; a
+      // cold start has its own bound (startTimeout).
+      let timeoutMs = this.spec.callTimeoutMs - queuedMs;
+      let retried = false;
+      for (;;) {
+        const { connection } = attempt;
+        const sentAt = performance.now();
+        try {
+          const result = await this.sendOn(connection, send, options, Math.max(1, timeoutMs));
+          return { result, cold, startMs };
+        } catch (error) {
+          if (error instanceof UndeliveredError && !retried && !options.signal?.aborted) {
+            // It never reached the server: safe to send once more, on a new connection.
+            retried = true;
+            timeoutMs -= performance.now() - sentAt;
+            this.retire(connection, error);
+            attempt = await this.connectionFor(subject, options);
+            cold ||= attempt.cold;
+            startMs += attempt.startMs;
+            continue;
+          }
+          const ended = () =>
+            connection.link.ended.then(end => endError(this.id, end, this.failedPeriod, error));
+          throw withColdStart(
+            await requestError(this.spec, error, subject, { signal: options.signal, queuedMs, ended }),
+            {
+              cold,
+              startMs
+            }
+          );
+        }
+      }
     } finally {
       this.inFlightCount--;
       this.lastUsedValue = new Date();
       if (this.inFlightCount === 0) this.armIdleTimer();
     }
+  }
+
+  /**
+   * The running connection, started first if needed (shared with concurrent callers). A caller that
+   * gives up during a cold start leaves at once; the start goes on for others.
+   */
+  private async connectionFor(
+    subject: Subject,
+    options: CallOptions
+  ): Promise<{ connection: Connection; cold: boolean; startMs: number }> {
+    const cold = this.connection === undefined;
+    const startedAt = performance.now();
+    const connection = await untilAborted(this.ensureStarted(), options.signal).catch((error: unknown) => {
+      throw withColdStart(callError(this.spec, error, subject, options.signal), {
+        cold,
+        startMs: performance.now() - startedAt
+      });
+    });
+    return { connection, cold, startMs: cold ? performance.now() - startedAt : 0 };
+  }
+
+  /** Sends one request by way of `send` on `connection`, failed early by its end or a fault. */
+  private sendOn<T>(
+    connection: Connection,
+    send: Send<T>,
+    options: CallOptions,
+    timeoutMs: number
+  ): Promise<T> {
+    const leave = connection.askers.add(options.asker);
+    const request = send(
+      connection.client,
+      {
+        timeout: timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onprogress ? { onprogress: options.onprogress } : {}),
+        // A 2026-era caller answers the server's questions itself: its input_required comes back.
+        ...(options.inputRequired ? { allowInputRequired: true } : {})
+      },
+      this.hopMeta(options)
+    );
+    const closeLogs = this.logs.open(options.onlog);
+    return tracked(connection, request).finally(() => {
+      closeLogs();
+      leave();
+    });
+  }
+
+  /**
+   * Gives up `connection`, which a request found gone ({@link UndeliveredError}), so that the next
+   * request opens a new one. Closing it fails the requests still waiting on it, as its end would:
+   * they may have reached the server, so they are not sent again.
+   */
+  private retire(connection: Connection, error: UndeliveredError): void {
+    if (this.connection !== connection) return; // ended or replaced meanwhile
+    this.log.info({ err: error.message }, 'a request found the connection gone; opening a new one');
+    this.clearIdleTimer();
+    this.moveTo({ kind: 'stopped' });
+    void connection.client.close().catch(() => undefined);
+    connection.link.close().catch((closeError: unknown) => {
+      this.log.warn({ err: describeError(closeError) }, 'closing a connection that was gone failed');
+    });
   }
 
   /**
@@ -564,44 +499,6 @@ export class Upstream {
         ? { [CLIENT_CAPABILITIES_META_KEY]: callerCapabilities(options.asker.capabilities) }
         : {})
     };
-  }
-
-  /** The error a request sent to the server fails with. */
-  private async requestError(
-    error: unknown,
-    connection: Connection,
-    subject: Subject,
-    signal: AbortSignal | undefined,
-    queuedMs: number
-  ): Promise<unknown> {
-    if (
-      !signal?.aborted &&
-      error instanceof SdkError &&
-      (error.code === SdkErrorCode.ConnectionClosed || error.code === SdkErrorCode.NotConnected)
-    ) {
-      // The connection ended under the call: say how, which takes at most EXIT_GRACE_MS to learn.
-      return this.exitError(await connection.ended, error);
-    }
-    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout && queuedMs >= 50) {
-      return new GatewayError(
-        'call_timeout',
-        `${subject.kind} ${subject.name} on server ${this.spec.id} did not finish within ${this.spec.callTimeoutMs / 1000}s (callTimeout), ${(queuedMs / 1000).toFixed(1)}s of which it waited for a free slot; it was cancelled`,
-        { cause: error, serverId: this.spec.id }
-      );
-    }
-    return this.callError(error, subject, signal);
-  }
-
-  /** The error for calls in flight when the connection ended with `exit`. */
-  private exitError(exit: ExitInfo, cause?: unknown): GatewayError {
-    const next =
-      Date.now() < this.failedUntil
-        ? `; it ${this.failedBecause}, so it is marked failed until ${new Date(this.failedUntil).toISOString()}`
-        : '; the next call starts it again';
-    return new GatewayError('server_exited', `server ${this.spec.id} exited (${exit.reason})${next}`, {
-      ...(cause === undefined ? {} : { cause }),
-      serverId: this.spec.id
-    });
   }
 
   /**
@@ -636,12 +533,14 @@ export class Upstream {
 
   /** Starts the server if it is not running (shared by concurrent callers). */
   ensureStarted(): Promise<Connection> {
-    if (this.connection) return Promise.resolve(this.connection);
-    if (this.closed) {
-      return Promise.reject(
-        new GatewayError('server_unavailable', 'the gateway is shutting down', { serverId: this.spec.id })
-      );
+    const state = this.lifecycle;
+    if (state.kind === 'ready') return Promise.resolve(state.connection);
+    if (state.kind === 'starting') return state.promise;
+    if (state.kind === 'closed' || this.shutdown.signal.aborted) {
+      return Promise.reject(shuttingDownError(this.spec.id));
     }
+    // A start waits for a stop in progress; the callers waiting meanwhile then share one start.
+    if (state.kind === 'stopping') return state.promise.then(() => this.ensureStarted());
     if (this.spec.unavailable) {
       return Promise.reject(
         new GatewayError(
@@ -653,20 +552,20 @@ export class Upstream {
         )
       );
     }
-    if (Date.now() < this.failedUntil) {
-      const retry = new Date(this.failedUntil).toISOString();
+    const failed = this.failedPeriod;
+    if (failed) {
+      const retry = new Date(failed.until).toISOString();
       return Promise.reject(
         new GatewayError(
           'server_unavailable',
-          `server ${this.spec.id} ${this.failedBecause}; next try after ${retry}. Last error: ${this.lastErrorValue ?? 'unknown'}`,
+          `server ${this.spec.id} ${failed.because}; next try after ${retry}. Last error: ${this.lastErrorValue ?? 'unknown'}`,
           { serverId: this.spec.id }
         )
       );
     }
-    this.starting ??= this.start().finally(() => {
-      this.starting = undefined;
-    });
-    return this.starting;
+    const promise = this.start();
+    this.moveTo({ kind: 'starting', promise });
+    return promise;
   }
 
   /**
@@ -675,37 +574,40 @@ export class Upstream {
    */
   async stop(reason: string): Promise<void> {
     this.clearIdleTimer();
-    if (this.starting) await this.starting.catch(() => undefined);
-    if (this.stopping) return this.stopping;
-    const connection = this.connection;
-    if (!connection) return;
-    this.stopping = this.teardown(connection, reason).finally(() => {
-      this.stopping = undefined;
-    });
-    return this.stopping;
+    let state = this.lifecycle;
+    if (state.kind === 'starting') {
+      await state.promise.catch(() => undefined);
+      state = this.lifecycle;
+    }
+    if (state.kind === 'stopping') return state.promise;
+    if (state.kind !== 'ready') return;
+    const promise = this.teardown(state.connection, reason);
+    this.moveTo({ kind: 'stopping', promise });
+    return promise;
   }
 
-  /** Refuses new calls, aborts a start in progress, and stops the server. */
+  /** Refuses new calls, aborts a start in progress, and stops the server; then it is closed for good. */
   async close(): Promise<void> {
-    this.closed = true;
     this.shutdown.abort();
     await this.stop('shutdown');
+    if (this.lifecycle.kind !== 'closed') this.moveTo({ kind: 'closed' });
   }
 
+  /**
+   * Connects, moving `starting` on to `ready`, or to `stopped` or `failed` when it cannot. Runs only
+   * from {@link ensureStarted}, which has just moved to `starting`: the first await comes before
+   * any move of its own.
+   */
   private async start(): Promise<Connection> {
-    if (this.stopping) await this.stopping;
-    this.setState('starting');
+    await Promise.resolve();
     const began = performance.now();
     try {
       const connection = await this.connect();
-      this.connection = connection;
+      this.moveTo({ kind: 'ready', connection });
       this.startedAtValue = new Date();
       if (this.starts++ > 0) this.log.info('server restarted');
-      // A start that works clears the failed starts, not the crashes: a server that crashes soon
-      // after every start must still be marked failed.
-      this.failures = this.failures.filter(failure => failure.kind === 'crash');
+      this.failures.started();
       this.lastErrorValue = undefined;
-      this.setState('ready');
       this.log.info({ ms: Math.round(performance.now() - began), era: this.prior?.kind }, 'server ready');
       this.emitLifecycle('started');
       connection.listed = this.listAll(connection);
@@ -729,7 +631,7 @@ export class Upstream {
       // so the server works again as soon as the engine answers.
       if (failure.code === 'engine_unreachable') {
         this.lastErrorValue = failure.message;
-        this.setState('stopped');
+        this.moveTo({ kind: 'stopped' });
       } else {
         this.recordFailure(failure.message, 'start');
       }
@@ -737,213 +639,64 @@ export class Upstream {
     }
   }
 
-  /** Counts a failed start or a crash; {@link FAILURE_LIMIT} of them in a minute mark the server failed. */
-  private recordFailure(message: string, kind: Failure['kind']): void {
-    const now = Date.now();
+  /**
+   * Counts a failed start or a crash (the state is `starting` or `ready`): too many in a minute mark
+   * the server failed, otherwise it is stopped and the next call starts it again.
+   */
+  private recordFailure(message: string, kind: 'start' | 'crash'): void {
     this.lastErrorValue = message;
-    this.failures = [
-      ...this.failures.filter(failure => now - failure.at < FAILURE_WINDOW_MS),
-      { at: now, kind }
-    ];
-    if (this.failures.length >= FAILURE_LIMIT) {
-      this.failedUntil = now + FAILED_COOLDOWN_MS;
-      this.failedBecause = describeFailures(this.failures);
-      this.failures = [];
-      this.setState('failed');
-      this.log.error(
-        { err: message, because: this.failedBecause, retryAfterMs: FAILED_COOLDOWN_MS },
-        'server marked failed'
-      );
-    } else {
-      this.setState('stopped');
+    const because = this.failures.record(kind);
+    if (because === undefined) {
+      this.moveTo({ kind: 'stopped' });
       if (kind === 'start') this.log.warn({ err: message }, 'server start failed');
+      return;
     }
+    this.moveTo({ kind: 'failed', until: Date.now() + FAILED_COOLDOWN_MS, because });
+    this.log.error({ err: message, because, retryAfterMs: FAILED_COOLDOWN_MS }, 'server marked failed');
   }
 
   /**
-   * Starts the process and runs the MCP handshake in the era learned earlier, or probes for it.
-   * A 2025-era server may exit when probed with `server/discover` before `initialize`; then it is
-   * started once more and connected as legacy.
+   * Opens a connection and runs the handshake (see {@link handshakeInEra}), then readies it: the
+   * log level and listen stream its era needs, the resources subscribed before, and the link's end
+   * and faults wired to the requests in flight.
    */
   private async connect(): Promise<Connection> {
-    if (this.prior) return this.handshake(this.prior);
-    try {
-      return await this.handshake(undefined);
-    } catch (error) {
-      if (this.closed || !(error instanceof ExitedDuringStart)) throw error;
-      this.log.info('server exited on the era probe; connecting as a 2025-era server');
-      return this.handshake({ kind: 'legacy' });
-    }
-  }
-
-  private async handshake(prior: PriorDiscovery | undefined): Promise<Connection> {
-    const process = await this.options.runtime.start(this.spec, this.onStderr, this.shutdown.signal);
-    const maxLineBytes = this.options.maxLineBytes ?? MAX_LINE_BYTES;
-    const transport = new StreamTransport(process.stdout, process.stdin, maxLineBytes);
-    transport.onnoise = line =>
-      this.log.warn({ line: line.slice(0, 500) }, 'skipped a non-JSON line on stdout');
-    transport.onerror = error => this.log.warn({ err: error.message }, 'upstream transport error');
-    // The SDK keeps the tool list fresh in both eras: unsolicited `list_changed` on 2025-era
-    // connections, a `subscriptions/listen` stream it opens itself on 2026-era ones.
-    const client = new Client(
-      { name: this.options.identity.name, version: this.options.identity.version },
-      {
-        versionNegotiation: {
-          mode: 'auto',
-          // The probe is the first thing a server answers, so a server slow to start (an `npx`
-          // download, a JVM) is slow to answer it: it gets all of startTimeout, like the handshake.
-          probe: { timeoutMs: this.options.startTimeoutMs }
-        },
-        listChanged: {
-          tools: {
-            debounceMs: 100,
-            onChanged: (error, tools) => {
-              if (error || !tools || this.connection?.client !== client) return;
-              this.report('tools', tools);
-            }
-          },
-          prompts: {
-            debounceMs: 100,
-            onChanged: (error, prompts) => {
-              if (error || !prompts || this.connection?.client !== client) return;
-              this.report('prompts', prompts);
-            }
-          },
-          resources: {
-            debounceMs: 100,
-            onChanged: (error, resources) => {
-              if (error || !resources || this.connection?.client !== client) return;
-              this.report('resources', resources);
-              // One notification covers resources and their templates: list the templates anew.
-              this.relist(client, 'resourceTemplates');
-            }
-          }
-        }
-      }
-    );
-    client.registerCapabilities(UPSTREAM_CLIENT_CAPABILITIES);
     const askers = new ClientAskers(this.spec.id);
-    for (const method of CLIENT_REQUEST_METHODS) {
-      // The server's request goes to the client whose call it serves, bounded like a call.
-      client.setRequestHandler(
-        method,
-        (request, ctx) =>
-          askers
-            .pick(method, request.params)
-            .ask(
-              { method, ...(request.params ? { params: request.params } : {}) },
-              { signal: ctx.mcpReq.signal, timeout: this.spec.callTimeoutMs }
-            ) as never
-      );
-    }
-
-    // Log messages: routed by what is in flight when they arrive (a stdio message names no request).
-    client.setNotificationHandler('notifications/message', notification => {
-      if (this.connection?.client === client) this.logs.deliver(notification.params);
+    const { client, link, era } = await handshakeInEra(this.prior, {
+      serverId: this.spec.id,
+      connector: this.options.connector,
+      startTimeoutMs: this.options.startTimeoutMs,
+      shutdown: this.shutdown.signal,
+      log: this.log,
+      newClient: () => this.newClient(askers)
     });
-    client.setNotificationHandler('notifications/resources/updated', notification => {
-      if (this.connection?.client !== client) return;
-      for (const listener of this.listeners) listener.onResourceUpdated?.(this, notification.params.uri);
-    });
-
+    this.prior = era;
     const inFlight = new Set<(error: unknown) => void>();
-    // Set before connect, which chains it: the SDK's own close handler runs after it.
-    let stdoutEnded!: () => void;
-    const stdoutEnd = new Promise<void>(resolve => (stdoutEnded = resolve));
-    transport.onclose = () => stdoutEnded();
-    const ended = Promise.race([
-      process.exited,
-      stdoutEnd.then(async () => (await exitWithin(process, EXIT_GRACE_MS)) ?? STDOUT_ENDED)
-    ]);
-    void ended.then(exit => {
-      this.onExit(client, process, exit);
-      const error = this.exitError(exit);
+    void link.ended.then(end => {
+      this.onEnd(client, link, end);
+      const error = endError(this.id, end, this.failedPeriod);
       for (const reject of inFlight) reject(error);
     });
-    transport.onoverflow = bytes => {
-      const error = new GatewayError(
-        'message_too_large',
-        `server ${this.spec.id} wrote a line of more than ${sizeOf(maxLineBytes)} on stdout, over the gateway's limit for one message; it was dropped and the ${inFlight.size} call(s) waiting on the server failed. Make the tool return less (a page of its results, or a file or URL to fetch)`,
-        { serverId: this.spec.id }
-      );
-      this.log.error(
-        { bytes, limit: maxLineBytes, inFlight: inFlight.size },
-        'dropped an over-long line from the server'
+    link.onfault = fault => {
+      // A fault cannot be tied to one request: every request waiting on the connection fails.
+      const error =
+        fault instanceof GatewayError
+          ? new GatewayError(
+              fault.code,
+              `${fault.message} (the ${inFlight.size} call(s) waiting on the server failed with it)`,
+              { cause: fault, serverId: this.spec.id }
+            )
+          : fault;
+      this.log.warn(
+        { err: fault.message, inFlight: inFlight.size },
+        'connection fault: failing the calls in flight'
       );
       for (const reject of inFlight) reject(error);
     };
-
-    // A probe gets all of startTimeout (a slow starter answers it late); on stdio the SDK falls
-    // back to `initialize` only once it times out, so a server that ignores it needs time after.
-    const startTimeoutMs = this.options.startTimeoutMs;
-    const fallbackMs = prior ? 0 : Math.min(LEGACY_FALLBACK_MS, startTimeoutMs);
-    const bound =
-      fallbackMs > 0
-        ? `within ${startTimeoutMs / 1000}s (startTimeout), nor ${fallbackMs / 1000}s after it as a 2025-era server that ignores the era probe`
-        : `within ${startTimeoutMs / 1000}s (startTimeout)`;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new GatewayError(
-              'start_failed',
-              `server ${this.spec.id} did not complete the MCP handshake ${bound}`,
-              {
-                serverId: this.spec.id
-              }
-            )
-          ),
-        startTimeoutMs + fallbackMs
-      );
-    });
-    const exitedEarly = (exit: ExitInfo) =>
-      new ExitedDuringStart(`server ${this.spec.id} exited during start (${exit.reason})`, this.spec.id);
-    const shutdown = new Promise<never>((_, reject) => {
-      const abort = () =>
-        reject(
-          new GatewayError('server_unavailable', 'the gateway is shutting down', { serverId: this.spec.id })
-        );
-      if (this.shutdown.signal.aborted) abort();
-      else this.shutdown.signal.addEventListener('abort', abort, { once: true });
-    });
-    try {
-      await Promise.race([
-        client.connect(transport, { timeout: this.options.startTimeoutMs, ...(prior ? { prior } : {}) }),
-        process.exited.then(exit => {
-          throw exitedEarly(exit);
-        }),
-        deadline,
-        shutdown
-      ]);
-    } catch (error) {
-      // A closed transport is usually the process ending, with its exit status a moment behind:
-      // look for the exit before stopping (a stop would make any exit look requested).
-      const exit = error instanceof GatewayError ? undefined : await exitWithin(process, 200);
-      await client.close().catch(() => undefined);
-      await process.stop();
-      if (error instanceof GatewayError) throw error;
-      if (exit && !exit.requested) throw exitedEarly(exit);
-      throw new GatewayError(
-        'start_failed',
-        `server ${this.spec.id} failed the MCP handshake: ${describeError(error)}`,
-        {
-          cause: error,
-          serverId: this.spec.id
-        }
-      );
-    } finally {
-      clearTimeout(timer);
-      shutdown.catch(() => undefined);
-    }
-    const discover = client.getDiscoverResult();
-    this.prior =
-      client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
-    this.log.debug({ label: process.label, era: this.prior.kind }, 'handshake done');
     this.instructionsValue = client.getInstructions();
     const offered = client.getServerCapabilities();
     this.capabilitiesValue = offered;
-    if (this.prior.kind === 'legacy' && offered?.logging) {
+    if (era.kind === 'legacy' && offered?.logging) {
       // One level for a server every session shares: all of it, filtered per caller by the gateway
       // (a 2026-era server is asked per request instead, by the caller's `_meta` logLevel). Not
       // awaited: written before any call, it reaches the server first.
@@ -956,15 +709,34 @@ export class Upstream {
       ...(offered?.prompts?.listChanged ? { promptsListChanged: true } : {}),
       ...(offered?.resources?.listChanged ? { resourcesListChanged: true } : {})
     };
-    if (this.prior.kind === 'modern' && Object.keys(listen).length > 0) {
+    if (era.kind === 'modern' && Object.keys(listen).length > 0) {
       // A 2026-era connection hears of changes only on a listen stream, which a connect from a
       // stored verdict does not open by itself. Not awaited: a call need not wait for it.
       client.listen(listen).catch((error: unknown) => {
         this.log.debug({ err: describeError(error) }, 'could not open a listen stream');
       });
     }
-    this.resubscribe(client);
-    return { client, process, inFlight, ended, askers };
+    this.subscribed.resubscribe(client);
+    return { client, link, inFlight, askers };
+  }
+
+  /** A new client for one connection (see {@link newUpstreamClient}); its events reach the listeners. */
+  private newClient(askers: ClientAskers): Client {
+    return newUpstreamClient({
+      identity: this.options.identity,
+      probeTimeoutMs: this.options.startTimeoutMs,
+      callTimeoutMs: this.spec.callTimeoutMs,
+      askers,
+      isCurrent: client => this.connection?.client === client,
+      events: {
+        listed: (kind, items) => this.report(kind, items),
+        log: message => this.logs.deliver(message),
+        resourceUpdated: uri => {
+          for (const listener of this.listeners) listener.onResourceUpdated?.(this, uri);
+        }
+      },
+      log: this.log
+    });
   }
 
   /**
@@ -978,20 +750,10 @@ export class Upstream {
       CAPABILITY_KINDS.map(kind => tracked(connection, listKindOrNone(client, kind, this.log)))
     );
     const listing = { tools, prompts, resources, resourceTemplates } as Listing;
-    if (this.connection === connection || this.starting) {
+    if (this.connection === connection || this.lifecycle.kind === 'starting') {
       for (const kind of CAPABILITY_KINDS) this.report(kind, listing[kind]);
     }
     return listing;
-  }
-
-  /** Lists one kind again on `client` (after a `list_changed`) and reports it. */
-  private relist(client: Client, kind: CapabilityKind): void {
-    listKind(client, kind).then(
-      items => {
-        if (this.connection?.client === client) this.report(kind, items);
-      },
-      (error: unknown) => this.log.warn({ err: describeError(error), kind }, 'listing again failed')
-    );
   }
 
   private report<K extends CapabilityKind>(kind: K, items: Listing[K]): void {
@@ -1001,78 +763,45 @@ export class Upstream {
   }
 
   /**
-   * The connection of `process` ended with `exit`. A crash counts toward marking the server failed;
-   * the next call starts it again (unless it is marked failed).
+   * `link` ended with `end`. A crash counts toward marking the server failed; the next call starts
+   * it again (unless it is marked failed). An end of a connection no longer the ready one (stopped,
+   * retired, never ready) changes nothing.
    */
-  private onExit(client: Client, process: ServerProcess, exit: ExitInfo): void {
-    if (this.connection?.process !== process) return;
-    this.connection = undefined;
+  private onEnd(client: Client, link: Link, end: LinkEnd): void {
+    if (this.connection?.link !== link) return;
     this.clearIdleTimer();
     void client.close().catch(() => undefined);
     // Not awaited: with its engine gone, a container's stop may never finish.
-    process.stop().catch((error: unknown) => {
+    link.close().catch((error: unknown) => {
       this.log.warn({ err: describeError(error) }, 'stopping an ended server failed');
     });
-    if (!exit.requested && exit.engineLost) {
-      // Not the server's fault, as with a start the engine refuses: not counted, so the server
-      // works again as soon as the engine answers.
-      this.log.warn({ reason: exit.reason, inFlight: this.inFlightCount }, 'server lost with its engine');
-      this.setState('stopped');
-    } else if (!exit.requested) {
+    if (end.requested) {
+      this.moveTo({ kind: 'stopped' });
+    } else if (end.lost) {
+      // Not the server's fault (its engine or its connection went away), as with a start the
+      // engine refuses: not counted, so the server works again as soon as it can be reached.
+      this.log.warn({ reason: end.reason, inFlight: this.inFlightCount }, 'server lost with its engine');
+      this.moveTo({ kind: 'stopped' });
+    } else {
       this.emitLifecycle('crashed');
-      this.log.error({ reason: exit.reason, inFlight: this.inFlightCount }, 'server exited unexpectedly');
-      this.recordFailure(`server exited (${exit.reason})`, 'crash');
-    } else if (this.stateValue !== 'stopping') this.setState('stopped');
+      this.log.error({ reason: end.reason, inFlight: this.inFlightCount }, 'server exited unexpectedly');
+      this.recordFailure(`server exited (${end.reason})`, 'crash');
+    }
   }
 
+  /** Closes `connection` (the state is `stopping`), then moves to `stopped`. */
   private async teardown(connection: Connection, reason: string): Promise<void> {
-    this.setState('stopping');
+    // Not awaited before the move to `stopping`: ensureStarted sees it and waits for it.
+    await Promise.resolve();
     this.log.info({ reason }, 'stopping server');
-    this.connection = undefined;
     await connection.client.close().catch(() => undefined);
-    await connection.process.stop();
-    this.setState('stopped');
+    await connection.link.close();
+    this.moveTo({ kind: 'stopped' });
     if (reason === 'idle') this.emitLifecycle('idle_stop');
   }
 
   private emitLifecycle(event: 'started' | 'idle_stop' | 'crashed'): void {
     for (const listener of this.listeners) listener.onLifecycle?.(this, event);
-  }
-
-  private callError(error: unknown, subject: Subject, signal: AbortSignal | undefined): unknown {
-    if (error instanceof GatewayError) return error;
-    const { kind, name } = subject;
-    if (signal?.aborted) {
-      return new GatewayError('cancelled', `call to ${this.spec.id}/${name} was cancelled`, {
-        cause: error,
-        serverId: this.spec.id
-      });
-    }
-    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
-      return new GatewayError(
-        'call_timeout',
-        `${kind} ${name} on server ${this.spec.id} did not finish within ${this.spec.callTimeoutMs / 1000}s (callTimeout); it was cancelled`,
-        { cause: error, serverId: this.spec.id }
-      );
-    }
-    if (error instanceof SdkError && error.code === SdkErrorCode.InvalidResult) {
-      return new GatewayError(
-        'invalid_result',
-        `server ${this.spec.id} answered ${name} with an invalid result: ${error.message}`,
-        { cause: error, serverId: this.spec.id }
-      );
-    }
-    if (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed) {
-      return new GatewayError(
-        'server_exited',
-        `server ${this.spec.id} exited during the call (its connection closed)`,
-        {
-          cause: error,
-          serverId: this.spec.id
-        }
-      );
-    }
-    return error;
   }
 
   private armIdleTimer(): void {
@@ -1090,16 +819,26 @@ export class Upstream {
     this.idleTimer = undefined;
   }
 
-  private setState(state: UpstreamState): void {
-    if (state === this.stateValue) return;
-    this.stateValue = state;
+  /**
+   * The one way the lifecycle changes: to `next` when the current state allows it (see
+   * lifecycle.ts), telling the listeners when the reported state changes. A move the current state
+   * does not allow is a bug; it is logged and refused rather than thrown, since it may come from an
+   * event handler with nobody to catch it.
+   */
+  private moveTo(next: Lifecycle<Connection>): void {
+    const from = this.lifecycle.kind;
+    if (from === next.kind && from === 'stopped') return;
+    if (!canMove(from, next.kind)) {
+      this.log.error({ from, to: next.kind }, 'refused a lifecycle move the upstream does not allow');
+      return;
+    }
+    const before = this.state;
+    this.lifecycle = next;
+    const state = this.state;
+    if (state === before) return;
     this.log.info({ state }, 'server state');
     for (const listener of this.listeners) listener.onState?.(this, state);
   }
-
-  private readonly onStderr = (line: string) => {
-    this.log.info({ stream: 'stderr', line }, 'server stderr');
-  };
 }
 
 /**

@@ -38,9 +38,14 @@ servers:
   off:
     command: ["x"]
     enabled: false
+  docs:
+    url: https://mcp.example.com/mcp
+    headers: { Authorization: "Bearer secret-token" }
 `
     );
     expect(result.status).toBe(0);
+    expect(result.stdout).toContain('docs: remote https://mcp.example.com/mcp; tools docs__*');
+    expect(result.stdout).not.toContain('secret-token');
     expect(result.stdout).toContain('time: docker mcp/time:latest; tools time__*; idle 600s');
     expect(result.stdout).toContain('local: process node server.js; tools (no prefix)');
     expect(result.stdout).toContain('off: disabled');
@@ -64,7 +69,7 @@ servers:
     expect(lines).toHaveLength(3);
     expect(lines.every(line => line.startsWith(`${result.file}:`))).toBe(true);
     expect(result.stderr).toMatch(/:2:3: .*server id/);
-    expect(result.stderr).toMatch(/:5:5: .*needs `image`.*or `command`/);
+    expect(result.stderr).toMatch(/:5:5: .*needs `image`.*`command`.*or `url`/);
     expect(result.stderr).toMatch(/:8:5: .*unknown key "idleTimout"/);
   });
 
@@ -118,6 +123,16 @@ describe('validate and serve refuse the same configs and settings, with 78', () 
       config: 'servers: {}\n',
       env: { GATEWAY_PORT: 'abc' },
       says: /port must be a number from 0 to 65535, got "abc"/
+    },
+    {
+      what: 'a url: server with an image',
+      config: 'servers:\n  docs:\n    url: https://mcp.example.com/mcp\n    image: mcp/docs\n',
+      says: /:4:12: servers\.docs\.image: image does not apply to a server with a url \(a remote server\)/
+    },
+    {
+      what: 'a url: server whose ca file is missing',
+      config: 'servers:\n  docs:\n    url: https://mcp.example.com/mcp\n    ca: /nonexistent/docs-ca.pem\n',
+      says: /:4:9: ca: the CA file \/nonexistent\/docs-ca\.pem of server docs cannot be read \(ENOENT\)/
     },
     {
       what: 'LOG_LEVEL=loud',

@@ -3,7 +3,8 @@ import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio, StdioServerTransport, type StdioServerHandle } from '@modelcontextprotocol/server/stdio';
 import { pino } from 'pino';
 import * as z from 'zod/v4';
-import { fingerprintOf, type ServerSpec } from '../../src/config/server-spec.js';
+import { fingerprintOf, type ProcessSpec } from '../../src/config/server-spec.js';
+import { StdioConnector } from '../../src/connectors/stdio-connector.js';
 import { GatewayError, type GatewayErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { ExitInfo, Runtime, ServerProcess, StderrSink } from '../../src/runtime/runtime.js';
@@ -82,7 +83,7 @@ export class FakeProcess implements ServerProcess {
 
   constructor(
     readonly runtime: FakeRuntime,
-    readonly spec: ServerSpec,
+    readonly spec: ProcessSpec,
     readonly instance: number
   ) {
     this.label = `fake ${spec.id} #${instance}`;
@@ -322,7 +323,7 @@ export class FakeProcess implements ServerProcess {
  * A `Runtime` that runs servers in this process over in-memory streams: no child process, no
  * Docker. Its public fields choose how the next start behaves and record what happened.
  */
-export class FakeRuntime implements Runtime {
+export class FakeRuntime implements Runtime<ProcessSpec> {
   readonly kind = 'process' as const;
 
   /** The tools the next started server registers. */
@@ -371,7 +372,7 @@ export class FakeRuntime implements Runtime {
   readonly cancellations: FakeCancellation[] = [];
   readonly exits: (ExitInfo & { serverId: string; instance: number })[] = [];
   /** Specs passed to start(), in order. */
-  readonly started: ServerSpec[] = [];
+  readonly started: ProcessSpec[] = [];
 
   /** Processes that have not ended yet. */
   get running(): number {
@@ -383,7 +384,7 @@ export class FakeRuntime implements Runtime {
     return this.started.filter(spec => spec.id === serverId).length;
   }
 
-  async start(spec: ServerSpec, _stderr: StderrSink, signal: AbortSignal): Promise<ServerProcess> {
+  async start(spec: ProcessSpec, _stderr: StderrSink, signal: AbortSignal): Promise<ServerProcess> {
     this.starts++;
     this.started.push(spec);
     if (this.startDelayMs > 0) await sleep(this.startDelayMs, signal);
@@ -402,7 +403,7 @@ export class FakeRuntime implements Runtime {
     return process;
   }
 
-  identify(_spec: ServerSpec): Promise<string | undefined> {
+  identify(_spec: ProcessSpec): Promise<string | undefined> {
     this.identifies++;
     return this.identity instanceof Error ? Promise.reject(this.identity) : Promise.resolve(this.identity);
   }
@@ -419,15 +420,13 @@ export class FakeRuntime implements Runtime {
 }
 
 /** A server spec as the config loader would produce it, with short test defaults. */
-export function fakeSpec(id: string, overrides: Partial<Omit<ServerSpec, 'fingerprint'>> = {}): ServerSpec {
-  const base: Omit<ServerSpec, 'fingerprint'> = {
+export function fakeSpec(id: string, overrides: Partial<Omit<ProcessSpec, 'fingerprint'>> = {}): ProcessSpec {
+  const base: Omit<ProcessSpec, 'fingerprint'> = {
     id,
     description: undefined,
     namespace: id,
-    runtime: 'process',
-    image: undefined,
+    kind: 'process',
     command: ['fake-server', id],
-    limits: undefined,
     env: {},
     cwd: undefined,
     idleTimeoutMs: 0,
@@ -452,4 +451,18 @@ function withoutProbes(input: PassThrough): PassThrough {
   });
   input.on('end', () => filtered.end());
   return filtered;
+}
+
+/** The connector the gateway would build for `spec`: the stdio connector over `runtime`. */
+export function fakeConnector(
+  spec: ProcessSpec,
+  runtime: FakeRuntime,
+  options: { maxLineBytes?: number; log?: Logger } = {}
+): StdioConnector<ProcessSpec> {
+  return new StdioConnector({
+    spec,
+    runtime,
+    log: options.log ?? silentLog,
+    ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes })
+  });
 }

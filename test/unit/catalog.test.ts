@@ -3,12 +3,12 @@ import type { PriorDiscovery, Tool } from '@modelcontextprotocol/client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { CatalogStore, type CatalogEntry } from '../../src/catalog/catalog-store.js';
-import type { ServerSpec } from '../../src/config/server-spec.js';
+import type { ProcessSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
 import { Upstream } from '../../src/upstream/upstream.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
 import * as z from 'zod/v4';
-import { FakeRuntime, fakeSpec, silentLog } from '../support/fake-runtime.js';
+import { fakeConnector, FakeRuntime, fakeSpec, silentLog } from '../support/fake-runtime.js';
 import { memoryDatabase } from '../support/memory-database.js';
 
 const tool = (name: string, description = `the ${name} tool`): Tool => ({
@@ -17,7 +17,7 @@ const tool = (name: string, description = `the ${name} tool`): Tool => ({
   inputSchema: { type: 'object', properties: {} }
 });
 
-function entry(spec: ServerSpec, tools: Tool[], overrides: Partial<CatalogEntry> = {}): CatalogEntry {
+function entry(spec: ProcessSpec, tools: Tool[], overrides: Partial<CatalogEntry> = {}): CatalogEntry {
   return {
     serverId: spec.id,
     fingerprint: spec.fingerprint,
@@ -48,10 +48,10 @@ afterEach(async () => {
   db.close();
 });
 
-function upstreamFor(spec: ServerSpec): Upstream {
+function upstreamFor(spec: ProcessSpec): Upstream {
   const upstream = new Upstream({
     spec,
-    runtime,
+    connector: fakeConnector(spec, runtime),
     identity: { name: 'test-gateway', version: '0.0.0' },
     log: silentLog,
     startTimeoutMs: 5_000
@@ -60,7 +60,7 @@ function upstreamFor(spec: ServerSpec): Upstream {
   return upstream;
 }
 
-async function startCatalog(specs: ServerSpec[]) {
+async function startCatalog(specs: ProcessSpec[]) {
   const list = specs.map(upstreamFor);
   const catalog = new Catalog({ upstreams: list, store, log: silentLog });
   await catalog.start();
@@ -420,7 +420,7 @@ describe('Catalog', () => {
 });
 
 /** Registers a prompt, a resource and a resource template on each fake server. */
-function withKinds(server: McpServer, process: { spec: ServerSpec }): void {
+function withKinds(server: McpServer, process: { spec: ProcessSpec }): void {
   server.registerPrompt(
     'greet',
     { description: 'Greets', argsSchema: z.object({ who: z.string() }) },

@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
-import type { ServerSpec } from '../../src/config/server-spec.js';
+import type { DockerSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { DockerRuntime, MANAGED_LABEL, OWNER_LABEL, SERVER_LABEL } from '../../src/runtime/docker-runtime.js';
@@ -354,10 +354,13 @@ servers:
     command: [node, local.js]
 `;
 
-function specs(): Record<string, ServerSpec> {
+/** The Docker servers of the test config (a DockerSpec always has an image: no test needs one without). */
+function specs(): Record<string, DockerSpec> {
   const result = parseConfig(CONFIG, CONFIG_FILE, { env: { TOKEN: 'secret-token' } });
   if (!result.ok) throw new Error(`test config is invalid: ${JSON.stringify(result.problems)}`);
-  return Object.fromEntries(result.config.servers.map(spec => [spec.id, spec]));
+  return Object.fromEntries(
+    result.config.servers.flatMap(spec => (spec.kind === 'docker' ? [[spec.id, spec]] : []))
+  );
 }
 
 const processes: ServerProcess[] = [];
@@ -368,7 +371,7 @@ afterEach(async () => {
 
 async function start(
   runtime: DockerRuntime,
-  spec: ServerSpec,
+  spec: DockerSpec,
   stderr: string[] = [],
   signal = new AbortController().signal
 ): Promise<ServerProcess> {
@@ -583,14 +586,6 @@ describe('DockerRuntime engine errors', () => {
     await expect(runtime.start(specs().plain!, () => {}, new AbortController().signal)).rejects.toMatchObject(
       { code: 'start_failed', serverId: 'plain', message: expect.stringContaining('Conflict') }
     );
-  });
-
-  it('refuses a spec without an image', async () => {
-    const { engine, runtime } = setup();
-    await expect(runtime.start(specs().local!, () => {}, new AbortController().signal)).rejects.toMatchObject(
-      { code: 'start_failed', serverId: 'local' }
-    );
-    expect(engine.calls).toEqual([]);
   });
 
   it('removes the container when it fails to start', async () => {
@@ -997,7 +992,6 @@ describe('DockerRuntime housekeeping', () => {
     engine.images.set('example/plain:1', 'sha256:abc123');
     await expect(runtime.identify(all.plain!)).resolves.toBe('sha256:abc123');
     await expect(runtime.identify(all.tuned!)).resolves.toBeUndefined(); // not present: 404
-    await expect(runtime.identify(all.local!)).resolves.toBeUndefined(); // no image at all
     engine.inspectError = socketError('ECONNREFUSED');
     await expect(runtime.identify(all.plain!)).resolves.toBeUndefined();
   });

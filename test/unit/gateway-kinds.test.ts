@@ -18,15 +18,21 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/v4';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
-import type { ServerSpec } from '../../src/config/server-spec.js';
+import type { ProcessSpec } from '../../src/config/server-spec.js';
 import { CallRunner } from '../../src/sessions/call-runner.js';
 import { createGatewayServer, describeServers } from '../../src/sessions/gateway-server.js';
 import { Upstream } from '../../src/upstream/upstream.js';
-import { FakeRuntime, fakeSpec, silentLog, type FakeProcess } from '../support/fake-runtime.js';
+import {
+  fakeConnector,
+  FakeRuntime,
+  fakeSpec,
+  silentLog,
+  type FakeProcess
+} from '../support/fake-runtime.js';
 import { memoryDatabase } from '../support/memory-database.js';
 
 /** Two servers: `alpha` under its namespace, `beta` with none. */
-const SPECS: ServerSpec[] = [
+const SPECS: ProcessSpec[] = [
   fakeSpec('alpha', { description: 'Alpha' }),
   fakeSpec('beta', { namespace: '' })
 ];
@@ -73,7 +79,7 @@ async function connect(): Promise<void> {
     spec =>
       new Upstream({
         spec,
-        runtime,
+        connector: fakeConnector(spec, runtime),
         identity: { name: 'test-gateway', version: '0.0.0' },
         log: silentLog,
         startTimeoutMs: 5_000

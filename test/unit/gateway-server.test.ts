@@ -12,12 +12,19 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
-import type { ServerSpec } from '../../src/config/server-spec.js';
+import type { ProcessSpec } from '../../src/config/server-spec.js';
 import type { Logger } from '../../src/log.js';
 import { CallRunner, logCall } from '../../src/sessions/call-runner.js';
 import { createGatewayServer, describeServers } from '../../src/sessions/gateway-server.js';
 import { Upstream } from '../../src/upstream/upstream.js';
-import { FAKE_TOOLS, FakeRuntime, fakeSpec, RICH_RESULT, silentLog } from '../support/fake-runtime.js';
+import {
+  FAKE_TOOLS,
+  fakeConnector,
+  FakeRuntime,
+  fakeSpec,
+  RICH_RESULT,
+  silentLog
+} from '../support/fake-runtime.js';
 import { memoryDatabase } from '../support/memory-database.js';
 
 const tool = (name: string): Tool => ({
@@ -32,7 +39,7 @@ const PAGE_SIZE = 7;
  * Four servers whose stored tools add up to 25: alpha has the fake's tools plus `progress`, beta
  * the fake's tools plus three more, gamma five tools of its own, delta (unavailable) two.
  */
-const SPECS: ServerSpec[] = [
+const SPECS: ProcessSpec[] = [
   fakeSpec('alpha', { description: 'Alpha tools' }),
   fakeSpec('beta', { description: 'Beta tools' }),
   fakeSpec('gamma'),
@@ -65,7 +72,7 @@ let client: Client;
 let runner: CallRunner;
 let logLines: LogLine[];
 
-async function connect(options: { pageSize?: number; specs?: ServerSpec[] } = {}): Promise<void> {
+async function connect(options: { pageSize?: number; specs?: ProcessSpec[] } = {}): Promise<void> {
   const specs = options.specs ?? SPECS;
   const store = new CatalogStore(db);
   for (const spec of specs) {
@@ -84,7 +91,7 @@ async function connect(options: { pageSize?: number; specs?: ServerSpec[] } = {}
     spec =>
       new Upstream({
         spec,
-        runtime,
+        connector: fakeConnector(spec, runtime),
         identity: { name: 'test-gateway', version: '0.0.0' },
         log: silentLog,
         startTimeoutMs: 5_000

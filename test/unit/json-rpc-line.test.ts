@@ -1,7 +1,7 @@
 import { deserializeMessage } from '@modelcontextprotocol/client';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isJsonRpcMessage, parseJsonRpcLine } from '../../src/upstream/json-rpc-line.js';
+import { isJsonRpcMessage, parseJsonRpcLine } from '../../src/connectors/json-rpc-line.js';
 
 describe('parseJsonRpcLine', () => {
   it('reads the four JSON-RPC shapes', () => {

@@ -50,6 +50,17 @@ function server(config: LoadedConfig, id: string): ServerSpec {
   return spec;
 }
 
+/** The server `id`, which must be of `kind`. */
+function serverOf<K extends ServerSpec['kind']>(
+  config: LoadedConfig,
+  id: string,
+  kind: K
+): Extract<ServerSpec, { kind: K }> {
+  const spec = server(config, id);
+  if (spec.kind !== kind) throw new Error(`server ${id} is a ${spec.kind} server, not ${kind}`);
+  return spec as Extract<ServerSpec, { kind: K }>;
+}
+
 describe('parseConfig: a valid config', () => {
   const text = yaml`
     defaults:
@@ -82,12 +93,10 @@ describe('parseConfig: a valid config', () => {
       id: 'time',
       description: 'Tells the time',
       namespace: 'time',
-      runtime: 'process',
-      image: undefined,
+      kind: 'process',
       command: ['node', 'time.js', '--utc'],
       env: { TZ: 'UTC', RETRIES: '3', VERBOSE: 'true' },
       cwd: '/etc/gateway/servers/time',
-      limits: undefined,
       idleTimeoutMs: 300_000,
       callTimeoutMs: 10_000,
       tools: {},
@@ -98,11 +107,10 @@ describe('parseConfig: a valid config', () => {
       id: 'web',
       description: undefined,
       namespace: 'www',
-      runtime: 'docker',
+      kind: 'docker',
       image: 'ghcr.io/example/web:1.2',
       command: undefined,
       env: {},
-      cwd: undefined,
       limits: {
         network: 'none',
         memoryBytes: 512 * 1024 ** 2,
@@ -162,7 +170,7 @@ describe('parseConfig: a valid config', () => {
           cwd: /srv/a
     `)
     );
-    expect(server(config, 'a').cwd).toBe('/srv/a');
+    expect(serverOf(config, 'a', 'process').cwd).toBe('/srv/a');
   });
 
   it('accepts an idleTimeout of 0 (never stop)', () => {
@@ -273,7 +281,8 @@ describe('parseConfig: located problems', () => {
         file: FILE,
         line: 3,
         col: 5,
-        message: 'servers.a: a server needs `image` (a Docker container) or `command` (a local process)'
+        message:
+          'servers.a: a server needs `image` (a Docker container), `command` (a local process) or `url` (a remote server)'
       }
     ]);
   });
@@ -411,7 +420,7 @@ describe('parseConfig: container limits', () => {
         ].join('\n')
       )
     );
-    expect(server(config, 'a').limits).toEqual({
+    expect(serverOf(config, 'a', 'docker').limits).toEqual({
       network: 'bridge',
       memoryBytes: 1024 ** 3,
       cpus: 0.5,
@@ -430,7 +439,7 @@ describe('parseConfig: container limits', () => {
     ['64mb', 64 * 1024 ** 2]
   ])('reads memory %j as %i bytes', (memory, bytes) => {
     const config = loaded(docker(`    memory: ${memory}\n`));
-    expect(server(config, 'a').limits?.memoryBytes).toBe(bytes);
+    expect(serverOf(config, 'a', 'docker').limits.memoryBytes).toBe(bytes);
   });
 
   it('points at docker-only settings on a process server', () => {
@@ -491,7 +500,7 @@ describe('parseConfig: ${VAR} references', () => {
         env: { APP_DIR: '/opt/app', API_TOKEN: 's3cret', API_HOST: 'example.com', API_PORT: '8443' }
       })
     );
-    const api = server(config, 'api');
+    const api = serverOf(config, 'api', 'process');
     expect(api.command).toEqual(['node', '/opt/app/server.js', '--token=s3cret']);
     expect(api.env).toEqual({
       TOKEN: 's3cret',
@@ -864,5 +873,262 @@ describe('parseConfig never throws', () => {
       }),
       { numRuns: 2000 }
     );
+  });
+});
+
+describe('parseConfig: remote servers (url:)', () => {
+  let dir: string;
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'gateway-remote-'));
+    await writeFile(path.join(dir, 'docs-ca.pem'), PEM);
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const parseIn = (text: string, env: Record<string, string> = {}) =>
+    parseConfig(text, path.join(dir, 'servers.yaml'), { env });
+
+  it('gives a remote spec with every setting resolved', () => {
+    const config = loaded(
+      parseIn(
+        yaml`
+        gateway:
+          auth: { mode: token }
+        servers:
+          docs:
+            url: https://\${DOCS_HOST}/mcp
+            transport: sse
+            headers: { Authorization: 'Bearer \${DOCS_TOKEN}', X-Team: core }
+            ca: docs-ca.pem
+            auth: oauth
+            clientId: gateway-client
+            clientSecret: \${DOCS_SECRET}
+            scope: read write
+            credentials: per-user
+            idleTimeout: 60
+            callTimeout: 5
+            maxConcurrency: 2
+            maxQueue: 3
+            tools: { deny: [delete*] }
+      `,
+        { DOCS_HOST: 'mcp.example.com', DOCS_TOKEN: 't0k3n', DOCS_SECRET: 's3cret' }
+      )
+    );
+    const docs = serverOf(config, 'docs', 'remote');
+    expect(docs).toMatchObject({
+      id: 'docs',
+      kind: 'remote',
+      namespace: 'docs',
+      idleTimeoutMs: 60_000,
+      callTimeoutMs: 5_000,
+      maxConcurrency: 2,
+      maxQueue: 3,
+      tools: { deny: ['delete*'] },
+      unavailable: undefined,
+      remote: {
+        transport: 'sse',
+        headers: { Authorization: 'Bearer t0k3n', 'X-Team': 'core' },
+        ca: PEM,
+        oauth: {
+          clientId: 'gateway-client',
+          clientSecret: 's3cret',
+          scope: 'read write',
+          credentials: 'per-user'
+        }
+      }
+    });
+    expect(docs.remote.url.href).toBe('https://mcp.example.com/mcp');
+    expect(Object.keys(docs)).not.toEqual(expect.arrayContaining(['image']));
+    expect('command' in docs || 'env' in docs || 'cwd' in docs).toBe(false);
+  });
+
+  it('defaults to transport auto, no headers, no ca, no OAuth; shared credentials with auth: oauth', () => {
+    const config = loaded(
+      parseIn(
+        'servers:\n  a:\n    url: http://127.0.0.1:9000/mcp\n  b:\n    url: https://b.example/mcp\n    auth: oauth\n'
+      )
+    );
+    expect(serverOf(config, 'a', 'remote').remote).toMatchObject({
+      transport: 'auto',
+      headers: {},
+      ca: undefined,
+      oauth: undefined
+    });
+    expect(serverOf(config, 'b', 'remote').remote.oauth).toEqual({
+      clientId: undefined,
+      clientSecret: undefined,
+      scope: undefined,
+      credentials: 'shared'
+    });
+  });
+
+  it('makes a server whose header needs an unset variable unavailable, like env', () => {
+    const config = loaded(
+      parseIn(
+        "servers:\n  a:\n    url: https://a.example/mcp\n    headers: { Authorization: 'Bearer ${NOPE}' }\n"
+      )
+    );
+    expect(server(config, 'a').unavailable).toBe('environment variable NOPE not set');
+    expect(config.warnings).toEqual(['server a is unavailable: environment variable NOPE not set']);
+  });
+
+  it.each([
+    ['ftp://a.example/mcp', 'url must be an http:// or https:// URL'],
+    ['not a url', 'url must be an http:// or https:// URL'],
+    ['', 'url must be an http:// or https:// URL']
+  ])('refuses url %j', (url, message) => {
+    expect(problemsOf(parseIn(`servers:\n  a:\n    url: "${url}"\n`))).toEqual([
+      { file: path.join(dir, 'servers.yaml'), line: 3, col: 10, message: expect.stringContaining(message) }
+    ]);
+  });
+
+  it.each([
+    ['image: node', 'image'],
+    ['command: [node, a.js]', 'command'],
+    ['env: { A: "1" }', 'env'],
+    ['envFile: a.env', 'envFile'],
+    ['cwd: here', 'cwd'],
+    ['network: bridge', 'network'],
+    ['memory: 1g', 'memory']
+  ])('refuses %s beside url, naming the key', (line, key) => {
+    const problems = problemsOf(parseIn(`servers:\n  a:\n    url: https://a.example/mcp\n    ${line}\n`));
+    expect(problems).toEqual([
+      {
+        file: path.join(dir, 'servers.yaml'),
+        line: 4,
+        col: expect.any(Number),
+        message: `servers.a.${key}: ${key} does not apply to a server with a url (a remote server); remove ${key}, or remove url to run the server here`
+      }
+    ]);
+  });
+
+  it.each(['transport: sse', 'headers: { A: b }', 'ca: x.pem', 'auth: oauth'])(
+    'refuses %s without url',
+    line => {
+      const key = line.split(':')[0]!;
+      expect(problemsOf(parseIn(`servers:\n  a:\n    command: [x]\n    ${line}\n`))).toEqual([
+        expect.objectContaining({
+          line: 4,
+          message: `servers.a.${key}: ${key} applies only to servers with a url (remote servers)`
+        })
+      ]);
+    }
+  );
+
+  it.each(['clientId: c', 'clientSecret: s', 'scope: read', 'credentials: shared'])(
+    'refuses %s without auth: oauth',
+    line => {
+      const key = line.split(':')[0]!;
+      expect(problemsOf(parseIn(`servers:\n  a:\n    url: https://a.example/mcp\n    ${line}\n`))).toEqual([
+        expect.objectContaining({
+          line: 4,
+          message: `servers.a.${key}: ${key} applies only with auth: oauth`
+        })
+      ]);
+    }
+  );
+
+  it('refuses a transport, auth or credentials it does not know', () => {
+    const problems = problemsOf(
+      parseIn(
+        'servers:\n  a:\n    url: https://a.example/mcp\n    transport: websocket\n    auth: basic\n  b:\n    url: https://b.example/mcp\n    auth: oauth\n    credentials: everyone\n'
+      )
+    );
+    expect(problems.map(problem => problem.message)).toEqual([
+      'servers.a.transport: transport must be auto, streamable-http or sse',
+      'servers.a.auth: auth must be oauth (or left out: headers only)',
+      'servers.b.credentials: credentials must be shared or per-user'
+    ]);
+  });
+
+  it('refuses per-user credentials on a gateway without authentication', () => {
+    const text =
+      'servers:\n  a:\n    url: https://a.example/mcp\n    auth: oauth\n    credentials: per-user\n';
+    expect(problemsOf(parseIn(text))).toEqual([
+      {
+        file: path.join(dir, 'servers.yaml'),
+        line: 5,
+        col: 18,
+        message: expect.stringContaining('credentials: per-user needs gateway.auth.mode token, oauth or oidc')
+      }
+    ]);
+    for (const mode of ['token', 'oauth', 'oidc']) {
+      const gateway =
+        mode === 'oauth'
+          ? 'gateway:\n  publicUrl: http://127.0.0.1:8000\n  auth: { mode: oauth }\n'
+          : mode === 'oidc'
+            ? 'gateway:\n  auth: { mode: oidc, oidc: { issuer: "https://id.example", audience: gw } }\n'
+            : 'gateway:\n  auth: { mode: token }\n';
+      expect(parseIn(gateway + text).ok).toBe(true);
+    }
+  });
+
+  it('refuses a ca file that is missing or holds no certificate, naming the file', async () => {
+    const missing = problemsOf(
+      parseIn('servers:\n  a:\n    url: https://a.example/mcp\n    ca: nowhere.pem\n')
+    );
+    expect(missing).toEqual([
+      {
+        file: path.join(dir, 'servers.yaml'),
+        line: 4,
+        col: 9,
+        message: expect.stringContaining(
+          `the CA file ${path.join(dir, 'nowhere.pem')} of server a cannot be read (ENOENT)`
+        )
+      }
+    ]);
+    await writeFile(path.join(dir, 'empty.pem'), 'not a certificate\n');
+    expect(
+      problemsOf(parseIn('servers:\n  a:\n    url: https://a.example/mcp\n    ca: empty.pem\n'))
+    ).toEqual([
+      expect.objectContaining({ line: 4, message: expect.stringContaining('holds no PEM certificate') })
+    ]);
+  });
+
+  it('refuses cwd beside image (a container has no local working directory)', () => {
+    expect(problemsOf(parse('servers:\n  a:\n    image: node\n    cwd: here\n'))).toEqual([
+      expect.objectContaining({
+        line: 4,
+        message: expect.stringContaining('servers.a.cwd: cwd applies only to local processes')
+      })
+    ]);
+  });
+
+  describe('fingerprint', () => {
+    const fingerprint = (extra: string, env: Record<string, string> = { T: 'one' }) =>
+      server(loaded(parseIn(`servers:\n  a:\n    url: https://a.example/mcp\n${extra}`, env)), 'a')
+        .fingerprint;
+    const headers = "    headers: { Authorization: 'Bearer ${T}' }\n";
+
+    it('changes with the url, the transport, the header names and the auth settings', () => {
+      const base = fingerprint(headers);
+      expect(fingerprint(headers.replace('a.example', 'b.example'))).toBe(base); // headers only: same
+      expect(
+        server(
+          loaded(parseIn(`servers:\n  a:\n    url: https://b.example/mcp\n${headers}`, { T: 'one' })),
+          'a'
+        ).fingerprint
+      ).not.toBe(base);
+      expect(fingerprint(headers + '    transport: sse\n')).not.toBe(base);
+      expect(fingerprint("    headers: { X-Key: 'Bearer ${T}' }\n")).not.toBe(base);
+      expect(fingerprint(headers + '    auth: oauth\n')).not.toBe(base);
+      expect(fingerprint(headers + '    auth: oauth\n    scope: a\n')).not.toBe(
+        fingerprint(headers + '    auth: oauth\n')
+      );
+    });
+
+    it('does not change with header values (a rotated token changes no tool)', () => {
+      expect(fingerprint(headers, { T: 'one' })).toBe(fingerprint(headers, { T: 'two' }));
+    });
+
+    it('differs from a process server', () => {
+      expect(fingerprint('')).not.toBe(
+        server(loaded(parse('servers:\n  a:\n    command: [x]\n')), 'a').fingerprint
+      );
+    });
   });
 });

@@ -221,7 +221,9 @@ describe('statusOfCallError', () => {
     invalid_result: 502,
     message_too_large: 502,
     call_timeout: 504,
-    cancelled: 499
+    cancelled: 499,
+    login_required: 503,
+    login_failed: 502
   };
 
   it.each(Object.entries(expected))('maps GatewayError %s to %i', (code, status) => {

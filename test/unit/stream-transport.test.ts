@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { Client, type JSONRPCMessage } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { StreamTransport } from '../../src/upstream/stream-transport.js';
+import { StreamTransport } from '../../src/connectors/stream-transport.js';
 
 /** A transport over in-memory streams: `input` plays the server's stdout, `output` its stdin. */
 function setup() {

@@ -1,10 +1,19 @@
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ServerSpec } from '../../src/config/server-spec.js';
+import type { ProcessSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
+import { UndeliveredError } from '../../src/connectors/connector.js';
 import { coldStartOf } from '../../src/upstream/cold-start.js';
 import { Upstream, type UpstreamState } from '../../src/upstream/upstream.js';
-import { FAKE_TOOLS, FakeRuntime, fakeSpec, RICH_RESULT, silentLog } from '../support/fake-runtime.js';
+import { RefusingConnector } from '../support/fake-connector.js';
+import {
+  FAKE_TOOLS,
+  fakeConnector,
+  FakeRuntime,
+  fakeSpec,
+  RICH_RESULT,
+  silentLog
+} from '../support/fake-runtime.js';
 
 const identity = { name: 'test-gateway', version: '0.0.0' };
 
@@ -15,18 +24,21 @@ afterEach(async () => {
 });
 
 function setup(
-  overrides: Partial<Omit<ServerSpec, 'fingerprint'>> = {},
+  overrides: Partial<Omit<ProcessSpec, 'fingerprint'>> = {},
   options: { startTimeoutMs?: number; runtime?: FakeRuntime; maxLineBytes?: number } = {}
 ) {
   const runtime = options.runtime ?? new FakeRuntime();
   const spec = fakeSpec('alpha', overrides);
   const upstream = new Upstream({
     spec,
-    runtime,
+    connector: fakeConnector(
+      spec,
+      runtime,
+      options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }
+    ),
     identity,
     log: silentLog,
-    startTimeoutMs: options.startTimeoutMs ?? 5_000,
-    ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes })
+    startTimeoutMs: options.startTimeoutMs ?? 5_000
   });
   cleanups.push(() => runtime.stopAll());
   cleanups.push(() => upstream.close());
@@ -1023,5 +1035,78 @@ describe('Upstream smaller inaccuracies (issue 14, item 23)', () => {
 
     const warmError = await failureOf(upstream.callTool('no_such_tool', {}));
     expect(coldStartOf(warmError)).toEqual({ cold: false, startMs: 0 });
+  });
+});
+
+describe('Upstream retry of a request that never reached the server (issue 12, item 1)', () => {
+  /** An upstream over a connector whose links refuse sends as `refuse` says. */
+  function refusing(refuse: ConstructorParameters<typeof RefusingConnector>[1]) {
+    const runtime = new FakeRuntime();
+    const spec = fakeSpec('alpha');
+    const connector = new RefusingConnector(fakeConnector(spec, runtime), refuse);
+    const upstream = new Upstream({ spec, connector, identity, log: silentLog, startTimeoutMs: 5_000 });
+    cleanups.push(() => runtime.stopAll());
+    cleanups.push(() => upstream.close());
+    return { runtime, connector, upstream };
+  }
+  const isCall = (message: object) => 'method' in message && message.method === 'tools/call';
+
+  it('sends a call whose send was undelivered once more, on a new connection', async () => {
+    const { runtime, connector, upstream } = refusing((message, link) =>
+      link === 1 && isCall(message) ? new UndeliveredError('the connection was gone') : undefined
+    );
+    const outcome = await upstream.callTool('echo', { text: 'again' });
+    expect(text(outcome.result)).toBe('again');
+    expect(outcome.cold).toBe(true);
+    expect(connector.refused).toEqual([{ link: 1, method: 'tools/call' }]);
+    expect(runtime.starts).toBe(2);
+    // The server ran it once, on the second connection; the first was closed as asked, no crash.
+    expect(runtime.calls.map(call => [call.tool, call.instance])).toEqual([['echo', 2]]);
+    expect(runtime.processes[0]!.exit).toMatchObject({ requested: true });
+    expect(upstream.state).toBe('ready');
+    expect(upstream.status().lastError).toBeNull();
+  });
+
+  it('retries a warm call the same way, and the next call uses the new connection', async () => {
+    let refuseNext = false;
+    const { runtime, connector, upstream } = refusing(message => {
+      if (!refuseNext || !isCall(message)) return undefined;
+      refuseNext = false;
+      return new UndeliveredError('remote session expired (404)');
+    });
+    await upstream.callTool('whoami', {});
+    refuseNext = true;
+    const outcome = await upstream.callTool('whoami', {});
+    expect(text(outcome.result)).toBe('alpha#2');
+    expect(connector.refused).toEqual([{ link: 1, method: 'tools/call' }]);
+    expect(text((await upstream.callTool('whoami', {})).result)).toBe('alpha#2');
+    expect(runtime.starts).toBe(2);
+  });
+
+  it('does not retry a second time: the call fails naming the server', async () => {
+    const { runtime, connector, upstream } = refusing(message =>
+      isCall(message) ? new UndeliveredError('connect ECONNREFUSED 127.0.0.1:9') : undefined
+    );
+    const failure = await failureOf(upstream.callTool('echo', { text: 'never' }));
+    expect(failure).toMatchObject({ code: 'server_unavailable', serverId: 'alpha' });
+    expect(failure.message).toContain('could not be sent to server alpha');
+    expect(failure.message).toContain('ECONNREFUSED');
+    expect(connector.refused).toEqual([
+      { link: 1, method: 'tools/call' },
+      { link: 2, method: 'tools/call' }
+    ]);
+    expect(runtime.starts).toBe(2);
+    expect(runtime.calls).toEqual([]);
+  });
+
+  it('does not retry any other failure of a send (it may have reached the server)', async () => {
+    const { runtime, connector, upstream } = refusing((message, link) =>
+      link === 1 && isCall(message) ? new Error('socket hang up') : undefined
+    );
+    const failure = await failureOf(upstream.callTool('echo', { text: 'once' }));
+    expect(failure.message).toContain('socket hang up');
+    expect(connector.refused).toHaveLength(1);
+    expect(runtime.starts).toBe(1);
+    expect(connector.links).toHaveLength(1);
   });
 });

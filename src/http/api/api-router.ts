@@ -5,10 +5,12 @@ import type { EventHub } from '../../events.js';
 import type { ActivityQueries } from '../../store/activity-queries.js';
 import type { CallRunner } from '../../sessions/call-runner.js';
 import type { Upstream } from '../../upstream/upstream.js';
+import type { RemoteLogins } from '../../connectors/oauth/remote-logins.js';
 import { CALL_OUTCOMES } from '../../store/activity-log.js';
 import { AUDIT_EVENTS, type AuditLog } from '../../store/audit-log.js';
 import { principalOf } from '../auth/authenticate.js';
 import { HttpError } from '../http-error.js';
+import { createLoginRoutes } from './login-routes.js';
 import { openApiDocument } from './openapi.js';
 import { parseParams } from './params.js';
 
@@ -22,6 +24,8 @@ export interface ApiOptions {
   readonly runner: CallRunner;
   readonly audit: AuditLog;
   readonly version: string;
+  /** Logins to remote servers with `auth: oauth`; without, `/servers/:id/login` answers 404. */
+  readonly logins?: RemoteLogins | undefined;
 }
 
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
@@ -99,6 +103,8 @@ export function createApiRouter(options: ApiOptions): Router {
     await upstream.stop('api');
     res.json(await serverView(upstream));
   });
+
+  router.use('/servers', createLoginRoutes(options.logins, options.audit));
 
   router.get('/tools', async (_req, res) => {
     const tools = await options.catalog.listTools(0);

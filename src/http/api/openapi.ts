@@ -27,6 +27,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     schema
   });
   const serverRef = { $ref: '#/components/schemas/Server' };
+  const loginRef = { $ref: '#/components/schemas/Login' };
 
   return {
     openapi: '3.1.0',
@@ -85,6 +86,24 @@ export function openApiDocument(version: string): Record<string, unknown> {
           summary: 'Stop a server now',
           parameters: [idParam('id', 'server id')],
           responses: { 200: json(serverRef), 404: error }
+        }
+      },
+      '/api/servers/{id}/login': {
+        post: {
+          summary:
+            'Start an OAuth login to a remote server with auth: oauth; open the answered authorizationUrl in a browser, which comes back to the gateway’s /remote-oauth/callback',
+          parameters: [idParam('id', 'server id')],
+          responses: { 200: json(loginRef), 404: error, 502: error }
+        },
+        get: {
+          summary: 'Whether the gateway holds tokens for the server, and how its last login went',
+          parameters: [idParam('id', 'server id')],
+          responses: { 200: json(loginRef), 404: error }
+        },
+        delete: {
+          summary: 'Log out: forget the server’s tokens (calls to it then fail until the next login)',
+          parameters: [idParam('id', 'server id')],
+          responses: { 200: json(loginRef), 404: error }
         }
       },
       '/api/tools': {
@@ -213,12 +232,39 @@ export function openApiDocument(version: string): Record<string, unknown> {
             problems: { type: 'array', items: { type: 'string' } }
           }
         },
+        Login: {
+          type: 'object',
+          description:
+            'A remote server’s OAuth login: `loggedIn` when the gateway holds tokens; `login.state` is none, pending (with `authorizationUrl`), done or failed (with `error`).',
+          properties: {
+            server: { type: 'string' },
+            authorizationUrl: { type: 'string', description: 'POST only: the URL to open in a browser' },
+            forgotten: { type: 'boolean', description: 'DELETE only: whether there were tokens to forget' },
+            loggedIn: { type: 'boolean' },
+            login: {
+              type: 'object',
+              properties: {
+                state: { type: 'string', enum: ['none', 'pending', 'done', 'failed'] },
+                authorizationUrl: { type: 'string' },
+                startedAt: { type: 'string', format: 'date-time' },
+                at: { type: 'string', format: 'date-time' },
+                error: { type: 'string' }
+              },
+              required: ['state']
+            }
+          },
+          required: ['server', 'loggedIn', 'login']
+        },
         Server: {
           type: 'object',
           properties: {
             id: { type: 'string' },
             description: { type: ['string', 'null'] },
-            runtime: { type: 'string', enum: ['docker', 'process'] },
+            runtime: {
+              type: 'string',
+              enum: ['docker', 'process', 'remote'],
+              description: 'The server kind'
+            },
             state: { type: 'string', enum: ['stopped', 'starting', 'ready', 'stopping', 'failed'] },
             startedAt: { type: ['string', 'null'], format: 'date-time' },
             lastUsed: { type: ['string', 'null'], format: 'date-time' },
