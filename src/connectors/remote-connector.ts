@@ -108,6 +108,8 @@ export class RemoteConnector implements Connector {
     probed: string | undefined
   ): Promise<SSEClientTransport> {
     const { target, authProvider } = this.options;
+    // The provider's own error (login_required) would reach the EventSource only as a failed fetch.
+    await authProvider?.tokens();
     http.mode = 'sse';
     const transport = new SSEClientTransport(target.url, {
       requestInit: { headers: { ...target.headers } },
@@ -135,6 +137,8 @@ export class RemoteConnector implements Connector {
     timedOut: boolean,
     probed: string | undefined
   ): GatewayError {
+    // The auth provider's own (login_required: its message says to run mcp-gateway login).
+    if (error instanceof GatewayError) return error;
     const answer = http.lastAnswer;
     if (timedOut) {
       return this.failures.silent(

@@ -1,4 +1,4 @@
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -6,14 +6,15 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Client, type Progress } from '@modelcontextprotocol/client';
+import { Client, type OAuthClientProvider, type Progress } from '@modelcontextprotocol/client';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteTarget } from '../../src/config/server-spec.js';
 import { UndeliveredError, type Link } from '../../src/connectors/connector.js';
 import { RemoteConnector } from '../../src/connectors/remote-connector.js';
 import { GatewayError } from '../../src/errors.js';
-import { EVERYTHING_SERVER, ROOT, textOf, waitUntil } from '../support/gateway-process.js';
+import { Everything, freePort } from '../support/everything-server.js';
+import { ROOT, textOf } from '../support/gateway-process.js';
 
 const log = pino({ level: 'silent' });
 const execFileAsync = promisify(execFile);
@@ -24,57 +25,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise(resolve => server.close(resolve));
-  return port;
-}
-
-/** server-everything in its `streamableHttp` (at /mcp) or `sse` (at /sse) mode on `port`. */
-class Everything {
-  private child: ChildProcess | undefined;
-
-  constructor(
-    readonly mode: 'streamableHttp' | 'sse',
-    readonly port: number
-  ) {}
-
-  get url(): URL {
-    return new URL(`http://127.0.0.1:${this.port}/${this.mode === 'sse' ? 'sse' : 'mcp'}`);
-  }
-
-  /** Started; killed after the test unless `forSuite` (the suite's teardown kills it). */
-  static async start(mode: 'streamableHttp' | 'sse', forSuite = false): Promise<Everything> {
-    const server = new Everything(mode, await freePort());
-    if (!forSuite) cleanups.push(() => server.kill());
-    await server.restart();
-    return server;
-  }
-
-  async restart(): Promise<void> {
-    this.child = spawn(process.execPath, [EVERYTHING_SERVER, this.mode], {
-      env: { ...process.env, PORT: String(this.port) },
-      stdio: 'ignore'
-    });
-    await waitUntil(
-      () =>
-        fetch(`http://127.0.0.1:${this.port}/`).then(
-          () => true,
-          () => false
-        ),
-      20_000
-    );
-  }
-
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise(resolve => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
+/** server-everything, killed after the test. */
+async function everything(mode: 'streamableHttp' | 'sse'): Promise<Everything> {
+  const server = await Everything.start(mode);
+  cleanups.push(() => server.kill());
+  return server;
 }
 
 /** A small HTTP(S) server of the test's own; `handler` answers every request. */
@@ -214,7 +169,7 @@ describe.each([
   let server: Everything;
 
   beforeAll(async () => {
-    server = await Everything.start(mode, true);
+    server = await Everything.start(mode);
     return () => server.kill();
   });
 
@@ -284,7 +239,7 @@ describe.each([
 
 describe('a link to an HTTP+SSE server', () => {
   it('ends, lost, when the server ends its stream (the session goes with it)', async () => {
-    const server = await Everything.start('sse');
+    const server = await everything('sse');
     const endings: (() => void)[] = [];
     const proxy = await serve(proxyTo(server.port, undefined, endings));
     const link = await open(target(proxy.url('/sse'), { transport: 'sse' }));
@@ -295,11 +250,49 @@ describe('a link to an HTTP+SSE server', () => {
   });
 });
 
+describe('with an OAuth provider that has no login', () => {
+  /** A provider as the gateway's is without tokens: every read of them is login_required. */
+  function notLoggedIn(): OAuthClientProvider {
+    const refuse = () => {
+      throw new GatewayError('login_required', 'server remote needs a login: run mcp-gateway login remote', {
+        serverId: 'remote'
+      });
+    };
+    return {
+      redirectUrl: 'http://127.0.0.1/callback',
+      clientMetadata: { redirect_uris: ['http://127.0.0.1/callback'] },
+      clientInformation: () => undefined,
+      tokens: refuse,
+      saveTokens: () => undefined,
+      redirectToAuthorization: refuse,
+      saveCodeVerifier: () => undefined,
+      codeVerifier: () => ''
+    };
+  }
+
+  it.each(['streamableHttp', 'sse'] as const)(
+    "an open of a %s server fails with the provider's own error",
+    async mode => {
+      const server = await everything(mode);
+      const connector = new RemoteConnector({
+        serverId: 'remote',
+        target: target(server.url, { transport: mode === 'sse' ? 'sse' : 'auto' }),
+        timeoutMs: 5_000,
+        log,
+        authProvider: notLoggedIn()
+      });
+      const error = await failure(connector.open(new AbortController().signal));
+      expect(error.code).toBe('login_required');
+      expect(error.message).toContain('run mcp-gateway login remote');
+    }
+  );
+});
+
 describe('a link to a Streamable HTTP server', () => {
   let server: Everything;
 
   beforeAll(async () => {
-    server = await Everything.start('streamableHttp', true);
+    server = await Everything.start('streamableHttp');
     return () => server.kill();
   });
 
@@ -395,7 +388,7 @@ describe('a link to a Streamable HTTP server', () => {
   });
 
   it('rejects a send with UndeliveredError when the server is gone before it was sent', async () => {
-    const own = await Everything.start('streamableHttp');
+    const own = await everything('streamableHttp');
     const link = await open(target(own.url));
     await link.transport.start();
     await own.kill();
@@ -484,7 +477,7 @@ describe('TLS', () => {
   });
 
   it("trusts ca: inside a proxy's tunnel too", async () => {
-    const server = await Everything.start('streamableHttp');
+    const server = await everything('streamableHttp');
     const tls = await serve(proxyTo(server.port), pem);
     const tunnels = await useProxy();
     const client = await clientOver(await open(target(tls.url('/mcp'), { ca: pem.cert })));
@@ -493,7 +486,7 @@ describe('TLS', () => {
   });
 
   it("trusts the server's ca: for that server, end to end", async () => {
-    const server = await Everything.start('streamableHttp');
+    const server = await everything('streamableHttp');
     const tls = await serve(proxyTo(server.port), pem);
     const client = await clientOver(await open(target(tls.url('/mcp'), { ca: pem.cert })));
     expect(textOf(await client.callTool({ name: 'echo', arguments: { message: 'tls' } }))).toContain('tls');
