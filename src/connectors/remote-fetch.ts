@@ -42,6 +42,31 @@ export function neverSent(error: unknown): boolean {
 }
 
 /**
+ * A connection pool that trusts `ca` (PEM) besides the default CAs, with no header or body timeout,
+ * through the environment's proxy when Node's own fetch would use one.
+ */
+function dispatcherFor(ca: string | undefined): Dispatcher {
+  // `ca` replaces the default list: keep the defaults (bundled, NODE_EXTRA_CA_CERTS) beside it.
+  const tls = ca === undefined ? undefined : { ca: [...getCACertificates('default'), ca] };
+  const options = { headersTimeout: 0, bodyTimeout: 0, ...(tls ? { connect: tls } : {}) };
+  // Node's own fetch goes through HTTP_PROXY/HTTPS_PROXY (minus NO_PROXY) when NODE_USE_ENV_PROXY
+  // is 1; a dispatcher of one's own must do it itself. `requestTls` is TLS to the server through
+  // the proxy's tunnel.
+  return process.env.NODE_USE_ENV_PROXY === '1'
+    ? new EnvHttpProxyAgent({ ...options, ...(tls ? { requestTls: tls } : {}) })
+    : new Agent(options);
+}
+
+/**
+ * A fetch that trusts a remote server's `ca:` (PEM), for requests about the server made outside its
+ * links (its OAuth metadata and token requests). Its idle connections close on their own.
+ */
+export function fetchTrusting(ca: string): FetchLike {
+  const dispatcher = dispatcherFor(ca);
+  return (url, init) => fetch(url, { ...init, dispatcher } as RequestInit);
+}
+
+/**
  * The HTTP client of one link to a remote server: its own connection pool (an undici `Agent`), with
  * the server's `ca:` trusted besides the default CAs, and a watch over what its requests meet.
  *
@@ -71,16 +96,7 @@ export class RemoteFetch {
   private lost = false;
 
   constructor(ca: string | undefined) {
-    // `ca` replaces the default list: keep the defaults (bundled, NODE_EXTRA_CA_CERTS) beside it.
-    const tls = ca === undefined ? undefined : { ca: [...getCACertificates('default'), ca] };
-    const options = { headersTimeout: 0, bodyTimeout: 0, ...(tls ? { connect: tls } : {}) };
-    // Node's own fetch goes through HTTP_PROXY/HTTPS_PROXY (minus NO_PROXY) when NODE_USE_ENV_PROXY
-    // is 1; a dispatcher of one's own must do it itself. `requestTls` is TLS to the server through
-    // the proxy's tunnel.
-    this.agent =
-      process.env.NODE_USE_ENV_PROXY === '1'
-        ? new EnvHttpProxyAgent({ ...options, ...(tls ? { requestTls: tls } : {}) })
-        : new Agent(options);
+    this.agent = dispatcherFor(ca);
   }
 
   /** Fetch through this link's pool, unwatched (the connector's own probe requests). */
