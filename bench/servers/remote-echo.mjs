@@ -12,8 +12,8 @@ import { readBody, serveFloor } from './floor-http.mjs';
 
 const ECHO = {
   name: 'echo',
-  description: 'Returns its message',
-  inputSchema: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] }
+  description: 'Returns its text',
+  inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] }
 };
 
 function newServer() {
@@ -23,7 +23,7 @@ function newServer() {
     if (request.params.name !== 'echo') {
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     }
-    return { content: [{ type: 'text', text: String(request.params.arguments?.message ?? '') }] };
+    return { content: [{ type: 'text', text: String(request.params.arguments?.text ?? '') }] };
   });
   return server;
 }
