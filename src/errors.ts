@@ -31,6 +31,12 @@ export type GatewayErrorCode =
   | 'server_busy'
   /** The container engine cannot be reached. */
   | 'engine_unreachable'
+  /** A remote server gave no usable answer: refused, DNS, TLS, a 5xx, or silence past its startTimeout. */
+  | 'remote_unreachable'
+  /** A remote server refused the gateway's credentials (401, 403). */
+  | 'remote_refused'
+  /** A remote server's answer is not MCP (an HTML page, a 404 on both transports). */
+  | 'remote_invalid'
   /** The server's image could not be pulled. */
   | 'image_unavailable'
   /** The server answered a call with a result that is not a `tools/call` result. */
@@ -80,6 +86,9 @@ const wireCodes: Record<GatewayErrorCode, number> = {
   server_busy: ProtocolErrorCode.InternalError,
   forbidden: ProtocolErrorCode.InvalidParams,
   engine_unreachable: ProtocolErrorCode.InternalError,
+  remote_unreachable: ProtocolErrorCode.InternalError,
+  remote_refused: ProtocolErrorCode.InternalError,
+  remote_invalid: ProtocolErrorCode.InternalError,
   image_unavailable: ProtocolErrorCode.InternalError,
   invalid_result: ProtocolErrorCode.InternalError,
   message_too_large: ProtocolErrorCode.InternalError,

@@ -19,6 +19,7 @@ import { CallRunner } from './sessions/call-runner.js';
 import { isLoopback, LOOPBACK_NAMES } from './config/loopback.js';
 import type { Logger } from './log.js';
 import { connectorFor } from './connectors/connector-for.js';
+import { fetchTrusting } from './connectors/remote-fetch.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
 import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
@@ -111,8 +112,28 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       const reason = cannotServe(spec);
       return reason === undefined ? [] : [{ server: spec.id, reason }];
     });
+  // The gateway as OAuth client of remote servers (`auth: oauth`): its callback is at publicUrl,
+  // else at the address it listens on, known once it does.
+  let listenOrigin = '';
+  const remoteClient = gatewayClientAt(config.raw.gateway.publicUrl ?? (() => listenOrigin));
+  const logins = new RemoteLogins({
+    store: new RemoteCredentialStore(db, () => loadCredentialKey(path.resolve(settings.stateDir))),
+    client: remoteClient,
+    log
+  });
+  for (const spec of config.servers) {
+    if (spec.kind !== 'remote' || spec.remote.oauth === undefined) continue;
+    const { url, oauth, ca } = spec.remote;
+    logins.register({ id: spec.id, url, oauth, ...(ca === undefined ? {} : { fetchFn: fetchTrusting(ca) }) });
+  }
   const startTimeoutMs = config.raw.defaults.startTimeout * 1000;
-  const connectorParts = { docker, process: new LocalProcessRuntime(), log, startTimeoutMs };
+  const connectorParts = {
+    docker,
+    process: new LocalProcessRuntime(),
+    log,
+    startTimeoutMs,
+    oauthProvider: (serverId: string) => logins.provider(serverId)
+  };
   const upstreams = config.servers.map(
     spec =>
       new Upstream({
@@ -147,16 +168,6 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     observe.close();
     db.close();
     throw error;
-  });
-
-  // The gateway as OAuth client of remote servers (`auth: oauth`): its callback is at publicUrl,
-  // else at the address it listens on, known once it does.
-  let listenOrigin = '';
-  const remoteClient = gatewayClientAt(gatewaySettings.publicUrl ?? (() => listenOrigin));
-  const logins = new RemoteLogins({
-    store: new RemoteCredentialStore(db, () => loadCredentialKey(path.resolve(settings.stateDir))),
-    client: remoteClient,
-    log
   });
 
   const runner = new CallRunner({

@@ -8,6 +8,7 @@ import { coldStart } from '../sections/cold.mjs';
 import { concurrency } from '../sections/concurrency.mjs';
 import { memory } from '../sections/memory.mjs';
 import { profile } from '../sections/profile.mjs';
+import { remoteCalls } from '../sections/remote.mjs';
 import { tracking } from '../sections/tracking.mjs';
 import { warmCalls } from '../sections/warm.mjs';
 import { runCleanups, sweepContainers } from './cleanup.mjs';
@@ -24,6 +25,7 @@ const SECTIONS = [
   ['catalog', '4. catalog', catalog],
   ['memory', '5. memory', memory],
   ['tracking', '6. tracking', tracking],
+  ['remote', '7. a remote server', remoteCalls],
   ['profile', 'profile of the hot path', profile]
 ];
 

@@ -151,6 +151,16 @@ export function checkTargets(results) {
 
 const signedMb = bytes => `${bytes >= 0 ? '+' : '−'}${mb(Math.abs(bytes))}`;
 
+/** Section 7's paths, by the keys sections/remote.mjs measures them under. */
+const REMOTE_NAMES = {
+  directSdk_legacy: 'SDK client → server (2025)',
+  gatewaySdk_legacy: 'SDK client → gateway → server (2025)',
+  directSdk_modern: 'SDK client → server (2026)',
+  gatewaySdk_modern: 'SDK client → gateway → server (2026)',
+  directRaw_modern: 'minimal client → server (2026)',
+  gatewayRaw_modern: 'minimal client → gateway → server (2026)'
+};
+
 const WARM_NAMES = {
   dockerRun: 'direct: SDK client over `docker run -i` (docker CLI)',
   attach: 'direct: SDK client over dockerode attach (the gateway’s runtime)',
@@ -449,6 +459,34 @@ export function renderMarkdown(results) {
           : [])
       );
     }
+  }
+  const remote = sections.remote;
+  if (remote?.runs) {
+    const first = Object.values(remote.runs)[0];
+    out.push(
+      '## 7. A remote server',
+      '',
+      `${first.calls.toLocaleString('en')} sequential \`tools/call\`s of \`echo\` on each path to a Streamable HTTP server on 127.0.0.1 (\`servers/remote-echo.mjs\`, the SDK's own transports), straight to it and through the gateway with it as a \`url:\` server, in interleaved rounds. “Added” is the gateway path's p50 minus the p50 of the same client straight to the server.`,
+      '',
+      table(
+        ['path', 'p50', 'p90', 'p99', 'calls/s', 'added p50'],
+        Object.entries(REMOTE_NAMES)
+          .filter(([key]) => remote.runs[key])
+          .map(([key, label]) => {
+            const run = remote.runs[key];
+            const added = remote.addedP50Ms[key];
+            return [
+              label,
+              ms(run.p50),
+              ms(run.p90),
+              ms(run.p99),
+              run.callsPerSec.toLocaleString('en'),
+              added === undefined ? '' : signed(added)
+            ];
+          })
+      ),
+      ''
+    );
   }
   const profile = sections.profile;
   if (profile?.sdk) {

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { OAuthClientProvider } from '@modelcontextprotocol/client';
 import { connectorFor } from '../../src/connectors/connector-for.js';
+import { RemoteConnector } from '../../src/connectors/remote-connector.js';
 import { StdioConnector } from '../../src/connectors/stdio-connector.js';
 import type { DockerSpec, RemoteSpec } from '../../src/config/server-spec.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
@@ -37,7 +39,10 @@ describe('connectorFor', () => {
       docker: unusedDocker,
       process: runtime,
       log: silentLog,
-      startTimeoutMs: 1_000
+      startTimeoutMs: 1_000,
+      oauthProvider: () => {
+        throw new Error('not used');
+      }
     });
     expect(connector).toBeInstanceOf(StdioConnector);
     const link = await connector.open(new AbortController().signal);
@@ -46,21 +51,46 @@ describe('connectorFor', () => {
     expect(link.label).toBe('fake alpha #1');
   });
 
-  it('gives a remote server a connector that fails its opens, naming the server, until remote lands', async () => {
-    const connector = connectorFor(remote, {
+  it('gives a remote server the remote connector, with its OAuth provider when it has auth: oauth', () => {
+    const asked: string[] = [];
+    const provider = {} as OAuthClientProvider;
+    const parts = {
       docker: unusedDocker,
       process: new FakeRuntime(),
       log: silentLog,
-      startTimeoutMs: 1_000
+      startTimeoutMs: 1_000,
+      oauthProvider: (serverId: string) => {
+        asked.push(serverId);
+        return provider;
+      }
+    };
+    expect(connectorFor(remote, parts)).toBeInstanceOf(RemoteConnector);
+    expect(asked).toEqual([]);
+    const withOAuth = withCredentials('shared');
+    expect(connectorFor(withOAuth, parts)).toBeInstanceOf(RemoteConnector);
+    expect(asked).toEqual(['docs']);
+  });
+
+  it('never opens a remote server with per-user credentials on a shared connection: it fails, naming the setting', async () => {
+    const connector = connectorFor(withCredentials('per-user'), {
+      docker: unusedDocker,
+      process: new FakeRuntime(),
+      log: silentLog,
+      startTimeoutMs: 1_000,
+      oauthProvider: () => {
+        throw new Error('a per-user server must not get the shared provider');
+      }
     });
+    const message =
+      'server docs: credentials: per-user is not supported by this build yet; use credentials: shared (one login for the gateway) in servers.yaml';
     await expect(connector.open(new AbortController().signal)).rejects.toMatchObject({
       code: 'start_failed',
       serverId: 'docs',
-      message: 'server docs: remote servers are not supported by this build yet'
+      message
     });
     // Through an upstream, the call fails with that error and the server reports it.
     const upstream = new Upstream({
-      spec: remote,
+      spec: withCredentials('per-user'),
       connector,
       identity: { name: 'test', version: '0' },
       log: silentLog,
@@ -71,9 +101,16 @@ describe('connectorFor', () => {
       code: 'start_failed',
       serverId: 'docs'
     });
-    expect(upstream.status()).toMatchObject({
-      runtime: 'remote',
-      lastError: 'server docs: remote servers are not supported by this build yet'
-    });
+    expect(upstream.status()).toMatchObject({ runtime: 'remote', lastError: message });
   });
 });
+
+function withCredentials(credentials: 'shared' | 'per-user'): RemoteSpec {
+  return {
+    ...remote,
+    remote: {
+      ...remote.remote,
+      oauth: { clientId: undefined, clientSecret: undefined, scope: undefined, credentials }
+    }
+  };
+}
