@@ -627,9 +627,10 @@ export class Upstream {
                 serverId: this.spec.id
               }
             );
-      // An unreachable engine is not the server's fault: it does not count toward marking it failed,
-      // so the server works again as soon as the engine answers.
-      if (failure.code === 'engine_unreachable') {
+      // An unreachable engine, or a remote server that needs a login first, is not the server's
+      // fault: it does not count toward marking it failed, so the server works again as soon as the
+      // engine answers or someone logs in.
+      if (failure.code === 'engine_unreachable' || failure.code === 'login_required') {
         this.lastErrorValue = failure.message;
         this.moveTo({ kind: 'stopped' });
       } else {
@@ -780,7 +781,10 @@ export class Upstream {
     } else if (end.lost) {
       // Not the server's fault (its engine or its connection went away), as with a start the
       // engine refuses: not counted, so the server works again as soon as it can be reached.
-      this.log.warn({ reason: end.reason, inFlight: this.inFlightCount }, 'server lost with its engine');
+      this.log.warn(
+        { reason: end.reason, inFlight: this.inFlightCount },
+        'lost the connection to the server (its engine or its network went away)'
+      );
       this.moveTo({ kind: 'stopped' });
     } else {
       this.emitLifecycle('crashed');

@@ -227,6 +227,36 @@ describe('Upstream start', () => {
     expect(text((await upstream.callTool('echo', { text: 'back' })).result)).toBe('back');
   });
 
+  it('does not mark a remote server failed while it waits for a login', async () => {
+    const spec = fakeSpec('plain');
+    let opens = 0;
+    const upstream = new Upstream({
+      spec,
+      connector: {
+        open: () => {
+          opens++;
+          return Promise.reject(
+            new GatewayError('login_required', 'server plain needs a login: run mcp-gateway login plain', {
+              serverId: 'plain'
+            })
+          );
+        }
+      },
+      identity,
+      log: silentLog,
+      startTimeoutMs: 5_000
+    });
+    cleanups.push(() => upstream.close());
+    for (let i = 0; i < 5; i++) {
+      await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({
+        code: 'login_required'
+      });
+      expect(upstream.state).toBe('stopped');
+    }
+    expect(opens).toBe(5);
+    expect(upstream.status().lastError).toContain('mcp-gateway login plain');
+  });
+
   it('clears the failure count after a successful start', async () => {
     const { runtime, upstream } = setup();
     runtime.failStarts = 2;
