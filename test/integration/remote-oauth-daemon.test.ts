@@ -1,0 +1,113 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CLI,
+  connect,
+  FIXTURE_SERVER,
+  GatewayProcess,
+  textOf,
+  waitUntil
+} from '../support/gateway-process.js';
+import { ConsentBrowser } from '../support/oauth-test-client.js';
+import { freePort } from '../support/tmpfs.js';
+
+/**
+ * A `url:` server with `auth: oauth` end to end through two real daemons: the remote one in
+ * `auth.mode: oauth` (its OAuth server, oidc-provider, guards its /mcp), and this gateway, which
+ * logs in with `mcp-gateway login` and then serves the remote's tools to its own clients.
+ */
+
+const PASSWORD = 'correct horse battery staple';
+
+let remote: GatewayProcess;
+let remoteState: string;
+let remoteOrigin: string;
+let gateway: GatewayProcess;
+
+beforeAll(async () => {
+  remoteState = mkdtempSync(path.join(tmpdir(), 'remote-oauth-daemon-'));
+  const setPassword = spawnSync(
+    process.execPath,
+    [CLI, 'admin', 'set-password', '--state-dir', remoteState],
+    {
+      encoding: 'utf8',
+      input: `${PASSWORD}\n`
+    }
+  );
+  expect(setPassword.status).toBe(0);
+  const port = await freePort();
+  remoteOrigin = `http://127.0.0.1:${port}`;
+  remote = await GatewayProcess.start(
+    `
+gateway:
+  publicUrl: ${remoteOrigin}
+  auth: { mode: oauth }
+servers:
+  fixture:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+`,
+    { stateDir: remoteState, args: ['--port', String(port)] }
+  );
+  gateway = await GatewayProcess.start(`
+servers:
+  docs:
+    url: ${remoteOrigin}/mcp
+    auth: oauth
+  local:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+`);
+  await gateway.discovered();
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.dispose();
+  await remote?.dispose();
+  if (remoteState) rmSync(remoteState, { recursive: true, force: true });
+});
+
+describe('a remote server behind OAuth', () => {
+  it('asks for a login, logs in with `mcp-gateway login`, then serves its tools', async () => {
+    const client = await connect(gateway.url, 'legacy');
+    try {
+      const before = await client.callTool({ name: 'docs__fixture__echo', arguments: { text: 'x' } }).then(
+        result => textOf(result),
+        (error: Error) => error.message
+      );
+      expect(before).toContain('mcp-gateway login docs');
+      // Not counted as the server failing: the other server serves, and the remote is only waiting.
+      expect(textOf(await client.callTool({ name: 'local__echo', arguments: { text: 'here' } }))).toBe(
+        'here'
+      );
+      expect((await gateway.health()).servers.find(server => server.id === 'docs')?.state).toBe('stopped');
+
+      const login = spawn(process.execPath, [CLI, 'login', 'docs', '--port', gateway.url.port], {
+        stdio: ['ignore', 'pipe', 'pipe']
+      });
+      let printed = '';
+      let notes = '';
+      login.stdout.setEncoding('utf8').on('data', (chunk: string) => (printed += chunk));
+      login.stderr.setEncoding('utf8').on('data', (chunk: string) => (notes += chunk));
+      const exited = new Promise<number | null>(resolve => login.once('exit', resolve));
+      await waitUntil(() => printed.includes('\n'), 15_000);
+      const outcome = await new ConsentBrowser(remoteOrigin).approve(new URL(printed.trim()), PASSWORD);
+      expect(outcome.redirect?.origin).toBe(gateway.url.origin);
+      expect((await fetch(outcome.redirect!)).status).toBe(200);
+      expect(await exited, notes).toBe(0);
+
+      expect(
+        textOf(
+          await client.callTool({ name: 'docs__fixture__echo', arguments: { text: 'through two gateways' } })
+        )
+      ).toBe('through two gateways');
+      await waitUntil(async () => {
+        const names = (await client.listTools()).tools.map(tool => tool.name);
+        return names.includes('docs__fixture__echo');
+      }, 10_000);
+    } finally {
+      await client.close();
+    }
+  });
+});
