@@ -26,6 +26,7 @@ import { ResourceSubscriptions } from './sessions/resource-subscriptions.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
+import { SessionStore } from './store/session-store.js';
 import { Upstream } from './upstream/upstream.js';
 import { VERSION } from './version.js';
 
@@ -178,7 +179,10 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     tracker: observe.tracker,
     timeoutMs: gatewaySettings.sessionTimeout * 1000,
     maxSessions: gatewaySettings.limits.maxSessions,
-    sessionsPerPrincipal: gatewaySettings.limits.sessionsPerPrincipal
+    sessionsPerPrincipal: gatewaySettings.limits.sessionsPerPrincipal,
+    // Sessions survive a restart: kept in the state database, with what they set since they opened.
+    store: new SessionStore(db),
+    stateOf: server => ({ logLevel: logLevels.levelOf(server), subscriptions: subscriptions.urisOf(server) })
   });
   sessionsOpen = () => legacy.size;
   const sse = new SseSessions(legacy, () => createGatewayServer(serverOptions));

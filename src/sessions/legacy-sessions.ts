@@ -8,9 +8,11 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { CloseReason, SessionOpened } from '../store/activity-log.js';
+import type { SessionState, SessionStore } from '../store/session-store.js';
 import { BoundedEventStore, type EventStoreBounds } from './bounded-event-store.js';
 import { EventBudget } from './event-budget.js';
 import { OpenAnswers } from './open-answers.js';
+import { restoreSession } from './session-restore.js';
 
 /** Told when sessions open, are used, and close. Must not throw. */
 export interface SessionTracker {
@@ -37,6 +39,14 @@ export interface LegacySessionsOptions {
   readonly eventBudgetBytes?: number;
   /** The `retry:` (milliseconds) sent on each SSE stream: how long a client waits before resuming. */
   readonly retryMs?: number;
+  /**
+   * Where 2025-era Streamable HTTP sessions are kept so that they survive a restart; none: they
+   * live in memory only. With it, a request naming a session this process does not hold is served
+   * by the session rebuilt from the store (see {@link restoreSession}).
+   */
+  readonly store?: SessionStore | undefined;
+  /** The state a session's server holds now (log level, subscriptions), kept in the store. */
+  readonly stateOf?: ((server: Server) => SessionState) | undefined;
 }
 
 /** The `retry:` sent on SSE streams unless the options say otherwise. */
@@ -60,6 +70,8 @@ export interface Session {
   recorded?: boolean;
   /** Its SSE events held for replay (2025-era sessions); cleared when it closes. */
   readonly events?: BoundedEventStore;
+  /** Its state as last written to the session store (JSON); unset for a session not stored. */
+  storedState?: string;
 }
 
 /** A refused `initialize`: the status, the message, and when a retry can succeed (seconds). */
@@ -86,6 +98,11 @@ export class LegacySessions {
   private readonly sweepMs: number;
   /** Shared by every session's event store. */
   private readonly eventBudget: EventBudget;
+  /** Last-seen times not yet written to the store; written on each sweep (a crash loses one sweep's worth). */
+  private readonly unsavedSeen = new Map<string, number>();
+  /** Sessions being rebuilt from the store: a second request for one waits for the same rebuild. */
+  private readonly restoring = new Map<string, Promise<Session | Refusal | undefined>>();
+  private closing = false;
 
   constructor(
     private readonly newServer: () => Server,
@@ -94,8 +111,19 @@ export class LegacySessions {
   ) {
     this.eventBudget = new EventBudget(options.eventBudgetBytes);
     this.sweepMs = Math.min(30_000, Math.max(250, options.timeoutMs / 4));
-    this.sweeper = setInterval(() => this.expireIdle(), this.sweepMs);
+    this.sweeper = setInterval(() => {
+      this.expireIdle();
+      this.saveSeen();
+    }, this.sweepMs);
     this.sweeper.unref();
+    const { store } = options;
+    if (store) {
+      this.persist('forget the sessions that expired while the gateway was down', () => {
+        const expired = store.deleteSeenBefore(Date.now() - options.timeoutMs);
+        if (expired > 0)
+          log.info({ sessions: expired }, 'stored sessions expired while the gateway was down');
+      });
+    }
   }
 
   get size(): number {
@@ -105,15 +133,25 @@ export class LegacySessions {
   /**
    * Serves one POST, GET or DELETE of the 2025 era. `body` is the parsed JSON of a POST. An unknown
    * or ended session id, or one opened by another principal, gets 404; a request other than `initialize` without one gets 400.
+   * A session this process does not hold but the store does (the gateway restarted) is rebuilt first.
    */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (req.method === 'POST') this.answers.track(res);
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (sessionId !== undefined) {
-      const session = this.sessions.get(sessionId);
+      const auth = (req as { auth?: AuthInfo }).auth;
+      let session = this.sessions.get(sessionId);
+      if (!session && this.options.store) {
+        const restored = await this.restore(sessionId, auth, req);
+        if (restored && 'status' in restored) {
+          writeRefusal(res, restored);
+          return;
+        }
+        session = restored;
+      }
       // A session is its opener's: to another principal it does not exist (no replay, no DELETE).
-      if (!session || session.principal !== principalOfAuth((req as { auth?: AuthInfo }).auth)?.id) {
+      if (!session || session.principal !== principalOfAuth(auth)?.id) {
         res
           .writeHead(404, { 'content-type': 'application/json' })
           .end(jsonRpcError(-32001, 'Session not found'));
@@ -131,6 +169,7 @@ export class LegacySessions {
       res.once('close', () => session.active--);
       if (req.method === 'DELETE') session.closeReason = 'deleted';
       await transport.handleRequest(req, res, body);
+      if (req.method === 'POST') this.saveState(sessionId, session);
       return;
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
@@ -151,6 +190,7 @@ export class LegacySessions {
   seen(id: string, session: Session): void {
     session.lastSeen = Date.now();
     this.options.tracker.sessionSeen(id);
+    if (session.storedState !== undefined) this.unsavedSeen.set(id, session.lastSeen);
   }
 
   /**
@@ -207,6 +247,8 @@ export class LegacySessions {
     if (!session || !this.sessions.delete(id)) return;
     session.events?.clear();
     const reason = session.closeReason ?? 'closed';
+    // At shutdown the session stays stored, to be rebuilt by the next start; otherwise it has ended.
+    if (reason !== 'shutdown') this.unstore(id, session);
     if (session.recorded) this.options.tracker.sessionClosed(id, reason);
     this.log.info({ session: id, reason }, 'session closed');
   }
@@ -244,7 +286,9 @@ export class LegacySessions {
 
   /** Ends every session (shutdown); their GET streams end with them. */
   async closeAll(): Promise<void> {
+    this.closing = true;
     clearInterval(this.sweeper);
+    this.saveSeen();
     await Promise.all(
       [...this.sessions.values()].map(session => {
         session.closeReason = 'shutdown';
@@ -294,6 +338,7 @@ export class LegacySessions {
   private evict([id, session]: [string, Session], why: string): void {
     // Recorded here rather than by the transport's onclose: the slot must be free before it returns.
     this.sessions.delete(id);
+    this.unstore(id, session);
     if (session.recorded) this.options.tracker.sessionClosed(id, 'evicted');
     this.log.info({ session: id, principal: session.principal }, `session evicted: ${why}`);
     void session.transport.close().catch(() => undefined);
@@ -320,8 +365,10 @@ export class LegacySessions {
       eventStore: events,
       retryInterval: this.options.retryMs ?? DEFAULT_RETRY_MS,
       onsessioninitialized: id => {
-        this.sessions.set(id, { transport, server, principal, lastSeen: Date.now(), active: 0, events });
+        const session: Session = { transport, server, principal, lastSeen: Date.now(), active: 0, events };
+        this.sessions.set(id, session);
         this.recordOpened(id, req, body);
+        this.storeOpened(id, session, body);
       }
     });
     transport.onclose = () => {
@@ -331,6 +378,166 @@ export class LegacySessions {
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
   }
+
+  /**
+   * The session `id` rebuilt from the store for a request by `auth`'s principal, a refusal (no room
+   * for it), or undefined: not stored, expired while the gateway was down, or another principal's
+   * (which is then logged, and never served). One rebuild at a time per id.
+   */
+  private restore(
+    id: string,
+    auth: AuthInfo | undefined,
+    req: IncomingMessage
+  ): Promise<Session | Refusal | undefined> {
+    let pending = this.restoring.get(id);
+    if (!pending) {
+      pending = this.rebuild(id, auth, req).finally(() => this.restoring.delete(id));
+      this.restoring.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async rebuild(
+    id: string,
+    auth: AuthInfo | undefined,
+    req: IncomingMessage
+  ): Promise<Session | Refusal | undefined> {
+    const store = this.options.store!;
+    let stored;
+    try {
+      stored = store.get(id);
+    } catch (error) {
+      this.log.warn({ err: describeError(error), session: id }, 'could not read a stored session');
+      return undefined;
+    }
+    if (!stored || this.closing) return undefined;
+    const principal = principalOfAuth(auth)?.id;
+    if (stored.principal !== principal) {
+      this.log.warn(
+        { session: id, principal: principal ?? null },
+        'refused a stored session presented by a principal other than the one that opened it'
+      );
+      return undefined;
+    }
+    if (stored.lastSeenAt < Date.now() - this.options.timeoutMs) {
+      this.persist('forget an expired session', () => store.delete(id));
+      this.log.info({ session: id }, 'session expired while the gateway was down');
+      return undefined;
+    }
+    const refusal = this.makeRoom(principal);
+    if (refusal) return refusal;
+    const server = this.newServer();
+    const events = new BoundedEventStore(this.options.events, this.eventBudget, { restored: true });
+    let restored;
+    try {
+      restored = await restoreSession(stored, server, {
+        auth,
+        events,
+        retryMs: this.options.retryMs ?? DEFAULT_RETRY_MS,
+        log: this.log,
+        onclose: () => {
+          this.forget(id);
+          void server.close().catch(() => undefined);
+        }
+      });
+    } catch (error) {
+      this.log.warn(
+        { err: describeError(error), session: id },
+        'could not rebuild a stored session; its client must initialize a new one'
+      );
+      return undefined;
+    }
+    const { transport } = restored;
+    if (this.closing) {
+      await transport.close().catch(() => undefined);
+      return undefined;
+    }
+    const session: Session = { transport, server, principal, lastSeen: Date.now(), active: 0, events };
+    this.sessions.set(id, session);
+    session.storedState = JSON.stringify(stateOfStored(stored));
+    this.saveState(id, session);
+    this.options.tracker.sessionOpened({
+      id,
+      name: (stored.clientInfo as { name?: string } | null)?.name,
+      version: (stored.clientInfo as { version?: string } | null)?.version,
+      protocolVersion: stored.protocolVersion,
+      capabilities: stored.capabilities,
+      userAgent: req.headers['user-agent'],
+      remoteAddress: req.socket.remoteAddress,
+      principal,
+      at: stored.createdAt
+    });
+    session.recorded = true;
+    this.log.info({ session: id, restored: restored.state }, 'session restored from the store');
+    return session;
+  }
+
+  /** Stores a session its client has just initialized. */
+  private storeOpened(id: string, session: Session, body: unknown): void {
+    const { store } = this.options;
+    if (!store) return;
+    const params = (
+      body as { params?: { clientInfo?: unknown; capabilities?: unknown; protocolVersion?: string } }
+    ).params;
+    const state: SessionState = { logLevel: undefined, subscriptions: [] };
+    this.persist('store a new session', () =>
+      store.save({
+        id,
+        principal: session.principal,
+        clientInfo: params?.clientInfo,
+        capabilities: params?.capabilities,
+        protocolVersion: params?.protocolVersion ?? '',
+        ...state,
+        createdAt: session.lastSeen,
+        lastSeenAt: session.lastSeen
+      })
+    );
+    session.storedState = JSON.stringify(state);
+  }
+
+  /** Writes a stored session's state when it changed since last written (a comparison, no write, per request). */
+  private saveState(id: string, session: Session): void {
+    const { store, stateOf } = this.options;
+    if (!store || !stateOf || session.storedState === undefined) return;
+    const state = stateOf(session.server);
+    const json = JSON.stringify(state);
+    if (json === session.storedState) return;
+    session.storedState = json;
+    this.persist('store the state of a session', () => store.setState(id, state));
+  }
+
+  /** Writes the last-seen times gathered since the last sweep, in one transaction. */
+  private saveSeen(): void {
+    const { store } = this.options;
+    if (!store || this.unsavedSeen.size === 0) return;
+    const seen = new Map(this.unsavedSeen);
+    this.unsavedSeen.clear();
+    this.persist('store when sessions were last seen', () => store.touch(seen));
+  }
+
+  /** Removes an ended session from the store. */
+  private unstore(id: string, session: Session): void {
+    this.unsavedSeen.delete(id);
+    const { store } = this.options;
+    if (!store || session.storedState === undefined) return;
+    this.persist('remove an ended session from the store', () => store.delete(id));
+  }
+
+  /** Runs a write to the session store; a failure costs only the sessions' survival of a restart. */
+  private persist(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.log.warn(
+        { err: describeError(error) },
+        `could not ${what} in the state database: 2025-era sessions may not survive a restart`
+      );
+    }
+  }
+}
+
+function stateOfStored(stored: SessionState): SessionState {
+  return { logLevel: stored.logLevel, subscriptions: stored.subscriptions };
 }
 
 function writeRefusal(res: ServerResponse, refusal: Refusal): void {

@@ -96,6 +96,13 @@ export class ResourceSubscriptions {
     for (const deliver of this.byUri.get(uri)?.subscribers.values() ?? []) deliver?.(uri);
   }
 
+  /** The URIs `subscriber` is subscribed to now. */
+  urisOf(subscriber: object): string[] {
+    return [...this.byUri]
+      .filter(([, subscription]) => subscription.subscribers.has(subscriber))
+      .map(([uri]) => uri);
+  }
+
   /** URIs someone is subscribed to now. */
   get uris(): string[] {
     return [...this.byUri.keys()];

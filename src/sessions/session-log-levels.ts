@@ -82,6 +82,11 @@ export class SessionLogLevels {
     this.levels.set(server, { level, principal });
   }
 
+  /** The level a session's `server` set, if it set one. */
+  levelOf(server: Server): LoggingLevel | undefined {
+    return this.levels.get(server)?.level;
+  }
+
   /** Sends `message`, which server `serverId` sent with no request in flight, to the sessions that want it. */
   broadcast(serverId: string, message: LogMessage): void {
     for (const [server, { level, principal }] of this.levels) {
