@@ -12,6 +12,7 @@ import type { SessionState, SessionStore } from '../store/session-store.js';
 import { BoundedEventStore, type EventStoreBounds } from './bounded-event-store.js';
 import { EventBudget } from './event-budget.js';
 import { OpenAnswers } from './open-answers.js';
+import { KeptSessions } from './kept-sessions.js';
 import { restoreSession } from './session-restore.js';
 
 /** Told when sessions open, are used, and close. Must not throw. */
@@ -70,8 +71,6 @@ export interface Session {
   recorded?: boolean;
   /** Its SSE events held for replay (2025-era sessions); cleared when it closes. */
   readonly events?: BoundedEventStore;
-  /** Its state as last written to the session store (JSON); unset for a session not stored. */
-  storedState?: string;
 }
 
 /** A refused `initialize`: the status, the message, and when a retry can succeed (seconds). */
@@ -98,8 +97,8 @@ export class LegacySessions {
   private readonly sweepMs: number;
   /** Shared by every session's event store. */
   private readonly eventBudget: EventBudget;
-  /** Last-seen times not yet written to the store; written on each sweep (a crash loses one sweep's worth). */
-  private readonly unsavedSeen = new Map<string, number>();
+  /** What is written to the session store, when there is one; last-seen times once a sweep. */
+  private readonly kept: KeptSessions | undefined;
   /** Sessions being rebuilt from the store: a second request for one waits for the same rebuild. */
   private readonly restoring = new Map<string, Promise<Session | Refusal | undefined>>();
   private closing = false;
@@ -113,17 +112,11 @@ export class LegacySessions {
     this.sweepMs = Math.min(30_000, Math.max(250, options.timeoutMs / 4));
     this.sweeper = setInterval(() => {
       this.expireIdle();
-      this.saveSeen();
+      this.kept?.flushSeen();
     }, this.sweepMs);
     this.sweeper.unref();
-    const { store } = options;
-    if (store) {
-      this.persist('forget the sessions that expired while the gateway was down', () => {
-        const expired = store.deleteSeenBefore(Date.now() - options.timeoutMs);
-        if (expired > 0)
-          log.info({ sessions: expired }, 'stored sessions expired while the gateway was down');
-      });
-    }
+    this.kept =
+      options.store && new KeptSessions(options.store, options.stateOf ?? noState, log, options.timeoutMs);
   }
 
   get size(): number {
@@ -142,7 +135,7 @@ export class LegacySessions {
     if (sessionId !== undefined) {
       const auth = (req as { auth?: AuthInfo }).auth;
       let session = this.sessions.get(sessionId);
-      if (!session && this.options.store) {
+      if (!session && this.kept) {
         const restored = await this.restore(sessionId, auth, req);
         if (restored && 'status' in restored) {
           writeRefusal(res, restored);
@@ -169,7 +162,7 @@ export class LegacySessions {
       res.once('close', () => session.active--);
       if (req.method === 'DELETE') session.closeReason = 'deleted';
       await transport.handleRequest(req, res, body);
-      if (req.method === 'POST') this.saveState(sessionId, session);
+      if (req.method === 'POST') this.kept?.changed(sessionId, session.server);
       return;
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
@@ -190,7 +183,7 @@ export class LegacySessions {
   seen(id: string, session: Session): void {
     session.lastSeen = Date.now();
     this.options.tracker.sessionSeen(id);
-    if (session.storedState !== undefined) this.unsavedSeen.set(id, session.lastSeen);
+    this.kept?.seen(id, session.lastSeen);
   }
 
   /**
@@ -248,7 +241,7 @@ export class LegacySessions {
     session.events?.clear();
     const reason = session.closeReason ?? 'closed';
     // At shutdown the session stays stored, to be rebuilt by the next start; otherwise it has ended.
-    if (reason !== 'shutdown') this.unstore(id, session);
+    this.kept?.release(id, reason === 'shutdown' ? 'keep' : 'delete');
     if (session.recorded) this.options.tracker.sessionClosed(id, reason);
     this.log.info({ session: id, reason }, 'session closed');
   }
@@ -288,7 +281,7 @@ export class LegacySessions {
   async closeAll(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweeper);
-    this.saveSeen();
+    this.kept?.flushSeen();
     await Promise.all(
       [...this.sessions.values()].map(session => {
         session.closeReason = 'shutdown';
@@ -338,7 +331,7 @@ export class LegacySessions {
   private evict([id, session]: [string, Session], why: string): void {
     // Recorded here rather than by the transport's onclose: the slot must be free before it returns.
     this.sessions.delete(id);
-    this.unstore(id, session);
+    this.kept?.release(id, 'delete');
     if (session.recorded) this.options.tracker.sessionClosed(id, 'evicted');
     this.log.info({ session: id, principal: session.principal }, `session evicted: ${why}`);
     void session.transport.close().catch(() => undefined);
@@ -368,7 +361,7 @@ export class LegacySessions {
         const session: Session = { transport, server, principal, lastSeen: Date.now(), active: 0, events };
         this.sessions.set(id, session);
         this.recordOpened(id, req, body);
-        this.storeOpened(id, session, body);
+        this.kept?.opened(id, principal, body, session.lastSeen);
       }
     });
     transport.onclose = () => {
@@ -402,28 +395,9 @@ export class LegacySessions {
     auth: AuthInfo | undefined,
     req: IncomingMessage
   ): Promise<Session | Refusal | undefined> {
-    const store = this.options.store!;
-    let stored;
-    try {
-      stored = store.get(id);
-    } catch (error) {
-      this.log.warn({ err: describeError(error), session: id }, 'could not read a stored session');
-      return undefined;
-    }
-    if (!stored || this.closing) return undefined;
     const principal = principalOfAuth(auth)?.id;
-    if (stored.principal !== principal) {
-      this.log.warn(
-        { session: id, principal: principal ?? null },
-        'refused a stored session presented by a principal other than the one that opened it'
-      );
-      return undefined;
-    }
-    if (stored.lastSeenAt < Date.now() - this.options.timeoutMs) {
-      this.persist('forget an expired session', () => store.delete(id));
-      this.log.info({ session: id }, 'session expired while the gateway was down');
-      return undefined;
-    }
+    const stored = this.kept!.find(id, principal);
+    if (!stored || this.closing) return undefined;
     const refusal = this.makeRoom(principal);
     if (refusal) return refusal;
     const server = this.newServer();
@@ -454,12 +428,12 @@ export class LegacySessions {
     }
     const session: Session = { transport, server, principal, lastSeen: Date.now(), active: 0, events };
     this.sessions.set(id, session);
-    session.storedState = JSON.stringify(stateOfStored(stored));
-    this.saveState(id, session);
+    this.kept!.restored(stored, server);
+    const clientInfo = stored.clientInfo as { name?: string; version?: string } | null;
     this.options.tracker.sessionOpened({
       id,
-      name: (stored.clientInfo as { name?: string } | null)?.name,
-      version: (stored.clientInfo as { version?: string } | null)?.version,
+      name: clientInfo?.name,
+      version: clientInfo?.version,
       protocolVersion: stored.protocolVersion,
       capabilities: stored.capabilities,
       userAgent: req.headers['user-agent'],
@@ -471,73 +445,11 @@ export class LegacySessions {
     this.log.info({ session: id, restored: restored.state }, 'session restored from the store');
     return session;
   }
-
-  /** Stores a session its client has just initialized. */
-  private storeOpened(id: string, session: Session, body: unknown): void {
-    const { store } = this.options;
-    if (!store) return;
-    const params = (
-      body as { params?: { clientInfo?: unknown; capabilities?: unknown; protocolVersion?: string } }
-    ).params;
-    const state: SessionState = { logLevel: undefined, subscriptions: [] };
-    this.persist('store a new session', () =>
-      store.save({
-        id,
-        principal: session.principal,
-        clientInfo: params?.clientInfo,
-        capabilities: params?.capabilities,
-        protocolVersion: params?.protocolVersion ?? '',
-        ...state,
-        createdAt: session.lastSeen,
-        lastSeenAt: session.lastSeen
-      })
-    );
-    session.storedState = JSON.stringify(state);
-  }
-
-  /** Writes a stored session's state when it changed since last written (a comparison, no write, per request). */
-  private saveState(id: string, session: Session): void {
-    const { store, stateOf } = this.options;
-    if (!store || !stateOf || session.storedState === undefined) return;
-    const state = stateOf(session.server);
-    const json = JSON.stringify(state);
-    if (json === session.storedState) return;
-    session.storedState = json;
-    this.persist('store the state of a session', () => store.setState(id, state));
-  }
-
-  /** Writes the last-seen times gathered since the last sweep, in one transaction. */
-  private saveSeen(): void {
-    const { store } = this.options;
-    if (!store || this.unsavedSeen.size === 0) return;
-    const seen = new Map(this.unsavedSeen);
-    this.unsavedSeen.clear();
-    this.persist('store when sessions were last seen', () => store.touch(seen));
-  }
-
-  /** Removes an ended session from the store. */
-  private unstore(id: string, session: Session): void {
-    this.unsavedSeen.delete(id);
-    const { store } = this.options;
-    if (!store || session.storedState === undefined) return;
-    this.persist('remove an ended session from the store', () => store.delete(id));
-  }
-
-  /** Runs a write to the session store; a failure costs only the sessions' survival of a restart. */
-  private persist(what: string, work: () => void): void {
-    try {
-      work();
-    } catch (error) {
-      this.log.warn(
-        { err: describeError(error) },
-        `could not ${what} in the state database: 2025-era sessions may not survive a restart`
-      );
-    }
-  }
 }
 
-function stateOfStored(stored: SessionState): SessionState {
-  return { logLevel: stored.logLevel, subscriptions: stored.subscriptions };
+/** The state of a session when nothing says what its server holds. */
+function noState(): SessionState {
+  return { logLevel: undefined, subscriptions: [] };
 }
 
 function writeRefusal(res: ServerResponse, refusal: Refusal): void {

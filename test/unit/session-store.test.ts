@@ -4,9 +4,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Server, type JSONRPCMessage } from '@modelcontextprotocol/server';
 import { openDatabase } from '../../src/store/database.js';
-import { SessionStore, type StoredSession } from '../../src/store/session-store.js';
+import { SessionStore, type SessionState, type StoredSession } from '../../src/store/session-store.js';
+import { KeptSessions } from '../../src/sessions/kept-sessions.js';
 import { BoundedEventStore } from '../../src/sessions/bounded-event-store.js';
 import { RestorableTransport } from '../../src/sessions/restorable-transport.js';
+import { silentLog } from '../support/fake-runtime.js';
 import { memoryDatabase } from '../support/memory-database.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
@@ -159,5 +161,78 @@ describe('RestorableTransport', () => {
       })
     ).rejects.toThrow(/refused a replayed initialize/);
     await server.close();
+  });
+});
+
+describe('KeptSessions', () => {
+  const server = {} as Server;
+
+  function kept(state: SessionState = { logLevel: undefined, subscriptions: [] }, timeoutMs = 60_000) {
+    const db = memoryDatabase();
+    const store = new SessionStore(db);
+    const writes = { setState: 0 };
+    const setState = store.setState.bind(store);
+    store.setState = (id, next) => {
+      writes.setState++;
+      setState(id, next);
+    };
+    const current = { state };
+    const keeper = new KeptSessions(store, () => current.state, silentLog, timeoutMs);
+    return { db, store, keeper, writes, current };
+  }
+
+  const INITIALIZE = {
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } }
+  };
+
+  it('writes a state only when a request changed it', () => {
+    const { store, keeper, writes, current } = kept();
+    keeper.opened('s1', 'ip:127.0.0.1', INITIALIZE, Date.now());
+    keeper.changed('s1', server);
+    keeper.changed('s1', server);
+    expect(writes.setState).toBe(0);
+    current.state = { logLevel: 'error', subscriptions: ['u'] };
+    keeper.changed('s1', server);
+    keeper.changed('s1', server);
+    expect(writes.setState).toBe(1);
+    expect(store.get('s1')).toMatchObject({
+      logLevel: 'error',
+      subscriptions: ['u'],
+      principal: 'ip:127.0.0.1'
+    });
+  });
+
+  it('keeps a session released at shutdown, and deletes one that ended', () => {
+    const { store, keeper } = kept();
+    keeper.opened('shutdown', undefined, INITIALIZE, Date.now());
+    keeper.opened('ended', undefined, INITIALIZE, Date.now());
+    keeper.release('shutdown', 'keep');
+    keeper.release('ended', 'delete');
+    expect(store.get('shutdown')).toBeDefined();
+    expect(store.get('ended')).toBeUndefined();
+  });
+
+  it('finds a stored session for its own principal only, and not once it expired', () => {
+    const { store, keeper } = kept(undefined, 1_000);
+    keeper.opened('mine', 'token:alice', INITIALIZE, Date.now());
+    keeper.opened('old', 'token:alice', INITIALIZE, Date.now() - 5_000);
+    expect(keeper.find('mine', 'token:mallory')).toBeUndefined();
+    expect(keeper.find('mine', undefined)).toBeUndefined();
+    expect(keeper.find('mine', 'token:alice')).toMatchObject({ id: 'mine', clientInfo: { name: 'c' } });
+    expect(keeper.find('old', 'token:alice')).toBeUndefined();
+    expect(store.get('old')).toBeUndefined();
+  });
+
+  it('never throws when the database cannot be written', () => {
+    const { db, keeper } = kept();
+    db.close();
+    expect(() => {
+      keeper.opened('s1', undefined, INITIALIZE, Date.now());
+      keeper.seen('s1', Date.now());
+      keeper.flushSeen();
+      keeper.release('s1', 'delete');
+    }).not.toThrow();
+    expect(keeper.find('s1', undefined)).toBeUndefined();
   });
 });
