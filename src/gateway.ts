@@ -184,6 +184,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     store: new SessionStore(db),
     stateOf: server => ({ logLevel: logLevels.levelOf(server), subscriptions: subscriptions.urisOf(server) })
   });
+  logLevels.onChange(server => legacy.stateChanged(server));
+  subscriptions.onChange(subscriber => legacy.stateChanged(subscriber));
   sessionsOpen = () => legacy.size;
   const sse = new SseSessions(legacy, () => createGatewayServer(serverOptions));
   const modern = new ModernEndpoint(

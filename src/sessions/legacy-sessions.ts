@@ -99,6 +99,8 @@ export class LegacySessions {
   private readonly eventBudget: EventBudget;
   /** What is written to the session store, when there is one; last-seen times once a sweep. */
   private readonly kept: KeptSessions | undefined;
+  /** The id of each live 2025-era session's server, for {@link stateChanged}. */
+  private readonly idOf = new WeakMap<object, string>();
   /** Sessions being rebuilt from the store: a second request for one waits for the same rebuild. */
   private readonly restoring = new Map<string, Promise<Session | Refusal | undefined>>();
   private closing = false;
@@ -162,7 +164,6 @@ export class LegacySessions {
       res.once('close', () => session.active--);
       if (req.method === 'DELETE') session.closeReason = 'deleted';
       await transport.handleRequest(req, res, body);
-      if (req.method === 'POST') this.kept?.changed(sessionId, session.server);
       return;
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
@@ -244,6 +245,16 @@ export class LegacySessions {
     this.kept?.release(id, reason === 'shutdown' ? 'keep' : 'delete');
     if (session.recorded) this.options.tracker.sessionClosed(id, reason);
     this.log.info({ session: id, reason }, 'session closed');
+  }
+
+  /**
+   * Stores the state of the session whose server is `server`, which has just changed (a level set,
+   * a subscription made or ended): told as the change happens, so it is stored before the request
+   * that made it is answered. Anything else (a 2026-era listen stream) is not a session's: ignored.
+   */
+  stateChanged(server: object): void {
+    const id = this.idOf.get(server);
+    if (id !== undefined) this.kept?.changed(id, server as Server);
   }
 
   /** Tells every open session that the tool list changed. */
@@ -360,6 +371,7 @@ export class LegacySessions {
       onsessioninitialized: id => {
         const session: Session = { transport, server, principal, lastSeen: Date.now(), active: 0, events };
         this.sessions.set(id, session);
+        this.idOf.set(server, id);
         this.recordOpened(id, req, body);
         this.kept?.opened(id, principal, body, session.lastSeen);
       }
@@ -428,6 +440,7 @@ export class LegacySessions {
     }
     const session: Session = { transport, server, principal, lastSeen: Date.now(), active: 0, events };
     this.sessions.set(id, session);
+    this.idOf.set(server, id);
     this.kept!.restored(stored, server);
     const clientInfo = stored.clientInfo as { name?: string; version?: string } | null;
     this.options.tracker.sessionOpened({

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -92,12 +92,14 @@ async function legacyClient(url: URL, headers: Record<string, string> = {}) {
   return { client, transport, logs, updates };
 }
 
-/** The HTTP status a raw `ping` on session `id` gets. */
+let pings = 0;
+
+/** The HTTP status a raw `ping` on session `id` gets (each with a request id of its own). */
 async function statusOf(url: URL, id: string, headers: Record<string, string> = {}): Promise<number> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { ...RAW_HEADERS, ...headers, 'mcp-session-id': id },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' })
+    body: JSON.stringify({ jsonrpc: '2.0', id: `ping-${++pings}`, method: 'ping' })
   });
   await response.text();
   return response.status;
@@ -126,21 +128,62 @@ describe.each<NodeJS.Signals>(['SIGTERM', 'SIGKILL'])('after a restart by %s', s
     const second = await restart(first, text, stateDir, signal);
     expect(second.url.href).toBe(first.url.href);
 
-    // The same client object, the same session: no initialize, no reconnect of ours.
-    const result = await client.callTool({ name: 'fx__log', arguments: { tag: 'after', levels: ALL } });
+    // The same client object, the same session: no initialize, no reconnect of ours. Requests that
+    // arrive while the session is rebuilt (its subscription starts the server) wait for one rebuild.
+    const [result, ...pings] = await Promise.all([
+      client.callTool({ name: 'fx__log', arguments: { tag: 'after', levels: ALL } }),
+      statusOf(second.url, sessionId!),
+      statusOf(second.url, sessionId!)
+    ]);
     expect(textOf(result)).toBe('logged after');
+    expect(pings).toEqual([200, 200]);
     expect(transport.sessionId).toBe(sessionId);
     await waitUntil(() => logs.length >= 4, 5_000);
     expect(logs).toEqual(['before warning', 'before error', 'after warning', 'after error']);
     await second.waitForLog(
       line => line.msg === 'session restored from the store' && line.session === sessionId
     );
+    expect(second.logs.filter(line => line.msg === 'session restored from the store')).toHaveLength(1);
     expect(second.logs.filter(line => line.msg === 'session opened')).toEqual([]);
 
     // The subscription was restored upstream: an update reaches the client on its resumed GET stream.
     await client.callTool({ name: 'fx__touch', arguments: { uri: OWN_URI } });
     await waitUntil(() => updates.length === 2, 15_000);
     expect(updates).toEqual([URI, URI]);
+  });
+});
+
+describe('rebuilding a session', () => {
+  it('is done once for requests that arrive together, which all wait for it, and subscribes again upstream', async () => {
+    const dir = tempDir('session-restore-together-');
+    const stateDir = path.join(dir, 'data');
+    const text = config(dir);
+    const first = await start(text, stateDir);
+    await first.discovered();
+    const id = (await rawInitialize(first.url, 'together')).headers.get('mcp-session-id')!;
+    // A subscription makes the rebuild slow: it starts the server to subscribe again upstream. It is
+    // the session's last request before the crash: the change it made must be stored by then.
+    const subscribed = await fetch(first.url, {
+      method: 'POST',
+      headers: { ...RAW_HEADERS, 'mcp-session-id': id },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'resources/subscribe', params: { uri: URI } })
+    });
+    expect(await subscribed.text()).toContain('"result"');
+    const second = await restart(first, text, stateDir, 'SIGKILL');
+    const statuses = await Promise.all([1, 2, 3, 4].map(() => statusOf(second.url, id)));
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    // The log arrives in order but late: once the DELETE's line is in, every rebuild's line is too.
+    const deleted = await fetch(second.url, {
+      method: 'DELETE',
+      headers: { 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }
+    });
+    expect(deleted.status).toBe(200);
+    await second.waitForLog(line => line.msg === 'session closed' && line.session === id);
+    expect(second.logs.filter(line => line.msg === 'session restored from the store')).toHaveLength(1);
+    // What the server was asked: by the first run, then by the rebuild; the DELETE ended it.
+    const asked = () => readFileSync(path.join(dir, 'subscriptions.log'), 'utf8').trim().split('\n');
+    await waitUntil(() => asked().length >= 3, 5_000).catch(() => undefined);
+    expect(asked()).toEqual([`subscribe ${OWN_URI}`, `subscribe ${OWN_URI}`, `unsubscribe ${OWN_URI}`]);
   });
 });
 
