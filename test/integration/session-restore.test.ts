@@ -24,6 +24,12 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
+/** A directory for one test, its state directory, and its config (made knowing the directory). */
+function place(prefix: string, configOf: (dir: string) => string) {
+  const dir = tempDir(prefix);
+  return { dir, stateDir: path.join(dir, 'data'), text: configOf(dir) };
+}
+
 const URI = 'fixture://fx+static/hello';
 const OWN_URI = 'fixture://static/hello';
 const ALL: LoggingLevel[] = ['debug', 'info', 'warning', 'error'];
@@ -107,9 +113,7 @@ async function statusOf(url: URL, id: string, headers: Record<string, string> = 
 
 describe.each<NodeJS.Signals>(['SIGTERM', 'SIGKILL'])('after a restart by %s', signal => {
   it('the same client goes on without a new initialize, with its log level, subscription and GET stream', async () => {
-    const dir = tempDir('session-restore-');
-    const stateDir = path.join(dir, 'data');
-    const text = config(dir);
+    const { stateDir, text } = place('session-restore-', config);
     const first = await start(text, stateDir);
     await first.discovered();
     const { client, transport, logs, updates } = await legacyClient(first.url);
@@ -155,9 +159,7 @@ describe.each<NodeJS.Signals>(['SIGTERM', 'SIGKILL'])('after a restart by %s', s
 
 describe('rebuilding a session', () => {
   it('is done once for requests that arrive together, which all wait for it, and subscribes again upstream', async () => {
-    const dir = tempDir('session-restore-together-');
-    const stateDir = path.join(dir, 'data');
-    const text = config(dir);
+    const { dir, stateDir, text } = place('session-restore-together-', config);
     const first = await start(text, stateDir);
     await first.discovered();
     const id = (await rawInitialize(first.url, 'together')).headers.get('mcp-session-id')!;
@@ -189,9 +191,7 @@ describe('rebuilding a session', () => {
 
 describe('sessions that must not come back', () => {
   it('a deleted session gets 404 after a restart; a live one is served', async () => {
-    const dir = tempDir('session-restore-deleted-');
-    const stateDir = path.join(dir, 'data');
-    const text = fixtureConfig();
+    const { stateDir, text } = place('session-restore-deleted-', () => fixtureConfig());
     const first = await start(text, stateDir);
     const deleted = await legacyClient(first.url);
     const deletedId = deleted.transport.sessionId!;
@@ -211,9 +211,7 @@ describe('sessions that must not come back', () => {
   });
 
   it('a session that expired while the gateway was down gets 404', async () => {
-    const dir = tempDir('session-restore-expired-');
-    const stateDir = path.join(dir, 'data');
-    const text = fixtureConfig('sessionTimeout: 2');
+    const { stateDir, text } = place('session-restore-expired-', () => fixtureConfig('sessionTimeout: 2'));
     const first = await start(text, stateDir);
     const id = (await rawInitialize(first.url, 'expiring')).headers.get('mcp-session-id')!;
     await first.stop('SIGKILL');
@@ -223,9 +221,9 @@ describe('sessions that must not come back', () => {
   });
 
   it("another principal's session id is refused after a restart, and never served; its owner goes on", async () => {
-    const dir = tempDir('session-restore-principal-');
-    const stateDir = path.join(dir, 'data');
-    const text = fixtureConfig('auth: { mode: token }');
+    const { stateDir, text } = place('session-restore-principal-', () =>
+      fixtureConfig('auth: { mode: token }')
+    );
     const owner = createToken(stateDir, 'owner');
     const intruder = createToken(stateDir, 'intruder');
     const first = await start(text, stateDir);
