@@ -31,6 +31,7 @@ import { ResourceSubscriptions } from './sessions/resource-subscriptions.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
+import { SessionStore } from './store/session-store.js';
 import { Upstream } from './upstream/upstream.js';
 import { VERSION } from './version.js';
 
@@ -204,8 +205,13 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     tracker: observe.tracker,
     timeoutMs: gatewaySettings.sessionTimeout * 1000,
     maxSessions: gatewaySettings.limits.maxSessions,
-    sessionsPerPrincipal: gatewaySettings.limits.sessionsPerPrincipal
+    sessionsPerPrincipal: gatewaySettings.limits.sessionsPerPrincipal,
+    // Sessions survive a restart: kept in the state database, with what they set since they opened.
+    store: new SessionStore(db),
+    stateOf: server => ({ logLevel: logLevels.levelOf(server), subscriptions: subscriptions.urisOf(server) })
   });
+  logLevels.onChange(server => legacy.stateChanged(server));
+  subscriptions.onChange(subscriber => legacy.stateChanged(subscriber));
   sessionsOpen = () => legacy.size;
   const sse = new SseSessions(legacy, () => createGatewayServer(serverOptions));
   const modern = new ModernEndpoint(

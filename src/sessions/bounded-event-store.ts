@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from '@modelcontextprotocol/server';
 import { EventBudget, type EventHolder } from './event-budget.js';
 
@@ -25,6 +26,23 @@ export const DEFAULT_EVENT_STORE_BOUNDS: EventStoreBounds = {
   bytesPerSession: 1024 * 1024
 };
 
+/** This process's tag in every event id: an id from before a restart is told apart by it. */
+const THIS_RUN = randomBytes(4).toString('hex');
+
+/** The SDK transport's name for a session's standalone (GET) stream. */
+const STANDALONE_STREAM = '_GET_stream';
+
+export interface EventStoreOptions {
+  /**
+   * The store of a session rebuilt after a restart: a resume of its standalone (GET) stream from an
+   * event of an earlier run, which no store holds any more, replays what this store holds of that
+   * stream (everything in it came after the restart) instead of being refused.
+   */
+  readonly restored?: boolean;
+  /** The run tag of the ids issued (tests); by default this process's. */
+  readonly run?: string;
+}
+
 interface HeldEvent {
   readonly seq: number;
   readonly message: JSONRPCMessage;
@@ -38,9 +56,10 @@ interface HeldStream {
 
 /**
  * One 2025-era session's SSE events, held in memory for resumption (the SDK's `eventStore`). An event
- * id is `<streamId>/<sequence>`, so a resume is routed by decoding it; an id whose event is no longer
- * held (dropped by a bound, or never issued) is unknown to {@link getStreamIdForEventId}, and the
- * SDK's transport answers that resume with its own 400. Owned by one transport; freed with it.
+ * id is `<streamId>/<run>-<sequence>`, so a resume is routed by decoding it; an id whose event is no
+ * longer held (dropped by a bound, never issued, or issued before a restart) is unknown to
+ * {@link getStreamIdForEventId}, and the SDK's transport answers that resume with its own 400; but
+ * see {@link EventStoreOptions.restored}. Owned by one transport; freed with it.
  */
 export class BoundedEventStore implements EventStore, EventHolder {
   /** In insertion order of last write: the first is the stream written least recently. */
@@ -48,12 +67,16 @@ export class BoundedEventStore implements EventStore, EventHolder {
   private nextSeq = 1;
   /** Bytes held in all streams. */
   private bytes = 0;
+  private readonly run: string;
 
   constructor(
     private readonly bounds: EventStoreBounds = DEFAULT_EVENT_STORE_BOUNDS,
     /** Shared with every other session's store; a store of its own has a budget of its own. */
-    private readonly budget: EventBudget = new EventBudget()
-  ) {}
+    private readonly budget: EventBudget = new EventBudget(),
+    private readonly options: EventStoreOptions = {}
+  ) {
+    this.run = options.run ?? THIS_RUN;
+  }
 
   storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
     const held = this.streams.get(streamId) ?? { events: [], bytes: 0 };
@@ -84,7 +107,7 @@ export class BoundedEventStore implements EventStore, EventHolder {
       this.streams.delete(oldest);
     }
     this.budget.charge(this, streamId, event.seq, event.bytes);
-    return Promise.resolve(`${streamId}/${event.seq}`);
+    return Promise.resolve(this.idOf(streamId, event.seq));
   }
 
   /** For the budget: drops event `seq` of `streamId` if still held, and returns its bytes. */
@@ -113,6 +136,7 @@ export class BoundedEventStore implements EventStore, EventHolder {
   }
 
   getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {
+    if (this.isEarlierStandalone(eventId)) return Promise.resolve(STANDALONE_STREAM);
     return Promise.resolve(this.find(eventId)?.streamId);
   }
 
@@ -120,19 +144,39 @@ export class BoundedEventStore implements EventStore, EventHolder {
     lastEventId: EventId,
     { send }: { send: (eventId: EventId, message: JSONRPCMessage) => Promise<void> }
   ): Promise<StreamId> {
+    if (this.isEarlierStandalone(lastEventId)) {
+      for (const event of [...(this.streams.get(STANDALONE_STREAM)?.events ?? [])]) {
+        await send(this.idOf(STANDALONE_STREAM, event.seq), event.message);
+      }
+      return STANDALONE_STREAM;
+    }
     const found = this.find(lastEventId);
     if (!found) throw new Error(`event ${lastEventId} is no longer held`);
     for (const event of [...found.held.events]) {
-      if (event.seq > found.seq) await send(`${found.streamId}/${event.seq}`, event.message);
+      if (event.seq > found.seq) await send(this.idOf(found.streamId, event.seq), event.message);
     }
     return found.streamId;
+  }
+
+  private idOf(streamId: StreamId, seq: number): EventId {
+    return `${streamId}/${this.run}-${seq}`;
+  }
+
+  /** Whether `eventId` names an event of the standalone stream issued by an earlier run (restored stores only). */
+  private isEarlierStandalone(eventId: EventId): boolean {
+    if (!this.options.restored) return false;
+    const match = /^(.+)\/([0-9a-f]+)-\d+$/.exec(eventId);
+    return match?.[1] === STANDALONE_STREAM && match[2] !== this.run;
   }
 
   private find(eventId: EventId): { streamId: StreamId; seq: number; held: HeldStream } | undefined {
     const slash = eventId.lastIndexOf('/');
     if (slash <= 0) return undefined;
     const streamId = eventId.slice(0, slash);
-    const seq = Number(eventId.slice(slash + 1));
+    const prefix = `${this.run}-`;
+    const rest = eventId.slice(slash + 1);
+    if (!rest.startsWith(prefix)) return undefined;
+    const seq = Number(rest.slice(prefix.length));
     const held = this.streams.get(streamId);
     if (!held || !Number.isSafeInteger(seq) || !held.events.some(event => event.seq === seq))
       return undefined;

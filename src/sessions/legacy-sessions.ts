@@ -8,9 +8,12 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { CloseReason, SessionOpened } from '../store/activity-log.js';
+import type { SessionState, SessionStore } from '../store/session-store.js';
 import { BoundedEventStore, type EventStoreBounds } from './bounded-event-store.js';
 import { EventBudget } from './event-budget.js';
 import { OpenAnswers } from './open-answers.js';
+import { KeptSessions } from './kept-sessions.js';
+import { restoreSession } from './session-restore.js';
 
 /** Told when sessions open, are used, and close. Must not throw. */
 export interface SessionTracker {
@@ -37,6 +40,14 @@ export interface LegacySessionsOptions {
   readonly eventBudgetBytes?: number;
   /** The `retry:` (milliseconds) sent on each SSE stream: how long a client waits before resuming. */
   readonly retryMs?: number;
+  /**
+   * Where 2025-era Streamable HTTP sessions are kept so that they survive a restart; none: they
+   * live in memory only. With it, a request naming a session this process does not hold is served
+   * by the session rebuilt from the store (see {@link restoreSession}).
+   */
+  readonly store?: SessionStore | undefined;
+  /** The state a session's server holds now (log level, subscriptions), kept in the store. */
+  readonly stateOf?: ((server: Server) => SessionState) | undefined;
 }
 
 /** The `retry:` sent on SSE streams unless the options say otherwise. */
@@ -86,6 +97,13 @@ export class LegacySessions {
   private readonly sweepMs: number;
   /** Shared by every session's event store. */
   private readonly eventBudget: EventBudget;
+  /** What is written to the session store, when there is one; last-seen times once a sweep. */
+  private readonly kept: KeptSessions | undefined;
+  /** The id of each live 2025-era session's server, for {@link stateChanged}. */
+  private readonly idOf = new WeakMap<object, string>();
+  /** Sessions being rebuilt from the store: a second request for one waits for the same rebuild. */
+  private readonly restoring = new Map<string, Promise<Session | Refusal | undefined>>();
+  private closing = false;
 
   constructor(
     private readonly newServer: () => Server,
@@ -94,8 +112,13 @@ export class LegacySessions {
   ) {
     this.eventBudget = new EventBudget(options.eventBudgetBytes);
     this.sweepMs = Math.min(30_000, Math.max(250, options.timeoutMs / 4));
-    this.sweeper = setInterval(() => this.expireIdle(), this.sweepMs);
+    this.sweeper = setInterval(() => {
+      this.expireIdle();
+      this.kept?.flushSeen();
+    }, this.sweepMs);
     this.sweeper.unref();
+    this.kept =
+      options.store && new KeptSessions(options.store, options.stateOf ?? noState, log, options.timeoutMs);
   }
 
   get size(): number {
@@ -105,15 +128,25 @@ export class LegacySessions {
   /**
    * Serves one POST, GET or DELETE of the 2025 era. `body` is the parsed JSON of a POST. An unknown
    * or ended session id, or one opened by another principal, gets 404; a request other than `initialize` without one gets 400.
+   * A session this process does not hold but the store does (the gateway restarted) is rebuilt first.
    */
   async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (req.method === 'POST') this.answers.track(res);
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
     if (sessionId !== undefined) {
-      const session = this.sessions.get(sessionId);
+      const auth = (req as { auth?: AuthInfo }).auth;
+      let session = this.sessions.get(sessionId);
+      if (!session && this.kept) {
+        const restored = await this.restore(sessionId, auth, req);
+        if (restored && 'status' in restored) {
+          writeRefusal(res, restored);
+          return;
+        }
+        session = restored;
+      }
       // A session is its opener's: to another principal it does not exist (no replay, no DELETE).
-      if (!session || session.principal !== principalOfAuth((req as { auth?: AuthInfo }).auth)?.id) {
+      if (!session || session.principal !== principalOfAuth(auth)?.id) {
         res
           .writeHead(404, { 'content-type': 'application/json' })
           .end(jsonRpcError(-32001, 'Session not found'));
@@ -151,6 +184,7 @@ export class LegacySessions {
   seen(id: string, session: Session): void {
     session.lastSeen = Date.now();
     this.options.tracker.sessionSeen(id);
+    this.kept?.seen(id, session.lastSeen);
   }
 
   /**
@@ -207,8 +241,20 @@ export class LegacySessions {
     if (!session || !this.sessions.delete(id)) return;
     session.events?.clear();
     const reason = session.closeReason ?? 'closed';
+    // At shutdown the session stays stored, to be rebuilt by the next start; otherwise it has ended.
+    this.kept?.release(id, reason === 'shutdown' ? 'keep' : 'delete');
     if (session.recorded) this.options.tracker.sessionClosed(id, reason);
     this.log.info({ session: id, reason }, 'session closed');
+  }
+
+  /**
+   * Stores the state of the session whose server is `server`, which has just changed (a level set,
+   * a subscription made or ended): told as the change happens, so it is stored before the request
+   * that made it is answered. Anything else (a 2026-era listen stream) is not a session's: ignored.
+   */
+  stateChanged(server: object): void {
+    const id = this.idOf.get(server);
+    if (id !== undefined) this.kept?.changed(id, server as Server);
   }
 
   /** Tells every open session that the tool list changed. */
@@ -244,7 +290,9 @@ export class LegacySessions {
 
   /** Ends every session (shutdown); their GET streams end with them. */
   async closeAll(): Promise<void> {
+    this.closing = true;
     clearInterval(this.sweeper);
+    this.kept?.flushSeen();
     await Promise.all(
       [...this.sessions.values()].map(session => {
         session.closeReason = 'shutdown';
@@ -294,6 +342,7 @@ export class LegacySessions {
   private evict([id, session]: [string, Session], why: string): void {
     // Recorded here rather than by the transport's onclose: the slot must be free before it returns.
     this.sessions.delete(id);
+    this.kept?.release(id, 'delete');
     if (session.recorded) this.options.tracker.sessionClosed(id, 'evicted');
     this.log.info({ session: id, principal: session.principal }, `session evicted: ${why}`);
     void session.transport.close().catch(() => undefined);
@@ -320,8 +369,11 @@ export class LegacySessions {
       eventStore: events,
       retryInterval: this.options.retryMs ?? DEFAULT_RETRY_MS,
       onsessioninitialized: id => {
-        this.sessions.set(id, { transport, server, principal, lastSeen: Date.now(), active: 0, events });
+        const session: Session = { transport, server, principal, lastSeen: Date.now(), active: 0, events };
+        this.sessions.set(id, session);
+        this.idOf.set(server, id);
         this.recordOpened(id, req, body);
+        this.kept?.opened(id, principal, body, session.lastSeen);
       }
     });
     transport.onclose = () => {
@@ -331,6 +383,86 @@ export class LegacySessions {
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
   }
+
+  /**
+   * The session `id` rebuilt from the store for a request by `auth`'s principal, a refusal (no room
+   * for it), or undefined: not stored, expired while the gateway was down, or another principal's
+   * (which is then logged, and never served). One rebuild at a time per id.
+   */
+  private restore(
+    id: string,
+    auth: AuthInfo | undefined,
+    req: IncomingMessage
+  ): Promise<Session | Refusal | undefined> {
+    let pending = this.restoring.get(id);
+    if (!pending) {
+      pending = this.rebuild(id, auth, req).finally(() => this.restoring.delete(id));
+      this.restoring.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async rebuild(
+    id: string,
+    auth: AuthInfo | undefined,
+    req: IncomingMessage
+  ): Promise<Session | Refusal | undefined> {
+    const principal = principalOfAuth(auth)?.id;
+    const stored = this.kept!.find(id, principal);
+    if (!stored || this.closing) return undefined;
+    const refusal = this.makeRoom(principal);
+    if (refusal) return refusal;
+    const server = this.newServer();
+    const events = new BoundedEventStore(this.options.events, this.eventBudget, { restored: true });
+    let restored;
+    try {
+      restored = await restoreSession(stored, server, {
+        auth,
+        events,
+        retryMs: this.options.retryMs ?? DEFAULT_RETRY_MS,
+        log: this.log,
+        onclose: () => {
+          this.forget(id);
+          void server.close().catch(() => undefined);
+        }
+      });
+    } catch (error) {
+      this.log.warn(
+        { err: describeError(error), session: id },
+        'could not rebuild a stored session; its client must initialize a new one'
+      );
+      return undefined;
+    }
+    const { transport } = restored;
+    if (this.closing) {
+      await transport.close().catch(() => undefined);
+      return undefined;
+    }
+    const session: Session = { transport, server, principal, lastSeen: Date.now(), active: 0, events };
+    this.sessions.set(id, session);
+    this.idOf.set(server, id);
+    this.kept!.restored(stored, server);
+    const clientInfo = stored.clientInfo as { name?: string; version?: string } | null;
+    this.options.tracker.sessionOpened({
+      id,
+      name: clientInfo?.name,
+      version: clientInfo?.version,
+      protocolVersion: stored.protocolVersion,
+      capabilities: stored.capabilities,
+      userAgent: req.headers['user-agent'],
+      remoteAddress: req.socket.remoteAddress,
+      principal,
+      at: stored.createdAt
+    });
+    session.recorded = true;
+    this.log.info({ session: id, restored: restored.state }, 'session restored from the store');
+    return session;
+  }
+}
+
+/** The state of a session when nothing says what its server holds. */
+function noState(): SessionState {
+  return { logLevel: undefined, subscriptions: [] };
 }
 
 function writeRefusal(res: ServerResponse, refusal: Refusal): void {

@@ -22,6 +22,7 @@ interface Subscription {
  */
 export class ResourceSubscriptions {
   private readonly byUri = new Map<string, Subscription>();
+  private readonly changeListeners = new Set<(subscriber: object) => void>();
 
   /** @param allows whether a principal may use the resources of a server (a token's scope) */
   constructor(
@@ -54,10 +55,13 @@ export class ResourceSubscriptions {
       subscription = created;
       this.byUri.set(uri, created);
       upstream.catch(() => {
-        if (this.byUri.get(uri) === created) this.byUri.delete(uri);
+        if (this.byUri.get(uri) !== created) return;
+        this.byUri.delete(uri);
+        for (const each of created.subscribers.keys()) this.changed(each);
       });
     }
     subscription.subscribers.set(subscriber, deliver);
+    this.changed(subscriber);
     await subscription.upstream;
   }
 
@@ -73,7 +77,9 @@ export class ResourceSubscriptions {
   /** Ends the subscription of `subscriber` to `uri`; the last one out ends the gateway's own. */
   async unsubscribe(subscriber: object, uri: string): Promise<void> {
     const subscription = this.byUri.get(uri);
-    if (!subscription?.subscribers.delete(subscriber) || subscription.subscribers.size > 0) return;
+    if (!subscription?.subscribers.delete(subscriber)) return;
+    this.changed(subscriber);
+    if (subscription.subscribers.size > 0) return;
     this.byUri.delete(uri);
     try {
       await subscription.upstream;
@@ -94,6 +100,25 @@ export class ResourceSubscriptions {
   /** Delivers an update of `uri` to its subscribers. */
   updated(uri: string): void {
     for (const deliver of this.byUri.get(uri)?.subscribers.values() ?? []) deliver?.(uri);
+  }
+
+  /**
+   * Tells `listener` of each change to the URIs a subscriber is subscribed to, as it happens: a
+   * subscription is told before the gateway's own upstream is settled (and again if that fails).
+   */
+  onChange(listener: (subscriber: object) => void): void {
+    this.changeListeners.add(listener);
+  }
+
+  private changed(subscriber: object): void {
+    for (const listener of this.changeListeners) listener(subscriber);
+  }
+
+  /** The URIs `subscriber` is subscribed to now. */
+  urisOf(subscriber: object): string[] {
+    return [...this.byUri]
+      .filter(([, subscription]) => subscription.subscribers.has(subscriber))
+      .map(([uri]) => uri);
   }
 
   /** URIs someone is subscribed to now. */

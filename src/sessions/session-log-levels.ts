@@ -66,6 +66,7 @@ export function requestLogging(
  */
 export class SessionLogLevels {
   private readonly levels = new Map<Server, { level: LoggingLevel; principal: Principal | undefined }>();
+  private readonly changeListeners = new Set<(server: Server) => void>();
 
   /** @param allows whether `principal` may use the server `serverId` (its token's scope). */
   constructor(private readonly allows: (principal: Principal | undefined, serverId: string) => boolean) {}
@@ -80,6 +81,17 @@ export class SessionLogLevels {
       };
     }
     this.levels.set(server, { level, principal });
+    for (const listener of this.changeListeners) listener(server);
+  }
+
+  /** Tells `listener` of each level a session's server sets, as it is set (before it is answered). */
+  onChange(listener: (server: Server) => void): void {
+    this.changeListeners.add(listener);
+  }
+
+  /** The level a session's `server` set, if it set one. */
+  levelOf(server: Server): LoggingLevel | undefined {
+    return this.levels.get(server)?.level;
   }
 
   /** Sends `message`, which server `serverId` sent with no request in flight, to the sessions that want it. */

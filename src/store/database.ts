@@ -119,6 +119,19 @@ const MIGRATIONS: readonly string[] = [
      sealed TEXT NOT NULL,
      updated_at TEXT NOT NULL,
      PRIMARY KEY (server_id, principal, kind)
+   )`,
+  // What a live 2025-era session needs to be rebuilt after a restart (see store/session-store.ts);
+  // the `sessions` table above is its history, kept after it ends.
+  `CREATE TABLE session_state (
+     id TEXT PRIMARY KEY,
+     principal TEXT,
+     client_info TEXT NOT NULL,
+     capabilities TEXT NOT NULL,
+     protocol_version TEXT NOT NULL,
+     log_level TEXT,
+     subscriptions TEXT NOT NULL DEFAULT '[]',
+     created_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL
    )`
 ];
 
@@ -180,13 +193,16 @@ export function openDatabase(stateDir: string, options: OpenDatabaseOptions = {}
   return db;
 }
 
-/** Brings `db` to the current schema (for `openDatabase`, and for tests' in-memory databases). */
-export function migrateDatabase(db: DatabaseSync): void {
+/**
+ * Brings `db` to the current schema (for `openDatabase`, and for tests' in-memory databases), or
+ * only as far as `version` migrations (tests of a migration start from the schema before it).
+ */
+export function migrateDatabase(db: DatabaseSync, version = MIGRATIONS.length): void {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
-  for (let version = row.user_version; version < MIGRATIONS.length; version++) {
+  for (let next = row.user_version; next < version; next++) {
     inTransaction(db, () => {
-      db.exec(MIGRATIONS[version]!);
-      db.exec(`PRAGMA user_version = ${version + 1}`);
+      db.exec(MIGRATIONS[next]!);
+      db.exec(`PRAGMA user_version = ${next + 1}`);
     });
   }
 }

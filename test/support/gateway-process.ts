@@ -64,10 +64,13 @@ export class GatewayProcess {
     this.exited = new Promise(resolve => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  /** Starts a gateway for `config` (servers.yaml text) and waits until it listens. */
+  /**
+   * Starts a gateway for `config` (servers.yaml text) and waits until it listens: on a free port, or
+   * on `port` (a restart on the port its clients know).
+   */
   static async start(
     config: string,
-    options: { env?: Record<string, string>; args?: string[]; stateDir?: string } = {}
+    options: { env?: Record<string, string>; args?: string[]; stateDir?: string; port?: number } = {}
   ): Promise<GatewayProcess> {
     const dir = mkdtempSync(path.join(tmpdir(), 'mcp-gateway-test-'));
     writeFileSync(path.join(dir, 'servers.yaml'), config);
@@ -81,7 +84,7 @@ export class GatewayProcess {
         '--state-dir',
         options.stateDir ?? path.join(dir, 'data'),
         '--port',
-        '0',
+        String(options.port ?? 0),
         '--log-level',
         'debug',
         ...(options.args ?? [])

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
 import { migrateDatabase, openDatabase } from '../../src/store/database.js';
-import { memoryDatabase } from '../support/memory-database.js';
+import { DatabaseSync } from 'node:sqlite';
 
 let dir: string;
 beforeEach(() => {
@@ -55,12 +55,9 @@ describe('openDatabase', () => {
 
 describe('the migration that gives catalog entries every kind', () => {
   it('keeps a row stored before it out of the loaded catalog, so its server is rediscovered', () => {
-    const db = memoryDatabase();
-    const { user_version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
-    // Back to before it (and the remote credentials table, which came after it).
-    db.exec(
-      `DROP TABLE remote_credentials; ALTER TABLE catalog DROP COLUMN kinds; PRAGMA user_version = ${user_version - 2}`
-    );
+    // The schema just before it: the seventh migration adds the column.
+    const db = new DatabaseSync(':memory:');
+    migrateDatabase(db, 6);
     db.prepare(
       `INSERT INTO catalog (server_id, fingerprint, era, tools, discovered_at) VALUES ('old', 'f', '{"kind":"legacy"}', '[]', 'then')`
     ).run();
@@ -87,12 +84,9 @@ describe('the migration that gives catalog entries every kind', () => {
 
 describe('the migration that keeps OAuth ids out of payloads', () => {
   it('removes the id and the session cookie from stored token, code and interaction payloads', () => {
-    const db = memoryDatabase();
-    // Back to before the write probe, this one, the catalog's kinds column and remote credentials.
-    const { user_version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
-    db.exec(
-      `DROP TABLE write_probe; ALTER TABLE catalog DROP COLUMN kinds; DROP TABLE remote_credentials; PRAGMA user_version = ${user_version - 4}`
-    );
+    // The schema before the write probe (the fifth migration) and this one (the sixth).
+    const db = new DatabaseSync(':memory:');
+    migrateDatabase(db, 4);
     const insert = db.prepare('INSERT INTO oauth_models (kind, id, payload) VALUES (?, ?, ?)');
     insert.run('RefreshToken', 'h1', JSON.stringify({ jti: 'secret-refresh', grantId: 'g1' }));
     insert.run(

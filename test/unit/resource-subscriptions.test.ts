@@ -34,6 +34,23 @@ const allows = (principal: Principal | undefined, serverId: string) =>
 const settle = () => new Promise(resolve => setTimeout(resolve, 10));
 
 describe('ResourceSubscriptions', () => {
+  it("tells of each change to a subscriber's URIs as it happens, before the upstream is settled", async () => {
+    const { catalog } = fakeCatalog(new Set(['test://bad']));
+    const subscriptions = new ResourceSubscriptions(catalog, silentLog, allows);
+    const one = {};
+    const seen: string[][] = [];
+    subscriptions.onChange(subscriber => seen.push(subscriptions.urisOf(subscriber)));
+    const pending = subscriptions.subscribe(one, 'test://a+x', undefined, undefined);
+    expect(seen).toEqual([['test://a+x']]);
+    await pending;
+    await expect(subscriptions.subscribe(one, 'test://a+bad', undefined, undefined)).rejects.toThrow(
+      /refused/
+    );
+    expect(seen).toEqual([['test://a+x'], ['test://a+x', 'test://a+bad'], ['test://a+x']]);
+    await subscriptions.unsubscribe(one, 'test://a+x');
+    expect(seen.at(-1)).toEqual([]);
+  });
+
   it('subscribes upstream once per URI, delivers to its subscribers only, and unsubscribes with the last', async () => {
     const { catalog, upstream } = fakeCatalog();
     const subscriptions = new ResourceSubscriptions(catalog, silentLog, allows);
