@@ -321,8 +321,8 @@ export class Catalog {
 
   /**
    * Runs `use` on the upstream that serves `serverId` for `principal`: the server's one upstream,
-   * or for a per-user server the principal's own (its base, which opens nothing, when there is no
-   * principal; see {@link PrincipalUpstreams.run}).
+   * or for a per-user server the principal's own (see {@link PrincipalUpstreams.run}); a request
+   * with no principal is refused there, before anything is started.
    */
   private through<T>(
     serverId: string,
@@ -330,7 +330,16 @@ export class Catalog {
     use: (upstream: Upstream) => Promise<T>
   ): Promise<T> {
     const pool = this.perUser.get(serverId);
-    if (pool === undefined || principal === undefined) return use(this.upstreams.get(serverId)!);
+    if (pool === undefined) return use(this.upstreams.get(serverId)!);
+    if (principal === undefined) {
+      return Promise.reject(
+        new GatewayError(
+          'forbidden',
+          `server ${serverId} has credentials: per-user: each caller uses its own login to it, and this request has no caller to log in as (authentication is off, or it came through the REST API); call it from an MCP client with its own gateway token`,
+          { serverId }
+        )
+      );
+    }
     return pool.run(principal, use);
   }
 
