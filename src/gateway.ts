@@ -23,6 +23,7 @@ import { connectorFor } from './connectors/connector-for.js';
 import { fetchTrusting } from './connectors/remote-fetch.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
+import { PrincipalUpstreams } from './upstream/principal-upstreams.js';
 import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
 import { InputStates } from './sessions/input-states.js';
 import { LegacySessions } from './sessions/legacy-sessions.js';
@@ -32,7 +33,6 @@ import { ResourceSubscriptions } from './sessions/resource-subscriptions.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
-import { PrincipalUpstreams } from './upstream/principal-upstreams.js';
 import { Upstream } from './upstream/upstream.js';
 import { VERSION } from './version.js';
 
