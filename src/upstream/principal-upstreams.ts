@@ -26,6 +26,7 @@ export interface PrincipalUpstreamsOptions {
 export class PrincipalUpstreams {
   private readonly byPrincipal = new Map<string, Upstream>();
   private readonly listeners = new Set<UpstreamListener>();
+  private closed = false;
 
   constructor(
     readonly base: Upstream,
@@ -71,11 +72,12 @@ export class PrincipalUpstreams {
     this.listeners.add(listener);
   }
 
-  /** `principal`'s upstream, made on first use. */
+  /** `principal`'s upstream, made on first use (after {@link close}, one closed already, which refuses). */
   for(principal: string): Upstream {
     const existing = this.byPrincipal.get(principal);
     if (existing) return existing;
     const upstream = this.options.create(principal);
+    if (this.closed) void upstream.close();
     // The era the server was last seen in: spares each principal's first start the probe.
     upstream.prior ??= this.base.prior;
     for (const listener of this.listeners) upstream.addListener(listener);
@@ -101,6 +103,7 @@ export class PrincipalUpstreams {
 
   /** Closes every principal's upstream (shutdown); `base` is its owner's to close. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.byPrincipal.values()].map(upstream => upstream.close()));
   }
 }

@@ -89,6 +89,16 @@ describe('PrincipalUpstreams', () => {
     }
     expect(pool.principals).toEqual([]);
   });
+
+  it('starts nothing for a principal new after shutdown began', async () => {
+    const pool = perUser();
+    await pool.close();
+    await expect(pool.run('token:carol', upstream => upstream.callTool('echo', {}))).rejects.toMatchObject({
+      code: 'server_unavailable',
+      message: 'the gateway is shutting down'
+    });
+    expect(runtime.started).toEqual([]);
+  });
 });
 
 describe('Catalog with a per-user server', () => {
