@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { runLogin } from '../../src/login-command.js';
 import { CLI, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
 import { ConsentBrowser } from '../support/oauth-test-client.js';
 import { ProtectedRemote } from '../support/protected-remote.js';
@@ -186,5 +187,20 @@ describe('a remote server with per-user credentials', () => {
     expect(await loginApi('bob', 'DELETE')).toMatchObject({ status: 200, body: { forgotten: true } });
     expect(await echoAs('bob', 'logged out')).toContain('needs an OAuth login for token:bob');
     expect(await echoAs('alice', 'alice stays')).toBe('alice stays');
+  });
+
+  it('logs a principal in with `mcp-gateway login SERVER --token <its own token>`', async () => {
+    let printed = '';
+    let notes = '';
+    const login = runLogin(
+      { action: 'login', server: 'docs', gateway: ourOrigin, token: token.bob, pollMs: 50, waitMs: 30_000 },
+      { out: text => (printed += text), err: text => (notes += text) }
+    );
+    await waitUntil(() => printed.includes('\n'), 10_000);
+    await approve(printed.trim());
+    await expect(login).resolves.toBe(0);
+    expect(notes).toContain('logged in');
+    expect(await echoAs('bob', 'bob is back')).toBe('bob is back');
+    expect(await echoAs('alice', 'alice too')).toBe('alice too');
   });
 });
