@@ -81,7 +81,11 @@ export class PrincipalUpstreams {
     // The era the server was last seen in: spares each principal's first start the probe.
     upstream.prior ??= this.base.prior;
     for (const listener of this.listeners) upstream.addListener(listener);
-    upstream.addListener({ onState: () => this.settle(principal) });
+    upstream.addListener({
+      onState: () => this.settle(principal),
+      // What one principal's connection learned of the server's era spares the next one the probe.
+      onListed: (_source, _kind, _items, era) => (this.base.prior = era)
+    });
     this.byPrincipal.set(principal, upstream);
     return upstream;
   }

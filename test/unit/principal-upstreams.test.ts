@@ -66,6 +66,8 @@ describe('PrincipalUpstreams', () => {
     expect(pool.principals).toEqual(['token:alice', 'token:bob']);
     await waitUntil(() => pool.principals.length === 0, 5_000);
     expect(pool.base.state).toBe('stopped');
+    // The era the principals' connections learned is kept for the next principal's first start.
+    expect(pool.base.prior?.kind).toBeDefined();
   });
 
   it('offers the principal its own login URL when its connection needs a login, and keeps nothing', async () => {
