@@ -8,6 +8,7 @@ import { listenHost } from './config/exposure.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
 import type { ServerSpec } from './config/server-spec.js';
 import { createApiRouter } from './http/api/api-router.js';
+import { createOwnLoginRoutes } from './http/api/login-routes.js';
 import { createApp } from './http/app.js';
 import { createRemoteOAuthRouter, gatewayClientAt } from './http/remote-oauth/remote-oauth-router.js';
 import { RemoteLogins } from './connectors/oauth/remote-logins.js';
@@ -22,6 +23,7 @@ import { connectorFor } from './connectors/connector-for.js';
 import { fetchTrusting } from './connectors/remote-fetch.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { LocalProcessRuntime } from './runtime/local-process-runtime.js';
+import { PrincipalUpstreams } from './upstream/principal-upstreams.js';
 import { createGatewayServer, describeServers } from './sessions/gateway-server.js';
 import { InputStates } from './sessions/input-states.js';
 import { LegacySessions } from './sessions/legacy-sessions.js';
@@ -133,19 +135,29 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     process: new LocalProcessRuntime(),
     log,
     startTimeoutMs,
-    oauthProvider: (serverId: string) => logins.provider(serverId)
+    oauthProvider: (serverId: string, principal?: string) => logins.provider(serverId, principal)
   };
-  const upstreams = config.servers.map(
-    spec =>
-      new Upstream({
-        spec,
-        connector: connectorFor(spec, connectorParts),
-        identity: { name: 'mcp-gateway', version: VERSION },
-        log,
-        startTimeoutMs
-      })
-  );
-  const catalog = new Catalog({ upstreams, store: new CatalogStore(db), log });
+  const upstreamOf = (spec: ServerSpec, principal?: string) =>
+    new Upstream({
+      spec,
+      connector: connectorFor(spec, connectorParts, principal),
+      identity: { name: 'mcp-gateway', version: VERSION },
+      log: principal === undefined ? log : log.child({ principal }),
+      startTimeoutMs
+    });
+  const upstreams = config.servers.map(spec => upstreamOf(spec));
+  // Servers with per-user credentials: one upstream per principal besides the server's own.
+  const perUser = upstreams
+    .filter(upstream => upstream.spec.kind === 'remote' && logins.perUser(upstream.id))
+    .map(
+      base =>
+        new PrincipalUpstreams(base, {
+          create: principal => upstreamOf(base.spec, principal),
+          startLogin: async principal => (await logins.start(base.id, principal)).authorizationUrl,
+          log
+        })
+    );
+  const catalog = new Catalog({ upstreams, store: new CatalogStore(db), log, perUser });
 
   let sessionsOpen = () => 0;
   const observe = createObservability({
@@ -247,6 +259,17 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   if (security.mode === 'none' && !isLoopback(host)) {
     log.warn({ host }, 'serving beyond loopback without authentication (--allow-unauthenticated)');
   }
+  /**
+   * Per-user servers no principal has connected to yet: nothing is listed for them until one logs
+   * in and calls (its first call's error offers the login URL).
+   */
+  const needsLogin = () =>
+    perUser
+      .filter(pool => catalog.capabilitiesOf(pool.base.id) === undefined)
+      .map(pool => ({
+        server: pool.base.id,
+        reason: `credentials: per-user and no principal has connected yet: its tools are listed once one has; each principal logs in on its own (\`mcp-gateway login ${pool.base.id} --token <its token>\`, or the URL its first call's error offers)`
+      }));
   const app = createApp({
     legacy,
     modern,
@@ -260,7 +283,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         sessions: legacy.size,
         ...(usesDocker ? { docker: await docker.health() } : {}),
         servers: upstreams.map(upstream => upstream.status()),
-        unavailable
+        unavailable,
+        needsLogin: needsLogin()
       };
     },
     readiness: async () => {
@@ -296,6 +320,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       logins
     }),
     remoteOAuth: createRemoteOAuthRouter(logins, remoteClient),
+    ownApi: authenticate => createOwnLoginRoutes(logins, security.audit, authenticate),
     security: { metadata: security.metadata, forMcp: security.forMcp, forAdmin: security.forAdmin },
     allowedHosts: [...LOOPBACK_NAMES, ...allowedHosts, ...(publicHost ? [publicHost] : [])],
     allowedOrigins: [...LOOPBACK_NAMES, ...allowedOrigins, ...(publicHost ? [publicHost] : [])],
@@ -319,7 +344,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   try {
     await once(httpServer, 'listening');
   } catch (error) {
-    await Promise.all(upstreams.map(upstream => upstream.close()));
+    await Promise.all([...upstreams, ...perUser].map(upstream => upstream.close()));
     await legacy.closeAll();
     await security.close();
     observe.close();
@@ -352,7 +377,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       await Promise.all([legacy.answered(ANSWER_MS), modern.answered(ANSWER_MS), sse.answered(ANSWER_MS)]);
       await legacy.closeAll();
       await modern.close();
-      await Promise.all(upstreams.map(upstream => upstream.close()));
+      await Promise.all([...upstreams, ...perUser].map(upstream => upstream.close()));
       httpServer.closeAllConnections();
       await stopped;
       await security.close();

@@ -11,6 +11,7 @@ import type {
   Subject,
   Upstream
 } from '../upstream/upstream.js';
+import type { PrincipalUpstreams } from '../upstream/principal-upstreams.js';
 import type { CatalogEntry, CatalogStore } from './catalog-store.js';
 import { toolFilter } from './glob.js';
 import { buildResourceIndex, type ResourceIndex } from './resource-index.js';
@@ -32,6 +33,17 @@ export interface CatalogOptions {
   readonly log: Logger;
   /** Servers discovered at once at startup. */
   readonly discoveryConcurrency?: number;
+  /**
+   * The servers with `credentials: per-user` (each `base` is also in `upstreams`): their requests go
+   * to the caller's own upstream, and they are never started for discovery.
+   */
+  readonly perUser?: readonly PrincipalUpstreams[];
+}
+
+/** A request's options, and who it is for: the principal whose upstream a per-user server uses. */
+export interface CatalogCallOptions extends CallOptions {
+  /** The caller's principal id; undefined for a caller with none (authentication off). */
+  readonly principal?: string | undefined;
 }
 
 /** Where an exposed prompt name or resource URI leads: its server, and the server's own name or URI. */
@@ -76,10 +88,19 @@ export class Catalog {
   private readonly validators = new Map<string, ReturnType<typeof fromJsonSchema> | null>();
   private discovery: Promise<void> = Promise.resolve();
   private discoveringCount = 0;
+  private readonly perUser: ReadonlyMap<string, PrincipalUpstreams>;
 
   constructor(private readonly options: CatalogOptions) {
     this.upstreams = new Map(options.upstreams.map(upstream => [upstream.id, upstream]));
     this.log = options.log.child({ component: 'catalog' });
+    this.perUser = new Map((options.perUser ?? []).map(pool => [pool.base.id, pool]));
+    // A principal's connection lists the server like any start: the first one fills its entry.
+    // Its resource updates and log messages are that principal's and reach no one else.
+    for (const pool of this.perUser.values()) {
+      pool.addListener({
+        onListed: (source, kind, items, era) => void this.onListed(source, kind, items, era)
+      });
+    }
     for (const upstream of options.upstreams) {
       upstream.addListener({
         onListed: (source, kind, items, era) => void this.onListed(source, kind, items, era),
@@ -108,7 +129,9 @@ export class Catalog {
           (fingerprint === upstream.spec.fingerprint && entry.fingerprint.startsWith(`${fingerprint}:`)));
       if (entry && matches) {
         upstream.prior = entry.era;
-      } else if (!upstream.spec.unavailable) {
+      } else if (!upstream.spec.unavailable && !this.perUser.has(upstream.id)) {
+        // A per-user server is listed once some principal's connection has listed it: opening one
+        // for discovery would need a principal's login, which discovery does not have.
         stale.push(upstream);
       }
     }
@@ -265,19 +288,59 @@ export class Catalog {
     route: KindRoute,
     subject: Subject,
     send: Send<T>,
-    options: CallOptions = {}
+    options: CatalogCallOptions = {}
   ): Promise<RequestOutcome<T>> {
-    return this.upstreams.get(route.serverId)!.request(subject, send, options);
+    return this.through(route.serverId, options.principal, upstream =>
+      upstream.request(subject, send, options)
+    );
   }
 
-  /** Subscribes the gateway to updates of the resource `route` leads to (see {@link Upstream.subscribeResource}). */
+  /**
+   * Subscribes the gateway to updates of the resource `route` leads to (see
+   * {@link Upstream.subscribeResource}). A per-user server's resources cannot be subscribed to: the
+   * gateway's subscriptions are shared by every session, and its updates would come over one
+   * principal's connection.
+   */
   subscribeResource(route: KindRoute, options: CallOptions = {}): Promise<void> {
+    if (this.perUser.has(route.serverId)) {
+      return Promise.reject(
+        new GatewayError(
+          'forbidden',
+          `server ${route.serverId} has credentials: per-user, whose resources cannot be subscribed to through the gateway; read them with resources/read instead`,
+          { serverId: route.serverId }
+        )
+      );
+    }
     return this.upstreams.get(route.serverId)!.subscribeResource(route.name, options);
   }
 
   /** Ends the gateway's subscription to the resource `route` leads to. */
   unsubscribeResource(route: KindRoute): Promise<void> {
     return this.upstreams.get(route.serverId)!.unsubscribeResource(route.name);
+  }
+
+  /**
+   * Runs `use` on the upstream that serves `serverId` for `principal`: the server's one upstream,
+   * or for a per-user server the principal's own (see {@link PrincipalUpstreams.run}); a request
+   * with no principal is refused there, before anything is started.
+   */
+  private through<T>(
+    serverId: string,
+    principal: string | undefined,
+    use: (upstream: Upstream) => Promise<T>
+  ): Promise<T> {
+    const pool = this.perUser.get(serverId);
+    if (pool === undefined) return use(this.upstreams.get(serverId)!);
+    if (principal === undefined) {
+      return Promise.reject(
+        new GatewayError(
+          'forbidden',
+          `server ${serverId} has credentials: per-user: each caller uses its own login to it, and this request has no caller to log in as (authentication is off, or it came through the REST API); call it from an MCP client with its own gateway token`,
+          { serverId }
+        )
+      );
+    }
+    return pool.run(principal, use);
   }
 
   /**
@@ -297,7 +360,7 @@ export class Catalog {
   async callTool(
     name: string,
     args: Record<string, unknown>,
-    options: CallOptions = {}
+    options: CatalogCallOptions = {}
   ): Promise<RoutedOutcome> {
     const route = this.resolve(name);
     const listed = this.index.routes.has(name);
@@ -315,7 +378,9 @@ export class Catalog {
       };
     }
     const upstream = this.upstreams.get(route.serverId)!;
-    const outcome = await upstream.callTool(route.tool, args, options);
+    const outcome = await this.through(route.serverId, options.principal, serving =>
+      serving.callTool(route.tool, args, options)
+    );
     const { result } = outcome;
     // An input_required result (for a 2026-era caller to answer) has no content to rewrite.
     if (!Array.isArray(result.content)) return { ...outcome, route, listed };

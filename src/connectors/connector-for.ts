@@ -16,43 +16,53 @@ export interface ConnectorParts {
   readonly log: Logger;
   /** Bound on opening a remote connection (`defaults.startTimeout`). */
   readonly startTimeoutMs: number;
-  /** The OAuth provider of a remote server with `auth: oauth` and shared credentials. */
-  readonly oauthProvider: (serverId: string) => OAuthClientProvider;
+  /**
+   * The OAuth provider of a remote server with `auth: oauth`: the gateway's (`principal` left out,
+   * shared credentials) or one principal's (`credentials: per-user`).
+   */
+  readonly oauthProvider: (serverId: string, principal?: string) => OAuthClientProvider;
 }
 
-/** The connector for `spec`, chosen by its kind: the one place a server's kind picks its transport. */
-export function connectorFor(spec: ServerSpec, parts: ConnectorParts): Connector {
+/**
+ * The connector for `spec`, chosen by its kind: the one place a server's kind picks its transport.
+ * A remote server with `credentials: per-user` has one connector per principal (`principal` set),
+ * each opening connections with that principal's tokens only; without a principal it opens nothing.
+ */
+export function connectorFor(spec: ServerSpec, parts: ConnectorParts, principal?: string): Connector {
   switch (spec.kind) {
     case 'docker':
       return new StdioConnector({ spec, runtime: parts.docker, log: parts.log });
     case 'process':
       return new StdioConnector({ spec, runtime: parts.process, log: parts.log });
-    case 'remote':
-      // One connection per principal is what per-user credentials need; a shared one must never
-      // carry one principal's token for another's call, so such a server does not open at all.
-      if (spec.remote.oauth?.credentials === 'per-user') return new PerUserUnsupported(spec);
+    case 'remote': {
+      const perUser = spec.remote.oauth?.credentials === 'per-user';
+      // A shared connection must never carry one principal's token for another's call.
+      if (perUser && principal === undefined) return new NoPrincipal(spec);
       return new RemoteConnector({
         serverId: spec.id,
         target: spec.remote,
         timeoutMs: parts.startTimeoutMs,
         log: parts.log,
-        ...(spec.remote.oauth ? { authProvider: parts.oauthProvider(spec.id) } : {})
+        ...(spec.remote.oauth
+          ? { authProvider: parts.oauthProvider(spec.id, perUser ? principal : undefined) }
+          : {})
       });
+    }
   }
 }
 
 /**
- * Stands in for a remote server with `credentials: per-user` until this build serves them: every
- * open fails, naming the server and the setting, so it is listed as failing while the others serve.
+ * The connector of a per-user server for a request with no principal to log in as (an operator's
+ * warm-up, say): every open fails, naming the server and the setting.
  */
-class PerUserUnsupported implements Connector {
+class NoPrincipal implements Connector {
   constructor(private readonly spec: RemoteSpec) {}
 
   open(): Promise<Link> {
     return Promise.reject(
       new GatewayError(
-        'start_failed',
-        `server ${this.spec.id}: credentials: per-user is not supported by this build yet; use credentials: shared (one login for the gateway) in servers.yaml`,
+        'login_required',
+        `server ${this.spec.id} has credentials: per-user: each principal calls it with its own login, so a request with no principal (an unauthenticated caller, or the gateway itself) cannot; call it as an authenticated client`,
         { serverId: this.spec.id }
       )
     );

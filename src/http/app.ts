@@ -63,6 +63,11 @@ export interface AppOptions {
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
   /** The REST API, mounted at `/api`. */
   readonly api: express.Router;
+  /**
+   * Routes under `/api` open to every authenticated principal (checked before `/api`'s admin gate):
+   * built with the `forMcp` handlers, each authenticates only what it serves.
+   */
+  readonly ownApi?: ((authenticate: readonly express.RequestHandler[]) => express.Router) | undefined;
   /** The gateway's logins to remote servers: their callback and client metadata document, public. */
   readonly remoteOAuth?: express.Router | undefined;
   /** Who may call: metadata and OAuth routes, and the middleware in front of /mcp and of /api and /metrics. */
@@ -108,6 +113,7 @@ export function createApp(options: AppOptions): Express {
     const { contentType, body } = await options.metrics();
     res.type(contentType).send(body);
   });
+  if (options.ownApi) app.use('/api', options.ownApi(forMcp));
   app.use(
     '/api',
     ...forAdmin,

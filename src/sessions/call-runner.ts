@@ -19,6 +19,14 @@ export interface CallRecord extends RequestRecord {
   readonly listed: boolean;
 }
 
+/**
+ * Whose login a per-user server's request uses: an authenticated principal's id; none for an
+ * anonymous caller (authentication off), whom such a server refuses.
+ */
+function ownerOf(principal: Principal | undefined): string | undefined {
+  return principal && principal.kind !== 'anonymous' ? principal.id : undefined;
+}
+
 /** Told of every finished call. Must not throw, and must be quick: it runs on the call's path. */
 export type CallObserver = (record: CallRecord) => void;
 
@@ -123,7 +131,8 @@ export class CallRunner {
         ...(context.onlog ? { onlog: context.onlog } : {}),
         ...(context.logLevel ? { logLevel: context.logLevel } : {}),
         ...(context.asker ? { asker: context.asker } : {}),
-        ...(context.inputRequired ? { inputRequired: context.inputRequired } : {})
+        ...(context.inputRequired ? { inputRequired: context.inputRequired } : {}),
+        principal: ownerOf(context.principal)
       });
       return (await untilAborted(request, stopped, stoppedError)).result;
     } finally {
@@ -160,7 +169,8 @@ export class CallRunner {
         ...(context.logLevel ? { logLevel: context.logLevel } : {}),
         ...(context.meta ? { meta: context.meta } : {}),
         ...(context.asker ? { asker: context.asker } : {}),
-        ...(context.inputRequired ? { inputRequired: context.inputRequired } : {})
+        ...(context.inputRequired ? { inputRequired: context.inputRequired } : {}),
+        principal: ownerOf(context.principal)
       });
       // Not every wait honours the signal at once (a queue slot, a cold start): the stop does.
       const outcome = await untilAborted(call, stopped, () => this.stoppedError(name));

@@ -22,9 +22,9 @@ import { AuditLog } from '../../src/store/audit-log.js';
 import { loadCredentialKey } from '../../src/store/credential-key.js';
 import { openDatabase } from '../../src/store/database.js';
 import { RemoteCredentialStore } from '../../src/store/remote-credential-store.js';
-import { CLI, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
+import { CLI, textOf, waitUntil } from '../support/gateway-process.js';
 import { ConsentBrowser } from '../support/oauth-test-client.js';
-import { freePort } from '../support/tmpfs.js';
+import { ProtectedRemote } from '../support/protected-remote.js';
 
 /**
  * The gateway as OAuth client of a remote MCP server, against a real authorization server: a
@@ -42,7 +42,7 @@ const SHARED = {
   credentials: 'shared'
 } as const;
 
-let remote: GatewayProcess;
+let remote: ProtectedRemote;
 let remoteState: string;
 let remoteOrigin: string;
 let ourState: string;
@@ -57,7 +57,7 @@ const logLines: { msg: string; server?: string; err?: string }[] = [];
 let clockOffset = 0;
 
 function remoteCli(args: string[], input?: string) {
-  return spawnSync(process.execPath, [CLI, ...args, '--state-dir', remoteState], { encoding: 'utf8', input });
+  return remote.cli(args, input);
 }
 
 async function listen(server: Server): Promise<string> {
@@ -66,21 +66,9 @@ async function listen(server: Server): Promise<string> {
 }
 
 beforeAll(async () => {
-  remoteState = mkdtempSync(path.join(tmpdir(), 'remote-oauth-as-'));
-  expect(remoteCli(['admin', 'set-password'], `${PASSWORD}\n`)).toMatchObject({ status: 0 });
-  const port = await freePort();
-  remoteOrigin = `http://127.0.0.1:${port}`;
-  remote = await GatewayProcess.start(
-    `
-gateway:
-  publicUrl: ${remoteOrigin}
-  auth: { mode: oauth }
-servers:
-  fixture:
-    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
-`,
-    { stateDir: remoteState, args: ['--port', String(port)] }
-  );
+  remote = await ProtectedRemote.start(PASSWORD);
+  remoteState = remote.stateDir;
+  remoteOrigin = remote.origin;
 
   // This gateway's side: the credential store in its own state directory, the routes, the logins.
   ourState = mkdtempSync(path.join(tmpdir(), 'remote-oauth-client-'));
@@ -122,7 +110,7 @@ afterAll(async () => {
   await new Promise(resolve => ourServer?.close(resolve));
   await new Promise(resolve => relay?.close(resolve));
   ourDb?.close();
-  for (const dir of [remoteState, ourState]) if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [ourState]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The approval in the browser: the consent page, then the redirect to this gateway's callback (not followed). */

@@ -71,7 +71,7 @@ describe('connectorFor', () => {
     expect(asked).toEqual(['docs']);
   });
 
-  it('never opens a remote server with per-user credentials on a shared connection: it fails, naming the setting', async () => {
+  it('never opens a remote server with per-user credentials without a principal: it fails, naming the setting', async () => {
     const connector = connectorFor(withCredentials('per-user'), {
       docker: unusedDocker,
       process: new FakeRuntime(),
@@ -81,14 +81,13 @@ describe('connectorFor', () => {
         throw new Error('a per-user server must not get the shared provider');
       }
     });
-    const message =
-      'server docs: credentials: per-user is not supported by this build yet; use credentials: shared (one login for the gateway) in servers.yaml';
-    await expect(connector.open(new AbortController().signal)).rejects.toMatchObject({
-      code: 'start_failed',
+    const refused = {
+      code: 'login_required',
       serverId: 'docs',
-      message
-    });
-    // Through an upstream, the call fails with that error and the server reports it.
+      message: expect.stringContaining('server docs has credentials: per-user')
+    };
+    await expect(connector.open(new AbortController().signal)).rejects.toMatchObject(refused);
+    // Through an upstream (the server's own, which the catalog gives requests without a principal).
     const upstream = new Upstream({
       spec: withCredentials('per-user'),
       connector,
@@ -97,11 +96,28 @@ describe('connectorFor', () => {
       startTimeoutMs: 1_000
     });
     closing.push(() => upstream.close());
-    await expect(upstream.callTool('search', {})).rejects.toMatchObject({
-      code: 'start_failed',
-      serverId: 'docs'
-    });
-    expect(upstream.status()).toMatchObject({ runtime: 'remote', lastError: message });
+    await expect(upstream.callTool('search', {})).rejects.toMatchObject(refused);
+  });
+
+  it("opens a per-user server for a principal with that principal's provider only", () => {
+    const asked: [string, string | undefined][] = [];
+    const parts = {
+      docker: unusedDocker,
+      process: new FakeRuntime(),
+      log: silentLog,
+      startTimeoutMs: 1_000,
+      oauthProvider: (serverId: string, principal?: string) => {
+        asked.push([serverId, principal]);
+        return {} as OAuthClientProvider;
+      }
+    };
+    expect(connectorFor(withCredentials('per-user'), parts, 'token:alice')).toBeInstanceOf(RemoteConnector);
+    // A shared server ignores the principal: its provider is the gateway's.
+    expect(connectorFor(withCredentials('shared'), parts, 'token:alice')).toBeInstanceOf(RemoteConnector);
+    expect(asked).toEqual([
+      ['docs', 'token:alice'],
+      ['docs', undefined]
+    ]);
   });
 });
 

@@ -89,6 +89,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
         }
       },
       '/api/servers/{id}/login': {
+        description:
+          'For a server with credentials: per-user, the login is the caller’s own, and any authenticated principal may use these (not only admins); for the others, the gateway’s, admin only.',
         post: {
           summary:
             'Start an OAuth login to a remote server with auth: oauth; open the answered authorizationUrl in a browser, which comes back to the gateway’s /remote-oauth/callback',
