@@ -1,7 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLI,
@@ -12,7 +9,7 @@ import {
   waitUntil
 } from '../support/gateway-process.js';
 import { ConsentBrowser } from '../support/oauth-test-client.js';
-import { freePort } from '../support/tmpfs.js';
+import { ProtectedRemote } from '../support/protected-remote.js';
 
 /**
  * A `url:` server with `auth: oauth` end to end through two real daemons: the remote one in
@@ -22,39 +19,15 @@ import { freePort } from '../support/tmpfs.js';
 
 const PASSWORD = 'correct horse battery staple';
 
-let remote: GatewayProcess;
-let remoteState: string;
-let remoteOrigin: string;
+let remote: ProtectedRemote;
 let gateway: GatewayProcess;
 
 beforeAll(async () => {
-  remoteState = mkdtempSync(path.join(tmpdir(), 'remote-oauth-daemon-'));
-  const setPassword = spawnSync(
-    process.execPath,
-    [CLI, 'admin', 'set-password', '--state-dir', remoteState],
-    {
-      encoding: 'utf8',
-      input: `${PASSWORD}\n`
-    }
-  );
-  expect(setPassword.status).toBe(0);
-  const port = await freePort();
-  remoteOrigin = `http://127.0.0.1:${port}`;
-  remote = await GatewayProcess.start(
-    `
-gateway:
-  publicUrl: ${remoteOrigin}
-  auth: { mode: oauth }
-servers:
-  fixture:
-    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
-`,
-    { stateDir: remoteState, args: ['--port', String(port)] }
-  );
+  remote = await ProtectedRemote.start(PASSWORD);
   gateway = await GatewayProcess.start(`
 servers:
   docs:
-    url: ${remoteOrigin}/mcp
+    url: ${remote.origin}/mcp
     auth: oauth
   local:
     command: ["${process.execPath}", "${FIXTURE_SERVER}"]
@@ -65,7 +38,6 @@ servers:
 afterAll(async () => {
   await gateway?.dispose();
   await remote?.dispose();
-  if (remoteState) rmSync(remoteState, { recursive: true, force: true });
 });
 
 describe('a remote server behind OAuth', () => {
@@ -92,7 +64,7 @@ describe('a remote server behind OAuth', () => {
       login.stderr.setEncoding('utf8').on('data', (chunk: string) => (notes += chunk));
       const exited = new Promise<number | null>(resolve => login.once('exit', resolve));
       await waitUntil(() => printed.includes('\n'), 15_000);
-      const outcome = await new ConsentBrowser(remoteOrigin).approve(new URL(printed.trim()), PASSWORD);
+      const outcome = await new ConsentBrowser(remote.origin).approve(new URL(printed.trim()), PASSWORD);
       expect(outcome.redirect?.origin).toBe(gateway.url.origin);
       expect((await fetch(outcome.redirect!)).status).toBe(200);
       expect(await exited, notes).toBe(0);
