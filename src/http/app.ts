@@ -63,6 +63,8 @@ export interface AppOptions {
   readonly metrics: () => Promise<{ contentType: string; body: string }>;
   /** The REST API, mounted at `/api`. */
   readonly api: express.Router;
+  /** The dashboard, mounted at `/ui` (it serves the API again at `/ui/api`, behind its own login). */
+  readonly dashboard?: express.Router | undefined;
   /** The gateway's logins to remote servers: their callback and client metadata document, public. */
   readonly remoteOAuth?: express.Router | undefined;
   /** Who may call: metadata and OAuth routes, and the middleware in front of /mcp and of /api and /metrics. */
@@ -115,6 +117,7 @@ export function createApp(options: AppOptions): Express {
     jsonDepthGuard,
     options.api
   );
+  if (options.dashboard) app.use('/ui', options.dashboard);
 
   const refuseWhileDraining: express.RequestHandler = (_req, _res, next) => {
     next(
@@ -151,7 +154,7 @@ export function createApp(options: AppOptions): Express {
   });
 
   const onError: ErrorRequestHandler = (error, req, res, _next) => {
-    if (req.path === '/api' || req.path.startsWith('/api/')) {
+    if (/^(\/ui)?\/api(\/|$)/.test(req.path) || req.path.startsWith('/ui/')) {
       const apiError = apiErrorOf(error);
       if (apiError.internal) {
         options.log.error({ err: describeError(error), path: req.path }, 'request failed');
