@@ -98,6 +98,19 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
     const gateway = await start(config());
     const stopped = await fetch(new URL('/api/servers/fixture/stop', gateway.url), { method: 'POST' });
     expect(stopped.status).toBe(200);
+    // The API lists prompts and resources with their server, as it lists tools.
+    const listed = async (route: string) => (await fetch(new URL(route, gateway.url))).json();
+    expect(await listed('/api/prompts')).toMatchObject({
+      prompts: expect.arrayContaining([
+        expect.objectContaining({ name: 'fixture__hello', server: 'fixture' })
+      ])
+    });
+    expect(await listed('/api/resources')).toMatchObject({
+      resources: expect.arrayContaining([
+        expect.objectContaining({ uri: 'fixture://fixture+static/hello', server: 'fixture' })
+      ]),
+      resourceTemplates: expect.any(Array)
+    });
 
     const page = await openPage();
     await page.goto(new URL('/ui', gateway.url).href);
@@ -120,7 +133,11 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
 
     // Catalog: search, then the "try it" form made from echo's input schema.
     await goTo(page, 'Catalog');
-    await page.getByLabel('Search tools').fill('fixture__echo');
+    await page.getByLabel('Search the catalog').fill('hello');
+    await expect.poll(() => page.locator('#prompt-list').textContent()).toContain('fixture__hello');
+    expect(await page.locator('#resource-list').textContent()).toContain('A greeting');
+    await shot(page, 'catalog-prompts-resources');
+    await page.getByLabel('Search the catalog').fill('fixture__echo');
     await expect.poll(() => page.locator('#tool-list li').count()).toBe(1);
     await page.getByRole('button', { name: 'Try fixture__echo' }).click();
     await page.getByLabel(/^text/).fill('typed in the dashboard');

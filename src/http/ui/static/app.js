@@ -6,6 +6,8 @@ const HOUR_MS = 60 * 60 * 1000;
 let csrf = '';
 let servers = [];
 let tools = [];
+let prompts = [];
+let resources = [];
 let hourOfRequests = [];
 
 /** Calls the API; rejects with the API's own message when it answers with an error. */
@@ -140,34 +142,64 @@ function renderServers() {
 
 // ---- catalog and "try it"
 
-async function loadTools() {
-  tools = (await api('/tools')).tools;
+async function loadCatalog() {
+  const [listed, promptList, resourceList] = await Promise.all([
+    api('/tools'),
+    api('/prompts'),
+    api('/resources')
+  ]);
+  tools = listed.tools;
+  prompts = promptList.prompts;
+  resources = [...resourceList.resources, ...resourceList.resourceTemplates];
   renderTools();
+}
+
+/** A catalog entry: its name and server, its description, and its details (schema, arguments) folded. */
+function entry(name, item, details) {
+  return el(
+    'details',
+    {},
+    el(
+      'summary',
+      {},
+      el('strong', {}, name),
+      ` (${item.server ?? 'no server now'}) `,
+      item.description ?? ''
+    ),
+    el('pre', {}, JSON.stringify(details, null, 2))
+  );
 }
 
 function renderTools() {
   const query = $('tool-search').value.trim().toLowerCase();
-  const shown = tools.filter(tool =>
-    [tool.name, tool.server, tool.description ?? ''].some(text => text.toLowerCase().includes(query))
-  );
+  const matches = (...texts) => texts.some(text => (text ?? '').toLowerCase().includes(query));
   $('tool-list').replaceChildren(
-    ...shown.map(tool =>
-      el(
-        'li',
-        {},
+    ...tools
+      .filter(tool => matches(tool.name, tool.server, tool.description))
+      .map(tool =>
         el(
-          'details',
+          'li',
           {},
-          el('summary', {}, el('strong', {}, tool.name), ` (${tool.server}) `, tool.description ?? ''),
-          el('pre', {}, JSON.stringify(tool.inputSchema, null, 2))
-        ),
-        el(
-          'button',
-          { type: 'button', 'aria-label': `Try ${tool.name}`, onclick: () => openTry(tool) },
-          'Try it'
+          entry(tool.name, tool, tool.inputSchema),
+          el(
+            'button',
+            { type: 'button', 'aria-label': `Try ${tool.name}`, onclick: () => openTry(tool) },
+            'Try it'
+          )
         )
       )
-    )
+  );
+  $('prompt-list').replaceChildren(
+    ...prompts
+      .filter(prompt => matches(prompt.name, prompt.server, prompt.description))
+      .map(prompt => el('li', {}, entry(prompt.name, prompt, prompt.arguments ?? [])))
+  );
+  $('resource-list').replaceChildren(
+    ...resources
+      .filter(resource =>
+        matches(resource.uri ?? resource.uriTemplate, resource.name, resource.server, resource.description)
+      )
+      .map(resource => el('li', {}, entry(resource.uri ?? resource.uriTemplate, resource, resource)))
   );
 }
 
@@ -452,7 +484,7 @@ async function main() {
   });
   showPage();
   listen();
-  await Promise.all([loadServers(), loadTools(), loadSessions(), loadHistory(), loadHour()]);
+  await Promise.all([loadServers(), loadCatalog(), loadSessions(), loadHistory(), loadHour()]);
   document.body.dataset.loaded = 'true';
 }
 
