@@ -4,11 +4,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import {
+  ensureFixtureImages,
+  requireDocker,
+  runningContainers,
+  TEST_OWNER
+} from '../support/docker-test-setup.js';
 import { CLI, connect, FIXTURE_SERVER, GatewayProcess, ROOT, textOf } from '../support/gateway-process.js';
 
 /**
  * The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core with no
- * browser download), against the real daemon. Screenshots of each page go to test-results/dashboard.
+ * browser download), against the real daemon with a server in a Docker container and a local
+ * process. Screenshots of each page go to test-results/dashboard.
  * Any console error or uncaught page error fails the test that caused it.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -18,6 +25,8 @@ const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI === 'true') {
   throw new Error(`Chromium is not at ${CHROMIUM}: install it (apt-get install -y chromium; .ci/run does)`);
 }
+const haveDocker = await requireDocker('Dashboard tests');
+let fixtureImage: string;
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -28,13 +37,15 @@ let browser: Browser;
 beforeAll(async () => {
   if (!haveChromium) return;
   mkdirSync(SHOTS, { recursive: true });
+  if (haveDocker) fixtureImage = (await ensureFixtureImages()).fixture;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
 afterAll(async () => {
   await browser?.close();
 });
 
-function config(auth = 'none'): string {
+/** A local process `fixture`; and with `boxed`, the same fixture server in a Docker container. */
+function config(auth = 'none', boxed = false): string {
   return `
 gateway:
   auth: { mode: ${auth} }
@@ -44,13 +55,16 @@ servers:
   fixture:
     description: The test fixture
     command: ["${process.execPath}", "${FIXTURE_SERVER}"]
-`;
+${boxed ? `  boxed:\n    image: ${fixtureImage}\n` : ''}`;
 }
 
 async function start(text: string, stateDir?: string): Promise<GatewayProcess> {
-  const gateway = await GatewayProcess.start(text, stateDir ? { stateDir } : {});
+  const gateway = await GatewayProcess.start(text, {
+    env: { MCP_GATEWAY_OWNER: TEST_OWNER },
+    ...(stateDir ? { stateDir } : {})
+  });
   cleanups.push(() => gateway.dispose());
-  await gateway.discovered();
+  await gateway.discovered(60_000);
   return gateway;
 }
 
@@ -94,125 +108,144 @@ async function goTo(page: Page, link: string) {
 }
 
 describe.skipIf(!haveChromium)('dashboard at /ui', () => {
-  it('shows live server state, runs a tool, filters history and stops a server (loopback, auth none)', async () => {
-    const gateway = await start(config());
-    const stopped = await fetch(new URL('/api/servers/fixture/stop', gateway.url), { method: 'POST' });
-    expect(stopped.status).toBe(200);
-    // The API lists prompts and resources with their server, as it lists tools.
-    const listed = async (route: string) => (await fetch(new URL(route, gateway.url))).json();
-    expect(await listed('/api/prompts')).toMatchObject({
-      prompts: expect.arrayContaining([
-        expect.objectContaining({ name: 'fixture__hello', server: 'fixture' })
-      ])
-    });
-    expect(await listed('/api/resources')).toMatchObject({
-      resources: expect.arrayContaining([
-        expect.objectContaining({ uri: 'fixture://fixture+static/hello', server: 'fixture' })
-      ]),
-      resourceTemplates: expect.any(Array)
-    });
-
-    const page = await openPage();
-    await page.goto(new URL('/ui', gateway.url).href);
-    await page.locator('body[data-loaded=true]').waitFor();
-    await expect.poll(() => stateCell(page, 'fixture').textContent()).toBe('stopped');
-    await page.getByText('live', { exact: true }).waitFor();
-
-    // An SDK client elsewhere calls: the page sees the server become ready from the event stream.
-    const client = await connect(gateway.url, 'legacy', 'elsewhere');
-    cleanups.push(() => client.close());
-    expect(
-      textOf(await client.callTool({ name: 'fixture__echo', arguments: { text: 'from the SDK' } }))
-    ).toContain('from the SDK');
-    await expect.poll(() => stateCell(page, 'fixture').textContent(), { timeout: 10_000 }).toBe('ready');
-    await client.callTool({ name: 'fixture__fail', arguments: {} });
-    await expect
-      .poll(() => page.locator('#server-rows tr[data-server=fixture] td').nth(3).textContent())
-      .toBe('2');
-    await shot(page, 'servers');
-
-    // Catalog: search, then the "try it" form made from echo's input schema.
-    await goTo(page, 'Catalog');
-    await page.getByLabel('Search the catalog').fill('hello');
-    await expect.poll(() => page.locator('#prompt-list').textContent()).toContain('fixture__hello');
-    expect(await page.locator('#resource-list').textContent()).toContain('A greeting');
-    await shot(page, 'catalog-prompts-resources');
-    await page.getByLabel('Search the catalog').fill('fixture__echo');
-    await expect.poll(() => page.locator('#tool-list li').count()).toBe(1);
-    await page.getByRole('button', { name: 'Try fixture__echo' }).click();
-    await page.getByLabel(/^text/).fill('typed in the dashboard');
-    await page.getByRole('button', { name: 'Call fixture__echo' }).click();
-    await expect.poll(() => page.locator('#try-result').textContent()).toContain('typed in the dashboard');
-    await shot(page, 'catalog');
-
-    // History: the three calls, then filtered by outcome and by tool; one request's details.
-    await goTo(page, 'History');
-    await expect.poll(() => page.locator('#request-rows tr').count()).toBe(3);
-    await page.getByLabel('Outcome', { exact: true }).selectOption('tool_error');
-    await page.getByRole('button', { name: 'Filter' }).click();
-    await expect.poll(() => page.locator('#request-rows tr').count()).toBe(1);
-    expect(await page.locator('#request-rows tr').first().getAttribute('data-outcome')).toBe('tool_error');
-    await page.getByLabel('Outcome', { exact: true }).selectOption('');
-    await page.getByLabel('Tool', { exact: true }).fill('fixture__echo');
-    await page.getByRole('button', { name: 'Filter' }).click();
-    await expect.poll(() => page.locator('#request-rows tr').count()).toBe(2);
-    await page.locator('#request-rows button').first().click();
-    await expect
-      .poll(() => page.locator('#request-detail').textContent())
-      .toContain('"tool": "fixture__echo"');
-    await shot(page, 'history');
-
-    for (const [link, name] of [
-      ['Sessions', 'sessions'],
-      ['Events', 'events'],
-      ['Charts', 'charts'],
-      ['Config', 'config']
-    ] as const) {
-      await goTo(page, link);
-      await shot(page, name);
-    }
-    await expect.poll(() => page.locator('#config-text').textContent()).toContain('The test fixture');
-    expect(await page.locator('#event-list li').count()).toBeGreaterThan(0);
-    expect(await page.locator('#session-rows').textContent()).toContain('elsewhere');
-
-    // A state-changing request without the page's CSRF token, or with another, is refused.
-    expectRefusal(page, '/ui/api/servers/fixture/start');
-    const refused = await page.evaluate(async () => {
-      const missing = await fetch('/ui/api/servers/fixture/start', { method: 'POST' });
-      const forged = await fetch('/ui/api/servers/fixture/start', {
-        method: 'POST',
-        headers: { 'x-csrf-token': 'forged' }
-      });
-      return [
-        { status: missing.status, body: (await missing.json()) as unknown },
-        { status: forged.status, body: (await forged.json()) as unknown }
-      ];
-    });
-    expect(refused).toEqual([
-      {
-        status: 403,
-        body: {
-          error: expect.objectContaining({ message: expect.stringContaining('CSRF token is missing') })
-        }
-      },
-      {
-        status: 403,
-        body: { error: expect.objectContaining({ message: expect.stringContaining('CSRF token is wrong') }) }
+  it.skipIf(!haveDocker)(
+    'shows live server state, runs a tool, filters history and stops a server (loopback, auth none)',
+    async () => {
+      const gateway = await start(config('none', true));
+      for (const server of ['fixture', 'boxed']) {
+        const stopped = await fetch(new URL(`/api/servers/${server}/stop`, gateway.url), { method: 'POST' });
+        expect(stopped.status).toBe(200);
       }
-    ]);
+      expect(await runningContainers('boxed')).toEqual([]);
+      // The API lists prompts and resources with their server, as it lists tools.
+      const listed = async (route: string): Promise<unknown> =>
+        (await fetch(new URL(route, gateway.url))).json();
+      expect(await listed('/api/prompts')).toMatchObject({
+        prompts: expect.arrayContaining([
+          expect.objectContaining({ name: 'fixture__hello', server: 'fixture' })
+        ])
+      });
+      expect(await listed('/api/resources')).toMatchObject({
+        resources: expect.arrayContaining([
+          expect.objectContaining({ uri: 'fixture://fixture+static/hello', server: 'fixture' })
+        ]),
+        resourceTemplates: expect.any(Array)
+      });
 
-    // The stop button stops the server for real.
-    await goTo(page, 'Servers');
-    await page.getByRole('button', { name: 'Stop fixture' }).click();
-    await expect.poll(() => stateCell(page, 'fixture').textContent()).toBe('stopped');
-    expect((await gateway.health()).servers.find(server => server.id === 'fixture')?.state).toBe('stopped');
+      const page = await openPage();
+      await page.goto(new URL('/ui', gateway.url).href);
+      await page.locator('body[data-loaded=true]').waitFor();
+      await expect.poll(() => stateCell(page, 'boxed').textContent()).toBe('stopped');
+      expect(await page.locator('tr[data-server=boxed] td').first().textContent()).toBe('docker');
+      await page.getByText('live', { exact: true }).waitFor();
 
-    // Readable on a phone.
-    const phone = await openPage({ width: 390, height: 844 });
-    await phone.goto(new URL('/ui', gateway.url).href);
-    await phone.locator('body[data-loaded=true]').waitFor();
-    await shot(phone, 'servers-phone');
-  });
+      // An SDK client elsewhere calls: the page sees the container's server become ready, from the
+      // event stream.
+      const client = await connect(gateway.url, 'legacy', 'elsewhere');
+      cleanups.push(() => client.close());
+      expect(
+        textOf(await client.callTool({ name: 'boxed__echo', arguments: { text: 'from the SDK' } }))
+      ).toContain('from the SDK');
+      await expect.poll(() => stateCell(page, 'boxed').textContent(), { timeout: 10_000 }).toBe('ready');
+      await client.callTool({ name: 'fixture__fail', arguments: {} });
+      const cells = (server: string) =>
+        page.locator(`#server-rows tr[data-server=${server}] td`).allTextContents();
+      // Kind, state, uptime, calls, errors: one call each, the fixture's an error.
+      await expect.poll(async () => (await cells('fixture')).slice(3, 5)).toEqual(['1', '1']);
+      await expect.poll(async () => (await cells('boxed')).slice(3, 5)).toEqual(['1', '0']);
+      await shot(page, 'servers');
+
+      // Catalog: search, then the "try it" form made from echo's input schema.
+      await goTo(page, 'Catalog');
+      await page.getByLabel('Search the catalog').fill('hello');
+      await expect.poll(() => page.locator('#prompt-list').textContent()).toContain('fixture__hello');
+      expect(await page.locator('#resource-list').textContent()).toContain('A greeting');
+      await shot(page, 'catalog-prompts-resources');
+      await page.getByLabel('Search the catalog').fill('fixture__echo');
+      await expect.poll(() => page.locator('#tool-list li').count()).toBe(1);
+      // By keyboard: Try it moves the focus into the form, Enter sends it.
+      await page.getByRole('button', { name: 'Try fixture__echo' }).focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('try-text');
+      await page.keyboard.type('typed in the dashboard');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('#try-result').textContent()).toContain('typed in the dashboard');
+      await shot(page, 'catalog');
+
+      // History: the three calls, then filtered by outcome and by tool; one request's details.
+      await page.getByRole('link', { name: 'History', exact: true }).focus();
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Request history' }).waitFor();
+      await expect.poll(() => page.locator('#request-rows tr').count()).toBe(3);
+      await page.getByLabel('Outcome', { exact: true }).selectOption('tool_error');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await expect.poll(() => page.locator('#request-rows tr').count()).toBe(1);
+      expect(await page.locator('#request-rows tr').first().getAttribute('data-outcome')).toBe('tool_error');
+      await page.getByLabel('Outcome', { exact: true }).selectOption('');
+      await page.getByLabel('Tool', { exact: true }).fill('fixture__echo');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await expect.poll(() => page.locator('#request-rows tr').count()).toBe(1);
+      await page.locator('#request-rows button').first().click();
+      await expect
+        .poll(() => page.locator('#request-detail').textContent())
+        .toContain('"tool": "fixture__echo"');
+      await shot(page, 'history');
+
+      for (const [link, name] of [
+        ['Sessions', 'sessions'],
+        ['Events', 'events'],
+        ['Charts', 'charts'],
+        ['Config', 'config']
+      ] as const) {
+        await goTo(page, link);
+        await shot(page, name);
+      }
+      await expect.poll(() => page.locator('#config-text').textContent()).toContain('The test fixture');
+      expect(await page.locator('#event-list li').count()).toBeGreaterThan(0);
+      expect(await page.locator('#session-rows').textContent()).toContain('elsewhere');
+
+      // A state-changing request without the page's CSRF token, or with another, is refused.
+      expectRefusal(page, '/ui/api/servers/fixture/start');
+      const refused = await page.evaluate(async () => {
+        const missing = await fetch('/ui/api/servers/fixture/start', { method: 'POST' });
+        const forged = await fetch('/ui/api/servers/fixture/start', {
+          method: 'POST',
+          headers: { 'x-csrf-token': 'forged' }
+        });
+        return [
+          { status: missing.status, body: (await missing.json()) as unknown },
+          { status: forged.status, body: (await forged.json()) as unknown }
+        ];
+      });
+      expect(refused).toEqual([
+        {
+          status: 403,
+          body: {
+            error: expect.objectContaining({ message: expect.stringContaining('CSRF token is missing') })
+          }
+        },
+        {
+          status: 403,
+          body: {
+            error: expect.objectContaining({ message: expect.stringContaining('CSRF token is wrong') })
+          }
+        }
+      ]);
+
+      // The stop button stops the server for real.
+      await goTo(page, 'Servers');
+      await page.getByRole('button', { name: 'Stop boxed' }).click();
+      await expect.poll(() => stateCell(page, 'boxed').textContent()).toBe('stopped');
+      expect((await gateway.health()).servers.find(server => server.id === 'boxed')?.state).toBe('stopped');
+      expect(await runningContainers('boxed')).toEqual([]);
+
+      // Readable on a phone.
+      const phone = await openPage({ width: 390, height: 844 });
+      await phone.goto(new URL('/ui', gateway.url).href);
+      await phone.locator('body[data-loaded=true]').waitFor();
+      await shot(phone, 'servers-phone');
+    }
+  );
 
   it('asks for the admin password when authentication is on, and refuses a wrong one', async () => {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'dashboard-state-'));

@@ -347,6 +347,7 @@ async function loadHour() {
 
 // ---- charts: one point per minute over the last hour
 
+// The same colours, in order, as the legend's .swatch-N classes in app.css.
 const COLORS = ['#0969da', '#d1242f', '#1a7f37', '#8250df', '#bf3989', '#9a6700'];
 
 function minuteBuckets() {
@@ -384,7 +385,7 @@ function lineChart(target, series) {
     'p',
     { class: 'legend note' },
     `max ${Math.round(max * 100) / 100} · `,
-    ...series.map((s, i) => el('span', {}, `${s.name} (${COLORS[i % COLORS.length]})`))
+    ...series.map((s, i) => el('span', { class: `swatch-${i % COLORS.length}` }, s.name))
   );
   $(target).replaceChildren(svg, legend);
 }
@@ -417,7 +418,10 @@ function drawCharts() {
 // ---- config
 
 async function loadConfig() {
-  const { file, text } = await (await fetch('/ui/config')).json();
+  const response = await fetch('/ui/config');
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
+  const { file, text } = body;
   $('config-file').textContent = `${file} (read-only; a change takes a restart)`;
   $('config-text').textContent = text;
 }
