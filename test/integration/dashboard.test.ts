@@ -232,9 +232,20 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
         }
       ]);
 
-      // The stop button stops the server for real.
+      // Restart: the container is replaced by a new one, and the server is ready again.
       await goTo(page, 'Servers');
-      await page.getByRole('button', { name: 'Stop boxed' }).click();
+      const [before] = await runningContainers('boxed');
+      expect(before).toBeDefined();
+      await page.getByRole('button', { name: 'Restart boxed', exact: true }).click();
+      await expect
+        .poll(async () => (await runningContainers('boxed')).map(container => container.Id), {
+          timeout: 20_000
+        })
+        .toEqual([expect.not.stringMatching(before!.Id)]);
+      await expect.poll(() => stateCell(page, 'boxed').textContent()).toBe('ready');
+
+      // The stop button stops the server for real.
+      await page.getByRole('button', { name: 'Stop boxed', exact: true }).click();
       await expect.poll(() => stateCell(page, 'boxed').textContent()).toBe('stopped');
       expect((await gateway.health()).servers.find(server => server.id === 'boxed')?.state).toBe('stopped');
       expect(await runningContainers('boxed')).toEqual([]);
@@ -288,7 +299,7 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
     await shot(page, 'servers-logged-in');
 
     // Logged in, the buttons work (the page sends its CSRF token).
-    await page.getByRole('button', { name: 'Start fixture' }).click();
+    await page.getByRole('button', { name: 'Start fixture', exact: true }).click();
     await expect.poll(() => stateCell(page, 'fixture').textContent()).toBe('ready');
   });
 });

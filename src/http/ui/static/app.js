@@ -109,14 +109,17 @@ function renderServers() {
   $('server-rows').replaceChildren(
     ...servers.map(server => {
       const stats = statsOf(server.id);
-      const act = (action, label) =>
+      // Restart is a stop, then a start: the API has no restart of its own.
+      const act = (label, ...actions) =>
         el(
           'button',
           {
             type: 'button',
             'aria-label': `${label} ${server.id}`,
             onclick: guarded(async () => {
-              await api(`/servers/${encodeURIComponent(server.id)}/${action}`, { method: 'POST' });
+              for (const action of actions) {
+                await api(`/servers/${encodeURIComponent(server.id)}/${action}`, { method: 'POST' });
+              }
               await loadServers();
             })
           },
@@ -134,7 +137,7 @@ function renderServers() {
         el('td', {}, ms(stats.p50)),
         el('td', {}, ms(stats.p95)),
         el('td', {}, server.lastError ?? ''),
-        el('td', {}, act('start', 'Start'), ' ', act('stop', 'Stop'))
+        el('td', {}, act('Start', 'start'), ' ', act('Stop', 'stop'), ' ', act('Restart', 'stop', 'start'))
       );
     })
   );
