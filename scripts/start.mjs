@@ -14,7 +14,12 @@ const newest = dir =>
   }, 0);
 
 const entry = path.join(root, 'dist', 'cli.js');
-if (!existsSync(entry) || newest(path.join(root, 'src')) > newest(path.join(root, 'dist'))) {
+const page = path.join(root, 'dist', 'http', 'ui', 'static', 'index.html');
+if (
+  !existsSync(entry) ||
+  !existsSync(page) ||
+  newest(path.join(root, 'src')) > newest(path.join(root, 'dist'))
+) {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const built = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
     stdio: 'inherit'
