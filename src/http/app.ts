@@ -154,7 +154,8 @@ export function createApp(options: AppOptions): Express {
   });
 
   const onError: ErrorRequestHandler = (error, req, res, _next) => {
-    if (/^(\/ui)?\/api(\/|$)/.test(req.path) || req.path.startsWith('/ui/')) {
+    // The dashboard's routes (its API, login and page data) answer errors in the API's shape too.
+    if (['/api', '/ui'].some(prefix => req.path === prefix || req.path.startsWith(`${prefix}/`))) {
       const apiError = apiErrorOf(error);
       if (apiError.internal) {
         options.log.error({ err: describeError(error), path: req.path }, 'request failed');
