@@ -301,5 +301,18 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
     // Logged in, the buttons work (the page sends its CSRF token).
     await page.getByRole('button', { name: 'Start fixture', exact: true }).click();
     await expect.poll(() => stateCell(page, 'fixture').textContent()).toBe('ready');
+
+    // Logging out ends the login: the cookie no longer opens the dashboard or its API.
+    const [cookie] = await page.context().cookies();
+    const withCookie = () =>
+      fetch(new URL('/ui/api/servers', gateway.url), {
+        headers: { cookie: `mgw_dashboard=${cookie!.value}` }
+      });
+    expect((await withCookie()).status).toBe(200);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(url => url.pathname === '/ui/login');
+    const stale = await withCookie();
+    expect(stale.status).toBe(401);
+    expect(await stale.json()).toMatchObject({ error: { message: expect.stringContaining('/ui/login') } });
   });
 });
