@@ -320,7 +320,7 @@ async function loadHistory() {
         el('td', {}, r.server ?? ''),
         el('td', {}, r.tool),
         el('td', {}, r.outcome),
-        el('td', {}, r.durationMs),
+        el('td', {}, Math.round(r.durationMs)),
         el('td', {}, r.sessionId ?? r.clientKey ?? ''),
         el(
           'td',
