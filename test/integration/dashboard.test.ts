@@ -28,9 +28,16 @@ if (!haveChromium && process.env.CI === 'true') {
 const haveDocker = await requireDocker('Dashboard tests');
 let fixtureImage: string;
 
+/**
+ * Run newest first, every one even when one throws (a page's console errors are asserted in its
+ * cleanup, and the gateway's must still stop); then the first failure is thrown.
+ */
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  const failures: unknown[] = [];
+  for (const cleanup of cleanups.splice(0).reverse())
+    await cleanup().catch((error: unknown) => failures.push(error));
+  if (failures.length > 0) throw failures[0];
 });
 
 let browser: Browser;
