@@ -21,6 +21,7 @@ COPY package.json package-lock.json ./
 # No install scripts: no dependency needs one (and slim images have no compiler to run them).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/copy-ui.mjs ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 

@@ -55,7 +55,7 @@ const baseBlocks = Object.entries({
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', 'data/', 'coverage/', 'bench/results/'] },
+  { ignores: ['dist/', 'node_modules/', '.tools/', 'data/', 'coverage/', 'test-results/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -91,5 +91,10 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node }
+  },
+  {
+    // The dashboard's page runs in the browser.
+    files: ['src/http/ui/static/**/*.js'],
+    languageOptions: { globals: globals.browser }
   }
 );

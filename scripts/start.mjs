@@ -1,4 +1,4 @@
-// `npm start`: build when dist/ is missing or older than src/, then run the gateway with the
+// `npm start`: build (tsc, then the dashboard's static files) when dist/ is missing or older than src/, then run the gateway with the
 // arguments given (default `serve`, reading ./servers.yaml).
 import './check-node.mjs'; // first: it stops an older Node.js before anything else runs
 import { spawnSync } from 'node:child_process';
@@ -14,12 +14,18 @@ const newest = dir =>
   }, 0);
 
 const entry = path.join(root, 'dist', 'cli.js');
-if (!existsSync(entry) || newest(path.join(root, 'src')) > newest(path.join(root, 'dist'))) {
+const page = path.join(root, 'dist', 'http', 'ui', 'static', 'index.html');
+if (
+  !existsSync(entry) ||
+  !existsSync(page) ||
+  newest(path.join(root, 'src')) > newest(path.join(root, 'dist'))
+) {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const built = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
     stdio: 'inherit'
   });
   if (built.status !== 0) process.exit(built.status ?? 1);
+  await import('./copy-ui.mjs');
 }
 // Run in this process, so signals sent to `npm start` reach the gateway directly.
 await import(pathToFileURL(entry).href);

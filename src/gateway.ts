@@ -10,6 +10,7 @@ import type { ServerSpec } from './config/server-spec.js';
 import { createApiRouter } from './http/api/api-router.js';
 import { createOwnLoginRoutes } from './http/api/login-routes.js';
 import { createApp } from './http/app.js';
+import { createUiRouter } from './http/ui/ui-router.js';
 import { createRemoteOAuthRouter, gatewayClientAt } from './http/remote-oauth/remote-oauth-router.js';
 import { RemoteLogins } from './connectors/oauth/remote-logins.js';
 import { loadCredentialKey } from './store/credential-key.js';
@@ -47,6 +48,8 @@ const ANSWER_MS = 2_000;
 const LIST_WAIT_MS = 15_000;
 /** Tools per `tools/list` page: big enough that ordinary catalogs arrive whole. */
 const PAGE_SIZE = 1_000;
+/** Dashboard login forms accepted per minute from one address (as many as the consent page). */
+const DASHBOARD_LOGINS_PER_MINUTE = 10;
 
 /** The config file is unusable; `problems` are `file:line:col: message` lines. */
 export class ConfigError extends Error {
@@ -270,6 +273,17 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         server: pool.base.id,
         reason: `credentials: per-user and no principal has connected yet: its tools are listed once one has; each principal logs in on its own (\`mcp-gateway login ${pool.base.id} --token <its token>\`, or the URL its first call's error offers)`
       }));
+  const api = createApiRouter({
+    upstreams,
+    catalog,
+    queries: observe.queries,
+    flushHistory: observe.flushHistory,
+    events: observe.events,
+    runner,
+    audit: security.audit,
+    version: VERSION,
+    logins
+  });
   const app = createApp({
     legacy,
     modern,
@@ -308,16 +322,16 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       contentType: observe.metrics.registry.contentType,
       body: await observe.metrics.registry.metrics()
     }),
-    api: createApiRouter({
-      upstreams,
-      catalog,
-      queries: observe.queries,
-      flushHistory: observe.flushHistory,
-      events: observe.events,
-      runner,
+    api,
+    dashboard: createUiRouter({
+      open: security.mode === 'none' && isLoopback(host),
+      settings: security.settings,
       audit: security.audit,
-      version: VERSION,
-      logins
+      api,
+      configFile: path.resolve(settings.configFile),
+      stateDir: path.resolve(settings.stateDir),
+      maxBodyBytes: MAX_BODY_BYTES,
+      loginsPerMinute: DASHBOARD_LOGINS_PER_MINUTE
     }),
     remoteOAuth: createRemoteOAuthRouter(logins, remoteClient),
     ownApi: authenticate => createOwnLoginRoutes(logins, security.audit, authenticate),

@@ -121,6 +121,8 @@ export async function createSecurity(options: SecurityOptions) {
     mode,
     audit,
     tokens,
+    /** The admin password, which the dashboard's login checks. */
+    settings,
     oauth,
     /** Mounted before everything else: metadata documents and the OAuth endpoints. */
     metadata,

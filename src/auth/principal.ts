@@ -5,9 +5,9 @@ import { globToRegExp } from '../catalog/glob.js';
  * when authentication is on, the remote address when it is off.
  */
 export interface Principal {
-  /** Stable and unique: `token:<name>`, `oauth:<client id>`, `oidc:<subject>`, `ip:<address>`. */
+  /** Stable and unique: `token:<name>`, `oauth:<client id>`, `oidc:<subject>`, `ip:<address>`, `dashboard:admin` (the dashboard's admin login). */
   readonly id: string;
-  readonly kind: 'token' | 'oauth' | 'oidc' | 'anonymous';
+  readonly kind: 'token' | 'oauth' | 'oidc' | 'anonymous' | 'dashboard';
   /** May use /api and /metrics. */
   readonly admin: boolean;
   /** When set, only these servers' tools are visible and callable. */

@@ -68,6 +68,8 @@ export interface AppOptions {
    * built with the `forMcp` handlers, each authenticates only what it serves.
    */
   readonly ownApi?: ((authenticate: readonly express.RequestHandler[]) => express.Router) | undefined;
+  /** The dashboard, mounted at `/ui` (it serves the API again at `/ui/api`, behind its own login). */
+  readonly dashboard?: express.Router | undefined;
   /** The gateway's logins to remote servers: their callback and client metadata document, public. */
   readonly remoteOAuth?: express.Router | undefined;
   /** Who may call: metadata and OAuth routes, and the middleware in front of /mcp and of /api and /metrics. */
@@ -121,6 +123,7 @@ export function createApp(options: AppOptions): Express {
     jsonDepthGuard,
     options.api
   );
+  if (options.dashboard) app.use('/ui', options.dashboard);
 
   const refuseWhileDraining: express.RequestHandler = (_req, _res, next) => {
     next(
@@ -157,7 +160,8 @@ export function createApp(options: AppOptions): Express {
   });
 
   const onError: ErrorRequestHandler = (error, req, res, _next) => {
-    if (req.path === '/api' || req.path.startsWith('/api/')) {
+    // The dashboard's routes (its API, login and page data) answer errors in the API's shape too.
+    if (['/api', '/ui'].some(prefix => req.path === prefix || req.path.startsWith(`${prefix}/`))) {
       const apiError = apiErrorOf(error);
       if (apiError.internal) {
         options.log.error({ err: describeError(error), path: req.path }, 'request failed');

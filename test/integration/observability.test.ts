@@ -332,6 +332,8 @@ describe('REST API', () => {
         '/api/servers/{id}/login',
         '/api/tools',
         '/api/tools/{name}/call',
+        '/api/prompts',
+        '/api/resources',
         '/api/sessions',
         '/api/sessions/{id}',
         '/api/requests',

@@ -55,9 +55,10 @@ const ToolArguments = z.record(z.string(), z.unknown(), {
 });
 
 /**
- * The operator's REST API under `/api`: server states and start/stop, the catalog and a plain-HTTP
- * way to call a tool (the same path as MCP `tools/call`), recorded sessions and requests, a live
- * event stream, and the OpenAPI document describing all of it. Handlers throw; the app turns what
+ * The operator's REST API under `/api`: server states and start/stop, the catalog (tools, prompts,
+ * resources and templates, each with its server) and a plain-HTTP way to call a tool (the same
+ * path as MCP `tools/call`), recorded sessions and requests, a live event stream, and the OpenAPI
+ * document describing all of it. Handlers throw; the app turns what
  * they throw into an API error (`apiErrorOf`, in api-error.ts).
  */
 export function createApiRouter(options: ApiOptions): Router {
@@ -113,6 +114,42 @@ export function createApiRouter(options: ApiOptions): Router {
         const route = options.catalog.resolve(tool.name);
         return { ...tool, server: route.serverId, serverTool: route.tool };
       })
+    });
+  });
+
+  /** The server a prompt or resource routes to, or null when it routes nowhere now. */
+  const serverOf = (route: () => { serverId: string }) => {
+    try {
+      return route().serverId;
+    } catch {
+      return null;
+    }
+  };
+
+  router.get('/prompts', async (_req, res) => {
+    const prompts = await options.catalog.list('prompts', 0);
+    res.json({
+      prompts: prompts.map(prompt => ({
+        ...prompt,
+        server: serverOf(() => options.catalog.resolvePrompt(prompt.name))
+      }))
+    });
+  });
+
+  router.get('/resources', async (_req, res) => {
+    const [resources, resourceTemplates] = await Promise.all([
+      options.catalog.list('resources', 0),
+      options.catalog.list('resourceTemplates', 0)
+    ]);
+    res.json({
+      resources: resources.map(resource => ({
+        ...resource,
+        server: serverOf(() => options.catalog.resolveResource(resource.uri))
+      })),
+      resourceTemplates: resourceTemplates.map(template => ({
+        ...template,
+        server: serverOf(() => options.catalog.resolveResource(template.uriTemplate))
+      }))
     });
   });
 

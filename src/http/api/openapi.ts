@@ -116,6 +116,32 @@ export function openApiDocument(version: string): Record<string, unknown> {
           }
         }
       },
+      '/api/prompts': {
+        get: {
+          summary: 'The namespaced prompts, each with the server it routes to (null when none does now)',
+          responses: {
+            200: json({
+              type: 'object',
+              properties: { prompts: { type: 'array', items: { type: 'object' } } }
+            })
+          }
+        }
+      },
+      '/api/resources': {
+        get: {
+          summary:
+            'The namespaced resources and resource templates, each with the server it routes to (null when none does now)',
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                resources: { type: 'array', items: { type: 'object' } },
+                resourceTemplates: { type: 'array', items: { type: 'object' } }
+              }
+            })
+          }
+        }
+      },
       '/api/tools/{name}/call': {
         post: {
           summary: 'Call a tool, routed like MCP tools/call; the body is the arguments object',
