@@ -29,12 +29,15 @@ button[value=approve] { background: #1f883d; border-color: #1f883d; color: #fff;
 /**
  * Headers for every page: nothing but the one inline style block may load or run, no page may
  * frame it (clickjacking), and nothing is cached. No `form-action`: browsers apply it to the
- * redirects after the form, and those go to the client's redirect URI.
+ * redirects after the form, and those go to the client's redirect URI. The referrer policy is
+ * `same-origin`, not `no-referrer`: under `no-referrer` a browser sends the form's POST with
+ * `Origin: null`, which the origin guard (rightly) refuses, so no one could approve; `same-origin`
+ * still keeps the page's URL (its interaction id) from every other origin.
  */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; frame-ancestors 'none'; base-uri 'none'`,
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store'
 };
 
