@@ -4,6 +4,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Catalog } from './catalog/catalog.js';
 import { CatalogStore } from './catalog/catalog-store.js';
+import { ServerStatuses } from './catalog/server-statuses.js';
 import { listenHost } from './config/exposure.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
 import type { ServerSpec } from './config/server-spec.js';
@@ -35,6 +36,7 @@ import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
 import { SessionStore } from './store/session-store.js';
 import { Upstream } from './upstream/upstream.js';
+import { UpstreamRegistry } from './upstream/upstream-registry.js';
 import { VERSION } from './version.js';
 
 /** Request bodies above this get 413. */
@@ -111,7 +113,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const cannotServe = (spec: ServerSpec): string | undefined =>
     spec.unavailable ?? (spec.kind === 'docker' ? docker.imageProblem(spec) : undefined);
   const unavailableServers = () =>
-    config.servers.flatMap(spec => {
+    registry.specs().flatMap(spec => {
       const reason = cannotServe(spec);
       return reason === undefined ? [] : [{ server: spec.id, reason }];
     });
@@ -124,11 +126,6 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     client: remoteClient,
     log
   });
-  for (const spec of config.servers) {
-    if (spec.kind !== 'remote' || spec.remote.oauth === undefined) continue;
-    const { url, oauth, ca } = spec.remote;
-    logins.register({ id: spec.id, url, oauth, ...(ca === undefined ? {} : { fetchFn: fetchTrusting(ca) }) });
-  }
   const startTimeoutMs = config.raw.defaults.startTimeout * 1000;
   const connectorParts = {
     docker,
@@ -145,26 +142,43 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       log: principal === undefined ? log : log.child({ principal }),
       startTimeoutMs
     });
-  const upstreams = config.servers.map(spec => upstreamOf(spec));
-  // Servers with per-user credentials: one upstream per principal besides the server's own.
-  const perUser = upstreams
-    .filter(upstream => upstream.spec.kind === 'remote' && logins.perUser(upstream.id))
-    .map(
-      base =>
-        new PrincipalUpstreams(base, {
-          create: principal => upstreamOf(base.spec, principal),
-          startLogin: async principal => (await logins.start(base.id, principal)).authorizationUrl,
-          log
-        })
-    );
-  const catalog = new Catalog({ upstreams, store: new CatalogStore(db), log, perUser });
+  const drainSeconds = settings.shutdownDrain ?? DRAIN_SECONDS;
+  // The one owner of the set of servers: everything below reads it and follows its changes.
+  const registry = new UpstreamRegistry({
+    create: spec => {
+      if (spec.kind === 'remote' && spec.remote.oauth !== undefined) {
+        const { url, oauth, ca } = spec.remote;
+        logins.register({
+          id: spec.id,
+          url,
+          oauth,
+          ...(ca === undefined ? {} : { fetchFn: fetchTrusting(ca) })
+        });
+      }
+      const base = upstreamOf(spec);
+      // Servers with per-user credentials: one upstream per principal besides the server's own.
+      const perUser =
+        spec.kind === 'remote' && logins.perUser(spec.id)
+          ? new PrincipalUpstreams(base, {
+              create: principal => upstreamOf(base.spec, principal),
+              startLogin: async principal => (await logins.start(base.id, principal)).authorizationUrl,
+              log
+            })
+          : undefined;
+      return { upstream: base, perUser };
+    },
+    drainMs: drainSeconds * 1000,
+    log
+  });
+  registry.load(config.servers);
+  const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log });
 
   let sessionsOpen = () => 0;
   const observe = createObservability({
     db,
     log,
     history: config.raw.history,
-    upstreams,
+    upstreams: registry,
     sessionsOpen: () => sessionsOpen()
   });
   const gatewaySettings = config.raw.gateway;
@@ -190,9 +204,9 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   });
   // A server's log messages sent while serving no request go to the sessions that set a level.
   const logLevels = new SessionLogLevels((principal, serverId) => runner.allowsServer(principal, serverId));
-  for (const upstream of upstreams) {
-    upstream.addListener({ onLog: (source, message) => logLevels.broadcast(source.id, message) });
-  }
+  registry.each(({ upstream }) =>
+    upstream.addListener({ onLog: (source, message) => logLevels.broadcast(source.id, message) })
+  );
   const subscriptions = new ResourceSubscriptions(catalog, log, (principal, serverId) =>
     runner.allowsServer(principal, serverId)
   );
@@ -206,7 +220,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     // Asked when a session opens: servers that cannot serve (see /healthz) are left out.
     instructions: () =>
       describeServers(
-        config.servers.filter(spec => cannotServe(spec) === undefined),
+        registry.specs().filter(spec => cannotServe(spec) === undefined),
         catalog.instructions()
       ),
     listWaitMs: LIST_WAIT_MS,
@@ -264,7 +278,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
    * in and calls (its first call's error offers the login URL).
    */
   const needsLogin = () =>
-    perUser
+    registry
+      .pools()
       .filter(pool => catalog.capabilitiesOf(pool.base.id) === undefined)
       .map(pool => ({
         server: pool.base.id,
@@ -282,7 +297,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         discovering: catalog.discovering,
         sessions: legacy.size,
         ...(usesDocker ? { docker: await docker.health() } : {}),
-        servers: upstreams.map(upstream => upstream.status()),
+        servers: registry.all().map(upstream => upstream.status()),
         unavailable,
         needsLogin: needsLogin()
       };
@@ -309,7 +324,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       body: await observe.metrics.registry.metrics()
     }),
     api: createApiRouter({
-      upstreams,
+      servers: new ServerStatuses(registry, catalog),
       catalog,
       queries: observe.queries,
       flushHistory: observe.flushHistory,
@@ -344,7 +359,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   try {
     await once(httpServer, 'listening');
   } catch (error) {
-    await Promise.all([...upstreams, ...perUser].map(upstream => upstream.close()));
+    await registry.close();
     await legacy.closeAll();
     await security.close();
     observe.close();
@@ -363,9 +378,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       accepting = false;
       log.info('shutting down');
       const stopped = new Promise<void>(resolve => httpServer.close(() => resolve()));
-      const drainSeconds = settings.shutdownDrain ?? DRAIN_SECONDS;
       const deadline = Date.now() + drainSeconds * 1000;
-      const busy = () => runner.inFlight > 0 || upstreams.some(upstream => upstream.status().inFlight > 0);
+      const busy = () => runner.inFlight > 0 || registry.busy;
       while (busy() && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50));
       // Calls still running get an answer on their own stream before the sessions close: closing a
       // session (or a server) first would end their streams empty, and clients would wait for
@@ -377,7 +391,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       await Promise.all([legacy.answered(ANSWER_MS), modern.answered(ANSWER_MS), sse.answered(ANSWER_MS)]);
       await legacy.closeAll();
       await modern.close();
-      await Promise.all([...upstreams, ...perUser].map(upstream => upstream.close()));
+      await registry.close();
       httpServer.closeAllConnections();
       await stopped;
       await security.close();

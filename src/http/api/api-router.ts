@@ -4,7 +4,7 @@ import type { Catalog } from '../../catalog/catalog.js';
 import type { EventHub } from '../../events.js';
 import type { ActivityQueries } from '../../store/activity-queries.js';
 import type { CallRunner } from '../../sessions/call-runner.js';
-import type { Upstream } from '../../upstream/upstream.js';
+import type { ServerStatuses } from '../../catalog/server-statuses.js';
 import type { RemoteLogins } from '../../connectors/oauth/remote-logins.js';
 import { CALL_OUTCOMES } from '../../store/activity-log.js';
 import { AUDIT_EVENTS, type AuditLog } from '../../store/audit-log.js';
@@ -15,7 +15,8 @@ import { openApiDocument } from './openapi.js';
 import { parseParams } from './params.js';
 
 export interface ApiOptions {
-  readonly upstreams: readonly Upstream[];
+  /** The servers now and their status (the read model the dashboard shares). */
+  readonly servers: ServerStatuses;
   readonly catalog: Catalog;
   readonly queries: ActivityQueries;
   /** Commits queued history so a read sees the latest writes. */
@@ -62,10 +63,9 @@ const ToolArguments = z.record(z.string(), z.unknown(), {
  */
 export function createApiRouter(options: ApiOptions): Router {
   const router = Router();
-  const byId = new Map(options.upstreams.map(upstream => [upstream.id, upstream]));
   const upstreamOf = (req: Request) => {
     const { id } = parseParams(ServerParams, req.params, 'path');
-    const upstream = byId.get(id);
+    const upstream = options.servers.upstream(id);
     if (!upstream) throw new HttpError(404, -32602, `no server "${id}"`);
     return upstream;
   };
@@ -75,33 +75,27 @@ export function createApiRouter(options: ApiOptions): Router {
       remoteAddress: req.socket.remoteAddress,
       detail: { action, server }
     });
-  const serverView = async (upstream: Upstream) => {
-    const tools = (await options.catalog.listTools(0)).filter(
-      tool => options.catalog.resolve(tool.name).serverId === upstream.id
-    ).length;
-    return { ...upstream.status(), description: upstream.spec.description ?? null, tools };
-  };
 
   router.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(options.version));
   });
 
   router.get('/servers', async (_req, res) => {
-    res.json({ servers: await Promise.all(options.upstreams.map(serverView)) });
+    res.json({ servers: await options.servers.all() });
   });
 
   router.post('/servers/:id/start', async (req, res) => {
     const upstream = upstreamOf(req);
     auditAction(req, res, 'start', upstream.id);
     await upstream.warm();
-    res.json(await serverView(upstream));
+    res.json(await options.servers.of(upstream));
   });
 
   router.post('/servers/:id/stop', async (req, res) => {
     const upstream = upstreamOf(req);
     auditAction(req, res, 'stop', upstream.id);
     await upstream.stop('api');
-    res.json(await serverView(upstream));
+    res.json(await options.servers.of(upstream));
   });
 
   router.use('/servers', createLoginRoutes(options.logins, options.audit));
