@@ -16,6 +16,7 @@ import { RemoteLogins } from './connectors/oauth/remote-logins.js';
 import { loadCredentialKey } from './store/credential-key.js';
 import { RemoteCredentialStore } from './store/remote-credential-store.js';
 import { createObservability } from './observability.js';
+import { ConfigReloader, type ReloadResult, type ReloadTrigger } from './config-reloader.js';
 import { createSecurity } from './security.js';
 import { CallRunner } from './sessions/call-runner.js';
 import { isLoopback, LOOPBACK_NAMES } from './config/loopback.js';
@@ -64,6 +65,8 @@ export interface RunningGateway {
   /** The `/mcp` URL it serves. */
   readonly url: string;
   readonly catalog: Catalog;
+  /** Reloads servers.yaml (see {@link ConfigReloader}); never rejects. */
+  reload(trigger: ReloadTrigger): Promise<ReloadResult>;
   /**
    * Graceful shutdown: refuses new requests, lets in-flight calls finish (for `SHUTDOWN_DRAIN`
    * seconds), answers those still running with a shutting-down error, then closes the sessions,
@@ -77,10 +80,8 @@ export interface RunningGateway {
  * and owns the order of shutdown (HTTP first, servers next, store last).
  */
 export async function startGateway(settings: Settings, log: Logger): Promise<RunningGateway> {
-  const loaded = await loadConfigFile(settings.configFile, {
-    env: process.env,
-    defaultIdleTimeout: settings.defaultIdleTimeout
-  });
+  const loadOptions = { env: process.env, defaultIdleTimeout: settings.defaultIdleTimeout };
+  const loaded = await loadConfigFile(settings.configFile, loadOptions);
   if (!loaded.ok) throw new ConfigError(loaded.problems.map(formatProblem));
   const { config } = loaded;
   for (const warning of config.warnings) log.warn(warning);
@@ -98,8 +99,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   // containerized gateways on one engine both use /data).
   const owner = process.env.MCP_GATEWAY_OWNER || DockerRuntime.ownerFor(path.resolve(settings.stateDir));
   const docker = new DockerRuntime({ owner, log });
-  const usesDocker = config.servers.some(spec => spec.kind === 'docker');
-  if (usesDocker) {
+  const usesDocker = () => registry.specs().some(spec => spec.kind === 'docker');
+  if (config.servers.some(spec => spec.kind === 'docker')) {
     const engine = await docker.health();
     // The sweep health() began: bounded and never rejecting, so a slow engine cannot stop the start.
     if (engine.reachable) await docker.sweep();
@@ -171,6 +172,13 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     log
   });
   registry.load(config.servers);
+  const reloader = new ConfigReloader({
+    file: settings.configFile,
+    load: loadOptions,
+    running: config,
+    registry,
+    log
+  });
   const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log });
 
   let sessionsOpen = () => 0;
@@ -296,7 +304,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         version: VERSION,
         discovering: catalog.discovering,
         sessions: legacy.size,
-        ...(usesDocker ? { docker: await docker.health() } : {}),
+        ...(usesDocker() ? { docker: await docker.health() } : {}),
         servers: registry.all().map(upstream => upstream.status()),
         unavailable,
         needsLogin: needsLogin()
@@ -307,7 +315,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       const checks = {
         config: true,
         store: storeProblem === undefined,
-        ...(usesDocker ? { docker: (await docker.health()).reachable } : {})
+        ...(usesDocker() ? { docker: (await docker.health()).reachable } : {})
       };
       const problems = Object.entries(checks)
         .filter(([, ok]) => !ok)
@@ -332,7 +340,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       runner,
       audit: security.audit,
       version: VERSION,
-      logins
+      logins,
+      reloads: reloader
     }),
     remoteOAuth: createRemoteOAuthRouter(logins, remoteClient),
     ownApi: authenticate => createOwnLoginRoutes(logins, security.audit, authenticate),
@@ -371,11 +380,13 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const url = `http://${hostForUrl}:${address.port}/mcp`;
   listenOrigin = `http://${isWildcard(address.address) ? '127.0.0.1' : hostForUrl}:${address.port}`;
   log.info({ url, servers: config.servers.length, config: config.file }, 'gateway listening');
+  if (settings.watchConfig) reloader.watch();
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       accepting = false;
+      reloader.close();
       log.info('shutting down');
       const stopped = new Promise<void>(resolve => httpServer.close(() => resolve()));
       const deadline = Date.now() + drainSeconds * 1000;
@@ -401,7 +412,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     })();
     return closing;
   };
-  return { url, catalog, close };
+  return { url, catalog, close, reload: trigger => reloader.reload(trigger) };
 }
 
 /** An address that means every interface: a browser on this machine reaches it as loopback. */

@@ -11,6 +11,7 @@ import { AUDIT_EVENTS, type AuditLog } from '../../store/audit-log.js';
 import { principalOf } from '../auth/authenticate.js';
 import { HttpError } from '../http-error.js';
 import { createLoginRoutes } from './login-routes.js';
+import { addReloadRoutes, type Reloads } from './reload-routes.js';
 import { openApiDocument } from './openapi.js';
 import { parseParams } from './params.js';
 
@@ -27,6 +28,8 @@ export interface ApiOptions {
   readonly version: string;
   /** Logins to remote servers with `auth: oauth`; without, `/servers/:id/login` answers 404. */
   readonly logins?: RemoteLogins | undefined;
+  /** Reloads of servers.yaml. */
+  readonly reloads: Reloads;
 }
 
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
@@ -146,6 +149,8 @@ export function createApiRouter(options: ApiOptions): Router {
   });
 
   router.get('/events', (req, res) => streamEvents(options.events, req, res));
+
+  addReloadRoutes(router, options.reloads, options.audit);
 
   router.get('/audit', (req, res) => {
     const query = parseParams(AuditQuery, req.query, 'query');
