@@ -38,6 +38,8 @@ export interface ConfigReloaderOptions {
   readonly running: LoadedConfig;
   readonly registry: UpstreamRegistry;
   readonly log: Logger;
+  /** Told of every reload's result, applied or refused. */
+  readonly onReloaded?: (result: ReloadResult) => void;
 }
 
 /**
@@ -160,6 +162,7 @@ export class ConfigReloader {
       log.info({ trigger, file, added, removed, changed, unchanged: unchanged.length }, 'config reloaded');
     }
     this.lastResult = { ...result, at: new Date().toISOString() };
+    this.options.onReloaded?.(this.lastResult);
     return this.lastResult;
   }
 }

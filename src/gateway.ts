@@ -172,13 +172,6 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     log
   });
   registry.load(config.servers);
-  const reloader = new ConfigReloader({
-    file: settings.configFile,
-    load: loadOptions,
-    running: config,
-    registry,
-    log
-  });
   const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log });
 
   let sessionsOpen = () => 0;
@@ -188,6 +181,15 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     history: config.raw.history,
     upstreams: registry,
     sessionsOpen: () => sessionsOpen()
+  });
+  const reloader = new ConfigReloader({
+    file: settings.configFile,
+    load: loadOptions,
+    running: config,
+    registry,
+    log,
+    onReloaded: ({ ok, trigger, added, changed, removed, problems, at }) =>
+      observe.events.publish({ type: 'config_reloaded', ok, trigger, added, changed, removed, problems, at })
   });
   const gatewaySettings = config.raw.gateway;
   const host = listenHost(settings, gatewaySettings);

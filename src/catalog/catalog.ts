@@ -144,14 +144,15 @@ export class Catalog {
     for (const entry of this.options.store.loadAll()) {
       if (this.registry.get(entry.serverId)) this.entries.set(entry.serverId, entry);
     }
-    await this.adopt(this.registry.all());
+    await this.adopt(this.registry.all(), false);
   }
 
   /**
    * Takes servers into the catalog: each with a stored entry of the same fingerprint is listed from
-   * it, the others are discovered in the background.
+   * it, the others are discovered in the background. `tell`: whether the change listeners hear of
+   * the lists this changes (not at startup, when no list was given out yet).
    */
-  private async adopt(upstreams: readonly Upstream[]): Promise<void> {
+  private async adopt(upstreams: readonly Upstream[], tell = true): Promise<void> {
     if (!this.started) return;
     const stored = new Map(
       upstreams.some(upstream => !this.entries.has(upstream.id))
@@ -177,7 +178,8 @@ export class Catalog {
         stale.push(upstream);
       }
     }
-    this.changedServers();
+    if (tell) this.changedServers();
+    else this.rebuild();
     if (stale.length > 0) {
       const running = this.discovery;
       this.discovery = Promise.all([running, this.discover(stale)]).then(() => undefined);

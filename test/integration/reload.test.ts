@@ -171,7 +171,15 @@ describe.skipIf(!available)('hot reload of servers.yaml', () => {
       configFile(gateway),
       `gateway:\n  sessionTimeout: 99\nservers:\n${local('alpha')}${local('beta')}`
     );
+    const events = await eventsOf(gateway);
     gateway.child.kill('SIGHUP');
+    expect(await events.next('config_reloaded')).toMatchObject({
+      ok: true,
+      trigger: 'signal',
+      added: ['beta'],
+      removed: []
+    });
+    events.close();
     const reloaded = await gateway.waitForLog(
       line => line.msg === 'config reloaded' && line.trigger === 'signal'
     );
@@ -212,6 +220,39 @@ describe.skipIf(!available)('hot reload of servers.yaml', () => {
     );
   }, 60_000);
 });
+
+/** The gateway's `/api/events` stream, once it is connected: read until an event of a given type. */
+async function eventsOf(gateway: GatewayProcess) {
+  const controller = new AbortController();
+  const response = await fetch(new URL('/api/events', gateway.url), { signal: controller.signal });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  const readUntil = async (pattern: RegExp) => {
+    for (;;) {
+      const match = pattern.exec(buffered);
+      if (match) return match;
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the event stream ended before ${pattern}`);
+      buffered += value;
+    }
+  };
+  await readUntil(/: connected\n/);
+  return {
+    async next(type: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+      const timer = setTimeout(
+        () => controller.abort(new Error(`no ${type} event within ${timeoutMs} ms`)),
+        timeoutMs
+      );
+      try {
+        const match = await readUntil(new RegExp(`event: ${type}\\ndata: (.*)\\n`));
+        return JSON.parse(match[1]!) as Record<string, unknown>;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => controller.abort()
+  };
+}
 
 function runCli(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise(resolve => {

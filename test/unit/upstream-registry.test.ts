@@ -131,7 +131,7 @@ describe('UpstreamRegistry', () => {
     registry = registryDraining(200);
     registry.load([fakeSpec('drop')]);
     const inFlight = registry.get('drop')!.callTool('slow', { ms: 30_000 });
-    const failed = expect(inFlight).rejects.toThrow();
+    const failed = expect(inFlight).rejects.toMatchObject({ code: 'server_exited' });
     await new Promise(resolve => setTimeout(resolve, 100));
     const started = Date.now();
     registry.apply([]);
