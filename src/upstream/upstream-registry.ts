@@ -207,7 +207,10 @@ export class UpstreamRegistry {
       const busy = () =>
         upstream.status().inFlight > 0 ||
         (perUser?.principals ?? []).some(principal => perUser!.for(principal).status().inFlight > 0);
-      while (busy() && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50));
+      // Shutdown has drained the gateway's calls already: it cuts these drains short.
+      while (busy() && !this.closed && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 50));
+      }
       if (busy()) {
         log.warn(
           { server: upstream.id, drainMs: this.options.drainMs },

@@ -141,6 +141,20 @@ describe('UpstreamRegistry', () => {
     expect(registry.all()).toEqual([]);
   });
 
+  it('cuts a drain short at shutdown: close() does not wait out drainMs', async () => {
+    await registry.close();
+    registry = registryDraining(30_000);
+    registry.load([fakeSpec('drop')]);
+    const inFlight = registry.get('drop')!.callTool('slow', { ms: 30_000 });
+    const failed = expect(inFlight).rejects.toMatchObject({ code: 'server_exited' });
+    await new Promise(resolve => setTimeout(resolve, 100));
+    registry.apply([]);
+    const started = Date.now();
+    await registry.close();
+    await failed;
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('keeps the catalog following the set: a removed server leaves the lists, an added one is discovered, with list_changed', async () => {
     registry.load([fakeSpec('alpha'), fakeSpec('beta')]);
     const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log: silentLog });
