@@ -180,10 +180,11 @@ export class Catalog {
     }
     if (tell) this.changedServers();
     else this.rebuild();
-    if (stale.length > 0) {
-      const running = this.discovery;
-      this.discovery = Promise.all([running, this.discover(stale)]).then(() => undefined);
-    }
+    if (stale.length === 0) return;
+    // Startup's discovery holds the first lists back (up to their wait); a reload's does not: the
+    // lists answer with what is known, and list_changed tells of the rest.
+    if (tell) void this.discover(stale, false);
+    else this.discovery = this.discover(stale, true);
   }
 
   /** Drops a server removed from the config: its tools, prompts and resources leave the lists. */
@@ -540,9 +541,10 @@ export class Catalog {
     return () => this.changeListeners.delete(listener);
   }
 
-  private async discover(stale: readonly Upstream[]): Promise<void> {
+  /** Discovers `stale`, a few at a time; `counted`: lists wait for it while it runs (startup). */
+  private async discover(stale: readonly Upstream[], counted: boolean): Promise<void> {
     const queue = [...stale];
-    this.discoveringCount += queue.length;
+    if (counted) this.discoveringCount += queue.length;
     const worker = async () => {
       for (let upstream = queue.shift(); upstream; upstream = queue.shift()) {
         try {
@@ -550,7 +552,7 @@ export class Catalog {
         } catch (error) {
           this.log.warn({ server: upstream.id, err: describeError(error) }, 'discovery failed');
         } finally {
-          this.discoveringCount--;
+          if (counted) this.discoveringCount--;
         }
       }
     };

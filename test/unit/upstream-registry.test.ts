@@ -178,6 +178,26 @@ describe('UpstreamRegistry', () => {
     expect(outcome.route.serverId).toBe('gamma');
   });
 
+  it('answers lists at once while a server a reload added is discovered (startup discovery alone holds them)', async () => {
+    registry.load([fakeSpec('alpha')]);
+    const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log: silentLog });
+    await catalog.start();
+    await catalog.settled();
+    runtime.startDelayMs = 1_500;
+    registry.apply([fakeSpec('alpha'), fakeSpec('slow')]);
+    // Its discovery has begun (the catalog looks for a stored entry first).
+    await expect.poll(() => runtime.startsOf('slow'), { timeout: 5_000 }).toBe(1);
+    const asked = Date.now();
+    const names = (await catalog.listTools(10_000)).map(tool => tool.name);
+    expect(Date.now() - asked).toBeLessThan(1_000);
+    expect(catalog.discovering).toBe(false);
+    expect(names).toContain('alpha__echo');
+    expect(names).not.toContain('slow__echo');
+    await expect
+      .poll(async () => (await catalog.listTools(0)).map(tool => tool.name), { timeout: 10_000 })
+      .toContain('slow__echo');
+  });
+
   it('lists a server again under its new namespace once it is replaced', async () => {
     registry.load([fakeSpec('alpha')]);
     const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log: silentLog });
