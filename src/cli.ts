@@ -22,6 +22,7 @@ Usage:
   mcp-gateway connect claude-code|claude-desktop|cursor|vscode [--write [--file F]] [--token T | --create-token [--name N]]
   mcp-gateway login SERVER [--token T]   log the running gateway in to a remote server with auth: oauth (prints the URL to open)
   mcp-gateway logout SERVER [--token T]  make the running gateway forget that server's OAuth tokens
+  mcp-gateway reload [--token T]          make the running gateway reload its servers.yaml (as SIGHUP does)
 
 Options (flags beat environment variables, which beat defaults):
   --config <file>          server registry        MCP_GATEWAY_CONFIG   ./servers.yaml
@@ -35,6 +36,7 @@ Options (flags beat environment variables, which beat defaults):
   --reset-damaged-state    move a damaged gateway.db aside      GATEWAY_RESET_DAMAGED_STATE=true
   (environment only)       idle timeout default   DEFAULT_IDLE_TIMEOUT (seconds)
   (environment only)       shutdown drain         SHUTDOWN_DRAIN (seconds, 10)
+  (environment only)       reload servers.yaml on change   GATEWAY_WATCH_CONFIG (true; false: only SIGHUP/reload)
   -h, --help, -v, --version
 
 Exit status: 0 done; 78 a config or setting refused (validate and serve alike), or a
@@ -102,7 +104,8 @@ const COMMANDS: Record<string, Command> = {
   import: { load: async () => (await import('./import-command.js')).importCli, takesWords: true },
   connect: { load: async () => (await import('./connect-command.js')).connectCli, takesWords: true },
   login: { load: async () => (await import('./login-command.js')).loginCli('login'), takesWords: true },
-  logout: { load: async () => (await import('./login-command.js')).loginCli('logout'), takesWords: true }
+  logout: { load: async () => (await import('./login-command.js')).loginCli('logout'), takesWords: true },
+  reload: { load: async () => (await import('./reload-command.js')).reloadCli }
 };
 
 async function main(argv: string[]): Promise<number> {

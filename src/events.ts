@@ -1,4 +1,6 @@
-/** What `/api/events` streams: server state changes, sessions opening and closing, calls finishing. */
+import type { ReloadResult } from './config-reloader.js';
+
+/** What `/api/events` streams: server state changes, sessions opening and closing, calls finishing, reloads. */
 export type GatewayEvent =
   | { readonly type: 'server_state'; readonly server: string; readonly state: string; readonly at: string }
   | {
@@ -13,6 +15,11 @@ export type GatewayEvent =
       readonly reason: string;
       readonly at: string;
     }
+  /** servers.yaml was reloaded (`ok`) or refused (`problems`); `GET /api/reload` has the whole result. */
+  | ({ readonly type: 'config_reloaded' } & Pick<
+      ReloadResult,
+      'ok' | 'trigger' | 'added' | 'changed' | 'removed' | 'problems' | 'at'
+    >)
   | {
       readonly type: 'request_finished';
       readonly server: string | undefined;

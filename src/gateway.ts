@@ -4,6 +4,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Catalog } from './catalog/catalog.js';
 import { CatalogStore } from './catalog/catalog-store.js';
+import { ServerStatuses } from './catalog/server-statuses.js';
 import { listenHost } from './config/exposure.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
 import type { ServerSpec } from './config/server-spec.js';
@@ -16,6 +17,7 @@ import { RemoteLogins } from './connectors/oauth/remote-logins.js';
 import { loadCredentialKey } from './store/credential-key.js';
 import { RemoteCredentialStore } from './store/remote-credential-store.js';
 import { createObservability } from './observability.js';
+import { ConfigReloader, type ReloadResult, type ReloadTrigger } from './config-reloader.js';
 import { createSecurity } from './security.js';
 import { CallRunner } from './sessions/call-runner.js';
 import { isLoopback, LOOPBACK_NAMES } from './config/loopback.js';
@@ -36,6 +38,7 @@ import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
 import { SessionStore } from './store/session-store.js';
 import { Upstream } from './upstream/upstream.js';
+import { UpstreamRegistry } from './upstream/upstream-registry.js';
 import { VERSION } from './version.js';
 
 /** Request bodies above this get 413. */
@@ -65,6 +68,8 @@ export interface RunningGateway {
   /** The `/mcp` URL it serves. */
   readonly url: string;
   readonly catalog: Catalog;
+  /** Reloads servers.yaml (see {@link ConfigReloader}); never rejects. */
+  reload(trigger: ReloadTrigger): Promise<ReloadResult>;
   /**
    * Graceful shutdown: refuses new requests, lets in-flight calls finish (for `SHUTDOWN_DRAIN`
    * seconds), answers those still running with a shutting-down error, then closes the sessions,
@@ -78,10 +83,8 @@ export interface RunningGateway {
  * and owns the order of shutdown (HTTP first, servers next, store last).
  */
 export async function startGateway(settings: Settings, log: Logger): Promise<RunningGateway> {
-  const loaded = await loadConfigFile(settings.configFile, {
-    env: process.env,
-    defaultIdleTimeout: settings.defaultIdleTimeout
-  });
+  const loadOptions = { env: process.env, defaultIdleTimeout: settings.defaultIdleTimeout };
+  const loaded = await loadConfigFile(settings.configFile, loadOptions);
   if (!loaded.ok) throw new ConfigError(loaded.problems.map(formatProblem));
   const { config } = loaded;
   for (const warning of config.warnings) log.warn(warning);
@@ -99,8 +102,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   // containerized gateways on one engine both use /data).
   const owner = process.env.MCP_GATEWAY_OWNER || DockerRuntime.ownerFor(path.resolve(settings.stateDir));
   const docker = new DockerRuntime({ owner, log });
-  const usesDocker = config.servers.some(spec => spec.kind === 'docker');
-  if (usesDocker) {
+  const usesDocker = () => registry.specs().some(spec => spec.kind === 'docker');
+  if (config.servers.some(spec => spec.kind === 'docker')) {
     const engine = await docker.health();
     // The sweep health() began: bounded and never rejecting, so a slow engine cannot stop the start.
     if (engine.reachable) await docker.sweep();
@@ -114,7 +117,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const cannotServe = (spec: ServerSpec): string | undefined =>
     spec.unavailable ?? (spec.kind === 'docker' ? docker.imageProblem(spec) : undefined);
   const unavailableServers = () =>
-    config.servers.flatMap(spec => {
+    registry.specs().flatMap(spec => {
       const reason = cannotServe(spec);
       return reason === undefined ? [] : [{ server: spec.id, reason }];
     });
@@ -127,11 +130,6 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     client: remoteClient,
     log
   });
-  for (const spec of config.servers) {
-    if (spec.kind !== 'remote' || spec.remote.oauth === undefined) continue;
-    const { url, oauth, ca } = spec.remote;
-    logins.register({ id: spec.id, url, oauth, ...(ca === undefined ? {} : { fetchFn: fetchTrusting(ca) }) });
-  }
   const startTimeoutMs = config.raw.defaults.startTimeout * 1000;
   const connectorParts = {
     docker,
@@ -148,27 +146,53 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       log: principal === undefined ? log : log.child({ principal }),
       startTimeoutMs
     });
-  const upstreams = config.servers.map(spec => upstreamOf(spec));
-  // Servers with per-user credentials: one upstream per principal besides the server's own.
-  const perUser = upstreams
-    .filter(upstream => upstream.spec.kind === 'remote' && logins.perUser(upstream.id))
-    .map(
-      base =>
-        new PrincipalUpstreams(base, {
-          create: principal => upstreamOf(base.spec, principal),
-          startLogin: async principal => (await logins.start(base.id, principal)).authorizationUrl,
-          log
-        })
-    );
-  const catalog = new Catalog({ upstreams, store: new CatalogStore(db), log, perUser });
+  const drainSeconds = settings.shutdownDrain ?? DRAIN_SECONDS;
+  // The one owner of the set of servers: everything below reads it and follows its changes.
+  const registry = new UpstreamRegistry({
+    create: spec => {
+      if (spec.kind === 'remote' && spec.remote.oauth !== undefined) {
+        const { url, oauth, ca } = spec.remote;
+        logins.register({
+          id: spec.id,
+          url,
+          oauth,
+          ...(ca === undefined ? {} : { fetchFn: fetchTrusting(ca) })
+        });
+      }
+      const base = upstreamOf(spec);
+      // Servers with per-user credentials: one upstream per principal besides the server's own.
+      const perUser =
+        spec.kind === 'remote' && logins.perUser(spec.id)
+          ? new PrincipalUpstreams(base, {
+              create: principal => upstreamOf(base.spec, principal),
+              startLogin: async principal => (await logins.start(base.id, principal)).authorizationUrl,
+              log
+            })
+          : undefined;
+      return { upstream: base, perUser };
+    },
+    drainMs: drainSeconds * 1000,
+    log
+  });
+  registry.load(config.servers);
+  const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log });
 
   let sessionsOpen = () => 0;
   const observe = createObservability({
     db,
     log,
     history: config.raw.history,
-    upstreams,
+    upstreams: registry,
     sessionsOpen: () => sessionsOpen()
+  });
+  const reloader = new ConfigReloader({
+    file: settings.configFile,
+    load: loadOptions,
+    running: config,
+    registry,
+    log,
+    onReloaded: ({ ok, trigger, added, changed, removed, problems, at }) =>
+      observe.events.publish({ type: 'config_reloaded', ok, trigger, added, changed, removed, problems, at })
   });
   const gatewaySettings = config.raw.gateway;
   const host = listenHost(settings, gatewaySettings);
@@ -193,9 +217,9 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   });
   // A server's log messages sent while serving no request go to the sessions that set a level.
   const logLevels = new SessionLogLevels((principal, serverId) => runner.allowsServer(principal, serverId));
-  for (const upstream of upstreams) {
-    upstream.addListener({ onLog: (source, message) => logLevels.broadcast(source.id, message) });
-  }
+  registry.each(({ upstream }) =>
+    upstream.addListener({ onLog: (source, message) => logLevels.broadcast(source.id, message) })
+  );
   const subscriptions = new ResourceSubscriptions(catalog, log, (principal, serverId) =>
     runner.allowsServer(principal, serverId)
   );
@@ -209,7 +233,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     // Asked when a session opens: servers that cannot serve (see /healthz) are left out.
     instructions: () =>
       describeServers(
-        config.servers.filter(spec => cannotServe(spec) === undefined),
+        registry.specs().filter(spec => cannotServe(spec) === undefined),
         catalog.instructions()
       ),
     listWaitMs: LIST_WAIT_MS,
@@ -267,14 +291,15 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
    * in and calls (its first call's error offers the login URL).
    */
   const needsLogin = () =>
-    perUser
+    registry
+      .pools()
       .filter(pool => catalog.capabilitiesOf(pool.base.id) === undefined)
       .map(pool => ({
         server: pool.base.id,
         reason: `credentials: per-user and no principal has connected yet: its tools are listed once one has; each principal logs in on its own (\`mcp-gateway login ${pool.base.id} --token <its token>\`, or the URL its first call's error offers)`
       }));
   const api = createApiRouter({
-    upstreams,
+    servers: new ServerStatuses(registry, catalog),
     catalog,
     queries: observe.queries,
     flushHistory: observe.flushHistory,
@@ -282,7 +307,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     runner,
     audit: security.audit,
     version: VERSION,
-    logins
+    logins,
+    reloads: reloader
   });
   const app = createApp({
     legacy,
@@ -295,8 +321,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         version: VERSION,
         discovering: catalog.discovering,
         sessions: legacy.size,
-        ...(usesDocker ? { docker: await docker.health() } : {}),
-        servers: upstreams.map(upstream => upstream.status()),
+        ...(usesDocker() ? { docker: await docker.health() } : {}),
+        servers: registry.all().map(upstream => upstream.status()),
         unavailable,
         needsLogin: needsLogin()
       };
@@ -306,7 +332,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       const checks = {
         config: true,
         store: storeProblem === undefined,
-        ...(usesDocker ? { docker: (await docker.health()).reachable } : {})
+        ...(usesDocker() ? { docker: (await docker.health()).reachable } : {})
       };
       const problems = Object.entries(checks)
         .filter(([, ok]) => !ok)
@@ -358,7 +384,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   try {
     await once(httpServer, 'listening');
   } catch (error) {
-    await Promise.all([...upstreams, ...perUser].map(upstream => upstream.close()));
+    await registry.close();
     await legacy.closeAll();
     await security.close();
     observe.close();
@@ -370,16 +396,17 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   const url = `http://${hostForUrl}:${address.port}/mcp`;
   listenOrigin = `http://${isWildcard(address.address) ? '127.0.0.1' : hostForUrl}:${address.port}`;
   log.info({ url, servers: config.servers.length, config: config.file }, 'gateway listening');
+  if (settings.watchConfig) reloader.watch();
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       accepting = false;
+      reloader.close();
       log.info('shutting down');
       const stopped = new Promise<void>(resolve => httpServer.close(() => resolve()));
-      const drainSeconds = settings.shutdownDrain ?? DRAIN_SECONDS;
       const deadline = Date.now() + drainSeconds * 1000;
-      const busy = () => runner.inFlight > 0 || upstreams.some(upstream => upstream.status().inFlight > 0);
+      const busy = () => runner.inFlight > 0 || registry.busy;
       while (busy() && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50));
       // Calls still running get an answer on their own stream before the sessions close: closing a
       // session (or a server) first would end their streams empty, and clients would wait for
@@ -391,7 +418,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       await Promise.all([legacy.answered(ANSWER_MS), modern.answered(ANSWER_MS), sse.answered(ANSWER_MS)]);
       await legacy.closeAll();
       await modern.close();
-      await Promise.all([...upstreams, ...perUser].map(upstream => upstream.close()));
+      await registry.close();
       httpServer.closeAllConnections();
       await stopped;
       await security.close();
@@ -401,7 +428,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     })();
     return closing;
   };
-  return { url, catalog, close };
+  return { url, catalog, close, reload: trigger => reloader.reload(trigger) };
 }
 
 /** An address that means every interface: a browser on this machine reaches it as loopback. */

@@ -9,7 +9,7 @@ import type { SessionTracker } from './sessions/legacy-sessions.js';
 import { ActivityLog, type ClientIdentity } from './store/activity-log.js';
 import { ActivityQueries } from './store/activity-queries.js';
 import { AuditLog } from './store/audit-log.js';
-import type { Upstream } from './upstream/upstream.js';
+import type { UpstreamRegistry } from './upstream/upstream-registry.js';
 import type { z } from 'zod';
 
 /** How often old history and audit entries are pruned. */
@@ -21,7 +21,8 @@ export interface ObservabilityOptions {
   readonly db: DatabaseSync;
   readonly log: Logger;
   readonly history: z.output<typeof HistorySchema>;
-  readonly upstreams: readonly Upstream[];
+  /** The servers: their states are counted and followed, as they come and go. */
+  readonly upstreams: UpstreamRegistry;
   /** Open 2025-era sessions now. */
   readonly sessionsOpen: () => number;
 }
@@ -35,7 +36,7 @@ export function createObservability(options: ObservabilityOptions) {
   const { db, log, history } = options;
   const events = new EventHub();
   const metrics = new GatewayMetrics({
-    serversRunning: () => options.upstreams.filter(upstream => upstream.state === 'ready').length,
+    serversRunning: () => options.upstreams.all().filter(upstream => upstream.state === 'ready').length,
     sessionsOpen: options.sessionsOpen,
     logLinesDropped: () => droppedLogLines(log)
   });
@@ -97,13 +98,13 @@ export function createObservability(options: ObservabilityOptions) {
     if (record) activity.clientSeen(identity);
   };
 
-  for (const upstream of options.upstreams) {
+  options.upstreams.each(({ upstream }) =>
     upstream.addListener({
       onState: (source, state) =>
         events.publish({ type: 'server_state', server: source.id, state, at: now() }),
       onLifecycle: (source, event) => metrics.lifecycle(source.id, event)
-    });
-  }
+    })
+  );
 
   // The audit table follows the history's retention, and is pruned even when history is off: it
   // records every failed authentication, which anyone who reaches the port can cause.

@@ -56,13 +56,7 @@ export async function runServe(
         return;
       }
       firstAt = performance.now();
-      if (signal === 'SIGHUP') {
-        // Until the config can be reloaded in place, a hangup (a closed terminal, or a reload
-        // request) stops the gateway cleanly rather than killing it with its servers running.
-        log.warn({ signal }, 'SIGHUP: reloading the config is not supported yet; shutting down cleanly');
-      } else {
-        log.info({ signal }, 'signal received');
-      }
+      log.info({ signal }, 'signal received');
       void running.close().then(
         () => resolve(0),
         (error: unknown) => {
@@ -73,6 +67,12 @@ export async function runServe(
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    process.on('SIGHUP', onSignal);
+    // SIGHUP reloads servers.yaml, as daemons do; it no longer stops the gateway (run it under
+    // nohup or a service manager if a closing terminal should not reach it).
+    process.on('SIGHUP', () => {
+      if (firstAt !== undefined) return;
+      log.info({ signal: 'SIGHUP' }, 'SIGHUP: reloading the config');
+      void running.reload('signal');
+    });
   });
 }

@@ -27,6 +27,8 @@ export interface Settings {
   readonly allowUnauthenticated: boolean;
   /** Move a damaged state database aside and start an empty one, instead of refusing (`--reset-damaged-state`). */
   readonly resetDamagedState: boolean;
+  /** Reload servers.yaml when it changes; `GATEWAY_WATCH_CONFIG=false` turns it off (SIGHUP and the API still reload). */
+  readonly watchConfig: boolean;
 }
 
 /** The `serve` flags as parsed from the command line; absent ones are undefined. */
@@ -83,7 +85,8 @@ export function resolveSettings(
     allowedOrigins: list(pick(flags['allowed-origins'], 'GATEWAY_ALLOWED_ORIGINS')),
     allowUnauthenticated:
       flags['allow-unauthenticated'] === true || env.GATEWAY_ALLOW_UNAUTHENTICATED === 'true',
-    resetDamagedState: flags['reset-damaged-state'] === true || env.GATEWAY_RESET_DAMAGED_STATE === 'true'
+    resetDamagedState: flags['reset-damaged-state'] === true || env.GATEWAY_RESET_DAMAGED_STATE === 'true',
+    watchConfig: env.GATEWAY_WATCH_CONFIG !== 'false'
   };
 }
 

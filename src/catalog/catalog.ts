@@ -12,6 +12,7 @@ import type {
   Upstream
 } from '../upstream/upstream.js';
 import type { PrincipalUpstreams } from '../upstream/principal-upstreams.js';
+import { UpstreamRegistry, type Served } from '../upstream/upstream-registry.js';
 import type { CatalogEntry, CatalogStore } from './catalog-store.js';
 import { toolFilter } from './glob.js';
 import { buildResourceIndex, type ResourceIndex } from './resource-index.js';
@@ -28,14 +29,16 @@ import {
 import { splitToolName } from './tool-names.js';
 
 export interface CatalogOptions {
-  readonly upstreams: readonly Upstream[];
+  /** The servers: the registry it follows, or a fixed list (tests). */
+  readonly upstreams: UpstreamRegistry | readonly Upstream[];
   readonly store: CatalogStore;
   readonly log: Logger;
   /** Servers discovered at once at startup. */
   readonly discoveryConcurrency?: number;
   /**
-   * The servers with `credentials: per-user` (each `base` is also in `upstreams`): their requests go
-   * to the caller's own upstream, and they are never started for discovery.
+   * With a fixed list: the servers with `credentials: per-user` (each `base` is also in
+   * `upstreams`; a registry knows its own): their requests go to the caller's own upstream, and
+   * they are never started for discovery.
    */
   readonly perUser?: readonly PrincipalUpstreams[];
 }
@@ -76,7 +79,7 @@ export interface RoutedOutcome extends CallOutcome {
  * no stored entry (or a changed fingerprint) are discovered in the background, a few at a time.
  */
 export class Catalog {
-  private readonly upstreams: ReadonlyMap<string, Upstream>;
+  private readonly registry: UpstreamRegistry;
   private readonly entries = new Map<string, CatalogEntry>();
   private readonly changeListeners = new Set<(kind: CapabilityKind) => void>();
   private readonly updateListeners = new Set<(uri: string) => void>();
@@ -88,38 +91,77 @@ export class Catalog {
   private readonly validators = new Map<string, ReturnType<typeof fromJsonSchema> | null>();
   private discovery: Promise<void> = Promise.resolve();
   private discoveringCount = 0;
-  private readonly perUser: ReadonlyMap<string, PrincipalUpstreams>;
+  private started = false;
 
   constructor(private readonly options: CatalogOptions) {
-    this.upstreams = new Map(options.upstreams.map(upstream => [upstream.id, upstream]));
+    this.registry =
+      options.upstreams instanceof UpstreamRegistry
+        ? options.upstreams
+        : UpstreamRegistry.fixed(options.upstreams, options.perUser ?? []);
     this.log = options.log.child({ component: 'catalog' });
-    this.perUser = new Map((options.perUser ?? []).map(pool => [pool.base.id, pool]));
+    this.registry.each(served => this.attach(served));
+    // A server added, changed or removed while the gateway runs (a reload): its entry follows.
+    this.registry.subscribe({
+      onAdded: served => void this.adopt([served.upstream]),
+      onRemoved: served => this.forget(served.upstream.id),
+      onReplaced: (before, after) => {
+        if (before.upstream.spec.fingerprint !== after.upstream.spec.fingerprint)
+          this.entries.delete(after.upstream.id);
+        this.changedServers();
+        void this.adopt([after.upstream]);
+      }
+    });
+  }
+
+  /** Listens to a server's upstream and, for a per-user server, to every principal's one. */
+  private attach({ upstream, perUser }: Served): void {
     // A principal's connection lists the server like any start: the first one fills its entry.
     // Its resource updates and log messages are that principal's and reach no one else.
-    for (const pool of this.perUser.values()) {
-      pool.addListener({
-        onListed: (source, kind, items, era) => void this.onListed(source, kind, items, era)
-      });
-    }
-    for (const upstream of options.upstreams) {
-      upstream.addListener({
-        onListed: (source, kind, items, era) => void this.onListed(source, kind, items, era),
-        onResourceUpdated: (source, uri) => {
-          const exposed = encodeResourceUri({ namespace: source.spec.namespace, uri });
-          if (exposed !== undefined) for (const listener of this.updateListeners) listener(exposed);
-        }
-      });
-    }
+    perUser?.addListener({
+      onListed: (source, kind, items, era) => void this.onListed(source, kind, items, era)
+    });
+    upstream.addListener({
+      onListed: (source, kind, items, era) => void this.onListed(source, kind, items, era),
+      onResourceUpdated: (source, uri) => {
+        if (!this.serves(source)) return;
+        const exposed = encodeResourceUri({ namespace: source.spec.namespace, uri });
+        if (exposed !== undefined) for (const listener of this.updateListeners) listener(exposed);
+      }
+    });
+  }
+
+  /**
+   * Whether `upstream` serves its server now (a principal's upstream shares its server's spec). One
+   * taken out by a reload may still answer while it drains; what it lists or sends is not kept.
+   */
+  private serves(upstream: Upstream): boolean {
+    return this.registry.get(upstream.id)?.spec === upstream.spec;
   }
 
   /** Loads the stored catalog and starts discovering the servers it lacks. Returns at once. */
   async start(): Promise<void> {
+    this.started = true;
     for (const entry of this.options.store.loadAll()) {
-      if (this.upstreams.has(entry.serverId)) this.entries.set(entry.serverId, entry);
+      if (this.registry.get(entry.serverId)) this.entries.set(entry.serverId, entry);
     }
+    await this.adopt(this.registry.all(), false);
+  }
+
+  /**
+   * Takes servers into the catalog: each with a stored entry of the same fingerprint is listed from
+   * it, the others are discovered in the background. `tell`: whether the change listeners hear of
+   * the lists this changes (not at startup, when no list was given out yet).
+   */
+  private async adopt(upstreams: readonly Upstream[], tell = true): Promise<void> {
+    if (!this.started) return;
+    const stored = new Map(
+      upstreams.some(upstream => !this.entries.has(upstream.id))
+        ? this.options.store.loadAll().map(entry => [entry.serverId, entry])
+        : []
+    );
     const stale: Upstream[] = [];
-    for (const upstream of this.upstreams.values()) {
-      const entry = this.entries.get(upstream.id);
+    for (const upstream of upstreams) {
+      const entry = this.entries.get(upstream.id) ?? stored.get(upstream.id);
       const fingerprint = await upstream.fingerprint();
       // Without the runtime's part (an image id the engine cannot tell now), trust an entry whose
       // config part matches.
@@ -128,15 +170,46 @@ export class Catalog {
         (entry.fingerprint === fingerprint ||
           (fingerprint === upstream.spec.fingerprint && entry.fingerprint.startsWith(`${fingerprint}:`)));
       if (entry && matches) {
+        this.entries.set(upstream.id, entry);
         upstream.prior = entry.era;
-      } else if (!upstream.spec.unavailable && !this.perUser.has(upstream.id)) {
+      } else if (!upstream.spec.unavailable && !this.registry.perUser(upstream.id)) {
         // A per-user server is listed once some principal's connection has listed it: opening one
         // for discovery would need a principal's login, which discovery does not have.
         stale.push(upstream);
       }
     }
+    if (tell) this.changedServers();
+    else this.rebuild();
+    if (stale.length === 0) return;
+    // Startup's discovery holds the first lists back (up to their wait); a reload's does not: the
+    // lists answer with what is known, and list_changed tells of the rest.
+    if (tell) void this.discover(stale, false);
+    else this.discovery = this.discover(stale, true);
+  }
+
+  /** Drops a server removed from the config: its tools, prompts and resources leave the lists. */
+  private forget(serverId: string): void {
+    this.entries.delete(serverId);
+    this.changedServers();
+  }
+
+  /** Rebuilds the lists after the set of servers changed, and tells the listeners which kinds changed. */
+  private changedServers(): void {
+    const before = this.snapshot();
     this.rebuild();
-    if (stale.length > 0) this.discovery = this.discover(stale);
+    const after = this.snapshot();
+    for (const kind of Object.keys(after) as CapabilityKind[]) {
+      if (before[kind] !== after[kind]) for (const listener of this.changeListeners) listener(kind);
+    }
+  }
+
+  private snapshot(): Record<CapabilityKind, string> {
+    return {
+      tools: JSON.stringify(this.index.tools),
+      prompts: JSON.stringify(this.promptIndex.items),
+      resources: JSON.stringify(this.resourceIndex.resources),
+      resourceTemplates: JSON.stringify(this.resourceIndex.resourceTemplates)
+    };
   }
 
   /** True while startup discovery is still running. */
@@ -184,7 +257,8 @@ export class Catalog {
    * so that a client that connects during discovery is not told there is nothing to find.
    */
   offered(): OfferedKinds {
-    const offers = [...this.upstreams.values()]
+    const offers = this.registry
+      .all()
       .filter(upstream => !upstream.spec.unavailable)
       .map((upstream): ServerCapabilities | undefined => {
         const entry = this.entries.get(upstream.id);
@@ -229,7 +303,7 @@ export class Catalog {
     }
     return {
       serverId: route.serverId,
-      namespace: this.upstreams.get(route.serverId)!.spec.namespace,
+      namespace: this.upstreamOf(route.serverId).spec.namespace,
       name: route.tool
     };
   }
@@ -242,7 +316,7 @@ export class Catalog {
    */
   resolveResource(uri: string): KindRoute {
     const { namespace, uri: own } = decodeResourceUri(uri);
-    const owners = [...this.upstreams.values()].filter(upstream => upstream.spec.namespace === namespace);
+    const owners = this.registry.all().filter(upstream => upstream.spec.namespace === namespace);
     const owner = owners.length === 1 ? owners[0]! : this.listedBy(owners, own);
     // The server's resources filter applies to what is read, not only to what is listed.
     if (owner && !toolFilter(owner.spec.resources ?? {})(own)) {
@@ -302,7 +376,7 @@ export class Catalog {
    * principal's connection.
    */
   subscribeResource(route: KindRoute, options: CallOptions = {}): Promise<void> {
-    if (this.perUser.has(route.serverId)) {
+    if (this.registry.perUser(route.serverId)) {
       return Promise.reject(
         new GatewayError(
           'forbidden',
@@ -311,12 +385,22 @@ export class Catalog {
         )
       );
     }
-    return this.upstreams.get(route.serverId)!.subscribeResource(route.name, options);
+    const upstream = this.registry.get(route.serverId);
+    if (!upstream) return Promise.reject(removedServer(route.serverId));
+    return upstream.subscribeResource(route.name, options);
   }
 
   /** Ends the gateway's subscription to the resource `route` leads to. */
   unsubscribeResource(route: KindRoute): Promise<void> {
-    return this.upstreams.get(route.serverId)!.unsubscribeResource(route.name);
+    const upstream = this.registry.get(route.serverId);
+    return upstream ? upstream.unsubscribeResource(route.name) : Promise.resolve();
+  }
+
+  /** Server `serverId`'s upstream; a server a reload has just removed fails as unavailable. */
+  private upstreamOf(serverId: string): Upstream {
+    const upstream = this.registry.get(serverId);
+    if (upstream) return upstream;
+    throw removedServer(serverId);
   }
 
   /**
@@ -329,8 +413,11 @@ export class Catalog {
     principal: string | undefined,
     use: (upstream: Upstream) => Promise<T>
   ): Promise<T> {
-    const pool = this.perUser.get(serverId);
-    if (pool === undefined) return use(this.upstreams.get(serverId)!);
+    const pool = this.registry.perUser(serverId);
+    if (pool === undefined) {
+      const upstream = this.registry.get(serverId);
+      return upstream ? use(upstream) : Promise.reject(removedServer(serverId));
+    }
     if (principal === undefined) {
       return Promise.reject(
         new GatewayError(
@@ -377,7 +464,7 @@ export class Catalog {
         }
       };
     }
-    const upstream = this.upstreams.get(route.serverId)!;
+    const upstream = this.upstreamOf(route.serverId);
     const outcome = await this.through(route.serverId, options.principal, serving =>
       serving.callTool(route.tool, args, options)
     );
@@ -434,9 +521,9 @@ export class Catalog {
   private decodeName(name: string): ToolRoute | undefined {
     const split = splitToolName(name);
     if (!split) return undefined;
-    const owners = [...this.upstreams.values()].filter(
-      upstream => upstream.spec.namespace === split.namespace && !this.entries.has(upstream.id)
-    );
+    const owners = this.registry
+      .all()
+      .filter(upstream => upstream.spec.namespace === split.namespace && !this.entries.has(upstream.id));
     return owners.length === 1 ? { serverId: owners[0]!.id, tool: split.tool } : undefined;
   }
 
@@ -454,9 +541,10 @@ export class Catalog {
     return () => this.changeListeners.delete(listener);
   }
 
-  private async discover(stale: readonly Upstream[]): Promise<void> {
+  /** Discovers `stale`, a few at a time; `counted`: lists wait for it while it runs (startup). */
+  private async discover(stale: readonly Upstream[], counted: boolean): Promise<void> {
     const queue = [...stale];
-    this.discoveringCount = queue.length;
+    if (counted) this.discoveringCount += queue.length;
     const worker = async () => {
       for (let upstream = queue.shift(); upstream; upstream = queue.shift()) {
         try {
@@ -464,7 +552,7 @@ export class Catalog {
         } catch (error) {
           this.log.warn({ server: upstream.id, err: describeError(error) }, 'discovery failed');
         } finally {
-          this.discoveringCount--;
+          if (counted) this.discoveringCount--;
         }
       }
     };
@@ -479,7 +567,9 @@ export class Catalog {
     items: Listing[K],
     era: PriorDiscovery
   ): Promise<void> {
+    if (!this.serves(upstream)) return;
     const fingerprint = await upstream.fingerprint().catch(() => upstream.spec.fingerprint);
+    if (!this.serves(upstream)) return;
     // Read after the await: the kinds of one start arrive together, each merged into the last.
     const previous = this.entries.get(upstream.id);
     const entry: CatalogEntry = {
@@ -516,7 +606,7 @@ export class Catalog {
 
   private rebuild(): void {
     const sources = [...this.entries.values()].flatMap(entry => {
-      const upstream = this.upstreams.get(entry.serverId);
+      const upstream = this.registry.get(entry.serverId);
       if (!upstream) return [];
       const { spec } = upstream;
       const tools = toolFilter(spec.tools);
@@ -550,4 +640,13 @@ export class Catalog {
       );
     }
   }
+}
+
+/** What a request to a server a reload has just removed (its name was resolved before) fails with. */
+function removedServer(serverId: string): GatewayError {
+  return new GatewayError(
+    'server_unavailable',
+    `server ${serverId} is no longer in the config (a reload removed it); list the tools again to see what the gateway serves now`,
+    { serverId }
+  );
 }

@@ -337,7 +337,8 @@ describe('REST API', () => {
         '/api/sessions',
         '/api/sessions/{id}',
         '/api/requests',
-        '/api/events'
+        '/api/events',
+        '/api/reload'
       ].sort()
     );
   });

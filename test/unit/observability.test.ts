@@ -4,6 +4,7 @@ import { createLogger } from '../../src/log.js';
 import { createObservability } from '../../src/observability.js';
 import { AuditLog } from '../../src/store/audit-log.js';
 import { memoryDatabase } from '../support/memory-database.js';
+import { UpstreamRegistry } from '../../src/upstream/upstream-registry.js';
 
 const DAY = 86_400_000;
 
@@ -22,7 +23,7 @@ describe('audit retention', () => {
         db,
         log: createLogger('silent'),
         history: HistorySchema.parse({ enabled, retentionDays: 7 }),
-        upstreams: [],
+        upstreams: UpstreamRegistry.fixed([], []),
         sessionsOpen: () => 0
       });
       observe.close();

@@ -27,7 +27,8 @@ describe('resolveSettings', () => {
       allowedHosts: undefined,
       allowedOrigins: undefined,
       allowUnauthenticated: false,
-      resetDamagedState: false
+      resetDamagedState: false,
+      watchConfig: true
     });
   });
 
@@ -42,7 +43,8 @@ describe('resolveSettings', () => {
       allowedHosts: ['env.example'],
       allowedOrigins: ['https://env.example'],
       allowUnauthenticated: false,
-      resetDamagedState: false
+      resetDamagedState: false,
+      watchConfig: true
     });
   });
 
@@ -69,7 +71,8 @@ describe('resolveSettings', () => {
       allowedHosts: ['flag.example'],
       allowedOrigins: ['https://flag.example'],
       allowUnauthenticated: false,
-      resetDamagedState: false
+      resetDamagedState: false,
+      watchConfig: true
     });
   });
 

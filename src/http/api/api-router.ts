@@ -4,18 +4,20 @@ import type { Catalog } from '../../catalog/catalog.js';
 import type { EventHub } from '../../events.js';
 import type { ActivityQueries } from '../../store/activity-queries.js';
 import type { CallRunner } from '../../sessions/call-runner.js';
-import type { Upstream } from '../../upstream/upstream.js';
+import type { ServerStatuses } from '../../catalog/server-statuses.js';
 import type { RemoteLogins } from '../../connectors/oauth/remote-logins.js';
 import { CALL_OUTCOMES } from '../../store/activity-log.js';
 import { AUDIT_EVENTS, type AuditLog } from '../../store/audit-log.js';
 import { principalOf } from '../auth/authenticate.js';
 import { HttpError } from '../http-error.js';
 import { createLoginRoutes } from './login-routes.js';
+import { addReloadRoutes, type Reloads } from './reload-routes.js';
 import { openApiDocument } from './openapi.js';
 import { parseParams } from './params.js';
 
 export interface ApiOptions {
-  readonly upstreams: readonly Upstream[];
+  /** The servers now and their status (the read model the dashboard shares). */
+  readonly servers: ServerStatuses;
   readonly catalog: Catalog;
   readonly queries: ActivityQueries;
   /** Commits queued history so a read sees the latest writes. */
@@ -26,6 +28,8 @@ export interface ApiOptions {
   readonly version: string;
   /** Logins to remote servers with `auth: oauth`; without, `/servers/:id/login` answers 404. */
   readonly logins?: RemoteLogins | undefined;
+  /** Reloads of servers.yaml. */
+  readonly reloads: Reloads;
 }
 
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
@@ -63,10 +67,9 @@ const ToolArguments = z.record(z.string(), z.unknown(), {
  */
 export function createApiRouter(options: ApiOptions): Router {
   const router = Router();
-  const byId = new Map(options.upstreams.map(upstream => [upstream.id, upstream]));
   const upstreamOf = (req: Request) => {
     const { id } = parseParams(ServerParams, req.params, 'path');
-    const upstream = byId.get(id);
+    const upstream = options.servers.upstream(id);
     if (!upstream) throw new HttpError(404, -32602, `no server "${id}"`);
     return upstream;
   };
@@ -76,33 +79,27 @@ export function createApiRouter(options: ApiOptions): Router {
       remoteAddress: req.socket.remoteAddress,
       detail: { action, server }
     });
-  const serverView = async (upstream: Upstream) => {
-    const tools = (await options.catalog.listTools(0)).filter(
-      tool => options.catalog.resolve(tool.name).serverId === upstream.id
-    ).length;
-    return { ...upstream.status(), description: upstream.spec.description ?? null, tools };
-  };
 
   router.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(options.version));
   });
 
   router.get('/servers', async (_req, res) => {
-    res.json({ servers: await Promise.all(options.upstreams.map(serverView)) });
+    res.json({ servers: await options.servers.all() });
   });
 
   router.post('/servers/:id/start', async (req, res) => {
     const upstream = upstreamOf(req);
     auditAction(req, res, 'start', upstream.id);
     await upstream.warm();
-    res.json(await serverView(upstream));
+    res.json(await options.servers.of(upstream));
   });
 
   router.post('/servers/:id/stop', async (req, res) => {
     const upstream = upstreamOf(req);
     auditAction(req, res, 'stop', upstream.id);
     await upstream.stop('api');
-    res.json(await serverView(upstream));
+    res.json(await options.servers.of(upstream));
   });
 
   router.use('/servers', createLoginRoutes(options.logins, options.audit));
@@ -189,6 +186,8 @@ export function createApiRouter(options: ApiOptions): Router {
   });
 
   router.get('/events', (req, res) => streamEvents(options.events, req, res));
+
+  addReloadRoutes(router, options.reloads, options.audit);
 
   router.get('/audit', (req, res) => {
     const query = parseParams(AuditQuery, req.query, 'query');

@@ -223,6 +223,22 @@ export function openApiDocument(version: string): Record<string, unknown> {
           }
         }
       },
+      '/api/reload': {
+        post: {
+          summary:
+            'Reload servers.yaml now: applied by difference when it is good (200), refused whole with its problems when not (422; the running config stays)',
+          responses: {
+            200: json({ $ref: '#/components/schemas/Reload' }),
+            422: json({ $ref: '#/components/schemas/Reload' }, 'The config was refused')
+          }
+        },
+        get: {
+          summary: 'The last reload’s result (null before the first)',
+          responses: {
+            200: json({ type: 'object', properties: { last: { $ref: '#/components/schemas/Reload' } } })
+          }
+        }
+      },
       '/api/audit': {
         get: {
           summary: 'Security events, newest first: auth failures, token and grant changes, admin actions',
@@ -252,6 +268,26 @@ export function openApiDocument(version: string): Record<string, unknown> {
     components: {
       schemas: {
         Error: API_ERROR_SCHEMA,
+        Reload: {
+          type: 'object',
+          properties: {
+            ok: { type: 'boolean', description: 'false: refused, nothing changed' },
+            trigger: { enum: ['file', 'signal', 'api'] },
+            at: { type: 'string', format: 'date-time' },
+            file: { type: 'string' },
+            problems: { type: 'array', items: { type: 'string' }, description: 'file:line:col: message' },
+            added: { type: 'array', items: { type: 'string' } },
+            removed: { type: 'array', items: { type: 'string' } },
+            changed: { type: 'array', items: { type: 'string' } },
+            unchanged: { type: 'array', items: { type: 'string' } },
+            restartNeeded: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'settings changed in the file that apply only at a restart, e.g. gateway.port'
+            },
+            warnings: { type: 'array', items: { type: 'string' } }
+          }
+        },
         Readiness: {
           type: 'object',
           properties: {

@@ -1,0 +1,54 @@
+import type { UpstreamRegistry } from '../upstream/upstream-registry.js';
+import type { Upstream } from '../upstream/upstream.js';
+import type { Catalog } from './catalog.js';
+
+/** One server as `/api/servers` and the dashboard show it. */
+export type ServerStatus = ReturnType<Upstream['status']> & {
+  readonly description: string | null;
+  /** Its tools in the catalog now. */
+  readonly tools: number;
+};
+
+/**
+ * The one read model of server status: the registry's servers now, each with its upstream's live
+ * state and what the catalog lists of it. `/api` and the dashboard read it; neither keeps a list.
+ */
+export class ServerStatuses {
+  constructor(
+    private readonly registry: UpstreamRegistry,
+    private readonly catalog: Catalog
+  ) {}
+
+  /** The upstream of server `id` now, or undefined when the config has no such server. */
+  upstream(id: string): Upstream | undefined {
+    return this.registry.get(id);
+  }
+
+  /** Every server now, in config order. */
+  async all(): Promise<ServerStatus[]> {
+    const counts = await this.toolCounts();
+    return this.registry.all().map(upstream => this.view(upstream, counts));
+  }
+
+  /** Server `upstream` now. */
+  async of(upstream: Upstream): Promise<ServerStatus> {
+    return this.view(upstream, await this.toolCounts());
+  }
+
+  private view(upstream: Upstream, counts: ReadonlyMap<string, number>): ServerStatus {
+    return {
+      ...upstream.status(),
+      description: upstream.spec.description ?? null,
+      tools: counts.get(upstream.id) ?? 0
+    };
+  }
+
+  private async toolCounts(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const tool of await this.catalog.listTools(0)) {
+      const { serverId } = this.catalog.resolve(tool.name);
+      counts.set(serverId, (counts.get(serverId) ?? 0) + 1);
+    }
+    return counts;
+  }
+}
