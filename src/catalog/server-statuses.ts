@@ -7,6 +7,8 @@ export type ServerStatus = ReturnType<Upstream['status']> & {
   readonly description: string | null;
   /** Its tools in the catalog now. */
   readonly tools: number;
+  /** The last lines (at most 50) it wrote to stderr, oldest first. */
+  readonly stderr: readonly string[];
 };
 
 /**
@@ -39,7 +41,8 @@ export class ServerStatuses {
     return {
       ...upstream.status(),
       description: upstream.spec.description ?? null,
-      tools: counts.get(upstream.id) ?? 0
+      tools: counts.get(upstream.id) ?? 0,
+      stderr: upstream.stderrTail()
     };
   }
 

@@ -371,4 +371,27 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
       .toMatch(/applied; removed second\./);
     expect(await page.locator('#reload-problems li').count()).toBe(0);
   });
+
+  it("shows the tail of a server's stderr (in /api/servers and on the Servers page)", async () => {
+    const gateway = await start(`${config()}  noisy:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    env: { FIXTURE_STDERR: "noisy: using the default region" }
+`);
+    type Listed = { servers: { id: string; stderr: string[] }[] };
+    const listed = async () =>
+      ((await (await fetch(new URL('/api/servers', gateway.url))).json()) as Listed).servers;
+    await expect
+      .poll(async () => (await listed()).find(server => server.id === 'noisy')?.stderr)
+      .toEqual(['noisy: using the default region']);
+    expect((await listed()).find(server => server.id === 'fixture')?.stderr).toEqual([]);
+
+    const page = await openPage();
+    await page.goto(new URL('/ui', gateway.url).href);
+    await page.locator('body[data-loaded=true]').waitFor();
+    const tail = page.locator('tr[data-server="noisy"] details.stderr');
+    await tail.locator('summary').click();
+    await expect.poll(() => tail.locator('pre').textContent()).toBe('noisy: using the default region');
+    expect(await page.locator('tr[data-server="fixture"] details.stderr').count()).toBe(0);
+    await shot(page, 'servers-stderr');
+  });
 });

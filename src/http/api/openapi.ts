@@ -335,7 +335,13 @@ export function openApiDocument(version: string): Record<string, unknown> {
             inFlight: { type: 'integer' },
             tools: { type: 'integer' },
             restarts: { type: 'integer', description: 'Starts after the first' },
-            lastError: { type: ['string', 'null'] }
+            lastError: { type: ['string', 'null'] },
+            stderr: {
+              type: 'array',
+              items: { type: 'string' },
+              description:
+                'The last lines (at most 50) the server wrote to stderr, oldest first; empty for a remote server'
+            }
           }
         },
         CallToolResult: {

@@ -105,6 +105,18 @@ function statsOf(server) {
   };
 }
 
+/** The tail of a server's stderr, folded under its last error (nothing when it wrote none). */
+function stderrOf(server) {
+  const lines = server.stderr ?? [];
+  if (lines.length === 0) return '';
+  return el(
+    'details',
+    { class: 'stderr' },
+    el('summary', {}, `stderr (last ${lines.length} line${lines.length === 1 ? '' : 's'})`),
+    el('pre', {}, lines.join('\n'))
+  );
+}
+
 function renderServers() {
   $('server-rows').replaceChildren(
     ...servers.map(server => {
@@ -136,7 +148,7 @@ function renderServers() {
         el('td', {}, stats.errors),
         el('td', {}, ms(stats.p50)),
         el('td', {}, ms(stats.p95)),
-        el('td', {}, server.lastError ?? ''),
+        el('td', {}, server.lastError ?? '', stderrOf(server)),
         el('td', {}, act('Start', 'start'), ' ', act('Stop', 'stop'), ' ', act('Restart', 'stop', 'start'))
       );
     })
