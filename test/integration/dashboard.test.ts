@@ -278,7 +278,9 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
       timeout: 20_000
     });
     expect(set.status, set.stderr).toBe(0);
-    const gateway = await start(config('token'), stateDir);
+    // A remote server each user logs in to on their own (never reached here).
+    const perUser = `  tracker:\n    url: http://127.0.0.1:9/mcp\n    auth: oauth\n    credentials: per-user\n`;
+    const gateway = await start(`${config('token')}${perUser}`, stateDir);
 
     // Without the cookie the API under /ui is closed, as /api is without a token.
     expect((await fetch(new URL('/ui/api/servers', gateway.url))).status).toBe(401);
@@ -308,6 +310,10 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
       expect.objectContaining({ name: 'mgw_dashboard', httpOnly: true, sameSite: 'Strict', path: '/ui' })
     ]);
     await shot(page, 'servers-logged-in');
+    // The per-user server says it needs a login, and how to log in.
+    expect(await page.locator('tr[data-server="tracker"]').textContent()).toContain(
+      'needs login: each user logs in on their own, with `mcp-gateway login tracker --token <their gateway token>`'
+    );
 
     // Logged in, the buttons work (the page sends its CSRF token).
     await page.getByRole('button', { name: 'Start fixture', exact: true }).click();
@@ -319,7 +325,13 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
       fetch(new URL('/ui/api/servers', gateway.url), {
         headers: { cookie: `mgw_dashboard=${cookie!.value}` }
       });
-    expect((await withCookie()).status).toBe(200);
+    const listed = await withCookie();
+    expect(listed.status).toBe(200);
+    const { servers } = (await listed.json()) as { servers: { id: string; login: string | null }[] };
+    expect(servers.map(({ id, login }) => ({ id, login }))).toEqual([
+      { id: 'fixture', login: null },
+      { id: 'tracker', login: expect.stringContaining('mcp-gateway login tracker --token') }
+    ]);
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL(url => url.pathname === '/ui/login');
     const stale = await withCookie();

@@ -341,6 +341,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
               items: { type: 'string' },
               description:
                 'The last lines (at most 50) the server wrote to stderr, oldest first; empty for a remote server'
+            },
+            login: {
+              type: ['string', 'null'],
+              description:
+                'How to log in, for a remote server with credentials: per-user; null for the others'
             }
           }
         },

@@ -148,7 +148,7 @@ function renderServers() {
         el('td', {}, stats.errors),
         el('td', {}, ms(stats.p50)),
         el('td', {}, ms(stats.p95)),
-        el('td', {}, server.lastError ?? '', stderrOf(server)),
+        el('td', {}, server.login ?? server.lastError ?? '', stderrOf(server)),
         el('td', {}, act('Start', 'start'), ' ', act('Stop', 'stop'), ' ', act('Restart', 'stop', 'start'))
       );
     })
