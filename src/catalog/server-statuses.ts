@@ -7,6 +7,13 @@ export type ServerStatus = ReturnType<Upstream['status']> & {
   readonly description: string | null;
   /** Its tools in the catalog now. */
   readonly tools: number;
+  /** The last lines (at most 50) it wrote to stderr, oldest first. */
+  readonly stderr: readonly string[];
+  /**
+   * How to log in, for a remote server with `credentials: per-user` (each principal logs in on its
+   * own, so the gateway's own view of it always needs one); null for any other server.
+   */
+  readonly login: string | null;
 };
 
 /**
@@ -39,7 +46,9 @@ export class ServerStatuses {
     return {
       ...upstream.status(),
       description: upstream.spec.description ?? null,
-      tools: counts.get(upstream.id) ?? 0
+      tools: counts.get(upstream.id) ?? 0,
+      stderr: upstream.stderrTail(),
+      login: perUserLogin(upstream)
     };
   }
 
@@ -51,4 +60,10 @@ export class ServerStatuses {
     }
     return counts;
   }
+}
+
+/** How each user logs in to `upstream`'s server, when it has `credentials: per-user`. */
+function perUserLogin({ spec }: Upstream): string | null {
+  if (spec.kind !== 'remote' || spec.remote.oauth?.credentials !== 'per-user') return null;
+  return `needs login: each user logs in on their own, with \`mcp-gateway login ${spec.id} --token <their gateway token>\` or through their MCP client's OAuth prompt`;
 }

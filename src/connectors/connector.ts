@@ -49,6 +49,8 @@ export interface Connector {
    * image id), or undefined when there is none or it cannot be known now.
    */
   identify?(): Promise<string | undefined>;
+  /** The last lines the server wrote to stderr, oldest first (a server run as a process only). */
+  stderrTail?(): string[];
 }
 
 /**

@@ -3,6 +3,7 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ExitInfo, Runtime, ServerProcess } from '../runtime/runtime.js';
 import type { Connector, Link, LinkEnd } from './connector.js';
+import { LineTail } from './line-tail.js';
 import { MAX_LINE_BYTES, StreamTransport } from './stream-transport.js';
 
 export interface StdioConnectorOptions<S extends StdioSpec> {
@@ -13,6 +14,9 @@ export interface StdioConnectorOptions<S extends StdioSpec> {
   /** Longest line accepted on the server's stdout; the default is 64 MiB. */
   readonly maxLineBytes?: number;
 }
+
+/** Lines of a server's stderr kept for the status views (across its restarts). */
+const STDERR_TAIL_LINES = 50;
 
 /** How long an ended stdout waits for the process's exit status before it counts as the exit. */
 const EXIT_GRACE_MS = 200;
@@ -26,11 +30,13 @@ const STDOUT_ENDED: LinkEnd = {
 /**
  * Connects to a server that runs as a process (a container or a local one) and speaks MCP on its
  * stdio: each `open()` starts the process through the runtime and frames MCP over its streams. The
- * server's stderr and its stdout lines that are not JSON-RPC are logged here; a stdout line over
+ * server's stderr (whose last lines it also keeps, {@link stderrTail}) and its stdout lines that
+ * are not JSON-RPC are logged here; a stdout line over
  * `maxLineBytes` is dropped and reported through the link's `onfault`.
  */
 export class StdioConnector<S extends StdioSpec = StdioSpec> implements Connector {
   private readonly log: Logger;
+  private readonly stderr = new LineTail(STDERR_TAIL_LINES);
 
   constructor(private readonly options: StdioConnectorOptions<S>) {
     this.log = options.log.child({ server: options.spec.id });
@@ -79,7 +85,12 @@ export class StdioConnector<S extends StdioSpec = StdioSpec> implements Connecto
     return link;
   }
 
+  stderrTail(): string[] {
+    return this.stderr.read();
+  }
+
   private readonly onStderr = (line: string) => {
+    this.stderr.push(line);
     this.log.info({ stream: 'stderr', line }, 'server stderr');
   };
 }

@@ -273,6 +273,11 @@ export class Upstream {
     };
   }
 
+  /** The last lines the server wrote to stderr, oldest first; none for a remote server. */
+  stderrTail(): string[] {
+    return this.options.connector.stderrTail?.() ?? [];
+  }
+
   /**
    * Calls `tool` (the server's own name for it), starting the server first if needed. Resolves with
    * the server's result unchanged; rejects with a `GatewayError` for local failures or the server's

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -65,9 +65,13 @@ servers:
 ${boxed ? `  boxed:\n    image: ${fixtureImage}\n` : ''}`;
 }
 
-async function start(text: string, stateDir?: string): Promise<GatewayProcess> {
+async function start(
+  text: string,
+  stateDir?: string,
+  env: Record<string, string> = {}
+): Promise<GatewayProcess> {
   const gateway = await GatewayProcess.start(text, {
-    env: { MCP_GATEWAY_OWNER: TEST_OWNER },
+    env: { MCP_GATEWAY_OWNER: TEST_OWNER, ...env },
     ...(stateDir ? { stateDir } : {})
   });
   cleanups.push(() => gateway.dispose());
@@ -274,7 +278,9 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
       timeout: 20_000
     });
     expect(set.status, set.stderr).toBe(0);
-    const gateway = await start(config('token'), stateDir);
+    // A remote server each user logs in to on their own (never reached here).
+    const perUser = `  tracker:\n    url: http://127.0.0.1:9/mcp\n    auth: oauth\n    credentials: per-user\n`;
+    const gateway = await start(`${config('token')}${perUser}`, stateDir);
 
     // Without the cookie the API under /ui is closed, as /api is without a token.
     expect((await fetch(new URL('/ui/api/servers', gateway.url))).status).toBe(401);
@@ -304,6 +310,10 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
       expect.objectContaining({ name: 'mgw_dashboard', httpOnly: true, sameSite: 'Strict', path: '/ui' })
     ]);
     await shot(page, 'servers-logged-in');
+    // The per-user server says it needs a login, and how to log in.
+    expect(await page.locator('tr[data-server="tracker"]').textContent()).toContain(
+      'needs login: each user logs in on their own, with `mcp-gateway login tracker --token <their gateway token>`'
+    );
 
     // Logged in, the buttons work (the page sends its CSRF token).
     await page.getByRole('button', { name: 'Start fixture', exact: true }).click();
@@ -315,11 +325,85 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
       fetch(new URL('/ui/api/servers', gateway.url), {
         headers: { cookie: `mgw_dashboard=${cookie!.value}` }
       });
-    expect((await withCookie()).status).toBe(200);
+    const listed = await withCookie();
+    expect(listed.status).toBe(200);
+    const { servers } = (await listed.json()) as { servers: { id: string; login: string | null }[] };
+    expect(servers.map(({ id, login }) => ({ id, login }))).toEqual([
+      { id: 'fixture', login: null },
+      { id: 'tracker', login: expect.stringContaining('mcp-gateway login tracker --token') }
+    ]);
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL(url => url.pathname === '/ui/login');
     const stale = await withCookie();
     expect(stale.status).toBe(401);
     expect(await stale.json()).toMatchObject({ error: { message: expect.stringContaining('/ui/login') } });
+  });
+
+  it('reloads servers.yaml from the Config page: a new server appears; a broken config shows its problems and changes nothing', async () => {
+    // Only the button (and the API) reload here: the file watcher would race the test's edits.
+    const gateway = await start(config(), undefined, { GATEWAY_WATCH_CONFIG: 'false' });
+    const file = path.join(gateway.dir, 'servers.yaml');
+    const page = await openPage();
+    await page.goto(new URL('/ui', gateway.url).href);
+    await page.locator('body[data-loaded=true]').waitFor();
+    await goTo(page, 'Config');
+    await expect
+      .poll(() => page.locator('#reload-result').textContent())
+      .toBe('No reload since the gateway started.');
+
+    const added = `${config()}  second:\n    description: The second fixture\n    command: ["${process.execPath}", "${FIXTURE_SERVER}"]\n`;
+    writeFileSync(file, added);
+    await page.getByRole('button', { name: 'Reload servers.yaml' }).click();
+    await expect.poll(() => page.locator('#reload-result').textContent()).toMatch(/applied; added second\./);
+    await expect.poll(() => page.locator('#config-text').textContent()).toContain('The second fixture');
+    await shot(page, 'config-reloaded');
+    await goTo(page, 'Servers');
+    await expect.poll(() => page.locator('tr[data-server="second"]').count()).toBe(1);
+
+    // A broken config: its problems, with file:line:col, and nothing changes.
+    writeFileSync(file, `${added}  broken:\n    command: 42\n`);
+    expectRefusal(page, '/ui/api/reload');
+    await goTo(page, 'Config');
+    await page.getByRole('button', { name: 'Reload servers.yaml' }).click();
+    await expect.poll(() => page.locator('#reload-result').textContent()).toMatch(/refused, nothing changed/);
+    const problems = await page.locator('#reload-problems li').allTextContents();
+    expect(problems).toEqual([expect.stringMatching(/servers\.yaml:\d+:\d+: .*broken/)]);
+    await shot(page, 'config-refused');
+    expect((await gateway.health()).servers.map(server => server.id).sort()).toEqual(['fixture', 'second']);
+    await goTo(page, 'Servers');
+    expect(await page.locator('tr[data-server="broken"]').count()).toBe(0);
+
+    // A reload asked for elsewhere shows up live (the config_reloaded event).
+    writeFileSync(file, config());
+    await goTo(page, 'Config');
+    const reloaded = await fetch(new URL('/api/reload', gateway.url), { method: 'POST' });
+    expect(reloaded.status).toBe(200);
+    await expect
+      .poll(() => page.locator('#reload-result').textContent())
+      .toMatch(/applied; removed second\./);
+    expect(await page.locator('#reload-problems li').count()).toBe(0);
+  });
+
+  it("shows the tail of a server's stderr (in /api/servers and on the Servers page)", async () => {
+    const gateway = await start(`${config()}  noisy:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    env: { FIXTURE_STDERR: "noisy: using the default region" }
+`);
+    type Listed = { servers: { id: string; stderr: string[] }[] };
+    const listed = async () =>
+      ((await (await fetch(new URL('/api/servers', gateway.url))).json()) as Listed).servers;
+    await expect
+      .poll(async () => (await listed()).find(server => server.id === 'noisy')?.stderr)
+      .toEqual(['noisy: using the default region']);
+    expect((await listed()).find(server => server.id === 'fixture')?.stderr).toEqual([]);
+
+    const page = await openPage();
+    await page.goto(new URL('/ui', gateway.url).href);
+    await page.locator('body[data-loaded=true]').waitFor();
+    const tail = page.locator('tr[data-server="noisy"] details.stderr');
+    await tail.locator('summary').click();
+    await expect.poll(() => tail.locator('pre').textContent()).toBe('noisy: using the default region');
+    expect(await page.locator('tr[data-server="fixture"] details.stderr').count()).toBe(0);
+    await shot(page, 'servers-stderr');
   });
 });

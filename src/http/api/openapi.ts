@@ -335,7 +335,18 @@ export function openApiDocument(version: string): Record<string, unknown> {
             inFlight: { type: 'integer' },
             tools: { type: 'integer' },
             restarts: { type: 'integer', description: 'Starts after the first' },
-            lastError: { type: ['string', 'null'] }
+            lastError: { type: ['string', 'null'] },
+            stderr: {
+              type: 'array',
+              items: { type: 'string' },
+              description:
+                'The last lines (at most 50) the server wrote to stderr, oldest first; empty for a remote server'
+            },
+            login: {
+              type: ['string', 'null'],
+              description:
+                'How to log in, for a remote server with credentials: per-user; null for the others'
+            }
           }
         },
         CallToolResult: {

@@ -105,6 +105,18 @@ function statsOf(server) {
   };
 }
 
+/** The tail of a server's stderr, folded under its last error (nothing when it wrote none). */
+function stderrOf(server) {
+  const lines = server.stderr ?? [];
+  if (lines.length === 0) return '';
+  return el(
+    'details',
+    { class: 'stderr' },
+    el('summary', {}, `stderr (last ${lines.length} line${lines.length === 1 ? '' : 's'})`),
+    el('pre', {}, lines.join('\n'))
+  );
+}
+
 function renderServers() {
   $('server-rows').replaceChildren(
     ...servers.map(server => {
@@ -136,7 +148,7 @@ function renderServers() {
         el('td', {}, stats.errors),
         el('td', {}, ms(stats.p50)),
         el('td', {}, ms(stats.p95)),
-        el('td', {}, server.lastError ?? ''),
+        el('td', {}, server.login ?? server.lastError ?? '', stderrOf(server)),
         el('td', {}, act('Start', 'start'), ' ', act('Stop', 'stop'), ' ', act('Restart', 'stop', 'start'))
       );
     })
@@ -425,8 +437,51 @@ async function loadConfig() {
   const body = await response.json();
   if (!response.ok) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
   const { file, text } = body;
-  $('config-file').textContent = `${file} (read-only; a change takes a restart)`;
+  $('config-file').textContent = `${file} (read-only here; edit the file, then reload)`;
   $('config-text').textContent = text;
+  const { last } = await api('/reload');
+  showReload(last);
+}
+
+/** Shows a reload's result (`GET`/`POST /api/reload`): applied or refused, and why. */
+function showReload(result) {
+  const problems = $('reload-problems');
+  problems.replaceChildren(...(result?.problems ?? []).map(problem => el('li', {}, problem)));
+  if (!result) {
+    $('reload-result').textContent = 'No reload since the gateway started.';
+    return;
+  }
+  const at = `${when(result.at)} (${result.trigger})`;
+  if (!result.ok) {
+    $('reload-result').textContent =
+      `Last reload ${at}: refused, nothing changed. Fix these problems in ${result.file} and reload again:`;
+    return;
+  }
+  const listed = (label, names) => (names.length > 0 ? `${label} ${names.join(', ')}` : '');
+  const changes = [
+    listed('added', result.added),
+    listed('changed', result.changed),
+    listed('removed', result.removed)
+  ].filter(Boolean);
+  const restart =
+    result.restartNeeded.length > 0
+      ? ` Restart the gateway to apply: ${result.restartNeeded.join(', ')}.`
+      : '';
+  $('reload-result').textContent =
+    `Last reload ${at}: applied; ${changes.length > 0 ? changes.join('; ') : 'no server changed'}.${restart}`;
+}
+
+/** Asks for a reload; a refused config (422) is a result to show, not a failure of the page. */
+async function reload() {
+  const response = await fetch('/ui/api/reload', {
+    method: 'POST',
+    headers: { accept: 'application/json', 'x-csrf-token': csrf }
+  });
+  const body = await response.json();
+  if (!response.ok && response.status !== 422)
+    throw new Error(body.error?.message ?? `HTTP ${response.status}`);
+  showReload(body);
+  await Promise.all([loadConfig(), loadServers(), loadCatalog()]);
 }
 
 // ---- events: the live part
@@ -464,6 +519,10 @@ function listen() {
     log(event);
     refreshSoon();
   });
+  source.addEventListener('config_reloaded', event => {
+    log(event);
+    void guarded(() => Promise.all([loadConfig(), loadServers(), loadCatalog()]))();
+  });
   for (const type of ['session_opened', 'session_closed']) {
     source.addEventListener(type, event => {
       log(event);
@@ -485,6 +544,7 @@ async function main() {
   });
   window.addEventListener('hashchange', showPage);
   $('tool-search').addEventListener('input', renderTools);
+  $('reload').addEventListener('click', guarded(reload));
   $('history-filter').addEventListener('submit', event => {
     event.preventDefault();
     void guarded(loadHistory)();
