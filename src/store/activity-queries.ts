@@ -55,6 +55,8 @@ export interface RequestFilter {
   readonly since?: string | undefined;
   /** Pagination: only requests with a smaller id (the previous page's `nextBefore`). */
   readonly before?: number | undefined;
+  /** Only requests with a greater id: what came since a reader last looked (the newest id it has). */
+  readonly after?: number | undefined;
   readonly limit: number;
 }
 
@@ -165,6 +167,7 @@ export class ActivityQueries {
     // Stored times are UTC ISO strings with milliseconds; compare like with like.
     add('started_at >= ?', filter.since === undefined ? undefined : new Date(filter.since).toISOString());
     add('id < ?', filter.before);
+    add('id > ?', filter.after);
     const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
     const rows = this.db
       .prepare(`SELECT * FROM requests ${where} ORDER BY id DESC LIMIT ?`)

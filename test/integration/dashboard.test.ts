@@ -384,6 +384,36 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
     expect(await page.locator('#reload-problems li').count()).toBe(0);
   });
 
+  it("counts every call of the last hour, past the API's page of 1,000, and then only what is new", async () => {
+    // More calls in a minute than the default request limit allows one address.
+    const gateway = await start(
+      config().replace(
+        '  auth: { mode: none }',
+        '  auth: { mode: none }\n  limits: { requestsPerMinute: 100000 }'
+      )
+    );
+    const call = (text: string) =>
+      fetch(new URL('/api/tools/fixture__echo/call', gateway.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ arguments: { text } })
+      }).then(response => expect(response.status).toBe(200));
+    const calls = async (count: number) => {
+      for (let round = 0; round < count / 50; round++) {
+        await Promise.all(Array.from({ length: 50 }, (_, index) => call(`${round}-${index}`)));
+      }
+    };
+    await calls(1_250);
+    const page = await openPage();
+    await page.goto(new URL('/ui', gateway.url).href);
+    await page.locator('body[data-loaded=true]').waitFor();
+    const callsCell = page.locator('tr[data-server="fixture"] td').nth(3);
+    await expect.poll(() => callsCell.textContent(), { timeout: 10_000 }).toBe('1250');
+    // Calls made while the page is open arrive as events; the page reads only the new ones.
+    await calls(50);
+    await expect.poll(() => callsCell.textContent(), { timeout: 10_000 }).toBe('1300');
+  });
+
   it("shows the tail of a server's stderr (in /api/servers and on the Servers page)", async () => {
     const gateway = await start(`${config()}  noisy:
     command: ["${process.execPath}", "${FIXTURE_SERVER}"]

@@ -40,6 +40,7 @@ const RequestsQuery = z.strictObject({
   session: z.string().min(1).optional(),
   since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
   before: z.coerce.number().int().positive().optional(),
+  after: z.coerce.number().int().nonnegative().optional(),
   limit: limit(1000, 100)
 });
 const SessionsQuery = z.strictObject({

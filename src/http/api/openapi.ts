@@ -209,6 +209,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
             query('before', 'page: requests with a smaller id (the previous nextBefore)', {
               type: 'integer'
             }),
+            query('after', 'only requests with a greater id (the newest id a reader has)', {
+              type: 'integer',
+              minimum: 0
+            }),
             query('limit', 'page size', { type: 'integer', minimum: 1, maximum: 1000, default: 100 })
           ],
           responses: {

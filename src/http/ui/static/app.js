@@ -352,10 +352,36 @@ async function loadHistory() {
   );
 }
 
-/** The last hour's requests (up to the API's page of 1000): the servers' figures and the charts. */
-async function loadHour() {
+/** Pages of 1,000 read at most in one go: the figures cover up to 100,000 requests an hour. */
+const HOUR_PAGES = 100;
+let hourRead = Promise.resolve();
+
+/**
+ * The last hour's requests, for the servers' figures and the charts: read whole the first time,
+ * page by page; afterwards only what is newer than the newest one held (`after`), and what has
+ * fallen out of the hour is dropped. One read at a time: a refresh during a read follows it.
+ */
+function loadHour() {
+  hourRead = hourRead.then(readHour, readHour);
+  return hourRead;
+}
+
+async function readHour() {
   const since = new Date(Date.now() - HOUR_MS).toISOString();
-  hourOfRequests = (await api(`/requests?since=${encodeURIComponent(since)}&limit=1000`)).requests;
+  const newest = hourOfRequests[0]?.id;
+  const fresh = [];
+  let before;
+  for (let page = 0; page < HOUR_PAGES; page++) {
+    const query = new URLSearchParams({ since, limit: '1000' });
+    if (newest !== undefined) query.set('after', String(newest));
+    if (before !== undefined) query.set('before', String(before));
+    const { requests, nextBefore } = await api(`/requests?${query}`);
+    fresh.push(...requests);
+    if (nextBefore === null) break;
+    before = nextBefore;
+  }
+  const start = Date.now() - HOUR_MS;
+  hourOfRequests = [...fresh, ...hourOfRequests].filter(r => Date.parse(r.startedAt) >= start);
   renderServers();
   if (location.hash === '#charts') drawCharts();
 }
