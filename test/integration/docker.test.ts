@@ -341,7 +341,8 @@ servers:
     await docker.getImage(images.everything).tag(tag);
     const second = await startGateway(config, { stateDir });
     await second.discovered(60_000);
-    expect(second.logs.some(line => line.msg === 'discovery finished')).toBe(true);
+    // Its stderr is read apart from the HTTP answers: the line may come a moment after /healthz.
+    await second.waitForLog(line => line.msg === 'discovery finished', 10_000);
     const after = await clientOf(second);
     const names = (await after.listTools()).tools.map(t => t.name);
     expect(names).toContain('swap__echo');
