@@ -185,6 +185,28 @@ export async function readGatewaySettings(file: string, err: (text: string) => v
   return result.config.raw.gateway;
 }
 
+/**
+ * How a command reaches the running gateway's API: the origin it serves at (from the config's
+ * gateway section and the command line's host and port) and the admin token (`--token`, else
+ * MCP_GATEWAY_TOKEN).
+ */
+export function runningGateway(
+  gateway: Awaited<ReturnType<typeof readGatewaySettings>>,
+  settings: { readonly host: string | undefined; readonly port: number | undefined },
+  flags: { readonly token?: string | undefined }
+): { origin: string; token: string | undefined } {
+  let mcpUrl: string;
+  try {
+    mcpUrl = gatewayUrl(gateway, { host: settings.host, port: settings.port });
+  } catch (error) {
+    throw new CommandError((error as Error).message);
+  }
+  return {
+    origin: mcpUrl.replace(/\/mcp$/, ''),
+    token: flags.token ?? (process.env.MCP_GATEWAY_TOKEN || undefined)
+  };
+}
+
 /** A new token made as `token create` makes one; the secret is the first line that command prints. */
 async function createToken(
   options: ConnectOptions,

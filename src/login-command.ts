@@ -1,6 +1,5 @@
 import { CommandError, commandFailed } from './admin-commands.js';
-import { readGatewaySettings } from './connect-command.js';
-import { gatewayUrl } from './connect/gateway-url.js';
+import { readGatewaySettings, runningGateway } from './connect-command.js';
 import type { CommandRun } from './cli.js';
 
 /** How long `login` waits for the browser to come back; the gateway drops the login then too. */
@@ -112,19 +111,9 @@ export function loginCli(action: 'login' | 'logout'): CommandRun {
       if (words.length !== 1)
         throw new CommandError(`${action} takes one server id: mcp-gateway ${action} SERVER`);
       const gateway = await readGatewaySettings(settings.configFile, text => process.stderr.write(text));
-      let mcpUrl: string;
-      try {
-        mcpUrl = gatewayUrl(gateway, { host: settings.host, port: settings.port });
-      } catch (error) {
-        throw new CommandError((error as Error).message);
-      }
+      const running = runningGateway(gateway, settings, flags);
       return await runLogin(
-        {
-          action,
-          server: words[0]!,
-          gateway: mcpUrl.replace(/\/mcp$/, ''),
-          token: flags.token ?? (process.env.MCP_GATEWAY_TOKEN || undefined)
-        },
+        { action, server: words[0]!, gateway: running.origin, token: running.token },
         { out: text => process.stdout.write(text), err: text => process.stderr.write(text) }
       );
     } catch (error) {

@@ -1,8 +1,7 @@
 import { CommandError, commandFailed } from './admin-commands.js';
 import type { CommandRun } from './cli.js';
 import type { ReloadResult } from './config-reloader.js';
-import { readGatewaySettings } from './connect-command.js';
-import { gatewayUrl } from './connect/gateway-url.js';
+import { readGatewaySettings, runningGateway } from './connect-command.js';
 
 /** How long `reload` waits for the gateway's answer (a reload answers once the new set is in place). */
 const RELOAD_WAIT_MS = 60_000;
@@ -72,18 +71,9 @@ export const reloadCli: CommandRun = async (_words, flags, settings) => {
       );
       return 1;
     }
-    let mcpUrl: string;
-    try {
-      mcpUrl = gatewayUrl(gateway, { host: settings.host, port: settings.port });
-    } catch (error) {
-      throw new CommandError((error as Error).message);
-    }
-    return await runReload(
-      {
-        gateway: mcpUrl.replace(/\/mcp$/, ''),
-        token: flags.token ?? (process.env.MCP_GATEWAY_TOKEN || undefined)
-      },
-      text => process.stderr.write(text)
+    const running = runningGateway(gateway, settings, flags);
+    return await runReload({ gateway: running.origin, token: running.token }, text =>
+      process.stderr.write(text)
     );
   } catch (error) {
     return commandFailed(error);

@@ -1,6 +1,6 @@
 import type { CallToolResult, LoggingLevel, Progress } from '@modelcontextprotocol/server';
 import { scopeOf, type Principal } from '../auth/principal.js';
-import type { Catalog, KindRoute } from '../catalog/catalog.js';
+import type { Catalog, CatalogCallOptions, KindRoute } from '../catalog/catalog.js';
 import { describeError, GatewayError, toProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CallOutcome, RequestRecord } from '../store/activity-log.js';
@@ -25,6 +25,23 @@ export interface CallRecord extends RequestRecord {
  */
 function ownerOf(principal: Principal | undefined): string | undefined {
   return principal && principal.kind !== 'anonymous' ? principal.id : undefined;
+}
+
+/**
+ * What the upstream is given for a request of `context`: its signal joined with `stopped` (the
+ * shutdown's), the caller's sinks and asker, and whose login a per-user server uses.
+ */
+function requestOptions(context: CallContext, stopped: AbortSignal): CatalogCallOptions {
+  return {
+    signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
+    ...(context.onprogress ? { onprogress: context.onprogress } : {}),
+    ...(context.onlog ? { onlog: context.onlog } : {}),
+    ...(context.logLevel ? { logLevel: context.logLevel } : {}),
+    ...(context.meta ? { meta: context.meta } : {}),
+    ...(context.asker ? { asker: context.asker } : {}),
+    ...(context.inputRequired ? { inputRequired: context.inputRequired } : {}),
+    principal: ownerOf(context.principal)
+  };
 }
 
 /** Told of every finished call. Must not throw, and must be quick: it runs on the call's path. */
@@ -125,15 +142,7 @@ export class CallRunner {
     }
     this.running++;
     try {
-      const request = this.options.catalog.request(route, subject, send, {
-        signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
-        ...(context.onprogress ? { onprogress: context.onprogress } : {}),
-        ...(context.onlog ? { onlog: context.onlog } : {}),
-        ...(context.logLevel ? { logLevel: context.logLevel } : {}),
-        ...(context.asker ? { asker: context.asker } : {}),
-        ...(context.inputRequired ? { inputRequired: context.inputRequired } : {}),
-        principal: ownerOf(context.principal)
-      });
+      const request = this.options.catalog.request(route, subject, send, requestOptions(context, stopped));
       return (await untilAborted(request, stopped, stoppedError)).result;
     } finally {
       this.running--;
@@ -162,16 +171,11 @@ export class CallRunner {
       if (!this.allows(context.principal, name)) {
         throw new GatewayError('forbidden', `tool ${name} is outside the scope of ${context.principal!.id}`);
       }
-      const call = catalog.callTool(name, (args ?? {}) as Record<string, unknown>, {
-        signal: context.signal ? AbortSignal.any([context.signal, stopped]) : stopped,
-        ...(context.onprogress ? { onprogress: context.onprogress } : {}),
-        ...(context.onlog ? { onlog: context.onlog } : {}),
-        ...(context.logLevel ? { logLevel: context.logLevel } : {}),
-        ...(context.meta ? { meta: context.meta } : {}),
-        ...(context.asker ? { asker: context.asker } : {}),
-        ...(context.inputRequired ? { inputRequired: context.inputRequired } : {}),
-        principal: ownerOf(context.principal)
-      });
+      const call = catalog.callTool(
+        name,
+        (args ?? {}) as Record<string, unknown>,
+        requestOptions(context, stopped)
+      );
       // Not every wait honours the signal at once (a queue slot, a cold start): the stop does.
       const outcome = await untilAborted(call, stopped, () => this.stoppedError(name));
       let result = outcome.result;
