@@ -21,6 +21,37 @@ const STOP_WORDS = new Set(
 );
 
 /**
+ * Words a user says for what tools call otherwise: each group's words stand for one another in a
+ * query (at {@link SYNONYM_WEIGHT}). General software and web vocabulary, not any one server's.
+ */
+const SYNONYM_GROUPS = [
+  ['create', 'make', 'new', 'add'],
+  ['delete', 'remove', 'erase'],
+  ['read', 'show', 'view', 'display', 'see'],
+  ['search', 'find', 'look', 'lookup'],
+  ['issue', 'bug', 'ticket'],
+  ['repository', 'repo'],
+  ['directory', 'folder', 'dir'],
+  ['fork', 'copy', 'clone', 'duplicate'],
+  ['navigate', 'go', 'visit', 'browse', 'goto'],
+  ['screenshot', 'capture', 'image', 'picture'],
+  ['click', 'press', 'tap'],
+  ['post', 'send'],
+  ['kubernetes', 'k8s', 'kube'],
+  ['database', 'db'],
+  ['message', 'msg'],
+  ['size', 'big', 'large'],
+  ['direction', 'route', 'driving'],
+  ['configuration', 'config', 'settings'],
+  ['pull', 'pr'],
+  ['merge', 'mr']
+];
+/** How much a synonym counts against the word itself. */
+const SYNONYM_WEIGHT = 0.6;
+/** How much two adjacent words joined (stack trace → stacktrace) count. */
+const JOINED_WEIGHT = 0.6;
+
+/**
  * The words of `text`, lower-cased and reduced to a common stem: split at every character that is
  * not a letter or digit (so `__`, `_` and `-` separate) and at camelCase humps (`listPullRequests`
  * → list, pull, request), stop words left out.
@@ -49,6 +80,33 @@ export function stem(word: string): string {
   else if (stemmed.endsWith('ed') && stemmed.length > 4) stemmed = stemmed.slice(0, -2);
   if (stemmed.endsWith('e') && stemmed.length > 3) stemmed = stemmed.slice(0, -1);
   return stemmed;
+}
+
+const SYNONYMS = new Map<string, string[]>();
+for (const group of SYNONYM_GROUPS) {
+  const stems = group.map(stem);
+  for (const word of stems)
+    SYNONYMS.set(
+      word,
+      stems.filter(other => other !== word)
+    );
+}
+
+/**
+ * The terms a query looks for, each with its weight: its own words (1), their synonyms and each two
+ * adjacent words joined into one (less), so a user's wording meets a tool's.
+ */
+export function queryTerms(query: string): Map<string, number> {
+  const words = tokenize(query);
+  const terms = new Map<string, number>();
+  const add = (term: string, weight: number) => terms.set(term, Math.max(terms.get(term) ?? 0, weight));
+  words.forEach((word, i) => {
+    add(word, 1);
+    for (const synonym of SYNONYMS.get(word) ?? []) add(synonym, SYNONYM_WEIGHT);
+    const next = words[i + 1];
+    if (next !== undefined) add(stem(`${word}${next}`), JOINED_WEIGHT);
+  });
+  return terms;
 }
 
 /** One tool as the index sees it: per word, its weighted count over the fields. */
@@ -100,11 +158,12 @@ export class ToolSearchIndex {
    * the list's order. A query with no indexed word matches nothing.
    */
   search(query: string, limit: number, visible: (tool: Tool) => boolean = () => true): Tool[] {
-    const words = [...new Set(tokenize(query))];
+    const terms = queryTerms(query);
+    const words = [...terms.keys()];
     const count = this.documents.length;
     const weights = words.map(word => {
       const frequency = this.documentFrequency.get(word) ?? 0;
-      return Math.log(1 + (count - frequency + 0.5) / (frequency + 0.5));
+      return terms.get(word)! * Math.log(1 + (count - frequency + 0.5) / (frequency + 0.5));
     });
     const scored: { tool: Tool; score: number; at: number }[] = [];
     this.documents.forEach((document, at) => {

@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
-import { stem, tokenize, ToolSearchIndex } from '../../src/catalog/tool-search.js';
+import { queryTerms, stem, tokenize, ToolSearchIndex } from '../../src/catalog/tool-search.js';
 
 const tool = (
   name: string,
@@ -54,12 +54,38 @@ describe('tokenize', () => {
   });
 });
 
+describe('queryTerms', () => {
+  it("weighs a query's own words 1, their synonyms and adjacent words joined less", () => {
+    const terms = queryTerms('stack trace of a bug');
+    expect(terms.get('stack')).toBe(1);
+    expect(terms.get('trac')).toBe(1);
+    expect(terms.get('bug')).toBe(1);
+    expect(terms.get('stacktrac')).toBeLessThan(1);
+    expect(terms.get('issu')).toBeLessThan(1);
+    expect(terms.get('ticket')).toBeLessThan(1);
+  });
+
+  it('keeps the higher weight of a word that is also a synonym', () => {
+    expect(queryTerms('find and search').get('search')).toBe(1);
+  });
+});
+
 describe('ToolSearchIndex', () => {
   it('ranks the tool whose name and description match best first', () => {
     const index = new ToolSearchIndex(TOOLS);
     expect(index.search('open a new issue on github', 3)[0]?.name).toBe('github__create_issue');
     expect(index.search('what time is it in Paris', 3)[0]?.name).toBe('time__getCurrentTime');
     expect(index.search('overwrite a file', 3)[0]?.name).toBe('fs__write_file');
+  });
+
+  it("meets a user's words with the tool's: synonyms and joined words", () => {
+    const index = new ToolSearchIndex(TOOLS);
+    expect(index.search('report a bug', 1)[0]?.name).toBe('github__create_issue');
+    const traces = new ToolSearchIndex([
+      tool('s__get_event_stacktrace', 'Get the stacktrace of an event'),
+      tool('s__list_events', 'List the events of an issue')
+    ]);
+    expect(traces.search('stack trace', 5).map(found => found.name)).toEqual(['s__get_event_stacktrace']);
   });
 
   it('counts parameter names and their descriptions', () => {
