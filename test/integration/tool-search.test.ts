@@ -35,6 +35,9 @@ servers:
   clock:
     command: ["${process.execPath}", "${FIXTURE_SERVER}", "${MARK}"]
     env: { FIXTURE_TOOLS: "echo,progress" }
+  asker:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}", "${MARK}"]
+    env: { FIXTURE_ASK: "1", FIXTURE_TOOLS: "ask" }
 `;
 
 let stateDir: string;
@@ -55,8 +58,15 @@ function createToken(...args: string[]): string {
 async function connect(era: Era, token: string): Promise<Client> {
   const client = new Client(
     { name: `search-${era}`, version: '1.0.0' },
-    { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : 'auto' } }
+    {
+      capabilities: { elicitation: { form: {} } },
+      versionNegotiation: { mode: era === 'legacy' ? 'legacy' : 'auto' }
+    }
   );
+  client.setRequestHandler('elicitation/create', () => ({
+    action: 'accept',
+    content: { name: `client-${era}` }
+  }));
   await client.connect(
     new StreamableHTTPClientTransport(gateway.url, {
       requestInit: { headers: { authorization: `Bearer ${token}` } }
@@ -83,7 +93,7 @@ async function serversNow(): Promise<{ states: string[]; processes: number }> {
   };
 }
 
-const STOPPED = { states: ['clock:stopped', 'fixture:stopped'], processes: 0 };
+const STOPPED = { states: ['asker:stopped', 'clock:stopped', 'fixture:stopped'], processes: 0 };
 
 const found = (result: { structuredContent?: unknown }) =>
   (result.structuredContent as { tools: Tool[] }).tools.map(tool => tool.name);
@@ -164,6 +174,41 @@ describe.each<Era>(['legacy', 'modern'])('call_tool, %s era', era => {
     expect(requests[0]).toMatchObject({ tool: 'fixture__echo', server: 'fixture', outcome: 'ok' });
     const callTools = await api<{ requests: unknown[] }>('/api/requests?tool=call_tool');
     expect(callTools.requests).toEqual([]);
+  });
+
+  it("passes the server's questions to the caller, and a cancellation to the server", async () => {
+    const client = await connect(era, admin);
+    const asked = await client.callTool({
+      name: 'call_tool',
+      arguments: { name: 'asker__ask', arguments: { what: 'elicit' } }
+    });
+    expect(textOf(asked)).toContain(`client-${era}`);
+
+    const controller = new AbortController();
+    const slow = client.callTool(
+      { name: 'call_tool', arguments: { name: 'fixture__slow', arguments: { ms: 5_000, tag: era } } },
+      { signal: controller.signal }
+    );
+    slow.catch(() => undefined);
+    setTimeout(() => controller.abort(), 300);
+    await expect(slow).rejects.toBeDefined();
+    await waitUntil(async () => {
+      const { requests } = await api<{ requests: { tool: string; outcome: string }[] }>(
+        '/api/requests?tool=fixture__slow'
+      );
+      return (
+        requests.filter(request => request.outcome === 'cancelled').length === (era === 'legacy' ? 1 : 2)
+      );
+    });
+  });
+
+  it('still takes a direct call of a real tool name, with its checks', async () => {
+    const client = await connect(era, admin);
+    const echoed = await client.callTool({ name: 'fixture__echo', arguments: { text: 'direct' } });
+    expect(textOf(echoed)).toBe('direct');
+    await expect(client.callTool({ name: 'fixture__nope', arguments: {} })).rejects.toMatchObject({
+      code: -32602
+    });
   });
 
   it('answers bad input with tool errors that say what to do', async () => {
