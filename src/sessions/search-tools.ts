@@ -123,7 +123,7 @@ export class SearchTools {
     }
     if (query.length > MAX_QUERY_LENGTH) {
       return toolError(
-        `search_tools read no query of ${query.length} characters: at most ${MAX_QUERY_LENGTH} are accepted; ask in a few words`
+        `search_tools: the query is ${query.length} characters long, over the limit of ${MAX_QUERY_LENGTH}; say in a few words what you want to do`
       );
     }
     if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_SEARCH_LIMIT) {

@@ -220,7 +220,7 @@ describe.each<Era>(['legacy', 'modern'])('call_tool, %s era', era => {
     };
     expect(await call('search_tools', { query: '' })).toMatch(/search_tools needs a query/);
     expect(await call('search_tools', { query: 'word '.repeat(2_000) })).toBe(
-      'search_tools read no query of 10000 characters: at most 1000 are accepted; ask in a few words'
+      'search_tools: the query is 10000 characters long, over the limit of 1000; say in a few words what you want to do'
     );
     expect(await call('search_tools', { query: 'echo', limit: 50 })).toMatch(
       /limit must be a whole number from 1 to 20/

@@ -48,7 +48,10 @@ describe('SearchTools', () => {
     [{}, /needs a query/],
     [{ query: '   ' }, /needs a query/],
     [{ query: 42 }, /needs a query/],
-    [{ query: 'x'.repeat(10_000) }, new RegExp(`10000 characters: at most ${MAX_QUERY_LENGTH}`)],
+    [
+      { query: 'x'.repeat(10_000) },
+      new RegExp(`10000 characters long, over the limit of ${MAX_QUERY_LENGTH};`)
+    ],
     [{ query: 'log', limit: 0 }, /limit must be a whole number from 1 to 20/],
     [{ query: 'log', limit: 21 }, /limit must be/],
     [{ query: 'log', limit: 2.5 }, /limit must be/]
