@@ -238,7 +238,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       ),
     listWaitMs: LIST_WAIT_MS,
     pageSize: PAGE_SIZE,
-    inputStates: new InputStates()
+    inputStates: new InputStates(),
+    expose: gatewaySettings.expose
   };
   const legacy = new LegacySessions(() => createGatewayServer(serverOptions), log, {
     tracker: observe.tracker,

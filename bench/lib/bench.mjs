@@ -9,6 +9,7 @@ import { concurrency } from '../sections/concurrency.mjs';
 import { memory } from '../sections/memory.mjs';
 import { profile } from '../sections/profile.mjs';
 import { remoteCalls } from '../sections/remote.mjs';
+import { toolSearch } from '../sections/tool-search.mjs';
 import { tracking } from '../sections/tracking.mjs';
 import { warmCalls } from '../sections/warm.mjs';
 import { runCleanups, sweepContainers } from './cleanup.mjs';
@@ -26,6 +27,7 @@ const SECTIONS = [
   ['memory', '5. memory', memory],
   ['tracking', '6. tracking', tracking],
   ['remote', '7. a remote server', remoteCalls],
+  ['search', '8. tool search', toolSearch],
   ['profile', 'profile of the hot path', profile]
 ];
 

@@ -64,7 +64,8 @@ export class GatewayChild {
   }
 
   /**
-   * Writes `config` to `dir/servers.yaml` and starts the gateway on it. `stateDir` defaults to
+   * Writes `config` to `dir/servers.yaml` and starts the gateway on it, with `gatewaySettings` (YAML lines
+   * under `gateway:`, e.g. `['expose: search']`) beside the bench's own settings. `stateDir` defaults to
    * `dir/data`. `nodeArgs` go to node itself (`--cpu-prof`, ...). `inspect` opens the inspector on a
    * loopback port so the bench can force a garbage collection before reading memory.
    */
@@ -72,6 +73,7 @@ export class GatewayChild {
     dir,
     config,
     stateDir,
+    gatewaySettings = [],
     nodeArgs = [],
     inspect = false,
     logLevel = 'info',
@@ -79,7 +81,11 @@ export class GatewayChild {
   }) {
     mkdirSync(dir, { recursive: true });
     const configFile = path.join(dir, 'servers.yaml');
-    writeFileSync(configFile, `${settingsPrefix}${config}`);
+    const settings =
+      gatewaySettings.length > 0
+        ? `gateway:\n${gatewaySettings.map(line => `  ${line}\n`).join('')}${settingsPrefix.replace(/^gateway:\n/, '')}`
+        : settingsPrefix;
+    writeFileSync(configFile, `${settings}${config}`);
     stateDir = path.resolve(stateDir ?? path.join(dir, 'data'));
     // Below `info` the gateway does not log where it listens: give it a free port and poll it.
     const logsUrl = ['info', 'debug', 'trace'].includes(logLevel);

@@ -1,5 +1,6 @@
 // Turns the results into the target checks and the markdown report. Targets are checked here and
 // only here: they are goals for the code, reported as met or not met, never asserted in tests.
+import { renderToolSearch, toolSearchTargets } from '../sections/tool-search.mjs';
 
 /** The targets, for a 2-core machine. */
 export const TARGETS = {
@@ -146,6 +147,7 @@ export function checkTargets(results) {
       met: memory.leak.leakFree
     });
   }
+  rows.push(...toolSearchTargets(results.sections.search));
   return rows;
 }
 
@@ -534,6 +536,7 @@ export function renderMarkdown(results) {
       );
     }
   }
+  out.push(...renderToolSearch(sections.search, table));
   const failed = Object.entries(sections).filter(([, value]) => value?.error);
   if (failed.length > 0) {
     out.push('## Sections that failed', '');

@@ -291,6 +291,11 @@ export const GatewaySettingsSchema = z
     sessionTimeout: seconds('sessionTimeout')
       .positive('sessionTimeout must be more than 0 seconds')
       .default(1800),
+    /**
+     * What clients are listed: `all` tools, or `search`: two tools, `search_tools` and `call_tool`,
+     * that find and call the others (for clients that cap their tools, or a model's context).
+     */
+    expose: z.enum(['all', 'search'], { error: 'expose must be all or search' }).default('all'),
     auth: AuthSchema.prefault({}),
     limits: LimitsSchema.prefault({})
   })

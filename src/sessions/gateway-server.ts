@@ -12,6 +12,7 @@ import { identityOf } from './client-identity.js';
 import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
 import { requestLogging, type SessionLogLevels } from './session-log-levels.js';
 import { serveResourceSubscriptions, type ResourceSubscriptions } from './resource-subscriptions.js';
+import { SEARCH_TOOLS, SearchTools, type Expose } from './search-tools.js';
 
 /** What every client-facing MCP server instance shares. */
 export interface GatewayServerOptions {
@@ -32,6 +33,8 @@ export interface GatewayServerOptions {
   readonly subscriptions?: ResourceSubscriptions;
   /** Seals the `requestState` of the `input_required` results passed to 2026-era clients (none: not passed). */
   readonly inputStates?: InputStates | undefined;
+  /** `search`: clients are listed `search_tools` and `call_tool` instead of every tool (default `all`). */
+  readonly expose?: Expose | undefined;
 }
 
 /** The list methods: each pages through one kind of the catalog. */
@@ -79,7 +82,16 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     return {};
   });
 
+  const search =
+    options.expose === 'search'
+      ? new SearchTools({
+          tools: () => options.catalog.listTools(options.listWaitMs),
+          allows: (principal, name) => options.runner.allows(principal, name)
+        })
+      : undefined;
+
   server.setRequestHandler('tools/list', async (request, ctx) => {
+    if (search) return { tools: [...SEARCH_TOOLS] };
     const principal = principalOfAuth(ctx.http?.authInfo);
     const all = await options.catalog.listTools(options.listWaitMs);
     const tools = principal ? all.filter(tool => options.runner.allows(principal, tool.name)) : all;
@@ -155,32 +167,39 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   if (subscribe) serveResourceSubscriptions(server, options.subscriptions);
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
-    const { name, arguments: args, _meta: meta } = request.params;
+    const { name: called, arguments: calledArgs, _meta: meta } = request.params;
     const { progressToken, ...forwardedMeta } = meta ?? {};
     const logging = requestLogging(ctx, sessionLevel);
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
-    // A 2026-era caller answers the server's questions with a retry, in rounds (see input-states.ts).
-    const round = inputRoundOf(options.inputStates, ctx, `tool ${name}`);
-    const run = (request?: RoundRequest) =>
-      options.runner.run(name, args, {
-        principal: principalOfAuth(ctx.http?.authInfo),
-        sessionId: ctx.sessionId,
-        // A 2026-era request names its client in its envelope; a session was named at initialize.
-        clientKey:
-          envelope && ctx.sessionId === undefined
-            ? clientKeyOf(identityOf(envelope, undefined, principalOfAuth(ctx.http?.authInfo)?.id))
-            : undefined,
-        signal: request?.signal ?? ctx.mcpReq.signal,
-        meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
-        onprogress: request?.onprogress ?? progressTo(ctx, progressToken),
-        onlog: request?.onlog ?? logging.onlog,
-        logLevel: logging.level,
-        asker: request?.asker ?? callerAsker(server, ctx),
-        inputRequired: request?.retry
-      });
-    try {
+    // The one path of a tool's call; `call_tool` takes it too, with the real tool's name.
+    const direct = async (name: string, args: Record<string, unknown> | undefined) => {
+      // A 2026-era caller answers the server's questions with a retry, in rounds (see input-states.ts).
+      const round = inputRoundOf(options.inputStates, ctx, `tool ${name}`);
+      const run = (request?: RoundRequest) =>
+        options.runner.run(name, args, {
+          principal: principalOfAuth(ctx.http?.authInfo),
+          sessionId: ctx.sessionId,
+          // A 2026-era request names its client in its envelope; a session was named at initialize.
+          clientKey:
+            envelope && ctx.sessionId === undefined
+              ? clientKeyOf(identityOf(envelope, undefined, principalOfAuth(ctx.http?.authInfo)?.id))
+              : undefined,
+          signal: request?.signal ?? ctx.mcpReq.signal,
+          meta: Object.keys(forwardedMeta).length > 0 ? forwardedMeta : undefined,
+          onprogress: request?.onprogress ?? progressTo(ctx, progressToken),
+          onlog: request?.onlog ?? logging.onlog,
+          logLevel: logging.level,
+          asker: request?.asker ?? callerAsker(server, ctx),
+          inputRequired: request?.retry
+        });
       const sinks = { onprogress: progressTo(ctx, progressToken), onlog: logging.onlog };
       return round ? await round.run(sinks, run) : await run();
+    };
+    try {
+      if (search?.handles(called)) {
+        return await search.call(called, calledArgs, principalOfAuth(ctx.http?.authInfo), direct);
+      }
+      return await direct(called, calledArgs);
     } catch (error) {
       throw toProtocolError(error);
     }

@@ -322,6 +322,14 @@ describe('parseConfig: located problems', () => {
     expect(problems[0]?.message).toMatch(message);
   });
 
+  it('reads gateway.expose, all by default, and points at a value it does not know', () => {
+    expect(loaded(parse('servers: {}\n')).raw.gateway.expose).toBe('all');
+    expect(loaded(parse('gateway: { expose: search }\nservers: {}\n')).raw.gateway.expose).toBe('search');
+    expect(problemsOf(parse('gateway:\n  expose: some\nservers: {}\n'))).toEqual([
+      { file: FILE, line: 2, col: 11, message: 'gateway.expose: expose must be all or search' }
+    ]);
+  });
+
   it('rejects an empty command list', () => {
     const problems = problemsOf(parse('servers:\n  a:\n    command: []\n'));
     expect(problems).toMatchObject([{ file: FILE, line: 3, col: 14 }]);
