@@ -142,6 +142,12 @@ export const ServerConfigSchema = z
       .optional(),
     /** A dotenv file (KEY=value lines) whose variables join `env`; relative to the config file. */
     envFile: z.string().min(1).optional(),
+    /**
+     * `auto` (default): what the server offers on its first discovery is approved (pinned);
+     * `manual`: nothing is served until approved. Either way, a definition that later differs from
+     * its pin is quarantined until approved.
+     */
+    trust: z.enum(['auto', 'manual'], { error: 'trust must be auto or manual' }).optional(),
     /** Calls in flight at once; more wait in a queue. Default 16. */
     maxConcurrency: z.number().int().positive().optional(),
     /** Calls that may wait for a slot; past it a call fails at once with "server busy". Default 64. */
