@@ -656,7 +656,11 @@ export class Catalog {
     const before = this.quarantine().filter(item => item.server === serverId);
     const approved = this.options.pins?.approve(pinnedServer(upstream), items, by) ?? [];
     this.changedServers();
-    if (approved.some(item => item.kind === 'image')) void this.adopt([upstream]);
+    if (approved.some(item => item.kind === 'image')) {
+      // Another image may speak another protocol era: probe it afresh.
+      upstream.prior = undefined;
+      void this.adopt([upstream]);
+    }
     return before.filter(item => approved.some(held => held.kind === item.kind && held.name === item.name));
   }
 
