@@ -453,9 +453,11 @@ export class Catalog {
     const pool = this.registry.perUser(serverId);
     if (pool === undefined) {
       const upstream = this.registry.get(serverId);
-      return upstream
+      if (!upstream) return Promise.reject(removedServer(serverId));
+      // Only a Docker server has an image to admit: the others go straight on (the hot path).
+      return this.options.pins && upstream.spec.kind === 'docker'
         ? this.admitted(upstream).then(() => use(upstream))
-        : Promise.reject(removedServer(serverId));
+        : use(upstream);
     }
     if (principal === undefined) {
       return Promise.reject(
