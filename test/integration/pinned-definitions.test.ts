@@ -183,6 +183,9 @@ describe('pinned definitions (rug pulls)', () => {
       message: expect.stringContaining('nothing of server pinned is quarantined') as string
     });
     expect((await api(gateway, 'servers/nosuch/approve', {})).status).toBe(404);
+    const malformed = await api(gateway, 'servers/pinned/approve', { items: 'greet' });
+    expect(malformed.status).toBe(400);
+    expect((malformed.body.error as { message: string }).message).toContain('"items"');
   });
 
   it('holds the first catalog of a server with trust: manual until approved', async () => {

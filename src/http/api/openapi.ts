@@ -308,7 +308,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/api/events': {
         get: {
-          summary: 'Server-sent events: server_state, session_opened, session_closed, request_finished',
+          summary:
+            'Server-sent events: server_state, session_opened, session_closed, request_finished, config_reloaded, definition_quarantined, image_changed, definitions_approved',
           responses: {
             200: {
               description: 'An event stream',
