@@ -13,6 +13,7 @@ import {
 } from '../../src/catalog/definition-pins.js';
 import { PinKeeper, type PinEvent } from '../../src/catalog/pin-keeper.js';
 import type { ProcessSpec } from '../../src/config/server-spec.js';
+import { GatewayError } from '../../src/errors.js';
 import { PinStore } from '../../src/store/pin-store.js';
 import { encodeResourceUri } from '../../src/catalog/resource-uris.js';
 import type { Listing } from '../../src/upstream/listing.js';
@@ -334,5 +335,33 @@ describe('PinKeeper image ids', () => {
     // The pin lasts across keepers (a restart): the old id is still the approved one.
     const again = new PinKeeper(new PinStore(db), silentLog);
     expect(() => again.reviewImage(docker('manual'), 'sha256:one')).not.toThrow();
+  });
+});
+
+describe('Upstream admit hook', () => {
+  it('asks admit before every start; a refusal fails the start without marking the server failed', async () => {
+    const spec = fakeSpec('alpha');
+    const upstream = new Upstream({
+      spec,
+      connector: fakeConnector(spec, runtime),
+      identity: { name: 'test-gateway', version: '0.0.0' },
+      log: silentLog,
+      startTimeoutMs: 5_000
+    });
+    upstreams.push(upstream);
+    const asked: (string | undefined)[] = [];
+    let held = true;
+    upstream.admit = identity => {
+      asked.push(identity);
+      if (held) throw new GatewayError('quarantined', 'held until approved', { serverId: 'alpha' });
+    };
+    for (let attempt = 0; attempt < 4; attempt++) {
+      await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'quarantined' });
+    }
+    expect(upstream.state).toBe('stopped');
+    expect(runtime.starts).toBe(0);
+    held = false;
+    expect((await upstream.callTool('echo', { text: 'ok' })).result.isError).toBeFalsy();
+    expect(asked).toHaveLength(5);
   });
 });
