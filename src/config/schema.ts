@@ -193,6 +193,16 @@ export const ServerConfigSchema = z
         }
       }
     }
+    // Such a server is listed only through a principal's own call, which trust: manual refuses
+    // before anything is listed to approve.
+    if (server.trust === 'manual' && server.credentials === 'per-user') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trust'],
+        message:
+          "trust: manual does not work with credentials: per-user (the server is listed only through a user's own call, which trust: manual would refuse before anything could be approved); use trust: auto, whose changed definitions are still quarantined"
+      });
+    }
     if (server.auth === undefined) {
       for (const key of OAUTH_ONLY) {
         if (server[key] !== undefined) {

@@ -14,6 +14,7 @@ import {
 import { PinKeeper, type PinEvent } from '../../src/catalog/pin-keeper.js';
 import type { ProcessSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
+import { parseConfig } from '../../src/config/load-config.js';
 import { PinStore } from '../../src/store/pin-store.js';
 import { encodeResourceUri } from '../../src/catalog/resource-uris.js';
 import type { Listing } from '../../src/upstream/listing.js';
@@ -363,5 +364,27 @@ describe('Upstream admit hook', () => {
     held = false;
     expect((await upstream.callTool('echo', { text: 'ok' })).result.isError).toBeFalsy();
     expect(asked).toHaveLength(5);
+  });
+});
+
+describe('trust: in servers.yaml', () => {
+  const parse = (text: string) => parseConfig(text, '/etc/mcp-gateway/servers.yaml', { env: {} });
+
+  it('defaults to auto, takes manual, and refuses anything else naming the setting', () => {
+    const result = parse('servers:\n  a:\n    command: ["x"]\n  b:\n    command: ["x"]\n    trust: manual\n');
+    expect(result.ok && result.config.servers.map(spec => spec.trust)).toEqual(['auto', 'manual']);
+    const wrong = parse('servers:\n  a:\n    command: ["x"]\n    trust: sometimes\n');
+    expect(!wrong.ok && wrong.problems.map(problem => problem.message)).toEqual([
+      'servers.a.trust: trust must be auto or manual'
+    ]);
+  });
+
+  it('refuses trust: manual with credentials: per-user, saying why and what to use', () => {
+    const result = parse(
+      'gateway:\n  auth: { mode: token }\nservers:\n  a:\n    url: https://a.example/mcp\n    auth: oauth\n    credentials: per-user\n    trust: manual\n'
+    );
+    expect(!result.ok && result.problems.map(problem => problem.message)).toEqual([
+      expect.stringContaining('trust: manual does not work with credentials: per-user') as string
+    ]);
   });
 });
