@@ -1,5 +1,5 @@
 import type { PriorDiscovery, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
-import { fromJsonSchema, UriTemplate, type JsonSchemaType } from '@modelcontextprotocol/server';
+import { fromJsonSchema, type JsonSchemaType } from '@modelcontextprotocol/server';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { EMPTY_LISTING, type CapabilityKind, type Listing } from '../upstream/listing.js';
@@ -16,7 +16,8 @@ import { UpstreamRegistry, type Served } from '../upstream/upstream-registry.js'
 import type { CatalogEntry, CatalogStore } from './catalog-store.js';
 import { toolFilter } from './glob.js';
 import type { Held } from './definition-pins.js';
-import type { ImageChange, PinKeeper, PinnedServer } from './pin-keeper.js';
+import type { ImageChange, PinKeeper } from './pin-keeper.js';
+import { pinnedServer, quarantinedError, quoteArg, templateMatches } from './held-items.js';
 import { buildResourceIndex, type ResourceIndex } from './resource-index.js';
 import { exposeContentUris } from './exposed-uris.js';
 import { decodeResourceUri, encodeResourceUri } from './resource-uris.js';
@@ -590,7 +591,7 @@ export class Catalog {
   private refuseHeldTemplate(owner: Upstream, uri: string): void {
     const held = this.options.pins?.heldOf(owner.id).filter(item => item.kind === 'resourceTemplate') ?? [];
     if (held.length === 0) return;
-    const covers = (template: string) => template === uri || safeMatch(template, uri);
+    const covers = (template: string) => template === uri || templateMatches(template, uri);
     const served = this.entries
       .get(owner.id)
       ?.resourceTemplates.some(
@@ -808,43 +809,6 @@ function exposable(upstream: Upstream, entry: CatalogEntry): Listing {
     resources: entry.resources.filter(r => resources(r.uri)),
     resourceTemplates: entry.resourceTemplates.filter(t => resources(t.uriTemplate))
   };
-}
-
-/** A server as the pin keeper knows it. */
-function pinnedServer({ spec }: Upstream): PinnedServer {
-  return {
-    id: spec.id,
-    namespace: spec.namespace,
-    trust: spec.trust ?? 'auto',
-    image: spec.kind === 'docker' ? spec.image : undefined
-  };
-}
-
-/** What a request to a held item fails with: what changed, and the command that approves it. */
-function quarantinedError(serverId: string, item: Held): GatewayError {
-  const what =
-    item.reason === 'changed'
-      ? `changed since it was approved (${item.fields.join(', ')} differ${item.fields.length === 1 ? 's' : ''}) and is quarantined`
-      : 'is new on a server with trust: manual and is held until approved';
-  return new GatewayError(
-    'quarantined',
-    `${item.kind} ${item.name} of server ${serverId} ${what}. Review the difference (GET /api/quarantine or the dashboard) and approve it with: mcp-gateway approve ${serverId} ${quoteArg(item.name)}`,
-    { serverId, detail: { item: item.name, kind: item.kind } }
-  );
-}
-
-/** `text` as one shell word. */
-function quoteArg(text: string): string {
-  return /^[A-Za-z0-9_.:/=@+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Whether URI template `template` matches `uri`; a template the SDK cannot parse matches nothing. */
-function safeMatch(template: string, uri: string): boolean {
-  try {
-    return new UriTemplate(template).match(uri) !== null;
-  } catch {
-    return false;
-  }
 }
 
 /** What a request to a server a reload has just removed (its name was resolved before) fails with. */
