@@ -23,6 +23,7 @@ Usage:
   mcp-gateway login SERVER [--token T]   log the running gateway in to a remote server with auth: oauth (prints the URL to open)
   mcp-gateway logout SERVER [--token T]  make the running gateway forget that server's OAuth tokens
   mcp-gateway reload [--token T]          make the running gateway reload its servers.yaml (as SIGHUP does)
+  mcp-gateway approve SERVER [ITEM...] [--token T]  approve what the running gateway holds of SERVER (changed or new definitions, its image)
 
 Options (flags beat environment variables, which beat defaults):
   --config <file>          server registry        MCP_GATEWAY_CONFIG   ./servers.yaml
@@ -105,7 +106,8 @@ const COMMANDS: Record<string, Command> = {
   connect: { load: async () => (await import('./connect-command.js')).connectCli, takesWords: true },
   login: { load: async () => (await import('./login-command.js')).loginCli('login'), takesWords: true },
   logout: { load: async () => (await import('./login-command.js')).loginCli('logout'), takesWords: true },
-  reload: { load: async () => (await import('./reload-command.js')).reloadCli }
+  reload: { load: async () => (await import('./reload-command.js')).reloadCli },
+  approve: { load: async () => (await import('./approve-command.js')).approveCli, takesWords: true }
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -46,7 +46,11 @@ export type GatewayErrorCode =
   /** A remote server needs OAuth tokens the gateway does not have (never logged in, or refresh refused). */
   | 'login_required'
   /** An OAuth login to a remote server could not start or complete (discovery, registration, callback). */
-  | 'login_failed';
+  | 'login_failed'
+  /** The item (or the server's image) differs from what was approved, or is new under `trust: manual`. */
+  | 'quarantined'
+  /** An approval named something that is not quarantined. */
+  | 'not_quarantined';
 
 /** A local failure: a code to branch on, a message for people, and the error that caused it. */
 export class GatewayError extends Error {
@@ -93,7 +97,9 @@ const wireCodes: Record<GatewayErrorCode, number> = {
   invalid_result: ProtocolErrorCode.InternalError,
   message_too_large: ProtocolErrorCode.InternalError,
   login_required: ProtocolErrorCode.InternalError,
-  login_failed: ProtocolErrorCode.InternalError
+  login_failed: ProtocolErrorCode.InternalError,
+  quarantined: ProtocolErrorCode.InvalidParams,
+  not_quarantined: ProtocolErrorCode.InvalidParams
 };
 
 /**

@@ -20,6 +20,36 @@ export type GatewayEvent =
       ReloadResult,
       'ok' | 'trigger' | 'added' | 'changed' | 'removed' | 'problems' | 'at'
     >)
+  /** An item a server lists differs from what was approved (or is new under trust: manual): held back. */
+  | {
+      readonly type: 'definition_quarantined';
+      readonly server: string;
+      readonly kind: string;
+      readonly item: string;
+      readonly reason: 'changed' | 'new';
+      /** The top-level fields that differ. */
+      readonly fields: readonly string[];
+      readonly at: string;
+    }
+  /** A Docker server's image tag now names another image id than the approved one. */
+  | {
+      readonly type: 'image_changed';
+      readonly server: string;
+      readonly image: string;
+      readonly from: string;
+      readonly to: string;
+      /** Held until approved (trust: manual). */
+      readonly held: boolean;
+      readonly at: string;
+    }
+  /** Held items were approved (`kind:name` each); they are served again. */
+  | {
+      readonly type: 'definitions_approved';
+      readonly server: string;
+      readonly items: readonly string[];
+      readonly by: string | null;
+      readonly at: string;
+    }
   | {
       readonly type: 'request_finished';
       readonly server: string | undefined;

@@ -4,6 +4,9 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Catalog } from './catalog/catalog.js';
 import { CatalogStore } from './catalog/catalog-store.js';
+import { PinKeeper } from './catalog/pin-keeper.js';
+import { pinEventWiring } from './catalog/pin-events.js';
+import { PinStore } from './store/pin-store.js';
 import { ServerStatuses } from './catalog/server-statuses.js';
 import { listenHost } from './config/exposure.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
@@ -175,7 +178,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     log
   });
   registry.load(config.servers);
-  const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log });
+  const pins = new PinKeeper(new PinStore(db), log.child({ component: 'pins' }));
+  const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log, pins });
 
   let sessionsOpen = () => 0;
   const observe = createObservability({
@@ -183,7 +187,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     log,
     history: config.raw.history,
     upstreams: registry,
-    sessionsOpen: () => sessionsOpen()
+    sessionsOpen: () => sessionsOpen(),
+    quarantined: () => catalog.quarantinedCounts()
   });
   const reloader = new ConfigReloader({
     file: settings.configFile,
@@ -210,6 +215,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     throw error;
   });
 
+  pins.onEvent(pinEventWiring(observe.events, security.audit));
   const runner = new CallRunner({
     catalog,
     observe: observe.onCall,

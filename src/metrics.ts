@@ -19,6 +19,8 @@ export class GatewayMetrics {
     serversRunning: () => number;
     sessionsOpen: () => number;
     logLinesDropped: () => number;
+    /** Items held back (pinned definitions that changed, new under trust: manual, images), by server. */
+    quarantined?: () => ReadonlyMap<string, number>;
   }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'mcp_gateway_' });
@@ -82,6 +84,16 @@ export class GatewayMetrics {
       registers,
       collect() {
         this.set(readings.serversRunning());
+      }
+    });
+    new Gauge({
+      name: 'mcp_gateway_quarantined',
+      help: 'tools, prompts, resource templates and images held back until approved, by server',
+      labelNames: ['server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [server, count] of readings.quarantined?.() ?? []) this.set({ server }, count);
       }
     });
     new Gauge({

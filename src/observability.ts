@@ -25,6 +25,8 @@ export interface ObservabilityOptions {
   readonly upstreams: UpstreamRegistry;
   /** Open 2025-era sessions now. */
   readonly sessionsOpen: () => number;
+  /** Items held back until approved, by server (see catalog/pin-keeper.ts). */
+  readonly quarantined?: () => ReadonlyMap<string, number>;
 }
 
 /**
@@ -38,7 +40,8 @@ export function createObservability(options: ObservabilityOptions) {
   const metrics = new GatewayMetrics({
     serversRunning: () => options.upstreams.all().filter(upstream => upstream.state === 'ready').length,
     sessionsOpen: options.sessionsOpen,
-    logLinesDropped: () => droppedLogLines(log)
+    logLinesDropped: () => droppedLogLines(log),
+    ...(options.quarantined ? { quarantined: options.quarantined } : {})
   });
   const file = db.location() ?? 'the state database';
   // On a full disk every flush fails: the first failure is logged at once, then one line a minute

@@ -15,6 +15,9 @@ import type { PrincipalUpstreams } from '../upstream/principal-upstreams.js';
 import { UpstreamRegistry, type Served } from '../upstream/upstream-registry.js';
 import type { CatalogEntry, CatalogStore } from './catalog-store.js';
 import { toolFilter } from './glob.js';
+import type { Held } from './definition-pins.js';
+import type { ImageChange, PinKeeper } from './pin-keeper.js';
+import { pinnedServer, quarantinedError, quoteArg, templateMatches } from './held-items.js';
 import { buildResourceIndex, type ResourceIndex } from './resource-index.js';
 import { exposeContentUris } from './exposed-uris.js';
 import { decodeResourceUri, encodeResourceUri } from './resource-uris.js';
@@ -26,7 +29,7 @@ import {
   type ToolIndex,
   type ToolRoute
 } from './tool-index.js';
-import { splitToolName } from './tool-names.js';
+import { encodeToolName, splitToolName } from './tool-names.js';
 
 export interface CatalogOptions {
   /** The servers: the registry it follows, or a fixed list (tests). */
@@ -41,6 +44,32 @@ export interface CatalogOptions {
    * they are never started for discovery.
    */
   readonly perUser?: readonly PrincipalUpstreams[];
+  /**
+   * The pinned definitions: items that differ from what was approved are held back (not listed,
+   * refused). Without one, everything a server lists is served.
+   */
+  readonly pins?: PinKeeper;
+}
+
+/** One held item as `/api/quarantine` and the dashboard show it. */
+export interface QuarantinedItem {
+  readonly server: string;
+  readonly kind: Held['kind'];
+  /** The server's own name (a template's URI template, an image reference). */
+  readonly name: string;
+  /** The name clients would see (tools and prompts); null for the others. */
+  readonly exposedName: string | null;
+  readonly reason: Held['reason'];
+  /** The approved definition; null for a new item. */
+  readonly pinned: unknown;
+  /** The definition the server offers now. */
+  readonly current: unknown;
+  /** `pinned` → `current`, line by line (`- `, `+ `, `  `). */
+  readonly diff: string;
+  /** The top-level fields that differ. */
+  readonly fields: readonly string[];
+  /** The command that approves it. */
+  readonly approve: string;
 }
 
 /** A request's options, and who it is for: the principal whose upstream a per-user server uses. */
@@ -115,6 +144,10 @@ export class Catalog {
 
   /** Listens to a server's upstream and, for a per-user server, to every principal's one. */
   private attach({ upstream, perUser }: Served): void {
+    const pins = this.options.pins;
+    if (pins && upstream.spec.kind === 'docker') {
+      upstream.admit = identity => pins.reviewImage(pinnedServer(upstream), identity);
+    }
     // A principal's connection lists the server like any start: the first one fills its entry.
     // Its resource updates and log messages are that principal's and reach no one else.
     perUser?.addListener({
@@ -171,6 +204,7 @@ export class Catalog {
           (fingerprint === upstream.spec.fingerprint && entry.fingerprint.startsWith(`${fingerprint}:`)));
       if (entry && matches) {
         this.entries.set(upstream.id, entry);
+        this.review(upstream, entry);
         upstream.prior = entry.era;
       } else if (!upstream.spec.unavailable && !this.registry.perUser(upstream.id)) {
         // A per-user server is listed once some principal's connection has listed it: opening one
@@ -190,6 +224,7 @@ export class Catalog {
   /** Drops a server removed from the config: its tools, prompts and resources leave the lists. */
   private forget(serverId: string): void {
     this.entries.delete(serverId);
+    this.options.pins?.forget(serverId);
     this.changedServers();
   }
 
@@ -294,7 +329,7 @@ export class Catalog {
    * `namespace__` like a tool of a server not discovered yet.
    */
   resolvePrompt(name: string): KindRoute {
-    const route = this.promptIndex.routes.get(name) ?? this.decodeName(name);
+    const route = this.promptIndex.routes.get(name) ?? this.decodeUnlisted('prompt', name);
     if (!route) {
       throw new GatewayError(
         'unknown_prompt',
@@ -326,7 +361,10 @@ export class Catalog {
         { detail: { uri } }
       );
     }
-    if (owner) return { serverId: owner.id, namespace, name: own };
+    if (owner) {
+      this.refuseHeldTemplate(owner, own);
+      return { serverId: owner.id, namespace, name: own };
+    }
     const message =
       owners.length === 0
         ? namespace === ''
@@ -387,7 +425,7 @@ export class Catalog {
     }
     const upstream = this.registry.get(route.serverId);
     if (!upstream) return Promise.reject(removedServer(route.serverId));
-    return upstream.subscribeResource(route.name, options);
+    return this.admitted(upstream).then(() => upstream.subscribeResource(route.name, options));
   }
 
   /** Ends the gateway's subscription to the resource `route` leads to. */
@@ -416,7 +454,11 @@ export class Catalog {
     const pool = this.registry.perUser(serverId);
     if (pool === undefined) {
       const upstream = this.registry.get(serverId);
-      return upstream ? use(upstream) : Promise.reject(removedServer(serverId));
+      if (!upstream) return Promise.reject(removedServer(serverId));
+      // Only a Docker server has an image to admit: the others go straight on (the hot path).
+      return this.options.pins && upstream.spec.kind === 'docker'
+        ? this.admitted(upstream).then(() => use(upstream))
+        : use(upstream);
     }
     if (principal === undefined) {
       return Promise.reject(
@@ -512,9 +554,117 @@ export class Catalog {
    * server itself can answer.
    */
   resolve(name: string): ToolRoute {
-    const route = this.index.routes.get(name) ?? this.decodeName(name);
+    const route = this.index.routes.get(name) ?? this.decodeUnlisted('tool', name);
     if (route) return route;
     throw new GatewayError('unknown_tool', `Unknown tool: ${name}`);
+  }
+
+  /**
+   * Routes a name the index does not list: refused when it names an item held back (or a server
+   * with `trust: manual` whose catalog is not known yet, which cannot be checked), else by decoding.
+   */
+  private decodeUnlisted(kind: 'tool' | 'prompt', name: string): ToolRoute | undefined {
+    const pins = this.options.pins;
+    if (!pins) return this.decodeName(name);
+    for (const upstream of this.registry.all()) {
+      const held = pins
+        .heldOf(upstream.id)
+        .find(
+          item =>
+            item.kind === kind &&
+            encodeToolName({ namespace: upstream.spec.namespace, tool: item.name }) === name
+        );
+      if (held) throw quarantinedError(upstream.id, held);
+    }
+    const route = this.decodeName(name);
+    if (route && this.upstreamOf(route.serverId).spec.trust === 'manual') {
+      throw new GatewayError(
+        'quarantined',
+        `server ${route.serverId} has trust: manual and its ${kind}s are not discovered and approved yet, so ${name} cannot be checked against what was approved; wait for its discovery, review it (GET /api/quarantine or the dashboard) and approve it with: mcp-gateway approve ${route.serverId}`,
+        { serverId: route.serverId }
+      );
+    }
+    return route;
+  }
+
+  /** Refuses a resource URI that only a held template of `owner` covers. */
+  private refuseHeldTemplate(owner: Upstream, uri: string): void {
+    const held = this.options.pins?.heldOf(owner.id).filter(item => item.kind === 'resourceTemplate') ?? [];
+    if (held.length === 0) return;
+    const covers = (template: string) => template === uri || templateMatches(template, uri);
+    const served = this.entries
+      .get(owner.id)
+      ?.resourceTemplates.some(
+        template =>
+          !this.options.pins?.isHeld(owner.id, 'resourceTemplate', template.uriTemplate) &&
+          covers(template.uriTemplate)
+      );
+    const blocking = held.find(item => covers(item.name));
+    if (blocking && !served) throw quarantinedError(owner.id, blocking);
+  }
+
+  /**
+   * Refuses a request to a server whose image is held. For a Docker server with `trust: manual`,
+   * its image id is looked at first (the tag may have moved since it started).
+   */
+  private async admitted(upstream: Upstream): Promise<void> {
+    const pins = this.options.pins;
+    if (!pins || upstream.spec.kind !== 'docker') return;
+    if (upstream.spec.trust === 'manual' && upstream.state !== 'ready') {
+      pins.reviewImage(pinnedServer(upstream), await upstream.identity());
+    }
+    pins.refuseHeldImage(upstream.id);
+  }
+
+  /** What is held back on every server now, each with its difference from what was approved. */
+  quarantine(): QuarantinedItem[] {
+    const pins = this.options.pins;
+    if (!pins) return [];
+    return this.registry.all().flatMap(upstream =>
+      pins.heldOf(upstream.id).map(item => ({
+        server: upstream.id,
+        kind: item.kind,
+        name: item.name,
+        exposedName:
+          item.kind === 'tool' || item.kind === 'prompt'
+            ? encodeToolName({ namespace: upstream.spec.namespace, tool: item.name })
+            : null,
+        reason: item.reason,
+        pinned: item.pinned === null ? null : (JSON.parse(item.pinned) as unknown),
+        current: JSON.parse(item.current) as unknown,
+        diff: item.diff,
+        fields: item.fields,
+        approve: `mcp-gateway approve ${upstream.id} ${item.kind === 'image' ? 'image' : quoteArg(item.name)}`
+      }))
+    );
+  }
+
+  /** A Docker server's last image change seen in this run (see {@link PinKeeper.imageChange}). */
+  imageChange(serverId: string): ImageChange | undefined {
+    return this.options.pins?.imageChange(serverId);
+  }
+
+  /** Held items by server id (for the metric); servers with none are left out. */
+  quarantinedCounts(): Map<string, number> {
+    return this.options.pins?.counts() ?? new Map<string, number>();
+  }
+
+  /**
+   * Approves what is held of server `serverId` (all, or the `items` named; see
+   * {@link PinKeeper.approve}), lists it again and tells the listeners (list_changed). An approved
+   * image lets the server be discovered anew.
+   */
+  approve(serverId: string, items: readonly string[], by?: string): QuarantinedItem[] {
+    const upstream = this.upstreamOf(serverId);
+    const before = this.quarantine().filter(item => item.server === serverId);
+    const approved = this.options.pins?.approve(pinnedServer(upstream), items, by) ?? [];
+    this.changedServers();
+    if (approved.some(item => item.kind === 'image')) {
+      // Another image may speak another protocol era: probe it afresh.
+      upstream.prior = undefined;
+      void this.adopt([upstream]);
+    }
+    return before.filter(item => approved.some(held => held.kind === item.kind && held.name === item.name));
   }
 
   /** A `namespace__name` of the one server with that namespace and no catalog entry yet. */
@@ -592,6 +742,7 @@ export class Catalog {
       JSON.stringify(previous.capabilities) === JSON.stringify(entry.capabilities);
     if (same) return;
     this.entries.set(upstream.id, entry);
+    if (changed) this.review(upstream, entry);
     try {
       this.options.store.save(entry);
     } catch (error) {
@@ -604,22 +755,26 @@ export class Catalog {
     }
   }
 
+  /** Reviews a server's listing (what its filters expose) against its pins (see {@link PinKeeper}). */
+  private review(upstream: Upstream, entry: CatalogEntry): void {
+    this.options.pins?.reviewListing(pinnedServer(upstream), exposable(upstream, entry));
+  }
+
   private rebuild(): void {
+    const pins = this.options.pins;
     const sources = [...this.entries.values()].flatMap(entry => {
       const upstream = this.registry.get(entry.serverId);
       if (!upstream) return [];
-      const { spec } = upstream;
-      const tools = toolFilter(spec.tools);
-      const prompts = toolFilter(spec.prompts ?? {});
-      const resources = toolFilter(spec.resources ?? {});
+      const shown = exposable(upstream, entry);
+      const serve = (kind: Held['kind'], name: string) => !pins?.isHeld(entry.serverId, kind, name);
       return [
         {
           serverId: entry.serverId,
-          namespace: spec.namespace,
-          tools: entry.tools.filter(t => tools(t.name)),
-          prompts: entry.prompts.filter(p => prompts(p.name)),
-          resources: entry.resources.filter(r => resources(r.uri)),
-          resourceTemplates: entry.resourceTemplates.filter(t => resources(t.uriTemplate))
+          namespace: upstream.spec.namespace,
+          tools: shown.tools.filter(t => serve('tool', t.name)),
+          prompts: shown.prompts.filter(p => serve('prompt', p.name)),
+          resources: shown.resources,
+          resourceTemplates: shown.resourceTemplates.filter(t => serve('resourceTemplate', t.uriTemplate))
         }
       ];
     });
@@ -640,6 +795,20 @@ export class Catalog {
       );
     }
   }
+}
+
+/** What a server's filters (tools, prompts, resources in servers.yaml) let through of its entry. */
+function exposable(upstream: Upstream, entry: CatalogEntry): Listing {
+  const { spec } = upstream;
+  const tools = toolFilter(spec.tools);
+  const prompts = toolFilter(spec.prompts ?? {});
+  const resources = toolFilter(spec.resources ?? {});
+  return {
+    tools: entry.tools.filter(t => tools(t.name)),
+    prompts: entry.prompts.filter(p => prompts(p.name)),
+    resources: entry.resources.filter(r => resources(r.uri)),
+    resourceTemplates: entry.resourceTemplates.filter(t => resources(t.uriTemplate))
+  };
 }
 
 /** What a request to a server a reload has just removed (its name was resolved before) fails with. */

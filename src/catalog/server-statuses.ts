@@ -1,6 +1,7 @@
 import type { UpstreamRegistry } from '../upstream/upstream-registry.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Catalog } from './catalog.js';
+import type { ImageChange } from './pin-keeper.js';
 
 /** One server as `/api/servers` and the dashboard show it. */
 export type ServerStatus = ReturnType<Upstream['status']> & {
@@ -14,6 +15,12 @@ export type ServerStatus = ReturnType<Upstream['status']> & {
    * own, so the gateway's own view of it always needs one); null for any other server.
    */
   readonly login: string | null;
+  /** `trust:` in servers.yaml. */
+  readonly trust: 'auto' | 'manual';
+  /** Its items held back until approved (pinned definitions that changed, new ones, its image). */
+  readonly quarantined: number;
+  /** A Docker server's last image change seen in this run, if any. */
+  readonly imageChange: ImageChange | null;
 };
 
 /**
@@ -48,7 +55,10 @@ export class ServerStatuses {
       description: upstream.spec.description ?? null,
       tools: counts.get(upstream.id) ?? 0,
       stderr: upstream.stderrTail(),
-      login: perUserLogin(upstream)
+      login: perUserLogin(upstream),
+      trust: upstream.spec.trust ?? 'auto',
+      quarantined: this.catalog.quarantinedCounts().get(upstream.id) ?? 0,
+      imageChange: this.catalog.imageChange(upstream.id) ?? null
     };
   }
 

@@ -161,7 +161,8 @@ function resolveServer(
     ...(server.prompts ? { prompts: server.prompts } : {}),
     ...(server.resources ? { resources: server.resources } : {}),
     maxConcurrency: server.maxConcurrency ?? 16,
-    maxQueue: server.maxQueue ?? 64
+    maxQueue: server.maxQueue ?? 64,
+    trust: server.trust ?? 'auto'
   };
   const unavailable = () =>
     problem ??

@@ -142,6 +142,12 @@ export const ServerConfigSchema = z
       .optional(),
     /** A dotenv file (KEY=value lines) whose variables join `env`; relative to the config file. */
     envFile: z.string().min(1).optional(),
+    /**
+     * `auto` (default): what the server offers on its first discovery is approved (pinned);
+     * `manual`: nothing is served until approved. Either way, a definition that later differs from
+     * its pin is quarantined until approved.
+     */
+    trust: z.enum(['auto', 'manual'], { error: 'trust must be auto or manual' }).optional(),
     /** Calls in flight at once; more wait in a queue. Default 16. */
     maxConcurrency: z.number().int().positive().optional(),
     /** Calls that may wait for a slot; past it a call fails at once with "server busy". Default 64. */
@@ -186,6 +192,16 @@ export const ServerConfigSchema = z
           });
         }
       }
+    }
+    // Such a server is listed only through a principal's own call, which trust: manual refuses
+    // before anything is listed to approve.
+    if (server.trust === 'manual' && server.credentials === 'per-user') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trust'],
+        message:
+          "trust: manual does not work with credentials: per-user (the server is listed only through a user's own call, which trust: manual would refuse before anything could be approved); use trust: auto, whose changed definitions are still quarantined"
+      });
     }
     if (server.auth === undefined) {
       for (const key of OAUTH_ONLY) {

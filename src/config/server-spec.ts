@@ -32,6 +32,11 @@ interface CommonSpec {
   readonly prompts?: NameFilter;
   /** Which of its resources and templates are exposed (globs on its own URIs and URI templates). */
   readonly resources?: NameFilter;
+  /**
+   * `auto` (undefined too): its first discovery is approved; `manual`: nothing is served until
+   * approved (see catalog/definition-pins.ts).
+   */
+  readonly trust?: 'auto' | 'manual';
   /** Set when the server cannot run at all (an unset `${VAR}`); every call to it fails with this. */
   readonly unavailable: string | undefined;
   /** Changes whenever anything that could change the server's tools changes. */

@@ -44,7 +44,9 @@ export function statusOfCallError(error: unknown): number {
       call_timeout: 504,
       cancelled: 499,
       login_required: 503,
-      login_failed: 502
+      login_failed: 502,
+      quarantined: 403,
+      not_quarantined: 409
     };
     return statuses[error.code];
   }

@@ -10,7 +10,10 @@ export const AUDIT_EVENTS = [
   'consent_denied',
   'grant_revoked',
   'admin_password_set',
-  'admin_action'
+  'admin_action',
+  'definition_quarantined',
+  'image_changed',
+  'definitions_approved'
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 

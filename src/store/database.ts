@@ -132,6 +132,18 @@ const MIGRATIONS: readonly string[] = [
      subscriptions TEXT NOT NULL DEFAULT '[]',
      created_at INTEGER NOT NULL,
      last_seen_at INTEGER NOT NULL
+   )`,
+  // Approved definitions (catalog/definition-pins.ts): per server, each tool, prompt and resource
+  // template's hash and canonical JSON as approved, and a Docker server's image id (kind 'image').
+  `CREATE TABLE pins (
+     server_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     definition TEXT NOT NULL,
+     approved_at TEXT NOT NULL,
+     approved_by TEXT,
+     PRIMARY KEY (server_id, kind, name)
    )`
 ];
 

@@ -172,6 +172,12 @@ export class Upstream {
   readonly spec: ServerSpec;
   /** The era to connect in, as learned earlier; undefined means probe. Set by the catalog. */
   prior: PriorDiscovery | undefined;
+  /**
+   * Asked before every start with the runtime's identity of the server (a Docker image id; undefined
+   * when there is none or it cannot be known now); a rejection (a `GatewayError`) holds the start,
+   * which fails with it. Set by the catalog, which pins image ids.
+   */
+  admit: ((identity: string | undefined) => Promise<void> | void) | undefined;
 
   private lifecycle: Lifecycle<Connection> = { kind: 'stopped' };
   private idleTimer: NodeJS.Timeout | undefined;
@@ -225,8 +231,13 @@ export class Upstream {
 
   /** The catalog fingerprint: the config's, plus what the connector adds (an image id). */
   async fingerprint(): Promise<string> {
-    const extra = await this.options.connector.identify?.().catch(() => undefined);
+    const extra = await this.identity();
     return extra === undefined ? this.spec.fingerprint : `${this.spec.fingerprint}:${extra}`;
+  }
+
+  /** What the runtime identifies the server by beyond its config (a Docker image id), if anything now. */
+  identity(): Promise<string | undefined> {
+    return this.options.connector.identify?.().catch(() => undefined) ?? Promise.resolve(undefined);
   }
 
   get id(): string {
@@ -607,6 +618,7 @@ export class Upstream {
     await Promise.resolve();
     const began = performance.now();
     try {
+      if (this.admit) await this.admit(await this.identity());
       const connection = await this.connect();
       this.moveTo({ kind: 'ready', connection });
       this.startedAtValue = new Date();
@@ -632,10 +644,14 @@ export class Upstream {
                 serverId: this.spec.id
               }
             );
-      // An unreachable engine, or a remote server that needs a login first, is not the server's
-      // fault: it does not count toward marking it failed, so the server works again as soon as the
-      // engine answers or someone logs in.
-      if (failure.code === 'engine_unreachable' || failure.code === 'login_required') {
+      // An unreachable engine, a remote server that needs a login first, or an image held until
+      // approved is not the server's fault: it does not count toward marking it failed, so the
+      // server works again as soon as the engine answers, someone logs in or approves.
+      if (
+        failure.code === 'engine_unreachable' ||
+        failure.code === 'login_required' ||
+        failure.code === 'quarantined'
+      ) {
         this.lastErrorValue = failure.message;
         this.moveTo({ kind: 'stopped' });
       } else {

@@ -345,8 +345,14 @@ servers:
     await second.waitForLog(line => line.msg === 'discovery finished', 10_000);
     const after = await clientOf(second);
     const names = (await after.listTools()).tools.map(t => t.name);
-    expect(names).toContain('swap__echo');
+    expect(names.length).toBeGreaterThan(0);
     expect(names).not.toContain('swap__pid');
+    // Its echo is not the one approved (the fixture's): quarantined (Pinned definitions).
+    expect(names).not.toContain('swap__echo');
+    const held = (await (await fetch(new URL('/api/quarantine', second.url))).json()) as { items: unknown[] };
+    expect(held.items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: 'tool', name: 'echo', reason: 'changed' })])
+    );
   });
 
   it('runs the third-party everything server in a container', async () => {

@@ -228,7 +228,9 @@ describe('statusOfCallError', () => {
     call_timeout: 504,
     cancelled: 499,
     login_required: 503,
-    login_failed: 502
+    login_failed: 502,
+    quarantined: 403,
+    not_quarantined: 409
   };
 
   it.each(Object.entries(expected))('maps GatewayError %s to %i', (code, status) => {

@@ -12,6 +12,7 @@ import { principalOf } from '../auth/authenticate.js';
 import { HttpError } from '../http-error.js';
 import { createLoginRoutes } from './login-routes.js';
 import { addReloadRoutes, type Reloads } from './reload-routes.js';
+import { addQuarantineRoutes } from './quarantine-routes.js';
 import { openApiDocument } from './openapi.js';
 import { parseParams } from './params.js';
 
@@ -189,6 +190,7 @@ export function createApiRouter(options: ApiOptions): Router {
   router.get('/events', (req, res) => streamEvents(options.events, req, res));
 
   addReloadRoutes(router, options.reloads, options.audit);
+  addQuarantineRoutes(router, options.catalog, id => options.servers.upstream(id) !== undefined);
 
   router.get('/audit', (req, res) => {
     const query = parseParams(AuditQuery, req.query, 'query');

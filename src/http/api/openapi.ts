@@ -243,6 +243,55 @@ export function openApiDocument(version: string): Record<string, unknown> {
           }
         }
       },
+      '/api/quarantine': {
+        get: {
+          summary:
+            'Every item held back until approved (pinned definitions): tools, prompts and resource templates that changed since they were approved or are new on a server with trust: manual, and Docker images whose id changed; each with the approved and the current definition and a line diff',
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                items: { type: 'array', items: { $ref: '#/components/schemas/QuarantinedItem' } }
+              }
+            })
+          }
+        }
+      },
+      '/api/servers/{id}/approve': {
+        post: {
+          summary:
+            'Approve what is held of a server: every held item, or those `items` names (the server’s own name, kind:name, the exposed name, or "image"); they are pinned anew and listed again (list_changed). 409 when an item named is not quarantined, naming what is',
+          parameters: [idParam('id', 'server id')],
+          requestBody: {
+            required: false,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: { items: { type: 'array', items: { type: 'string' } } },
+                  additionalProperties: false
+                }
+              }
+            }
+          },
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                approved: { type: 'array', items: { $ref: '#/components/schemas/QuarantinedItem' } },
+                quarantined: {
+                  type: 'array',
+                  items: { $ref: '#/components/schemas/QuarantinedItem' },
+                  description: 'what stays held of the server'
+                }
+              }
+            }),
+            400: error,
+            404: error,
+            409: error
+          }
+        }
+      },
       '/api/audit': {
         get: {
           summary: 'Security events, newest first: auth failures, token and grant changes, admin actions',
@@ -259,7 +308,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/api/events': {
         get: {
-          summary: 'Server-sent events: server_state, session_opened, session_closed, request_finished',
+          summary:
+            'Server-sent events: server_state, session_opened, session_closed, request_finished, config_reloaded, definition_quarantined, image_changed, definitions_approved',
           responses: {
             200: {
               description: 'An event stream',
@@ -350,8 +400,48 @@ export function openApiDocument(version: string): Record<string, unknown> {
               type: ['string', 'null'],
               description:
                 'How to log in, for a remote server with credentials: per-user; null for the others'
+            },
+            trust: { type: 'string', enum: ['auto', 'manual'] },
+            quarantined: {
+              type: 'integer',
+              description: 'its items held back until approved (GET /api/quarantine has them)'
+            },
+            imageChange: {
+              type: ['object', 'null'],
+              description:
+                'A Docker server’s last image change seen in this run: its tag now names another image id than the approved one; held until approved under trust: manual',
+              properties: {
+                image: { type: 'string' },
+                from: { type: 'string' },
+                to: { type: 'string' },
+                at: { type: 'string', format: 'date-time' },
+                held: { type: 'boolean' }
+              }
             }
           }
+        },
+        QuarantinedItem: {
+          type: 'object',
+          properties: {
+            server: { type: 'string' },
+            kind: { type: 'string', enum: ['tool', 'prompt', 'resourceTemplate', 'image'] },
+            name: {
+              type: 'string',
+              description: 'the server’s own name (a URI template; for an image, its reference)'
+            },
+            exposedName: { type: ['string', 'null'], description: 'the name clients see (tools, prompts)' },
+            reason: { type: 'string', enum: ['changed', 'new'] },
+            pinned: { description: 'the approved definition; null for a new item' },
+            current: { description: 'the definition offered now' },
+            diff: { type: 'string', description: 'pinned → current, line by line ("- ", "+ ", "  ")' },
+            fields: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'the top-level fields that differ'
+            },
+            approve: { type: 'string', description: 'the command that approves it' }
+          },
+          required: ['server', 'kind', 'name', 'reason', 'pinned', 'current', 'diff', 'fields', 'approve']
         },
         CallToolResult: {
           type: 'object',

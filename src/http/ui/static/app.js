@@ -9,6 +9,7 @@ let tools = [];
 let prompts = [];
 let resources = [];
 let hourOfRequests = [];
+let quarantine = [];
 
 /** Calls the API; rejects with the API's own message when it answers with an error. */
 async function api(route, init = {}) {
@@ -510,6 +511,63 @@ async function reload() {
   await Promise.all([loadConfig(), loadServers(), loadCatalog()]);
 }
 
+// ---- quarantine: pinned definitions that changed, new ones under trust: manual, moved images
+
+async function loadQuarantine() {
+  quarantine = (await api('/quarantine')).items;
+  renderQuarantine();
+}
+
+/** The diff, one line a span, marked as removed (`- `) or added (`+ `). */
+function diffOf(text) {
+  return el(
+    'pre',
+    { class: 'diff', tabindex: '0' },
+    ...text
+      .split('\n')
+      .flatMap(line => [
+        el('span', { class: line.startsWith('+ ') ? 'added' : line.startsWith('- ') ? 'removed' : '' }, line),
+        '\n'
+      ])
+  );
+}
+
+function renderQuarantine() {
+  $('quarantine-note').hidden = quarantine.length > 0;
+  $('quarantine-list').replaceChildren(
+    ...quarantine.map(item => {
+      const label = `${item.server}: ${item.kind} ${item.name}`;
+      const why =
+        item.reason === 'changed'
+          ? `changed since it was approved (${item.fields.join(', ')})`
+          : 'new, not approved yet (trust: manual)';
+      return el(
+        'li',
+        { 'data-item': `${item.server}/${item.kind}:${item.name}` },
+        el('strong', {}, label),
+        ` ${why} `,
+        el(
+          'button',
+          {
+            type: 'button',
+            'aria-label': `Approve ${label}`,
+            onclick: guarded(async () => {
+              await api(`/servers/${encodeURIComponent(item.server)}/approve`, {
+                method: 'POST',
+                body: JSON.stringify({ items: [`${item.kind}:${item.name}`] })
+              });
+              await Promise.all([loadQuarantine(), loadServers(), loadCatalog()]);
+            })
+          },
+          'Approve'
+        ),
+        el('p', { class: 'note' }, `or: ${item.approve}`),
+        diffOf(item.diff)
+      );
+    })
+  );
+}
+
 // ---- events: the live part
 
 let refreshTimer;
@@ -549,6 +607,12 @@ function listen() {
     log(event);
     void guarded(() => Promise.all([loadConfig(), loadServers(), loadCatalog()]))();
   });
+  for (const type of ['definition_quarantined', 'image_changed', 'definitions_approved']) {
+    source.addEventListener(type, event => {
+      log(event);
+      void guarded(() => Promise.all([loadQuarantine(), loadServers(), loadCatalog()]))();
+    });
+  }
   for (const type of ['session_opened', 'session_closed']) {
     source.addEventListener(type, event => {
       log(event);
@@ -577,7 +641,14 @@ async function main() {
   });
   showPage();
   listen();
-  await Promise.all([loadServers(), loadCatalog(), loadSessions(), loadHistory(), loadHour()]);
+  await Promise.all([
+    loadServers(),
+    loadCatalog(),
+    loadSessions(),
+    loadHistory(),
+    loadHour(),
+    loadQuarantine()
+  ]);
   document.body.dataset.loaded = 'true';
 }
 

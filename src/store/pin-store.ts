@@ -1,0 +1,80 @@
+import type { DatabaseSync } from 'node:sqlite';
+
+/** What is pinned: a tool, prompt or resource template definition, or a Docker server's image id. */
+export type PinKind = 'tool' | 'prompt' | 'resourceTemplate' | 'image';
+
+/** One approved definition of one server. */
+export interface Pin {
+  readonly kind: PinKind;
+  /** The server's own name (a template's URI template; for `image`, the image reference). */
+  readonly name: string;
+  /** The hash of `definition` (for `image`: the image id itself). */
+  readonly hash: string;
+  /** The approved definition as canonical JSON, kept to show what changed. */
+  readonly definition: string;
+  readonly approvedAt: string;
+  /** Who approved it: `auto` (trust: auto, first seen), or the approving principal; null if unknown. */
+  readonly approvedBy: string | null;
+}
+
+interface Row {
+  server_id: string;
+  kind: PinKind;
+  name: string;
+  hash: string;
+  definition: string;
+  approved_at: string;
+  approved_by: string | null;
+}
+
+/**
+ * The approved definitions in the state database, one row per (server, kind, name). A pin outlives
+ * its item: an item a server stops listing keeps its pin, so that if it comes back changed it is
+ * quarantined like any other change.
+ */
+export class PinStore {
+  constructor(private readonly db: DatabaseSync) {}
+
+  /** Every pin, by server id. */
+  loadAll(): Map<string, Pin[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM pins ORDER BY server_id, kind, name')
+      .all() as unknown as Row[];
+    const pins = new Map<string, Pin[]>();
+    for (const row of rows) {
+      const list = pins.get(row.server_id) ?? [];
+      list.push({
+        kind: row.kind,
+        name: row.name,
+        hash: row.hash,
+        definition: row.definition,
+        approvedAt: row.approved_at,
+        approvedBy: row.approved_by
+      });
+      pins.set(row.server_id, list);
+    }
+    return pins;
+  }
+
+  /** Records `pins` of server `serverId` (replacing those of the same kind and name), all or none. */
+  save(serverId: string, pins: readonly Pin[]): void {
+    if (pins.length === 0) return;
+    const insert = this.db.prepare(
+      `INSERT INTO pins (server_id, kind, name, hash, definition, approved_at, approved_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(server_id, kind, name) DO UPDATE SET hash = excluded.hash,
+         definition = excluded.definition, approved_at = excluded.approved_at,
+         approved_by = excluded.approved_by`
+    );
+    this.db.exec('BEGIN');
+    try {
+      for (const pin of pins) {
+        insert.run(serverId, pin.kind, pin.name, pin.hash, pin.definition, pin.approvedAt, pin.approvedBy);
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}
