@@ -14,7 +14,7 @@ const USAGE = `mcp-gateway ${VERSION}: one MCP endpoint in front of many MCP ser
 Usage:
   mcp-gateway [serve] [options]     run the gateway (the default command)
   mcp-gateway validate [options]    check a servers.yaml and the settings, as serve would, and exit
-  mcp-gateway token create --name NAME [--servers a,b] [--tools 'glob,...'] [--expires 90d] [--admin]
+  mcp-gateway token create --name NAME [--servers a,b] [--tools 'glob,...'] [--profile p,q] [--expires 90d] [--admin]
   mcp-gateway token list
   mcp-gateway token revoke NAME|ID
   mcp-gateway admin set-password    (reads it from a prompt, or the first line of stdin)
@@ -63,6 +63,7 @@ const TOKEN_OPTIONS = {
   name: { type: 'string' },
   servers: { type: 'string' },
   tools: { type: 'string' },
+  profile: { type: 'string' },
   expires: { type: 'string' },
   admin: { type: 'boolean' }
 } as const satisfies ParseArgsOptionsConfig;

@@ -1,6 +1,8 @@
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import type { CallToolResult, ListToolsResult, LoggingLevel, Progress } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
+import type { ProfileView } from '../catalog/profile-view.js';
+import type { Profiles } from '../catalog/profiles.js';
 import { toProtocolError } from '../errors.js';
 import { clientKeyOf } from '../store/activity-log.js';
 import { principalOfAuth } from '../auth/principal.js';
@@ -9,7 +11,7 @@ import type { CallRunner } from './call-runner.js';
 import { callerAsker } from './caller-asker.js';
 import { inputRoundOf, type InputStates, type RoundRequest } from './input-states.js';
 import { identityOf } from './client-identity.js';
-import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
+import { FORWARDED_METHODS, type ForwardedMethod, type Resolver } from './forwarded-methods.js';
 import { requestLogging, type SessionLogLevels } from './session-log-levels.js';
 import { serveResourceSubscriptions, type ResourceSubscriptions } from './resource-subscriptions.js';
 
@@ -18,8 +20,13 @@ export interface GatewayServerOptions {
   readonly catalog: Catalog;
   readonly name: string;
   readonly version: string;
-  /** Text for clients: which servers stand behind the gateway; a function is asked anew for each server built. */
-  readonly instructions: string | (() => string);
+  /**
+   * Text for clients: which servers stand behind the gateway (or the profile, when one is named); a
+   * function is asked anew for each server built.
+   */
+  readonly instructions: string | ((profile: string | undefined) => string);
+  /** The profiles of servers.yaml, for a server built for one (none: only the root is served). */
+  readonly profiles?: Profiles | undefined;
   /** How long a `tools/list` waits for startup discovery before answering with what is known. */
   readonly listWaitMs: number;
   /** Tools per `tools/list` page. */
@@ -49,7 +56,17 @@ const LIST_METHODS = [
  * its lifetime; a 2026-era request gets a fresh one. Upstream definitions and results pass through
  * unchanged, but for the names and URIs the catalog rewrites.
  */
-export function createGatewayServer(options: GatewayServerOptions): Server {
+export function createGatewayServer(options: GatewayServerOptions, profile?: string): Server {
+  // The profile's view, asked for on each request: a reload may have changed it since.
+  const viewOf = (): ProfileView | undefined => {
+    if (profile === undefined) return undefined;
+    const view = options.profiles?.get(profile);
+    if (view) return view;
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidRequest,
+      `profile ${profile} is no longer in servers.yaml (a reload removed it); connect to /mcp or to another profile's URL`
+    );
+  };
   const offered = options.catalog.offered();
   const subscribe = offered.subscribe && options.subscriptions !== undefined;
   const server = new Server(
@@ -65,7 +82,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           : {}),
         ...(offered.completions ? { completions: {} } : {})
       },
-      instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions(),
+      instructions:
+        typeof options.instructions === 'string' ? options.instructions : options.instructions(profile),
       ...(options.inputStates ? { requestState: { verify: options.inputStates.verify } } : {})
     }
   );
@@ -81,8 +99,14 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
 
   server.setRequestHandler('tools/list', async (request, ctx) => {
     const principal = principalOfAuth(ctx.http?.authInfo);
-    const all = await options.catalog.listTools(options.listWaitMs);
-    const tools = principal ? all.filter(tool => options.runner.allows(principal, tool.name)) : all;
+    const view = viewOf();
+    const all = view
+      ? await view.list('tools', options.listWaitMs)
+      : await options.catalog.listTools(options.listWaitMs);
+    // Scopes name the catalog's tools: a profile's (maybe shortened) name is checked as that one.
+    const tools = principal
+      ? all.filter(tool => options.runner.allows(principal, view ? view.toolName(tool.name) : tool.name))
+      : all;
     const page = pageOf(tools, request.params?.cursor, options.pageSize);
     const result: ListToolsResult = { tools: page.items };
     if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
@@ -93,13 +117,13 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     if (!offered[advertised]) continue;
     server.setRequestHandler(method, async (request, ctx) => {
       const principal = principalOfAuth(ctx.http?.authInfo);
-      const all: readonly { name: string; uri?: string; uriTemplate?: string }[] = await options.catalog.list(
-        kind,
-        options.listWaitMs
-      );
+      const view = viewOf();
+      const all: readonly { name: string; uri?: string; uriTemplate?: string }[] = await (
+        view ?? options.catalog
+      ).list(kind, options.listWaitMs);
       const items = principal
         ? all.filter(item =>
-            options.runner.allowsServer(principal, serverOfItem(options.catalog, kind, item))
+            options.runner.allowsServer(principal, serverOfItem(view ?? options.catalog, kind, item))
           )
         : all;
       const page = pageOf(items, request.params?.cursor, options.pageSize);
@@ -119,7 +143,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const logging = requestLogging(ctx, sessionLevel);
       const sent = Object.keys(forwardedMeta).length > 0 ? { ...params, _meta: forwardedMeta } : params;
       try {
-        const route = forwarded.resolve(options.catalog, sent);
+        const route = forwarded.resolve(viewOf() ?? options.catalog, sent);
         const local = forwarded.answerLocally?.(options.catalog, route);
         if (local) return local as never;
         const principal = principalOfAuth(ctx.http?.authInfo);
@@ -155,7 +179,14 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   if (subscribe) serveResourceSubscriptions(server, options.subscriptions);
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
-    const { name, arguments: args, _meta: meta } = request.params;
+    const { name: asked, arguments: args, _meta: meta } = request.params;
+    let name: string;
+    try {
+      // Through a profile, the call runs under the catalog's name: scope, history and routing are its.
+      name = viewOf()?.toolName(asked) ?? asked;
+    } catch (error) {
+      throw toProtocolError(error);
+    }
     const { progressToken, ...forwardedMeta } = meta ?? {};
     const logging = requestLogging(ctx, sessionLevel);
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
@@ -217,7 +248,7 @@ function pageOf<T>(
 
 /** The server an exposed prompt, resource or template belongs to. */
 function serverOfItem(
-  catalog: Catalog,
+  catalog: Resolver,
   kind: 'prompts' | 'resources' | 'resourceTemplates',
   item: { name: string; uri?: string; uriTemplate?: string }
 ): string {

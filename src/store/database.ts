@@ -132,7 +132,11 @@ const MIGRATIONS: readonly string[] = [
      subscriptions TEXT NOT NULL DEFAULT '[]',
      created_at INTEGER NOT NULL,
      last_seen_at INTEGER NOT NULL
-   )`
+   )`,
+  // Profiles (`/mcp/<profile>`): the profiles a token is bound to (a JSON array; NULL: any, and the
+  // root /mcp), and the profile a kept session was opened on (NULL: the root).
+  `ALTER TABLE tokens ADD COLUMN profiles TEXT;
+   ALTER TABLE session_state ADD COLUMN profile TEXT;`
 ];
 
 /** The state database's file name in the state directory. */

@@ -1,0 +1,228 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { shortenToolName } from '../../src/catalog/tool-names.js';
+import { CLI, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
+
+/**
+ * Profiles (`profiles:` in servers.yaml) served at `/mcp/<profile>` and `/sse/<profile>`: the real
+ * daemon, SDK clients of both eras and of the old SSE transport, tokens bound with
+ * `token create --profile`.
+ */
+
+const CONFIG = `gateway:
+  auth: { mode: token }
+profiles:
+  dev:
+    servers: [alpha]
+    tools: { deny: ['alpha__fail*'] }
+  research:
+    servers: [research-notes]
+    maxToolNameLength: 16
+servers:
+  alpha:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+  research-notes:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+`;
+
+let gateway: GatewayProcess;
+/** An admin token bound to no profile. */
+let anyToken: string;
+/** A token bound to profile dev. */
+let devToken: string;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  gateway = await GatewayProcess.start(CONFIG);
+  anyToken = createToken('any', '--admin');
+  devToken = createToken('dev-only', '--profile', 'dev');
+  await waitUntil(async () => {
+    const response = await fetch(new URL('/api/tools', gateway.url), { headers: bearer(anyToken) });
+    const { tools } = (await response.json()) as { tools: unknown[] };
+    return tools.length > 0;
+  }, 30_000);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(clients.splice(0).map(client => client.close().catch(() => undefined)));
+  await gateway?.dispose();
+});
+
+function createToken(name: string, ...args: string[]): string {
+  const created = spawnSync(
+    process.execPath,
+    [CLI, 'token', 'create', '--name', name, ...args, '--state-dir', `${gateway.dir}/data`],
+    { encoding: 'utf8', timeout: 20_000 }
+  );
+  expect(created.status, created.stderr).toBe(0);
+  return created.stdout.split('\n')[0]!;
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const at = (path: string) => new URL(path, gateway.url);
+
+async function connect(path: string, era: 'legacy' | 'modern', token = anyToken): Promise<Client> {
+  const client = new Client(
+    { name: `profiles-${era}`, version: '1.0.0' },
+    { versionNegotiation: { mode: era === 'legacy' ? 'legacy' : 'auto' } }
+  );
+  await client.connect(
+    new StreamableHTTPClientTransport(at(path), { requestInit: { headers: bearer(token) } })
+  );
+  clients.push(client);
+  return client;
+}
+
+const toolNames = async (client: Client) => (await client.listTools()).tools.map(tool => tool.name).sort();
+
+/** A raw `initialize` POST to `path`: its status and JSON-RPC error message. */
+async function initializeAt(path: string, token: string) {
+  const response = await fetch(at(path), {
+    method: 'POST',
+    headers: {
+      ...bearer(token),
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream'
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } }
+    })
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    message: (JSON.parse(text) as { error?: { message?: string } }).error?.message
+  };
+}
+
+describe('profiles at /mcp/<profile>', () => {
+  it('serves each profile only its servers, in both eras', async () => {
+    const dev = await connect('/mcp/dev', 'legacy');
+    const research = await connect('/mcp/research', 'modern');
+    const devTools = await toolNames(dev);
+    expect(devTools).toContain('alpha__echo');
+    // Its deny glob leaves alpha__fail out; research-notes is not its server.
+    expect(devTools).not.toContain('alpha__fail');
+    expect(devTools.every(name => name.startsWith('alpha__'))).toBe(true);
+    const researchTools = await toolNames(research);
+    expect(researchTools.length).toBeGreaterThan(0);
+    expect(researchTools.some(name => name.startsWith('alpha__'))).toBe(false);
+    // The root still serves everything.
+    const root = await connect('/mcp', 'modern');
+    expect(await toolNames(root)).toEqual(expect.arrayContaining(['alpha__fail', 'research-notes__echo']));
+  });
+
+  it('shortens names to maxToolNameLength; the short names are callable and recorded under the real name', async () => {
+    const research = await connect('/mcp/research', 'modern');
+    const names = await toolNames(research);
+    expect(names.every(name => name.length <= 16)).toBe(true);
+    // research-notes__echo (20 characters) is listed under the codec's stable short name.
+    const echo = shortenToolName('research-notes__echo', 16);
+    expect(echo).toMatch(/^researc_[0-9a-f]{8}$/);
+    expect(names).toContain(echo);
+    const result = await research.callTool({ name: echo, arguments: { text: 'through a profile' } });
+    expect(textOf(result)).toBe('through a profile');
+    // Checked against the real tool's schema: a bad argument is the tool's error, named.
+    const invalid = await research.callTool({ name: echo, arguments: { text: 7 } });
+    expect(invalid.isError).toBe(true);
+    // History records the catalog's name of the tool.
+    await waitUntil(async () => {
+      const response = await fetch(at('/api/requests?limit=100'), { headers: bearer(anyToken) });
+      const body = (await response.json()) as { requests: { tool: string }[] };
+      return body.requests.some(request => request.tool === 'research-notes__echo');
+    });
+    // The catalog's long name is not a name of this profile.
+    const outside = await research.callTool({ name: 'research-notes__echo', arguments: { text: 'x' } }).then(
+      result => ({ rejected: false, text: textOf(result), isError: result.isError }),
+      (error: Error) => ({ rejected: true, text: error.message, isError: true })
+    );
+    expect(outside.isError).toBe(true);
+    expect(outside.text).toContain('profile research');
+  });
+
+  it('refuses a tool of another profile with an error naming the profile', async () => {
+    const dev = await connect('/mcp/dev', 'legacy');
+    const refused = await dev.callTool({ name: 'alpha__fail', arguments: {} }).then(
+      result => textOf(result),
+      (error: Error) => error.message
+    );
+    expect(refused).toContain('not in profile dev');
+  });
+
+  it('refuses a token bound to a profile on another profile and on the root (403), and serves it on its own', async () => {
+    for (const path of ['/mcp/research', '/mcp', '/sse/research']) {
+      const refused = path.startsWith('/sse')
+        ? await fetch(at(path), { headers: bearer(devToken) }).then(async response => ({
+            status: response.status,
+            message: ((await response.json()) as { error: { message: string } }).error.message
+          }))
+        : await initializeAt(path, devToken);
+      expect(refused.status, path).toBe(403);
+      expect(refused.message).toContain('bound to profile dev');
+      expect(refused.message).toContain('/mcp/dev');
+    }
+    const dev = await connect('/mcp/dev', 'modern', devToken);
+    expect(await toolNames(dev)).toContain('alpha__echo');
+  });
+
+  it('answers an unknown profile with 404 and the known profile names', async () => {
+    const unknown = await initializeAt('/mcp/nope', anyToken);
+    expect(unknown.status).toBe(404);
+    expect(unknown.message).toContain('Unknown profile "nope"');
+    expect(unknown.message).toContain('dev, research');
+  });
+
+  it('sends list_changed only to the sessions and listeners of the profile whose lists changed', async () => {
+    const devLegacy = await connect('/mcp/dev', 'legacy');
+    const researchLegacy = await connect('/mcp/research', 'legacy');
+    const devModern = await connect('/mcp/dev', 'modern');
+    const researchModern = await connect('/mcp/research', 'modern');
+    const heard = { devLegacy: 0, researchLegacy: 0, devModern: 0, researchModern: 0 };
+    for (const [key, client] of Object.entries({ devLegacy, researchLegacy, devModern, researchModern })) {
+      client.setNotificationHandler('notifications/tools/list_changed', () => {
+        heard[key as keyof typeof heard]++;
+      });
+    }
+    const listeners = await Promise.all([
+      devModern.listen({ toolsListChanged: true }),
+      researchModern.listen({ toolsListChanged: true })
+    ]);
+    // research-notes gains a tool: research's lists change, dev's do not.
+    const names = await toolNames(researchLegacy);
+    const addTool = shortenToolName('research-notes__add_tool', 16);
+    expect(names).toContain(addTool);
+    expect(textOf(await researchLegacy.callTool({ name: addTool, arguments: {} }))).toBe('added');
+    await waitUntil(() => heard.researchLegacy > 0 && heard.researchModern > 0, 10_000);
+    expect((await toolNames(researchLegacy)).length).toBe(names.length + 1);
+    // Time for a wrongly sent notification to arrive.
+    await new Promise(resolve => setTimeout(resolve, 1_000));
+    expect(heard.devLegacy).toBe(0);
+    expect(heard.devModern).toBe(0);
+    await Promise.all(listeners.map(listener => listener.close()));
+  });
+
+  it('serves a profile over the old HTTP+SSE transport at /sse/<profile>', async () => {
+    const headers = bearer(anyToken);
+    const client = new Client(
+      { name: 'profiles-sse', version: '1.0.0' },
+      { versionNegotiation: { mode: 'legacy' } }
+    );
+    await client.connect(
+      new SSEClientTransport(at('/sse/dev'), {
+        requestInit: { headers },
+        eventSourceInit: { fetch: (url, init) => fetch(url, { ...init, headers }) }
+      })
+    );
+    clients.push(client);
+    const names = await toolNames(client);
+    expect(names).toContain('alpha__echo');
+    expect(names.some(name => !name.startsWith('alpha__'))).toBe(false);
+    expect(textOf(await client.callTool({ name: 'alpha__echo', arguments: { text: 'old transport' } }))).toBe(
+      'old transport'
+    );
+  });
+});
