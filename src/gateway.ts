@@ -210,6 +210,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     allowUnauthenticated: settings.allowUnauthenticated,
     db,
     stateDir: path.resolve(settings.stateDir),
+    profiles: () => profiles.names(),
     log
   }).catch((error: unknown) => {
     observe.close();

@@ -141,8 +141,6 @@ export function createApp(options: AppOptions): Express {
   // `/mcp/<profile>` and `/sse/<profile>` serve a profile as `/mcp` and `/sse` serve everything.
   // After authentication: an unknown profile is 404 with the known names, and a principal bound
   // to profiles is refused (403) everywhere else, the root included.
-  const mcpPaths = '/mcp{/:profile}';
-  const ssePaths = '/sse{/:profile}';
   const profileOf = (req: express.Request): string | undefined =>
     (req.params as { profile?: string }).profile;
   const profileGate: express.RequestHandler = (req, _res, next) => {
@@ -166,41 +164,43 @@ export function createApp(options: AppOptions): Express {
     next(refusal === undefined ? undefined : new HttpError(403, -32001, refusal));
   };
 
-  app.post(
-    mcpPaths,
-    refuseWhileDraining,
-    ...forMcp,
-    profileGate,
-    mcpPostGuard,
-    json,
-    jsonDepthGuard,
-    async (req, res) => {
-      const body: unknown = req.body;
-      const profile = profileOf(req);
-      const legacy =
-        isPlainLegacy(req.headers['mcp-protocol-version'], body) || isLegacyPost(req.headers, body);
-      await (legacy
-        ? options.legacy.handle(req, res, body, profile)
-        : options.modern.handle(req, res, body, profile));
-    }
-  );
-  app.get(mcpPaths, refuseWhileDraining, ...forMcp, profileGate, (req, res) =>
-    options.legacy.handle(req, res, undefined, profileOf(req))
-  );
-  app.delete(mcpPaths, ...forMcp, profileGate, (req, res) =>
-    options.legacy.handle(req, res, undefined, profileOf(req))
-  );
-  app.all(mcpPaths, (_req, _res, next) => {
-    next(new HttpError(405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' }));
-  });
+  for (const path of ['/mcp', '/mcp/:profile']) {
+    app.post(
+      path,
+      refuseWhileDraining,
+      ...forMcp,
+      profileGate,
+      mcpPostGuard,
+      json,
+      jsonDepthGuard,
+      async (req, res) => {
+        const body: unknown = req.body;
+        const profile = profileOf(req);
+        const legacy =
+          isPlainLegacy(req.headers['mcp-protocol-version'], body) || isLegacyPost(req.headers, body);
+        await (legacy
+          ? options.legacy.handle(req, res, body, profile)
+          : options.modern.handle(req, res, body, profile));
+      }
+    );
+    app.get(path, refuseWhileDraining, ...forMcp, profileGate, (req, res) =>
+      options.legacy.handle(req, res, undefined, profileOf(req))
+    );
+    app.delete(path, ...forMcp, profileGate, (req, res) =>
+      options.legacy.handle(req, res, undefined, profileOf(req))
+    );
+    app.all(path, (_req, _res, next) => {
+      next(new HttpError(405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' }));
+    });
+  }
 
-  app.get(ssePaths, refuseWhileDraining, ...forMcp, profileGate, (req, res) =>
+  app.get(['/sse', '/sse/:profile'], refuseWhileDraining, ...forMcp, profileGate, (req, res) =>
     options.sse.open(req, res, profileOf(req))
   );
   app.post(SSE_MESSAGES_PATH, refuseWhileDraining, ...forMcp, json, jsonDepthGuard, (req, res) =>
     options.sse.post(req, res, req.body)
   );
-  app.all([ssePaths, SSE_MESSAGES_PATH], (req, _res, next) => {
+  app.all(['/sse', '/sse/:profile', SSE_MESSAGES_PATH], (req, _res, next) => {
     next(
       new HttpError(405, -32000, 'Method not allowed', {
         allow: req.path === SSE_MESSAGES_PATH ? 'POST' : 'GET'

@@ -1,8 +1,18 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  auth,
+  Client,
+  SSEClientTransport,
+  StreamableHTTPClientTransport
+} from '@modelcontextprotocol/client';
 import { shortenToolName } from '../../src/catalog/tool-names.js';
 import { CLI, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
+import { ConsentBrowser, MemoryOAuthClient } from '../support/oauth-test-client.js';
 
 /**
  * Profiles (`profiles:` in servers.yaml) served at `/mcp/<profile>` and `/sse/<profile>`: the real
@@ -226,3 +236,80 @@ describe('profiles at /mcp/<profile>', () => {
     );
   });
 });
+
+describe('an OAuth client on a profile URL', () => {
+  const PASSWORD = 'profile-owner-password';
+  let oauthGateway: GatewayProcess;
+  let publicUrl: string;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(path.join(tmpdir(), 'profiles-oauth-'));
+    const set = spawnSync(process.execPath, [CLI, 'admin', 'set-password', '--state-dir', stateDir], {
+      encoding: 'utf8',
+      input: `${PASSWORD}\n`
+    });
+    expect(set.status, set.stderr).toBe(0);
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    oauthGateway = await GatewayProcess.start(
+      `gateway:\n  publicUrl: ${publicUrl}\n  auth: { mode: oauth }\n${CONFIG.slice(CONFIG.indexOf('profiles:'))}`,
+      { stateDir, args: ['--port', String(port)] }
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await oauthGateway?.dispose();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("finds the profile URL's own metadata, gets a token bound to the profile, and is refused elsewhere", async () => {
+    const refused = await fetch(`${publicUrl}/mcp/dev`, { method: 'POST', body: '{}' });
+    expect(refused.status).toBe(401);
+    const metadataUrl = `${publicUrl}/.well-known/oauth-protected-resource/mcp/dev`;
+    expect(refused.headers.get('www-authenticate')).toContain(`resource_metadata="${metadataUrl}"`);
+    expect(await (await fetch(metadataUrl)).json()).toMatchObject({
+      resource: `${publicUrl}/mcp/dev`,
+      authorization_servers: [publicUrl]
+    });
+
+    // The SDK client's whole flow, as Claude.ai runs it, against the profile URL.
+    const serverUrl = `${publicUrl}/mcp/dev`;
+    const oauth = new MemoryOAuthClient();
+    await expect(auth(oauth, { serverUrl })).resolves.toBe('REDIRECT');
+    const outcome = await new ConsentBrowser(publicUrl).approve(oauth.authorizationUrl!, PASSWORD);
+    expect(outcome.html).not.toContain('Wrong');
+    const code = outcome.redirect?.searchParams.get('code');
+    expect(code).toBeTruthy();
+    const iss = outcome.redirect?.searchParams.get('iss') ?? undefined;
+    await expect(auth(oauth, { serverUrl, authorizationCode: code!, iss })).resolves.toBe('AUTHORIZED');
+
+    const client = new Client({ name: 'profiles-oauth', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(serverUrl), { authProvider: oauth }));
+    clients.push(client);
+    const names = await toolNames(client);
+    expect(names).toContain('alpha__echo');
+    expect(names.every(name => name.startsWith('alpha__'))).toBe(true);
+
+    const elsewhere = await fetch(`${publicUrl}/mcp/research`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${oauth.saved!.access_token}`, 'content-type': 'application/json' },
+      body: '{}'
+    });
+    expect(elsewhere.status).toBe(403);
+    expect(((await elsewhere.json()) as { error: { message: string } }).error.message).toContain(
+      'bound to profile dev'
+    );
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
