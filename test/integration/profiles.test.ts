@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -302,6 +302,65 @@ describe('an OAuth client on a profile URL', () => {
     );
   });
 });
+
+describe('profiles across a reload of servers.yaml', () => {
+  it("follows an added, changed and removed profile without a restart, telling the changed profile's sessions", async () => {
+    const servers = CONFIG.slice(CONFIG.indexOf('\nservers:') + 1);
+    const reloading = await GatewayProcess.start(`profiles:\n  dev:\n    servers: [alpha]\n${servers}`, {
+      env: { GATEWAY_WATCH_CONFIG: 'false' }
+    });
+    try {
+      const url = (path: string) => new URL(path, reloading.url);
+      const dev = new Client(
+        { name: 'reload-dev', version: '1.0.0' },
+        { versionNegotiation: { mode: 'legacy' } }
+      );
+      await dev.connect(new StreamableHTTPClientTransport(url('/mcp/dev')));
+      clients.push(dev);
+      await waitUntil(async () => (await toolNames(dev)).includes('alpha__echo'), 30_000);
+      let changed = 0;
+      dev.setNotificationHandler('notifications/tools/list_changed', () => void changed++);
+
+      const reload = async (profiles: string) => {
+        writeFileSync(path.join(reloading.dir, 'servers.yaml'), `${profiles}${servers}`);
+        const response = await fetch(url('/api/reload'), { method: 'POST' });
+        return (await response.json()) as { ok: boolean; restartNeeded: string[] };
+      };
+      expect(
+        await reload(
+          'profiles:\n  dev:\n    servers: [alpha, research-notes]\n  ops:\n    servers: [research-notes]\n'
+        )
+      ).toMatchObject({ ok: true, restartNeeded: [] });
+      await waitUntil(() => changed > 0);
+      await waitUntil(async () => (await toolNames(dev)).includes('research-notes__echo'), 30_000);
+      expect(await toolNames(dev)).toContain('alpha__echo');
+      expect((await initializeStatus(url('/mcp/ops'))).status).toBe(200);
+
+      expect(await reload('profiles:\n  dev:\n    servers: [alpha]\n')).toMatchObject({ ok: true });
+      const gone = await initializeStatus(url('/mcp/ops'));
+      expect(gone.status).toBe(404);
+      expect(gone.message).toContain('its profiles are dev');
+    } finally {
+      await reloading.dispose();
+    }
+  });
+});
+
+/** The status and error message of an unauthenticated `initialize` POST to `url`. */
+async function initializeStatus(url: URL) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } }
+    })
+  });
+  const text = await response.text();
+  return { status: response.status, message: text };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
