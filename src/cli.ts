@@ -19,7 +19,7 @@ Usage:
   mcp-gateway token revoke NAME|ID
   mcp-gateway admin set-password    (reads it from a prompt, or the first line of stdin)
   mcp-gateway import FILE [--write] a client's mcpServers JSON as servers.yaml entries (stdout, or --write into --config)
-  mcp-gateway connect claude-code|claude-desktop|cursor|vscode [--write [--file F]] [--token T | --create-token [--name N]]
+  mcp-gateway connect claude-code|claude-desktop|cursor|vscode [--profile P] [--write [--file F]] [--token T | --create-token [--name N]]
   mcp-gateway login SERVER [--token T]   log the running gateway in to a remote server with auth: oauth (prints the URL to open)
   mcp-gateway logout SERVER [--token T]  make the running gateway forget that server's OAuth tokens
   mcp-gateway reload [--token T]          make the running gateway reload its servers.yaml (as SIGHUP does)

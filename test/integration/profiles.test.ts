@@ -72,6 +72,16 @@ function createToken(name: string, ...args: string[]): string {
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const at = (path: string) => new URL(path, gateway.url);
 
+/** An SDK client (2026 era) on `url` with `token`. */
+async function connectWith(url: string, token: string): Promise<Client> {
+  const client = new Client({ name: 'profiles-connect', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: bearer(token) } })
+  );
+  clients.push(client);
+  return client;
+}
+
 async function connect(path: string, era: 'legacy' | 'modern', token = anyToken): Promise<Client> {
   const client = new Client(
     { name: `profiles-${era}`, version: '1.0.0' },
@@ -234,6 +244,44 @@ describe('profiles at /mcp/<profile>', () => {
     expect(textOf(await client.callTool({ name: 'alpha__echo', arguments: { text: 'old transport' } }))).toBe(
       'old transport'
     );
+  });
+});
+
+describe('mcp-gateway connect --profile', () => {
+  it('writes the profile URL, and a token it creates is bound to the profile', async () => {
+    const connect = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          CLI,
+          'connect',
+          'cursor',
+          ...args,
+          '--config',
+          `${gateway.dir}/servers.yaml`,
+          '--state-dir',
+          `${gateway.dir}/data`,
+          '--port',
+          gateway.url.port
+        ],
+        { encoding: 'utf8', timeout: 20_000, env: { ...process.env, MCP_GATEWAY_TOKEN: '' } }
+      );
+    const unknown = connect('--profile', 'nope', '--token', anyToken);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('no profile "nope" (its profiles: dev, research)');
+
+    const printed = connect('--profile', 'dev', '--create-token', '--name', 'cursor-dev');
+    expect(printed.status, printed.stderr).toBe(0);
+    const entry = (
+      JSON.parse(printed.stdout) as {
+        mcpServers: { gateway: { url: string; headers: Record<string, string> } };
+      }
+    ).mcpServers.gateway;
+    expect(entry.url).toBe(at('/mcp/dev').href);
+    const token = entry.headers.Authorization!.slice('Bearer '.length);
+    const dev = await connectWith(entry.url, token);
+    expect(await toolNames(dev)).toContain('alpha__echo');
+    expect((await initializeAt('/mcp', token)).status).toBe(403);
   });
 });
 
