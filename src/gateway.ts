@@ -281,6 +281,13 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       } catch {
         return undefined; // not the profile's: the call is refused as an unknown tool
       }
+    },
+    (uri, profile) => {
+      try {
+        return profiles.get(profile)?.resolveResource(uri) !== undefined;
+      } catch {
+        return false;
+      }
     }
   );
   /** Tells the sessions and listeners of `profile` that every list may have changed. */

@@ -176,7 +176,9 @@ export function createGatewayServer(options: GatewayServerOptions, profile?: str
     });
   }
 
-  if (subscribe) serveResourceSubscriptions(server, options.subscriptions);
+  if (subscribe) {
+    serveResourceSubscriptions(server, options.subscriptions, uri => viewOf()?.resolveResource(uri));
+  }
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const { name: asked, arguments: args, _meta: meta } = request.params;

@@ -47,7 +47,9 @@ export class ModernEndpoint {
      * A tool's `inputSchema` by the name a profile (undefined: the root) exposes it under, for its
      * `Mcp-Param-*` headers (none: not checked).
      */
-    private readonly inputSchemaOf?: (tool: string, profile: string | undefined) => unknown
+    private readonly inputSchemaOf?: (tool: string, profile: string | undefined) => unknown,
+    /** Whether resource `uri` is in `profile` (none: every URI is), for a listen stream's subscriptions. */
+    private readonly inProfile?: (uri: string, profile: string) => boolean
   ) {
     this.handlerOf(undefined);
   }
@@ -55,7 +57,7 @@ export class ModernEndpoint {
   /** Serves one 2026-era POST on `profile` (undefined: the root `/mcp`). */
   handle(req: IncomingMessage, res: ServerResponse, body: unknown, profile?: string): Promise<void> {
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
-    else body = this.subscribeStream(req, res, body);
+    else body = this.subscribeStream(req, res, body, profile);
     if (this.refusedParamHeaders(req, res, body, profile)) return Promise.resolve();
     const { node } = this.handlerOf(profile);
     const meta = metaOfBody(body);
@@ -157,18 +159,26 @@ export class ModernEndpoint {
   /**
    * The gateway's subscriptions upstream for a `subscriptions/listen` stream's
    * `resourceSubscriptions`, held while the stream is open; the SDK's bus delivers the updates.
-   * Returns the body with only the URIs the caller may subscribe to: one that routes nowhere or
+   * Returns the body with only the URIs the caller may subscribe to: one outside the profile, one that routes nowhere or
    * outside its token's scope is left out, so the SDK's acknowledgement does not list it and no
    * other caller's subscription brings its updates to this stream.
    */
-  private subscribeStream(req: IncomingMessage, res: ServerResponse, body: unknown): unknown {
+  private subscribeStream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    profile: string | undefined
+  ): unknown {
     const request = body as { params?: { notifications?: { resourceSubscriptions?: unknown } } };
     const uris = request.params?.notifications?.resourceSubscriptions;
     if (!this.subscriptions || !Array.isArray(uris)) return body;
     const subscriptions = this.subscriptions;
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
     const allowed = uris.filter(
-      (uri): uri is string => typeof uri === 'string' && subscriptions.mayUse(principal, uri)
+      (uri): uri is string =>
+        typeof uri === 'string' &&
+        subscriptions.mayUse(principal, uri) &&
+        (profile === undefined || this.inProfile?.(uri, profile) !== false)
     );
     for (const uri of allowed) subscriptions.subscribe(res, uri, undefined, principal).catch(() => undefined);
     res.once('close', () => subscriptions.drop(res));

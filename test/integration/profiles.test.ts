@@ -20,6 +20,9 @@ import { ConsentBrowser, MemoryOAuthClient } from '../support/oauth-test-client.
  * `token create --profile`.
  */
 
+/** Where the fixture server alpha logs its subscriptions (it offers resources/subscribe with it). */
+const SUBSCRIPTIONS_LOG = path.join(tmpdir(), `profiles-subscriptions-${process.pid}.log`);
+
 const CONFIG = `gateway:
   auth: { mode: token }
 profiles:
@@ -32,6 +35,7 @@ profiles:
 servers:
   alpha:
     command: ["${process.execPath}", "${FIXTURE_SERVER}"]
+    env: { FIXTURE_SUBSCRIPTIONS: "${SUBSCRIPTIONS_LOG}" }
   research-notes:
     command: ["${process.execPath}", "${FIXTURE_SERVER}"]
 `;
@@ -57,6 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.splice(0).map(client => client.close().catch(() => undefined)));
   await gateway?.dispose();
+  rmSync(SUBSCRIPTIONS_LOG, { force: true });
 });
 
 function createToken(name: string, ...args: string[]): string {
@@ -171,6 +176,22 @@ describe('profiles at /mcp/<profile>', () => {
       (error: Error) => error.message
     );
     expect(refused).toContain('not in profile dev');
+  });
+
+  it('serves prompts and resources of the profile only, subscriptions included', async () => {
+    const dev = await connect('/mcp/dev', 'legacy');
+    const research = await connect('/mcp/research', 'legacy');
+    expect((await dev.listPrompts()).prompts.map(prompt => prompt.name)).toContain('alpha__hello');
+    expect((await research.listPrompts()).prompts.map(prompt => prompt.name)).not.toContain('alpha__hello');
+    expect((await dev.getPrompt({ name: 'alpha__hello' })).messages).toHaveLength(1);
+    await expect(research.getPrompt({ name: 'alpha__hello' })).rejects.toThrow(/not in profile research/);
+    const uri = 'fixture://alpha+static/hello';
+    expect((await dev.listResources()).resources.map(resource => resource.uri)).toContain(uri);
+    expect((await research.listResources()).resources.map(resource => resource.uri)).not.toContain(uri);
+    expect((await dev.readResource({ uri })).contents).toHaveLength(1);
+    await expect(research.readResource({ uri })).rejects.toThrow(/not in profile research/);
+    await expect(dev.subscribeResource({ uri })).resolves.toBeDefined();
+    await expect(research.subscribeResource({ uri })).rejects.toThrow(/not in profile research/);
   });
 
   it('refuses a token bound to a profile on another profile and on the root (403), and serves it on its own', async () => {
