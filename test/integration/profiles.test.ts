@@ -415,6 +415,54 @@ describe('profiles across a reload of servers.yaml', () => {
   });
 });
 
+describe('a profile session across a restart', () => {
+  it('is rebuilt on its own profile URL only', async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'profiles-restore-'));
+    const text = `profiles:\n  dev:\n    servers: [alpha]\n${CONFIG.slice(CONFIG.indexOf('\nservers:') + 1)}`;
+    let first: GatewayProcess | undefined;
+    let second: GatewayProcess | undefined;
+    try {
+      first = await GatewayProcess.start(text, { stateDir });
+      const transport = new StreamableHTTPClientTransport(new URL('/mcp/dev', first.url));
+      const client = new Client(
+        { name: 'restore-dev', version: '1.0.0' },
+        { versionNegotiation: { mode: 'legacy' } }
+      );
+      await client.connect(transport);
+      const id = transport.sessionId!;
+      const ping = async (gateway: GatewayProcess, where: string) => {
+        const response = await fetch(new URL(where, gateway.url), {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-protocol-version': '2025-11-25',
+            'mcp-session-id': id
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 'ping', method: 'ping' })
+        });
+        await response.text();
+        return response.status;
+      };
+      // Another profile's URL (or the root) does not know the session.
+      expect(await ping(first, '/mcp')).toBe(404);
+      expect(await ping(first, '/mcp/dev')).toBe(200);
+      await first.stop('SIGTERM');
+      second = await GatewayProcess.start(text, { stateDir, port: Number(first.url.port) });
+      expect(await ping(second, '/mcp')).toBe(404);
+      expect(await ping(second, '/mcp/dev')).toBe(200);
+      expect(
+        textOf(await client.callTool({ name: 'alpha__echo', arguments: { text: 'after restart' } }))
+      ).toBe('after restart');
+      await client.close();
+    } finally {
+      await first?.dispose();
+      await second?.dispose();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});
+
 /** The status and error message of an unauthenticated `initialize` POST to `url`. */
 async function initializeStatus(url: URL) {
   const response = await fetch(url, {
