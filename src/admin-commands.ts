@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import { OAuthModelStore } from './http/oauth/oauth-model-store.js';
 import { grantViews } from './http/oauth/grants.js';
+import { PROFILE_NAME_PATTERN } from './config/schema.js';
 import { EXIT_CONFIG } from './settings.js';
 import { openDatabase } from './store/database.js';
 import { AuditLog } from './store/audit-log.js';
@@ -51,10 +52,30 @@ function list(text: string | undefined, what: string): string[] | undefined {
   return items;
 }
 
+/** The profile names of `--profile a,b` (checked as servers.yaml checks them), or undefined. */
+function profiles(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text
+    .split(',')
+    .map(name => name.trim())
+    .filter(name => name.length > 0);
+  if (names.length === 0) throw new CommandError('--profile needs at least one profile name');
+  for (const name of names) {
+    if (!PROFILE_NAME_PATTERN.test(name)) {
+      throw new CommandError(
+        `--profile: "${name}" is not a profile name (1-32 of [a-z0-9_-], starting with a letter or digit, as under profiles: in servers.yaml)`
+      );
+    }
+  }
+  return names;
+}
+
 export interface TokenCreateOptions {
   readonly name?: string | undefined;
   readonly servers?: string | undefined;
   readonly tools?: string | undefined;
+  /** Profiles the token is bound to (comma-separated): it reaches `/mcp/<profile>` of these only. */
+  readonly profile?: string | undefined;
   readonly expires?: string | undefined;
   readonly admin?: boolean | undefined;
 }
@@ -70,7 +91,8 @@ function describe(token: TokenRecord, now = Date.now()): string {
   const scope = [
     token.admin ? 'admin' : undefined,
     token.servers ? `servers ${token.servers.join(',')}` : undefined,
-    token.tools ? `tools ${token.tools.join(',')}` : undefined
+    token.tools ? `tools ${token.tools.join(',')}` : undefined,
+    token.profiles ? `profiles ${token.profiles.join(',')}` : undefined
   ].filter(Boolean);
   return `${token.name}\t${token.id}\t${scope.length > 0 ? scope.join('; ') : 'all tools'}\t${state}\tlast used ${token.lastUsedAt ?? 'never'}`;
 }
@@ -106,12 +128,18 @@ export async function runAdminCommand(
         name: options.name,
         servers: list(options.servers, 'servers'),
         tools: list(options.tools, 'tools'),
+        profiles: profiles(options.profile),
         admin: options.admin,
         expiresAt: options.expires === undefined ? undefined : parseExpiry(options.expires)
       });
       audit.record('token_created', {
         principal: 'cli',
-        detail: { name: token.name, id: token.id, admin: token.admin }
+        detail: {
+          name: token.name,
+          id: token.id,
+          admin: token.admin,
+          ...(token.profiles ? { profiles: token.profiles } : {})
+        }
       });
       // stdout is the secret alone, so that TOKEN=$(mcp-gateway token create …) works.
       io.out(`${secret}\n`);

@@ -14,12 +14,12 @@ const USAGE = `mcp-gateway ${VERSION}: one MCP endpoint in front of many MCP ser
 Usage:
   mcp-gateway [serve] [options]     run the gateway (the default command)
   mcp-gateway validate [options]    check a servers.yaml and the settings, as serve would, and exit
-  mcp-gateway token create --name NAME [--servers a,b] [--tools 'glob,...'] [--expires 90d] [--admin]
+  mcp-gateway token create --name NAME [--servers a,b] [--tools 'glob,...'] [--profile p,q] [--expires 90d] [--admin]
   mcp-gateway token list
   mcp-gateway token revoke NAME|ID
   mcp-gateway admin set-password    (reads it from a prompt, or the first line of stdin)
   mcp-gateway import FILE [--write] a client's mcpServers JSON as servers.yaml entries (stdout, or --write into --config)
-  mcp-gateway connect claude-code|claude-desktop|cursor|vscode [--write [--file F]] [--token T | --create-token [--name N]]
+  mcp-gateway connect claude-code|claude-desktop|cursor|vscode [--profile P] [--write [--file F]] [--token T | --create-token [--name N]]
   mcp-gateway login SERVER [--token T]   log the running gateway in to a remote server with auth: oauth (prints the URL to open)
   mcp-gateway logout SERVER [--token T]  make the running gateway forget that server's OAuth tokens
   mcp-gateway reload [--token T]          make the running gateway reload its servers.yaml (as SIGHUP does)
@@ -64,6 +64,7 @@ const TOKEN_OPTIONS = {
   name: { type: 'string' },
   servers: { type: 'string' },
   tools: { type: 'string' },
+  profile: { type: 'string' },
   expires: { type: 'string' },
   admin: { type: 'boolean' }
 } as const satisfies ParseArgsOptionsConfig;

@@ -40,6 +40,8 @@ export interface ConfigReloaderOptions {
   readonly log: Logger;
   /** Told of every reload's result, applied or refused. */
   readonly onReloaded?: (result: ReloadResult) => void;
+  /** Told of each config applied, after the registry: for the parts that follow a reload besides the servers (profiles). */
+  readonly onApplied?: (config: LoadedConfig) => void;
 }
 
 /**
@@ -139,6 +141,7 @@ export class ConfigReloader {
       if (diff.added.length + diff.removed.length + diff.changed.length > 0) {
         this.options.registry.apply(config.servers);
       }
+      this.options.onApplied?.(config);
       this.running = config;
       result = {
         ...base,
@@ -170,11 +173,11 @@ export class ConfigReloader {
 /**
  * The settings outside `servers` that differ between two configs, by path (`gateway.auth.mode`):
  * the gateway reads them once, at its start. `defaults` other than `startTimeout` reach the
- * servers through their specs, so they apply live.
+ * servers through their specs, so they apply live; so do `profiles` (see `onApplied`).
  */
 function restartSettings(before: LoadedConfig, after: LoadedConfig): string[] {
-  const { servers: _a, defaults: beforeDefaults, ...beforeRest } = before.raw;
-  const { servers: _b, defaults: afterDefaults, ...afterRest } = after.raw;
+  const { servers: _a, profiles: _p, defaults: beforeDefaults, ...beforeRest } = before.raw;
+  const { servers: _b, profiles: _q, defaults: afterDefaults, ...afterRest } = after.raw;
   const paths = changedPaths(beforeRest, afterRest, '');
   if (beforeDefaults.startTimeout !== afterDefaults.startTimeout) paths.push('defaults.startTimeout');
   return paths;

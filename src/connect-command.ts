@@ -49,6 +49,7 @@ export function connectOptions(
     name: flags.name,
     servers: flags.servers,
     tools: flags.tools,
+    profile: flags.profile,
     expires: flags.expires,
     client,
     // A file to write names where to write: it implies --write.
@@ -76,12 +77,23 @@ export async function runConnect(
         (client ? ` (got "${client}")` : '')
     );
   }
-  const gateway = await readGatewaySettings(options.configFile, io.err);
+  const config = await readConfig(options.configFile, io.err);
+  const { gateway } = config;
   let url: string;
   try {
     url = gatewayUrl(gateway, { host: options.host, port: options.port });
   } catch (error) {
     throw new CommandError((error as Error).message);
+  }
+  // --profile P: the client uses the profile's URL, and a token made for it is bound to P.
+  if (options.profile !== undefined) {
+    const known = Object.keys(config.profiles);
+    if (!known.includes(options.profile)) {
+      throw new CommandError(
+        `--profile: ${options.configFile} has no profile "${options.profile}" (${known.length > 0 ? `its profiles: ${known.join(', ')}` : 'it has no profiles: section'})`
+      );
+    }
+    url = `${url}/${options.profile}`;
   }
 
   const mode = gateway.auth.mode;
@@ -172,9 +184,14 @@ function merge(existing: string | undefined, entry: ClientEntry, file: string) {
 
 /** The gateway section of the config; a missing file means the defaults. */
 export async function readGatewaySettings(file: string, err: (text: string) => void) {
+  return (await readConfig(file, err)).gateway;
+}
+
+/** The config as written (defaults applied); a missing file means the defaults. */
+async function readConfig(file: string, err: (text: string) => void) {
   if (!existsSync(file)) {
     err(`note: no config at ${file}: assuming the defaults (127.0.0.1:8000, gateway.auth.mode: none)\n`);
-    return ConfigFileSchema.parse({}).gateway;
+    return ConfigFileSchema.parse({});
   }
   const result = await loadConfigFile(file, { env: process.env });
   if (!result.ok) {
@@ -182,7 +199,7 @@ export async function readGatewaySettings(file: string, err: (text: string) => v
       `${file} has problems; fix them (mcp-gateway validate) first:\n${result.problems.map(formatProblem).join('\n')}`
     );
   }
-  return result.config.raw.gateway;
+  return result.config.raw;
 }
 
 /**
@@ -220,6 +237,7 @@ async function createToken(
       name: options.name ?? client,
       servers: options.servers,
       tools: options.tools,
+      profile: options.profile,
       expires: options.expires,
       stateDir: options.stateDir
     },

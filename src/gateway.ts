@@ -7,6 +7,7 @@ import { CatalogStore } from './catalog/catalog-store.js';
 import { PinKeeper } from './catalog/pin-keeper.js';
 import { pinEventWiring } from './catalog/pin-events.js';
 import { PinStore } from './store/pin-store.js';
+import { Profiles } from './catalog/profiles.js';
 import { ServerStatuses } from './catalog/server-statuses.js';
 import { listenHost } from './config/exposure.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
@@ -180,6 +181,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   registry.load(config.servers);
   const pins = new PinKeeper(new PinStore(db), log.child({ component: 'pins' }));
   const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log, pins });
+  // The profiles (`/mcp/<profile>`): views of the catalog, following reloads.
+  const profiles = new Profiles(catalog, config.raw.profiles);
 
   let sessionsOpen = () => 0;
   const observe = createObservability({
@@ -197,7 +200,11 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     registry,
     log,
     onReloaded: ({ ok, trigger, added, changed, removed, problems, at }) =>
-      observe.events.publish({ type: 'config_reloaded', ok, trigger, added, changed, removed, problems, at })
+      observe.events.publish({ type: 'config_reloaded', ok, trigger, added, changed, removed, problems, at }),
+    // A profile added, changed or removed: its sessions and listeners re-list every kind.
+    onApplied: applied => {
+      for (const profile of profiles.apply(applied.raw.profiles)) notifyProfile(profile);
+    }
   });
   const gatewaySettings = config.raw.gateway;
   const host = listenHost(settings, gatewaySettings);
@@ -208,6 +215,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     allowUnauthenticated: settings.allowUnauthenticated,
     db,
     stateDir: path.resolve(settings.stateDir),
+    profiles: () => profiles.names(),
     log
   }).catch((error: unknown) => {
     observe.close();
@@ -236,10 +244,15 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     subscriptions,
     name: 'mcp-gateway',
     version: VERSION,
-    // Asked when a session opens: servers that cannot serve (see /healthz) are left out.
-    instructions: () =>
+    profiles,
+    // Asked when a session opens: servers that cannot serve (see /healthz) are left out, and so are
+    // those outside the session's profile.
+    instructions: (profile: string | undefined) =>
       describeServers(
-        registry.specs().filter(spec => cannotServe(spec) === undefined),
+        registry
+          .specs()
+          .filter(spec => cannotServe(spec) === undefined)
+          .filter(spec => profile === undefined || profiles.get(profile)?.hasServer(spec.id) === true),
         catalog.instructions()
       ),
     listWaitMs: LIST_WAIT_MS,
@@ -247,7 +260,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     inputStates: new InputStates(),
     expose: gatewaySettings.expose
   };
-  const legacy = new LegacySessions(() => createGatewayServer(serverOptions), log, {
+  const newServer = (profile: string | undefined) => createGatewayServer(serverOptions, profile);
+  const legacy = new LegacySessions(newServer, log, {
     tracker: observe.tracker,
     timeoutMs: gatewaySettings.sessionTimeout * 1000,
     maxSessions: gatewaySettings.limits.maxSessions,
@@ -259,15 +273,37 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   logLevels.onChange(server => legacy.stateChanged(server));
   subscriptions.onChange(subscriber => legacy.stateChanged(subscriber));
   sessionsOpen = () => legacy.size;
-  const sse = new SseSessions(legacy, () => createGatewayServer(serverOptions));
+  const sse = new SseSessions(legacy, newServer);
   const modern = new ModernEndpoint(
-    () => createGatewayServer(serverOptions),
+    newServer,
     log,
     MAX_BODY_BYTES,
     observe.onModernRequest,
     subscriptions,
-    tool => catalog.tool(tool)?.inputSchema
+    (tool, profile) => {
+      if (profile === undefined) return catalog.tool(tool)?.inputSchema;
+      try {
+        const view = profiles.get(profile);
+        return view && catalog.tool(view.toolName(tool))?.inputSchema;
+      } catch {
+        return undefined; // not the profile's: the call is refused as an unknown tool
+      }
+    },
+    (uri, profile) => {
+      try {
+        return profiles.get(profile)?.resolveResource(uri) !== undefined;
+      } catch {
+        return false;
+      }
+    }
   );
+  /** Tells the sessions and listeners of `profile` that every list may have changed. */
+  const notifyProfile = (profile: string) => {
+    for (const kind of ['tools', 'prompts', 'resources'] as const) {
+      legacy.notifyListChanged(kind, profile);
+      modern.notifyListChanged(kind, profile);
+    }
+  };
   catalog.onResourceUpdated(uri => {
     subscriptions.updated(uri);
     modern.notifyResourceUpdated(uri);
@@ -277,8 +313,14 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     const kind = changed === 'resourceTemplates' ? 'resources' : changed;
     legacy.notifyListChanged(kind);
     modern.notifyListChanged(kind);
+    // Each profile hears only of a change to its own lists.
+    for (const profile of profiles.touched(changed)) {
+      legacy.notifyListChanged(kind, profile);
+      modern.notifyListChanged(kind, profile);
+    }
   });
   await catalog.start();
+  profiles.baseline();
 
   let accepting = true;
   const allowedHosts = settings.allowedHosts ?? gatewaySettings.allowedHosts ?? [];
@@ -372,6 +414,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     allowedHosts: [...LOOPBACK_NAMES, ...allowedHosts, ...(publicHost ? [publicHost] : [])],
     allowedOrigins: [...LOOPBACK_NAMES, ...allowedOrigins, ...(publicHost ? [publicHost] : [])],
     maxBodyBytes: MAX_BODY_BYTES,
+    profiles: () => profiles.names(),
     accepting: () => accepting,
     log
   });

@@ -29,6 +29,8 @@ export interface SecurityOptions {
   readonly db: DatabaseSync;
   /** The state directory (absolute), for the command that sets a missing admin password. */
   readonly stateDir: string;
+  /** The profiles served now (`/mcp/<profile>`): each has its protected resource metadata and OAuth resource. */
+  readonly profiles?: (() => readonly string[]) | undefined;
   readonly log: Logger;
 }
 
@@ -68,7 +70,8 @@ export async function createSecurity(options: SecurityOptions) {
       audit,
       log,
       allowInsecure: isLoopback(url.hostname),
-      stateDir: options.stateDir
+      stateDir: options.stateDir,
+      profiles: options.profiles
     });
     verifiers.push(oauth.verifier);
   }
@@ -109,11 +112,26 @@ export async function createSecurity(options: SecurityOptions) {
     metadata.get([resourceMetadataPath, '/.well-known/oauth-protected-resource'], (_req, res) => {
       res.json(document);
     });
+    // A profile's URL is a resource of its own, so a client given /mcp/<profile> (Claude.ai) finds
+    // it; an OAuth token for it is bound to the profile.
+    metadata.get(`${resourceMetadataPath}/:profile`, (req, res, next) => {
+      const { profile } = req.params;
+      // An external OIDC provider's tokens carry the root resource only.
+      if (!oauth || !(options.profiles?.() ?? []).includes(profile)) {
+        next();
+        return;
+      }
+      res.json({
+        ...document,
+        resource: `${document.resource}/${profile}`,
+        resource_name: `mcp-gateway ${profile}`
+      });
+    });
   }
   if (oauth) metadata.use(oauth.router);
   if (mode === 'token') metadata.use(bearerOnly);
 
-  const authOptions = { mode, verifiers, resourceMetadataUrl, audit };
+  const authOptions = { mode, verifiers, resourceMetadataUrl, profileMetadata: oauth !== undefined, audit };
   const limiter = rateLimit(gateway.limits.requestsPerMinute);
   const forMcp: RequestHandler[] = [authenticate(authOptions, 'any'), limiter];
   const forAdmin: RequestHandler[] = [authenticate(authOptions, 'admin'), limiter];

@@ -19,7 +19,8 @@ export function gatewayTokenVerifier(tokens: TokenStore): TokenVerifier {
         kind: 'token',
         admin: token.admin,
         servers: token.servers ?? undefined,
-        tools: token.tools ?? undefined
+        tools: token.tools ?? undefined,
+        profiles: token.profiles ?? undefined
       });
     }
   };

@@ -14,6 +14,26 @@ export interface Principal {
   readonly servers?: readonly string[] | undefined;
   /** When set, only exposed tool names matching one of these globs are visible and callable. */
   readonly tools?: readonly string[] | undefined;
+  /**
+   * When set, the principal is bound to these profiles: it may use `/mcp/<profile>` (and
+   * `/sse/<profile>`) of these only, and not the root `/mcp`.
+   */
+  readonly profiles?: readonly string[] | undefined;
+}
+
+/**
+ * Why `principal` may not use `profile` (undefined: the root `/mcp`), or undefined when it may.
+ * A principal bound to profiles uses only those; any other uses everything.
+ */
+export function profileRefusal(
+  principal: Principal | undefined,
+  profile: string | undefined
+): string | undefined {
+  const bound = principal?.profiles;
+  if (bound === undefined || (profile !== undefined && bound.includes(profile))) return undefined;
+  const where = profile === undefined ? 'the root /mcp' : `profile ${profile}`;
+  const urls = bound.map(name => `/mcp/${name}`).join(', ');
+  return `Forbidden: ${principal!.id} is bound to profile${bound.length === 1 ? '' : 's'} ${bound.join(', ')} and may not use ${where}; connect to ${urls}`;
 }
 
 /** The key under which a principal travels in the SDK's `AuthInfo.extra`. */

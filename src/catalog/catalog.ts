@@ -278,6 +278,11 @@ export class Catalog {
   /** The exposed items of `kind`; waits for startup discovery like {@link listTools}. */
   async list<K extends CapabilityKind>(kind: K, waitMs: number): Promise<Listing[K]> {
     await this.listTools(waitMs);
+    return this.listed(kind);
+  }
+
+  /** The exposed items of `kind` now, without waiting for discovery; a new array after each change. */
+  listed<K extends CapabilityKind>(kind: K): Listing[K] {
     const lists: Listing = {
       tools: this.index.tools,
       prompts: this.promptIndex.items,

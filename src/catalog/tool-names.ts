@@ -46,6 +46,18 @@ export function encodeToolName(origin: ToolOrigin, salt?: string): string {
 }
 
 /**
+ * `name` made to fit in `max` characters (a profile's `maxToolNameLength`): unchanged when it fits,
+ * else cut and ended with `_` and a hash of `salt` (the whole name by default), like
+ * {@link encodeToolName}. Two names that differ keep different results (up to the hash); a caller
+ * that finds a clash anyway passes a longer salt. `max` must leave room for the hash (at least 16).
+ */
+export function shortenToolName(name: string, max: number, salt?: string): string {
+  if (salt === undefined && name.length <= max) return name;
+  const suffix = `_${shortHash(salt ?? name)}`;
+  return name.slice(0, max - suffix.length) + suffix;
+}
+
+/**
  * Splits an exposed name at its first `__` into the namespace and the rest. Namespaces cannot
  * contain `_`, so the first separator is always the namespace's, and `__` inside a tool's own name
  * survives. Returns undefined for a name with no separator (a tool of an unprefixed server).

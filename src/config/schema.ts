@@ -364,11 +364,62 @@ export const HistorySchema = z.strictObject({
   maxRequests: z.number().int().positive('maxRequests must be at least 1').default(100_000)
 });
 
+/**
+ * The bounds of a profile's `maxToolNameLength`: the catalog's longest name (64, what clients
+ * accept) and room for the 9-character hash suffix of a shortened name plus a few characters.
+ */
+const MAX_TOOL_NAME_LENGTH = 64;
+const MIN_TOOL_NAME_LENGTH = 16;
+
+/** A profile's name: it is a URL path segment (`/mcp/<name>`), so URL-safe and short. */
+export const PROFILE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/** A glob filter on exposed names (`server__tool`, exposed prompt names, exposed resource URIs). */
+const exposedFilter = z.strictObject({
+  /** Globs on exposed names; when given, only matching items are in the profile. */
+  allow: z.array(z.string().min(1)).optional(),
+  /** Globs on exposed names; matching items are never in the profile. */
+  deny: z.array(z.string().min(1)).optional()
+});
+
+/** A named subset of the gateway, served at `/mcp/<name>` (and `/sse/<name>`). */
+export const ProfileSchema = z.strictObject({
+  /** The ids of the servers in the profile (each must be in `servers`). */
+  servers: z.array(z.string().min(1), { error: 'servers must be a list of server ids' }),
+  tools: exposedFilter.optional(),
+  prompts: exposedFilter.optional(),
+  resources: exposedFilter.optional(),
+  /**
+   * `all` lists every tool; `search` lists `search_tools` and `call_tool` instead (see
+   * `gateway.expose`). Left out: the gateway's `expose`.
+   */
+  expose: z.enum(['all', 'search'], { error: 'expose must be all or search' }).optional(),
+  /** Tool and prompt names longer than this are shortened (with a stable hash). */
+  maxToolNameLength: z
+    .number()
+    .int()
+    .min(MIN_TOOL_NAME_LENGTH, `maxToolNameLength must be at least ${MIN_TOOL_NAME_LENGTH}`)
+    .max(MAX_TOOL_NAME_LENGTH, `maxToolNameLength must be at most ${MAX_TOOL_NAME_LENGTH}`)
+    .default(MAX_TOOL_NAME_LENGTH)
+});
+
 export const ConfigFileSchema = z
   .strictObject({
     gateway: GatewaySettingsSchema.prefault({}),
     history: HistorySchema.prefault({}),
     defaults: DefaultsSchema.prefault({}),
+    profiles: z
+      .record(
+        z
+          .string()
+          .regex(
+            PROFILE_NAME_PATTERN,
+            'a profile name is 1-32 of [a-z0-9_-] and starts with a letter or digit (it is the path /mcp/<name>)'
+          ),
+        ProfileSchema,
+        { error: 'profiles must be a mapping of profile name to its settings' }
+      )
+      .default({}),
     servers: z
       .record(
         z
@@ -380,6 +431,17 @@ export const ConfigFileSchema = z
       .default({})
   })
   .superRefine((file, ctx) => {
+    for (const [name, profile] of Object.entries(file.profiles)) {
+      profile.servers.forEach((id, index) => {
+        if (file.servers[id] !== undefined) return;
+        const known = Object.keys(file.servers);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'servers', index],
+          message: `profile ${name} names server "${id}", which is not in servers (${known.length > 0 ? `known: ${known.join(', ')}` : 'there are none'}); fix the id or add the server`
+        });
+      });
+    }
     // Per-user credentials need principals to tell apart: an authenticated gateway.
     if (file.gateway.auth.mode !== 'none') return;
     for (const [id, server] of Object.entries(file.servers)) {
@@ -396,3 +458,4 @@ export const ConfigFileSchema = z
 
 export type ServerConfig = z.output<typeof ServerConfigSchema>;
 export type ConfigFile = z.output<typeof ConfigFileSchema>;
+export type ProfileConfig = z.output<typeof ProfileSchema>;

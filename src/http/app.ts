@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import { classifyInboundRequest, type AuthInfo } from '@modelcontextprotocol/server';
+import { principalOfAuth, profileRefusal } from '../auth/principal.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LegacySessions } from '../sessions/legacy-sessions.js';
@@ -82,6 +83,8 @@ export interface AppOptions {
   readonly allowedOrigins: readonly string[];
   /** Largest accepted request body; more gets 413. */
   readonly maxBodyBytes: number;
+  /** The profiles served at `/mcp/<profile>` (and `/sse/<profile>`) now; none: only the root. */
+  readonly profiles?: (() => readonly string[]) | undefined;
   /** False once shutdown has begun: new MCP requests get 503. */
   readonly accepting: () => boolean;
   readonly log: Logger;
@@ -135,24 +138,74 @@ export function createApp(options: AppOptions): Express {
 
   const json = express.json({ limit: options.maxBodyBytes, strict: false, type: () => true });
 
-  app.post('/mcp', refuseWhileDraining, ...forMcp, mcpPostGuard, json, jsonDepthGuard, async (req, res) => {
-    const body: unknown = req.body;
-    const legacy =
-      isPlainLegacy(req.headers['mcp-protocol-version'], body) || isLegacyPost(req.headers, body);
-    await (legacy ? options.legacy.handle(req, res, body) : options.modern.handle(req, res, body));
-  });
-  app.get('/mcp', refuseWhileDraining, ...forMcp, (req, res) => options.legacy.handle(req, res, undefined));
-  app.delete('/mcp', ...forMcp, (req, res) => options.legacy.handle(req, res, undefined));
-  app.all('/mcp', (_req, _res, next) => {
-    next(new HttpError(405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' }));
-  });
+  // `/mcp/<profile>` and `/sse/<profile>` serve a profile as `/mcp` and `/sse` serve everything.
+  // After authentication: an unknown profile is 404 with the known names, and a principal bound
+  // to profiles is refused (403) everywhere else, the root included.
+  const profileOf = (req: express.Request): string | undefined =>
+    (req.params as { profile?: string }).profile;
+  const profileGate: express.RequestHandler = (req, _res, next) => {
+    const profile = profileOf(req);
+    const known = options.profiles?.() ?? [];
+    if (profile !== undefined && !known.includes(profile)) {
+      const served =
+        known.length === 0
+          ? 'it has no profiles (profiles: in servers.yaml); use /mcp'
+          : `its profiles are ${known.join(', ')} (at /mcp/<profile>), besides /mcp`;
+      next(
+        new HttpError(
+          404,
+          -32000,
+          `Unknown profile "${profile}": this gateway serves no such profile; ${served}`
+        )
+      );
+      return;
+    }
+    const refusal = profileRefusal(principalOfAuth((req as { auth?: AuthInfo }).auth), profile);
+    next(refusal === undefined ? undefined : new HttpError(403, -32001, refusal));
+  };
 
-  app.get('/sse', refuseWhileDraining, ...forMcp, (req, res) => options.sse.open(req, res));
+  for (const path of ['/mcp', '/mcp/:profile']) {
+    app.post(
+      path,
+      refuseWhileDraining,
+      ...forMcp,
+      profileGate,
+      mcpPostGuard,
+      json,
+      jsonDepthGuard,
+      async (req, res) => {
+        const body: unknown = req.body;
+        const profile = profileOf(req);
+        const legacy =
+          isPlainLegacy(req.headers['mcp-protocol-version'], body) || isLegacyPost(req.headers, body);
+        await (legacy
+          ? options.legacy.handle(req, res, body, profile)
+          : options.modern.handle(req, res, body, profile));
+      }
+    );
+    app.get(path, refuseWhileDraining, ...forMcp, profileGate, (req, res) =>
+      options.legacy.handle(req, res, undefined, profileOf(req))
+    );
+    app.delete(path, ...forMcp, profileGate, (req, res) =>
+      options.legacy.handle(req, res, undefined, profileOf(req))
+    );
+    app.all(path, (_req, _res, next) => {
+      next(new HttpError(405, -32000, 'Method not allowed', { allow: 'GET, POST, DELETE' }));
+    });
+  }
+
+  app.get(['/sse', '/sse/:profile'], refuseWhileDraining, ...forMcp, profileGate, (req, res) =>
+    options.sse.open(req, res, profileOf(req))
+  );
   app.post(SSE_MESSAGES_PATH, refuseWhileDraining, ...forMcp, json, jsonDepthGuard, (req, res) =>
     options.sse.post(req, res, req.body)
   );
-  app.all(['/sse', SSE_MESSAGES_PATH], (req, _res, next) => {
-    next(new HttpError(405, -32000, 'Method not allowed', { allow: req.path === '/sse' ? 'GET' : 'POST' }));
+  app.all(['/sse', '/sse/:profile', SSE_MESSAGES_PATH], (req, _res, next) => {
+    next(
+      new HttpError(405, -32000, 'Method not allowed', {
+        allow: req.path === SSE_MESSAGES_PATH ? 'POST' : 'GET'
+      })
+    );
   });
 
   app.use((_req, _res, next) => {

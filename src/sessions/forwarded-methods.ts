@@ -24,12 +24,15 @@ export interface ForwardedMethod<P, R> {
   readonly kind: AdvertisedKind;
   /** Whether the method may end with `input_required` (2026-07-28: tools/call, prompts/get, resources/read). */
   readonly mayRequireInput: boolean;
-  resolve(catalog: Catalog, params: P): KindRoute;
+  resolve(catalog: Resolver, params: P): KindRoute;
   subject(route: KindRoute): Subject;
   forward(route: KindRoute, params: P): Send<R>;
   /** The answer the gateway gives itself, without the server, when there is one (else undefined). */
   answerLocally?(catalog: Catalog, route: KindRoute): R | undefined;
 }
+
+/** What routes a prompt name or resource URI: the catalog, or a profile's view of it. */
+export type Resolver = Pick<Catalog, 'resolvePrompt' | 'resolveResource'>;
 
 type Params<T extends { params: unknown }> = T['params'];
 

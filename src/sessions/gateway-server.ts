@@ -1,6 +1,8 @@
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import type { CallToolResult, ListToolsResult, LoggingLevel, Progress } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/catalog.js';
+import type { ProfileView } from '../catalog/profile-view.js';
+import type { Profiles } from '../catalog/profiles.js';
 import { toProtocolError } from '../errors.js';
 import { clientKeyOf } from '../store/activity-log.js';
 import { principalOfAuth } from '../auth/principal.js';
@@ -9,7 +11,7 @@ import type { CallRunner } from './call-runner.js';
 import { callerAsker } from './caller-asker.js';
 import { inputRoundOf, type InputStates, type RoundRequest } from './input-states.js';
 import { identityOf } from './client-identity.js';
-import { FORWARDED_METHODS, type ForwardedMethod } from './forwarded-methods.js';
+import { FORWARDED_METHODS, type ForwardedMethod, type Resolver } from './forwarded-methods.js';
 import { requestLogging, type SessionLogLevels } from './session-log-levels.js';
 import { serveResourceSubscriptions, type ResourceSubscriptions } from './resource-subscriptions.js';
 import { SEARCH_TOOLS, SearchTools, type Expose } from './search-tools.js';
@@ -19,8 +21,13 @@ export interface GatewayServerOptions {
   readonly catalog: Catalog;
   readonly name: string;
   readonly version: string;
-  /** Text for clients: which servers stand behind the gateway; a function is asked anew for each server built. */
-  readonly instructions: string | (() => string);
+  /**
+   * Text for clients: which servers stand behind the gateway (or the profile, when one is named); a
+   * function is asked anew for each server built.
+   */
+  readonly instructions: string | ((profile: string | undefined) => string);
+  /** The profiles of servers.yaml, for a server built for one (none: only the root is served). */
+  readonly profiles?: Profiles | undefined;
   /** How long a `tools/list` waits for startup discovery before answering with what is known. */
   readonly listWaitMs: number;
   /** Tools per `tools/list` page. */
@@ -52,7 +59,17 @@ const LIST_METHODS = [
  * its lifetime; a 2026-era request gets a fresh one. Upstream definitions and results pass through
  * unchanged, but for the names and URIs the catalog rewrites.
  */
-export function createGatewayServer(options: GatewayServerOptions): Server {
+export function createGatewayServer(options: GatewayServerOptions, profile?: string): Server {
+  // The profile's view, asked for on each request: a reload may have changed it since.
+  const viewOf = (): ProfileView | undefined => {
+    if (profile === undefined) return undefined;
+    const view = options.profiles?.get(profile);
+    if (view) return view;
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidRequest,
+      `profile ${profile} is no longer in servers.yaml (a reload removed it); connect to /mcp or to another profile's URL`
+    );
+  };
   const offered = options.catalog.offered();
   const subscribe = offered.subscribe && options.subscriptions !== undefined;
   const server = new Server(
@@ -68,7 +85,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           : {}),
         ...(offered.completions ? { completions: {} } : {})
       },
-      instructions: typeof options.instructions === 'string' ? options.instructions : options.instructions(),
+      instructions:
+        typeof options.instructions === 'string' ? options.instructions : options.instructions(profile),
       ...(options.inputStates ? { requestState: { verify: options.inputStates.verify } } : {})
     }
   );
@@ -82,19 +100,27 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     return {};
   });
 
-  const search =
-    options.expose === 'search'
-      ? new SearchTools({
-          tools: () => options.catalog.listTools(options.listWaitMs),
-          allows: (principal, name) => options.runner.allows(principal, name)
-        })
-      : undefined;
+  // Tool search (`expose: search`): the profile's setting, else the gateway's; asked per request,
+  // as a reload may change a profile. It searches what this endpoint lists (the profile's view).
+  const searching = (): boolean => (viewOf()?.config.expose ?? options.expose) === 'search';
+  const search = new SearchTools({
+    tools: () => viewOf()?.list('tools', options.listWaitMs) ?? options.catalog.listTools(options.listWaitMs),
+    allows: (principal, name) => options.runner.allows(principal, catalogToolName(name))
+  });
+  /** The catalog's name of a tool this endpoint lists as `name` (a profile's may be shortened). */
+  const catalogToolName = (name: string): string => viewOf()?.toolName(name) ?? name;
 
   server.setRequestHandler('tools/list', async (request, ctx) => {
-    if (search) return { tools: [...SEARCH_TOOLS] };
+    if (searching()) return { tools: [...SEARCH_TOOLS] };
     const principal = principalOfAuth(ctx.http?.authInfo);
-    const all = await options.catalog.listTools(options.listWaitMs);
-    const tools = principal ? all.filter(tool => options.runner.allows(principal, tool.name)) : all;
+    const view = viewOf();
+    const all = view
+      ? await view.list('tools', options.listWaitMs)
+      : await options.catalog.listTools(options.listWaitMs);
+    // Scopes name the catalog's tools: a profile's (maybe shortened) name is checked as that one.
+    const tools = principal
+      ? all.filter(tool => options.runner.allows(principal, view ? view.toolName(tool.name) : tool.name))
+      : all;
     const page = pageOf(tools, request.params?.cursor, options.pageSize);
     const result: ListToolsResult = { tools: page.items };
     if (page.nextCursor !== undefined) result.nextCursor = page.nextCursor;
@@ -105,13 +131,13 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     if (!offered[advertised]) continue;
     server.setRequestHandler(method, async (request, ctx) => {
       const principal = principalOfAuth(ctx.http?.authInfo);
-      const all: readonly { name: string; uri?: string; uriTemplate?: string }[] = await options.catalog.list(
-        kind,
-        options.listWaitMs
-      );
+      const view = viewOf();
+      const all: readonly { name: string; uri?: string; uriTemplate?: string }[] = await (
+        view ?? options.catalog
+      ).list(kind, options.listWaitMs);
       const items = principal
         ? all.filter(item =>
-            options.runner.allowsServer(principal, serverOfItem(options.catalog, kind, item))
+            options.runner.allowsServer(principal, serverOfItem(view ?? options.catalog, kind, item))
           )
         : all;
       const page = pageOf(items, request.params?.cursor, options.pageSize);
@@ -131,7 +157,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const logging = requestLogging(ctx, sessionLevel);
       const sent = Object.keys(forwardedMeta).length > 0 ? { ...params, _meta: forwardedMeta } : params;
       try {
-        const route = forwarded.resolve(options.catalog, sent);
+        const route = forwarded.resolve(viewOf() ?? options.catalog, sent);
         const local = forwarded.answerLocally?.(options.catalog, route);
         if (local) return local as never;
         const principal = principalOfAuth(ctx.http?.authInfo);
@@ -164,7 +190,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     });
   }
 
-  if (subscribe) serveResourceSubscriptions(server, options.subscriptions);
+  if (subscribe) {
+    serveResourceSubscriptions(server, options.subscriptions, uri => viewOf()?.resolveResource(uri));
+  }
 
   server.setRequestHandler('tools/call', async (request, ctx): Promise<CallToolResult> => {
     const { name: called, arguments: calledArgs, _meta: meta } = request.params;
@@ -172,7 +200,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const logging = requestLogging(ctx, sessionLevel);
     const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
     // The one path of a tool's call; `call_tool` takes it too, with the real tool's name.
-    const direct = async (name: string, args: Record<string, unknown> | undefined) => {
+    const direct = async (asked: string, args: Record<string, unknown> | undefined) => {
+      // Through a profile, the call runs under the catalog's name: scope, history and routing are its.
+      const name = catalogToolName(asked);
       // A 2026-era caller answers the server's questions with a retry, in rounds (see input-states.ts).
       const round = inputRoundOf(options.inputStates, ctx, `tool ${name}`);
       const run = (request?: RoundRequest) =>
@@ -196,7 +226,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       return round ? await round.run(sinks, run) : await run();
     };
     try {
-      if (search?.handles(called)) {
+      if (searching() && search.handles(called)) {
         return await search.call(called, calledArgs, principalOfAuth(ctx.http?.authInfo), direct);
       }
       return await direct(called, calledArgs);
@@ -236,7 +266,7 @@ function pageOf<T>(
 
 /** The server an exposed prompt, resource or template belongs to. */
 function serverOfItem(
-  catalog: Catalog,
+  catalog: Resolver,
   kind: 'prompts' | 'resources' | 'resourceTemplates',
   item: { name: string; uri?: string; uriTemplate?: string }
 ): string {

@@ -34,7 +34,7 @@ export class KeptSessions {
   }
 
   /** Keeps a session its client has just initialized with `initialize` (the request's body). */
-  opened(id: string, principal: string | undefined, initialize: unknown, at: number): void {
+  opened(id: string, principal: string | undefined, initialize: unknown, at: number, profile?: string): void {
     const params = (
       initialize as { params?: { clientInfo?: unknown; capabilities?: unknown; protocolVersion?: string } }
     ).params;
@@ -44,6 +44,7 @@ export class KeptSessions {
       this.store.save({
         id,
         principal,
+        profile,
         clientInfo: params?.clientInfo,
         capabilities: params?.capabilities,
         protocolVersion: params?.protocolVersion ?? '',

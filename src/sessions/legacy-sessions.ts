@@ -62,6 +62,8 @@ export interface Session {
   readonly server: Server;
   /** Who opened it (the principal id), for the per-principal cap. */
   readonly principal: string | undefined;
+  /** The profile it was opened on (`/mcp/<profile>`, `/sse/<profile>`); undefined: the root. */
+  readonly profile?: string | undefined;
   lastSeen: number;
   /** Requests being served now, an open GET stream included; a session with none is idle. */
   active: number;
@@ -105,8 +107,9 @@ export class LegacySessions {
   private readonly restoring = new Map<string, Promise<Session | Refusal | undefined>>();
   private closing = false;
 
+  /** @param newServer builds the gateway server of a new session on a profile (undefined: the root). */
   constructor(
-    private readonly newServer: () => Server,
+    private readonly newServer: (profile: string | undefined) => Server,
     private readonly log: Logger,
     private readonly options: LegacySessionsOptions
   ) {
@@ -126,11 +129,12 @@ export class LegacySessions {
   }
 
   /**
-   * Serves one POST, GET or DELETE of the 2025 era. `body` is the parsed JSON of a POST. An unknown
-   * or ended session id, or one opened by another principal, gets 404; a request other than `initialize` without one gets 400.
-   * A session this process does not hold but the store does (the gateway restarted) is rebuilt first.
+   * Serves one POST, GET or DELETE of the 2025 era on `profile` (undefined: the root `/mcp`). `body`
+   * is the parsed JSON of a POST. An unknown or ended session id, or one opened by another principal
+   * or on another profile, gets 404; a request other than `initialize` without one gets 400. A
+   * session this process does not hold but the store does (the gateway restarted) is rebuilt first.
    */
-  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, body: unknown, profile?: string): Promise<void> {
     if (req.method === 'POST') this.answers.track(res);
     const header = req.headers['mcp-session-id'];
     const sessionId = Array.isArray(header) ? header[0] : header;
@@ -138,7 +142,7 @@ export class LegacySessions {
       const auth = (req as { auth?: AuthInfo }).auth;
       let session = this.sessions.get(sessionId);
       if (!session && this.kept) {
-        const restored = await this.restore(sessionId, auth, req);
+        const restored = await this.restore(sessionId, auth, req, profile);
         if (restored && 'status' in restored) {
           writeRefusal(res, restored);
           return;
@@ -146,7 +150,8 @@ export class LegacySessions {
         session = restored;
       }
       // A session is its opener's: to another principal it does not exist (no replay, no DELETE).
-      if (!session || session.principal !== principalOfAuth(auth)?.id) {
+      // Nor to a request on another profile: a session's lists are its profile's.
+      if (!session || session.principal !== principalOfAuth(auth)?.id || session.profile !== profile) {
         res
           .writeHead(404, { 'content-type': 'application/json' })
           .end(jsonRpcError(-32001, 'Session not found'));
@@ -167,7 +172,7 @@ export class LegacySessions {
       return;
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
-      await this.open(req, res, body);
+      await this.open(req, res, body, profile);
       return;
     }
     res
@@ -263,11 +268,13 @@ export class LegacySessions {
   }
 
   /**
-   * Tells every open session that the list of `kind` changed. A session whose server does not
-   * advertise the kind (it opened when no server offered it) is not told.
+   * Tells every open session of `profile` (undefined: the root) that the list of `kind` changed. A
+   * session whose server does not advertise the kind (it opened when no server offered it) is not
+   * told.
    */
-  notifyListChanged(kind: 'tools' | 'prompts' | 'resources'): void {
-    for (const { server } of this.sessions.values()) {
+  notifyListChanged(kind: 'tools' | 'prompts' | 'resources', profile?: string): void {
+    for (const { server, profile: its } of this.sessions.values()) {
+      if (its !== profile) continue;
       const sent =
         kind === 'tools'
           ? server.sendToolListChanged()
@@ -359,21 +366,34 @@ export class LegacySessions {
     }
   }
 
-  private async open(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  private async open(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    profile: string | undefined
+  ): Promise<void> {
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth)?.id;
     if (!this.admit(principal, res)) return;
-    const server = this.newServer();
+    const server = this.newServer(profile);
     const events = new BoundedEventStore(this.options.events, this.eventBudget);
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       eventStore: events,
       retryInterval: this.options.retryMs ?? DEFAULT_RETRY_MS,
       onsessioninitialized: id => {
-        const session: Session = { transport, server, principal, lastSeen: Date.now(), active: 0, events };
+        const session: Session = {
+          transport,
+          server,
+          principal,
+          profile,
+          lastSeen: Date.now(),
+          active: 0,
+          events
+        };
         this.sessions.set(id, session);
         this.idOf.set(server, id);
         this.recordOpened(id, req, body);
-        this.kept?.opened(id, principal, body, session.lastSeen);
+        this.kept?.opened(id, principal, body, session.lastSeen, profile);
       }
     });
     transport.onclose = () => {
@@ -392,11 +412,12 @@ export class LegacySessions {
   private restore(
     id: string,
     auth: AuthInfo | undefined,
-    req: IncomingMessage
+    req: IncomingMessage,
+    profile: string | undefined
   ): Promise<Session | Refusal | undefined> {
     let pending = this.restoring.get(id);
     if (!pending) {
-      pending = this.rebuild(id, auth, req).finally(() => this.restoring.delete(id));
+      pending = this.rebuild(id, auth, req, profile).finally(() => this.restoring.delete(id));
       this.restoring.set(id, pending);
     }
     return pending;
@@ -405,14 +426,16 @@ export class LegacySessions {
   private async rebuild(
     id: string,
     auth: AuthInfo | undefined,
-    req: IncomingMessage
+    req: IncomingMessage,
+    profile: string | undefined
   ): Promise<Session | Refusal | undefined> {
     const principal = principalOfAuth(auth)?.id;
     const stored = this.kept!.find(id, principal);
-    if (!stored || this.closing) return undefined;
+    // A session of another profile is not this request's: it stays stored for its own URL.
+    if (!stored || stored.profile !== profile || this.closing) return undefined;
     const refusal = this.makeRoom(principal);
     if (refusal) return refusal;
-    const server = this.newServer();
+    const server = this.newServer(profile);
     const events = new BoundedEventStore(this.options.events, this.eventBudget, { restored: true });
     let restored;
     try {
@@ -438,7 +461,15 @@ export class LegacySessions {
       await transport.close().catch(() => undefined);
       return undefined;
     }
-    const session: Session = { transport, server, principal, lastSeen: Date.now(), active: 0, events };
+    const session: Session = {
+      transport,
+      server,
+      principal,
+      profile,
+      lastSeen: Date.now(),
+      active: 0,
+      events
+    };
     this.sessions.set(id, session);
     this.idOf.set(server, id);
     this.kept!.restored(stored, server);

@@ -11,14 +11,22 @@ import { OpenAnswers } from './open-answers.js';
 import { HEADER_MISMATCH, headerDeclarations, paramHeaderMismatch } from './mcp-param-headers.js';
 import type { ResourceSubscriptions } from './resource-subscriptions.js';
 
+/** One SDK handler: the root's, or a profile's. */
+interface Handler {
+  readonly handler: McpHttpHandler;
+  readonly node: ReturnType<typeof toNodeHandler>;
+}
+
 /**
  * The 2026-07-28 era: stateless requests, each served by a fresh gateway server through the SDK's
  * `createMcpHandler`, which also runs `server/discover` and `subscriptions/listen`. Legacy traffic
- * never reaches it (it is routed to the sessions first), so it rejects rather than serves it.
+ * never reaches it (it is routed to the sessions first), so it rejects rather than serves it. The
+ * root `/mcp` and each profile (`/mcp/<profile>`) have a handler of their own, made at their first
+ * request: a handler's `notify` reaches its own `subscriptions/listen` streams, so each profile's
+ * `list_changed` reaches only its listeners.
  */
 export class ModernEndpoint {
-  private readonly handler: McpHttpHandler;
-  private readonly node: ReturnType<typeof toNodeHandler>;
+  private readonly handlers = new Map<string | undefined, Handler>();
   /** Requests being answered (not `subscriptions/listen` streams), for shutdown to wait on. */
   private readonly answers = new OpenAnswers();
   /** The request being handled's report to `onRequest`, made once the SDK accepts the request. */
@@ -30,20 +38,68 @@ export class ModernEndpoint {
    *   Must not throw.
    */
   constructor(
-    newServer: () => Server,
-    log: Logger,
-    maxRequestBodySize: number,
+    private readonly newServer: (profile: string | undefined) => Server,
+    private readonly log: Logger,
+    private readonly maxRequestBodySize: number,
     private readonly onRequest: (identity: ClientIdentity) => void = () => {},
     private readonly subscriptions?: ResourceSubscriptions,
-    /** A tool's `inputSchema` by exposed name, for its `Mcp-Param-*` headers (none: not checked). */
-    private readonly inputSchemaOf?: (tool: string) => unknown
+    /**
+     * A tool's `inputSchema` by the name a profile (undefined: the root) exposes it under, for its
+     * `Mcp-Param-*` headers (none: not checked).
+     */
+    private readonly inputSchemaOf?: (tool: string, profile: string | undefined) => unknown,
+    /** Whether resource `uri` is in `profile` (none: every URI is), for a listen stream's subscriptions. */
+    private readonly inProfile?: (uri: string, profile: string) => boolean
   ) {
+    this.handlerOf(undefined);
+  }
+
+  /** Serves one 2026-era POST on `profile` (undefined: the root `/mcp`). */
+  handle(req: IncomingMessage, res: ServerResponse, body: unknown, profile?: string): Promise<void> {
+    if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
+    else body = this.subscribeStream(req, res, body, profile);
+    if (this.refusedParamHeaders(req, res, body, profile)) return Promise.resolve();
+    const { node } = this.handlerOf(profile);
+    const meta = metaOfBody(body);
+    if (!meta) return node(req, res, body);
+    const report = () =>
+      this.onRequest(identityOf(meta, req, principalOfAuth((req as { auth?: AuthInfo }).auth)?.id));
+    return this.accepted.run(report, () => node(req, res, body));
+  }
+
+  /** Publishes `notifications/tools/list_changed` to every open `subscriptions/listen` stream of the root. */
+  notifyToolsChanged(): void {
+    this.notifyListChanged('tools');
+  }
+
+  /**
+   * Publishes the `list_changed` of `kind` to every open `subscriptions/listen` stream of `profile`
+   * (undefined: the root) that asked for it.
+   */
+  notifyListChanged(kind: 'tools' | 'prompts' | 'resources', profile?: string): void {
+    const notify = this.handlers.get(profile)?.handler.notify;
+    if (notify === undefined) return;
+    if (kind === 'tools') notify.toolsChanged();
+    else if (kind === 'prompts') notify.promptsChanged();
+    else notify.resourcesChanged();
+  }
+
+  /** Publishes `notifications/resources/updated` to the open `subscriptions/listen` streams subscribed to `uri`. */
+  notifyResourceUpdated(uri: string): void {
+    for (const { handler } of this.handlers.values()) handler.notify.resourceUpdated(uri);
+  }
+
+  /** The handler of `profile`, made at its first request. */
+  private handlerOf(profile: string | undefined): Handler {
+    const known = this.handlers.get(profile);
+    if (known) return known;
+    const { log, maxRequestBodySize } = this;
     // The SDK builds a server only for a request it serves, after its own checks (the standard
     // headers, the envelope, the client's capabilities): a refused request names no client.
-    this.handler = createMcpHandler(
+    const handler = createMcpHandler(
       () => {
         this.accepted.getStore()?.();
-        return newServer();
+        return this.newServer(profile);
       },
       {
         legacy: 'reject',
@@ -51,45 +107,25 @@ export class ModernEndpoint {
         onerror: error => log.debug({ err: error.message }, 'modern endpoint error')
       }
     );
-    this.node = toNodeHandler(this.handler, {
+    const node = toNodeHandler(handler, {
       maxRequestBodySize,
       onerror: error => log.warn({ err: error.message }, 'modern endpoint failure')
     });
-  }
-
-  handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
-    else body = this.subscribeStream(req, res, body);
-    if (this.refusedParamHeaders(req, res, body)) return Promise.resolve();
-    const meta = metaOfBody(body);
-    if (!meta) return this.node(req, res, body);
-    const report = () =>
-      this.onRequest(identityOf(meta, req, principalOfAuth((req as { auth?: AuthInfo }).auth)?.id));
-    return this.accepted.run(report, () => this.node(req, res, body));
-  }
-
-  /** Publishes `notifications/tools/list_changed` to every open `subscriptions/listen` stream. */
-  notifyToolsChanged(): void {
-    this.handler.notify.toolsChanged();
-  }
-
-  /** Publishes the `list_changed` of `kind` to every open `subscriptions/listen` stream that asked for it. */
-  notifyListChanged(kind: 'tools' | 'prompts' | 'resources'): void {
-    if (kind === 'tools') this.handler.notify.toolsChanged();
-    else if (kind === 'prompts') this.handler.notify.promptsChanged();
-    else this.handler.notify.resourcesChanged();
-  }
-
-  /** Publishes `notifications/resources/updated` to the open `subscriptions/listen` streams subscribed to `uri`. */
-  notifyResourceUpdated(uri: string): void {
-    this.handler.notify.resourceUpdated(uri);
+    const made = { handler, node };
+    this.handlers.set(profile, made);
+    return made;
   }
 
   /**
    * Answers a `tools/call` whose `Mcp-Param-*` headers disagree with its arguments (SEP-2243) with
    * HTTP 400 and `-32020`, as the SDK answers for an `McpServer`; true when it did.
    */
-  private refusedParamHeaders(req: IncomingMessage, res: ServerResponse, body: unknown): boolean {
+  private refusedParamHeaders(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    profile: string | undefined
+  ): boolean {
     const request = body as {
       id?: unknown;
       method?: unknown;
@@ -98,7 +134,7 @@ export class ModernEndpoint {
     if (request?.method !== 'tools/call' || typeof request.params?.name !== 'string' || !this.inputSchemaOf)
       return false;
     const tool = request.params.name;
-    const declarations = headerDeclarations(this.inputSchemaOf(tool));
+    const declarations = headerDeclarations(this.inputSchemaOf(tool, profile));
     if (!declarations || declarations.length === 0) return false;
     const mismatch = paramHeaderMismatch(declarations, request.params.arguments, name => {
       const value = req.headers[name.toLowerCase()];
@@ -123,18 +159,26 @@ export class ModernEndpoint {
   /**
    * The gateway's subscriptions upstream for a `subscriptions/listen` stream's
    * `resourceSubscriptions`, held while the stream is open; the SDK's bus delivers the updates.
-   * Returns the body with only the URIs the caller may subscribe to: one that routes nowhere or
+   * Returns the body with only the URIs the caller may subscribe to: one outside the profile, one that routes nowhere or
    * outside its token's scope is left out, so the SDK's acknowledgement does not list it and no
    * other caller's subscription brings its updates to this stream.
    */
-  private subscribeStream(req: IncomingMessage, res: ServerResponse, body: unknown): unknown {
+  private subscribeStream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    profile: string | undefined
+  ): unknown {
     const request = body as { params?: { notifications?: { resourceSubscriptions?: unknown } } };
     const uris = request.params?.notifications?.resourceSubscriptions;
     if (!this.subscriptions || !Array.isArray(uris)) return body;
     const subscriptions = this.subscriptions;
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
     const allowed = uris.filter(
-      (uri): uri is string => typeof uri === 'string' && subscriptions.mayUse(principal, uri)
+      (uri): uri is string =>
+        typeof uri === 'string' &&
+        subscriptions.mayUse(principal, uri) &&
+        (profile === undefined || this.inProfile?.(uri, profile) !== false)
     );
     for (const uri of allowed) subscriptions.subscribe(res, uri, undefined, principal).catch(() => undefined);
     res.once('close', () => subscriptions.drop(res));
@@ -152,7 +196,7 @@ export class ModernEndpoint {
     return this.answers.settled(timeoutMs);
   }
 
-  close(): Promise<void> {
-    return this.handler.close();
+  async close(): Promise<void> {
+    await Promise.all([...this.handlers.values()].map(({ handler }) => handler.close()));
   }
 }

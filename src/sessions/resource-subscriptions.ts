@@ -131,10 +131,16 @@ export class ResourceSubscriptions {
  * Answers `resources/subscribe` and `resources/unsubscribe` on a client-facing `server` (a
  * 2025-era session's) from `subscriptions`, and drops the session's subscriptions when it closes.
  */
-export function serveResourceSubscriptions(server: Server, subscriptions: ResourceSubscriptions): void {
+export function serveResourceSubscriptions(
+  server: Server,
+  subscriptions: ResourceSubscriptions,
+  /** Throws for a URI the server's client may not subscribe to (one outside its profile). */
+  admit: (uri: string) => void = () => {}
+): void {
   const deliver = (uri: string) => void server.sendResourceUpdated({ uri }).catch(() => undefined);
   server.setRequestHandler('resources/subscribe', async (request, ctx) => {
     try {
+      admit(request.params.uri);
       await subscriptions.subscribe(server, request.params.uri, deliver, principalOfAuth(ctx.http?.authInfo));
       return {};
     } catch (error) {

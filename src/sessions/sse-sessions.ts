@@ -79,18 +79,22 @@ export class SseSessions {
 
   constructor(
     private readonly pool: LegacySessions,
-    private readonly newServer: () => Server
+    private readonly newServer: (profile: string | undefined) => Server
   ) {}
 
-  /** `GET /sse`: opens a session and holds its stream open; the first event names the POST URL. */
-  async open(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * `GET /sse` (or `/sse/<profile>`: `profile` set): opens a session and holds its stream open; the
+   * first event names the POST URL. Messages of every profile's sessions go to the one
+   * {@link SSE_MESSAGES_PATH}: the session id names the session, and the session its profile.
+   */
+  async open(req: IncomingMessage, res: ServerResponse, profile?: string): Promise<void> {
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth)?.id;
     if (!this.pool.admit(principal, res)) return;
     const transport = new AnsweringSseTransport(SSE_MESSAGES_PATH, res);
-    const server = this.newServer();
+    const server = this.newServer(profile);
     const id = transport.sessionId;
     // The open stream counts as a request being served, as a 2025-era GET stream does.
-    this.pool.add(id, { transport, server, principal, lastSeen: Date.now(), active: 1 });
+    this.pool.add(id, { transport, server, principal, profile, lastSeen: Date.now(), active: 1 });
     transport.onclose = () => {
       this.pool.forget(id);
       void server.close().catch(() => undefined);

@@ -144,7 +144,11 @@ const MIGRATIONS: readonly string[] = [
      approved_at TEXT NOT NULL,
      approved_by TEXT,
      PRIMARY KEY (server_id, kind, name)
-   )`
+   )`,
+  // Profiles (`/mcp/<profile>`): the profiles a token is bound to (a JSON array; NULL: any, and the
+  // root /mcp), and the profile a kept session was opened on (NULL: the root).
+  `ALTER TABLE tokens ADD COLUMN profiles TEXT;
+   ALTER TABLE session_state ADD COLUMN profile TEXT;`
 ];
 
 /** The state database's file name in the state directory. */

@@ -6,6 +6,8 @@ export interface StoredSession {
   readonly id: string;
   /** Who opened it (the principal id); only that principal may use it again. */
   readonly principal: string | undefined;
+  /** The profile it was opened on (`/mcp/<profile>`); undefined: the root `/mcp`. */
+  readonly profile?: string | undefined;
   /** The `clientInfo` its `initialize` sent. */
   readonly clientInfo: unknown;
   /** The `capabilities` its `initialize` sent. */
@@ -28,6 +30,7 @@ export type SessionState = Pick<StoredSession, 'logLevel' | 'subscriptions'>;
 interface Row {
   id: string;
   principal: string | null;
+  profile: string | null;
   client_info: string;
   capabilities: string;
   protocol_version: string;
@@ -51,7 +54,7 @@ export class SessionStore {
     this.db
       .prepare(
         `INSERT OR REPLACE INTO session_state (id, principal, client_info, capabilities, protocol_version,
-           log_level, subscriptions, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+           log_level, subscriptions, created_at, last_seen_at, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
       )
       .run(
         session.id,
@@ -62,7 +65,8 @@ export class SessionStore {
         session.logLevel ?? null,
         JSON.stringify(session.subscriptions),
         session.createdAt,
-        session.lastSeenAt
+        session.lastSeenAt,
+        session.profile ?? null
       );
   }
 
@@ -103,6 +107,7 @@ function view(row: Row): StoredSession {
   return {
     id: row.id,
     principal: row.principal ?? undefined,
+    profile: row.profile ?? undefined,
     clientInfo: JSON.parse(row.client_info) as unknown,
     capabilities: JSON.parse(row.capabilities) as unknown,
     protocolVersion: row.protocol_version,

@@ -11,6 +11,8 @@ export interface TokenRecord {
   servers: string[] | null;
   /** Only tools matching these globs (on exposed names), when set. */
   tools: string[] | null;
+  /** Only these profiles' URLs (`/mcp/<profile>`), not the root `/mcp`, when set. */
+  profiles: string[] | null;
   admin: boolean;
   createdAt: string;
   expiresAt: string | null;
@@ -22,6 +24,7 @@ export interface NewToken {
   readonly name: string;
   readonly servers?: readonly string[] | undefined;
   readonly tools?: readonly string[] | undefined;
+  readonly profiles?: readonly string[] | undefined;
   readonly admin?: boolean | undefined;
   readonly expiresAt?: Date | undefined;
 }
@@ -32,6 +35,7 @@ interface Row {
   hash: string;
   servers: string | null;
   tools: string | null;
+  profiles: string | null;
   admin: number;
   created_at: string;
   expires_at: string | null;
@@ -71,8 +75,8 @@ export class TokenStore {
     const now = new Date().toISOString();
     this.db
       .prepare(
-        `INSERT INTO tokens (id, name, hash, servers, tools, admin, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+        `INSERT INTO tokens (id, name, hash, servers, tools, admin, created_at, expires_at, profiles)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
       )
       .run(
         id,
@@ -82,7 +86,8 @@ export class TokenStore {
         spec.tools ? JSON.stringify(spec.tools) : null,
         spec.admin ? 1 : 0,
         now,
-        spec.expiresAt?.toISOString() ?? null
+        spec.expiresAt?.toISOString() ?? null,
+        spec.profiles ? JSON.stringify(spec.profiles) : null
       );
     return { secret, token: this.get(id)! };
   }
@@ -148,6 +153,7 @@ function view(row: Row): TokenRecord {
     name: row.name,
     servers: row.servers === null ? null : (JSON.parse(row.servers) as string[]),
     tools: row.tools === null ? null : (JSON.parse(row.tools) as string[]),
+    profiles: row.profiles === null ? null : (JSON.parse(row.profiles) as string[]),
     admin: row.admin === 1,
     createdAt: row.created_at,
     expiresAt: row.expires_at,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shortenToolName } from '../../src/catalog/tool-names.js';
 import { GatewayProcess, ROOT } from '../support/gateway-process.js';
 import { rawModernRequest } from '../support/raw-session.js';
 
@@ -10,6 +11,10 @@ import { rawModernRequest } from '../support/raw-session.js';
  */
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'conformance-server.mjs');
 const CONFIG = `
+profiles:
+  short:
+    servers: [conformance]
+    maxToolNameLength: 20
 servers:
   conformance:
     namespace: cf
@@ -33,11 +38,15 @@ interface Answer {
   error?: { code: number; message: string; data?: unknown };
 }
 
-async function call(headers: Record<string, string>): Promise<{ status: number; body: Answer }> {
+async function call(
+  headers: Record<string, string>,
+  where = gateway.url,
+  tool = TOOL
+): Promise<{ status: number; body: Answer }> {
   const response = await rawModernRequest(
-    gateway.url,
+    where,
     'tools/call',
-    { name: TOOL, arguments: { region: 'eu-west' } },
+    { name: tool, arguments: { region: 'eu-west' } },
     { headers }
   );
   const text = await response.text();
@@ -69,5 +78,16 @@ describe('Mcp-Param-* headers on 2026-07-28 tools/call', () => {
       expect(refused.body.error?.message).toContain('Mcp-Param-Region');
       expect(refused.body.error?.message).toContain(TOOL);
     }
+  });
+
+  it('checks them on a profile, under the name the profile lists the tool by', async () => {
+    const where = new URL('/mcp/short', gateway.url);
+    const tool = shortenToolName(TOOL, 20);
+    expect(tool).not.toBe(TOOL);
+    const passed = await call({ 'mcp-param-region': 'eu-west' }, where, tool);
+    expect(passed.body.result?.content[0]?.text).toBe('region eu-west');
+    const refused = await call({ 'mcp-param-region': 'us-east' }, where, tool);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error?.code).toBe(-32020);
   });
 });

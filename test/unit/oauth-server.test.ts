@@ -83,6 +83,14 @@ async function startGateway(
   app.get('/.well-known/oauth-protected-resource/mcp', (_req, res) => {
     res.json({ resource, authorization_servers: [publicUrl], scopes_supported: ['mcp'] });
   });
+  // A profile's URL, as security.ts serves it (the gateway below serves profile dev).
+  app.get('/.well-known/oauth-protected-resource/mcp/:profile', (req, res) => {
+    res.json({
+      resource: `${resource}/${req.params.profile}`,
+      authorization_servers: [publicUrl],
+      scopes_supported: ['mcp']
+    });
+  });
   const oauth = await createOAuthServer({
     db,
     settings,
@@ -92,6 +100,7 @@ async function startGateway(
     // Every test posts consent forms from 127.0.0.1; the limit itself has its own test.
     consentAttemptsPerMinute: 1000,
     stateDir: dir,
+    profiles: () => ['dev'],
     ...options,
     publicUrl
   });
@@ -117,8 +126,11 @@ async function startGateway(
 }
 
 /** Runs the SDK's `auth()` to the redirect, approves in the browser, and exchanges the code. */
-async function authorize(gateway: Gateway, client = new MemoryOAuthClient()): Promise<MemoryOAuthClient> {
-  const serverUrl = gateway.resource;
+async function authorize(
+  gateway: Gateway,
+  client = new MemoryOAuthClient(),
+  serverUrl = gateway.resource
+): Promise<MemoryOAuthClient> {
   await expect(auth(client, { serverUrl })).resolves.toBe('REDIRECT');
   const outcome = await new ConsentBrowser(gateway.publicUrl).approve(client.authorizationUrl!, PASSWORD);
   const code = outcome.redirect?.searchParams.get('code');
@@ -225,6 +237,23 @@ describe('the OAuth server', () => {
         detail: expect.objectContaining({ clientId })
       })
     );
+  });
+
+  it('binds a token asked for a profile URL (resource=.../mcp/dev) to that profile', async () => {
+    const client = await authorize(gateway, new MemoryOAuthClient(), `${gateway.resource}/dev`);
+    await expect(gateway.oauth.verifier.verify(client.saved!.access_token)).resolves.toEqual({
+      id: `oauth:${client.information!.client_id}`,
+      kind: 'oauth',
+      admin: false,
+      profiles: ['dev']
+    });
+    // An unknown profile's URL is no resource of the gateway.
+    const clientId = await registeredClient(gateway);
+    const res = await new ConsentBrowser(gateway.publicUrl).open(
+      authorizationUrl(gateway, clientId, { resource: `${gateway.resource}/nope` })
+    );
+    expect(res.redirect?.searchParams.get('error')).toBe('invalid_target');
+    expect(res.redirect?.searchParams.get('error_description')).toContain(`${gateway.resource}/dev`);
   });
 
   it('refreshes with a rotated refresh token; presenting the old one again fails and revokes the grant', async () => {

@@ -14,6 +14,8 @@ export interface AuthenticatorOptions {
   readonly verifiers: readonly TokenVerifier[];
   /** Where clients find the protected resource metadata (RFC 9728), for `WWW-Authenticate`. */
   readonly resourceMetadataUrl?: string | undefined;
+  /** Profiles' URLs have metadata of their own (the gateway's OAuth server issues tokens bound to them). */
+  readonly profileMetadata?: boolean | undefined;
   readonly audit: AuditLog;
 }
 
@@ -33,15 +35,20 @@ export function principalOf(locals: Record<string, unknown>): Principal | undefi
  * refusal is audited.
  */
 export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin'): RequestHandler {
-  const challenge = (error?: string, description?: string) =>
+  const challengeAt = (metadataUrl: string | undefined) => (error?: string, description?: string) =>
     [
       'Bearer realm="mcp-gateway"',
-      ...(options.resourceMetadataUrl ? [`resource_metadata="${options.resourceMetadataUrl}"`] : []),
+      ...(metadataUrl ? [`resource_metadata="${metadataUrl}"`] : []),
       ...(error ? [`error="${error}"`] : []),
       ...(description ? [`error_description="${description.replace(/["\\\r\n]/g, ' ')}"`] : [])
     ].join(', ');
 
   return (req, res, next) => {
+    const challenge = challengeAt(
+      options.profileMetadata
+        ? metadataUrlFor(options.resourceMetadataUrl, req.originalUrl)
+        : options.resourceMetadataUrl
+    );
     const remoteAddress = req.socket.remoteAddress ?? 'unknown';
     /** Audits `reason` and answers `message` (by default the reason). */
     const refuse = (
@@ -119,6 +126,15 @@ export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin
       }
     );
   };
+}
+
+/**
+ * The protected resource metadata a request's challenge points at: a profile's URL (`/mcp/<profile>`,
+ * `/sse/<profile>`) has its own (the root's URL with `/<profile>` added), everything else the root's.
+ */
+function metadataUrlFor(rootUrl: string | undefined, requestUrl: string): string | undefined {
+  const profile = /^\/(?:mcp|sse)\/([a-z0-9][a-z0-9_-]{0,31})(?:[?#]|$)/.exec(requestUrl)?.[1];
+  return rootUrl === undefined || profile === undefined ? rootUrl : `${rootUrl}/${profile}`;
 }
 
 async function verify(verifiers: readonly TokenVerifier[], token: string): Promise<Principal | undefined> {

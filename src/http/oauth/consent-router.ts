@@ -6,6 +6,7 @@ import type { SettingsStore } from '../../store/settings-store.js';
 import { rateLimit } from '../rate-limit.js';
 import { consentPage, messagePage, noPasswordPage, PAGE_HEADERS } from './consent-page.js';
 import { CONSENT_PATH, MCP_SCOPE, OWNER_ACCOUNT_ID } from './create-provider.js';
+import { resourceTarget } from './profile-resource.js';
 
 export interface ConsentRouterOptions {
   readonly provider: Provider;
@@ -80,6 +81,12 @@ export function createConsentRouter(options: ConsentRouterOptions): Router {
     );
 
   /** The approval form for `interaction`, with `error` above it when an answer was not accepted. */
+  /** The resource the client asked for (checked by the provider: the root or a profile's URL). */
+  const askedResource = (interaction: Interaction): string => {
+    const asked = interaction.params.resource;
+    return typeof asked === 'string' && resourceTarget(resource, asked) !== undefined ? asked : resource;
+  };
+
   async function showForm(res: Response, interaction: Interaction, status: number, error?: string) {
     const clientId = String(interaction.params.client_id);
     const client = await provider.Client.find(clientId);
@@ -91,7 +98,7 @@ export function createConsentRouter(options: ConsentRouterOptions): Router {
         clientId,
         clientName: client?.clientName,
         redirectUri: String(interaction.params.redirect_uri),
-        resource,
+        resource: askedResource(interaction),
         error
       })
     );
@@ -174,7 +181,8 @@ export function createConsentRouter(options: ConsentRouterOptions): Router {
     const requested = typeof interaction.params.scope === 'string' ? interaction.params.scope.split(' ') : [];
     const oidcScopes = OIDC_SCOPES.filter(scope => requested.includes(scope));
     if (oidcScopes.length > 0) grant.addOIDCScope(oidcScopes);
-    grant.addResourceScope(resource, MCP_SCOPE);
+    // A grant for a profile's URL gives tokens bound to that profile (see resourceTarget).
+    grant.addResourceScope(askedResource(interaction), MCP_SCOPE);
     const grantId = await grant.save();
 
     audit.record('consent_approved', { ...fields, detail: { clientId, grantId } });

@@ -2,6 +2,7 @@ import Provider, { errors, type Configuration, type ErrorOut } from 'oidc-provid
 import { messagePage, PAGE_HEADERS } from './consent-page.js';
 import type { OAuthModelStore } from './oauth-model-store.js';
 import type { OAuthSecrets } from './oauth-secrets.js';
+import { resourceTarget } from './profile-resource.js';
 
 /** The one scope of the MCP resource; the owner's approval grants all of it. */
 export const MCP_SCOPE = 'mcp';
@@ -15,8 +16,10 @@ export const CONSENT_PATH = '/oauth/consent';
 export interface ProviderOptions {
   /** The issuer identifier: the gateway's public origin. */
   readonly issuer: string;
-  /** The MCP resource (`${publicUrl}/mcp`): the only `resource` and the audience of every token. */
+  /** The MCP resource (`${publicUrl}/mcp`): the `resource` and audience of tokens for the whole gateway. */
   readonly resource: string;
+  /** The profiles served now: `${resource}/<profile>` is a resource too (a token bound to it). */
+  readonly profiles?: (() => readonly string[]) | undefined;
   readonly store: OAuthModelStore;
   readonly secrets: OAuthSecrets;
   /** Seconds. */
@@ -105,13 +108,20 @@ export function createProvider(options: ProviderOptions): Provider {
             `the resource parameter is required; this server serves ${resource}`
           );
         },
+        // The root resource, or a profile's URL (`${resource}/<profile>`): a token for it is bound
+        // to that profile.
         getResourceServerInfo: (_ctx, indicator) => {
-          if (indicator !== resource) {
-            throw new errors.InvalidTarget(`this server only issues tokens for the resource ${resource}`);
+          const profile = resourceTarget(resource, indicator)?.profile;
+          const served = options.profiles?.() ?? [];
+          if (indicator !== resource && (profile === undefined || !served.includes(profile))) {
+            const profiles = served.map(name => ` or ${resource}/${name}`).join('');
+            throw new errors.InvalidTarget(
+              `this server only issues tokens for the resource ${resource}${profiles}`
+            );
           }
           return Promise.resolve({
             scope: MCP_SCOPE,
-            audience: resource,
+            audience: indicator,
             accessTokenFormat: 'opaque',
             accessTokenTTL: options.accessTokenTtl
           });

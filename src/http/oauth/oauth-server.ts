@@ -33,6 +33,8 @@ export interface OAuthServerOptions {
   readonly refreshTokenTtl?: number;
   /** The gateway's state directory: the consent page and the start-up warning name it when no admin password is set. */
   readonly stateDir: string;
+  /** The profiles served now: a client may ask for a token bound to one (`resource=${publicUrl}/mcp/<profile>`). */
+  readonly profiles?: (() => readonly string[]) | undefined;
   /** Consent forms accepted per minute from one remote address (password guessing). Default 10. */
   readonly consentAttemptsPerMinute?: number;
   /**
@@ -93,6 +95,7 @@ function build(options: OAuthServerOptions): OAuthServer {
   const provider = createProvider({
     issuer,
     resource,
+    profiles: options.profiles,
     store,
     secrets: loadOAuthSecrets(options.db),
     accessTokenTtl: options.accessTokenTtl ?? 600,
