@@ -35,7 +35,7 @@ describe('profiles: in servers.yaml', () => {
       dev: {
         servers: ['git', 'time'],
         tools: { deny: ['git__push*'] },
-        expose: 'all',
+        // Left out: the gateway's expose applies.
         maxToolNameLength: 64
       },
       research: { servers: ['time'], expose: 'search', maxToolNameLength: 40 }
