@@ -33,6 +33,7 @@ import { LegacySessions } from './sessions/legacy-sessions.js';
 import { SessionLogLevels } from './sessions/session-log-levels.js';
 import { SseSessions } from './sessions/sse-sessions.js';
 import { ResourceSubscriptions } from './sessions/resource-subscriptions.js';
+import { FastPath } from './sessions/fast-path.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
@@ -259,7 +260,15 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     MAX_BODY_BYTES,
     observe.onModernRequest,
     subscriptions,
-    tool => catalog.tool(tool)?.inputSchema
+    tool => catalog.tool(tool)?.inputSchema,
+    new FastPath({
+      catalog,
+      runner,
+      listWaitMs: LIST_WAIT_MS,
+      pageSize: PAGE_SIZE,
+      serverInfo: { name: serverOptions.name, version: serverOptions.version },
+      inputStates: serverOptions.inputStates
+    })
   );
   catalog.onResourceUpdated(uri => {
     subscriptions.updated(uri);

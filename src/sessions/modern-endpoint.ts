@@ -7,6 +7,7 @@ import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { ClientIdentity } from '../store/activity-log.js';
 import { identityOf, metaOfBody } from './client-identity.js';
+import type { FastPath } from './fast-path.js';
 import { OpenAnswers } from './open-answers.js';
 import { HEADER_MISMATCH, headerDeclarations, paramHeaderMismatch } from './mcp-param-headers.js';
 import type { ResourceSubscriptions } from './resource-subscriptions.js';
@@ -36,7 +37,9 @@ export class ModernEndpoint {
     private readonly onRequest: (identity: ClientIdentity) => void = () => {},
     private readonly subscriptions?: ResourceSubscriptions,
     /** A tool's `inputSchema` by exposed name, for its `Mcp-Param-*` headers (none: not checked). */
-    private readonly inputSchemaOf?: (tool: string) => unknown
+    private readonly inputSchemaOf?: (tool: string) => unknown,
+    /** Answers the plain `tools/call`s and `tools/list`s without the SDK (none: the SDK answers all). */
+    private readonly fastPath?: FastPath
   ) {
     // The SDK builds a server only for a request it serves, after its own checks (the standard
     // headers, the envelope, the client's capabilities): a refused request names no client.
@@ -61,6 +64,20 @@ export class ModernEndpoint {
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
     else body = this.subscribeStream(req, res, body);
     if (this.refusedParamHeaders(req, res, body)) return Promise.resolve();
+    if (this.fastPath) return this.viaFastPath(this.fastPath, req, res, body);
+    return this.viaSdk(req, res, body);
+  }
+
+  /** The fast path's answer, or the SDK's for a request it leaves (it has then written nothing). */
+  private async viaFastPath(fastPath: FastPath, req: IncomingMessage, res: ServerResponse, body: unknown) {
+    const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
+    const served = await fastPath.serve(req, res, body, envelope =>
+      this.onRequest(identityOf(envelope, req, principal?.id))
+    );
+    if (!served) await this.viaSdk(req, res, body);
+  }
+
+  private viaSdk(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const meta = metaOfBody(body);
     if (!meta) return this.node(req, res, body);
     const report = () =>

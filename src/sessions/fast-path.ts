@@ -1,0 +1,378 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  classifyInboundRequest,
+  isInputRequiredResult,
+  isJsonContentType,
+  MissingRequiredClientCapabilityError,
+  PROTOCOL_VERSION_META_KEY,
+  ProtocolError,
+  ProtocolErrorCode,
+  SERVER_INFO_META_KEY,
+  type AuthInfo,
+  type CallToolResult,
+  type Implementation,
+  type ServerContext
+} from '@modelcontextprotocol/server';
+import { principalOfAuth, type Principal } from '../auth/principal.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { toProtocolError } from '../errors.js';
+import { clientKeyOf } from '../store/activity-log.js';
+import type { CallRunner } from './call-runner.js';
+import { identityOf } from './client-identity.js';
+import { inputRoundOf, type InputStates } from './input-states.js';
+import { ToolPages } from './tool-pages.js';
+
+/** The one 2026-era revision the SDK serves (its `SUPPORTED_MODERN_PROTOCOL_VERSIONS`). */
+const MODERN = '2026-07-28';
+const ENVELOPE_KEYS = new Set([
+  PROTOCOL_VERSION_META_KEY,
+  CLIENT_INFO_META_KEY,
+  CLIENT_CAPABILITIES_META_KEY
+]);
+const CAPABILITIES = new Set(['roots', 'sampling', 'elicitation', 'experimental', 'extensions']);
+const PARAMS: Record<string, Set<string>> = {
+  'tools/call': new Set(['name', 'arguments', '_meta']),
+  'tools/list': new Set(['cursor', '_meta'])
+};
+
+export interface FastPathOptions {
+  readonly catalog: Catalog;
+  readonly runner: CallRunner;
+  /** How long a `tools/list` waits for startup discovery (as the SDK path's). */
+  readonly listWaitMs: number;
+  /** Tools per `tools/list` page (as the SDK path's). */
+  readonly pageSize: number;
+  /** The gateway's identity, stamped into results as the SDK stamps its server's. */
+  readonly serverInfo: Implementation;
+  /** The SDK path's sealer of `input_required` states; without it nothing takes the fast path. */
+  readonly inputStates: InputStates | undefined;
+}
+
+/** A request the fast path serves: what the SDK would have handed the gateway's handler. */
+interface Eligible {
+  readonly id: string | number;
+  readonly method: 'tools/call' | 'tools/list';
+  readonly params: { name?: string; arguments?: Record<string, unknown>; cursor?: string };
+  readonly envelope: Record<string, unknown>;
+}
+
+/**
+ * The 2026-07-28 hot path: a stateless `tools/call` or `tools/list` that asks for no streaming is
+ * answered here, with one JSON body, instead of by a fresh SDK server behind `createMcpHandler`.
+ * It serves only requests every SDK check would pass (see {@link eligible}); anything else — a
+ * progress token, a log level, a retry's `inputResponses`/`requestState`, an unknown header or
+ * `_meta` key, a cursor it did not issue, a bad envelope — is left to the SDK path, which is
+ * always correct. It calls through the same `CallRunner.run` (scope, limits, history, metrics) and
+ * catalog listing, and a property test holds its answers byte-for-byte equal to the SDK path's.
+ */
+export class FastPath {
+  private readonly pages: ToolPages;
+
+  constructor(private readonly options: FastPathOptions) {
+    this.pages = new ToolPages({
+      pageSize: options.pageSize,
+      allows: (principal, name) => options.runner.allows(principal, name),
+      serverInfo: options.serverInfo
+    });
+    options.catalog.onChanged(kind => {
+      if (kind === 'tools') this.pages.clear();
+    });
+  }
+
+  /**
+   * Serves `body` when it is a request the fast path answers, telling `accepted` of its envelope
+   * first (where the SDK path tells of an accepted request). Resolves false, having written
+   * nothing, when the SDK path is to serve it.
+   */
+  async serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    accepted: (envelope: Record<string, unknown>) => void
+  ): Promise<boolean> {
+    const request = this.eligible(req, body);
+    if (!request) return false;
+    const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
+    if (request.method === 'tools/call') {
+      accepted(request.envelope);
+      await this.call(req, res, request, principal);
+      return true;
+    }
+    const all = await this.options.catalog.listTools(this.options.listWaitMs);
+    const page = this.pages.page(all, principal, request.params.cursor);
+    if (page === undefined) return false;
+    accepted(request.envelope);
+    write(res, 200, resultResponse(request.id, page));
+    return true;
+  }
+
+  /**
+   * The request, when the SDK would serve it with no stream and no check of its would refuse it:
+   * a JSON POST of one JSON-RPC request (`jsonrpc`, a string or integer `id`, `method`, `params`,
+   * nothing else) for `tools/call` or `tools/list`; that the SDK's own classifier calls modern at
+   * the revision it serves; whose `MCP-Protocol-Version`, `Mcp-Method` and (for a call) `Mcp-Name`
+   * headers are each sent once and equal the body's (a list sends no `Mcp-Name`); whose params are
+   * only a call's `name` (a string) and `arguments` (an object), or a list's `cursor` (a string),
+   * and `_meta`; and whose `_meta` is exactly the envelope — the protocol version, client
+   * capabilities (known kinds, each an object) and optionally client info (`name`, `version`,
+   * `title` strings) — so no progress token, log level or key of the caller's own.
+   */
+  private eligible(req: IncomingMessage, body: unknown): Eligible | undefined {
+    if (!this.options.inputStates || !isPlainObject(body)) return undefined;
+    const { jsonrpc, id, method, params } = body;
+    if (jsonrpc !== '2.0' || (method !== 'tools/call' && method !== 'tools/list')) return undefined;
+    if (!(typeof id === 'string' || Number.isSafeInteger(id))) return undefined;
+    if (!isPlainObject(params) || Object.keys(body).length !== 4) return undefined;
+    if (!isJsonContentType(req.headers['content-type'])) return undefined;
+    const allowed = PARAMS[method]!;
+    if (!Object.keys(params).every(key => allowed.has(key))) return undefined;
+    const { name, arguments: args, cursor, _meta: meta } = params;
+    if (method === 'tools/call') {
+      if (typeof name !== 'string' || (args !== undefined && !isPlainObject(args))) return undefined;
+    } else if (cursor !== undefined && typeof cursor !== 'string') return undefined;
+    if (!isEnvelope(meta)) return undefined;
+    const version = single(req.headers['mcp-protocol-version']);
+    const methodHeader = single(req.headers['mcp-method']);
+    const nameHeader = req.headers['mcp-name'];
+    if (version !== MODERN || methodHeader !== method) return undefined;
+    if (method === 'tools/call' ? single(nameHeader) !== name : nameHeader !== undefined) return undefined;
+    const outcome = classifyInboundRequest({
+      httpMethod: 'POST',
+      protocolVersionHeader: version,
+      mcpMethodHeader: methodHeader,
+      mcpNameHeader: single(nameHeader),
+      body
+    });
+    if (outcome.kind !== 'modern' || outcome.classification.revision !== MODERN) return undefined;
+    return {
+      id: id as string | number,
+      method,
+      params,
+      envelope: meta
+    };
+  }
+
+  /** Runs the call as the SDK path's `tools/call` handler does, and writes its answer. */
+  private async call(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: Eligible,
+    principal: Principal | undefined
+  ) {
+    const { runner, inputStates } = this.options;
+    const auth = (req as { auth?: AuthInfo }).auth;
+    const aborted = new AbortController();
+    const onClose = () => aborted.abort();
+    res.once('close', onClose);
+    const name = request.params.name!;
+    // What the SDK hands a handler, as far as the gateway's handler reads it: the lifted envelope,
+    // no retry material, the caller's signal and auth (the state sealer binds method and client).
+    const ctx = {
+      sessionId: undefined,
+      mcpReq: {
+        id: request.id,
+        method: request.method,
+        envelope: request.envelope,
+        requestState: () => undefined,
+        signal: aborted.signal
+      },
+      http: auth ? { authInfo: auth } : undefined
+    } as unknown as ServerContext;
+    let status = 200;
+    let text: string;
+    try {
+      const round = inputRoundOf(inputStates, ctx, `tool ${name}`)!;
+      const result = await round.run({}, ({ asker, signal, retry, onprogress, onlog }) =>
+        runner.run(name, request.params.arguments, {
+          principal,
+          sessionId: undefined,
+          clientKey: clientKeyOf(identityOf(request.envelope, undefined, principal?.id)),
+          signal,
+          meta: undefined,
+          onprogress,
+          onlog,
+          logLevel: undefined,
+          asker,
+          inputRequired: retry
+        })
+      );
+      text = resultResponse(
+        request.id,
+        JSON.stringify(encodeCallResult(result, request.envelope, this.options.serverInfo))
+      );
+    } catch (thrown) {
+      const error = toProtocolError(thrown);
+      // The one handler error the SDK answers with an HTTP error status (the spec's 400).
+      if (error.code === Number(ProtocolErrorCode.MissingRequiredClientCapability)) status = 400;
+      text = JSON.stringify({
+        jsonrpc: '2.0',
+        id: request.id,
+        error: {
+          // The 2026 era's codec sends -32002 (resource not found) as -32602.
+          code: error.code === -32002 ? ProtocolErrorCode.InvalidParams : error.code,
+          message: error.message,
+          ...(error.data === undefined ? {} : { data: error.data })
+        }
+      });
+    } finally {
+      res.off('close', onClose);
+    }
+    // A caller gone before the answer gets none (the SDK path drops it too).
+    if (aborted.signal.aborted) return;
+    write(res, status, text);
+  }
+}
+
+/**
+ * A `tools/call` result as the SDK's 2026-era server encodes it: an `input_required` result
+ * checked against the request's declared capabilities and passed on; any other result given an
+ * empty `content` when it has none and `resultType: 'complete'` when it has none (each added
+ * after the result's own keys, as the SDK's normalizing and its wire schema's default add them),
+ * then the server's identity stamped into `_meta`.
+ */
+function encodeCallResult(
+  result: CallToolResult,
+  envelope: Record<string, unknown>,
+  serverInfo: Implementation
+): Record<string, unknown> {
+  if (isInputRequiredResult(result)) {
+    checkInputRequests(result, envelope[CLIENT_CAPABILITIES_META_KEY]);
+    return stampServerInfo(result, serverInfo);
+  }
+  let encoded = result as Record<string, unknown>;
+  if (encoded.content === undefined) encoded = { ...encoded, content: [] };
+  if (encoded.resultType === undefined) encoded = { ...encoded, resultType: 'complete' };
+  return stampServerInfo(encoded, serverInfo);
+}
+
+/** The SDK's check of an `input_required` result's questions against what the caller declared. */
+function checkInputRequests(result: { inputRequests?: unknown; requestState?: unknown }, declared: unknown) {
+  const requests = isPlainObject(result.inputRequests) ? result.inputRequests : {};
+  if (Object.keys(requests).length === 0 && typeof result.requestState !== 'string') {
+    throw new ProtocolError(
+      ProtocolErrorCode.InternalError,
+      'Handler for tools/call returned an input-required result with neither inputRequests nor requestState (every InputRequiredResult must include at least one of the two)'
+    );
+  }
+  for (const [key, entry] of Object.entries(requests)) {
+    const embedded = entry as { method?: unknown; params?: Record<string, unknown> } | null;
+    const required = requiredCapabilities(embedded);
+    if (!required) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InternalError,
+        typeof embedded?.method === 'string'
+          ? `Handler for tools/call returned an input request '${key}' of kind '${embedded.method}', which is not an embedded request the 2026-07-28 revision defines`
+          : `Handler for tools/call returned an invalid input request '${key}': each inputRequests entry must be an embedded elicitation/create, sampling/createMessage, or roots/list request`
+      );
+    }
+    const missing = missingCapabilities(required, declared);
+    if (missing) {
+      throw new MissingRequiredClientCapabilityError(
+        { requiredCapabilities: missing },
+        `Cannot request input '${key}' (${String(embedded!.method)}): the request's client capabilities do not declare the required capability`
+      );
+    }
+  }
+}
+
+/** What an embedded request needs the caller to have declared (the SDK's rule). */
+function requiredCapabilities(
+  entry: { method?: unknown; params?: Record<string, unknown> } | null
+): Record<string, Record<string, unknown>> | undefined {
+  if (!isPlainObject(entry)) return undefined;
+  switch (entry.method) {
+    case 'elicitation/create':
+      return entry.params?.mode === 'url' ? { elicitation: { url: {} } } : { elicitation: { form: {} } };
+    case 'sampling/createMessage':
+      return entry.params?.tools !== undefined || entry.params?.toolChoice !== undefined
+        ? { sampling: { tools: {} } }
+        : { sampling: {} };
+    case 'roots/list':
+      return { roots: {} };
+    default:
+      return undefined;
+  }
+}
+
+/** The required capabilities not declared (a bare `elicitation: {}` declares form mode); undefined: none. */
+function missingCapabilities(
+  required: Record<string, Record<string, unknown>>,
+  declared: unknown
+): Record<string, unknown> | undefined {
+  const missing: Record<string, unknown> = {};
+  for (const [capability, requirement] of Object.entries(required)) {
+    const value = isPlainObject(declared) ? declared[capability] : undefined;
+    if (value === undefined) {
+      missing[capability] = requirement;
+      continue;
+    }
+    if (!isPlainObject(value)) continue;
+    const members = Object.fromEntries(
+      Object.entries(requirement).filter(
+        ([member]) =>
+          value[member] === undefined &&
+          !(
+            capability === 'elicitation' &&
+            member === 'form' &&
+            value.form === undefined &&
+            value.url === undefined
+          )
+      )
+    );
+    if (Object.keys(members).length > 0) missing[capability] = members;
+  }
+  return Object.keys(missing).length > 0 ? missing : undefined;
+}
+
+/** The SDK's stamp: the server's identity in `_meta`, unless the result names one or has a `_meta` that is no object. */
+function stampServerInfo(
+  result: Record<string, unknown>,
+  serverInfo: Implementation
+): Record<string, unknown> {
+  const meta = result._meta;
+  if (meta === undefined) return { ...result, _meta: { [SERVER_INFO_META_KEY]: serverInfo } };
+  if (!isPlainObject(meta) || meta[SERVER_INFO_META_KEY] !== undefined) return result;
+  return { ...result, _meta: { ...meta, [SERVER_INFO_META_KEY]: serverInfo } };
+}
+
+/** A JSON-RPC response around a result already serialized, in the SDK's key order. */
+function resultResponse(id: string | number, resultText: string): string {
+  return `{"result":${resultText},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
+}
+
+function write(res: ServerResponse, status: number, text: string): void {
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    .end(text);
+}
+
+/** Whether `meta` is exactly an envelope the SDK accepts and nothing else (see {@link FastPath.eligible}). */
+function isEnvelope(meta: unknown): meta is Record<string, unknown> {
+  if (!isPlainObject(meta) || !Object.keys(meta).every(key => ENVELOPE_KEYS.has(key))) return false;
+  if (meta[PROTOCOL_VERSION_META_KEY] !== MODERN) return false;
+  const capabilities = meta[CLIENT_CAPABILITIES_META_KEY];
+  if (!isPlainObject(capabilities)) return false;
+  for (const [kind, value] of Object.entries(capabilities)) {
+    if (!CAPABILITIES.has(kind) || !isPlainObject(value)) return false;
+  }
+  const info = meta[CLIENT_INFO_META_KEY];
+  if (info === undefined) return true;
+  return (
+    isPlainObject(info) &&
+    typeof info.name === 'string' &&
+    typeof info.version === 'string' &&
+    Object.entries(info).every(
+      ([key, value]) => ['name', 'version', 'title'].includes(key) && typeof value === 'string'
+    )
+  );
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
