@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
-  classifyInboundRequest,
   isInputRequiredResult,
   isJsonContentType,
   MissingRequiredClientCapabilityError,
@@ -21,6 +20,7 @@ import { toProtocolError } from '../errors.js';
 import { clientKeyOf } from '../store/activity-log.js';
 import type { CallRunner } from './call-runner.js';
 import { identityOf } from './client-identity.js';
+import { classifyPost } from './inbound-classification.js';
 import { inputRoundOf, type InputStates } from './input-states.js';
 import { ToolPages } from './tool-pages.js';
 
@@ -66,6 +66,10 @@ interface Eligible {
  * `_meta` key, a cursor it did not issue, a bad envelope — is left to the SDK path, which is
  * always correct. It calls through the same `CallRunner.run` (scope, limits, history, metrics) and
  * catalog listing, and a property test holds its answers byte-for-byte equal to the SDK path's.
+ *
+ * It answers as `createGatewayServer`'s handlers do for the whole catalog: an endpoint whose
+ * server lists or routes anything else (another view of the catalog, other tools) must not be
+ * given one until it answers the same, by the same property test.
  */
 export class FastPath {
   private readonly pages: ToolPages;
@@ -138,13 +142,8 @@ export class FastPath {
     const nameHeader = req.headers['mcp-name'];
     if (version !== MODERN || methodHeader !== method) return undefined;
     if (method === 'tools/call' ? single(nameHeader) !== name : nameHeader !== undefined) return undefined;
-    const outcome = classifyInboundRequest({
-      httpMethod: 'POST',
-      protocolVersionHeader: version,
-      mcpMethodHeader: methodHeader,
-      mcpNameHeader: single(nameHeader),
-      body
-    });
+    // The headers are single and equal the body's here: the router's classification of it is this one.
+    const outcome = classifyPost(req.headers, body);
     if (outcome.kind !== 'modern' || outcome.classification.revision !== MODERN) return undefined;
     return {
       id: id as string | number,
