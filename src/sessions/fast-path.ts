@@ -165,6 +165,7 @@ export class FastPath {
     const aborted = new AbortController();
     const onClose = () => aborted.abort();
     res.once('close', onClose);
+    if (res.destroyed) aborted.abort();
     const name = request.params.name!;
     // What the SDK hands a handler, as far as the gateway's handler reads it: the lifted envelope,
     // no retry material, the caller's signal and auth (the state sealer binds method and client).
