@@ -1,7 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Tool } from '@modelcontextprotocol/server';
+import { inputRequired, type Tool } from '@modelcontextprotocol/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRINCIPAL_KEY, type Principal } from '../../src/auth/principal.js';
@@ -75,6 +75,23 @@ async function serve(endpoint: ModernEndpoint): Promise<URL> {
 beforeAll(async () => {
   db = memoryDatabase();
   runtime = new FakeRuntime();
+  // A server that asks its caller (over stdio, a 2025-era elicitation request): refused for a caller
+  // that declared no elicitation, which is every caller here (one that did would be parked, and the
+  // parked call would change what the next request meets).
+  runtime.customize = mcp =>
+    mcp.registerTool('ask', { description: 'Asks the caller a question' }, () =>
+      inputRequired({
+        inputRequests: {
+          q: {
+            method: 'elicitation/create',
+            params: {
+              message: 'Name?',
+              requestedSchema: { type: 'object', properties: { name: { type: 'string' } } }
+            }
+          }
+        }
+      } as never)
+    );
   const specs = SERVERS.map(id => fakeSpec(id));
   const store = new CatalogStore(db);
   for (const spec of specs) {
@@ -178,7 +195,7 @@ const envelope = {
 };
 
 const names = fc.constantFrom(
-  ...SERVERS.flatMap(server => ['echo', 'rich', 'fail', 'whoami'].map(name => `${server}__${name}`)),
+  ...SERVERS.flatMap(server => ['echo', 'rich', 'fail', 'whoami', 'ask'].map(name => `${server}__${name}`)),
   'alpha__nope',
   'nope',
   'gamma__echo',
@@ -202,7 +219,7 @@ const metas = fc.oneof(
   fc.constant({ ...envelope, 'io.modelcontextprotocol/clientInfo': undefined }),
   fc.constant({
     ...envelope,
-    'io.modelcontextprotocol/clientCapabilities': { elicitation: {}, roots: { listChanged: true } }
+    'io.modelcontextprotocol/clientCapabilities': { roots: { listChanged: true }, experimental: {} }
   }),
   fc.constant({ ...envelope, 'io.modelcontextprotocol/clientCapabilities': { roots: 'yes' } }),
   fc.constant({ ...envelope, 'io.modelcontextprotocol/clientInfo': { name: 'prop' } }),
@@ -281,11 +298,13 @@ describe('the 2026-era fast path', () => {
       fc.asyncProperty(requests, async sent => {
         const sdk = await post(sdkUrl, sent);
         const fast = await post(fastUrl, sent);
-        expect({ ...fast, body: JSON.parse(fast.body) as unknown }).toEqual({
+        // A sealed requestState is single use, so each answer carries its own: compared by shape.
+        const sealed = (text: string) => text.replace(/"requestState":"[^"]+"/, '"requestState":"…"');
+        expect({ ...fast, body: JSON.parse(sealed(fast.body)) as unknown }).toEqual({
           ...sdk,
-          body: JSON.parse(sdk.body) as unknown
+          body: JSON.parse(sealed(sdk.body)) as unknown
         });
-        expect(fast.body).toBe(sdk.body);
+        expect(sealed(fast.body)).toBe(sealed(sdk.body));
       }),
       { numRuns: 600 }
     );
