@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { inputRequired, type Tool } from '@modelcontextprotocol/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -344,6 +345,19 @@ describe('the 2026-era fast path', () => {
       } while (cursor !== undefined);
       expect(pages).toBeGreaterThan(1);
     }
+  });
+
+  it("takes the SDK client's own plain 2026-era calls and lists", async () => {
+    const client = new Client({ name: 'sdk', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new StreamableHTTPClientTransport(fastUrl));
+    const before = fastServed;
+    const listed = await client.listTools(undefined, { cacheMode: 'bypass' });
+    const result = await client.callTool({ name: 'alpha__echo', arguments: { text: 'hi' } });
+    await client.close();
+    expect(listed.tools.length).toBeGreaterThan(0);
+    expect(result.content).toEqual([{ type: 'text', text: 'hi' }]);
+    // The list and the call at least (the client may list again to learn the tool's output schema).
+    expect(fastServed).toBeGreaterThanOrEqual(before + 2);
   });
 
   it('calls through the same runner: history, identity and scope see a fast call as an SDK one', async () => {
