@@ -267,6 +267,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       listWaitMs: LIST_WAIT_MS,
       pageSize: PAGE_SIZE,
       serverInfo: { name: serverOptions.name, version: serverOptions.version },
+      maxRequestBodySize: MAX_BODY_BYTES,
       inputStates: serverOptions.inputStates
     })
   );

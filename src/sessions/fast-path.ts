@@ -2,11 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
-  isInputRequiredResult,
   isJsonContentType,
-  MissingRequiredClientCapabilityError,
   PROTOCOL_VERSION_META_KEY,
-  ProtocolError,
   ProtocolErrorCode,
   SERVER_INFO_META_KEY,
   type AuthInfo,
@@ -22,6 +19,7 @@ import type { CallRunner } from './call-runner.js';
 import { identityOf } from './client-identity.js';
 import { classifyPost } from './inbound-classification.js';
 import { inputRoundOf, type InputStates } from './input-states.js';
+import { SdkAnswer } from './sdk-answer.js';
 import { ToolPages } from './tool-pages.js';
 
 /** The one 2026-era revision the SDK serves (its `SUPPORTED_MODERN_PROTOCOL_VERSIONS`). */
@@ -46,6 +44,8 @@ export interface FastPathOptions {
   readonly pageSize: number;
   /** The gateway's identity, stamped into results as the SDK stamps its server's. */
   readonly serverInfo: Implementation;
+  /** Largest request body, as the SDK path's (for the results the SDK encodes). */
+  readonly maxRequestBodySize: number;
   /** The SDK path's sealer of `input_required` states; without it nothing takes the fast path. */
   readonly inputStates: InputStates | undefined;
 }
@@ -73,8 +73,10 @@ interface Eligible {
  */
 export class FastPath {
   private readonly pages: ToolPages;
+  private readonly sdkAnswer: SdkAnswer;
 
   constructor(private readonly options: FastPathOptions) {
+    this.sdkAnswer = new SdkAnswer(options.serverInfo, options.maxRequestBodySize);
     this.pages = new ToolPages({
       pageSize: options.pageSize,
       allows: (principal, name) => options.runner.allows(principal, name),
@@ -101,7 +103,7 @@ export class FastPath {
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
     if (request.method === 'tools/call') {
       accepted(request.envelope);
-      await this.call(req, res, request, principal);
+      await this.call(req, res, body, request, principal);
       return true;
     }
     const all = await this.options.catalog.listTools(this.options.listWaitMs);
@@ -157,6 +159,7 @@ export class FastPath {
   private async call(
     req: IncomingMessage,
     res: ServerResponse,
+    body: unknown,
     request: Eligible,
     principal: Principal | undefined
   ) {
@@ -180,8 +183,9 @@ export class FastPath {
       },
       http: auth ? { authInfo: auth } : undefined
     } as unknown as ServerContext;
-    let status = 200;
-    let text: string;
+    let text = '';
+    /** A result the SDK is to encode. */
+    let sdkResult: CallToolResult | undefined;
     try {
       const round = inputRoundOf(inputStates, ctx, `tool ${name}`)!;
       const result = await round.run({}, ({ asker, signal, retry, onprogress, onlog }) =>
@@ -198,14 +202,13 @@ export class FastPath {
           inputRequired: retry
         })
       );
-      text = resultResponse(
-        request.id,
-        JSON.stringify(encodeCallResult(result, request.envelope, this.options.serverInfo))
-      );
+      if (!isPlainResult(result)) {
+        sdkResult = result;
+      } else {
+        text = resultResponse(request.id, JSON.stringify(encodePlainResult(result, this.options.serverInfo)));
+      }
     } catch (thrown) {
       const error = toProtocolError(thrown);
-      // The one handler error the SDK answers with an HTTP error status (the spec's 400).
-      if (error.code === Number(ProtocolErrorCode.MissingRequiredClientCapability)) status = 400;
       text = JSON.stringify({
         jsonrpc: '2.0',
         id: request.id,
@@ -221,119 +224,49 @@ export class FastPath {
     }
     // A caller gone before the answer gets none (the SDK path drops it too).
     if (aborted.signal.aborted) return;
-    write(res, status, text);
+    if (sdkResult) await this.sdkAnswer.write(req, res, body, sdkResult);
+    else write(res, 200, text);
   }
 }
 
 /**
- * A `tools/call` result as the SDK's 2026-era server encodes it: an `input_required` result
- * checked against the request's declared capabilities and passed on; any other result given an
- * empty `content` when it has none and `resultType: 'complete'` when it has none (each added
- * after the result's own keys, as the SDK's normalizing and its wire schema's default add them),
- * then the server's identity stamped into `_meta`.
+ * A `tools/call` result in the form the SDK's 2026-era server leaves as it is, but for the
+ * `resultType` and server identity its encoder adds: `content` of text blocks (`type`, `text`,
+ * then optionally `_meta`, in that order), `structuredContent`, a boolean `isError`, and a `_meta`
+ * object that names no server. Anything else (other blocks, other keys, an `input_required`
+ * result) is the SDK's to validate and shape, by {@link SdkAnswer}.
  */
-function encodeCallResult(
-  result: CallToolResult,
-  envelope: Record<string, unknown>,
-  serverInfo: Implementation
-): Record<string, unknown> {
-  if (isInputRequiredResult(result)) {
-    checkInputRequests(result, envelope[CLIENT_CAPABILITIES_META_KEY]);
-    return stampServerInfo(result, serverInfo);
-  }
-  let encoded = result as Record<string, unknown>;
-  if (encoded.content === undefined) encoded = { ...encoded, content: [] };
-  if (encoded.resultType === undefined) encoded = { ...encoded, resultType: 'complete' };
-  return stampServerInfo(encoded, serverInfo);
+function isPlainResult(result: CallToolResult): boolean {
+  const {
+    content,
+    structuredContent: _structured,
+    isError,
+    _meta: meta,
+    ...rest
+  } = result as Record<string, unknown>;
+  if (Object.keys(rest).length > 0 || !Array.isArray(content)) return false;
+  if (isError !== undefined && typeof isError !== 'boolean') return false;
+  if (meta !== undefined && (!isPlainObject(meta) || SERVER_INFO_META_KEY in meta)) return false;
+  return content.every(block => {
+    if (!isPlainObject(block) || block.type !== 'text' || typeof block.text !== 'string') return false;
+    const keys = Object.keys(block);
+    if (keys[0] !== 'type' || keys[1] !== 'text') return false;
+    if (keys.length === 2) return true;
+    return keys.length === 3 && keys[2] === '_meta' && isPlainObject(block._meta);
+  });
 }
 
-/** The SDK's check of an `input_required` result's questions against what the caller declared. */
-function checkInputRequests(result: { inputRequests?: unknown; requestState?: unknown }, declared: unknown) {
-  const requests = isPlainObject(result.inputRequests) ? result.inputRequests : {};
-  if (Object.keys(requests).length === 0 && typeof result.requestState !== 'string') {
-    throw new ProtocolError(
-      ProtocolErrorCode.InternalError,
-      'Handler for tools/call returned an input-required result with neither inputRequests nor requestState (every InputRequiredResult must include at least one of the two)'
-    );
-  }
-  for (const [key, entry] of Object.entries(requests)) {
-    const embedded = entry as { method?: unknown; params?: Record<string, unknown> } | null;
-    const required = requiredCapabilities(embedded);
-    if (!required) {
-      throw new ProtocolError(
-        ProtocolErrorCode.InternalError,
-        typeof embedded?.method === 'string'
-          ? `Handler for tools/call returned an input request '${key}' of kind '${embedded.method}', which is not an embedded request the 2026-07-28 revision defines`
-          : `Handler for tools/call returned an invalid input request '${key}': each inputRequests entry must be an embedded elicitation/create, sampling/createMessage, or roots/list request`
-      );
-    }
-    const missing = missingCapabilities(required, declared);
-    if (missing) {
-      throw new MissingRequiredClientCapabilityError(
-        { requiredCapabilities: missing },
-        `Cannot request input '${key}' (${String(embedded!.method)}): the request's client capabilities do not declare the required capability`
-      );
-    }
-  }
+/** A plain result as the SDK's encoder sends it: `resultType` added after its keys, then the server's identity. */
+function encodePlainResult(result: CallToolResult, serverInfo: Implementation): Record<string, unknown> {
+  return stampServerInfo({ ...result, resultType: 'complete' }, serverInfo);
 }
 
-/** What an embedded request needs the caller to have declared (the SDK's rule). */
-function requiredCapabilities(
-  entry: { method?: unknown; params?: Record<string, unknown> } | null
-): Record<string, Record<string, unknown>> | undefined {
-  if (!isPlainObject(entry)) return undefined;
-  switch (entry.method) {
-    case 'elicitation/create':
-      return entry.params?.mode === 'url' ? { elicitation: { url: {} } } : { elicitation: { form: {} } };
-    case 'sampling/createMessage':
-      return entry.params?.tools !== undefined || entry.params?.toolChoice !== undefined
-        ? { sampling: { tools: {} } }
-        : { sampling: {} };
-    case 'roots/list':
-      return { roots: {} };
-    default:
-      return undefined;
-  }
-}
-
-/** The required capabilities not declared (a bare `elicitation: {}` declares form mode); undefined: none. */
-function missingCapabilities(
-  required: Record<string, Record<string, unknown>>,
-  declared: unknown
-): Record<string, unknown> | undefined {
-  const missing: Record<string, unknown> = {};
-  for (const [capability, requirement] of Object.entries(required)) {
-    const value = isPlainObject(declared) ? declared[capability] : undefined;
-    if (value === undefined) {
-      missing[capability] = requirement;
-      continue;
-    }
-    if (!isPlainObject(value)) continue;
-    const members = Object.fromEntries(
-      Object.entries(requirement).filter(
-        ([member]) =>
-          value[member] === undefined &&
-          !(
-            capability === 'elicitation' &&
-            member === 'form' &&
-            value.form === undefined &&
-            value.url === undefined
-          )
-      )
-    );
-    if (Object.keys(members).length > 0) missing[capability] = members;
-  }
-  return Object.keys(missing).length > 0 ? missing : undefined;
-}
-
-/** The SDK's stamp: the server's identity in `_meta`, unless the result names one or has a `_meta` that is no object. */
+/** The SDK's stamp: the server's identity added to `_meta` (a plain result's names none). */
 function stampServerInfo(
   result: Record<string, unknown>,
   serverInfo: Implementation
 ): Record<string, unknown> {
-  const meta = result._meta;
-  if (meta === undefined) return { ...result, _meta: { [SERVER_INFO_META_KEY]: serverInfo } };
-  if (!isPlainObject(meta) || meta[SERVER_INFO_META_KEY] !== undefined) return result;
+  const meta = result._meta as Record<string, unknown> | undefined;
   return { ...result, _meta: { ...meta, [SERVER_INFO_META_KEY]: serverInfo } };
 }
 

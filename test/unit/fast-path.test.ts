@@ -79,7 +79,16 @@ beforeAll(async () => {
   // A server that asks its caller (over stdio, a 2025-era elicitation request): refused for a caller
   // that declared no elicitation, which is every caller here (one that did would be parked, and the
   // parked call would change what the next request meets).
-  runtime.customize = mcp =>
+  runtime.customize = mcp => {
+    // Blocks of other kinds, and keys out of their schema's order: the SDK shapes such results.
+    mcp.registerTool('odd', { description: 'Returns unusual content' }, () => ({
+      content: [
+        { text: 'b', type: 'text' as const },
+        { type: 'image' as const, data: 'aGk=', mimeType: 'image/png' },
+        { type: 'text' as const, text: 'c', annotations: { priority: 1 } }
+      ],
+      isError: false
+    }));
     mcp.registerTool('ask', { description: 'Asks the caller a question' }, () =>
       inputRequired({
         inputRequests: {
@@ -93,6 +102,7 @@ beforeAll(async () => {
         }
       } as never)
     );
+  };
   const specs = SERVERS.map(id => fakeSpec(id));
   const store = new CatalogStore(db);
   for (const spec of specs) {
@@ -120,6 +130,13 @@ beforeAll(async () => {
   catalog = new Catalog({ upstreams, store, log: silentLog });
   await catalog.start();
   runner = new CallRunner({ catalog, observe: record => records.push(record), maxResultBytes: 1_000_000 });
+  // Start every server first: a start replaces its stored tools by what it lists (with their
+  // schemas), which would otherwise happen between the two paths' answers to one request.
+  for (const id of SERVERS) await runner.run(`${id}__echo`, { text: 'warm' });
+  for (let i = 0; i < 100 && !SERVERS.every(id => catalog.tool(`${id}__odd`)); i++) {
+    await new Promise(resolve => setTimeout(resolve, 20));
+  }
+  expect(SERVERS.every(id => catalog.tool(`${id}__odd`))).toBe(true);
   const inputStates = new InputStates();
   const options = {
     catalog,
@@ -137,6 +154,7 @@ beforeAll(async () => {
     listWaitMs: 1_000,
     pageSize: PAGE_SIZE,
     serverInfo: { name: 'mcp-gateway', version: '9.9.9' },
+    maxRequestBodySize: 1_000_000,
     inputStates
   });
   const serveFast = fastPath.serve.bind(fastPath);
@@ -196,7 +214,9 @@ const envelope = {
 };
 
 const names = fc.constantFrom(
-  ...SERVERS.flatMap(server => ['echo', 'rich', 'fail', 'whoami', 'ask'].map(name => `${server}__${name}`)),
+  ...SERVERS.flatMap(server =>
+    ['echo', 'rich', 'fail', 'whoami', 'ask', 'odd'].map(name => `${server}__${name}`)
+  ),
   'alpha__nope',
   'nope',
   'gamma__echo',
