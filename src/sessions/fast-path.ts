@@ -183,6 +183,7 @@ export class FastPath {
       },
       http: auth ? { authInfo: auth } : undefined
     } as unknown as ServerContext;
+    let status = 200;
     let text = '';
     /** A result the SDK is to encode. */
     let sdkResult: CallToolResult | undefined;
@@ -209,6 +210,8 @@ export class FastPath {
       }
     } catch (thrown) {
       const error = toProtocolError(thrown);
+      // The one error the SDK answers with an HTTP error status, wherever it comes from (the spec's 400).
+      if (error.code === Number(ProtocolErrorCode.MissingRequiredClientCapability)) status = 400;
       text = JSON.stringify({
         jsonrpc: '2.0',
         id: request.id,
@@ -225,7 +228,7 @@ export class FastPath {
     // A caller gone before the answer gets none (the SDK path drops it too).
     if (aborted.signal.aborted) return;
     if (sdkResult) await this.sdkAnswer.write(req, res, body, sdkResult);
-    else write(res, 200, text);
+    else write(res, status, text);
   }
 }
 
