@@ -37,6 +37,7 @@ import { LegacySessions } from './sessions/legacy-sessions.js';
 import { SessionLogLevels } from './sessions/session-log-levels.js';
 import { SseSessions } from './sessions/sse-sessions.js';
 import { ResourceSubscriptions } from './sessions/resource-subscriptions.js';
+import { FastPath } from './sessions/fast-path.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
@@ -295,7 +296,19 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       } catch {
         return false;
       }
-    }
+    },
+    // The hot path answers as the whole catalog's server does: not when the root lists search tools.
+    gatewaySettings.expose === 'all'
+      ? new FastPath({
+          catalog,
+          runner,
+          listWaitMs: LIST_WAIT_MS,
+          pageSize: PAGE_SIZE,
+          serverInfo: { name: serverOptions.name, version: serverOptions.version },
+          maxRequestBodySize: MAX_BODY_BYTES,
+          inputStates: serverOptions.inputStates
+        })
+      : undefined
   );
   /** Tells the sessions and listeners of `profile` that every list may have changed. */
   const notifyProfile = (profile: string) => {

@@ -109,8 +109,10 @@ export function checkTargets(results) {
     for (const [name, label] of [
       ['sdk_legacy', 'SDK client'],
       ['raw_legacy', 'minimal HTTP client'],
-      ['received_legacy', 'minimal HTTP client, not parsing the answer']
+      ['received_legacy', 'minimal HTTP client, not parsing the answer'],
+      ['received_modern', 'minimal HTTP client, 2026-07-28 (hot path), not parsing the answer']
     ]) {
+      if (!catalog.lists[name]) continue;
       const floors =
         name === 'received_legacy' && catalog.lists.floor
           ? ` (floors: a bare Node server ${ms(catalog.lists.floor.p50)}, serialized once ${ms(catalog.lists.floorCached.p50)}${catalog.lists.floorSdk ? `; the MCP SDK alone ${ms(catalog.lists.floorSdk.p50)}` : ''})`
@@ -359,6 +361,8 @@ export function renderMarkdown(results) {
       raw_legacy: 'minimal HTTP client, 2025-11-25 session',
       raw_modern: 'minimal HTTP client, 2026-07-28',
       received_legacy: 'minimal HTTP client, 2025-11-25 session, answer received but not parsed',
+      received_modern:
+        'minimal HTTP client, 2026-07-28 (hot path: pages kept serialized), answer received but not parsed',
       floor: 'floor: a bare node:http server serializing the same tools per request (received, not parsed)',
       floorCached: 'floor: a bare node:http server sending them serialized once (received, not parsed)',
       floorSdk:

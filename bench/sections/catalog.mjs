@@ -101,6 +101,8 @@ export async function catalog({ dir, counts, log }) {
   const sdkFloorSession = await LegacySession.open(floors[2].url, agent);
   const received = {
     received_legacy: { call: receivedList(session) },
+    // The 2026 era's tools/list takes the gateway's hot path: its pages are kept serialized.
+    received_modern: { call: receivedList(modern) },
     floor: { call: receivedList(new ModernClient(floors[0].url, agent)) },
     floorCached: { call: receivedList(new ModernClient(floors[1].url, agent)) },
     floorSdk: { call: receivedList(sdkFloorSession) }

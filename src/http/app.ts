@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import { classifyInboundRequest, type AuthInfo } from '@modelcontextprotocol/server';
+import type { AuthInfo } from '@modelcontextprotocol/server';
 import { principalOfAuth, profileRefusal } from '../auth/principal.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { classifyPost } from '../sessions/inbound-classification.js';
 import type { LegacySessions } from '../sessions/legacy-sessions.js';
 import type { ModernEndpoint } from '../sessions/modern-endpoint.js';
 import { SSE_MESSAGES_PATH, type SseSessions } from '../sessions/sse-sessions.js';
@@ -36,19 +37,7 @@ export function isPlainLegacy(header: string | string[] | undefined, body: unkno
  */
 export function isLegacyPost(headers: IncomingHttpHeaders, body: unknown): boolean {
   if (body === undefined) return true;
-  const header = (name: string) => {
-    const value = headers[name];
-    return Array.isArray(value) ? value.join(', ') : value;
-  };
-  return (
-    classifyInboundRequest({
-      httpMethod: 'POST',
-      protocolVersionHeader: header('mcp-protocol-version'),
-      mcpMethodHeader: header('mcp-method'),
-      mcpNameHeader: header('mcp-name'),
-      body
-    }).kind === 'legacy'
-  );
+  return classifyPost(headers, body).kind === 'legacy';
 }
 
 export interface AppOptions {

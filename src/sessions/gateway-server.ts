@@ -278,7 +278,8 @@ function serverOfItem(
   }
 }
 
-function encodeCursor(offset: number): string {
+/** The cursor of the page at `offset` (fast-path pages issue the same). */
+export function encodeCursor(offset: number): string {
   return Buffer.from(`o:${offset}`).toString('base64url');
 }
 

@@ -7,6 +7,7 @@ import { principalOfAuth } from '../auth/principal.js';
 import type { Logger } from '../log.js';
 import type { ClientIdentity } from '../store/activity-log.js';
 import { identityOf, metaOfBody } from './client-identity.js';
+import type { FastPath } from './fast-path.js';
 import { OpenAnswers } from './open-answers.js';
 import { HEADER_MISMATCH, headerDeclarations, paramHeaderMismatch } from './mcp-param-headers.js';
 import type { ResourceSubscriptions } from './resource-subscriptions.js';
@@ -49,7 +50,13 @@ export class ModernEndpoint {
      */
     private readonly inputSchemaOf?: (tool: string, profile: string | undefined) => unknown,
     /** Whether resource `uri` is in `profile` (none: every URI is), for a listen stream's subscriptions. */
-    private readonly inProfile?: (uri: string, profile: string) => boolean
+    private readonly inProfile?: (uri: string, profile: string) => boolean,
+    /**
+     * Answers the root's plain `tools/call`s and `tools/list`s without the SDK (none: the SDK
+     * answers all). It answers as the whole catalog's server does, so a profile's requests never
+     * take it.
+     */
+    private readonly fastPath?: FastPath
   ) {
     this.handlerOf(undefined);
   }
@@ -59,6 +66,20 @@ export class ModernEndpoint {
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
     else body = this.subscribeStream(req, res, body, profile);
     if (this.refusedParamHeaders(req, res, body, profile)) return Promise.resolve();
+    if (this.fastPath && profile === undefined) return this.viaFastPath(this.fastPath, req, res, body);
+    return this.viaSdk(req, res, body, profile);
+  }
+
+  /** The fast path's answer, or the SDK's for a request it leaves (it has then written nothing). */
+  private async viaFastPath(fastPath: FastPath, req: IncomingMessage, res: ServerResponse, body: unknown) {
+    const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
+    const served = await fastPath.serve(req, res, body, envelope =>
+      this.onRequest(identityOf(envelope, req, principal?.id))
+    );
+    if (!served) await this.viaSdk(req, res, body, undefined);
+  }
+
+  private viaSdk(req: IncomingMessage, res: ServerResponse, body: unknown, profile: string | undefined) {
     const { node } = this.handlerOf(profile);
     const meta = metaOfBody(body);
     if (!meta) return node(req, res, body);

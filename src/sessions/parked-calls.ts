@@ -138,10 +138,11 @@ export class ParkedCall<R = unknown> {
   cancel(reason: unknown): void {
     this.controller.abort(reason);
     this.refuseAll(
-      new ProtocolError(
-        ProtocolErrorCode.InternalError,
-        `The calling client will not answer: ${reason instanceof Error ? reason.message : String(reason)}`
-      )
+      () =>
+        new ProtocolError(
+          ProtocolErrorCode.InternalError,
+          `The calling client will not answer: ${reason instanceof Error ? reason.message : String(reason)}`
+        )
     );
   }
 
@@ -180,15 +181,18 @@ export class ParkedCall<R = unknown> {
     this.outcome = outcome;
     // Whatever the server still asks is moot now; it is answered, so nothing waits on it.
     this.refuseAll(
-      new ProtocolError(ProtocolErrorCode.InternalError, 'The call this request belongs to has ended')
+      () => new ProtocolError(ProtocolErrorCode.InternalError, 'The call this request belongs to has ended')
     );
     this.wake?.();
   }
 
-  private refuseAll(error: Error): void {
+  /** Refuses every open question with one error, made only when there is one (an error's stack costs ~0.1 ms, on every call). */
+  private refuseAll(error: () => Error): void {
+    if (this.questions.size === 0) return;
     const open = [...this.questions.values()];
     this.questions.clear();
-    for (const question of open) question.refuse(error);
+    const refusal = error();
+    for (const question of open) question.refuse(refusal);
   }
 }
 

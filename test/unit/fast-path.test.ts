@@ -1,0 +1,422 @@
+import type { DatabaseSync } from 'node:sqlite';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { inputRequired, type Tool } from '@modelcontextprotocol/server';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PRINCIPAL_KEY, type Principal } from '../../src/auth/principal.js';
+import { Catalog } from '../../src/catalog/catalog.js';
+import { CatalogStore } from '../../src/catalog/catalog-store.js';
+import { CallRunner, type CallRecord } from '../../src/sessions/call-runner.js';
+import { FastPath } from '../../src/sessions/fast-path.js';
+import { createGatewayServer, describeServers } from '../../src/sessions/gateway-server.js';
+import { InputStates } from '../../src/sessions/input-states.js';
+import { ModernEndpoint } from '../../src/sessions/modern-endpoint.js';
+import { Upstream } from '../../src/upstream/upstream.js';
+import { fakeConnector, FakeRuntime, fakeSpec, silentLog } from '../support/fake-runtime.js';
+import { memoryDatabase } from '../support/memory-database.js';
+
+/**
+ * The 2026-era hot path against the SDK path: the same requests to two endpoints over the same
+ * catalog and runner, one with the fast path and one without, must get the same status, content
+ * type and body, byte for byte. Requests are generated valid and invalid (versions, headers,
+ * envelopes, params, cursors, unknown tools, tool errors, scoped principals, extra `_meta`).
+ */
+
+const MODERN = '2026-07-28';
+const PAGE_SIZE = 4;
+const SERVERS = ['alpha', 'beta'];
+/** What the catalog has stored for each server (every server runs the fake's tools when started). */
+const STORED = ['echo', 'rich', 'fail', 'whoami', 'extra'];
+
+const tool = (name: string): Tool => ({
+  name,
+  description: `the ${name} tool`,
+  inputSchema: { type: 'object', properties: {} },
+  ...(name === 'extra' ? { execution: { taskSupport: 'optional' } } : {})
+});
+
+let db: DatabaseSync;
+let runtime: FakeRuntime;
+let upstreams: Upstream[];
+let catalog: Catalog;
+let runner: CallRunner;
+const records: CallRecord[] = [];
+const identities: unknown[] = [];
+let fastServed = 0;
+const endpoints: ModernEndpoint[] = [];
+const servers: http.Server[] = [];
+let fastUrl: URL;
+let sdkUrl: URL;
+
+/** A node:http server for `endpoint`: the body parsed as JSON (as app.ts does), the principal from a test header. */
+async function serve(endpoint: ModernEndpoint): Promise<URL> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const principal = req.headers['x-test-principal'];
+      if (typeof principal === 'string') {
+        (req as { auth?: unknown }).auth = {
+          token: 't',
+          clientId: 'c',
+          scopes: [],
+          extra: { [PRINCIPAL_KEY]: JSON.parse(principal) as Principal }
+        };
+      }
+      void endpoint.handle(req, res, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    });
+  });
+  servers.push(server);
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`);
+}
+
+beforeAll(async () => {
+  db = memoryDatabase();
+  runtime = new FakeRuntime();
+  // A server that asks its caller (over stdio, a 2025-era elicitation request): refused for a caller
+  // that declared no elicitation, which is every caller here (one that did would be parked, and the
+  // parked call would change what the next request meets).
+  runtime.customize = mcp => {
+    // Blocks of other kinds, and keys out of their schema's order: the SDK shapes such results.
+    mcp.registerTool('odd', { description: 'Returns unusual content' }, () => ({
+      content: [
+        { text: 'b', type: 'text' as const },
+        { type: 'image' as const, data: 'aGk=', mimeType: 'image/png' },
+        { type: 'text' as const, text: 'c', annotations: { priority: 1 } }
+      ],
+      isError: false
+    }));
+    mcp.registerTool('ask', { description: 'Asks the caller a question' }, () =>
+      inputRequired({
+        inputRequests: {
+          q: {
+            method: 'elicitation/create',
+            params: {
+              message: 'Name?',
+              requestedSchema: { type: 'object', properties: { name: { type: 'string' } } }
+            }
+          }
+        }
+      } as never)
+    );
+  };
+  const specs = SERVERS.map(id => fakeSpec(id));
+  const store = new CatalogStore(db);
+  for (const spec of specs) {
+    store.save({
+      serverId: spec.id,
+      fingerprint: spec.fingerprint,
+      era: { kind: 'legacy' },
+      tools: STORED.map(tool),
+      prompts: [],
+      resources: [],
+      resourceTemplates: [],
+      discoveredAt: '2026-01-01T00:00:00.000Z'
+    });
+  }
+  upstreams = specs.map(
+    spec =>
+      new Upstream({
+        spec,
+        connector: fakeConnector(spec, runtime),
+        identity: { name: 'test-gateway', version: '0.0.0' },
+        log: silentLog,
+        startTimeoutMs: 5_000
+      })
+  );
+  catalog = new Catalog({ upstreams, store, log: silentLog });
+  await catalog.start();
+  runner = new CallRunner({ catalog, observe: record => records.push(record), maxResultBytes: 1_000_000 });
+  // Start every server first: a start replaces its stored tools by what it lists (with their
+  // schemas), which would otherwise happen between the two paths' answers to one request.
+  for (const id of SERVERS) await runner.run(`${id}__echo`, { text: 'warm' });
+  for (let i = 0; i < 100 && !SERVERS.every(id => catalog.tool(`${id}__odd`)); i++) {
+    await new Promise(resolve => setTimeout(resolve, 20));
+  }
+  expect(SERVERS.every(id => catalog.tool(`${id}__odd`))).toBe(true);
+  const inputStates = new InputStates();
+  const options = {
+    catalog,
+    runner,
+    name: 'mcp-gateway',
+    version: '9.9.9',
+    instructions: describeServers(specs),
+    listWaitMs: 1_000,
+    pageSize: PAGE_SIZE,
+    inputStates
+  };
+  const fastPath = new FastPath({
+    catalog,
+    runner,
+    listWaitMs: 1_000,
+    pageSize: PAGE_SIZE,
+    serverInfo: { name: 'mcp-gateway', version: '9.9.9' },
+    maxRequestBodySize: 1_000_000,
+    inputStates
+  });
+  const serveFast = fastPath.serve.bind(fastPath);
+  fastPath.serve = async (...args) => {
+    const served = await serveFast(...args);
+    if (served) fastServed++;
+    return served;
+  };
+  const report = (identity: unknown) => identities.push(identity);
+  const withFast = new ModernEndpoint(
+    () => createGatewayServer(options),
+    silentLog,
+    1_000_000,
+    report,
+    undefined,
+    undefined,
+    undefined,
+    fastPath
+  );
+  const withSdk = new ModernEndpoint(() => createGatewayServer(options), silentLog, 1_000_000, report);
+  endpoints.push(withFast, withSdk);
+  fastUrl = await serve(withFast);
+  sdkUrl = await serve(withSdk);
+});
+
+afterAll(async () => {
+  for (const server of servers) {
+    server.closeAllConnections();
+    await new Promise(resolve => server.close(resolve));
+  }
+  await Promise.all(endpoints.map(endpoint => endpoint.close()));
+  await Promise.all((upstreams ?? []).map(upstream => upstream.close()));
+  await runtime?.stopAll();
+  db?.close();
+});
+
+interface Sent {
+  headers: Record<string, string>;
+  body: string;
+}
+
+async function post(
+  url: URL,
+  sent: Sent
+): Promise<{ status: number; type: string | undefined; body: string }> {
+  const response = await fetch(url, { method: 'POST', headers: sent.headers, body: sent.body });
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? undefined,
+    body: await response.text()
+  };
+}
+
+const envelope = {
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'prop', version: '1.0.0' }
+};
+
+const names = fc.constantFrom(
+  ...SERVERS.flatMap(server =>
+    ['echo', 'rich', 'fail', 'whoami', 'ask', 'odd'].map(name => `${server}__${name}`)
+  ),
+  'alpha__nope',
+  'nope',
+  'gamma__echo',
+  ''
+);
+const args = fc.oneof(
+  fc.constant(undefined),
+  fc.constant({}),
+  { weight: 4, arbitrary: fc.record({ text: fc.string({ maxLength: 8 }) }) },
+  fc.constant({ text: 7 }),
+  fc.constant('not an object'),
+  fc.constant([1])
+);
+/** Mostly `usual`, sometimes one of `unusual`: most requests differ from a plain one in one way or none. */
+function mostly<T>(usual: T, ...unusual: T[]): fc.Arbitrary<T> {
+  return fc.oneof({ weight: 3 * unusual.length, arbitrary: fc.constant(usual) }, fc.constantFrom(...unusual));
+}
+
+const metas = fc.oneof(
+  { weight: 30, arbitrary: fc.constant<Record<string, unknown> | undefined>(envelope) },
+  fc.constant({ ...envelope, 'io.modelcontextprotocol/clientInfo': undefined }),
+  fc.constant({
+    ...envelope,
+    'io.modelcontextprotocol/clientCapabilities': { roots: { listChanged: true }, experimental: {} }
+  }),
+  fc.constant({ ...envelope, 'io.modelcontextprotocol/clientCapabilities': { roots: 'yes' } }),
+  fc.constant({ ...envelope, 'io.modelcontextprotocol/clientInfo': { name: 'prop' } }),
+  fc.constant({ ...envelope, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' }),
+  fc.constant({ ...envelope, 'io.modelcontextprotocol/protocolVersion': '2025-11-25' }),
+  fc.constant({ ...envelope, progressToken: 'p1' }),
+  fc.constant({ ...envelope, 'io.modelcontextprotocol/logLevel': 'debug' }),
+  fc.constant({ ...envelope, 'example.com/mine': 1 }),
+  fc.constant({ 'io.modelcontextprotocol/protocolVersion': MODERN }),
+  fc.constant(undefined)
+);
+/** Cursors: none, the pages' own, and ones the SDK path must judge. */
+const cursors = fc.constantFrom(
+  undefined,
+  undefined,
+  Buffer.from(`o:${PAGE_SIZE}`).toString('base64url'),
+  Buffer.from(`o:${2 * PAGE_SIZE}`).toString('base64url'),
+  Buffer.from('o:3').toString('base64url'),
+  Buffer.from('o:99').toString('base64url'),
+  'garbage',
+  7
+);
+const principals = fc.constantFrom<Principal | undefined>(
+  undefined,
+  undefined,
+  { id: 'token:all', kind: 'token', admin: false },
+  { id: 'token:alpha', kind: 'token', admin: false, servers: ['alpha'] },
+  { id: 'token:echoes', kind: 'token', admin: false, tools: ['*__echo', 'beta__r*'] }
+);
+const ids = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: 0, max: 1_000 }) },
+  fc.constantFrom('req-1', 1.5, null)
+);
+
+const requests = fc
+  .record({
+    method: fc.constantFrom('tools/call', 'tools/call', 'tools/list', 'tools/list', 'prompts/list'),
+    id: ids,
+    name: names,
+    args,
+    cursor: cursors,
+    meta: metas,
+    extraParam: mostly(false, true),
+    principal: principals,
+    versionHeader: mostly<string | undefined>(MODERN, '2025-11-25', undefined),
+    methodHeader: mostly('same', 'other', 'none'),
+    nameHeader: mostly('same', 'other', 'none'),
+    contentType: mostly('application/json', 'text/plain', 'application/json; charset=utf-8')
+  })
+  .map((r): Sent => {
+    const params: Record<string, unknown> =
+      r.method === 'tools/call'
+        ? { name: r.name, ...(r.args === undefined ? {} : { arguments: r.args }) }
+        : r.cursor === undefined
+          ? {}
+          : { cursor: r.cursor };
+    if (r.meta) params._meta = r.meta;
+    if (r.extraParam) params.extra = true;
+    const headers: Record<string, string> = {
+      'content-type': r.contentType,
+      accept: 'application/json, text/event-stream'
+    };
+    if (r.versionHeader) headers['mcp-protocol-version'] = r.versionHeader;
+    if (r.methodHeader !== 'none')
+      headers['mcp-method'] = r.methodHeader === 'same' ? r.method : 'tools/list';
+    if (r.method === 'tools/call' && r.nameHeader !== 'none') {
+      headers['mcp-name'] = r.nameHeader === 'same' ? r.name : 'other';
+    }
+    if (r.principal) headers['x-test-principal'] = JSON.stringify(r.principal);
+    return { headers, body: JSON.stringify({ jsonrpc: '2.0', id: r.id, method: r.method, params }) };
+  });
+
+describe('the 2026-era fast path', () => {
+  it('answers as the SDK path does, byte for byte', async () => {
+    await fc.assert(
+      fc.asyncProperty(requests, async sent => {
+        const sdk = await post(sdkUrl, sent);
+        const fast = await post(fastUrl, sent);
+        // A sealed requestState is single use, so each answer carries its own: compared by shape.
+        const sealed = (text: string) => text.replace(/"requestState":"[^"]+"/, '"requestState":"…"');
+        expect({ ...fast, body: JSON.parse(sealed(fast.body)) as unknown }).toEqual({
+          ...sdk,
+          body: JSON.parse(sealed(sdk.body)) as unknown
+        });
+        expect(sealed(fast.body)).toBe(sealed(sdk.body));
+      }),
+      { numRuns: 600 }
+    );
+    // The property means something only if the fast path served a good share of them.
+    expect(fastServed).toBeGreaterThan(40);
+  });
+
+  it('serves every page of a list, per scope, as the SDK path does', async () => {
+    for (const principal of [
+      undefined,
+      { id: 'token:alpha', kind: 'token', admin: false, servers: ['alpha'] }
+    ]) {
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const sent: Sent = {
+          headers: {
+            'content-type': 'application/json',
+            'mcp-protocol-version': MODERN,
+            'mcp-method': 'tools/list',
+            ...(principal ? { 'x-test-principal': JSON.stringify(principal) } : {})
+          },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: pages,
+            method: 'tools/list',
+            params: { ...(cursor ? { cursor } : {}), _meta: envelope }
+          })
+        };
+        const before = fastServed;
+        const sdk = await post(sdkUrl, sent);
+        const fast = await post(fastUrl, sent);
+        expect(fast.body).toBe(sdk.body);
+        expect(fastServed).toBe(before + 1);
+        cursor = (JSON.parse(fast.body) as { result: { nextCursor?: string } }).result.nextCursor;
+        pages++;
+      } while (cursor !== undefined);
+      expect(pages).toBeGreaterThan(1);
+    }
+  });
+
+  it("takes the SDK client's own plain 2026-era calls and lists", async () => {
+    const client = new Client({ name: 'sdk', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new StreamableHTTPClientTransport(fastUrl));
+    const before = fastServed;
+    const listed = await client.listTools(undefined, { cacheMode: 'bypass' });
+    const result = await client.callTool({ name: 'alpha__echo', arguments: { text: 'hi' } });
+    await client.close();
+    expect(listed.tools.length).toBeGreaterThan(0);
+    expect(result.content).toEqual([{ type: 'text', text: 'hi' }]);
+    // The list and the call at least (the client may list again to learn the tool's output schema).
+    expect(fastServed).toBeGreaterThanOrEqual(before + 2);
+  });
+
+  it('calls through the same runner: history, identity and scope see a fast call as an SDK one', async () => {
+    const sent: Sent = {
+      headers: {
+        'content-type': 'application/json',
+        'mcp-protocol-version': MODERN,
+        'mcp-method': 'tools/call',
+        'mcp-name': 'beta__echo',
+        'x-test-principal': JSON.stringify({
+          id: 'token:alpha',
+          kind: 'token',
+          admin: false,
+          servers: ['alpha']
+        })
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'beta__echo', arguments: { text: 'hi' }, _meta: envelope }
+      })
+    };
+    records.length = 0;
+    identities.length = 0;
+    const sdk = await post(sdkUrl, sent);
+    const fast = await post(fastUrl, sent);
+    expect(fast.body).toBe(sdk.body);
+    expect(JSON.parse(fast.body)).toMatchObject({ error: { data: { reason: 'forbidden' } } });
+    const strip = (record: CallRecord) => ({ ...record, startedAt: 0, durationMs: 0 });
+    expect(records).toHaveLength(2);
+    expect(strip(records[1]!)).toEqual(strip(records[0]!));
+    expect(records[0]).toMatchObject({
+      outcome: 'protocol_error',
+      tool: 'beta__echo',
+      clientKey: expect.any(String)
+    });
+    expect(identities).toHaveLength(2);
+    expect(identities[1]).toEqual(identities[0]);
+  });
+});
