@@ -330,6 +330,8 @@ describe('REST API', () => {
         '/api/servers/{id}/start',
         '/api/servers/{id}/stop',
         '/api/servers/{id}/login',
+        '/api/servers/{id}/approve',
+        '/api/quarantine',
         '/api/tools',
         '/api/tools/{name}/call',
         '/api/prompts',
