@@ -9,6 +9,7 @@ import { SSE_MESSAGES_PATH, type SseSessions } from '../sessions/sse-sessions.js
 import { apiErrorOf } from './api/api-error.js';
 import { hostAndOriginGuard, jsonDepthGuard, mcpPostGuard } from './guards.js';
 import { HttpError, toHttpError } from './http-error.js';
+import { jsonBody } from './json-body.js';
 
 /**
  * The common case decided at a glance: a single JSON-RPC request or notification with no
@@ -133,9 +134,9 @@ export function createApp(options: AppOptions): Express {
     );
   };
 
-  const json = express.json({ limit: options.maxBodyBytes, strict: false, type: () => true });
+  const json = jsonBody(options.maxBodyBytes);
 
-  app.post('/mcp', refuseWhileDraining, ...forMcp, mcpPostGuard, json, jsonDepthGuard, async (req, res) => {
+  app.post('/mcp', refuseWhileDraining, ...forMcp, mcpPostGuard, json, async (req, res) => {
     const body: unknown = req.body;
     const legacy =
       isPlainLegacy(req.headers['mcp-protocol-version'], body) || isLegacyPost(req.headers, body);
@@ -148,7 +149,7 @@ export function createApp(options: AppOptions): Express {
   });
 
   app.get('/sse', refuseWhileDraining, ...forMcp, (req, res) => options.sse.open(req, res));
-  app.post(SSE_MESSAGES_PATH, refuseWhileDraining, ...forMcp, json, jsonDepthGuard, (req, res) =>
+  app.post(SSE_MESSAGES_PATH, refuseWhileDraining, ...forMcp, json, (req, res) =>
     options.sse.post(req, res, req.body)
   );
   app.all(['/sse', SSE_MESSAGES_PATH], (req, _res, next) => {
