@@ -3,7 +3,7 @@
 //
 //   BENCH_QUICK=1        reduced counts (a minute or two), results in a temporary directory
 //   BENCH_ONLY=warm,cold run only these sections (warm, concurrency, cold, catalog, memory,
-//                        tracking, remote, profile)
+//                        abuse, rest, tracking, remote, profile)
 //
 // Needs a Docker engine; builds the gateway (dist/) when src/ is newer, and the fixture images
 // when they are missing. Everything it starts (gateways, containers, processes) is stopped and
@@ -29,7 +29,8 @@ const COUNTS = quick
       sessions: 200,
       leakCalls: 10_000,
       sessionOpens: 30,
-      profileCalls: 500
+      profileCalls: 500,
+      hostile: 10_000
     }
   : {
       warmup: 1_000,
@@ -41,7 +42,8 @@ const COUNTS = quick
       sessions: 1_000,
       leakCalls: 100_000,
       sessionOpens: 200,
-      profileCalls: 5_000
+      profileCalls: 5_000,
+      hostile: 10_000
     };
 
 const log = message => process.stderr.write(`${message}\n`);

@@ -65,7 +65,8 @@ export class GatewayChild {
 
   /**
    * Writes `config` to `dir/servers.yaml` and starts the gateway on it. `stateDir` defaults to
-   * `dir/data`. `nodeArgs` go to node itself (`--cpu-prof`, ...). `inspect` opens the inspector on a
+   * `dir/data`. `nodeArgs` go to node itself (`--cpu-prof`, ...), `env` is added to its environment; `raisedLimits: false` leaves
+   * the request limits as an operator gets them (and the `gateway:` key to `config`). `inspect` opens the inspector on a
    * loopback port so the bench can force a garbage collection before reading memory.
    */
   static async start({
@@ -73,13 +74,15 @@ export class GatewayChild {
     config,
     stateDir,
     nodeArgs = [],
+    env = {},
+    raisedLimits = true,
     inspect = false,
     logLevel = 'info',
     cli = CLI
   }) {
     mkdirSync(dir, { recursive: true });
     const configFile = path.join(dir, 'servers.yaml');
-    writeFileSync(configFile, `${settingsPrefix}${config}`);
+    writeFileSync(configFile, `${raisedLimits ? settingsPrefix : ''}${config}`);
     stateDir = path.resolve(stateDir ?? path.join(dir, 'data'));
     // Below `info` the gateway does not log where it listens: give it a free port and poll it.
     const logsUrl = ['info', 'debug', 'trace'].includes(logLevel);
@@ -100,7 +103,11 @@ export class GatewayChild {
       '--log-level',
       logLevel
     ];
-    const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe']
+    });
     const gateway = new GatewayChild(child, dir, stateDir);
     gateway.unregister = onCleanup(() => gateway.stop());
     if (logsUrl) await gateway.listening(inspect);

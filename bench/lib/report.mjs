@@ -146,6 +146,14 @@ export function checkTargets(results) {
       met: memory.leak.leakFree
     });
   }
+  const { abuse } = results.sections;
+  if (abuse?.idle) {
+    rows.push({
+      target: `RSS after ${abuse.requests.toLocaleString('en')} hostile requests ≤ ${abuse.bound} × idle`,
+      measured: `${mb(abuse.after.rss)} after, ${mb(abuse.idle.rss)} idle = ${abuse.ratio} × (after a forced GC: ${mb(abuse.after.rssAfterGc)}; heap ${mb(abuse.after.heapUsedAfterGc)})`,
+      met: abuse.ratio <= abuse.bound
+    });
+  }
   return rows;
 }
 
@@ -421,6 +429,7 @@ export function renderMarkdown(results) {
       ''
     );
   }
+  out.push(...abuseSection(sections.abuse), ...atRestSection(sections.rest));
   const tracking = sections.tracking;
   if (tracking) {
     out.push('## 6. Tracking', '');
@@ -545,4 +554,67 @@ export function renderMarkdown(results) {
     ''
   );
   return out.join('\n');
+}
+
+/** The markdown of the hostile run (sections/abuse.mjs). */
+function abuseSection(abuse) {
+  if (!abuse?.idle) return abuse?.error ? ['## Memory under abuse', '', `failed: ${abuse.error}`, ''] : [];
+  const kinds = abuse.kinds.map(kind => {
+    const seen = Object.entries(abuse.statuses[kind.name] ?? {})
+      .map(([status, count]) => `${count} × ${status === '0' ? 'abandoned' : status}`)
+      .join(', ');
+    return [kind.name, `${Math.round(kind.share * 100)}%`, seen];
+  });
+  const row = (label, reading) => [
+    label,
+    mb(reading.rss),
+    mb(reading.rssAfterGc),
+    mb(reading.heapUsedAfterGc)
+  ];
+  return [
+    '## Memory under abuse',
+    '',
+    `${abuse.requests.toLocaleString('en')} hostile POSTs to \`/mcp\`, 50 at a time, in ${abuse.seconds} s; the gateway answered /healthz afterwards: ${abuse.alive ? 'yes' : '**no**'}.`,
+    '',
+    table(['kind', 'share', 'answers'], kinds),
+    '',
+    table(
+      ['gateway state', 'RSS (2 s after, nothing forced)', 'RSS after a forced GC', 'heap used after GC'],
+      [row('idle', abuse.idle), row('after the run', abuse.after)]
+    ),
+    ''
+  ];
+}
+
+/** The markdown of the at-rest section (sections/at-rest.mjs): each mode, each library. */
+function atRestSection(rest) {
+  if (!rest?.modes) return rest?.error ? ['## At rest', '', `failed: ${rest.error}`, ''] : [];
+  const modeRss = (mode, docker) => {
+    const found = rest.modes.find(entry => entry.mode === mode && entry.docker === docker);
+    return found?.rss ? mb(found.rss) : `failed: ${found?.error ?? 'not run'}`;
+  };
+  const modes = [...new Set(rest.modes.map(entry => entry.mode))];
+  const alone = rest.libraries[0].rss;
+  return [
+    '## At rest',
+    '',
+    'Idle RSS of a gateway per `gateway.auth.mode`, with one local-process server or one Docker server (startup discovery done, 2 s later, nothing forced). Packages a configuration does not use are not loaded: dockerode without a Docker server, undici without a remote server, the legacy SSE SDK until the first `GET /sse`, oidc-provider outside `oauth`, jose outside `oidc`.',
+    '',
+    table(
+      ['auth mode', 'a local server', 'a Docker server'],
+      modes.map(mode => [mode, modeRss(mode, false), modeRss(mode, true)])
+    ),
+    '',
+    'Each library alone: the idle RSS of `node -e "import(lib)"`, and what it adds to Node.js alone (libraries share dependencies, so the additions overlap and do not sum).',
+    '',
+    table(
+      ['', 'RSS', 'over Node.js alone'],
+      rest.libraries.map((lib, i) => [
+        i === 0 ? lib.name : `\`${lib.name}\``,
+        mb(lib.rss),
+        i === 0 ? '' : `+${mb(lib.rss - alone)}`
+      ])
+    ),
+    ''
+  ];
 }

@@ -18,7 +18,7 @@ import { keepAliveAgent, LegacySession, ModernClient, callEcho } from '../lib/ra
 export const LEAK_BOUND_BYTES_PER_CALL = 32;
 
 /** The RSS of `node <args>` 2 s after it prints its first line (as the idle gateway is read). */
-async function idleRssOf(args) {
+export async function idleRssOf(args) {
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const unregister = onCleanup(() => child.kill('SIGKILL'));
   try {
