@@ -3,7 +3,7 @@
 //
 //   BENCH_QUICK=1        reduced counts (a minute or two), results in a temporary directory
 //   BENCH_ONLY=warm,cold run only these sections (warm, concurrency, cold, catalog, memory,
-//                        abuse, rest, tracking, remote, profile)
+//                        abuse, rest, idlestop, tracking, remote, profile)
 //
 // Needs a Docker engine; builds the gateway (dist/) when src/ is newer, and the fixture images
 // when they are missing. Everything it starts (gateways, containers, processes) is stopped and

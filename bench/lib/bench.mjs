@@ -6,6 +6,7 @@ import { DockerRuntime } from '../../dist/runtime/docker-runtime.js';
 import { abuse } from '../sections/abuse.mjs';
 import { atRest } from '../sections/at-rest.mjs';
 import { catalog } from '../sections/catalog.mjs';
+import { idleStop } from '../sections/idle-stop.mjs';
 import { coldStart } from '../sections/cold.mjs';
 import { concurrency } from '../sections/concurrency.mjs';
 import { memory } from '../sections/memory.mjs';
@@ -28,6 +29,7 @@ const SECTIONS = [
   ['memory', '5. memory', memory],
   ['abuse', 'memory under abuse', abuse],
   ['rest', 'at rest: each mode, each library', atRest],
+  ['idlestop', 'idle to stopped', idleStop],
   ['tracking', '6. tracking', tracking],
   ['remote', '7. a remote server', remoteCalls],
   ['profile', 'profile of the hot path', profile]

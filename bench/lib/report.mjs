@@ -429,7 +429,11 @@ export function renderMarkdown(results) {
       ''
     );
   }
-  out.push(...abuseSection(sections.abuse), ...atRestSection(sections.rest));
+  out.push(
+    ...abuseSection(sections.abuse),
+    ...atRestSection(sections.rest),
+    ...idleStopSection(sections.idlestop)
+  );
   const tracking = sections.tracking;
   if (tracking) {
     out.push('## 6. Tracking', '');
@@ -614,6 +618,27 @@ function atRestSection(rest) {
         mb(lib.rss),
         i === 0 ? '' : `+${mb(lib.rss - alone)}`
       ])
+    ),
+    ''
+  ];
+}
+
+/** The markdown of sections/idle-stop.mjs. */
+function idleStopSection(stop) {
+  if (!stop?.handlesSigterm)
+    return stop?.error ? ['## Idle to stopped', '', `failed: ${stop.error}`, ''] : [];
+  const row = (label, run) => [label, `${run.medianMs} ms`, run.samples.join(', ')];
+  return [
+    '## Idle to stopped',
+    '',
+    'From the idle timer firing (the gateway’s “stopping server” line, idle timeout 1 s) to the container gone from the engine; the containers run with an init process that passes SIGTERM on. A server that ignores SIGTERM (and the end of its stdin) is killed after the 3 s stop grace.',
+    '',
+    table(
+      ['server', 'median', 'samples (ms)'],
+      [
+        row('exits on SIGTERM (the fixture server)', stop.handlesSigterm),
+        row('ignores SIGTERM and the end of stdin', stop.ignoresSigterm)
+      ]
     ),
     ''
   ];
