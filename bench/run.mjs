@@ -39,7 +39,7 @@ const COUNTS = quick
       coldSamples: 7,
       listWarmup: 100,
       lists: 200,
-      sessions: 1_000,
+      sessions: 2_000,
       leakCalls: 100_000,
       sessionOpens: 200,
       profileCalls: 5_000,
@@ -94,6 +94,8 @@ async function main() {
     const base = quick ? 'quick' : 'latest';
     writeFileSync(path.join(outDir, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(path.join(outDir, `${base}.md`), markdown);
+    const { writeCharts } = await import('./lib/charts.mjs');
+    writeCharts(results, outDir);
     process.stdout.write(`${markdown}\n`);
     log(`results: ${path.join(outDir, `${base}.json`)} and ${base}.md`);
     return Object.values(results.sections).some(section => section?.error) ? 1 : 0;

@@ -297,10 +297,13 @@ export function renderMarkdown(results) {
       `Each session calls \`echo\` in a loop for ${results.counts.concurrencySeconds} s; ${concurrency.client}.`,
       '',
       table(
-        ['sessions', 'calls/s', 'p50', 'p99', 'errors', 'gateway CPU/call'],
+        ['sessions', 'calls/s', 'floor calls/s (bare relay)', 'p50', 'p99', 'errors', 'gateway CPU/call'],
         concurrency.levels.map(level => [
           level.sessions,
           level.callsPerSec.toLocaleString('en'),
+          concurrency.floorLevels
+            ?.find(floor => floor.sessions === level.sessions)
+            ?.callsPerSec.toLocaleString('en') ?? '',
           ms(level.p50),
           ms(level.p99),
           `${level.errors}${level.firstError ? ` (${level.firstError})` : ''}`,
@@ -320,7 +323,10 @@ export function renderMarkdown(results) {
       ...(concurrency.floorAt16
         ? [
             `Floor: 16 clients through a minimal Node HTTP relay to the same container: ${concurrency.floorAt16.callsPerSec.toLocaleString('en')} calls/s, p99 ${ms(concurrency.floorAt16.p99)}, ${concurrency.floorAt16.errors} errors.`,
-            ''
+            '',
+            ...(concurrency.floorLevels
+              ? ['![calls/s against concurrent sessions](calls-vs-sessions.svg)', '']
+              : [])
           ]
         : [])
     );
@@ -425,6 +431,14 @@ export function renderMarkdown(results) {
         ]
       ),
       '',
+      ...(memory.sessions.curve
+        ? [
+            `RSS against open sessions (nothing forced): ${memory.sessions.curve.map(point => `${point.sessions.toLocaleString('en')}: ${mb(point.rss)}`).join(', ')}.`,
+            '',
+            '![RSS against open sessions](memory-vs-sessions.svg)',
+            ''
+          ]
+        : []),
       `Per open session: ${kb(memory.sessions.bytesPerSession.rss)} RSS, ${kb(memory.sessions.bytesPerSession.rssAfterGc)} RSS after GC, ${kb(memory.sessions.bytesPerSession.heapUsedAfterGc)} heap. Leak check: ${memory.leak.errors} errors, ${memory.leak.callsPerSec.toLocaleString('en')} calls/s (8 sessions and 8 2026-era clients), heap ${signedMb(memory.leak.heapGrowthBytes)} over the last ${((memory.leak.calls * 9) / 10).toLocaleString('en')} calls (${memory.leak.heapGrowthBytesPerCall} B/call; bound ${memory.leak.boundBytesPerCall} B/call).`,
       ''
     );
