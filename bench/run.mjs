@@ -3,7 +3,7 @@
 //
 //   BENCH_QUICK=1        reduced counts (a minute or two), results in a temporary directory
 //   BENCH_ONLY=warm,cold run only these sections (warm, concurrency, cold, catalog, memory,
-//                        tracking, remote, profile, search)
+//                        abuse, rest, idlestop, tracking, remote, profile, search)
 //
 // Needs a Docker engine; builds the gateway (dist/) when src/ is newer, and the fixture images
 // when they are missing. Everything it starts (gateways, containers, processes) is stopped and
@@ -29,7 +29,8 @@ const COUNTS = quick
       sessions: 200,
       leakCalls: 10_000,
       sessionOpens: 30,
-      profileCalls: 500
+      profileCalls: 500,
+      hostile: 10_000
     }
   : {
       warmup: 1_000,
@@ -38,10 +39,11 @@ const COUNTS = quick
       coldSamples: 7,
       listWarmup: 100,
       lists: 200,
-      sessions: 1_000,
+      sessions: 2_000,
       leakCalls: 100_000,
       sessionOpens: 200,
-      profileCalls: 5_000
+      profileCalls: 5_000,
+      hostile: 10_000
     };
 
 const log = message => process.stderr.write(`${message}\n`);
@@ -92,6 +94,8 @@ async function main() {
     const base = quick ? 'quick' : 'latest';
     writeFileSync(path.join(outDir, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(path.join(outDir, `${base}.md`), markdown);
+    const { writeCharts } = await import('./lib/charts.mjs');
+    writeCharts(results, outDir);
     process.stdout.write(`${markdown}\n`);
     log(`results: ${path.join(outDir, `${base}.json`)} and ${base}.md`);
     return Object.values(results.sections).some(section => section?.error) ? 1 : 0;

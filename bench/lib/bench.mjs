@@ -3,7 +3,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ensureFixtureImages } from '../../test/support/docker-images.ts';
 import { DockerRuntime } from '../../dist/runtime/docker-runtime.js';
+import { abuse } from '../sections/abuse.mjs';
+import { atRest } from '../sections/at-rest.mjs';
 import { catalog } from '../sections/catalog.mjs';
+import { idleStop } from '../sections/idle-stop.mjs';
 import { coldStart } from '../sections/cold.mjs';
 import { concurrency } from '../sections/concurrency.mjs';
 import { memory } from '../sections/memory.mjs';
@@ -25,6 +28,9 @@ const SECTIONS = [
   ['cold', '3. cold start', coldStart],
   ['catalog', '4. catalog', catalog],
   ['memory', '5. memory', memory],
+  ['abuse', 'memory under abuse', abuse],
+  ['rest', 'at rest: each mode, each library', atRest],
+  ['idlestop', 'idle to stopped', idleStop],
   ['tracking', '6. tracking', tracking],
   ['remote', '7. a remote server', remoteCalls],
   ['search', '8. tool search', toolSearch],

@@ -66,7 +66,9 @@ export class GatewayChild {
   /**
    * Writes `config` to `dir/servers.yaml` and starts the gateway on it, with `gatewaySettings` (YAML lines
    * under `gateway:`, e.g. `['expose: search']`) beside the bench's own settings. `stateDir` defaults to
-   * `dir/data`. `nodeArgs` go to node itself (`--cpu-prof`, ...). `inspect` opens the inspector on a
+   * `dir/data`. `nodeArgs` go to node itself (`--cpu-prof`, ...), `env` is added to its environment;
+   * `raisedLimits: false` leaves the request limits as an operator gets them (and the `gateway:` key to
+   * `config`, unless `gatewaySettings` are given). `inspect` opens the inspector on a
    * loopback port so the bench can force a garbage collection before reading memory.
    */
   static async start({
@@ -75,16 +77,19 @@ export class GatewayChild {
     stateDir,
     gatewaySettings = [],
     nodeArgs = [],
+    env = {},
+    raisedLimits = true,
     inspect = false,
     logLevel = 'info',
     cli = CLI
   }) {
     mkdirSync(dir, { recursive: true });
     const configFile = path.join(dir, 'servers.yaml');
+    const prefix = raisedLimits ? settingsPrefix : '';
     const settings =
       gatewaySettings.length > 0
-        ? `gateway:\n${gatewaySettings.map(line => `  ${line}\n`).join('')}${settingsPrefix.replace(/^gateway:\n/, '')}`
-        : settingsPrefix;
+        ? `gateway:\n${gatewaySettings.map(line => `  ${line}\n`).join('')}${prefix.replace(/^gateway:\n/, '')}`
+        : prefix;
     writeFileSync(configFile, `${settings}${config}`);
     stateDir = path.resolve(stateDir ?? path.join(dir, 'data'));
     // Below `info` the gateway does not log where it listens: give it a free port and poll it.
@@ -106,7 +111,11 @@ export class GatewayChild {
       '--log-level',
       logLevel
     ];
-    const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe']
+    });
     const gateway = new GatewayChild(child, dir, stateDir);
     gateway.unregister = onCleanup(() => gateway.stop());
     if (logsUrl) await gateway.listening(inspect);

@@ -33,9 +33,13 @@ export async function openInspector(wsUrl) {
       await send('HeapProfiler.collectGarbage');
     },
     /** The child's `process.memoryUsage()`. */
-    async memoryUsage() {
+    memoryUsage() {
+      return this.evaluate('process.memoryUsage()');
+    },
+    /** The value of `expression` (JSON-serializable) in the child. */
+    async evaluate(expression) {
       const { result } = await send('Runtime.evaluate', {
-        expression: 'JSON.stringify(process.memoryUsage())',
+        expression: `JSON.stringify(${expression})`,
         returnByValue: true
       });
       return JSON.parse(result.value);

@@ -149,6 +149,14 @@ export function checkTargets(results) {
       met: memory.leak.leakFree
     });
   }
+  const { abuse } = results.sections;
+  if (abuse?.idle) {
+    rows.push({
+      target: `RSS after ${abuse.requests.toLocaleString('en')} hostile requests ≤ ${abuse.bound} × idle`,
+      measured: `${mb(abuse.after.rss)} after, ${mb(abuse.idle.rss)} idle = ${abuse.ratio} × (after a forced GC: ${mb(abuse.after.rssAfterGc)}; heap ${mb(abuse.after.heapUsedAfterGc)})`,
+      met: abuse.ratio <= abuse.bound
+    });
+  }
   rows.push(...toolSearchTargets(results.sections.search));
   return rows;
 }
@@ -293,10 +301,13 @@ export function renderMarkdown(results) {
       `Each session calls \`echo\` in a loop for ${results.counts.concurrencySeconds} s; ${concurrency.client}.`,
       '',
       table(
-        ['sessions', 'calls/s', 'p50', 'p99', 'errors', 'gateway CPU/call'],
+        ['sessions', 'calls/s', 'floor calls/s (bare relay)', 'p50', 'p99', 'errors', 'gateway CPU/call'],
         concurrency.levels.map(level => [
           level.sessions,
           level.callsPerSec.toLocaleString('en'),
+          concurrency.floorLevels
+            ?.find(floor => floor.sessions === level.sessions)
+            ?.callsPerSec.toLocaleString('en') ?? '',
           ms(level.p50),
           ms(level.p99),
           `${level.errors}${level.firstError ? ` (${level.firstError})` : ''}`,
@@ -316,7 +327,10 @@ export function renderMarkdown(results) {
       ...(concurrency.floorAt16
         ? [
             `Floor: 16 clients through a minimal Node HTTP relay to the same container: ${concurrency.floorAt16.callsPerSec.toLocaleString('en')} calls/s, p99 ${ms(concurrency.floorAt16.p99)}, ${concurrency.floorAt16.errors} errors.`,
-            ''
+            '',
+            ...(concurrency.floorLevels
+              ? ['![calls/s against concurrent sessions](calls-vs-sessions.svg)', '']
+              : [])
           ]
         : [])
     );
@@ -423,10 +437,23 @@ export function renderMarkdown(results) {
         ]
       ),
       '',
+      ...(memory.sessions.curve
+        ? [
+            `RSS against open sessions (nothing forced): ${memory.sessions.curve.map(point => `${point.sessions.toLocaleString('en')}: ${mb(point.rss)}`).join(', ')}.`,
+            '',
+            '![RSS against open sessions](memory-vs-sessions.svg)',
+            ''
+          ]
+        : []),
       `Per open session: ${kb(memory.sessions.bytesPerSession.rss)} RSS, ${kb(memory.sessions.bytesPerSession.rssAfterGc)} RSS after GC, ${kb(memory.sessions.bytesPerSession.heapUsedAfterGc)} heap. Leak check: ${memory.leak.errors} errors, ${memory.leak.callsPerSec.toLocaleString('en')} calls/s (8 sessions and 8 2026-era clients), heap ${signedMb(memory.leak.heapGrowthBytes)} over the last ${((memory.leak.calls * 9) / 10).toLocaleString('en')} calls (${memory.leak.heapGrowthBytesPerCall} B/call; bound ${memory.leak.boundBytesPerCall} B/call).`,
       ''
     );
   }
+  out.push(
+    ...abuseSection(sections.abuse),
+    ...atRestSection(sections.rest),
+    ...idleStopSection(sections.idlestop)
+  );
   const tracking = sections.tracking;
   if (tracking) {
     out.push('## 6. Tracking', '');
@@ -552,4 +579,88 @@ export function renderMarkdown(results) {
     ''
   );
   return out.join('\n');
+}
+
+/** The markdown of the hostile run (sections/abuse.mjs). */
+function abuseSection(abuse) {
+  if (!abuse?.idle) return abuse?.error ? ['## Memory under abuse', '', `failed: ${abuse.error}`, ''] : [];
+  const kinds = abuse.kinds.map(kind => {
+    const seen = Object.entries(abuse.statuses[kind.name] ?? {})
+      .map(([status, count]) => `${count} × ${status === '0' ? 'abandoned' : status}`)
+      .join(', ');
+    return [kind.name, `${Math.round(kind.share * 100)}%`, seen];
+  });
+  const row = (label, reading) => [
+    label,
+    mb(reading.rss),
+    mb(reading.rssAfterGc),
+    mb(reading.heapUsedAfterGc)
+  ];
+  return [
+    '## Memory under abuse',
+    '',
+    `${abuse.requests.toLocaleString('en')} hostile POSTs to \`/mcp\`, 50 at a time, in ${abuse.seconds} s; the gateway answered /healthz afterwards: ${abuse.alive ? 'yes' : '**no**'}.`,
+    '',
+    table(['kind', 'share', 'answers'], kinds),
+    '',
+    table(
+      ['gateway state', 'RSS (2 s after, nothing forced)', 'RSS after a forced GC', 'heap used after GC'],
+      [row('idle', abuse.idle), row('after the run', abuse.after)]
+    ),
+    ''
+  ];
+}
+
+/** The markdown of the at-rest section (sections/at-rest.mjs): each mode, each library. */
+function atRestSection(rest) {
+  if (!rest?.modes) return rest?.error ? ['## At rest', '', `failed: ${rest.error}`, ''] : [];
+  const modeRss = (mode, docker) => {
+    const found = rest.modes.find(entry => entry.mode === mode && entry.docker === docker);
+    return found?.rss ? mb(found.rss) : `failed: ${found?.error ?? 'not run'}`;
+  };
+  const modes = [...new Set(rest.modes.map(entry => entry.mode))];
+  const alone = rest.libraries[0].rss;
+  return [
+    '## At rest',
+    '',
+    'Idle RSS of a gateway per `gateway.auth.mode`, with one local-process server or one Docker server (startup discovery done, 2 s later, nothing forced). Packages a configuration does not use are not loaded: dockerode without a Docker server, undici without a remote server, the legacy SSE SDK until the first `GET /sse`, oidc-provider outside `oauth`, jose outside `oidc`.',
+    '',
+    table(
+      ['auth mode', 'a local server', 'a Docker server'],
+      modes.map(mode => [mode, modeRss(mode, false), modeRss(mode, true)])
+    ),
+    '',
+    'Each library alone: the idle RSS of `node -e "import(lib)"`, and what it adds to Node.js alone (libraries share dependencies, so the additions overlap and do not sum).',
+    '',
+    table(
+      ['', 'RSS', 'over Node.js alone'],
+      rest.libraries.map((lib, i) => [
+        i === 0 ? lib.name : `\`${lib.name}\``,
+        mb(lib.rss),
+        i === 0 ? '' : `+${mb(lib.rss - alone)}`
+      ])
+    ),
+    ''
+  ];
+}
+
+/** The markdown of sections/idle-stop.mjs. */
+function idleStopSection(stop) {
+  if (!stop?.handlesSigterm)
+    return stop?.error ? ['## Idle to stopped', '', `failed: ${stop.error}`, ''] : [];
+  const row = (label, run) => [label, `${run.medianMs} ms`, run.samples.join(', ')];
+  return [
+    '## Idle to stopped',
+    '',
+    'From the idle timer firing (the gateway’s “stopping server” line, idle timeout 1 s) to the container gone from the engine; the containers run with an init process that passes SIGTERM on. A server that ignores SIGTERM (and the end of its stdin) is killed after the 3 s stop grace.',
+    '',
+    table(
+      ['server', 'median', 'samples (ms)'],
+      [
+        row('exits on SIGTERM (the fixture server)', stop.handlesSigterm),
+        row('ignores SIGTERM and the end of stdin', stop.ignoresSigterm)
+      ]
+    ),
+    ''
+  ];
 }

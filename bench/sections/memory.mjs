@@ -18,7 +18,7 @@ import { keepAliveAgent, LegacySession, ModernClient, callEcho } from '../lib/ra
 export const LEAK_BOUND_BYTES_PER_CALL = 32;
 
 /** The RSS of `node <args>` 2 s after it prints its first line (as the idle gateway is read). */
-async function idleRssOf(args) {
+export async function idleRssOf(args) {
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const unregister = onCleanup(() => child.kill('SIGKILL'));
   try {
@@ -74,11 +74,16 @@ export async function memory({ dir, images, counts, log }) {
     log(`  opening ${counts.sessions} sessions`);
     const agent = keepAliveAgent(16);
     const open = [];
-    for (let i = 0; i < counts.sessions; i += 16) {
-      const batch = Math.min(16, counts.sessions - i);
+    // The curve of memory against open sessions: RSS (nothing forced) at each checkpoint.
+    const checkpoints = [10, 50, 100, 250, 500, 1_000, 2_000].filter(count => count <= counts.sessions);
+    const curve = [{ sessions: 0, rss: gateway.rss() }];
+    while (open.length < counts.sessions) {
+      const next = checkpoints.find(count => count > open.length) ?? counts.sessions;
+      const batch = Math.min(16, next - open.length);
       open.push(
         ...(await Promise.all(Array.from({ length: batch }, () => LegacySession.open(gateway.url, agent))))
       );
+      if (open.length === next) curve.push({ sessions: next, rss: gateway.rss() });
     }
     const health = await gateway.health();
     const withSessions = await reading(gateway, inspector);
@@ -109,7 +114,8 @@ export async function memory({ dir, images, counts, log }) {
           rssAfterGc: perSession('rssAfterGc'),
           heapUsedAfterGc: perSession('heapUsedAfterGc')
         },
-        afterClosingAll: afterClose
+        afterClosingAll: afterClose,
+        curve
       },
       leak: {
         calls: counts.leakCalls,

@@ -11,6 +11,7 @@ import { SSE_MESSAGES_PATH, type SseSessions } from '../sessions/sse-sessions.js
 import { apiErrorOf } from './api/api-error.js';
 import { hostAndOriginGuard, jsonDepthGuard, mcpPostGuard } from './guards.js';
 import { HttpError, toHttpError } from './http-error.js';
+import { jsonBody } from './json-body.js';
 
 /**
  * The common case decided at a glance: a single JSON-RPC request or notification with no
@@ -125,7 +126,7 @@ export function createApp(options: AppOptions): Express {
     );
   };
 
-  const json = express.json({ limit: options.maxBodyBytes, strict: false, type: () => true });
+  const json = jsonBody(options.maxBodyBytes);
 
   // `/mcp/<profile>` and `/sse/<profile>` serve a profile as `/mcp` and `/sse` serve everything.
   // After authentication: an unknown profile is 404 with the known names, and a principal bound
@@ -154,24 +155,15 @@ export function createApp(options: AppOptions): Express {
   };
 
   for (const path of ['/mcp', '/mcp/:profile']) {
-    app.post(
-      path,
-      refuseWhileDraining,
-      ...forMcp,
-      profileGate,
-      mcpPostGuard,
-      json,
-      jsonDepthGuard,
-      async (req, res) => {
-        const body: unknown = req.body;
-        const profile = profileOf(req);
-        const legacy =
-          isPlainLegacy(req.headers['mcp-protocol-version'], body) || isLegacyPost(req.headers, body);
-        await (legacy
-          ? options.legacy.handle(req, res, body, profile)
-          : options.modern.handle(req, res, body, profile));
-      }
-    );
+    app.post(path, refuseWhileDraining, ...forMcp, profileGate, mcpPostGuard, json, async (req, res) => {
+      const body: unknown = req.body;
+      const profile = profileOf(req);
+      const legacy =
+        isPlainLegacy(req.headers['mcp-protocol-version'], body) || isLegacyPost(req.headers, body);
+      await (legacy
+        ? options.legacy.handle(req, res, body, profile)
+        : options.modern.handle(req, res, body, profile));
+    });
     app.get(path, refuseWhileDraining, ...forMcp, profileGate, (req, res) =>
       options.legacy.handle(req, res, undefined, profileOf(req))
     );
@@ -186,7 +178,7 @@ export function createApp(options: AppOptions): Express {
   app.get(['/sse', '/sse/:profile'], refuseWhileDraining, ...forMcp, profileGate, (req, res) =>
     options.sse.open(req, res, profileOf(req))
   );
-  app.post(SSE_MESSAGES_PATH, refuseWhileDraining, ...forMcp, json, jsonDepthGuard, (req, res) =>
+  app.post(SSE_MESSAGES_PATH, refuseWhileDraining, ...forMcp, json, (req, res) =>
     options.sse.post(req, res, req.body)
   );
   app.all(['/sse', '/sse/:profile', SSE_MESSAGES_PATH], (req, _res, next) => {

@@ -1,71 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isInitializeRequest, type AuthInfo, type Server } from '@modelcontextprotocol/server';
-import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import { principalOfAuth } from '../auth/principal.js';
+import type { AnsweringSseTransport, RequestId } from './answering-sse-transport.js';
 import { jsonRpcError, type LegacySessions } from './legacy-sessions.js';
 import { OpenAnswers } from './open-answers.js';
 
 /** Where a 2024-11-05 client posts its messages; the `endpoint` event names it with the session id. */
 export const SSE_MESSAGES_PATH = '/messages';
-
-type RequestId = string | number;
-
-/**
- * The SDK's SSE transport, holding shutdown for each request it was given until its answer is
- * written to the stream (the POST that carried it was answered 202 long before), or the stream ends.
- */
-class AnsweringSseTransport extends SSEServerTransport {
-  private readonly unanswered = new Map<RequestId, () => void>();
-  /**
-   * Set by the first close or hang-up. The SDK's close() has no such guard and calls onclose, whose
-   * server.close() calls close() again: without it, each close recursed until the stack overflowed.
-   */
-  private closed = false;
-
-  constructor(endpoint: string, res: ServerResponse) {
-    super(endpoint, res);
-    // Registered before the SDK's own listener (added at start), so a hang-up is seen as closed
-    // before onclose runs, and the answers awaited at shutdown are released on that path too.
-    res.once('close', () => {
-      this.closed = true;
-      this.releaseAll();
-    });
-  }
-
-  /** Called for each client request handed to the server; `release` once it is answered. */
-  awaitAnswer(id: RequestId, release: () => void): void {
-    this.unanswered.get(id)?.();
-    this.unanswered.set(id, release);
-  }
-
-  override async send(...args: Parameters<SSEServerTransport['send']>): Promise<void> {
-    try {
-      await super.send(...args);
-    } finally {
-      const [message] = args;
-      if (!('method' in message) && 'id' in message && message.id !== undefined) {
-        this.unanswered.get(message.id)?.();
-        this.unanswered.delete(message.id);
-      }
-    }
-  }
-
-  /** Ends the stream once; later calls (and calls after a hang-up) do nothing. */
-  override async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      await super.close();
-    } finally {
-      this.releaseAll();
-    }
-  }
-
-  private releaseAll(): void {
-    for (const release of this.unanswered.values()) release();
-    this.unanswered.clear();
-  }
-}
 
 /**
  * The 2024-11-05 HTTP+SSE transport, for old clients: `GET /sse` opens a session whose stream
@@ -76,6 +17,11 @@ class AnsweringSseTransport extends SSEServerTransport {
 export class SseSessions {
   /** Requests handed to a session and not answered yet, for shutdown to wait on. */
   private readonly answers = new OpenAnswers();
+  /**
+   * The transport class, loaded by the first `GET /sse`: the legacy SDK package is not loaded by a
+   * gateway no 2024-11-05 client uses.
+   */
+  private transportClass: typeof AnsweringSseTransport | undefined;
 
   constructor(
     private readonly pool: LegacySessions,
@@ -88,9 +34,10 @@ export class SseSessions {
    * {@link SSE_MESSAGES_PATH}: the session id names the session, and the session its profile.
    */
   async open(req: IncomingMessage, res: ServerResponse, profile?: string): Promise<void> {
+    this.transportClass ??= (await import('./answering-sse-transport.js')).AnsweringSseTransport;
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth)?.id;
     if (!this.pool.admit(principal, res)) return;
-    const transport = new AnsweringSseTransport(SSE_MESSAGES_PATH, res);
+    const transport = new this.transportClass(SSE_MESSAGES_PATH, res);
     const server = this.newServer(profile);
     const id = transport.sessionId;
     // The open stream counts as a request being served, as a 2025-era GET stream does.
@@ -114,7 +61,8 @@ export class SseSessions {
     if (
       id === null ||
       !session ||
-      !(session.transport instanceof AnsweringSseTransport) ||
+      this.transportClass === undefined ||
+      !(session.transport instanceof this.transportClass) ||
       session.principal !== principal
     ) {
       res

@@ -1,0 +1,64 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixtureConfig } from '../support/fixture-config.js';
+import { GatewayProcess, ROOT, waitUntil } from '../support/gateway-process.js';
+
+/**
+ * A gateway loads what its configuration uses, and the rest only when it is first used (issue 16,
+ * item 3: lighter at rest). Which npm packages the process loaded is recorded by a preloaded hook.
+ */
+
+const HOOK = path.join(ROOT, 'test', 'support', 'loaded-packages.mjs');
+/** Packages a gateway needs only for some configurations or clients. */
+const ON_DEMAND = ['dockerode', 'undici', '@modelcontextprotocol/server-legacy', 'oidc-provider', 'jose'];
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Starts a gateway for `config` that records the packages it loads; `loaded()` reads them. */
+async function start(config: string): Promise<{ gateway: GatewayProcess; loaded: () => string[] }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcp-gateway-loaded-'));
+  cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+  const file = path.join(dir, 'packages.txt');
+  const gateway = await GatewayProcess.start(config, {
+    env: { NODE_OPTIONS: `--import=${HOOK}`, LOADED_PACKAGES_FILE: file }
+  });
+  cleanups.push(() => gateway.dispose());
+  const loaded = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+  return { gateway, loaded };
+}
+
+describe('lighter at rest', () => {
+  it('a local-process config without auth loads none of the on-demand packages; /sse loads the legacy SDK', async () => {
+    const { gateway, loaded } = await start(fixtureConfig());
+    await gateway.discovered();
+    expect(loaded()).toContain('@modelcontextprotocol/server'); // the hook records
+    expect(loaded().filter(name => ON_DEMAND.includes(name))).toEqual([]);
+
+    const stream = new AbortController();
+    const response = await fetch(new URL('/sse', gateway.url), {
+      headers: { accept: 'text/event-stream' },
+      signal: stream.signal
+    });
+    expect(response.status).toBe(200);
+    stream.abort();
+    expect(loaded()).toContain('@modelcontextprotocol/server-legacy');
+  });
+
+  it('a Docker server loads dockerode, and a remote server undici', async () => {
+    const { gateway, loaded } = await start(`
+servers:
+  boxed:
+    image: mcp-gateway-test/absent-image:none
+  far:
+    url: http://127.0.0.1:9/mcp
+`);
+    await gateway.discovered();
+    await waitUntil(() => loaded().includes('undici'), 10_000);
+    expect(loaded()).toEqual(expect.arrayContaining(['dockerode', 'undici']));
+  });
+});

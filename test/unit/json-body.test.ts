@@ -1,0 +1,110 @@
+import { once } from 'node:events';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import express, { type ErrorRequestHandler } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHttpError } from '../../src/http/http-error.js';
+import { jsonBody, jsonTextDepth } from '../../src/http/json-body.js';
+
+const LIMIT = 64 * 1024;
+let server: Server;
+let port: number;
+
+beforeAll(async () => {
+  const app = express();
+  app.post('/', jsonBody(LIMIT), (req, res) => {
+    res.json({ body: req.body as unknown });
+  });
+  const onError: ErrorRequestHandler = (error, _req, res, _next) => {
+    const http = toHttpError(error);
+    res.status(http.status).json({ code: http.rpcCode, message: http.message });
+  };
+  app.use(onError);
+  server = createServer(app).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  port = (server.address() as AddressInfo).port;
+});
+
+afterAll(() => {
+  server.close();
+});
+
+/** POSTs `chunks` (chunked unless `length` is given) and resolves with the status and the JSON answer. */
+function post(
+  chunks: (string | Buffer)[],
+  headers: Record<string, string | number> = {}
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers }
+    });
+    req.on('response', res => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, json: JSON.parse(text) as Record<string, unknown> })
+      );
+    });
+    req.on('error', reject);
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
+
+describe('jsonTextDepth', () => {
+  it('counts brackets outside strings, escapes included', () => {
+    const bytes = (text: string) => Buffer.from(text);
+    expect(jsonTextDepth(bytes('{"a":[1,{"b":[]}]}'))).toBe(4);
+    expect(jsonTextDepth(bytes('{"a":"[[[[\\"[[[","b":"\\\\"}'))).toBe(1);
+    expect(jsonTextDepth(bytes('7'))).toBe(0);
+    expect(jsonTextDepth(bytes('['.repeat(1000)), 10)).toBe(11);
+  });
+
+  it('agrees with the depth of the parsed value for any JSON', async () => {
+    const fc = (await import('fast-check')).default;
+    const { jsonDepth } = await import('../../src/http/guards.js');
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), value => {
+        expect(jsonTextDepth(Buffer.from(JSON.stringify(value)))).toBe(jsonDepth(value));
+      })
+    );
+  });
+});
+
+describe('jsonBody', () => {
+  it('parses any JSON value, in chunks or whole, a leading BOM skipped; an empty body is {}', async () => {
+    expect((await post(['{"a":', '[1,2', ']}'])).json).toEqual({ body: { a: [1, 2] } });
+    expect((await post(['\ufeff"x"'])).json).toEqual({ body: 'x' });
+    expect((await post([], { 'content-length': 0 })).json).toEqual({ body: {} });
+  });
+
+  it('refuses malformed JSON (-32700), a charset other than UTF-8 (415)', async () => {
+    expect(await post(['{"a":'])).toMatchObject({ status: 400, json: { code: -32700 } });
+    expect(await post(['{}'], { 'content-type': 'application/json; charset=latin1' })).toMatchObject({
+      status: 415
+    });
+  });
+
+  it('refuses a body nested deeper than 128 levels from its bytes, and one past the limit, declared or not', async () => {
+    const deep = await post(['['.repeat(129) + ']'.repeat(129)]);
+    expect(deep).toMatchObject({
+      status: 400,
+      json: { message: expect.stringContaining('nested deeper than 128') }
+    });
+    expect((await post(['['.repeat(128) + ']'.repeat(128)])).status).toBe(200);
+    const big = Buffer.alloc(LIMIT + 1, ' ');
+    expect((await post([big], { 'content-length': big.length })).status).toBe(413);
+    expect((await post([big.subarray(0, LIMIT / 2), big.subarray(LIMIT / 2)])).status).toBe(413);
+  });
+
+  it('hands a compressed body to express.json', async () => {
+    const gzipped = gzipSync('{"z":1}');
+    const answer = await post([gzipped], { 'content-encoding': 'gzip', 'content-length': gzipped.length });
+    expect(answer.json).toEqual({ body: { z: 1 } });
+  });
+});
