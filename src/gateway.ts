@@ -297,18 +297,19 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         return false;
       }
     },
-    // The hot path answers as the whole catalog's server does: not when the root lists search tools.
-    gatewaySettings.expose === 'all'
-      ? new FastPath({
-          catalog,
-          runner,
-          listWaitMs: LIST_WAIT_MS,
-          pageSize: PAGE_SIZE,
-          serverInfo: { name: serverOptions.name, version: serverOptions.version },
-          maxRequestBodySize: MAX_BODY_BYTES,
-          inputStates: serverOptions.inputStates
-        })
-      : undefined
+    // The hot path answers as the root's and each profile's server does; it leaves to the SDK an
+    // endpoint that lists search tools (the profile's `expose`, else the gateway's).
+    new FastPath({
+      catalog,
+      runner,
+      listWaitMs: LIST_WAIT_MS,
+      pageSize: PAGE_SIZE,
+      serverInfo: { name: serverOptions.name, version: serverOptions.version },
+      maxRequestBodySize: MAX_BODY_BYTES,
+      inputStates: serverOptions.inputStates,
+      profiles,
+      expose: gatewaySettings.expose
+    })
   );
   /** Tells the sessions and listeners of `profile` that every list may have changed. */
   const notifyProfile = (profile: string) => {

@@ -180,6 +180,7 @@ const WARM_NAMES = {
   gatewaySdk_modern: 'gateway: SDK client, 2026-07-28',
   gatewayRaw_legacy: 'gateway: minimal HTTP client, 2025-11-25 session',
   gatewayRaw_modern: 'gateway: minimal HTTP client, 2026-07-28',
+  gatewayRaw_modern_profile: 'gateway: minimal HTTP client, 2026-07-28, through a profile (`/mcp/bench`)',
   floorRelaySdk: 'floor: minimal Node HTTP relay to the container, SDK client',
   floorRelay: 'floor: minimal Node HTTP relay to the container, minimal HTTP client',
   floorSdkStackSdk_legacy:

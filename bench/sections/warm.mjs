@@ -54,7 +54,10 @@ export async function warmCalls({ dir, images, owner, counts, docker, log }) {
   const closers = [];
   try {
     log('  starting every path: direct (attach, docker run), the gateway, the two floors');
-    const gateway = await startFixtureGateway(dir, images.fixture);
+    // A profile of the one server, for the 2026-era call through `/mcp/<profile>` (the hot path too).
+    const gateway = await startFixtureGateway(dir, images.fixture, {
+      prefix: 'profiles:\n  bench:\n    servers: [fixture]\n'
+    });
     closers.push(() => gateway.stop());
     // The server is started (and its era learned) before anything is timed.
     const warmer = await connectSdk(gateway.url, 'legacy');
@@ -111,6 +114,11 @@ export async function warmCalls({ dir, images, owner, counts, docker, log }) {
       { key: 'gatewaySdk_modern', ...through, call: sdkEchoOf(await sdkClient(gateway.url, 'modern')) },
       { key: 'gatewayRaw_legacy', ...through, call: rawEchoOf(await session(gateway.url)) },
       { key: 'gatewayRaw_modern', ...through, call: rawEchoOf(new ModernClient(gateway.url, agent)) },
+      {
+        key: 'gatewayRaw_modern_profile',
+        ...through,
+        call: rawEchoOf(new ModernClient(new URL(`${gateway.url.href}/bench`), agent))
+      },
       { key: 'floorRelaySdk', ...relay, call: sdkEchoOf(await sdkClient(floor.url, 'legacy')) },
       { key: 'floorRelay', ...relay, call: rawEchoOf(new ModernClient(floor.url, agent)) },
       {

@@ -9,10 +9,13 @@ import {
   type AuthInfo,
   type CallToolResult,
   type Implementation,
-  type ServerContext
+  type ServerContext,
+  type Tool
 } from '@modelcontextprotocol/server';
 import { principalOfAuth, type Principal } from '../auth/principal.js';
 import type { Catalog } from '../catalog/catalog.js';
+import type { ProfileView } from '../catalog/profile-view.js';
+import type { Profiles } from '../catalog/profiles.js';
 import { toProtocolError } from '../errors.js';
 import { clientKeyOf } from '../store/activity-log.js';
 import type { CallRunner } from './call-runner.js';
@@ -20,6 +23,7 @@ import { identityOf } from './client-identity.js';
 import { classifyPost } from './inbound-classification.js';
 import { inputRoundOf, type InputStates } from './input-states.js';
 import { SdkAnswer } from './sdk-answer.js';
+import type { Expose } from './search-tools.js';
 import { ToolPages } from './tool-pages.js';
 
 /** The one 2026-era revision the SDK serves (its `SUPPORTED_MODERN_PROTOCOL_VERSIONS`). */
@@ -48,6 +52,23 @@ export interface FastPathOptions {
   readonly maxRequestBodySize: number;
   /** The SDK path's sealer of `input_required` states; without it nothing takes the fast path. */
   readonly inputStates: InputStates | undefined;
+  /** The profiles (`/mcp/<profile>`), as the SDK path's servers see them (none: only the root is served). */
+  readonly profiles?: Profiles | undefined;
+  /** `gateway.expose`, and a profile's when it names none (as the SDK path's); `search` is left to the SDK. */
+  readonly expose?: Expose | undefined;
+}
+
+/**
+ * What one endpoint lists and routes, as its SDK server does: the root's whole catalog, or one
+ * profile's view (its globs, its shortened names), with that endpoint's pages.
+ */
+interface Endpoint {
+  /** The view it was made for (none: the root); a reload's new view gets a new endpoint. */
+  readonly view: ProfileView | undefined;
+  readonly tools: () => Promise<readonly Tool[]>;
+  /** The catalog's name of the tool the endpoint lists as `name`; throws as the SDK path's lookup does. */
+  readonly toolName: (name: string) => string;
+  readonly pages: ToolPages;
 }
 
 /** A request the fast path serves: what the SDK would have handed the gateway's handler. */
@@ -67,23 +88,26 @@ interface Eligible {
  * always correct. It calls through the same `CallRunner.run` (scope, limits, history, metrics) and
  * catalog listing, and a property test holds its answers byte-for-byte equal to the SDK path's.
  *
- * It answers as `createGatewayServer`'s handlers do for the whole catalog: an endpoint whose
- * server lists or routes anything else (another view of the catalog, other tools) must not be
- * given one until it answers the same, by the same property test.
+ * It answers as `createGatewayServer`'s handlers do, for the root (the whole catalog) and for each
+ * profile (its view, looked up on each request as the SDK path's server does): an endpoint that
+ * lists search tools instead (`expose: search`, the profile's or the gateway's) or a profile a
+ * reload removed is left to the SDK path. The property test holds both kinds of endpoint equal.
  */
 export class FastPath {
-  private readonly pages: ToolPages;
+  private readonly root: Endpoint;
+  /** Each profile's endpoint, by profile name, made at its first request. */
+  private readonly profiles = new Map<string, Endpoint>();
   private readonly sdkAnswer: SdkAnswer;
 
   constructor(private readonly options: FastPathOptions) {
     this.sdkAnswer = new SdkAnswer(options.serverInfo, options.maxRequestBodySize);
-    this.pages = new ToolPages({
-      pageSize: options.pageSize,
-      allows: (principal, name) => options.runner.allows(principal, name),
-      serverInfo: options.serverInfo
-    });
+    this.root = this.endpoint(undefined);
+    // Any change to the catalog's tools may change every endpoint's pages (a profile's list is cut
+    // from the catalog's): all are dropped, and each is cut again at its next request.
     options.catalog.onChanged(kind => {
-      if (kind === 'tools') this.pages.clear();
+      if (kind !== 'tools') return;
+      this.root.pages.clear();
+      for (const { pages } of this.profiles.values()) pages.clear();
     });
   }
 
@@ -96,22 +120,64 @@ export class FastPath {
     req: IncomingMessage,
     res: ServerResponse,
     body: unknown,
-    accepted: (envelope: Record<string, unknown>) => void
+    accepted: (envelope: Record<string, unknown>) => void,
+    profile?: string
   ): Promise<boolean> {
+    const endpoint = this.endpointOf(profile);
+    if (!endpoint) return false;
     const request = this.eligible(req, body);
     if (!request) return false;
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
     if (request.method === 'tools/call') {
       accepted(request.envelope);
-      await this.call(req, res, body, request, principal);
+      await this.call(req, res, body, request, principal, endpoint);
       return true;
     }
-    const all = await this.options.catalog.listTools(this.options.listWaitMs);
-    const page = this.pages.page(all, principal, request.params.cursor);
+    const all = await endpoint.tools();
+    const page = endpoint.pages.page(all, principal, request.params.cursor);
     if (page === undefined) return false;
     accepted(request.envelope);
     write(res, 200, resultResponse(request.id, page));
     return true;
+  }
+
+  /**
+   * The endpoint of `profile` (undefined: the root) when the fast path serves it: one that lists
+   * its tools (`expose: all`, asked on each request, as a reload may change a profile's) of a
+   * profile that still exists. Undefined leaves the request to the SDK path, which answers a search
+   * endpoint's tools and a removed profile's error.
+   */
+  private endpointOf(profile: string | undefined): Endpoint | undefined {
+    if (profile === undefined) return this.options.expose === 'search' ? undefined : this.root;
+    const view = this.options.profiles?.get(profile);
+    if (!view) {
+      this.profiles.delete(profile);
+      return undefined;
+    }
+    if ((view.config.expose ?? this.options.expose) === 'search') return undefined;
+    let endpoint = this.profiles.get(profile);
+    if (endpoint?.view !== view) {
+      endpoint = this.endpoint(view);
+      this.profiles.set(profile, endpoint);
+    }
+    return endpoint;
+  }
+
+  /** The endpoint of `view` (undefined: the root), listing and routing as the SDK path's server for it does. */
+  private endpoint(view: ProfileView | undefined): Endpoint {
+    const { catalog, runner, listWaitMs, pageSize, serverInfo } = this.options;
+    // Scopes name the catalog's tools: a profile's (maybe shortened) name is checked as that one.
+    const toolName = view ? (name: string) => view.toolName(name) : (name: string) => name;
+    return {
+      view,
+      tools: view ? () => view.list('tools', listWaitMs) : () => catalog.listTools(listWaitMs),
+      toolName,
+      pages: new ToolPages({
+        pageSize,
+        allows: (principal, name) => runner.allows(principal, toolName(name)),
+        serverInfo
+      })
+    };
   }
 
   /**
@@ -161,7 +227,8 @@ export class FastPath {
     res: ServerResponse,
     body: unknown,
     request: Eligible,
-    principal: Principal | undefined
+    principal: Principal | undefined,
+    endpoint: Endpoint
   ) {
     const { runner, inputStates } = this.options;
     const auth = (req as { auth?: AuthInfo }).auth;
@@ -169,7 +236,6 @@ export class FastPath {
     const onClose = () => aborted.abort();
     res.once('close', onClose);
     if (res.destroyed) aborted.abort();
-    const name = request.params.name!;
     // What the SDK hands a handler, as far as the gateway's handler reads it: the lifted envelope,
     // no retry material, the caller's signal and auth (the state sealer binds method and client).
     const ctx = {
@@ -188,6 +254,9 @@ export class FastPath {
     /** A result the SDK is to encode. */
     let sdkResult: CallToolResult | undefined;
     try {
+      // Through a profile, the call runs under the catalog's name (as on the SDK path, whose errors
+      // for a name outside the profile this gives).
+      const name = endpoint.toolName(request.params.name!);
       const round = inputRoundOf(inputStates, ctx, `tool ${name}`)!;
       const result = await round.run({}, ({ asker, signal, retry, onprogress, onlog }) =>
         runner.run(name, request.params.arguments, {

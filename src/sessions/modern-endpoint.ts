@@ -52,9 +52,8 @@ export class ModernEndpoint {
     /** Whether resource `uri` is in `profile` (none: every URI is), for a listen stream's subscriptions. */
     private readonly inProfile?: (uri: string, profile: string) => boolean,
     /**
-     * Answers the root's plain `tools/call`s and `tools/list`s without the SDK (none: the SDK
-     * answers all). It answers as the whole catalog's server does, so a profile's requests never
-     * take it.
+     * Answers the plain `tools/call`s and `tools/list`s of the root and of each profile without
+     * the SDK (none: the SDK answers all); it leaves to the SDK what it does not serve.
      */
     private readonly fastPath?: FastPath
   ) {
@@ -66,17 +65,27 @@ export class ModernEndpoint {
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
     else body = this.subscribeStream(req, res, body, profile);
     if (this.refusedParamHeaders(req, res, body, profile)) return Promise.resolve();
-    if (this.fastPath && profile === undefined) return this.viaFastPath(this.fastPath, req, res, body);
+    if (this.fastPath) return this.viaFastPath(this.fastPath, req, res, body, profile);
     return this.viaSdk(req, res, body, profile);
   }
 
   /** The fast path's answer, or the SDK's for a request it leaves (it has then written nothing). */
-  private async viaFastPath(fastPath: FastPath, req: IncomingMessage, res: ServerResponse, body: unknown) {
+  private async viaFastPath(
+    fastPath: FastPath,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    profile: string | undefined
+  ) {
     const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
-    const served = await fastPath.serve(req, res, body, envelope =>
-      this.onRequest(identityOf(envelope, req, principal?.id))
+    const served = await fastPath.serve(
+      req,
+      res,
+      body,
+      envelope => this.onRequest(identityOf(envelope, req, principal?.id)),
+      profile
     );
-    if (!served) await this.viaSdk(req, res, body, undefined);
+    if (!served) await this.viaSdk(req, res, body, profile);
   }
 
   private viaSdk(req: IncomingMessage, res: ServerResponse, body: unknown, profile: string | undefined) {

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRINCIPAL_KEY, type Principal } from '../../src/auth/principal.js';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
+import { Profiles } from '../../src/catalog/profiles.js';
+import type { ProfileConfig } from '../../src/config/schema.js';
 import { CallRunner, type CallRecord } from '../../src/sessions/call-runner.js';
 import { FastPath } from '../../src/sessions/fast-path.js';
 import { createGatewayServer, describeServers } from '../../src/sessions/gateway-server.js';
@@ -21,7 +23,8 @@ import { memoryDatabase } from '../support/memory-database.js';
  * The 2026-era hot path against the SDK path: the same requests to two endpoints over the same
  * catalog and runner, one with the fast path and one without, must get the same status, content
  * type and body, byte for byte. Requests are generated valid and invalid (versions, headers,
- * envelopes, params, cursors, unknown tools, tool errors, scoped principals, extra `_meta`).
+ * envelopes, params, cursors, unknown tools, tool errors, scoped principals, extra `_meta`), to
+ * the root `/mcp` and to a profile's `/mcp/<profile>` (shortened names, a deny glob).
  */
 
 const MODERN = '2026-07-28';
@@ -42,6 +45,7 @@ let runtime: FakeRuntime;
 let upstreams: Upstream[];
 let catalog: Catalog;
 let runner: CallRunner;
+let profiles: Profiles;
 const records: CallRecord[] = [];
 const identities: unknown[] = [];
 let fastServed = 0;
@@ -50,7 +54,21 @@ const servers: http.Server[] = [];
 let fastUrl: URL;
 let sdkUrl: URL;
 
-/** A node:http server for `endpoint`: the body parsed as JSON (as app.ts does), the principal from a test header. */
+/**
+ * The profiles: `short` shortens names past 16 characters (the long tool's) and denies the `fail`
+ * tools; `finder` lists search tools instead (left to the SDK path).
+ */
+const PROFILES: Record<string, ProfileConfig> = {
+  short: { servers: SERVERS, tools: { deny: ['*__fail'] }, maxToolNameLength: 16 },
+  finder: { servers: ['alpha'], expose: 'search', maxToolNameLength: 64 }
+};
+/** A tool whose exposed name (`alpha__…`, 27 characters) the `short` profile shortens. */
+const LONG_TOOL = 'a_long_tool_name_here';
+
+/**
+ * A node:http server for `endpoint`: the body parsed as JSON (as app.ts does), the principal from a
+ * test header, the profile from the path (`/mcp/<profile>`).
+ */
 async function serve(endpoint: ModernEndpoint): Promise<URL> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -65,7 +83,8 @@ async function serve(endpoint: ModernEndpoint): Promise<URL> {
           extra: { [PRINCIPAL_KEY]: JSON.parse(principal) as Principal }
         };
       }
-      void endpoint.handle(req, res, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      const profile = /^\/mcp\/([^/?]+)/.exec(req.url ?? '')?.[1];
+      void endpoint.handle(req, res, JSON.parse(Buffer.concat(chunks).toString('utf8')), profile);
     });
   });
   servers.push(server);
@@ -80,6 +99,9 @@ beforeAll(async () => {
   // that declared no elicitation, which is every caller here (one that did would be parked, and the
   // parked call would change what the next request meets).
   runtime.customize = mcp => {
+    mcp.registerTool(LONG_TOOL, { description: 'A tool with a long name' }, () => ({
+      content: [{ type: 'text' as const, text: 'long' }]
+    }));
     // Blocks of other kinds, and keys out of their schema's order: the SDK shapes such results.
     mcp.registerTool('odd', { description: 'Returns unusual content' }, () => ({
       content: [
@@ -130,6 +152,7 @@ beforeAll(async () => {
   catalog = new Catalog({ upstreams, store, log: silentLog });
   await catalog.start();
   runner = new CallRunner({ catalog, observe: record => records.push(record), maxResultBytes: 1_000_000 });
+  profiles = new Profiles(catalog, PROFILES);
   // Start every server first: a start replaces its stored tools by what it lists (with their
   // schemas), which would otherwise happen between the two paths' answers to one request.
   for (const id of SERVERS) await runner.run(`${id}__echo`, { text: 'warm' });
@@ -146,7 +169,9 @@ beforeAll(async () => {
     instructions: describeServers(specs),
     listWaitMs: 1_000,
     pageSize: PAGE_SIZE,
-    inputStates
+    inputStates,
+    profiles,
+    expose: 'all' as const
   };
   const fastPath = new FastPath({
     catalog,
@@ -155,7 +180,9 @@ beforeAll(async () => {
     pageSize: PAGE_SIZE,
     serverInfo: { name: 'mcp-gateway', version: '9.9.9' },
     maxRequestBodySize: 1_000_000,
-    inputStates
+    inputStates,
+    profiles,
+    expose: 'all'
   });
   const serveFast = fastPath.serve.bind(fastPath);
   fastPath.serve = async (...args) => {
@@ -164,8 +191,9 @@ beforeAll(async () => {
     return served;
   };
   const report = (identity: unknown) => identities.push(identity);
+  const newServer = (profile: string | undefined) => createGatewayServer(options, profile);
   const withFast = new ModernEndpoint(
-    () => createGatewayServer(options),
+    newServer,
     silentLog,
     1_000_000,
     report,
@@ -174,7 +202,7 @@ beforeAll(async () => {
     undefined,
     fastPath
   );
-  const withSdk = new ModernEndpoint(() => createGatewayServer(options), silentLog, 1_000_000, report);
+  const withSdk = new ModernEndpoint(newServer, silentLog, 1_000_000, report);
   endpoints.push(withFast, withSdk);
   fastUrl = await serve(withFast);
   sdkUrl = await serve(withSdk);
@@ -214,15 +242,18 @@ const envelope = {
   'io.modelcontextprotocol/clientInfo': { name: 'prop', version: '1.0.0' }
 };
 
-const names = fc.constantFrom(
-  ...SERVERS.flatMap(server =>
-    ['echo', 'rich', 'fail', 'whoami', 'ask', 'odd'].map(name => `${server}__${name}`)
-  ),
-  'alpha__nope',
-  'nope',
-  'gamma__echo',
-  ''
-);
+/** The fake's tools the property calls: each answers at once and leaves its server as it was. */
+const SAFE = new Set(['echo', 'rich', 'fail', 'whoami', 'ask', 'odd', LONG_TOOL]);
+/** Tool names: the catalog's, unknown ones, and `extra` (a profile's own, maybe shortened, names). */
+const namesWith = (extra: readonly string[]) =>
+  fc.constantFrom(
+    ...SERVERS.flatMap(server => [...SAFE].map(name => `${server}__${name}`)),
+    'alpha__nope',
+    'nope',
+    'gamma__echo',
+    '',
+    ...extra
+  );
 const args = fc.oneof(
   fc.constant(undefined),
   fc.constant({}),
@@ -276,50 +307,69 @@ const ids = fc.oneof(
   fc.constantFrom('req-1', 1.5, null)
 );
 
-const requests = fc
-  .record({
-    method: fc.constantFrom('tools/call', 'tools/call', 'tools/list', 'tools/list', 'prompts/list'),
-    id: ids,
-    name: names,
-    args,
-    cursor: cursors,
-    meta: metas,
-    extraParam: mostly(false, true),
-    principal: principals,
-    versionHeader: mostly<string | undefined>(MODERN, '2025-11-25', undefined),
-    methodHeader: mostly('same', 'other', 'none'),
-    nameHeader: mostly('same', 'other', 'none'),
-    contentType: mostly('application/json', 'text/plain', 'application/json; charset=utf-8')
-  })
-  .map((r): Sent => {
-    const params: Record<string, unknown> =
-      r.method === 'tools/call'
-        ? { name: r.name, ...(r.args === undefined ? {} : { arguments: r.args }) }
-        : r.cursor === undefined
-          ? {}
-          : { cursor: r.cursor };
-    if (r.meta) params._meta = r.meta;
-    if (r.extraParam) params.extra = true;
-    const headers: Record<string, string> = {
-      'content-type': r.contentType,
-      accept: 'application/json, text/event-stream'
-    };
-    if (r.versionHeader) headers['mcp-protocol-version'] = r.versionHeader;
-    if (r.methodHeader !== 'none')
-      headers['mcp-method'] = r.methodHeader === 'same' ? r.method : 'tools/list';
-    if (r.method === 'tools/call' && r.nameHeader !== 'none') {
-      headers['mcp-name'] = r.nameHeader === 'same' ? r.name : 'other';
-    }
-    if (r.principal) headers['x-test-principal'] = JSON.stringify(r.principal);
-    return { headers, body: JSON.stringify({ jsonrpc: '2.0', id: r.id, method: r.method, params }) };
-  });
+/** Requests to an endpoint that lists `names` (besides the catalog's and unknown ones). */
+const requestsWith = (names: readonly string[]) =>
+  fc
+    .record({
+      method: fc.constantFrom('tools/call', 'tools/call', 'tools/list', 'tools/list', 'prompts/list'),
+      id: ids,
+      name: namesWith(names),
+      args,
+      cursor: cursors,
+      meta: metas,
+      extraParam: mostly(false, true),
+      principal: principals,
+      versionHeader: mostly<string | undefined>(MODERN, '2025-11-25', undefined),
+      methodHeader: mostly('same', 'other', 'none'),
+      nameHeader: mostly('same', 'other', 'none'),
+      contentType: mostly('application/json', 'text/plain', 'application/json; charset=utf-8')
+    })
+    .map((r): Sent => {
+      const params: Record<string, unknown> =
+        r.method === 'tools/call'
+          ? { name: r.name, ...(r.args === undefined ? {} : { arguments: r.args }) }
+          : r.cursor === undefined
+            ? {}
+            : { cursor: r.cursor };
+      if (r.meta) params._meta = r.meta;
+      if (r.extraParam) params.extra = true;
+      const headers: Record<string, string> = {
+        'content-type': r.contentType,
+        accept: 'application/json, text/event-stream'
+      };
+      if (r.versionHeader) headers['mcp-protocol-version'] = r.versionHeader;
+      if (r.methodHeader !== 'none')
+        headers['mcp-method'] = r.methodHeader === 'same' ? r.method : 'tools/list';
+      if (r.method === 'tools/call' && r.nameHeader !== 'none') {
+        headers['mcp-name'] = r.nameHeader === 'same' ? r.name : 'other';
+      }
+      if (r.principal) headers['x-test-principal'] = JSON.stringify(r.principal);
+      return { headers, body: JSON.stringify({ jsonrpc: '2.0', id: r.id, method: r.method, params }) };
+    });
+
+/** The URL of `profile`'s endpoint (undefined: the root's) beside `url`. */
+const at = (url: URL, profile: string | undefined) => (profile ? new URL(`${url.href}/${profile}`) : url);
 
 describe('the 2026-era fast path', () => {
-  it('answers as the SDK path does, byte for byte', async () => {
+  it.each([
+    ['the root', undefined],
+    ['a profile (shortened names, a deny glob)', 'short']
+  ])('answers as the SDK path does, byte for byte, on %s', async (_, profile) => {
+    // The profile's names of the tools the property calls (not those that crash or hang a server).
+    const view = profile ? profiles.get(profile)! : undefined;
+    const listed = (view?.listed('tools') ?? [])
+      .map(tool => tool.name)
+      .filter(name => SAFE.has(view!.toolName(name).split('__')[1]!));
+    // The profile does shorten a name (one the root's list does not have) and deny one.
+    if (profile) {
+      expect(listed.filter(name => !catalog.isListed(name))).toHaveLength(SERVERS.length);
+      expect(listed).not.toContain('alpha__fail');
+    }
+    const before = fastServed;
     await fc.assert(
-      fc.asyncProperty(requests, async sent => {
-        const sdk = await post(sdkUrl, sent);
-        const fast = await post(fastUrl, sent);
+      fc.asyncProperty(requestsWith(listed), async sent => {
+        const sdk = await post(at(sdkUrl, profile), sent);
+        const fast = await post(at(fastUrl, profile), sent);
         // A sealed requestState is single use, so each answer carries its own: compared by shape.
         const sealed = (text: string) => text.replace(/"requestState":"[^"]+"/, '"requestState":"…"');
         expect({ ...fast, body: JSON.parse(sealed(fast.body)) as unknown }).toEqual({
@@ -331,40 +381,101 @@ describe('the 2026-era fast path', () => {
       { numRuns: 600 }
     );
     // The property means something only if the fast path served a good share of them.
-    expect(fastServed).toBeGreaterThan(40);
+    expect(fastServed - before).toBeGreaterThan(40);
   });
 
-  it('serves every page of a list, per scope, as the SDK path does', async () => {
-    for (const principal of [
-      undefined,
-      { id: 'token:alpha', kind: 'token', admin: false, servers: ['alpha'] }
-    ]) {
-      let cursor: string | undefined;
-      let pages = 0;
-      do {
-        const sent: Sent = {
-          headers: {
-            'content-type': 'application/json',
-            'mcp-protocol-version': MODERN,
-            'mcp-method': 'tools/list',
-            ...(principal ? { 'x-test-principal': JSON.stringify(principal) } : {})
-          },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: pages,
-            method: 'tools/list',
-            params: { ...(cursor ? { cursor } : {}), _meta: envelope }
-          })
-        };
-        const before = fastServed;
-        const sdk = await post(sdkUrl, sent);
-        const fast = await post(fastUrl, sent);
-        expect(fast.body).toBe(sdk.body);
-        expect(fastServed).toBe(before + 1);
-        cursor = (JSON.parse(fast.body) as { result: { nextCursor?: string } }).result.nextCursor;
-        pages++;
-      } while (cursor !== undefined);
-      expect(pages).toBeGreaterThan(1);
+  it.each([undefined, 'short'])(
+    'serves every page of a list, per scope, as the SDK path does (profile %s)',
+    async profile => {
+      for (const principal of [
+        undefined,
+        { id: 'token:alpha', kind: 'token', admin: false, servers: ['alpha'] }
+      ]) {
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const sent: Sent = {
+            headers: {
+              'content-type': 'application/json',
+              'mcp-protocol-version': MODERN,
+              'mcp-method': 'tools/list',
+              ...(principal ? { 'x-test-principal': JSON.stringify(principal) } : {})
+            },
+            body: JSON.stringify({
+              jsonrpc: '2.0',
+              id: pages,
+              method: 'tools/list',
+              params: { ...(cursor ? { cursor } : {}), _meta: envelope }
+            })
+          };
+          const before = fastServed;
+          const sdk = await post(at(sdkUrl, profile), sent);
+          const fast = await post(at(fastUrl, profile), sent);
+          expect(fast.body).toBe(sdk.body);
+          expect(fastServed).toBe(before + 1);
+          cursor = (JSON.parse(fast.body) as { result: { nextCursor?: string } }).result.nextCursor;
+          pages++;
+        } while (cursor !== undefined);
+        expect(pages).toBeGreaterThan(1);
+      }
+    }
+  );
+
+  it('leaves a search profile and a removed one to the SDK path, following reloads', async () => {
+    const send = async (profile: string, method: 'tools/list' | 'tools/call') => {
+      const sent: Sent = {
+        headers: {
+          'content-type': 'application/json',
+          'mcp-protocol-version': MODERN,
+          'mcp-method': method,
+          ...(method === 'tools/call' ? { 'mcp-name': 'alpha__echo' } : {})
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method,
+          params: {
+            ...(method === 'tools/call' ? { name: 'alpha__echo', arguments: { text: 'hi' } } : {}),
+            _meta: envelope
+          }
+        })
+      };
+      const before = fastServed;
+      const sdk = await post(at(sdkUrl, profile), sent);
+      const fast = await post(at(fastUrl, profile), sent);
+      expect(fast.body).toBe(sdk.body);
+      return { served: fastServed - before, body: JSON.parse(fast.body) as Record<string, unknown> };
+    };
+    try {
+      // `expose: search`: the SDK path lists the search tools.
+      const searching = await send('finder', 'tools/list');
+      expect(searching).toMatchObject({
+        served: 0,
+        body: { result: { tools: [{ name: 'search_tools' }, {}] } }
+      });
+      // A reload makes it list its tools, and changes the other's globs: the fast path follows both.
+      profiles.apply({
+        finder: { ...PROFILES.finder!, expose: 'all' },
+        short: { ...PROFILES.short!, tools: { deny: ['*__echo'] } }
+      });
+      expect(await send('finder', 'tools/list')).toMatchObject({ served: 1 });
+      expect(await send('finder', 'tools/call')).toMatchObject({
+        served: 1,
+        body: { result: { content: [{ type: 'text', text: 'hi' }] } }
+      });
+      const short = await send('short', 'tools/list');
+      expect(short.served).toBe(1);
+      expect(JSON.stringify(short.body)).not.toContain('__echo');
+      // Removed: the SDK path's error, on either method.
+      profiles.apply({ short: PROFILES.short! });
+      for (const method of ['tools/list', 'tools/call'] as const) {
+        expect(await send('finder', method)).toMatchObject({
+          served: 0,
+          body: { error: { message: expect.stringContaining('profile finder is no longer in servers.yaml') } }
+        });
+      }
+    } finally {
+      profiles.apply(PROFILES);
     }
   });
 
