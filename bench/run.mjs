@@ -2,8 +2,9 @@
 // beside its baseline from the same run, and writes bench/results/latest.{json,md}.
 //
 //   BENCH_QUICK=1        reduced counts (a minute or two), results in a temporary directory
-//   BENCH_ONLY=warm,cold run only these sections (warm, concurrency, cold, catalog, memory,
-//                        abuse, rest, idlestop, tracking, remote, profile, search)
+//   BENCH_ONLY=warm,cold run only these sections (warm, concurrency, cold, catalog, listcurve,
+//                        coldcurve, memory, abuse, rest, idlestop, tracking, remote, profile,
+//                        search)
 //
 // Needs a Docker engine; builds the gateway (dist/) when src/ is newer, and the fixture images
 // when they are missing. Everything it starts (gateways, containers, processes) is stopped and

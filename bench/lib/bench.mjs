@@ -7,7 +7,9 @@ import { abuse } from '../sections/abuse.mjs';
 import { atRest } from '../sections/at-rest.mjs';
 import { catalog } from '../sections/catalog.mjs';
 import { idleStop } from '../sections/idle-stop.mjs';
+import { listCurve } from '../sections/list-curve.mjs';
 import { coldStart } from '../sections/cold.mjs';
+import { coldCurve } from '../sections/cold-curve.mjs';
 import { concurrency } from '../sections/concurrency.mjs';
 import { memory } from '../sections/memory.mjs';
 import { profile } from '../sections/profile.mjs';
@@ -27,6 +29,8 @@ const SECTIONS = [
   ['concurrency', '2. concurrency', concurrency],
   ['cold', '3. cold start', coldStart],
   ['catalog', '4. catalog', catalog],
+  ['listcurve', 'tools/list against catalog size', listCurve],
+  ['coldcurve', 'cold starts at once', coldCurve],
   ['memory', '5. memory', memory],
   ['abuse', 'memory under abuse', abuse],
   ['rest', 'at rest: each mode, each library', atRest],

@@ -52,5 +52,41 @@ export function writeCharts(results, outDir) {
       ]
     });
   }
+  const list = results.sections.listcurve?.points;
+  if (list?.length > 1) {
+    const line = (name, key, dashed = false) => ({
+      name,
+      dashed,
+      points: list.map(point => [point.tools, point.p50Ms[key]])
+    });
+    write('list-vs-catalog.svg', {
+      title: 'tools/list p50, the whole list (pages of 1,000), against catalog size',
+      xLabel: 'stored tools',
+      yLabel: 'ms',
+      logX: true,
+      series: [
+        line('gateway, 2026', 'modern'),
+        line('gateway, 2025 session', 'legacy'),
+        line('floor: bare node:http', 'floor', true)
+      ]
+    });
+  }
+  const cold = results.sections.coldcurve?.points;
+  if (cold?.length > 1) {
+    write('cold-vs-servers.svg', {
+      title: 'Cold start: time until every call is answered, servers started at once',
+      xLabel: 'Docker servers started at once',
+      yLabel: 'ms',
+      logX: true,
+      series: [
+        { name: 'gateway', points: cold.map(point => [point.servers, point.gateway.allMs]) },
+        {
+          name: 'floor: docker run -i, at once',
+          dashed: true,
+          points: cold.map(point => [point.servers, point.dockerRun.allMs])
+        }
+      ]
+    });
+  }
   return written;
 }

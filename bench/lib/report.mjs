@@ -1,6 +1,7 @@
 // Turns the results into the target checks and the markdown report. Targets are checked here and
 // only here: they are goals for the code, reported as met or not met, never asserted in tests.
 import { renderToolSearch, toolSearchTargets } from '../sections/tool-search.mjs';
+import { listCurveTargets, renderCurves } from './report-curves.mjs';
 
 /** The issue's targets, for a 2-core machine. */
 export const TARGETS = {
@@ -129,6 +130,7 @@ export function checkTargets(results) {
       met: catalog.proof.serversStarted === 0 && catalog.proof.serverProcessesRunning === 0
     });
   }
+  rows.push(...listCurveTargets(results.sections.listcurve));
   if (memory?.idle) {
     const memoryFloors = memory.floors
       ? ` (floors: Node.js alone ${mb(memory.floors.bareNodeRss)}; Node.js with the gateway’s libraries loaded, nothing else ${mb(memory.floors.librariesRss)})`
@@ -400,6 +402,7 @@ export function renderMarkdown(results) {
       ''
     );
   }
+  out.push(...renderCurves(sections, table));
   const memory = sections.memory;
   if (memory?.idle) {
     const row = (label, reading) => [

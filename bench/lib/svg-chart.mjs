@@ -10,13 +10,20 @@ const esc = text => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').re
 const num = value =>
   Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en') : String(+value.toFixed(2));
 
+/** The smallest 1, 2, 2.5 or 5 × 10^k at least `raw` (so that axis ticks read as round numbers). */
+function niceStep(raw) {
+  if (!(raw > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].find(factor => factor * power >= raw) * power;
+}
+
 /** The SVG text of a line chart of `series` ({ name, points: [[x, y], …], dashed? }). */
 export function lineChart({ title, xLabel, yLabel, series, logX = false }) {
   const xs = series.flatMap(line => line.points.map(([x]) => x));
   const ys = series.flatMap(line => line.points.map(([, y]) => y));
   const fx = logX ? Math.log : x => x;
   const [x0, x1] = [fx(Math.min(...xs)), fx(Math.max(...xs))];
-  const yMax = Math.max(...ys) * 1.1 || 1;
+  const yMax = niceStep((Math.max(...ys) * 1.05) / 4) * 4;
   const px = x => M.left + ((fx(x) - x0) / (x1 - x0 || 1)) * (W - M.left - M.right);
   const py = y => H - M.bottom - (y / yMax) * (H - M.top - M.bottom);
   const out = [
@@ -43,6 +50,8 @@ export function lineChart({ title, xLabel, yLabel, series, logX = false }) {
     `<text x="${(M.left + W - M.right) / 2}" y="${H - M.bottom + 34}" text-anchor="middle">${esc(xLabel)}</text>`,
     `<text transform="translate(16 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`
   );
+  // Legend entries side by side, evenly spaced across the plot's width.
+  const step = Math.min(200, (W - M.left - M.right) / series.length);
   series.forEach((line, i) => {
     const color = COLORS[i % COLORS.length];
     const d = line.points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`);
@@ -51,8 +60,8 @@ export function lineChart({ title, xLabel, yLabel, series, logX = false }) {
       ...line.points.map(
         ([x, y]) => `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"/>`
       ),
-      `<line x1="${M.left + 10 + i * 200}" y1="${H - 14}" x2="${M.left + 34 + i * 200}" y2="${H - 14}" stroke="${color}" stroke-width="2"${line.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
-      `<text x="${M.left + 40 + i * 200}" y="${H - 10}">${esc(line.name)}</text>`
+      `<line x1="${M.left + 10 + i * step}" y1="${H - 14}" x2="${M.left + 34 + i * step}" y2="${H - 14}" stroke="${color}" stroke-width="2"${line.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+      `<text x="${M.left + 40 + i * step}" y="${H - 10}">${esc(line.name)}</text>`
     );
   });
   out.push('</svg>');

@@ -3,38 +3,22 @@
 //    three at a time, and stops them again); a second gateway on the same state directory then
 //    answers from the stored catalog. Every server start appends a line to a file, so "zero
 //    servers started" is counted, not assumed.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startFloor } from '../lib/floor.mjs';
-import { GatewayChild, ROOT } from '../lib/gateway.mjs';
+import { GatewayChild } from '../lib/gateway.mjs';
+import { manyToolsConfig, startsIn } from '../lib/many-tools.mjs';
 import { interleaved, sequential } from '../lib/load.mjs';
 import { processesWith } from '../lib/proc.mjs';
 import { keepAliveAgent, LegacySession, ModernClient } from '../lib/raw-client.mjs';
 import { connectSdk } from '../lib/sdk-client.mjs';
-
-const SERVER = path.join(ROOT, 'bench', 'servers', 'many-tools.mjs');
-
-function configFor(servers, tools, startsFile, marker) {
-  const lines = ['defaults:', '  idleTimeout: 0', 'servers:'];
-  for (let i = 0; i < servers; i++) {
-    const id = `s${String(i).padStart(2, '0')}`;
-    lines.push(
-      `  ${id}:`,
-      `    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(SERVER)}, ${JSON.stringify(marker)}]`,
-      `    env: { BENCH_TOOL_COUNT: "${tools}", BENCH_SERVER_ID: "${id}", BENCH_STARTS_FILE: ${JSON.stringify(startsFile)} }`
-    );
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-const starts = file => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
 
 export async function catalog({ dir, counts, log }) {
   const servers = 50;
   const toolsEach = 20;
   const startsFile = path.join(dir, 'starts.log');
   const marker = `--bench-marker=${path.basename(dir)}`;
-  const config = configFor(servers, toolsEach, startsFile, marker);
+  const config = manyToolsConfig(servers, toolsEach, startsFile, marker);
   const stateDir = path.join(dir, 'data');
   writeFileSync(startsFile, '');
 
@@ -44,7 +28,7 @@ export async function catalog({ dir, counts, log }) {
   await first.discovered(180_000);
   const discoverySeconds = (performance.now() - discoveryStart) / 1000;
   await first.stop();
-  const discoveryStarts = starts(startsFile);
+  const discoveryStarts = startsIn(startsFile);
   writeFileSync(startsFile, '');
 
   log('  listing from the stored catalog (second gateway)');
@@ -114,7 +98,7 @@ export async function catalog({ dir, counts, log }) {
   agent.destroy();
 
   const after = await gateway.health();
-  const serversStarted = starts(startsFile);
+  const serversStarted = startsIn(startsFile);
   const running = processesWith(marker).length;
   await gateway.stop();
   return {

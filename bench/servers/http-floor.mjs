@@ -12,6 +12,8 @@
 //   http-floor.mjs list <tools.json>       answers every POST with `{ result: { tools } }`, the
 //                                          tools serialized anew each time, as a server must
 //   http-floor.mjs list-cached <tools.json> the same answer serialized once: only the bytes move
+//   http-floor.mjs list-pages <tools.json> <size>  the tools in pages of <size> (`nextCursor` the next
+//                                          page's offset, as text), each page serialized once
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createLogger } from '../../dist/log.js';
@@ -39,6 +41,23 @@ if (mode === 'list') {
   handle = async (req, res) => {
     const { id } = JSON.parse(await readBody(req));
     reply(res, `{"jsonrpc":"2.0","id":${JSON.stringify(id)}${result}`);
+  };
+} else if (mode === 'list-pages') {
+  const tools = JSON.parse(readFileSync(arg, 'utf8'));
+  const size = Number(owner);
+  const pages = new Map();
+  for (let offset = 0; offset < tools.length; offset += size) {
+    const next = offset + size < tools.length ? `,"nextCursor":"${offset + size}"` : '';
+    pages.set(
+      String(offset),
+      `,"result":{"tools":${JSON.stringify(tools.slice(offset, offset + size))}${next}}}`
+    );
+  }
+  handle = async (req, res) => {
+    const { id, params } = JSON.parse(await readBody(req));
+    const page = pages.get(params?.cursor ?? '0');
+    if (page === undefined) throw new Error(`no page at cursor ${params?.cursor}`);
+    reply(res, `{"jsonrpc":"2.0","id":${JSON.stringify(id)}${page}`);
   };
 } else if (mode === 'relay') {
   const runtime = new DockerRuntime({ owner, log: createLogger('silent') });
