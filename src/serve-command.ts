@@ -1,3 +1,4 @@
+import { routeConsoleToLog } from './console-to-log.js';
 import { ConfigError, startGateway } from './gateway.js';
 import { createLogger } from './log.js';
 import { UnsafeStartError } from './security.js';
@@ -17,6 +18,7 @@ export async function runServe(
   settings: Settings
 ): Promise<number> {
   const log = createLogger(settings.logLevel);
+  routeConsoleToLog(log);
   let gateway;
   try {
     gateway = await startGateway(settings, log);

@@ -1,0 +1,28 @@
+import { formatWithOptions } from 'node:util';
+import type { Logger } from './log.js';
+
+const LEVELS = { log: 'info', info: 'info', debug: 'debug', warn: 'warn', error: 'error' } as const;
+
+/**
+ * Routes what libraries write with `console.*` (the MCP SDK's OAuth and tool-list warnings, say)
+ * into `log`: one JSON line on stderr each, with `source: "console"`, instead of plain text on
+ * stderr or, for `console.log`, on stdout, which the gateway keeps free. Never throws, as logging
+ * never takes the process down. Returns what puts the console back.
+ */
+export function routeConsoleToLog(log: Logger): () => void {
+  const saved = { ...console };
+  for (const [method, level] of Object.entries(LEVELS)) {
+    // eslint-disable-next-line no-console -- replacing the console is this module's job
+    console[method as keyof typeof LEVELS] = (...args: unknown[]) => {
+      try {
+        log[level](
+          { source: 'console' },
+          formatWithOptions({ colors: false, breakLength: Infinity }, ...args)
+        );
+      } catch {
+        // nothing to do: a line that cannot be logged is dropped
+      }
+    };
+  }
+  return () => Object.assign(console, saved);
+}
