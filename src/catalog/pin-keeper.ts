@@ -59,12 +59,22 @@ export class PinKeeper {
   private readonly held = new Map<string, Map<string, Held>>();
   private readonly imageChanges = new Map<string, ImageChange>();
   private readonly listeners = new Set<(event: PinEvent) => void>();
+  /**
+   * What is held and was announced, by server, key → hash; kept in the store, so that an item still
+   * held after a restart is not announced (logged, an event, an audit entry) again.
+   */
+  private readonly announced = new Map<string, Map<string, string>>();
 
   constructor(
     private readonly store: PinStore,
     private readonly log: Logger
   ) {
     for (const [serverId, pins] of store.loadAll()) this.pins.set(serverId, pins);
+    for (const item of store.loadAnnounced()) {
+      const map = this.announced.get(item.serverId) ?? new Map<string, string>();
+      map.set(pinKey(item.kind, item.name), item.hash);
+      this.announced.set(item.serverId, map);
+    }
   }
 
   /** Registers a listener of {@link PinEvent}s; returns its remover. */
@@ -90,6 +100,7 @@ export class PinKeeper {
     this.held.set(server.id, after);
     for (const [key, item] of after) {
       if (item.kind === 'image' || before.get(key)?.hash === item.hash) continue;
+      if (this.wasAnnounced(server.id, item)) continue;
       this.log.warn(
         { server: server.id, kind: item.kind, item: item.name, reason: item.reason, fields: item.fields },
         item.reason === 'changed'
@@ -97,6 +108,10 @@ export class PinKeeper {
           : `${item.kind} ${item.name} of server ${server.id} is new and the server has trust: manual: held until approved (mcp-gateway approve ${server.id} ${item.name})`
       );
       this.emit({ type: 'quarantined', serverId: server.id, item });
+      this.markAnnounced(server.id, item);
+    }
+    for (const key of this.announced.get(server.id)?.keys() ?? []) {
+      if (!after.has(key) && !key.startsWith('image:')) this.unmark(server.id, key);
     }
   }
 
@@ -114,10 +129,21 @@ export class PinKeeper {
     const key = pinKey('image', server.image);
     if (pinned?.hash === identity) {
       held?.delete(key);
+      this.unmark(server.id, key);
       return;
     }
     const current = canonicalJson({ image: server.image, id: identity });
-    if (pinned !== undefined && this.imageChanges.get(server.id)?.to !== identity) {
+    // Held with this id and announced before a restart: known, not news.
+    const announced = this.announced.get(server.id)?.get(key) === identity;
+    if (pinned !== undefined && announced) {
+      this.imageChanges.set(server.id, {
+        image: server.image,
+        from: pinned.hash,
+        to: identity,
+        at: now(),
+        held: server.trust === 'manual'
+      });
+    } else if (pinned !== undefined && this.imageChanges.get(server.id)?.to !== identity) {
       const change = {
         image: server.image,
         from: pinned.hash,
@@ -152,13 +178,14 @@ export class PinKeeper {
     this.held.set(server.id, map);
     if (map.get(key)?.hash !== item.hash) {
       map.set(key, item);
-      if (item.reason === 'new') {
+      if (!announced && item.reason === 'new') {
         this.log.warn(
           { server: server.id, image: server.image, id: identity },
           `the image ${server.image} (${identity}) of server ${server.id} is not approved yet and the server has trust: manual: it serves no call until approved (mcp-gateway approve ${server.id} image)`
         );
       }
-      this.emit({ type: 'quarantined', serverId: server.id, item });
+      if (!announced) this.emit({ type: 'quarantined', serverId: server.id, item });
+      this.markAnnounced(server.id, item);
     }
     if (pinned !== undefined) throw this.heldImageError(server.id, item);
   }
@@ -200,6 +227,7 @@ export class PinKeeper {
   forget(serverId: string): void {
     this.held.delete(serverId);
     this.imageChanges.delete(serverId);
+    if (this.announced.delete(serverId)) this.writeAnnounced(() => this.store.unannounce(serverId));
   }
 
   /**
@@ -241,7 +269,10 @@ export class PinKeeper {
       true
     );
     const map = this.held.get(server.id);
-    for (const item of approved) map?.delete(pinKey(item.kind, item.name));
+    for (const item of approved) {
+      map?.delete(pinKey(item.kind, item.name));
+      this.unmark(server.id, pinKey(item.kind, item.name));
+    }
     this.log.info(
       { server: server.id, items: approved.map(item => `${item.kind}:${item.name}`), by },
       'approved quarantined definitions'
@@ -270,6 +301,34 @@ export class PinKeeper {
     const replaced = new Set(pins.map(pin => pinKey(pin.kind, pin.name)));
     const kept = (this.pins.get(serverId) ?? []).filter(pin => !replaced.has(pinKey(pin.kind, pin.name)));
     this.pins.set(serverId, [...kept, ...pins]);
+  }
+
+  private wasAnnounced(serverId: string, item: Held): boolean {
+    return this.announced.get(serverId)?.get(pinKey(item.kind, item.name)) === item.hash;
+  }
+
+  private markAnnounced(serverId: string, item: Held): void {
+    const map = this.announced.get(serverId) ?? new Map<string, string>();
+    this.announced.set(serverId, map);
+    map.set(pinKey(item.kind, item.name), item.hash);
+    this.writeAnnounced(() => this.store.announce(serverId, item.kind, item.name, item.hash));
+  }
+
+  private unmark(serverId: string, key: string): void {
+    const map = this.announced.get(serverId);
+    if (!map?.delete(key)) return;
+    const colon = key.indexOf(':');
+    const kind = key.slice(0, colon) as Held['kind'];
+    this.writeAnnounced(() => this.store.unannounce(serverId, kind, key.slice(colon + 1)));
+  }
+
+  /** A failed write of what was announced is logged: at worst an item is announced again after a restart. */
+  private writeAnnounced(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      this.log.error({ err: String(error) }, 'saving which held items were announced failed');
+    }
   }
 
   private emit(event: PinEvent): void {

@@ -148,7 +148,16 @@ const MIGRATIONS: readonly string[] = [
   // Profiles (`/mcp/<profile>`): the profiles a token is bound to (a JSON array; NULL: any, and the
   // root /mcp), and the profile a kept session was opened on (NULL: the root).
   `ALTER TABLE tokens ADD COLUMN profiles TEXT;
-   ALTER TABLE session_state ADD COLUMN profile TEXT;`
+   ALTER TABLE session_state ADD COLUMN profile TEXT;`,
+  // What is held now and was announced (logged, an event, an audit entry), with the hash announced,
+  // so that a restart does not announce it again (catalog/pin-keeper.ts).
+  `CREATE TABLE held_announced (
+     server_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     PRIMARY KEY (server_id, kind, name)
+   )`
 ];
 
 /** The state database's file name in the state directory. */

@@ -17,6 +17,14 @@ export interface Pin {
   readonly approvedBy: string | null;
 }
 
+/** An item announced as held (see {@link PinStore.announce}). */
+export interface Announced {
+  readonly serverId: string;
+  readonly kind: PinKind;
+  readonly name: string;
+  readonly hash: string;
+}
+
 interface Row {
   server_id: string;
   kind: PinKind;
@@ -54,6 +62,35 @@ export class PinStore {
       pins.set(row.server_id, list);
     }
     return pins;
+  }
+
+  /** What is held and was announced, with the hash announced: one entry per (server, kind, name). */
+  loadAnnounced(): Announced[] {
+    const rows = this.db
+      .prepare('SELECT server_id, kind, name, hash FROM held_announced')
+      .all() as unknown as { server_id: string; kind: PinKind; name: string; hash: string }[];
+    return rows.map(row => ({ serverId: row.server_id, kind: row.kind, name: row.name, hash: row.hash }));
+  }
+
+  /** Records that `kind` `name` of `serverId` was announced as held with `hash`. */
+  announce(serverId: string, kind: PinKind, name: string, hash: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO held_announced (server_id, kind, name, hash) VALUES (?, ?, ?, ?)
+         ON CONFLICT(server_id, kind, name) DO UPDATE SET hash = excluded.hash`
+      )
+      .run(serverId, kind, name, hash);
+  }
+
+  /** Forgets the announcement of `kind` `name` of `serverId` (it is held no more); every one of the server's without a kind. */
+  unannounce(serverId: string, kind?: PinKind, name?: string): void {
+    if (kind === undefined) {
+      this.db.prepare('DELETE FROM held_announced WHERE server_id = ?').run(serverId);
+      return;
+    }
+    this.db
+      .prepare('DELETE FROM held_announced WHERE server_id = ? AND kind = ? AND name = ?')
+      .run(serverId, kind, name ?? '');
   }
 
   /** Records `pins` of server `serverId` (replacing those of the same kind and name), all or none. */

@@ -339,6 +339,69 @@ describe('PinKeeper image ids', () => {
   });
 });
 
+describe('PinKeeper announcements across restarts', () => {
+  const server = { id: 'ann', namespace: 'ann', trust: 'auto' as const };
+  const listing = (description: string) => ({
+    tools: [{ name: 'greet', description, inputSchema: { type: 'object' as const } }],
+    prompts: [],
+    resourceTemplates: []
+  });
+  /** A keeper over the same database, as after a restart, with the events it announces. */
+  const keeper = () => {
+    const pins = new PinKeeper(new PinStore(db), silentLog);
+    const events: PinEvent[] = [];
+    pins.onEvent(event => events.push(event));
+    return { pins, events };
+  };
+
+  it('announces a held definition once: not again after a restart while still held, again once it changes anew', () => {
+    const first = keeper();
+    first.pins.reviewListing(server, listing('v1')); // trust: auto pins it
+    first.pins.reviewListing(server, listing('v2'));
+    expect(first.events).toMatchObject([{ type: 'quarantined', item: { name: 'greet', reason: 'changed' } }]);
+
+    const second = keeper();
+    second.pins.reviewListing(server, listing('v2'));
+    expect(second.events).toEqual([]);
+    expect(second.pins.counts().get('ann')).toBe(1); // still held, only not announced again
+
+    second.pins.reviewListing(server, listing('v1')); // back to what was approved: held no more
+    expect(second.pins.counts().get('ann')).toBe(0);
+    const third = keeper();
+    third.pins.reviewListing(server, listing('v2'));
+    expect(third.events).toMatchObject([{ type: 'quarantined', item: { name: 'greet' } }]);
+
+    third.pins.approve(server, ['greet'], 'tester');
+    third.pins.reviewListing(server, listing('v3'));
+    expect(third.events.filter(event => event.type === 'quarantined')).toHaveLength(2);
+  });
+
+  it('announces a held image once, not again after a restart', () => {
+    const docker = { id: 'boxed', namespace: 'boxed', trust: 'manual' as const, image: 'fixture:latest' };
+    const first = keeper();
+    first.pins.reviewImage(docker, 'sha256:one'); // new under trust: manual: held
+    expect(first.events).toMatchObject([{ type: 'quarantined', item: { kind: 'image' } }]);
+    const second = keeper();
+    second.pins.reviewImage(docker, 'sha256:one');
+    expect(second.events).toEqual([]);
+    expect(() => second.pins.refuseHeldImage('boxed')).toThrow(
+      expect.objectContaining({ code: 'quarantined' })
+    );
+
+    second.pins.approve(docker, ['image'], 'tester');
+    expect(() => second.pins.reviewImage(docker, 'sha256:two')).toThrow(/sha256:two/);
+    expect(second.events.map(event => event.type)).toEqual(['approved', 'image_changed', 'quarantined']);
+    const third = keeper();
+    expect(() => third.pins.reviewImage(docker, 'sha256:two')).toThrow(/sha256:two/);
+    expect(third.events).toEqual([]);
+    expect(third.pins.imageChange('boxed')).toMatchObject({
+      from: 'sha256:one',
+      to: 'sha256:two',
+      held: true
+    });
+  });
+});
+
 describe('Upstream admit hook', () => {
   it('asks admit before every start; a refusal fails the start without marking the server failed', async () => {
     const spec = fakeSpec('alpha');
