@@ -13,6 +13,8 @@ import { GatewayProcess, ROOT, waitUntil } from '../support/gateway-process.js';
 const HOOK = path.join(ROOT, 'test', 'support', 'loaded-packages.mjs');
 /** Packages a gateway needs only for some configurations or clients. */
 const ON_DEMAND = ['dockerode', 'undici', '@modelcontextprotocol/server-legacy', 'oidc-provider', 'jose'];
+/** Packages dockerode loads for what the gateway never or rarely asks of it. */
+const DOCKERODE_ON_DEMAND = ['@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'ssh2'];
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -49,7 +51,7 @@ describe('lighter at rest', () => {
     expect(loaded()).toContain('@modelcontextprotocol/server-legacy');
   });
 
-  it('a Docker server loads dockerode, and a remote server undici', async () => {
+  it('a Docker server loads dockerode (without its BuildKit and SSH libraries), and a remote server undici', async () => {
     const { gateway, loaded } = await start(`
 servers:
   boxed:
@@ -60,5 +62,7 @@ servers:
     await gateway.discovered();
     await waitUntil(() => loaded().includes('undici'), 10_000);
     expect(loaded()).toEqual(expect.arrayContaining(['dockerode', 'undici']));
+    // dockerode's BuildKit sessions (gRPC, protobuf) and SSH connections: loaded only when used.
+    expect(loaded().filter(name => DOCKERODE_ON_DEMAND.includes(name))).toEqual([]);
   });
 });
