@@ -65,4 +65,19 @@ servers:
     // dockerode's BuildKit sessions (gRPC, protobuf) and SSH connections: loaded only when used.
     expect(loaded().filter(name => DOCKERODE_ON_DEMAND.includes(name))).toEqual([]);
   });
+
+  it('gives back the young generation start-up grew once startup discovery has settled', async () => {
+    const { gateway } = await start(fixtureConfig());
+    await gateway.discovered();
+    // Loading the modules grows it to two 16 MB semi-spaces; the smallest is 1 or 2 MB.
+    const newSpace = async () => {
+      const metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
+      const line = /^mcp_gateway_nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics);
+      if (!line?.[1]) throw new Error(`no new-space size in /metrics:\n${metrics}`);
+      return Number(line[1]);
+    };
+    const smallEnough = async () => (await newSpace()) <= 8 * 1024 * 1024;
+    await waitUntil(smallEnough, 15_000).catch(() => undefined);
+    expect(await newSpace()).toBeLessThanOrEqual(8 * 1024 * 1024);
+  });
 });
