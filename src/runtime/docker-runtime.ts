@@ -15,7 +15,7 @@ import type { ExitInfo, Runtime, ServerProcess, StderrSink } from './runtime.js'
  * credentials, which the gateway never asks for) and SSH connections (ssh2: `DOCKER_HOST=ssh://`).
  * Together they are most of dockerode's idle memory.
  */
-function loadDockerode(): typeof Docker {
+export function loadDockerode(): typeof Docker {
   const require = createRequire(import.meta.url);
   const fromDockerode = createRequire(require.resolve('dockerode'));
   deferModule(fromDockerode, fromDockerode.resolve('./session'));
