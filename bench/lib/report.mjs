@@ -414,7 +414,7 @@ export function renderMarkdown(results) {
     out.push(
       '## 5. Memory',
       '',
-      'RSS from `/proc/<pid>/status` of the gateway process; “after GC” is after a forced full collection (through the inspector, which this gateway instance runs with).',
+      'RSS from `/proc/<pid>/status` of the gateway process; “after GC” is after a forced full collection (through the inspector, which this gateway instance runs with). The gateway makes one memory-reducing collection itself once its startup discovery has settled; the floors make the same one after loading.',
       '',
       table(
         ['gateway state', 'RSS', 'RSS after GC', 'heap used after GC'],
@@ -627,14 +627,14 @@ function atRestSection(rest) {
   return [
     '## At rest',
     '',
-    'Idle RSS of a gateway per `gateway.auth.mode`, with one local-process server or one Docker server (startup discovery done, 2 s later, nothing forced). Packages a configuration does not use are not loaded: dockerode without a Docker server, undici without a remote server, the legacy SSE SDK until the first `GET /sse`, oidc-provider outside `oauth`, jose outside `oidc`.',
+    'Idle RSS of a gateway per `gateway.auth.mode`, with one local-process server or one Docker server (startup discovery done, 2 s later, nothing forced from outside: the gateway itself makes one memory-reducing collection once discovery has settled). Packages a configuration does not use are not loaded: dockerode without a Docker server, undici without a remote server, the legacy SSE SDK until the first `GET /sse`, oidc-provider outside `oauth`, jose outside `oidc`.',
     '',
     table(
       ['auth mode', 'a local server', 'a Docker server'],
       modes.map(mode => [mode, modeRss(mode, false), modeRss(mode, true)])
     ),
     '',
-    'Each library alone: the idle RSS of `node -e "import(lib)"`, and what it adds to Node.js alone (libraries share dependencies, so the additions overlap and do not sum).',
+    'Each library alone: the idle RSS of `node -e "import(lib)"` after one memory-reducing collection (as the gateway makes once its startup discovery has settled), and what it adds to Node.js alone (libraries share dependencies, so the additions overlap and do not sum). `dockerode` is its full import; the gateway defers its BuildKit (gRPC, protobuf) and SSH modules until called.',
     '',
     table(
       ['', 'RSS', 'over Node.js alone'],

@@ -1,9 +1,10 @@
 // At rest: what each configuration costs idle (a gateway per auth mode, with and without a Docker
 // server, RSS 2 s after its startup discovery, nothing forced), and what each library costs on its
-// own (`node -e "import(lib)"` beside Node.js alone).
+// own (`node -e "import(lib)"` beside Node.js alone, each after the memory-reducing collection the
+// gateway makes once started).
 import path from 'node:path';
 import { GatewayChild, sleep } from '../lib/gateway.mjs';
-import { idleRssOf } from './memory.mjs';
+import { idleRssOf, restingScript } from './memory.mjs';
 
 const MODES = {
   none: '',
@@ -57,18 +58,7 @@ export async function atRest({ dir, images, log }) {
       }
     }
   }
-  const libraries = [
-    {
-      name: 'Node.js alone',
-      rss: await idleRssOf(['-e', 'setInterval(() => {}, 60_000); console.log("ready")'])
-    }
-  ];
-  for (const name of LIBRARIES) {
-    const rss = await idleRssOf([
-      '-e',
-      `import(${JSON.stringify(name)}).then(() => { setInterval(() => {}, 60_000); console.log("ready"); })`
-    ]);
-    libraries.push({ name, rss });
-  }
+  const libraries = [{ name: 'Node.js alone', rss: await idleRssOf(['-e', restingScript([])]) }];
+  for (const name of LIBRARIES) libraries.push({ name, rss: await idleRssOf(['-e', restingScript([name])]) });
   return { modes, libraries };
 }

@@ -17,6 +17,22 @@ import { keepAliveAgent, LegacySession, ModernClient, callEcho } from '../lib/ra
  */
 export const LEAK_BOUND_BYTES_PER_CALL = 32;
 
+/**
+ * A `node -e` script that imports `modules` (none: Node.js alone) and then idles as the gateway does
+ * after start-up, after one memory-reducing collection (src/reduce-memory.ts); prints "ready" then.
+ */
+export function restingScript(modules) {
+  return `(async () => {
+  for (const name of ${JSON.stringify(modules)}) await import(name);
+  const session = new (require('node:inspector/promises').Session)();
+  session.connect();
+  await session.post('HeapProfiler.collectGarbage');
+  session.disconnect();
+  setInterval(() => {}, 60_000);
+  console.log('ready');
+})();`;
+}
+
 /** The RSS of `node <args>` 2 s after it prints its first line (as the idle gateway is read). */
 export async function idleRssOf(args) {
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -59,9 +75,10 @@ export async function memory({ dir, images, counts, log }) {
   const idlePlainRss = plain.rss();
   await plain.stop();
 
-  // Its floors, read the same way: Node.js alone, and Node.js with the gateway's libraries loaded.
+  // Its floors, read the same way: Node.js alone, and Node.js with the gateway's libraries loaded,
+  // each after the memory-reducing collection the gateway makes once started.
   const floors = {
-    bareNodeRss: await idleRssOf(['-e', 'setInterval(() => {}, 60_000); console.log("ready")']),
+    bareNodeRss: await idleRssOf(['-e', restingScript([])]),
     librariesRss: await idleRssOf([path.join(ROOT, 'bench', 'servers', 'import-floor.mjs')])
   };
 

@@ -5,12 +5,22 @@ import type Docker from 'dockerode';
 import type { DockerSpec } from '../config/server-spec.js';
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { deferModule } from './defer-module.js';
 import { forEachLine } from './line-splitter.js';
 import type { ExitInfo, Runtime, ServerProcess, StderrSink } from './runtime.js';
 
-/** dockerode, loaded when first needed (a CommonJS package, so synchronously). */
-function loadDockerode(): typeof Docker {
-  return createRequire(import.meta.url)('dockerode') as typeof Docker;
+/**
+ * dockerode, loaded when first needed (a CommonJS package, so synchronously). Two of its modules
+ * are loaded only when called: BuildKit sessions (gRPC and protobuf: image builds with
+ * credentials, which the gateway never asks for) and SSH connections (ssh2: `DOCKER_HOST=ssh://`).
+ * Together they are most of dockerode's idle memory.
+ */
+export function loadDockerode(): typeof Docker {
+  const require = createRequire(import.meta.url);
+  const fromDockerode = createRequire(require.resolve('dockerode'));
+  deferModule(fromDockerode, fromDockerode.resolve('./session'));
+  deferModule(fromDockerode, createRequire(fromDockerode.resolve('docker-modem')).resolve('./ssh'));
+  return require('dockerode') as typeof Docker;
 }
 
 /** Every container the gateway creates carries these labels. */
@@ -80,8 +90,8 @@ export class DockerRuntime implements Runtime<DockerSpec> {
   }
 
   /**
-   * The engine client, made on first use: dockerode (with the SSH, gRPC and protobuf modules it
-   * loads, ~9 MB of idle RSS) is loaded only by a gateway that has a Docker server to run or check.
+   * The engine client, made on first use: dockerode is loaded only by a gateway that has a Docker
+   * server to run or check.
    */
   private get docker(): Docker {
     this.client ??= this.options.docker ?? new (loadDockerode())();

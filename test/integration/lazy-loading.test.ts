@@ -13,6 +13,8 @@ import { GatewayProcess, ROOT, waitUntil } from '../support/gateway-process.js';
 const HOOK = path.join(ROOT, 'test', 'support', 'loaded-packages.mjs');
 /** Packages a gateway needs only for some configurations or clients. */
 const ON_DEMAND = ['dockerode', 'undici', '@modelcontextprotocol/server-legacy', 'oidc-provider', 'jose'];
+/** Packages dockerode loads for what the gateway never or rarely asks of it. */
+const DOCKERODE_ON_DEMAND = ['@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs', 'ssh2'];
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -49,7 +51,7 @@ describe('lighter at rest', () => {
     expect(loaded()).toContain('@modelcontextprotocol/server-legacy');
   });
 
-  it('a Docker server loads dockerode, and a remote server undici', async () => {
+  it('a Docker server loads dockerode (without its BuildKit and SSH libraries), and a remote server undici', async () => {
     const { gateway, loaded } = await start(`
 servers:
   boxed:
@@ -60,5 +62,22 @@ servers:
     await gateway.discovered();
     await waitUntil(() => loaded().includes('undici'), 10_000);
     expect(loaded()).toEqual(expect.arrayContaining(['dockerode', 'undici']));
+    // dockerode's BuildKit sessions (gRPC, protobuf) and SSH connections: loaded only when used.
+    expect(loaded().filter(name => DOCKERODE_ON_DEMAND.includes(name))).toEqual([]);
+  });
+
+  it('gives back the young generation start-up grew once startup discovery has settled', async () => {
+    const { gateway } = await start(fixtureConfig());
+    await gateway.discovered();
+    // Loading the modules grows it to two 16 MB semi-spaces; the smallest is 1 or 2 MB.
+    const newSpace = async () => {
+      const metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
+      const line = /^mcp_gateway_nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics);
+      if (!line?.[1]) throw new Error(`no new-space size in /metrics:\n${metrics}`);
+      return Number(line[1]);
+    };
+    const smallEnough = async () => (await newSpace()) <= 8 * 1024 * 1024;
+    await waitUntil(smallEnough, 15_000).catch(() => undefined);
+    expect(await newSpace()).toBeLessThanOrEqual(8 * 1024 * 1024);
   });
 });
