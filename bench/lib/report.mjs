@@ -530,9 +530,11 @@ export function renderMarkdown(results) {
     out.push('## Profile of the hot path', '');
     for (const [key, label] of [
       ['sdk', 'SDK client, 2025-11-25 session'],
-      ['raw', 'minimal HTTP client, 2025-11-25 session']
+      ['raw', 'minimal HTTP client, 2025-11-25 session'],
+      ['modern', 'minimal HTTP client, 2026-07-28 (the hot path)']
     ]) {
       const summary = profile[key];
+      if (!summary) continue; // a run from before the 2026-era profile
       out.push(
         `### ${label}`,
         '',

@@ -1,20 +1,26 @@
-// The hot path, profiled: the gateway under node --cpu-prof while an SDK client makes warm calls
-// (2025-era session, as in the warm-call section), summarized by lib/profile.mjs.
+// The hot path, profiled: the gateway under node --cpu-prof while a client makes warm calls (the
+// SDK and the minimal client in a 2025-era session, and the minimal client in the 2026 era, whose
+// calls take the gateway's own hot path), summarized by lib/profile.mjs.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { startFixtureGateway } from '../lib/gateway.mjs';
 import { contextSwitches } from '../lib/proc.mjs';
 import { monotonicUs, summarizeProfile } from '../lib/profile.mjs';
-import { keepAliveAgent, LegacySession, callEcho } from '../lib/raw-client.mjs';
+import { keepAliveAgent, LegacySession, ModernClient, callEcho } from '../lib/raw-client.mjs';
 import { connectSdk, sdkEcho } from '../lib/sdk-client.mjs';
 
 /** Sampling interval in µs (node's default is 1000): finer, for calls that take about a millisecond. */
 const INTERVAL_US = 200;
+const DESCRIPTIONS = {
+  sdk: 'SDK client, 2025-11-25 session',
+  raw: 'minimal HTTP client, 2025-11-25 session',
+  modern: 'minimal HTTP client, 2026-07-28 (the hot path)'
+};
 
 export async function profile({ dir, images, counts, log }) {
   const results = {};
-  for (const client of ['sdk', 'raw']) {
-    log(`  ${counts.profileCalls} calls from the ${client === 'sdk' ? 'SDK' : 'minimal HTTP'} client`);
+  for (const client of ['sdk', 'raw', 'modern']) {
+    log(`  ${counts.profileCalls} calls from the ${DESCRIPTIONS[client]}`);
     const profileDir = path.join(dir, client);
     const gateway = await startFixtureGateway(profileDir, images.fixture, {
       nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-interval=${INTERVAL_US}`]
@@ -23,7 +29,9 @@ export async function profile({ dir, images, counts, log }) {
     const caller =
       client === 'sdk'
         ? await connectSdk(gateway.url, 'legacy')
-        : await LegacySession.open(gateway.url, agent);
+        : client === 'raw'
+          ? await LegacySession.open(gateway.url, agent)
+          : new ModernClient(gateway.url, agent);
     const call = text =>
       client === 'sdk' ? sdkEcho(caller, 'fixture__echo', text) : callEcho(caller, 'fixture__echo', text);
     for (let i = 0; i < counts.warmup; i++) await call(`warm-up ${i}`);
