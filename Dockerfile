@@ -27,7 +27,11 @@ RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # Run: the compiled gateway and its production dependencies, as the image's unprivileged user.
 FROM ${NODE_IMAGE}
+# MALLOC_MMAP_THRESHOLD_: glibc serves blocks of 32 KiB and more (request bodies, socket reads)
+# from their own mappings, returned to the system when freed, instead of heap arenas that stay
+# resident after a burst of large bodies (README.md, "Performance": memory under abuse).
 ENV NODE_ENV=production \
+    MALLOC_MMAP_THRESHOLD_=32768 \
     GATEWAY_HOST=0.0.0.0 \
     GATEWAY_PORT=8000 \
     MCP_GATEWAY_CONFIG=/etc/mcp-gateway/servers.yaml \

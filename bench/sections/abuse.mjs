@@ -1,13 +1,23 @@
 // Memory under abuse: the gateway's RSS idle, then after a run of hostile requests (malformed,
 // oversized, deeply nested, slow), as it is and after a forced full collection, with the heap's own
-// count beside it. The gateway runs as it is started in production (scripts/start.mjs's settings).
+// count beside it. The gateway runs as it is started in production (scripts/start.mjs's settings,
+// and the C allocator's settings the Dockerfile and the systemd unit set).
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { startFixtureGateway, sleep } from '../lib/gateway.mjs';
+import { ROOT, startFixtureGateway, sleep } from '../lib/gateway.mjs';
 import { openInspector } from '../lib/inspector.mjs';
 
 /** RSS after the run may be at most this many times the idle RSS (issue 16, item 4). */
 export const ABUSE_RSS_BOUND = 1.5;
+
+/** The `MALLOC_*` settings the Dockerfile's ENV sets (the systemd unit sets the same, test/deploy checks). */
+export const ALLOCATOR_SETTINGS = Object.fromEntries(
+  [...readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').matchAll(/\b(MALLOC_\w+)=(\S+)/g)].map(match => [
+    match[1],
+    match[2]
+  ])
+);
 
 const MiB = 1024 * 1024;
 const OVERSIZED = Buffer.alloc(5 * MiB, 'x'); // past the 4 MiB body limit
@@ -90,7 +100,8 @@ async function reading(gateway, inspector) {
 
 export async function abuse({ dir, images, counts, log }) {
   const gateway = await startFixtureGateway(path.join(dir, 'gateway'), images.fixture, {
-    inspect: true
+    inspect: true,
+    env: ALLOCATOR_SETTINGS
   });
   const inspector = await openInspector(gateway.inspectorUrl);
   try {
@@ -113,6 +124,7 @@ export async function abuse({ dir, images, counts, log }) {
       after,
       ratio: Math.round((after.rss / idle.rss) * 100) / 100,
       bound: ABUSE_RSS_BOUND,
+      allocator: ALLOCATOR_SETTINGS,
       alive
     };
   } finally {

@@ -74,6 +74,13 @@ describe('the systemd unit', () => {
     expect(unit.Install).toEqual({ WantedBy: 'multi-user.target' });
   });
 
+  it('sets the allocator settings the Dockerfile sets (large blocks returned to the system when freed)', () => {
+    const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    const settings = (text: string) => [...text.matchAll(/\b(MALLOC_\w+=\S+)/g)].map(match => match[1]);
+    expect(settings(dockerfile)).toEqual(['MALLOC_MMAP_THRESHOLD_=32768']);
+    expect(settings(unit.Service!.Environment!)).toEqual(settings(dockerfile));
+  });
+
   it('restarts soon after a failure and waits longer than the gateway drains before killing it', () => {
     expect(Number.parseInt(unit.Service!.RestartSec!, 10)).toBeLessThanOrEqual(5);
     // The gateway drains in-flight calls for up to 10 s, then stops containers (3 s grace each).

@@ -5,20 +5,31 @@ import { gzipSync } from 'node:zlib';
 import express, { type ErrorRequestHandler } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHttpError } from '../../src/http/http-error.js';
-import { jsonBody, jsonTextDepth } from '../../src/http/json-body.js';
+import { BODIES_IN_FLIGHT, jsonBody, jsonTextDepth } from '../../src/http/json-body.js';
 
 const LIMIT = 64 * 1024;
 let server: Server;
 let port: number;
+/** Requests whose handlers have started, and who waits for that count to change. */
+let entered = 0;
+const waiters: (() => void)[] = [];
+async function enteredAtLeast(count: number): Promise<void> {
+  while (entered < count) await new Promise<void>(resolve => waiters.push(resolve));
+}
 
 beforeAll(async () => {
   const app = express();
+  app.use((_req, _res, next) => {
+    entered++;
+    for (const waiter of waiters.splice(0)) waiter();
+    next();
+  });
   app.post('/', jsonBody(LIMIT), (req, res) => {
     res.json({ body: req.body as unknown });
   });
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
     const http = toHttpError(error);
-    res.status(http.status).json({ code: http.rpcCode, message: http.message });
+    res.status(http.status).set(http.headers).json({ code: http.rpcCode, message: http.message });
   };
   app.use(onError);
   server = createServer(app).listen(0, '127.0.0.1');
@@ -34,7 +45,7 @@ afterAll(() => {
 function post(
   chunks: (string | Buffer)[],
   headers: Record<string, string | number> = {}
-): Promise<{ status: number; json: Record<string, unknown> }> {
+): Promise<{ status: number; json: Record<string, unknown>; retryAfter?: string }> {
   return new Promise((resolve, reject) => {
     const req = request({
       port,
@@ -47,7 +58,11 @@ function post(
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
       res.on('end', () =>
-        resolve({ status: res.statusCode!, json: JSON.parse(text) as Record<string, unknown> })
+        resolve({
+          status: res.statusCode!,
+          json: JSON.parse(text) as Record<string, unknown>,
+          retryAfter: res.headers['retry-after']
+        })
       );
     });
     req.on('error', reject);
@@ -100,6 +115,33 @@ describe('jsonBody', () => {
     const big = Buffer.alloc(LIMIT + 1, ' ');
     expect((await post([big], { 'content-length': big.length })).status).toBe(413);
     expect((await post([big.subarray(0, LIMIT / 2), big.subarray(LIMIT / 2)])).status).toBe(413);
+  });
+
+  it('refuses bodies past the in-flight budget (503, Retry-After) while it is full, and takes them once freed', async () => {
+    // BODIES_IN_FLIGHT bodies of the largest size, each sent but for its last byte, fill the budget.
+    const before = entered;
+    const held = Array.from({ length: BODIES_IN_FLIGHT }, () => {
+      const req = request({
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': LIMIT }
+      });
+      const answered = new Promise<number>(resolve => req.on('response', res => resolve(res.statusCode!)));
+      req.write(`"${'x'.repeat(LIMIT - 2)}`);
+      return { req, answered };
+    });
+    await enteredAtLeast(before + BODIES_IN_FLIGHT); // each has reserved its declared length
+    const declared = await post(['{}'], { 'content-length': 2 });
+    expect(declared).toMatchObject({
+      status: 503,
+      retryAfter: '1',
+      json: { message: expect.stringContaining(`budget of ${BODIES_IN_FLIGHT * LIMIT} bytes`) }
+    });
+    expect((await post(['{}'])).status).toBe(503); // no length: refused once its bytes overflow it
+    for (const { req } of held) req.end('"');
+    expect(await Promise.all(held.map(h => h.answered))).toEqual(held.map(() => 200));
+    expect(await post(['{"after":1}'])).toMatchObject({ status: 200, json: { body: { after: 1 } } });
   });
 
   it('hands a compressed body to express.json', async () => {
