@@ -51,6 +51,8 @@ export type CallObserver = (record: CallRecord) => void;
 export interface CallContext {
   readonly sessionId?: string | undefined;
   readonly clientKey?: string | undefined;
+  /** The profile the call came through (`/mcp/<profile>`); none for the root and the REST API. */
+  readonly profile?: string | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onprogress?: ((progress: Progress) => void) | undefined;
   /** Where the server's log messages during the call go (none without it). */
@@ -157,6 +159,7 @@ export class CallRunner {
     const base = {
       sessionId: context.sessionId,
       clientKey: context.clientKey,
+      profile: context.profile,
       tool: name,
       startedAt,
       bytesIn
@@ -273,6 +276,7 @@ export function logCall(log: Logger): CallObserver {
         server: record.serverId,
         session: record.sessionId,
         client: record.clientKey,
+        ...(record.profile === undefined ? {} : { profile: record.profile }),
         ms: Math.round(record.durationMs),
         outcome: record.outcome,
         cold: record.cold,

@@ -263,6 +263,7 @@ export class FastPath {
           principal,
           sessionId: undefined,
           clientKey: clientKeyOf(identityOf(request.envelope, undefined, principal?.id)),
+          profile: endpoint.view?.name,
           signal,
           meta: undefined,
           onprogress,

@@ -209,6 +209,7 @@ export function createGatewayServer(options: GatewayServerOptions, profile?: str
         options.runner.run(name, args, {
           principal: principalOfAuth(ctx.http?.authInfo),
           sessionId: ctx.sessionId,
+          profile,
           // A 2026-era request names its client in its envelope; a session was named at initialize.
           clientKey:
             envelope && ctx.sessionId === undefined

@@ -30,6 +30,8 @@ export interface RequestRecord {
   readonly sessionId: string | undefined;
   /** For 2026-era (sessionless) calls: the client, grouped by principal, name and version. */
   readonly clientKey: string | undefined;
+  /** The profile the call came through (`/mcp/<profile>`); none for the root and the REST API. */
+  readonly profile?: string | undefined;
   readonly serverId: string | undefined;
   readonly tool: string;
   /** Epoch milliseconds. */
@@ -181,7 +183,7 @@ export class ActivityLog {
     }
     const request = this.db.prepare(
       `INSERT INTO requests (session_id, client_key, server_id, tool, started_at, duration_ms, outcome, error,
-         bytes_in, bytes_out, cold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+         bytes_in, bytes_out, cold, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
     );
     for (const r of batch.requests) {
       request.run(
@@ -195,7 +197,8 @@ export class ActivityLog {
         r.error ?? null,
         r.bytesIn,
         r.bytesOut,
-        r.cold ? 1 : 0
+        r.cold ? 1 : 0,
+        r.profile ?? null
       );
     }
   }

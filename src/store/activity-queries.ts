@@ -35,6 +35,8 @@ export interface RequestView {
   id: number;
   sessionId: string | null;
   clientKey: string | null;
+  /** The profile it came through; null for the root /mcp and the REST API. */
+  profile: string | null;
   server: string | null;
   tool: string;
   startedAt: string;
@@ -51,6 +53,7 @@ export interface RequestFilter {
   readonly tool?: string | undefined;
   readonly outcome?: CallOutcome | undefined;
   readonly session?: string | undefined;
+  readonly profile?: string | undefined;
   /** ISO time: only requests started at or after it. */
   readonly since?: string | undefined;
   /** Pagination: only requests with a smaller id (the previous page's `nextBefore`). */
@@ -92,6 +95,7 @@ interface RequestRow {
   id: number;
   session_id: string | null;
   client_key: string | null;
+  profile: string | null;
   server_id: string | null;
   tool: string;
   started_at: string;
@@ -164,6 +168,7 @@ export class ActivityQueries {
     add('tool = ?', filter.tool);
     add('outcome = ?', filter.outcome);
     add('session_id = ?', filter.session);
+    add('profile = ?', filter.profile);
     // Stored times are UTC ISO strings with milliseconds; compare like with like.
     add('started_at >= ?', filter.since === undefined ? undefined : new Date(filter.since).toISOString());
     add('id < ?', filter.before);
@@ -176,6 +181,7 @@ export class ActivityQueries {
       id: row.id,
       sessionId: row.session_id,
       clientKey: row.client_key,
+      profile: row.profile,
       server: row.server_id,
       tool: row.tool,
       startedAt: row.started_at,

@@ -157,7 +157,9 @@ const MIGRATIONS: readonly string[] = [
      name TEXT NOT NULL,
      hash TEXT NOT NULL,
      PRIMARY KEY (server_id, kind, name)
-   )`
+   )`,
+  // The profile a recorded call came through (NULL: the root /mcp, or the REST API).
+  `ALTER TABLE requests ADD COLUMN profile TEXT`
 ];
 
 /** The state database's file name in the state directory. */

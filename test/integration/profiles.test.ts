@@ -169,6 +169,36 @@ describe('profiles at /mcp/<profile>', () => {
     expect(outside.text).toContain('profile research');
   });
 
+  it('records the profile a call came through, in both eras, and filters the history by it', async () => {
+    const echo = shortenToolName('research-notes__echo', 16);
+    const marker = `profile-history-${Date.now()}`;
+    for (const era of ['modern', 'legacy'] as const) {
+      const research = await connect('/mcp/research', era);
+      await research.callTool({ name: echo, arguments: { text: `${marker}-${era}` } });
+    }
+    const root = await connect('/mcp', 'modern');
+    await root.callTool({ name: 'research-notes__echo', arguments: { text: `${marker}-root` } });
+
+    type Recorded = { tool: string; profile: string | null; sessionId: string | null };
+    const history = async (query: string) => {
+      const response = await fetch(at(`/api/requests?limit=1000${query}`), { headers: bearer(anyToken) });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { requests: Recorded[] }).requests;
+    };
+    let all: Recorded[] = [];
+    await waitUntil(async () => {
+      all = (await history('')).filter(request => request.tool === 'research-notes__echo');
+      return all.length >= 3;
+    });
+    const through = await history('&profile=research');
+    expect(through.length).toBeGreaterThanOrEqual(2);
+    expect(through.every(request => request.profile === 'research')).toBe(true);
+    // One call of each era through the profile (a session's and a sessionless one), and the root's none.
+    expect(through.some(request => request.sessionId === null)).toBe(true);
+    expect(through.some(request => request.sessionId !== null)).toBe(true);
+    expect(all.some(request => request.profile === null)).toBe(true);
+  });
+
   it('refuses a tool of another profile with an error naming the profile', async () => {
     const dev = await connect('/mcp/dev', 'legacy');
     const refused = await dev.callTool({ name: 'alpha__fail', arguments: {} }).then(

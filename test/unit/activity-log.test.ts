@@ -208,6 +208,7 @@ describe('ActivityLog: one flush commits sessions, clients and requests', () => 
       id: expect.any(Number),
       sessionId: 's-open',
       clientKey: null,
+      profile: null,
       server: 'alpha',
       tool: 'alpha__echo',
       startedAt: iso(T0 + 100),

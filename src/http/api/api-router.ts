@@ -39,6 +39,7 @@ const RequestsQuery = z.strictObject({
   tool: z.string().min(1).optional(),
   outcome: z.enum(CALL_OUTCOMES).optional(),
   session: z.string().min(1).optional(),
+  profile: z.string().min(1).optional(),
   since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
   before: z.coerce.number().int().positive().optional(),
   after: z.coerce.number().int().nonnegative().optional(),

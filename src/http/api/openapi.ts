@@ -205,6 +205,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
               enum: [...CALL_OUTCOMES]
             }),
             query('session', 'session id', { type: 'string' }),
+            query('profile', 'the profile the call came through (/mcp/<profile>)', { type: 'string' }),
             query('since', 'ISO 8601 date-time', { type: 'string', format: 'date-time' }),
             query('before', 'page: requests with a smaller id (the previous nextBefore)', {
               type: 'integer'
@@ -492,6 +493,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
             id: { type: 'integer' },
             sessionId: { type: ['string', 'null'] },
             clientKey: { type: ['string', 'null'] },
+            profile: { type: ['string', 'null'] },
             server: { type: ['string', 'null'] },
             tool: { type: 'string' },
             startedAt: { type: 'string', format: 'date-time' },
