@@ -1,7 +1,15 @@
 import { formatWithOptions } from 'node:util';
 import type { Logger } from './log.js';
 
-const LEVELS = { log: 'info', info: 'info', debug: 'debug', warn: 'warn', error: 'error' } as const;
+// `dir` writes to stdout itself (not through `log`); `table` and `trace` go through `log`/`error`.
+const LEVELS = {
+  log: 'info',
+  info: 'info',
+  dir: 'info',
+  debug: 'debug',
+  warn: 'warn',
+  error: 'error'
+} as const;
 
 /**
  * Routes what libraries write with `console.*` (the MCP SDK's OAuth and tool-list warnings, say)

@@ -136,13 +136,14 @@ export class PinKeeper {
     // Held with this id and announced before a restart: known, not news.
     const announced = this.announced.get(server.id)?.get(key) === identity;
     if (pinned !== undefined && announced) {
-      this.imageChanges.set(server.id, {
-        image: server.image,
-        from: pinned.hash,
-        to: identity,
-        at: now(),
-        held: server.trust === 'manual'
-      });
+      if (this.imageChanges.get(server.id)?.to !== identity)
+        this.imageChanges.set(server.id, {
+          image: server.image,
+          from: pinned.hash,
+          to: identity,
+          at: now(),
+          held: server.trust === 'manual'
+        });
     } else if (pinned !== undefined && this.imageChanges.get(server.id)?.to !== identity) {
       const change = {
         image: server.image,

@@ -49,12 +49,16 @@ function tooDeep(): HttpError {
 /** How many bodies of the largest size may be in flight at once, gateway-wide (see {@link jsonBody}). */
 export const BODIES_IN_FLIGHT = 8;
 
-function busy(budget: number): HttpError {
-  return new HttpError(
-    503,
-    -32000,
-    `Server busy: request bodies being received already fill the gateway's budget of ${budget} bytes (${BODIES_IN_FLIGHT} × the body limit); retry after the Retry-After seconds`,
-    { 'retry-after': '1' }
+/** A 503 with Retry-After; `what` says which bound is full. */
+function busy(what: string): HttpError {
+  return new HttpError(503, -32000, `Server busy: ${what}; retry after the Retry-After seconds`, {
+    'retry-after': '1'
+  });
+}
+
+function budgetFull(budget: number): HttpError {
+  return busy(
+    `request bodies being received already fill the gateway's budget of ${budget} bytes (${BODIES_IN_FLIGHT} × the body limit)`
   );
 }
 
@@ -63,28 +67,51 @@ function busy(budget: number): HttpError {
  * anything is parsed: a declared length over `maxBytes` (413, nothing read), a body that grows past
  * it (413, the rest discarded), one nested deeper than {@link MAX_JSON_DEPTH} (400, counted on the
  * bytes as they arrive, the rest discarded), a charset other than UTF-8 (415); malformed JSON is
- * 400 -32700.
+ * 400 -32700. A request whose connection closed before its body arrived is 400.
  *
  * The bytes of all bodies being received at once, through every route given this handler, stay
- * within a budget of {@link BODIES_IN_FLIGHT} × `maxBytes`: a body whose declared length does not
- * fit is refused at once (503 with Retry-After, nothing read), one without a length once its bytes
- * overflow it. Why: the bodies are native memory that V8 does not count, and the C allocator keeps
- * what a peak of them used resident after they are freed; under 10,000 hostile bodies, 50 at a
- * time, RSS stayed at 2× idle with the heap flat (issue 16, item 4). The budget bounds that peak
- * whatever the concurrency.
+ * within a budget of {@link BODIES_IN_FLIGHT} × `maxBytes`, counted as they arrive (so holding a
+ * share costs a client the bandwidth of sending it, not a header): a body whose bytes would overflow
+ * it is refused (503 with Retry-After, the rest discarded). Why: the bodies are native memory that
+ * V8 does not count, and the C allocator keeps what a peak of them used resident after they are
+ * freed; under 10,000 hostile bodies, 50 at a time, RSS stayed at 2× idle with the heap flat
+ * (issue 16, item 4). The budget bounds that peak whatever the concurrency.
  *
- * Why not express.json: it decodes each chunk to a string as it arrives and parses the joined
- * string, more copies of the same bytes. Here a body is one Buffer, decoded once. A compressed body
- * (Content-Encoding) goes to express.json (its budget is its decompressed limit only).
+ * A compressed body (Content-Encoding) goes to express.json, which inflates it up to `maxBytes`; at
+ * most {@link BODIES_IN_FLIGHT} of those are read at once (503 beyond), a bound of its own, so that
+ * compressing does not step around the budget.
+ *
+ * Why not express.json for the rest: it decodes each chunk to a string as it arrives and parses the
+ * joined string, more copies of the same bytes. Here a body is one Buffer, decoded once.
  */
 export function jsonBody(maxBytes: number): RequestHandler {
   const compressed = express.json({ limit: maxBytes, strict: false, type: () => true });
   const budget = BODIES_IN_FLIGHT * maxBytes;
   let inFlight = 0;
+  let compressedInFlight = 0;
   return (req, res, next) => {
+    if (req.destroyed) {
+      next(notReceived());
+      return;
+    }
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'identity') {
-      compressed(req, res, next);
+      if (compressedInFlight >= BODIES_IN_FLIGHT) {
+        res.setHeader('connection', 'close'); // the unread body is not worth receiving
+        next(busy(`${BODIES_IN_FLIGHT} compressed request bodies are being inflated already`));
+        return;
+      }
+      compressedInFlight++;
+      let done = false;
+      const release = () => {
+        if (!done) compressedInFlight--;
+        done = true;
+      };
+      req.once('close', release);
+      compressed(req, res, (error?: unknown) => {
+        release();
+        next(error);
+      });
       return;
     }
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
@@ -97,20 +124,14 @@ export function jsonBody(maxBytes: number): RequestHandler {
       next(tooLarge(maxBytes));
       return;
     }
-    // A declared length is reserved whole before anything is read; an undeclared one as it arrives.
+    // Reserved as the bytes arrive, released once the body is read, refused or abandoned.
     let reserved = 0;
     const reserve = (bytes: number): boolean => {
-      if (bytes <= reserved) return true;
       if (inFlight + bytes - reserved > budget) return false;
       inFlight += bytes - reserved;
       reserved = bytes;
       return true;
     };
-    if (declared > 0 && !reserve(declared)) {
-      res.setHeader('connection', 'close'); // the unread body is not worth receiving
-      next(busy(budget));
-      return;
-    }
     const release = () => {
       inFlight -= reserved;
       reserved = 0;
@@ -132,6 +153,10 @@ export function jsonBody(maxBytes: number): RequestHandler {
       }
     );
   };
+}
+
+function notReceived(reason = 'the connection closed first'): HttpError {
+  return new HttpError(400, -32600, `Request body not received: ${reason}`);
 }
 
 /**
@@ -158,7 +183,7 @@ function readBody(
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) refuse(tooLarge(maxBytes));
-      else if (!reserve(size)) refuse(busy(budget));
+      else if (!reserve(size)) refuse(budgetFull(budget));
       else if (depth.feed(chunk, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) refuse(tooDeep());
       else chunks.push(chunk);
     };
@@ -166,15 +191,27 @@ function readBody(
       finish();
       resolve(Buffer.concat(chunks, size));
     };
+    // Whichever of these comes first settles it: a closed connection always emits `close`.
     const onAborted = (error?: Error) => {
       chunks.length = 0;
       finish();
-      reject(new HttpError(400, -32600, `Request body not received: ${error?.message ?? 'aborted'}`));
+      reject(notReceived(error?.message ?? 'aborted'));
     };
+    const onClose = () => onAborted();
     const finish = () => {
-      req.off('data', onData).off('end', onEnd).off('error', onAborted).off('aborted', onAborted);
+      req
+        .off('data', onData)
+        .off('end', onEnd)
+        .off('error', onAborted)
+        .off('aborted', onAborted)
+        .off('close', onClose);
     };
-    req.on('data', onData).once('end', onEnd).once('error', onAborted).once('aborted', onAborted);
+    req
+      .on('data', onData)
+      .once('end', onEnd)
+      .once('error', onAborted)
+      .once('aborted', onAborted)
+      .once('close', onClose);
   });
 }
 

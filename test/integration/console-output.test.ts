@@ -21,19 +21,21 @@ describe('what libraries write with console.* in the running gateway', () => {
         console.log('a library says %s', 'hello');
         console.warn('[mcp-sdk] a warning', { code: 'invalid_grant' });
         console.error(new Error('a library error'));
+        console.dir({ written: 'by dir' });
       });\n`
     );
     gateway = await GatewayProcess.start('servers: {}\n', { env: { NODE_OPTIONS: `--import=${preload}` } });
     let stdout = '';
     gateway.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     gateway.child.kill('SIGUSR2');
-    await waitUntil(() => gateway!.logs.filter(line => line.source === 'console').length === 3, 10_000);
+    await waitUntil(() => gateway!.logs.filter(line => line.source === 'console').length === 4, 10_000);
 
     const lines = gateway.logs.filter(line => line.source === 'console');
     expect(lines.map(line => [line.level, line.msg?.split('\n')[0]])).toEqual([
       [30, 'a library says hello'],
       [40, "[mcp-sdk] a warning { code: 'invalid_grant' }"],
-      [50, 'Error: a library error']
+      [50, 'Error: a library error'],
+      [30, "{ written: 'by dir' }"]
     ]);
     // Every stderr line is JSON, and stdout stays empty.
     expect(

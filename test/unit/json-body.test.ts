@@ -24,9 +24,19 @@ beforeAll(async () => {
     for (const waiter of waiters.splice(0)) waiter();
     next();
   });
-  app.post('/', jsonBody(LIMIT), (req, res) => {
+  const body = jsonBody(LIMIT);
+  app.post('/', body, (req, res) => {
     res.json({ body: req.body as unknown });
   });
+  // As authentication may: an earlier handler that lets the event loop turn before the body is read.
+  app.post(
+    '/slow',
+    (_req, _res, next) => void setTimeout(next, 50),
+    body,
+    (req, res) => {
+      res.json({ body: req.body as unknown });
+    }
+  );
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
     const http = toHttpError(error);
     res.status(http.status).set(http.headers).json({ code: http.rpcCode, message: http.message });
@@ -40,6 +50,19 @@ beforeAll(async () => {
 afterAll(() => {
   server.close();
 });
+
+/** A POST to `path` with `headers`, its body left to the caller. */
+function open(headers: Record<string, string | number>, path = '/') {
+  const req = request({
+    port,
+    host: '127.0.0.1',
+    method: 'POST',
+    path,
+    headers: { 'content-type': 'application/json', ...headers }
+  });
+  req.on('error', () => undefined); // destroyed on purpose by some tests
+  return req;
+}
 
 /** POSTs `chunks` (chunked unless `length` is given) and resolves with the status and the JSON answer. */
 function post(
@@ -119,29 +142,72 @@ describe('jsonBody', () => {
 
   it('refuses bodies past the in-flight budget (503, Retry-After) while it is full, and takes them once freed', async () => {
     // BODIES_IN_FLIGHT bodies of the largest size, each sent but for its last byte, fill the budget.
-    const before = entered;
     const held = Array.from({ length: BODIES_IN_FLIGHT }, () => {
-      const req = request({
-        port,
-        host: '127.0.0.1',
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': LIMIT }
-      });
+      const req = open({ 'content-length': LIMIT });
       const answered = new Promise<number>(resolve => req.on('response', res => resolve(res.statusCode!)));
       req.write(`"${'x'.repeat(LIMIT - 2)}`);
       return { req, answered };
     });
-    await enteredAtLeast(before + BODIES_IN_FLIGHT); // each has reserved its declared length
-    const declared = await post(['{}'], { 'content-length': 2 });
-    expect(declared).toMatchObject({
+    // The budget counts bytes as they arrive: once the held ones have, a 64-byte body overflows it.
+    let refused: Awaited<ReturnType<typeof post>> | undefined;
+    for (let attempt = 0; attempt < 200 && refused === undefined; attempt++) {
+      const answer = await post([JSON.stringify({ pad: 'y'.repeat(52) })]);
+      if (answer.status === 503) refused = answer;
+      else await new Promise(resolve => setTimeout(resolve, 10));
+    }
+    expect(refused).toMatchObject({
       status: 503,
       retryAfter: '1',
       json: { message: expect.stringContaining(`budget of ${BODIES_IN_FLIGHT * LIMIT} bytes`) }
     });
-    expect((await post(['{}'])).status).toBe(503); // no length: refused once its bytes overflow it
     for (const { req } of held) req.end('"');
     expect(await Promise.all(held.map(h => h.answered))).toEqual(held.map(() => 200));
     expect(await post(['{"after":1}'])).toMatchObject({ status: 200, json: { body: { after: 1 } } });
+  });
+
+  it('does not let connections that declare the largest body and send nothing hold the budget', async () => {
+    const before = entered;
+    const idle = Array.from({ length: BODIES_IN_FLIGHT + 1 }, () => open({ 'content-length': LIMIT }));
+    for (const req of idle) req.flushHeaders();
+    await enteredAtLeast(before + idle.length);
+    expect(await post([`"${'z'.repeat(LIMIT - 2)}"`], { 'content-length': LIMIT })).toMatchObject({
+      status: 200
+    });
+    for (const req of idle) req.destroy();
+  });
+
+  it('keeps nothing of a body whose connection closed before it was read', async () => {
+    // Each declares the largest body and goes while the earlier handler waits.
+    for (let i = 0; i < BODIES_IN_FLIGHT + 1; i++) {
+      const req = open({ 'content-length': LIMIT }, '/slow');
+      req.write(`"${'x'.repeat(100)}`);
+      await new Promise(resolve => setTimeout(resolve, 5));
+      req.destroy();
+    }
+    await new Promise(resolve => setTimeout(resolve, 150)); // every earlier handler has passed on
+    expect(await post([`"${'z'.repeat(LIMIT - 2)}"`], { 'content-length': LIMIT })).toMatchObject({
+      status: 200
+    });
+  });
+
+  it('reads at most BODIES_IN_FLIGHT compressed bodies at once (503 beyond), and others meanwhile', async () => {
+    const gzipped = gzipSync(JSON.stringify({ pad: 'q'.repeat(1000) }));
+    const before = entered;
+    const held = Array.from({ length: BODIES_IN_FLIGHT }, () => {
+      const req = open({ 'content-encoding': 'gzip', 'content-length': gzipped.length });
+      const answered = new Promise<number>(resolve => req.on('response', res => resolve(res.statusCode!)));
+      req.write(gzipped.subarray(0, 10));
+      return { req, answered };
+    });
+    await enteredAtLeast(before + BODIES_IN_FLIGHT);
+    const refused = await post([gzipped], { 'content-encoding': 'gzip', 'content-length': gzipped.length });
+    expect(refused).toMatchObject({ status: 503, json: { message: expect.stringContaining('compressed') } });
+    expect((await post(['{"plain":1}'])).status).toBe(200);
+    for (const { req } of held) req.end(gzipped.subarray(10));
+    expect(await Promise.all(held.map(h => h.answered))).toEqual(held.map(() => 200));
+    expect(
+      (await post([gzipped], { 'content-encoding': 'gzip', 'content-length': gzipped.length })).status
+    ).toBe(200);
   });
 
   it('hands a compressed body to express.json', async () => {

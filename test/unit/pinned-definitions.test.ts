@@ -376,7 +376,7 @@ describe('PinKeeper announcements across restarts', () => {
     expect(third.events.filter(event => event.type === 'quarantined')).toHaveLength(2);
   });
 
-  it('announces a held image once, not again after a restart', () => {
+  it('announces a held image once, not again after a restart', async () => {
     const docker = { id: 'boxed', namespace: 'boxed', trust: 'manual' as const, image: 'fixture:latest' };
     const first = keeper();
     first.pins.reviewImage(docker, 'sha256:one'); // new under trust: manual: held
@@ -399,6 +399,11 @@ describe('PinKeeper announcements across restarts', () => {
       to: 'sha256:two',
       held: true
     });
+    // Reviewed again (each start attempt, each request while held): the change keeps its first time.
+    const seenAt = third.pins.imageChange('boxed')!.at;
+    await new Promise(resolve => setTimeout(resolve, 5));
+    expect(() => third.pins.reviewImage(docker, 'sha256:two')).toThrow(/sha256:two/);
+    expect(third.pins.imageChange('boxed')!.at).toBe(seenAt);
   });
 });
 
