@@ -15,10 +15,9 @@ const LEVELS = {
  * Routes what libraries write with `console.*` (the MCP SDK's OAuth and tool-list warnings, say)
  * into `log`: one JSON line on stderr each, with `source: "console"`, instead of plain text on
  * stderr or, for `console.log`, on stdout, which the gateway keeps free. Never throws, as logging
- * never takes the process down. Returns what puts the console back.
+ * never takes the process down.
  */
-export function routeConsoleToLog(log: Logger): () => void {
-  const saved = { ...console };
+export function routeConsoleToLog(log: Logger): void {
   for (const [method, level] of Object.entries(LEVELS)) {
     // eslint-disable-next-line no-console -- replacing the console is this module's job
     console[method as keyof typeof LEVELS] = (...args: unknown[]) => {
@@ -32,5 +31,4 @@ export function routeConsoleToLog(log: Logger): () => void {
       }
     };
   }
-  return () => Object.assign(console, saved);
 }

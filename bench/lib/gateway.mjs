@@ -230,6 +230,15 @@ export function sleep(ms) {
   return new Promise(resolve => setTimeout(resolve, ms));
 }
 
+/** Polls until `condition` holds; throws after `timeoutMs`, naming `what` did not happen. */
+export async function until(condition, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
+    await sleep(50);
+  }
+}
+
 /**
  * A gateway serving one server, `id`, on the fixture image (whose `echo` tool the bench calls),
  * started and with its startup discovery finished.

@@ -3,7 +3,7 @@
 // of the same image started at once, each until `initialize` and one `echo` call are answered. Each
 // round waits until the gateway has stopped every server and removed its container.
 import { connectDockerRun } from '../lib/direct.mjs';
-import { GatewayChild, sleep } from '../lib/gateway.mjs';
+import { GatewayChild, sleep, until } from '../lib/gateway.mjs';
 import { callEcho, keepAliveAgent, LegacySession } from '../lib/raw-client.mjs';
 import { median, round } from '../lib/stats.mjs';
 
@@ -11,14 +11,6 @@ import { median, round } from '../lib/stats.mjs';
 export const LEVELS = [1, 2, 4, 8, 16];
 /** How long a server may sit unused before the gateway stops it (seconds). */
 const IDLE_TIMEOUT = 0.5;
-
-async function until(condition, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
-    await sleep(100);
-  }
-}
 
 /** Runs `start(i)` for i < n at once; the time until all have finished and each one's own time (ms). */
 async function atOnce(n, start) {

@@ -2,18 +2,9 @@
 //    same run: `docker run -i` of the same image until `initialize` completes (and, for reference,
 //    the gateway's own runtime doing the same: dockerode create, attach, start, initialize).
 import { connectAttach, connectDockerRun } from '../lib/direct.mjs';
-import { sleep, startFixtureGateway } from '../lib/gateway.mjs';
+import { sleep, startFixtureGateway, until } from '../lib/gateway.mjs';
 import { keepAliveAgent, LegacySession, callEcho } from '../lib/raw-client.mjs';
 import { median, round } from '../lib/stats.mjs';
-
-/** Polls until `condition` holds; throws after `timeoutMs`. */
-async function until(condition, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
-    await sleep(50);
-  }
-}
 
 /** How long the server may sit unused before the gateway stops it (seconds). */
 const IDLE_TIMEOUT = 0.5;

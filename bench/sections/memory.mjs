@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { onCleanup } from '../lib/cleanup.mjs';
 import { ROOT, sleep, startFixtureGateway } from '../lib/gateway.mjs';
 import { rssBytes } from '../lib/proc.mjs';
@@ -22,12 +23,10 @@ export const LEAK_BOUND_BYTES_PER_CALL = 32;
  * after start-up, after one memory-reducing collection (src/reduce-memory.ts); prints "ready" then.
  */
 export function restingScript(modules) {
+  const reduceMemory = pathToFileURL(path.join(ROOT, 'dist', 'reduce-memory.js')).href;
   return `(async () => {
   for (const name of ${JSON.stringify(modules)}) await import(name);
-  const session = new (require('node:inspector/promises').Session)();
-  session.connect();
-  await session.post('HeapProfiler.collectGarbage');
-  session.disconnect();
+  await (await import(${JSON.stringify(reduceMemory)})).reduceMemory();
   setInterval(() => {}, 60_000);
   console.log('ready');
 })();`;

@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Pin, PinStore } from '../store/pin-store.js';
+import type { Announced, Pin, PinStore } from '../store/pin-store.js';
 import type { Listing } from '../upstream/listing.js';
 import {
   canonicalJson,
@@ -60,21 +60,18 @@ export class PinKeeper {
   private readonly imageChanges = new Map<string, ImageChange>();
   private readonly listeners = new Set<(event: PinEvent) => void>();
   /**
-   * What is held and was announced, by server, key → hash; kept in the store, so that an item still
-   * held after a restart is not announced (logged, an event, an audit entry) again.
+   * What is held and was announced (with the hash announced), by server and key; kept in the store,
+   * so that an item still held after a restart is not announced (logged, an event, an audit entry)
+   * again.
    */
-  private readonly announced = new Map<string, Map<string, string>>();
+  private readonly announced = new Map<string, Map<string, Announced>>();
 
   constructor(
     private readonly store: PinStore,
     private readonly log: Logger
   ) {
     for (const [serverId, pins] of store.loadAll()) this.pins.set(serverId, pins);
-    for (const item of store.loadAnnounced()) {
-      const map = this.announced.get(item.serverId) ?? new Map<string, string>();
-      map.set(pinKey(item.kind, item.name), item.hash);
-      this.announced.set(item.serverId, map);
-    }
+    for (const item of store.loadAnnounced()) this.remember(item);
   }
 
   /** Registers a listener of {@link PinEvent}s; returns its remover. */
@@ -98,9 +95,8 @@ export class PinKeeper {
     const after = new Map(found.held.map(item => [pinKey(item.kind, item.name), item]));
     for (const [key, item] of before) if (item.kind === 'image') after.set(key, item);
     this.held.set(server.id, after);
-    for (const [key, item] of after) {
-      if (item.kind === 'image' || before.get(key)?.hash === item.hash) continue;
-      if (this.wasAnnounced(server.id, item)) continue;
+    for (const item of after.values()) {
+      if (item.kind === 'image' || this.wasAnnounced(server.id, item)) continue;
       this.log.warn(
         { server: server.id, kind: item.kind, item: item.name, reason: item.reason, fields: item.fields },
         item.reason === 'changed'
@@ -133,18 +129,8 @@ export class PinKeeper {
       return;
     }
     const current = canonicalJson({ image: server.image, id: identity });
-    // Held with this id and announced before a restart: known, not news.
-    const announced = this.announced.get(server.id)?.get(key) === identity;
-    if (pinned !== undefined && announced) {
-      if (this.imageChanges.get(server.id)?.to !== identity)
-        this.imageChanges.set(server.id, {
-          image: server.image,
-          from: pinned.hash,
-          to: identity,
-          at: now(),
-          held: server.trust === 'manual'
-        });
-    } else if (pinned !== undefined && this.imageChanges.get(server.id)?.to !== identity) {
+    const announced = this.announced.get(server.id)?.get(key)?.hash === identity;
+    if (pinned !== undefined && this.imageChanges.get(server.id)?.to !== identity) {
       const change = {
         image: server.image,
         from: pinned.hash,
@@ -153,13 +139,16 @@ export class PinKeeper {
         held: server.trust === 'manual'
       };
       this.imageChanges.set(server.id, change);
-      this.log.warn(
-        { server: server.id, image: server.image, from: pinned.hash, to: identity },
-        server.trust === 'manual'
-          ? `the image ${server.image} of server ${server.id} now has id ${identity}, not the approved ${pinned.hash}: held until approved (mcp-gateway approve ${server.id} image)`
-          : `the image ${server.image} of server ${server.id} now has id ${identity}, not ${pinned.hash} (trust: auto: pinned anew; its tools are still checked against their pins)`
-      );
-      this.emit({ type: 'image_changed', serverId: server.id, ...change });
+      // Announced before a restart (still held with this id): known, not news.
+      if (!announced) {
+        this.log.warn(
+          { server: server.id, image: server.image, from: pinned.hash, to: identity },
+          server.trust === 'manual'
+            ? `the image ${server.image} of server ${server.id} now has id ${identity}, not the approved ${pinned.hash}: held until approved (mcp-gateway approve ${server.id} image)`
+            : `the image ${server.image} of server ${server.id} now has id ${identity}, not ${pinned.hash} (trust: auto: pinned anew; its tools are still checked against their pins)`
+        );
+        this.emit({ type: 'image_changed', serverId: server.id, ...change });
+      }
     }
     if (server.trust === 'auto') {
       this.pin(server.id, [
@@ -228,7 +217,7 @@ export class PinKeeper {
   forget(serverId: string): void {
     this.held.delete(serverId);
     this.imageChanges.delete(serverId);
-    if (this.announced.delete(serverId)) this.writeAnnounced(() => this.store.unannounce(serverId));
+    if (this.announced.delete(serverId)) this.writeAnnounced(() => this.store.unannounceServer(serverId));
   }
 
   /**
@@ -305,22 +294,25 @@ export class PinKeeper {
   }
 
   private wasAnnounced(serverId: string, item: Held): boolean {
-    return this.announced.get(serverId)?.get(pinKey(item.kind, item.name)) === item.hash;
+    return this.announced.get(serverId)?.get(pinKey(item.kind, item.name))?.hash === item.hash;
   }
 
-  private markAnnounced(serverId: string, item: Held): void {
-    const map = this.announced.get(serverId) ?? new Map<string, string>();
-    this.announced.set(serverId, map);
-    map.set(pinKey(item.kind, item.name), item.hash);
-    this.writeAnnounced(() => this.store.announce(serverId, item.kind, item.name, item.hash));
+  private remember(announced: Announced): void {
+    const map = this.announced.get(announced.serverId) ?? new Map<string, Announced>();
+    this.announced.set(announced.serverId, map);
+    map.set(pinKey(announced.kind, announced.name), announced);
+  }
+
+  private markAnnounced(serverId: string, { kind, name, hash }: Held): void {
+    this.remember({ serverId, kind, name, hash });
+    this.writeAnnounced(() => this.store.announce(serverId, kind, name, hash));
   }
 
   private unmark(serverId: string, key: string): void {
-    const map = this.announced.get(serverId);
-    if (!map?.delete(key)) return;
-    const colon = key.indexOf(':');
-    const kind = key.slice(0, colon) as Held['kind'];
-    this.writeAnnounced(() => this.store.unannounce(serverId, kind, key.slice(colon + 1)));
+    const entry = this.announced.get(serverId)?.get(key);
+    if (!entry) return;
+    this.announced.get(serverId)!.delete(key);
+    this.writeAnnounced(() => this.store.unannounce(serverId, entry.kind, entry.name));
   }
 
   /** A failed write of what was announced is logged: at worst an item is announced again after a restart. */

@@ -276,7 +276,7 @@ export function logCall(log: Logger): CallObserver {
         server: record.serverId,
         session: record.sessionId,
         client: record.clientKey,
-        ...(record.profile === undefined ? {} : { profile: record.profile }),
+        profile: record.profile, // left out of the line when undefined, as session and client are
         ms: Math.round(record.durationMs),
         outcome: record.outcome,
         cold: record.cold,

@@ -82,15 +82,16 @@ export class PinStore {
       .run(serverId, kind, name, hash);
   }
 
-  /** Forgets the announcement of `kind` `name` of `serverId` (it is held no more); every one of the server's without a kind. */
-  unannounce(serverId: string, kind?: PinKind, name?: string): void {
-    if (kind === undefined) {
-      this.db.prepare('DELETE FROM held_announced WHERE server_id = ?').run(serverId);
-      return;
-    }
+  /** Forgets the announcement of `kind` `name` of `serverId`: it is held no more. */
+  unannounce(serverId: string, kind: PinKind, name: string): void {
     this.db
       .prepare('DELETE FROM held_announced WHERE server_id = ? AND kind = ? AND name = ?')
-      .run(serverId, kind, name ?? '');
+      .run(serverId, kind, name);
+  }
+
+  /** Forgets every announcement of `serverId` (the server is gone). */
+  unannounceServer(serverId: string): void {
+    this.db.prepare('DELETE FROM held_announced WHERE server_id = ?').run(serverId);
   }
 
   /** Records `pins` of server `serverId` (replacing those of the same kind and name), all or none. */
