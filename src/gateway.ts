@@ -22,6 +22,7 @@ import { loadCredentialKey } from './store/credential-key.js';
 import { RemoteCredentialStore } from './store/remote-credential-store.js';
 import { createObservability } from './observability.js';
 import { ConfigReloader, type ReloadResult, type ReloadTrigger } from './config-reloader.js';
+import { MemoryAfterBursts } from './memory-after-bursts.js';
 import { reduceMemory } from './reduce-memory.js';
 import { createSecurity } from './security.js';
 import { CallRunner } from './sessions/call-runner.js';
@@ -59,6 +60,10 @@ const LIST_WAIT_MS = 15_000;
 const PAGE_SIZE = 1_000;
 /** Dashboard login forms accepted per minute from one address (as many as the consent page). */
 const DASHBOARD_LOGINS_PER_MINUTE = 10;
+/** Memory is given back after a burst once no request has come for this long (memory-after-bursts.ts)... */
+const QUIET_MS = 1_000;
+/** ...and RSS has grown by this much since it was last given back. */
+const BURST_GROWTH_BYTES = 16 * 1024 * 1024;
 
 /** The config file is unusable; `problems` are `file:line:col: message` lines. */
 export class ConfigError extends Error {
@@ -462,12 +467,25 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
   listenOrigin = `http://${isWildcard(address.address) ? '127.0.0.1' : hostForUrl}:${address.port}`;
   log.info({ url, servers: config.servers.length, config: config.file }, 'gateway listening');
   if (settings.watchConfig) reloader.watch();
-  // Start-up is over once its discovery has settled: give back the memory loading took (reduce-memory.ts).
+  // Start-up is over once its discovery has settled: give back the memory loading took (reduce-memory.ts),
+  // and from then on what each burst of requests leaves behind, once it is over.
+  const memory = new MemoryAfterBursts({
+    quietMs: QUIET_MS,
+    growthBytes: BURST_GROWTH_BYTES,
+    reduce: reduceMemory,
+    rss: () => process.memoryUsage.rss(),
+    onReduced: (before, after) => log.debug({ before, after }, 'memory given back after a burst of requests'),
+    onFailed: error => log.debug({ err: String(error) }, 'memory not given back after a burst of requests')
+  });
+  httpServer.on('request', () => memory.touch());
   void catalog
     .settled()
     .then(reduceMemory)
     .then(
-      () => log.debug({ rss: process.memoryUsage.rss() }, 'memory reduced after startup'),
+      () => {
+        memory.settle();
+        log.debug({ rss: process.memoryUsage.rss() }, 'memory reduced after startup');
+      },
       (error: unknown) => log.debug({ err: String(error) }, 'memory not reduced after startup')
     );
 
@@ -495,6 +513,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
       httpServer.closeAllConnections();
       await stopped;
       await security.close();
+      memory.close();
       observe.close();
       db.close();
       log.info('stopped');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureConfig } from '../support/fixture-config.js';
-import { GatewayProcess, ROOT, waitUntil } from '../support/gateway-process.js';
+import { connect, GatewayProcess, ROOT, waitUntil } from '../support/gateway-process.js';
 
 /**
  * A gateway loads what its configuration uses, and the rest only when it is first used (issue 16,
@@ -79,5 +79,31 @@ servers:
     const smallEnough = async () => (await newSpace()) <= 8 * 1024 * 1024;
     await waitUntil(smallEnough, 15_000).catch(() => undefined);
     expect(await newSpace()).toBeLessThanOrEqual(8 * 1024 * 1024);
+  });
+
+  it('gives back what a burst of calls grew once the requests stop', async () => {
+    const { gateway } = await start(fixtureConfig('limits:', '  requestsPerMinute: 1000000'));
+    await gateway.discovered();
+    await gateway.waitForLog(line => line.msg === 'memory reduced after startup', 15_000);
+    // Enough calls for V8 to grow the young generation again and RSS well past the margin.
+    const clients = await Promise.all(Array.from({ length: 8 }, () => connect(gateway.url, 'modern')));
+    cleanups.push(() => Promise.all(clients.map(client => client.close())));
+    let next = 0;
+    await Promise.all(
+      clients.map(async client => {
+        while (next++ < 3_000) {
+          await client.callTool({ name: 'fixture__echo', arguments: { text: 'x'.repeat(2_000) } });
+        }
+      })
+    );
+    const given = await gateway.waitForLog(
+      line => line.msg === 'memory given back after a burst of requests',
+      10_000
+    );
+    expect(Number(given.after)).toBeLessThan(Number(given.before));
+    // Read once the collection is over (a request during the quiet spell would only delay it).
+    const metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
+    const line = /^mcp_gateway_nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics);
+    expect(Number(line?.[1])).toBeLessThanOrEqual(8 * 1024 * 1024);
   });
 });
