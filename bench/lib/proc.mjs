@@ -22,6 +22,17 @@ export function rssBytes(pid) {
   return Number(match[1]) * 1024;
 }
 
+/**
+ * The part of `pid`'s RSS that is its own (`RssAnon` + `RssShmem`): the rest (`RssFile`) is pages of
+ * files it maps, mostly the Node.js binary's code and data, shared and clean, which the kernel can
+ * drop and read again.
+ */
+export function privateRssBytes(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kB = name => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? NaN);
+  return (kB('RssAnon') + kB('RssShmem')) * 1024;
+}
+
 /** CPU time (user + system, all threads) `pid` has used so far, in ms. */
 export function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

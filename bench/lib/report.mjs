@@ -15,6 +15,8 @@ export const TARGETS = {
 };
 
 const mb = bytes => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+/** An RSS with the part of it that is the process's own pages (not files mapped), when measured. */
+const withOwn = (rss, own) => (own === undefined ? mb(rss) : `${mb(rss)} (own ${mb(own)})`);
 const kb = bytes => `${(bytes / 1024).toFixed(1)} KB`;
 const ms = value => `${value.toFixed(2)} ms`;
 const signed = value => `${value >= 0 ? '+' : ''}${value.toFixed(2)} ms`;
@@ -135,9 +137,13 @@ export function checkTargets(results) {
     const memoryFloors = memory.floors
       ? ` (floors: Node.js alone ${mb(memory.floors.bareNodeRss)}; Node.js with the gateway’s libraries loaded, nothing else ${mb(memory.floors.librariesRss)})`
       : '';
+    const privatePart =
+      memory.idlePlainPrivate === undefined
+        ? ''
+        : `; its own pages ${mb(memory.idlePlainPrivate)}, the rest files mapped, mostly the Node.js binary (floors’ own: ${mb(memory.floors.bareNodePrivate)}, ${mb(memory.floors.librariesPrivate)})`;
     rows.push({
       target: `Idle RSS ≤ ${mb(TARGETS.idleRssBytes)}`,
-      measured: `${mb(memory.idlePlainRss ?? memory.idle.rss)}${memoryFloors}`,
+      measured: `${mb(memory.idlePlainRss ?? memory.idle.rss)}${memoryFloors}${privatePart}`,
       met: (memory.idlePlainRss ?? memory.idle.rss) <= TARGETS.idleRssBytes
     });
     rows.push({
@@ -414,24 +420,36 @@ export function renderMarkdown(results) {
     out.push(
       '## 5. Memory',
       '',
-      'RSS from `/proc/<pid>/status` of the gateway process; “after GC” is after a forced full collection (through the inspector, which this gateway instance runs with). The gateway makes one memory-reducing collection itself once its startup discovery has settled; the floors make the same one after loading.',
+      'RSS from `/proc/<pid>/status` of the gateway process; “after GC” is after a forced full collection (through the inspector, which this gateway instance runs with). The gateway makes one memory-reducing collection itself once its startup discovery has settled, and another after a burst of requests once none has come for 1 s and RSS grew by 16 MB or more; the floors make the same one after loading. “own” is the part of RSS that is the process’s own pages (`RssAnon` + `RssShmem`); the rest is pages of files it maps, mostly the Node.js binary’s code and data, shared and clean.',
       '',
       table(
         ['gateway state', 'RSS', 'RSS after GC', 'heap used after GC'],
         [
           ...(memory.floors
             ? [
-                ['floor: Node.js alone, idle', mb(memory.floors.bareNodeRss), '', ''],
+                [
+                  'floor: Node.js alone, idle',
+                  withOwn(memory.floors.bareNodeRss, memory.floors.bareNodePrivate),
+                  '',
+                  ''
+                ],
                 [
                   'floor: Node.js with the gateway’s libraries loaded, idle',
-                  mb(memory.floors.librariesRss),
+                  withOwn(memory.floors.librariesRss, memory.floors.librariesPrivate),
                   '',
                   ''
                 ]
               ]
             : []),
           ...(memory.idlePlainRss
-            ? [['idle (a gateway without the inspector)', mb(memory.idlePlainRss), '', '']]
+            ? [
+                [
+                  'idle (a gateway without the inspector)',
+                  withOwn(memory.idlePlainRss, memory.idlePlainPrivate),
+                  '',
+                  ''
+                ]
+              ]
             : []),
           row('idle', memory.idle),
           row(`${memory.sessions.open.toLocaleString('en')} open sessions`, memory.sessions.reading),

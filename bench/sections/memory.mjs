@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { onCleanup } from '../lib/cleanup.mjs';
 import { ROOT, sleep, startFixtureGateway } from '../lib/gateway.mjs';
-import { rssBytes } from '../lib/proc.mjs';
+import { privateRssBytes, rssBytes } from '../lib/proc.mjs';
 import { openInspector } from '../lib/inspector.mjs';
 import { fixedCount } from '../lib/load.mjs';
 import { keepAliveAgent, LegacySession, ModernClient, callEcho } from '../lib/raw-client.mjs';
@@ -34,12 +34,17 @@ export function restingScript(modules) {
 
 /** The RSS of `node <args>` 2 s after it prints its first line (as the idle gateway is read). */
 export async function idleRssOf(args) {
+  return (await idleMemoryOf(args)).rss;
+}
+
+/** {@link idleRssOf}, with the part of it that is the process's own ({@link privateRssBytes}). */
+export async function idleMemoryOf(args) {
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const unregister = onCleanup(() => child.kill('SIGKILL'));
   try {
     await once(child.stdout, 'data');
     await sleep(2_000);
-    return rssBytes(child.pid);
+    return { rss: rssBytes(child.pid), private: privateRssBytes(child.pid) };
   } finally {
     child.kill('SIGTERM');
     await once(child, 'exit').catch(() => undefined);
@@ -48,7 +53,7 @@ export async function idleRssOf(args) {
 }
 
 async function reading(gateway, inspector) {
-  await sleep(1_000); // let in-flight work and timers settle
+  await sleep(2_000); // as an operator would look: after the work, nothing forced (as abuse.mjs reads)
   const rss = gateway.rss();
   await inspector.collectGarbage();
   await sleep(200);
@@ -72,13 +77,18 @@ export async function memory({ dir, images, counts, log }) {
   const plain = await startFixtureGateway(path.join(dir, 'plain'), images.fixture);
   await sleep(2_000);
   const idlePlainRss = plain.rss();
+  const idlePlainPrivate = privateRssBytes(plain.pid);
   await plain.stop();
 
   // Its floors, read the same way: Node.js alone, and Node.js with the gateway's libraries loaded,
   // each after the memory-reducing collection the gateway makes once started.
+  const bareNode = await idleMemoryOf(['-e', restingScript([])]);
+  const libraries = await idleMemoryOf([path.join(ROOT, 'bench', 'servers', 'import-floor.mjs')]);
   const floors = {
-    bareNodeRss: await idleRssOf(['-e', restingScript([])]),
-    librariesRss: await idleRssOf([path.join(ROOT, 'bench', 'servers', 'import-floor.mjs')])
+    bareNodeRss: bareNode.rss,
+    bareNodePrivate: bareNode.private,
+    librariesRss: libraries.rss,
+    librariesPrivate: libraries.private
   };
 
   // The rest on a gateway with the inspector open, to force collections before readings.
@@ -119,6 +129,7 @@ export async function memory({ dir, images, counts, log }) {
     const heapGrowthPerCall = (after.heapUsedAfterGc - before.heapUsedAfterGc) / measuredCalls;
     return {
       idlePlainRss,
+      idlePlainPrivate,
       floors,
       idle,
       sessions: {
