@@ -11,9 +11,10 @@
 //                                          in name only) so that the SDK's own client can use it too.
 //   http-floor.mjs list <tools.json>       answers every POST with `{ result: { tools } }`, the
 //                                          tools serialized anew each time, as a server must
-//   http-floor.mjs list-cached <tools.json> the same answer serialized once: only the bytes move
+//   http-floor.mjs list-cached <tools.json> the same answer serialized and encoded once: only the
+//                                          bytes move (written as they are, around the request's id)
 //   http-floor.mjs list-pages <tools.json> <size>  the tools in pages of <size> (`nextCursor` the next
-//                                          page's offset, as text), each page serialized once
+//                                          page's offset, as text), each page serialized and encoded once
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createLogger } from '../../dist/log.js';
@@ -28,6 +29,20 @@ function reply(res, body) {
   res.end(body);
 }
 
+/** Answers with `result`, bytes encoded once, around the request's `id`: one write, no copy of them. */
+function replyAround(res, id, result) {
+  const head = Buffer.from(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`);
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': head.length + result.length + CLOSE.length
+  });
+  res.cork();
+  res.write(head);
+  res.write(result);
+  res.end(CLOSE);
+}
+const CLOSE = Buffer.from('}');
+
 let handle;
 let stop = async () => {};
 if (mode === 'list') {
@@ -37,10 +52,10 @@ if (mode === 'list') {
     reply(res, JSON.stringify({ jsonrpc: '2.0', id, result: { tools } }));
   };
 } else if (mode === 'list-cached') {
-  const result = `,"result":{"tools":${JSON.stringify(JSON.parse(readFileSync(arg, 'utf8')))}}}`;
+  const result = Buffer.from(`{"tools":${JSON.stringify(JSON.parse(readFileSync(arg, 'utf8')))}}`);
   handle = async (req, res) => {
     const { id } = JSON.parse(await readBody(req));
-    reply(res, `{"jsonrpc":"2.0","id":${JSON.stringify(id)}${result}`);
+    replyAround(res, id, result);
   };
 } else if (mode === 'list-pages') {
   const tools = JSON.parse(readFileSync(arg, 'utf8'));
@@ -50,14 +65,14 @@ if (mode === 'list') {
     const next = offset + size < tools.length ? `,"nextCursor":"${offset + size}"` : '';
     pages.set(
       String(offset),
-      `,"result":{"tools":${JSON.stringify(tools.slice(offset, offset + size))}${next}}}`
+      Buffer.from(`{"tools":${JSON.stringify(tools.slice(offset, offset + size))}${next}}`)
     );
   }
   handle = async (req, res) => {
     const { id, params } = JSON.parse(await readBody(req));
     const page = pages.get(params?.cursor ?? '0');
     if (page === undefined) throw new Error(`no page at cursor ${params?.cursor}`);
-    reply(res, `{"jsonrpc":"2.0","id":${JSON.stringify(id)}${page}`);
+    replyAround(res, id, page);
   };
 } else if (mode === 'relay') {
   const runtime = new DockerRuntime({ owner, log: createLogger('silent') });

@@ -7,17 +7,19 @@ const MAX_SCOPES = 64;
 
 /**
  * The 2026-07-28 `tools/list` results of the catalog, serialized once: for each principal scope
- * (the tools a token's `servers`/`tools` let it see) and each page, the JSON text of the `result`
+ * (the tools a token's `servers`/`tools` let it see) and each page, the UTF-8 JSON of the `result`
  * exactly as the SDK path writes it — the page's tools (without the deleted `execution` field),
  * `nextCursor`, then the encode seam's `resultType`, `ttlMs`, `cacheScope` and the server's
  * identity in `_meta`. Pages are cut lazily and kept until {@link clear} (the catalog's tools
- * changed) or until the list they were cut from is no longer the catalog's.
+ * changed) or until the list they were cut from is no longer the catalog's. Kept as bytes, so that
+ * answering writes them as they are: encoding a 500 KB page again for each answer took about as
+ * long as the rest of the answer.
  */
 export class ToolPages {
   /** The list the pages were cut from: a new list (by identity) drops them all. */
   private source: readonly Tool[] | undefined;
   /** Scope key → the scope's visible tools and its pages by cursor (`''`: the first). */
-  private readonly scopes = new Map<string, { tools: readonly Tool[]; pages: Map<string, string> }>();
+  private readonly scopes = new Map<string, { tools: readonly Tool[]; pages: Map<string, Buffer> }>();
   private readonly tail: string;
 
   constructor(
@@ -42,14 +44,15 @@ export class ToolPages {
   }
 
   /**
-   * The result text of the page at `cursor` of `all` as `principal` sees it; undefined for a cursor
-   * this never issued (the SDK path decides what it means, or refuses it).
+   * The result (UTF-8 JSON) of the page at `cursor` of `all` as `principal` sees it; undefined for a
+   * cursor this never issued (the SDK path decides what it means, or refuses it). The same bytes
+   * each time until the pages are dropped: never to be written into.
    */
   page(
     all: readonly Tool[],
     principal: Principal | undefined,
     cursor: string | undefined
-  ): string | undefined {
+  ): Buffer | undefined {
     if (all !== this.source) this.clear();
     this.source = all;
     const key = scopeKey(principal);
@@ -67,9 +70,9 @@ export class ToolPages {
     const end = offset + this.options.pageSize;
     const tools = scope.tools.slice(offset, end).map(withoutExecution);
     const next = end < scope.tools.length ? `"nextCursor":${JSON.stringify(encodeCursor(end))},` : '';
-    const text = `{"tools":${JSON.stringify(tools)},${next}${this.tail}`;
-    scope.pages.set(cursor ?? '', text);
-    return text;
+    const bytes = Buffer.from(`{"tools":${JSON.stringify(tools)},${next}${this.tail}`);
+    scope.pages.set(cursor ?? '', bytes);
+    return bytes;
   }
 }
 

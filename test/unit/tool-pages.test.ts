@@ -26,8 +26,8 @@ function pagesOf() {
   return { pages, asked: () => asked };
 }
 
-const parse = (text: string | undefined) =>
-  JSON.parse(text!) as { tools: Tool[]; nextCursor?: string; resultType: string; _meta: unknown };
+const parse = (bytes: Buffer | undefined) =>
+  JSON.parse(bytes!.toString()) as { tools: Tool[]; nextCursor?: string; resultType: string; _meta: unknown };
 
 describe('ToolPages', () => {
   it('cuts pages with the cursors the SDK path issues, and the encode seam’s fields', () => {
