@@ -27,11 +27,13 @@ RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # Run: the compiled gateway and its production dependencies, as the image's unprivileged user.
 FROM ${NODE_IMAGE}
-# MALLOC_MMAP_THRESHOLD_: glibc serves blocks of 32 KiB and more (request bodies, socket reads)
-# from their own mappings, returned to the system when freed, instead of heap arenas that stay
-# resident after a burst of large bodies (README.md, "Performance": memory under abuse).
+# The C allocator: glibc serves blocks of 16 KiB and more (request bodies, socket reads, parser
+# buffers) from their own mappings, returned to the system when freed, and keeps at most two heap
+# arenas, instead of arenas that stay resident after a burst of large bodies (README.md,
+# "Performance": memory under abuse).
 ENV NODE_ENV=production \
-    MALLOC_MMAP_THRESHOLD_=32768 \
+    MALLOC_MMAP_THRESHOLD_=16384 \
+    MALLOC_ARENA_MAX=2 \
     GATEWAY_HOST=0.0.0.0 \
     GATEWAY_PORT=8000 \
     MCP_GATEWAY_CONFIG=/etc/mcp-gateway/servers.yaml \

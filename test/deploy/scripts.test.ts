@@ -77,7 +77,7 @@ describe('the systemd unit', () => {
   it('sets the allocator settings the Dockerfile sets (large blocks returned to the system when freed)', () => {
     const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
     const settings = (text: string) => [...text.matchAll(/\b(MALLOC_\w+=\S+)/g)].map(match => match[1]);
-    expect(settings(dockerfile)).toEqual(['MALLOC_MMAP_THRESHOLD_=32768']);
+    expect(settings(dockerfile)).toEqual(['MALLOC_MMAP_THRESHOLD_=16384', 'MALLOC_ARENA_MAX=2']);
     expect(settings(unit.Service!.Environment!)).toEqual(settings(dockerfile));
   });
 
