@@ -181,7 +181,11 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     log
   });
   registry.load(config.servers);
-  const pins = new PinKeeper(new PinStore(db), log.child({ component: 'pins' }));
+  const pins = new PinKeeper(
+    new PinStore(db),
+    log.child({ component: 'pins' }),
+    config.servers.map(spec => spec.id)
+  );
   const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log, pins });
   // The profiles (`/mcp/<profile>`): views of the catalog, following reloads.
   const profiles = new Profiles(catalog, config.raw.profiles);
