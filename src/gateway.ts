@@ -207,9 +207,13 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     log,
     onReloaded: ({ ok, trigger, added, changed, removed, problems, at }) =>
       observe.events.publish({ type: 'config_reloaded', ok, trigger, added, changed, removed, problems, at }),
-    // A profile added, changed or removed: its sessions and listeners re-list every kind.
+    // A profile added, changed or removed: its sessions and listeners re-list every kind. A removed
+    // one's 2026-era handler is let go once told (its listeners' streams end).
     onApplied: applied => {
-      for (const profile of profiles.apply(applied.raw.profiles)) notifyProfile(profile);
+      for (const profile of profiles.apply(applied.raw.profiles)) {
+        notifyProfile(profile);
+        if (!profiles.get(profile)) modern.retire(profile);
+      }
     }
   });
   const gatewaySettings = config.raw.gateway;
