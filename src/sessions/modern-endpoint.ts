@@ -131,12 +131,13 @@ export class ModernEndpoint {
   }
 
   /**
-   * Lets go of the handler of `profile`, which a reload removed (the HTTP layer refuses its URL from
-   * now on; if it comes back, its next request makes a new handler). The requests it is answering
+   * Lets go of the handler and the fast path's endpoint of `profile`, which a reload removed (the
+   * HTTP layer refuses its URL from now on; if it comes back, its next request makes new ones). The requests it is answering
    * are answered; once they are, the handler is closed, which ends its `subscriptions/listen`
    * streams (they have been told their lists changed first, by the caller).
    */
   retire(profile: string): void {
+    this.fastPath?.forget(profile);
     const made = this.handlers.get(profile);
     if (!made) return;
     this.handlers.delete(profile);

@@ -3,6 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Server } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Catalog } from '../../src/catalog/catalog.js';
+import type { Profiles } from '../../src/catalog/profiles.js';
+import type { CallRunner } from '../../src/sessions/call-runner.js';
+import { FastPath } from '../../src/sessions/fast-path.js';
+import { InputStates } from '../../src/sessions/input-states.js';
 import { ModernEndpoint } from '../../src/sessions/modern-endpoint.js';
 import { silentLog } from '../support/fake-runtime.js';
 
@@ -114,5 +119,41 @@ describe('ModernEndpoint handlers of profiles', () => {
     const again = await connect(`${url}/dev`);
     expect((await again.listTools()).tools.map(tool => tool.name)).toEqual(['wait']);
     expect(endpoint.hasHandler('dev')).toBe(true);
+  });
+
+  it("lets go of the fast path's endpoint of a removed profile too", async () => {
+    const tools = [{ name: 'wait', inputSchema: { type: 'object' as const } }];
+    // Only what a fast tools/list of profile dev touches: its view's list, the runner's scope check.
+    const view = { config: {}, list: () => Promise.resolve(tools), toolName: (name: string) => name };
+    const fastPath = new FastPath({
+      catalog: { onChanged: () => () => {} } as unknown as Catalog,
+      runner: { allows: () => true } as unknown as CallRunner,
+      listWaitMs: 1_000,
+      pageSize: 100,
+      serverInfo: { name: 'test', version: '1.0.0' },
+      maxRequestBodySize: 1_000_000,
+      inputStates: new InputStates(),
+      profiles: { get: (name: string) => (name === 'dev' ? view : undefined) } as unknown as Profiles
+    });
+    const endpoint = new ModernEndpoint(
+      newServer,
+      silentLog,
+      1_000_000,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      fastPath
+    );
+    endpoints.push(endpoint);
+    const url = await serve(endpoint);
+    const dev = await connect(`${url}/dev`);
+    expect((await dev.listTools(undefined, { cacheMode: 'bypass' })).tools.map(tool => tool.name)).toEqual([
+      'wait'
+    ]);
+    expect(fastPath.hasEndpoint('dev')).toBe(true);
+
+    endpoint.retire('dev');
+    expect(fastPath.hasEndpoint('dev')).toBe(false);
   });
 });
