@@ -186,7 +186,11 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     log
   });
   registry.load(config.servers);
-  const pins = new PinKeeper(new PinStore(db), log.child({ component: 'pins' }));
+  const pins = new PinKeeper(
+    new PinStore(db),
+    log.child({ component: 'pins' }),
+    config.servers.map(spec => spec.id)
+  );
   const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log, pins });
   // The profiles (`/mcp/<profile>`): views of the catalog, following reloads.
   const profiles = new Profiles(catalog, config.raw.profiles);
@@ -208,9 +212,13 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     log,
     onReloaded: ({ ok, trigger, added, changed, removed, problems, at }) =>
       observe.events.publish({ type: 'config_reloaded', ok, trigger, added, changed, removed, problems, at }),
-    // A profile added, changed or removed: its sessions and listeners re-list every kind.
+    // A profile added, changed or removed: its sessions and listeners re-list every kind. A removed
+    // one's 2026-era handler is let go once told (its listeners' streams end).
     onApplied: applied => {
-      for (const profile of profiles.apply(applied.raw.profiles)) notifyProfile(profile);
+      for (const profile of profiles.apply(applied.raw.profiles)) {
+        notifyProfile(profile);
+        if (!profiles.get(profile)) modern.retire(profile);
+      }
     }
   });
   const gatewaySettings = config.raw.gateway;

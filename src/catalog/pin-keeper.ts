@@ -66,12 +66,20 @@ export class PinKeeper {
    */
   private readonly announced = new Map<string, Map<string, Announced>>();
 
+  /**
+   * `configured`: the ids of the servers in the config at start-up. The announcements of any other
+   * server (removed while the gateway was stopped) are forgotten as a reload's removal would forget
+   * them, so that if the server comes back, what it still holds is announced again.
+   */
   constructor(
     private readonly store: PinStore,
-    private readonly log: Logger
+    private readonly log: Logger,
+    configured: Iterable<string>
   ) {
     for (const [serverId, pins] of store.loadAll()) this.pins.set(serverId, pins);
     for (const item of store.loadAnnounced()) this.remember(item);
+    const kept = new Set(configured);
+    for (const serverId of [...this.announced.keys()]) if (!kept.has(serverId)) this.forget(serverId);
   }
 
   /** Registers a listener of {@link PinEvent}s; returns its remover. */

@@ -141,6 +141,19 @@ export class FastPath {
     return true;
   }
 
+  /** Whether `profile` has an endpoint now: made at its first request, until forgotten. */
+  hasEndpoint(profile: string): boolean {
+    return this.profiles.has(profile);
+  }
+
+  /**
+   * Drops the endpoint (and pages) of `profile`, which a reload removed: its requests are refused
+   * before they reach the fast path, so {@link endpointOf} would never see that it is gone.
+   */
+  forget(profile: string): void {
+    this.profiles.delete(profile);
+  }
+
   /**
    * The endpoint of `profile` (undefined: the root) when the fast path serves it: one that lists
    * its tools (`expose: all`, asked on each request, as a reload may change a profile's) of a

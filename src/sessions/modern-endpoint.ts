@@ -16,6 +16,8 @@ import type { ResourceSubscriptions } from './resource-subscriptions.js';
 interface Handler {
   readonly handler: McpHttpHandler;
   readonly node: ReturnType<typeof toNodeHandler>;
+  /** Its requests being answered (not its `subscriptions/listen` streams), for {@link ModernEndpoint.retire}. */
+  readonly answers: OpenAnswers;
 }
 
 /**
@@ -24,10 +26,13 @@ interface Handler {
  * never reaches it (it is routed to the sessions first), so it rejects rather than serves it. The
  * root `/mcp` and each profile (`/mcp/<profile>`) have a handler of their own, made at their first
  * request: a handler's `notify` reaches its own `subscriptions/listen` streams, so each profile's
- * `list_changed` reaches only its listeners.
+ * `list_changed` reaches only its listeners. A profile a reload removes has its handler retired
+ * ({@link retire}).
  */
 export class ModernEndpoint {
   private readonly handlers = new Map<string | undefined, Handler>();
+  /** Handlers of removed profiles, closed once their requests are answered (or at {@link close}). */
+  private readonly retiring = new Set<Handler>();
   /** Requests being answered (not `subscriptions/listen` streams), for shutdown to wait on. */
   private readonly answers = new OpenAnswers();
   /** The request being handled's report to `onRequest`, made once the SDK accepts the request. */
@@ -89,7 +94,8 @@ export class ModernEndpoint {
   }
 
   private viaSdk(req: IncomingMessage, res: ServerResponse, body: unknown, profile: string | undefined) {
-    const { node } = this.handlerOf(profile);
+    const { node, answers } = this.handlerOf(profile);
+    if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') answers.track(res);
     const meta = metaOfBody(body);
     if (!meta) return node(req, res, body);
     const report = () =>
@@ -119,6 +125,31 @@ export class ModernEndpoint {
     for (const { handler } of this.handlers.values()) handler.notify.resourceUpdated(uri);
   }
 
+  /** Whether `profile` (undefined: the root) has a handler now: made at its first request, until retired. */
+  hasHandler(profile: string | undefined): boolean {
+    return this.handlers.has(profile);
+  }
+
+  /**
+   * Lets go of the handler and the fast path's endpoint of `profile`, which a reload removed (the
+   * HTTP layer refuses its URL from now on; if it comes back, its next request makes new ones). The requests it is answering
+   * are answered; once they are, the handler is closed, which ends its `subscriptions/listen`
+   * streams (they have been told their lists changed first, by the caller).
+   */
+  retire(profile: string): void {
+    this.fastPath?.forget(profile);
+    const made = this.handlers.get(profile);
+    if (!made) return;
+    this.handlers.delete(profile);
+    this.retiring.add(made);
+    void made.answers.settled().then(() => {
+      if (!this.retiring.delete(made)) return; // closed by close() meanwhile
+      made.handler.close().catch((error: unknown) => {
+        this.log.warn({ err: String(error), profile }, "closing a removed profile's handler failed");
+      });
+    });
+  }
+
   /** The handler of `profile`, made at its first request. */
   private handlerOf(profile: string | undefined): Handler {
     const known = this.handlers.get(profile);
@@ -141,7 +172,7 @@ export class ModernEndpoint {
       maxRequestBodySize,
       onerror: error => log.warn({ err: error.message }, 'modern endpoint failure')
     });
-    const made = { handler, node };
+    const made = { handler, node, answers: new OpenAnswers() };
     this.handlers.set(profile, made);
     return made;
   }
@@ -227,6 +258,8 @@ export class ModernEndpoint {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.handlers.values()].map(({ handler }) => handler.close()));
+    const all = [...this.handlers.values(), ...this.retiring];
+    this.retiring.clear();
+    await Promise.all(all.map(({ handler }) => handler.close()));
   }
 }

@@ -29,8 +29,11 @@ export class OpenAnswers {
     if (this.open.delete(answer) && this.open.size === 0) for (const wake of this.waiters) wake();
   }
 
-  /** Resolves once every tracked response has ended, or after `timeoutMs`, whichever is first. */
-  settled(timeoutMs: number): Promise<void> {
+  /**
+   * Resolves once every tracked response has ended, or after `timeoutMs` (none: no time limit),
+   * whichever is first.
+   */
+  settled(timeoutMs = Infinity): Promise<void> {
     if (this.open.size === 0) return Promise.resolve();
     return new Promise(resolve => {
       const done = () => {
@@ -38,7 +41,8 @@ export class OpenAnswers {
         this.waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      // No timer without a limit (setTimeout would take Infinity as 1 ms).
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(done, timeoutMs) : undefined;
       this.waiters.add(done);
     });
   }

@@ -434,11 +434,26 @@ describe('profiles across a reload of servers.yaml', () => {
       await waitUntil(async () => (await toolNames(dev)).includes('research-notes__echo'), 30_000);
       expect(await toolNames(dev)).toContain('alpha__echo');
       expect((await initializeStatus(url('/mcp/ops'))).status).toBe(200);
+      // A 2026-era listener of ops: removing the profile lets go of its handler, which ends the stream.
+      const ops = new Client(
+        { name: 'reload-ops', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' } }
+      );
+      await ops.connect(new StreamableHTTPClientTransport(url('/mcp/ops')));
+      clients.push(ops);
+      const opsListener = await ops.listen({ toolsListChanged: true });
+      let opsHeard = 0;
+      ops.setNotificationHandler('notifications/tools/list_changed', () => void opsHeard++);
+      let opsEnded: string | undefined;
+      void opsListener.closed.then(how => (opsEnded = how));
 
       expect(await reload('profiles:\n  dev:\n    servers: [alpha]\n')).toMatchObject({ ok: true });
       const gone = await initializeStatus(url('/mcp/ops'));
       expect(gone.status).toBe(404);
       expect(gone.message).toContain('its profiles are dev');
+      await waitUntil(() => opsEnded !== undefined, 10_000);
+      expect(opsEnded).toBe('graceful');
+      expect(opsHeard).toBeGreaterThanOrEqual(1); // told its list changed before the stream ended
     } finally {
       await reloading.dispose();
     }

@@ -127,7 +127,11 @@ async function catalogOf(specs: ProcessSpec[]) {
     upstreams.push(upstream);
     return upstream;
   });
-  const pins = new PinKeeper(new PinStore(db), silentLog);
+  const pins = new PinKeeper(
+    new PinStore(db),
+    silentLog,
+    specs.map(spec => spec.id)
+  );
   const events: PinEvent[] = [];
   pins.onEvent(event => events.push(event));
   const catalog = new Catalog({ upstreams: list, store: new CatalogStore(db), log: silentLog, pins });
@@ -307,7 +311,7 @@ describe('PinKeeper image ids', () => {
   });
 
   it('under trust: auto pins the first id, and reports a changed one without holding it', () => {
-    const pins = new PinKeeper(new PinStore(db), silentLog);
+    const pins = new PinKeeper(new PinStore(db), silentLog, ['img']);
     const events: PinEvent[] = [];
     pins.onEvent(event => events.push(event));
     pins.reviewImage(docker('auto'), 'sha256:one');
@@ -320,7 +324,7 @@ describe('PinKeeper image ids', () => {
   });
 
   it('under trust: manual holds a changed id (the start is refused) until approved', () => {
-    const pins = new PinKeeper(new PinStore(db), silentLog);
+    const pins = new PinKeeper(new PinStore(db), silentLog, ['img']);
     pins.reviewImage(docker('manual'), 'sha256:one'); // new: held, but may start to be listed
     expect(() => pins.refuseHeldImage('img')).toThrow(expect.objectContaining({ code: 'quarantined' }));
     pins.approve(docker('manual'), ['image'], 'tester');
@@ -334,7 +338,7 @@ describe('PinKeeper image ids', () => {
     );
     expect(() => pins.refuseHeldImage('img')).toThrow(/now has image id sha256:two/);
     // The pin lasts across keepers (a restart): the old id is still the approved one.
-    const again = new PinKeeper(new PinStore(db), silentLog);
+    const again = new PinKeeper(new PinStore(db), silentLog, ['img']);
     expect(() => again.reviewImage(docker('manual'), 'sha256:one')).not.toThrow();
   });
 });
@@ -346,9 +350,12 @@ describe('PinKeeper announcements across restarts', () => {
     prompts: [],
     resourceTemplates: []
   });
-  /** A keeper over the same database, as after a restart, with the events it announces. */
-  const keeper = () => {
-    const pins = new PinKeeper(new PinStore(db), silentLog);
+  /**
+   * A keeper over the same database, as after a restart with `configured` servers in the config,
+   * with the events it announces.
+   */
+  const keeper = (configured: readonly string[] = ['ann', 'boxed']) => {
+    const pins = new PinKeeper(new PinStore(db), silentLog, configured);
     const events: PinEvent[] = [];
     pins.onEvent(event => events.push(event));
     return { pins, events };
@@ -374,6 +381,20 @@ describe('PinKeeper announcements across restarts', () => {
     third.pins.approve(server, ['greet'], 'tester');
     third.pins.reviewListing(server, listing('v3'));
     expect(third.events.filter(event => event.type === 'quarantined')).toHaveLength(2);
+  });
+
+  it('forgets the announcements of a server removed while stopped: back again, what it holds is announced again', () => {
+    const first = keeper();
+    first.pins.reviewListing(server, listing('v1'));
+    first.pins.reviewListing(server, listing('v2'));
+    expect(first.events).toHaveLength(1);
+
+    keeper(['boxed']); // started without `ann` in the config
+    expect(new PinStore(db).loadAnnounced()).toEqual([]);
+
+    const back = keeper(); // `ann` added again, still listing the changed tool
+    back.pins.reviewListing(server, listing('v2'));
+    expect(back.events).toMatchObject([{ type: 'quarantined', item: { name: 'greet', reason: 'changed' } }]);
   });
 
   it('announces a held image once, not again after a restart', async () => {
