@@ -24,7 +24,7 @@ import { classifyPost } from './inbound-classification.js';
 import { inputRoundOf, type InputStates } from './input-states.js';
 import { SdkAnswer } from './sdk-answer.js';
 import type { Expose } from './search-tools.js';
-import { ToolPages } from './tool-pages.js';
+import { ToolPages, type ToolPage } from './tool-pages.js';
 
 /** The one 2026-era revision the SDK serves (its `SUPPORTED_MODERN_PROTOCOL_VERSIONS`). */
 const MODERN = '2026-07-28';
@@ -69,6 +69,8 @@ interface Endpoint {
   /** The catalog's name of the tool the endpoint lists as `name`; throws as the SDK path's lookup does. */
   readonly toolName: (name: string) => string;
   readonly pages: ToolPages;
+  /** The same lists in the 2025 era's encoding, for the sessions' `tools/list` (see {@link FastPath.sessionPage}). */
+  readonly sessionPages: ToolPages;
 }
 
 /** A request the fast path serves: what the SDK would have handed the gateway's handler. */
@@ -106,8 +108,10 @@ export class FastPath {
     // from the catalog's): all are dropped, and each is cut again at its next request.
     options.catalog.onChanged(kind => {
       if (kind !== 'tools') return;
-      this.root.pages.clear();
-      for (const { pages } of this.profiles.values()) pages.clear();
+      for (const endpoint of [this.root, ...this.profiles.values()]) {
+        endpoint.pages.clear();
+        endpoint.sessionPages.clear();
+      }
     });
   }
 
@@ -137,8 +141,30 @@ export class FastPath {
     const page = endpoint.pages.page(all, principal, request.params.cursor);
     if (page === undefined) return false;
     accepted(request.envelope);
-    write(res, 200, resultResponse(request.id, page));
+    write(res, 200, resultResponse(request.id, page.text));
     return true;
+  }
+
+  /**
+   * The `tools/list` page at `cursor` that a 2025-era session on `profile` (undefined: the root)
+   * opened by `principal` is listed, in that era's encoding, from the same kept lists as the 2026
+   * era's; undefined leaves the request to the SDK path (a search endpoint, a removed profile, a
+   * cursor the pages never issued, a page the SDK's encoder reshapes, a listing that failed).
+   */
+  async sessionPage(
+    profile: string | undefined,
+    principal: Principal | undefined,
+    cursor: string | undefined
+  ): Promise<ToolPage | undefined> {
+    const endpoint = this.endpointOf(profile);
+    if (!endpoint) return undefined;
+    let all: readonly Tool[];
+    try {
+      all = await endpoint.tools();
+    } catch {
+      return undefined; // the SDK path answers with its error
+    }
+    return endpoint.sessionPages.page(all, principal, cursor);
   }
 
   /**
@@ -168,15 +194,19 @@ export class FastPath {
     const { catalog, runner, listWaitMs, pageSize, serverInfo } = this.options;
     // Scopes name the catalog's tools: a profile's (maybe shortened) name is checked as that one.
     const toolName = view ? (name: string) => view.toolName(name) : (name: string) => name;
+    const pages = (era: 'legacy' | 'modern') =>
+      new ToolPages({
+        pageSize,
+        allows: (principal, name) => runner.allows(principal, toolName(name)),
+        serverInfo,
+        era
+      });
     return {
       view,
       tools: view ? () => view.list('tools', listWaitMs) : () => catalog.listTools(listWaitMs),
       toolName,
-      pages: new ToolPages({
-        pageSize,
-        allows: (principal, name) => runner.allows(principal, toolName(name)),
-        serverInfo
-      })
+      pages: pages('modern'),
+      sessionPages: pages('legacy')
     };
   }
 
