@@ -94,6 +94,8 @@ interface Eligible {
  * profile (its view, looked up on each request as the SDK path's server does): an endpoint that
  * lists search tools instead (`expose: search`, the profile's or the gateway's) or a profile a
  * reload removed is left to the SDK path. The property test holds both kinds of endpoint equal.
+ * Each endpoint keeps its lists in the 2025 era's encoding too, for the sessions' `tools/list`
+ * ({@link sessionPage}, served by `SessionToolList`), dropped by the same catalog changes.
  */
 export class FastPath {
   private readonly root: Endpoint;
