@@ -40,6 +40,7 @@ import { SessionLogLevels } from './sessions/session-log-levels.js';
 import { SseSessions } from './sessions/sse-sessions.js';
 import { ResourceSubscriptions } from './sessions/resource-subscriptions.js';
 import { FastPath } from './sessions/fast-path.js';
+import { SessionToolList } from './sessions/session-tool-list.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
@@ -276,6 +277,20 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     expose: gatewaySettings.expose
   };
   const newServer = (profile: string | undefined) => createGatewayServer(serverOptions, profile);
+  // The hot path answers as the root's and each profile's server does; it leaves to the SDK an
+  // endpoint that lists search tools (the profile's `expose`, else the gateway's). Its kept pages
+  // also answer the 2025-era sessions' plain `tools/list`.
+  const fastPath = new FastPath({
+    catalog,
+    runner,
+    listWaitMs: LIST_WAIT_MS,
+    pageSize: PAGE_SIZE,
+    serverInfo: { name: serverOptions.name, version: serverOptions.version },
+    maxRequestBodySize: MAX_BODY_BYTES,
+    inputStates: serverOptions.inputStates,
+    profiles,
+    expose: gatewaySettings.expose
+  });
   const legacy = new LegacySessions(newServer, log, {
     tracker: observe.tracker,
     timeoutMs: gatewaySettings.sessionTimeout * 1000,
@@ -283,7 +298,8 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     sessionsPerPrincipal: gatewaySettings.limits.sessionsPerPrincipal,
     // Sessions survive a restart: kept in the state database, with what they set since they opened.
     store: new SessionStore(db),
-    stateOf: server => ({ logLevel: logLevels.levelOf(server), subscriptions: subscriptions.urisOf(server) })
+    stateOf: server => ({ logLevel: logLevels.levelOf(server), subscriptions: subscriptions.urisOf(server) }),
+    toolList: new SessionToolList(fastPath)
   });
   logLevels.onChange(server => legacy.stateChanged(server));
   subscriptions.onChange(subscriber => legacy.stateChanged(subscriber));
@@ -311,19 +327,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
         return false;
       }
     },
-    // The hot path answers as the root's and each profile's server does; it leaves to the SDK an
-    // endpoint that lists search tools (the profile's `expose`, else the gateway's).
-    new FastPath({
-      catalog,
-      runner,
-      listWaitMs: LIST_WAIT_MS,
-      pageSize: PAGE_SIZE,
-      serverInfo: { name: serverOptions.name, version: serverOptions.version },
-      maxRequestBodySize: MAX_BODY_BYTES,
-      inputStates: serverOptions.inputStates,
-      profiles,
-      expose: gatewaySettings.expose
-    })
+    fastPath
   );
   /** Tells the sessions and listeners of `profile` that every list may have changed. */
   const notifyProfile = (profile: string) => {

@@ -78,11 +78,19 @@ export class BoundedEventStore implements EventStore, EventHolder {
     this.run = options.run ?? THIS_RUN;
   }
 
-  storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+  /**
+   * Holds `message` as the next event of `streamId`. `bytes` is its serialized length when the caller
+   * has it (a kept page's), sparing a serialization; by default it is measured here.
+   */
+  storeEvent(streamId: StreamId, message: JSONRPCMessage, bytes?: number): Promise<EventId> {
     const held = this.streams.get(streamId) ?? { events: [], bytes: 0 };
     this.streams.delete(streamId);
     this.streams.set(streamId, held);
-    const event = { seq: this.nextSeq++, message, bytes: Buffer.byteLength(JSON.stringify(message)) };
+    const event = {
+      seq: this.nextSeq++,
+      message,
+      bytes: bytes ?? Buffer.byteLength(JSON.stringify(message))
+    };
     held.events.push(event);
     held.bytes += event.bytes;
     this.bytes += event.bytes;

@@ -24,7 +24,8 @@ import { classifyPost } from './inbound-classification.js';
 import { inputRoundOf, type InputStates } from './input-states.js';
 import { SdkAnswer } from './sdk-answer.js';
 import type { Expose } from './search-tools.js';
-import { ToolPages } from './tool-pages.js';
+import { writeAround } from './write-around.js';
+import { ToolPages, type ToolPage } from './tool-pages.js';
 
 /** The one 2026-era revision the SDK serves (its `SUPPORTED_MODERN_PROTOCOL_VERSIONS`). */
 const MODERN = '2026-07-28';
@@ -69,6 +70,8 @@ interface Endpoint {
   /** The catalog's name of the tool the endpoint lists as `name`; throws as the SDK path's lookup does. */
   readonly toolName: (name: string) => string;
   readonly pages: ToolPages;
+  /** The same lists in the 2025 era's encoding, for the sessions' `tools/list` (see {@link FastPath.sessionPage}). */
+  readonly sessionPages: ToolPages;
 }
 
 /** A request the fast path serves: what the SDK would have handed the gateway's handler. */
@@ -92,6 +95,8 @@ interface Eligible {
  * profile (its view, looked up on each request as the SDK path's server does): an endpoint that
  * lists search tools instead (`expose: search`, the profile's or the gateway's) or a profile a
  * reload removed is left to the SDK path. The property test holds both kinds of endpoint equal.
+ * Each endpoint keeps its lists in the 2025 era's encoding too, for the sessions' `tools/list`
+ * ({@link sessionPage}, served by `SessionToolList`), dropped by the same catalog changes.
  */
 export class FastPath {
   private readonly root: Endpoint;
@@ -106,8 +111,10 @@ export class FastPath {
     // from the catalog's): all are dropped, and each is cut again at its next request.
     options.catalog.onChanged(kind => {
       if (kind !== 'tools') return;
-      this.root.pages.clear();
-      for (const { pages } of this.profiles.values()) pages.clear();
+      for (const endpoint of [this.root, ...this.profiles.values()]) {
+        endpoint.pages.clear();
+        endpoint.sessionPages.clear();
+      }
     });
   }
 
@@ -137,7 +144,7 @@ export class FastPath {
     const page = endpoint.pages.page(all, principal, request.params.cursor);
     if (page === undefined) return false;
     accepted(request.envelope);
-    writeResult(res, request.id, page);
+    writeResult(res, request.id, page.encoded);
     return true;
   }
 
@@ -152,6 +159,28 @@ export class FastPath {
    */
   forget(profile: string): void {
     this.profiles.delete(profile);
+  }
+
+  /**
+   * The `tools/list` page at `cursor` that a 2025-era session on `profile` (undefined: the root)
+   * opened by `principal` is listed, in that era's encoding, from the same kept lists as the 2026
+   * era's; undefined leaves the request to the SDK path (a search endpoint, a removed profile, a
+   * cursor the pages never issued, a page the SDK's encoder reshapes, a listing that failed).
+   */
+  async sessionPage(
+    profile: string | undefined,
+    principal: Principal | undefined,
+    cursor: string | undefined
+  ): Promise<ToolPage | undefined> {
+    const endpoint = this.endpointOf(profile);
+    if (!endpoint) return undefined;
+    let all: readonly Tool[];
+    try {
+      all = await endpoint.tools();
+    } catch {
+      return undefined; // the SDK path answers with its error
+    }
+    return endpoint.sessionPages.page(all, principal, cursor);
   }
 
   /**
@@ -181,15 +210,19 @@ export class FastPath {
     const { catalog, runner, listWaitMs, pageSize, serverInfo } = this.options;
     // Scopes name the catalog's tools: a profile's (maybe shortened) name is checked as that one.
     const toolName = view ? (name: string) => view.toolName(name) : (name: string) => name;
+    const pages = (era: 'legacy' | 'modern') =>
+      new ToolPages({
+        pageSize,
+        allows: (principal, name) => runner.allows(principal, toolName(name)),
+        serverInfo,
+        era
+      });
     return {
       view,
       tools: view ? () => view.list('tools', listWaitMs) : () => catalog.listTools(listWaitMs),
       toolName,
-      pages: new ToolPages({
-        pageSize,
-        allows: (principal, name) => runner.allows(principal, toolName(name)),
-        serverInfo
-      })
+      pages: pages('modern'),
+      sessionPages: pages('legacy')
     };
   }
 
@@ -363,17 +396,14 @@ function resultResponse(id: string | number, resultText: string): string {
 
 const RESULT_HEAD = Buffer.from('{"result":');
 
-/** {@link resultResponse} around a result already encoded, written as it is (one write, no copy of it). */
+/** {@link resultResponse} around a result already encoded, written as it is. */
 function writeResult(res: ServerResponse, id: string | number, result: Buffer): void {
   const tail = Buffer.from(`,"jsonrpc":"2.0","id":${JSON.stringify(id)}}`);
   res.writeHead(200, {
     'content-type': 'application/json',
     'content-length': RESULT_HEAD.length + result.length + tail.length
   });
-  res.cork();
-  res.write(RESULT_HEAD);
-  res.write(result);
-  res.end(tail);
+  writeAround(res, RESULT_HEAD, result, tail);
 }
 
 function write(res: ServerResponse, status: number, text: string): void {

@@ -14,6 +14,7 @@ import { EventBudget } from './event-budget.js';
 import { OpenAnswers } from './open-answers.js';
 import { KeptSessions } from './kept-sessions.js';
 import { restoreSession } from './session-restore.js';
+import type { SessionToolList } from './session-tool-list.js';
 
 /** Told when sessions open, are used, and close. Must not throw. */
 export interface SessionTracker {
@@ -48,6 +49,8 @@ export interface LegacySessionsOptions {
   readonly store?: SessionStore | undefined;
   /** The state a session's server holds now (log level, subscriptions), kept in the store. */
   readonly stateOf?: ((server: Server) => SessionState) | undefined;
+  /** Answers a session's plain `tools/list` from the kept pages (none: its transport answers every request). */
+  readonly toolList?: SessionToolList | undefined;
 }
 
 /** The `retry:` sent on SSE streams unless the options say otherwise. */
@@ -168,6 +171,7 @@ export class LegacySessions {
       session.active++;
       res.once('close', () => session.active--);
       if (req.method === 'DELETE') session.closeReason = 'deleted';
+      if (await this.listFromPages(req, res, body, sessionId, session)) return;
       await transport.handleRequest(req, res, body);
       return;
     }
@@ -178,6 +182,25 @@ export class LegacySessions {
     res
       .writeHead(400, { 'content-type': 'application/json' })
       .end(jsonRpcError(-32000, 'Bad Request: Mcp-Session-Id header is required'));
+  }
+
+  /** Whether the session's `tools/list` was answered from the kept pages, past its transport. */
+  private async listFromPages(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    id: string,
+    session: Session
+  ): Promise<boolean> {
+    const { toolList } = this.options;
+    if (!toolList || !session.events || req.method !== 'POST') return false;
+    return toolList.serve(req, res, body, {
+      id,
+      profile: session.profile,
+      events: session.events,
+      retryMs: this.options.retryMs ?? DEFAULT_RETRY_MS,
+      isOpen: () => this.sessions.get(id) === session
+    });
   }
 
   /** The open session `id`, or undefined. */

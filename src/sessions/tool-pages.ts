@@ -5,22 +5,36 @@ import { encodeCursor } from './gateway-server.js';
 /** At most this many scopes keep their pages; past it the oldest is dropped (tokens are few; this bounds a flood). */
 const MAX_SCOPES = 64;
 
+/** One page of a `tools/list` result, kept serialized. */
+export interface ToolPage {
+  /**
+   * The `result` as UTF-8 JSON, exactly as the SDK path writes it; written as it is (encoding a
+   * 500 KB page again for each answer took about as long as the rest of the answer). Never to be
+   * written into: every answer shares it.
+   */
+  readonly encoded: Buffer;
+  /** The result as an object that serializes to {@link encoded} (what an event store keeps for replay). */
+  readonly result: Readonly<Record<string, unknown>>;
+}
+
 /**
- * The 2026-07-28 `tools/list` results of the catalog, serialized once: for each principal scope
- * (the tools a token's `servers`/`tools` let it see) and each page, the UTF-8 JSON of the `result`
- * exactly as the SDK path writes it — the page's tools (without the deleted `execution` field),
- * `nextCursor`, then the encode seam's `resultType`, `ttlMs`, `cacheScope` and the server's
- * identity in `_meta`. Pages are cut lazily and kept until {@link clear} (the catalog's tools
- * changed) or until the list they were cut from is no longer the catalog's. Kept as bytes, so that
- * answering writes them as they are: encoding a 500 KB page again for each answer took about as
- * long as the rest of the answer.
+ * The `tools/list` results of the catalog in one era's encoding, serialized once: for each
+ * principal scope (the tools a token's `servers`/`tools` let it see) and each page, the JSON of the
+ * `result` exactly as the SDK path writes it. In the 2026-07-28 era: the page's tools (without
+ * the deleted `execution` field), `nextCursor`, then the encode seam's `resultType`, `ttlMs`,
+ * `cacheScope` and the server's identity in `_meta`. In the 2025 era: the page's tools as they are
+ * and `nextCursor`, nothing added; a page with a tool whose `outputSchema` root is not an object
+ * (which the SDK's 2025 encoder rewraps) is not kept: it is left to the SDK. Pages are cut lazily
+ * and kept until {@link clear} (the catalog's tools changed) or until the list they were cut from is
+ * no longer the catalog's.
  */
 export class ToolPages {
   /** The list the pages were cut from: a new list (by identity) drops them all. */
   private source: readonly Tool[] | undefined;
   /** Scope key → the scope's visible tools and its pages by cursor (`''`: the first). */
-  private readonly scopes = new Map<string, { tools: readonly Tool[]; pages: Map<string, Buffer> }>();
-  private readonly tail: string;
+  private readonly scopes = new Map<string, { tools: readonly Tool[]; pages: Map<string, ToolPage> }>();
+  /** What the 2026 era's encoder adds after `nextCursor` (none in the 2025 era). */
+  private readonly tail: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     private readonly options: {
@@ -28,13 +42,21 @@ export class ToolPages {
       readonly pageSize: number;
       /** Whether `principal` may see `name` (the runner's rule, the one the SDK path filters by). */
       readonly allows: (principal: Principal | undefined, name: string) => boolean;
-      /** The gateway's identity, stamped into every result's `_meta`. */
+      /** The gateway's identity, stamped into every 2026-era result's `_meta`. */
       readonly serverInfo: Implementation;
+      /** The era whose encoding the pages have (default `modern`, 2026-07-28). */
+      readonly era?: 'legacy' | 'modern';
     }
   ) {
-    this.tail = `"resultType":"complete","ttlMs":0,"cacheScope":"private","_meta":${JSON.stringify({
-      [SERVER_INFO_META_KEY]: options.serverInfo
-    })}}`;
+    this.tail =
+      options.era === 'legacy'
+        ? undefined
+        : {
+            resultType: 'complete',
+            ttlMs: 0,
+            cacheScope: 'private',
+            _meta: { [SERVER_INFO_META_KEY]: options.serverInfo }
+          };
   }
 
   /** Drops every page: the catalog's tools changed. */
@@ -44,15 +66,14 @@ export class ToolPages {
   }
 
   /**
-   * The result (UTF-8 JSON) of the page at `cursor` of `all` as `principal` sees it; undefined for a
-   * cursor this never issued (the SDK path decides what it means, or refuses it). The same bytes
-   * each time until the pages are dropped: never to be written into.
+   * The page at `cursor` of `all` as `principal` sees it; undefined for a cursor this never issued
+   * (the SDK path decides what it means, or refuses it) or a page the SDK is to encode.
    */
   page(
     all: readonly Tool[],
     principal: Principal | undefined,
     cursor: string | undefined
-  ): Buffer | undefined {
+  ): ToolPage | undefined {
     if (all !== this.source) this.clear();
     this.source = all;
     const key = scopeKey(principal);
@@ -68,12 +89,26 @@ export class ToolPages {
     const offset = cursor === undefined ? 0 : issuedOffset(cursor, this.options.pageSize);
     if (offset === undefined || (offset > 0 && offset >= scope.tools.length)) return undefined;
     const end = offset + this.options.pageSize;
-    const tools = scope.tools.slice(offset, end).map(withoutExecution);
-    const next = end < scope.tools.length ? `"nextCursor":${JSON.stringify(encodeCursor(end))},` : '';
-    const bytes = Buffer.from(`{"tools":${JSON.stringify(tools)},${next}${this.tail}`);
-    scope.pages.set(cursor ?? '', bytes);
-    return bytes;
+    const nextCursor = end < scope.tools.length ? encodeCursor(end) : undefined;
+    const listed = scope.tools.slice(offset, end);
+    let result: Record<string, unknown>;
+    if (this.tail) {
+      result = { tools: listed.map(withoutExecution), ...(nextCursor ? { nextCursor } : {}), ...this.tail };
+    } else {
+      // The SDK's 2025 encoder rewraps an `outputSchema` whose root is not an object: its to answer.
+      if (listed.some(tool => isPlainObject(tool.outputSchema) && tool.outputSchema.type !== 'object')) {
+        return undefined;
+      }
+      result = { tools: listed, ...(nextCursor ? { nextCursor } : {}) };
+    }
+    const page = { encoded: Buffer.from(JSON.stringify(result)), result };
+    scope.pages.set(cursor ?? '', page);
+    return page;
   }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** '' for a principal that sees every tool; else its scope, which decides what it sees. */

@@ -1,23 +1,21 @@
 import type { DatabaseSync } from 'node:sqlite';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { inputRequired, type Tool } from '@modelcontextprotocol/server';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRINCIPAL_KEY, type Principal } from '../../src/auth/principal.js';
+import type { Principal } from '../../src/auth/principal.js';
 import { Catalog } from '../../src/catalog/catalog.js';
-import { CatalogStore } from '../../src/catalog/catalog-store.js';
 import { Profiles } from '../../src/catalog/profiles.js';
 import type { ProfileConfig } from '../../src/config/schema.js';
 import { CallRunner, type CallRecord } from '../../src/sessions/call-runner.js';
-import { FastPath } from '../../src/sessions/fast-path.js';
-import { createGatewayServer, describeServers } from '../../src/sessions/gateway-server.js';
-import { InputStates } from '../../src/sessions/input-states.js';
+import { createGatewayServer } from '../../src/sessions/gateway-server.js';
 import { ModernEndpoint } from '../../src/sessions/modern-endpoint.js';
 import { Upstream } from '../../src/upstream/upstream.js';
-import { fakeConnector, FakeRuntime, fakeSpec, silentLog } from '../support/fake-runtime.js';
+import { FakeRuntime, silentLog } from '../support/fake-runtime.js';
+import { serveMcp } from '../support/mcp-test-server.js';
 import { memoryDatabase } from '../support/memory-database.js';
+import { bothPaths, storedCatalog } from '../support/stored-catalog.js';
 
 /**
  * The 2026-era hot path against the SDK path: the same requests to two endpoints over the same
@@ -65,32 +63,8 @@ const PROFILES: Record<string, ProfileConfig> = {
 /** A tool whose exposed name (`alpha__…`, 27 characters) the `short` profile shortens. */
 const LONG_TOOL = 'a_long_tool_name_here';
 
-/**
- * A node:http server for `endpoint`: the body parsed as JSON (as app.ts does), the principal from a
- * test header, the profile from the path (`/mcp/<profile>`).
- */
-async function serve(endpoint: ModernEndpoint): Promise<URL> {
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const principal = req.headers['x-test-principal'];
-      if (typeof principal === 'string') {
-        (req as { auth?: unknown }).auth = {
-          token: 't',
-          clientId: 'c',
-          scopes: [],
-          extra: { [PRINCIPAL_KEY]: JSON.parse(principal) as Principal }
-        };
-      }
-      const profile = /^\/mcp\/([^/?]+)/.exec(req.url ?? '')?.[1];
-      void endpoint.handle(req, res, JSON.parse(Buffer.concat(chunks).toString('utf8')), profile);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`);
-}
+const serve = (endpoint: ModernEndpoint) =>
+  serveMcp(servers, (req, res, body, profile) => endpoint.handle(req, res, body, profile));
 
 beforeAll(async () => {
   db = memoryDatabase();
@@ -125,32 +99,8 @@ beforeAll(async () => {
       } as never)
     );
   };
-  const specs = SERVERS.map(id => fakeSpec(id));
-  const store = new CatalogStore(db);
-  for (const spec of specs) {
-    store.save({
-      serverId: spec.id,
-      fingerprint: spec.fingerprint,
-      era: { kind: 'legacy' },
-      tools: STORED.map(tool),
-      prompts: [],
-      resources: [],
-      resourceTemplates: [],
-      discoveredAt: '2026-01-01T00:00:00.000Z'
-    });
-  }
-  upstreams = specs.map(
-    spec =>
-      new Upstream({
-        spec,
-        connector: fakeConnector(spec, runtime),
-        identity: { name: 'test-gateway', version: '0.0.0' },
-        log: silentLog,
-        startTimeoutMs: 5_000
-      })
-  );
-  catalog = new Catalog({ upstreams, store, log: silentLog });
-  await catalog.start();
+  let specs;
+  ({ catalog, upstreams, specs } = await storedCatalog(db, runtime, SERVERS, STORED.map(tool)));
   runner = new CallRunner({ catalog, observe: record => records.push(record), maxResultBytes: 1_000_000 });
   profiles = new Profiles(catalog, PROFILES);
   // Start every server first: a start replaces its stored tools by what it lists (with their
@@ -160,30 +110,7 @@ beforeAll(async () => {
     await new Promise(resolve => setTimeout(resolve, 20));
   }
   expect(SERVERS.every(id => catalog.tool(`${id}__odd`))).toBe(true);
-  const inputStates = new InputStates();
-  const options = {
-    catalog,
-    runner,
-    name: 'mcp-gateway',
-    version: '9.9.9',
-    instructions: describeServers(specs),
-    listWaitMs: 1_000,
-    pageSize: PAGE_SIZE,
-    inputStates,
-    profiles,
-    expose: 'all' as const
-  };
-  const fastPath = new FastPath({
-    catalog,
-    runner,
-    listWaitMs: 1_000,
-    pageSize: PAGE_SIZE,
-    serverInfo: { name: 'mcp-gateway', version: '9.9.9' },
-    maxRequestBodySize: 1_000_000,
-    inputStates,
-    profiles,
-    expose: 'all'
-  });
+  const { options, fastPath } = bothPaths({ catalog, runner, profiles, specs, pageSize: PAGE_SIZE });
   const serveFast = fastPath.serve.bind(fastPath);
   fastPath.serve = async (...args) => {
     const served = await serveFast(...args);

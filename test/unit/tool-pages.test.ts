@@ -2,7 +2,7 @@ import type { Tool } from '@modelcontextprotocol/server';
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
 import { encodeCursor } from '../../src/sessions/gateway-server.js';
-import { ToolPages } from '../../src/sessions/tool-pages.js';
+import { ToolPages, type ToolPage } from '../../src/sessions/tool-pages.js';
 
 const tools = (count: number, prefix = 't'): Tool[] =>
   Array.from({ length: count }, (_, i) => ({
@@ -13,9 +13,10 @@ const tools = (count: number, prefix = 't'): Tool[] =>
 const scoped = (id: string, servers: string[]): Principal => ({ id, kind: 'token', admin: false, servers });
 
 /** Pages of 3, a principal sees a tool when its `servers` name the tool's server; `asked` counts the checks. */
-function pagesOf() {
+function pagesOf(era?: 'legacy' | 'modern') {
   let asked = 0;
   const pages = new ToolPages({
+    era,
     pageSize: 3,
     serverInfo: { name: 'mcp-gateway', version: '1.2.3' },
     allows: (principal, name) => {
@@ -26,8 +27,16 @@ function pagesOf() {
   return { pages, asked: () => asked };
 }
 
-const parse = (bytes: Buffer | undefined) =>
-  JSON.parse(bytes!.toString()) as { tools: Tool[]; nextCursor?: string; resultType: string; _meta: unknown };
+const parse = (page: ToolPage | undefined) => {
+  // The kept object serializes to the kept bytes.
+  expect(JSON.stringify(page!.result)).toBe(page!.encoded.toString());
+  return JSON.parse(page!.encoded.toString()) as {
+    tools: Tool[];
+    nextCursor?: string;
+    resultType: string;
+    _meta: unknown;
+  };
+};
 
 describe('ToolPages', () => {
   it('cuts pages with the cursors the SDK path issues, and the encode seam’s fields', () => {
@@ -65,11 +74,11 @@ describe('ToolPages', () => {
     const { pages, asked } = pagesOf();
     const all = tools(6);
     const alpha = scoped('token:a', ['alpha']);
-    const text = pages.page(all, alpha, undefined);
-    expect(parse(text).tools.every(tool => tool.name.startsWith('alpha__'))).toBe(true);
+    const page = pages.page(all, alpha, undefined);
+    expect(parse(page).tools.every(tool => tool.name.startsWith('alpha__'))).toBe(true);
     expect(asked()).toBe(6);
     // Another token with the same scope shares the pages; nothing is checked or cut again.
-    expect(pages.page(all, scoped('token:b', ['alpha']), undefined)).toBe(text);
+    expect(pages.page(all, scoped('token:b', ['alpha']), undefined)).toBe(page);
     expect(asked()).toBe(6);
     // A new list from the catalog (its tools changed): cut again, from the new tools.
     const changed = tools(6, 'n');
@@ -85,6 +94,28 @@ describe('ToolPages', () => {
     const all = [{ ...tools(1)[0]!, execution: { taskSupport: 'optional' } } as Tool];
     expect(parse(pages.page(all, undefined, undefined)).tools[0]).not.toHaveProperty('execution');
     expect(all[0]).toHaveProperty('execution');
+  });
+
+  it('cuts 2025-era pages: the tools as they are and nextCursor, nothing added', () => {
+    const { pages } = pagesOf('legacy');
+    const all = [
+      { ...tools(1)[0]!, title: 'é', execution: { taskSupport: 'optional' } } as Tool,
+      ...tools(6)
+    ];
+    const first = pages.page(all, undefined, undefined);
+    expect(JSON.parse(first!.encoded.toString())).toEqual({
+      tools: all.slice(0, 3),
+      nextCursor: encodeCursor(3)
+    });
+    parse(first);
+    expect(parse(pages.page(all, undefined, encodeCursor(6)))).toEqual({ tools: [all[6]] });
+  });
+
+  it('leaves to the SDK a 2025-era page whose tool has an outputSchema that is not an object', () => {
+    const { pages } = pagesOf('legacy');
+    const all = [...tools(3), { ...tools(1, 'x')[0]!, outputSchema: { type: 'array' } } as unknown as Tool];
+    expect(pages.page(all, undefined, undefined)).toBeDefined();
+    expect(pages.page(all, undefined, encodeCursor(3))).toBeUndefined();
   });
 
   it('keeps the pages of a bounded number of scopes', () => {
