@@ -486,6 +486,7 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     growthBytes: BURST_GROWTH_BYTES,
     reduce: reduceMemory,
     rss: () => process.memoryUsage.rss(),
+    busy: () => runner.inFlight > 0 || registry.busy,
     onReduced: (before, after) => log.debug({ before, after }, 'memory given back after a burst of requests'),
     onFailed: error => log.debug({ err: String(error) }, 'memory not given back after a burst of requests')
   });

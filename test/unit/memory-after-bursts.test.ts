@@ -4,18 +4,25 @@ import { MemoryAfterBursts } from '../../src/memory-after-bursts.js';
 const MB = 1024 * 1024;
 
 /** A reducer over a fake RSS: `reduce` brings it back to `floor`, as a memory-reducing collection would. */
-function harness(options: { growthBytes?: number; floor?: number; failing?: boolean } = {}) {
+function harness(
+  options: { growthBytes?: number; floor?: number; failing?: boolean; busy?: () => boolean } = {}
+) {
   const state = {
     rss: options.floor ?? 100 * MB,
     reductions: 0,
     reduced: [] as [number, number][],
-    failures: [] as unknown[]
+    failures: [] as unknown[],
+    failRss: false
   };
   const floor = options.floor ?? 100 * MB;
   const reducer = new MemoryAfterBursts({
     quietMs: 1_000,
     growthBytes: options.growthBytes ?? 16 * MB,
-    rss: () => state.rss,
+    rss: () => {
+      if (state.failRss) throw new Error('EMFILE: too many open files, uv_resident_set_memory');
+      return state.rss;
+    },
+    busy: options.busy,
     reduce: () => {
       state.reductions++;
       if (options.failing) return Promise.reject(new Error('no inspector'));
@@ -114,6 +121,36 @@ describe('MemoryAfterBursts', () => {
     await vi.advanceTimersByTimeAsync(2_000);
     expect(state.reductions).toBe(1);
     expect(state.failures).toEqual([new Error('no inspector')]);
+    reducer.close();
+  });
+
+  it('waits while work is under way (a call in flight), and collects once it is over', async () => {
+    let busy = true;
+    const { state, reducer } = harness({ busy: () => busy });
+    state.rss += 50 * MB;
+    reducer.touch();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(state.reductions).toBe(0);
+    busy = false;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(state.reductions).toBe(1);
+    // Waiting costs a timer per spell, not a spin.
+    expect(vi.getTimerCount()).toBe(0);
+    reducer.close();
+  });
+
+  it('an RSS reading that fails (EMFILE) is reported and skips the spell; it never throws from the timer', async () => {
+    const { state, reducer } = harness();
+    state.rss += 50 * MB;
+    reducer.touch();
+    state.failRss = true;
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(state.reductions).toBe(0);
+    expect(state.failures).toEqual([new Error('EMFILE: too many open files, uv_resident_set_memory')]);
+    state.failRss = false;
+    reducer.touch();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(state.reductions).toBe(1);
     reducer.close();
   });
 
