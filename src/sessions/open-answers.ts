@@ -10,7 +10,9 @@ export class OpenAnswers {
   private readonly open = new Set<object>();
   private readonly waiters = new Set<() => void>();
 
+  /** Tracks `res` until it closes; one already closed (its caller gone while it waited) is not. */
   track(res: ServerResponse): void {
+    if (res.closed) return;
     this.open.add(res);
     res.once('close', () => this.release(res));
   }
