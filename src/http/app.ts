@@ -130,7 +130,9 @@ export function createApp(options: AppOptions): Express {
 
   // `/mcp/<profile>` and `/sse/<profile>` serve a profile as `/mcp` and `/sse` serve everything.
   // After authentication: an unknown profile is 404 with the known names, and a principal bound
-  // to profiles is refused (403) everywhere else, the root included.
+  // to profiles is refused (403) everywhere else, the root included. A POST is checked again once
+  // its body is in, just before it is served: a reload that removes the profile while the body
+  // arrives then refuses it, instead of letting it make the removed profile's handler again.
   const profileOf = (req: express.Request): string | undefined =>
     (req.params as { profile?: string }).profile;
   const profileGate: express.RequestHandler = (req, _res, next) => {
@@ -155,7 +157,8 @@ export function createApp(options: AppOptions): Express {
   };
 
   for (const path of ['/mcp', '/mcp/:profile']) {
-    app.post(path, refuseWhileDraining, ...forMcp, profileGate, mcpPostGuard, json, async (req, res) => {
+    const gated = [refuseWhileDraining, ...forMcp, profileGate, mcpPostGuard, json, profileGate];
+    app.post(path, ...gated, async (req, res) => {
       const body: unknown = req.body;
       const profile = profileOf(req);
       const legacy =

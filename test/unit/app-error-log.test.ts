@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp, type AppOptions } from '../../src/http/app.js';
+import { createApp } from '../../src/http/app.js';
 import { HttpError } from '../../src/http/http-error.js';
+import { appOptions } from '../support/app-options.js';
 
 /** One line the app logged, as pino writes it. */
 interface Line {
@@ -28,24 +28,12 @@ let server: Server;
 let url: string;
 
 beforeAll(async () => {
-  const unused = {} as unknown;
-  const app = createApp({
-    legacy: {
-      handle: () => Promise.reject(thrown instanceof Error ? thrown : new Error(String(thrown)))
-    },
-    modern: unused,
-    sse: unused,
-    health: () => Promise.resolve({}),
-    readiness: () => Promise.resolve({ ready: true }),
-    metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
-    api: express.Router(),
-    security: { metadata: express.Router(), forMcp: [], forAdmin: [] },
-    allowedHosts: ['127.0.0.1'],
-    allowedOrigins: [],
-    maxBodyBytes: 1_000_000,
-    accepting: () => !draining,
-    log
-  } as unknown as AppOptions);
+  const app = createApp(
+    appOptions(log, {
+      legacy: { handle: () => Promise.reject(thrown instanceof Error ? thrown : new Error(String(thrown))) },
+      accepting: () => !draining
+    })
+  );
   server = createServer(app).listen(0, '127.0.0.1');
   await once(server, 'listening');
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
