@@ -211,7 +211,7 @@ export function createApp(options: AppOptions): Express {
     // A 503 is a refusal with Retry-After (busy, shutting down), not a failure: logged at debug, as a
     // flood of them (the body budget under abuse) must not flood the log.
     if (httpError.status === 503) {
-      options.log.debug({ err: httpError.message, path: req.path }, 'request refused: busy');
+      options.log.debug({ err: httpError.message, path: req.path }, 'request refused (503)');
     } else if (httpError.status >= 500) {
       options.log.error(
         { err: error instanceof Error ? error.message : String(error), path: req.path },

@@ -57,7 +57,11 @@ describe('createApp error log levels', () => {
     expect(response.status).toBe(503);
     expect(lines.filter(line => line.level >= ERROR)).toEqual([]);
     expect(lines).toContainEqual(
-      expect.objectContaining({ level: DEBUG, err: 'The gateway is shutting down' })
+      expect.objectContaining({
+        level: DEBUG,
+        msg: 'request refused (503)',
+        err: 'The gateway is shutting down'
+      })
     );
   });
 
@@ -68,7 +72,11 @@ describe('createApp error log levels', () => {
     expect(response.headers.get('retry-after')).toBe('1');
     expect(lines.filter(line => line.level >= ERROR)).toEqual([]);
     expect(lines).toContainEqual(
-      expect.objectContaining({ level: DEBUG, err: 'Server busy: the body budget is full' })
+      expect.objectContaining({
+        level: DEBUG,
+        msg: 'request refused (503)',
+        err: 'Server busy: the body budget is full'
+      })
     );
   });
 
