@@ -4,6 +4,8 @@ import { encodeCursor } from './gateway-server.js';
 
 /** At most this many scopes keep their pages; past it the oldest is dropped (tokens are few; this bounds a flood). */
 const MAX_SCOPES = 64;
+/** The first page's key: no cursor a client sends equals it (`''` is a cursor the SDK path refuses). */
+const FIRST = Symbol('first page');
 
 /** One page of a `tools/list` result, kept serialized. */
 export interface ToolPage {
@@ -31,8 +33,11 @@ export interface ToolPage {
 export class ToolPages {
   /** The list the pages were cut from: a new list (by identity) drops them all. */
   private source: readonly Tool[] | undefined;
-  /** Scope key → the scope's visible tools and its pages by cursor (`''`: the first). */
-  private readonly scopes = new Map<string, { tools: readonly Tool[]; pages: Map<string, ToolPage> }>();
+  /** Scope key → the scope's visible tools and its pages by cursor ({@link FIRST}: the first). */
+  private readonly scopes = new Map<
+    string,
+    { tools: readonly Tool[]; pages: Map<string | typeof FIRST, ToolPage> }
+  >();
   /** What the 2026 era's encoder adds after `nextCursor` (none in the 2025 era). */
   private readonly tail: Readonly<Record<string, unknown>> | undefined;
 
@@ -84,7 +89,7 @@ export class ToolPages {
       if (this.scopes.size >= MAX_SCOPES) this.scopes.delete(this.scopes.keys().next().value!);
       this.scopes.set(key, scope);
     }
-    const cached = scope.pages.get(cursor ?? '');
+    const cached = scope.pages.get(cursor ?? FIRST);
     if (cached !== undefined) return cached;
     const offset = cursor === undefined ? 0 : issuedOffset(cursor, this.options.pageSize);
     if (offset === undefined || (offset > 0 && offset >= scope.tools.length)) return undefined;
@@ -102,7 +107,7 @@ export class ToolPages {
       result = { tools: listed, ...(nextCursor ? { nextCursor } : {}) };
     }
     const page = { encoded: Buffer.from(JSON.stringify(result)), result };
-    scope.pages.set(cursor ?? '', page);
+    scope.pages.set(cursor ?? FIRST, page);
     return page;
   }
 }

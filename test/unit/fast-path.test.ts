@@ -220,6 +220,7 @@ const cursors = fc.constantFrom(
   Buffer.from('o:3').toString('base64url'),
   Buffer.from('o:99').toString('base64url'),
   'garbage',
+  '',
   7
 );
 const principals = fc.constantFrom<Principal | undefined>(

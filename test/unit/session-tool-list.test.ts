@@ -216,6 +216,7 @@ const cursors = fc.oneof(
     encodeCursor(3),
     encodeCursor(99),
     'garbage',
+    '',
     7
   )
 );

@@ -56,10 +56,12 @@ describe('ToolPages', () => {
     expect(last.nextCursor).toBeUndefined();
   });
 
-  it('leaves a cursor it did not issue to the SDK path', () => {
+  it('leaves a cursor it did not issue to the SDK path, the empty one too once the first page is kept', () => {
     const { pages } = pagesOf();
     const all = tools(7);
+    expect(pages.page(all, undefined, undefined)).toBeDefined();
     for (const cursor of [
+      '',
       encodeCursor(2),
       encodeCursor(9),
       encodeCursor(0),
