@@ -76,22 +76,25 @@ export class MemoryAfterBursts {
     if (before < this.#baseline) this.#baseline = before;
     if (this.#reducing || before - this.#baseline < this.options.growthBytes) return;
     this.#reducing = true;
-    const settled = (error?: unknown) => {
-      this.#reducing = false;
-      const after = error === undefined ? this.#rss() : undefined;
-      this.#baseline = after ?? before;
-      if (after !== undefined) this.options.onReduced?.(before, after);
-    };
     this.options.reduce().then(
-      () => settled(),
+      () => {
+        this.#reducing = false;
+        const after = this.#rss();
+        this.#baseline = after ?? before;
+        if (after !== undefined) this.options.onReduced?.(before, after);
+      },
       (error: unknown) => {
-        settled(error);
+        this.#reducing = false;
+        this.#baseline = before;
         this.options.onFailed?.(error);
       }
     );
   };
 
-  /** RSS now, or undefined (told to `onFailed`) when it cannot be read: this runs on a timer, where a throw would end the process. */
+  /**
+   * RSS now, or undefined (told to `onFailed`) when it cannot be read: this runs on a timer, where a
+   * throw would end the process.
+   */
   #rss(): number | undefined {
     try {
       return this.options.rss();

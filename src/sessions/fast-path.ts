@@ -26,6 +26,7 @@ import { SdkAnswer } from './sdk-answer.js';
 import type { Expose } from './search-tools.js';
 import { writeAround } from './write-around.js';
 import { ToolPages, type ToolPage } from './tool-pages.js';
+import { isObject } from '../connectors/is-object.js';
 
 /** The one 2026-era revision the SDK serves (its `SUPPORTED_MODERN_PROTOCOL_VERSIONS`). */
 const MODERN = '2026-07-28';
@@ -238,17 +239,17 @@ export class FastPath {
    * `title` strings) — so no progress token, log level or key of the caller's own.
    */
   private eligible(req: IncomingMessage, body: unknown): Eligible | undefined {
-    if (!this.options.inputStates || !isPlainObject(body)) return undefined;
+    if (!this.options.inputStates || !isObject(body)) return undefined;
     const { jsonrpc, id, method, params } = body;
     if (jsonrpc !== '2.0' || (method !== 'tools/call' && method !== 'tools/list')) return undefined;
     if (!(typeof id === 'string' || Number.isSafeInteger(id))) return undefined;
-    if (!isPlainObject(params) || Object.keys(body).length !== 4) return undefined;
+    if (!isObject(params) || Object.keys(body).length !== 4) return undefined;
     if (!isJsonContentType(req.headers['content-type'])) return undefined;
     const allowed = PARAMS[method]!;
     if (!Object.keys(params).every(key => allowed.has(key))) return undefined;
     const { name, arguments: args, cursor, _meta: meta } = params;
     if (method === 'tools/call') {
-      if (typeof name !== 'string' || (args !== undefined && !isPlainObject(args))) return undefined;
+      if (typeof name !== 'string' || (args !== undefined && !isObject(args))) return undefined;
     } else if (cursor !== undefined && typeof cursor !== 'string') return undefined;
     if (!isEnvelope(meta)) return undefined;
     const version = single(req.headers['mcp-protocol-version']);
@@ -365,13 +366,13 @@ function isPlainResult(result: CallToolResult): boolean {
   } = result as Record<string, unknown>;
   if (Object.keys(rest).length > 0 || !Array.isArray(content)) return false;
   if (isError !== undefined && typeof isError !== 'boolean') return false;
-  if (meta !== undefined && (!isPlainObject(meta) || SERVER_INFO_META_KEY in meta)) return false;
+  if (meta !== undefined && (!isObject(meta) || SERVER_INFO_META_KEY in meta)) return false;
   return content.every(block => {
-    if (!isPlainObject(block) || block.type !== 'text' || typeof block.text !== 'string') return false;
+    if (!isObject(block) || block.type !== 'text' || typeof block.text !== 'string') return false;
     const keys = Object.keys(block);
     if (keys[0] !== 'type' || keys[1] !== 'text') return false;
     if (keys.length === 2) return true;
-    return keys.length === 3 && keys[2] === '_meta' && isPlainObject(block._meta);
+    return keys.length === 3 && keys[2] === '_meta' && isObject(block._meta);
   });
 }
 
@@ -414,17 +415,17 @@ function write(res: ServerResponse, status: number, text: string): void {
 
 /** Whether `meta` is exactly an envelope the SDK accepts and nothing else (see {@link FastPath.eligible}). */
 function isEnvelope(meta: unknown): meta is Record<string, unknown> {
-  if (!isPlainObject(meta) || !Object.keys(meta).every(key => ENVELOPE_KEYS.has(key))) return false;
+  if (!isObject(meta) || !Object.keys(meta).every(key => ENVELOPE_KEYS.has(key))) return false;
   if (meta[PROTOCOL_VERSION_META_KEY] !== MODERN) return false;
   const capabilities = meta[CLIENT_CAPABILITIES_META_KEY];
-  if (!isPlainObject(capabilities)) return false;
+  if (!isObject(capabilities)) return false;
   for (const [kind, value] of Object.entries(capabilities)) {
-    if (!CAPABILITIES.has(kind) || !isPlainObject(value)) return false;
+    if (!CAPABILITIES.has(kind) || !isObject(value)) return false;
   }
   const info = meta[CLIENT_INFO_META_KEY];
   if (info === undefined) return true;
   return (
-    isPlainObject(info) &&
+    isObject(info) &&
     typeof info.name === 'string' &&
     typeof info.version === 'string' &&
     Object.entries(info).every(
@@ -435,8 +436,4 @@ function isEnvelope(meta: unknown): meta is Record<string, unknown> {
 
 function single(value: string | string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -171,7 +171,8 @@ export class LegacySessions {
       session.active++;
       res.once('close', () => session.active--);
       if (req.method === 'DELETE') session.closeReason = 'deleted';
-      if (await this.listFromPages(req, res, body, sessionId, session)) return;
+      const listed = this.listFromPages(req, res, body, sessionId, session);
+      if (listed && (await listed)) return;
       await transport.handleRequest(req, res, body);
       return;
     }
@@ -184,16 +185,20 @@ export class LegacySessions {
       .end(jsonRpcError(-32000, 'Bad Request: Mcp-Session-Id header is required'));
   }
 
-  /** Whether the session's `tools/list` was answered from the kept pages, past its transport. */
-  private async listFromPages(
+  /**
+   * Whether the session's `tools/list` was answered from the kept pages, past its transport; false
+   * at once for any other request (no wait added to a session's calls).
+   */
+  private listFromPages(
     req: IncomingMessage,
     res: ServerResponse,
     body: unknown,
     id: string,
     session: Session
-  ): Promise<boolean> {
+  ): Promise<boolean> | false {
     const { toolList } = this.options;
     if (!toolList || !session.events || req.method !== 'POST') return false;
+    if ((body as { method?: unknown } | null)?.method !== 'tools/list') return false;
     return toolList.serve(req, res, body, {
       id,
       profile: session.profile,

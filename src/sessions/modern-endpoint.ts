@@ -132,9 +132,9 @@ export class ModernEndpoint {
 
   /**
    * Lets go of the handler and the fast path's endpoint of `profile`, which a reload removed (the
-   * HTTP layer refuses its URL from now on; if it comes back, its next request makes new ones). The requests it is answering
-   * are answered; once they are, the handler is closed, which ends its `subscriptions/listen`
-   * streams (they have been told their lists changed first, by the caller).
+   * HTTP layer refuses its URL from now on; if it comes back, its next request makes new ones).
+   * The requests it is answering are answered; once they are, the handler is closed, which ends its
+   * `subscriptions/listen` streams (they have been told their lists changed first, by the caller).
    */
   retire(profile: string): void {
     this.fastPath?.forget(profile);

@@ -11,6 +11,7 @@ import { principalOfAuth } from '../auth/principal.js';
 import type { BoundedEventStore } from './bounded-event-store.js';
 import type { FastPath } from './fast-path.js';
 import { writeAround } from './write-around.js';
+import { isObject } from '../connectors/is-object.js';
 
 /** The first revision whose clients take an event with no data: the SDK primes a POST's stream for them. */
 const PRIMED_FROM = '2025-11-25';
@@ -96,13 +97,13 @@ function eligible(
   req: IncomingMessage,
   body: unknown
 ): { id: string | number; cursor: string | undefined; primed: boolean } | undefined {
-  if (req.method !== 'POST' || !isPlainObject(body)) return undefined;
+  if (req.method !== 'POST' || !isObject(body)) return undefined;
   const { jsonrpc, id, method, params, ...rest } = body;
   if (jsonrpc !== '2.0' || method !== 'tools/list' || Object.keys(rest).length > 0) return undefined;
   if (!(typeof id === 'string' || Number.isSafeInteger(id))) return undefined;
   let cursor: string | undefined;
   if (params !== undefined) {
-    if (!isPlainObject(params)) return undefined;
+    if (!isObject(params)) return undefined;
     const { cursor: asked, _meta: meta, ...others } = params;
     if (Object.keys(others).length > 0) return undefined;
     if (asked !== undefined && typeof asked !== 'string') return undefined;
@@ -133,11 +134,7 @@ function singleContentType(rawHeaders: readonly string[]): boolean {
 /** `_meta` the SDK passes by: an object with no progress token and no key of the protocol's own. */
 function isPlainMeta(meta: unknown): boolean {
   return (
-    isPlainObject(meta) &&
+    isObject(meta) &&
     Object.keys(meta).every(key => key !== 'progressToken' && !key.startsWith('io.modelcontextprotocol/'))
   );
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

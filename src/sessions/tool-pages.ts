@@ -1,6 +1,7 @@
 import { SERVER_INFO_META_KEY, type Implementation, type Tool } from '@modelcontextprotocol/server';
 import type { Principal } from '../auth/principal.js';
 import { encodeCursor } from './gateway-server.js';
+import { isObject } from '../connectors/is-object.js';
 
 /** At most this many scopes keep their pages; past it the oldest is dropped (tokens are few; this bounds a flood). */
 const MAX_SCOPES = 64;
@@ -101,7 +102,7 @@ export class ToolPages {
       result = { tools: listed.map(withoutExecution), ...(nextCursor ? { nextCursor } : {}), ...this.tail };
     } else {
       // The SDK's 2025 encoder rewraps an `outputSchema` whose root is not an object: its to answer.
-      if (listed.some(tool => isPlainObject(tool.outputSchema) && tool.outputSchema.type !== 'object')) {
+      if (listed.some(tool => isObject(tool.outputSchema) && tool.outputSchema.type !== 'object')) {
         return undefined;
       }
       result = { tools: listed, ...(nextCursor ? { nextCursor } : {}) };
@@ -110,10 +111,6 @@ export class ToolPages {
     scope.pages.set(cursor ?? FIRST, page);
     return page;
   }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** '' for a principal that sees every tool; else its scope, which decides what it sees. */
