@@ -8,6 +8,7 @@ import { StdioConnector } from '../../src/connectors/stdio-connector.js';
 import { GatewayError, type GatewayErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { ExitInfo, Runtime, ServerProcess, StderrSink } from '../../src/runtime/runtime.js';
+import { Upstream } from '../../src/upstream/upstream.js';
 
 /** A logger that writes nothing, for code under test that needs one. */
 export const silentLog: Logger = pino({ level: 'silent' });
@@ -464,5 +465,16 @@ export function fakeConnector(
     runtime,
     log: options.log ?? silentLog,
     ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes })
+  });
+}
+
+/** An upstream for `spec` as the gateway would make it, over {@link fakeConnector} on `runtime`. */
+export function fakeUpstream(spec: ProcessSpec, runtime: FakeRuntime): Upstream {
+  return new Upstream({
+    spec,
+    connector: fakeConnector(spec, runtime),
+    identity: { name: 'test-gateway', version: '0.0.0' },
+    log: silentLog,
+    startTimeoutMs: 5_000
   });
 }

@@ -8,7 +8,7 @@ import { FastPath } from '../../src/sessions/fast-path.js';
 import { describeServers, type GatewayServerOptions } from '../../src/sessions/gateway-server.js';
 import { InputStates } from '../../src/sessions/input-states.js';
 import { Upstream } from '../../src/upstream/upstream.js';
-import { fakeConnector, type FakeRuntime, fakeSpec, silentLog } from './fake-runtime.js';
+import { type FakeRuntime, fakeSpec, silentLog, fakeUpstream } from './fake-runtime.js';
 
 /**
  * A started catalog of fake servers `ids` on `runtime`, whose stored catalog (in `db`) lists `tools`
@@ -34,16 +34,7 @@ export async function storedCatalog(
       discoveredAt: '2026-01-01T00:00:00.000Z'
     });
   }
-  const upstreams = specs.map(
-    spec =>
-      new Upstream({
-        spec,
-        connector: fakeConnector(spec, runtime),
-        identity: { name: 'test-gateway', version: '0.0.0' },
-        log: silentLog,
-        startTimeoutMs: 5_000
-      })
-  );
+  const upstreams = specs.map(spec => fakeUpstream(spec, runtime));
   const catalog = new Catalog({ upstreams, store, log: silentLog });
   await catalog.start();
   return { catalog, upstreams, specs };

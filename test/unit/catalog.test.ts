@@ -8,7 +8,7 @@ import { GatewayError } from '../../src/errors.js';
 import { Upstream } from '../../src/upstream/upstream.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
 import * as z from 'zod/v4';
-import { fakeConnector, FakeRuntime, fakeSpec, silentLog } from '../support/fake-runtime.js';
+import { FakeRuntime, fakeSpec, silentLog, fakeUpstream } from '../support/fake-runtime.js';
 import { memoryDatabase } from '../support/memory-database.js';
 
 const tool = (name: string, description = `the ${name} tool`): Tool => ({
@@ -49,13 +49,7 @@ afterEach(async () => {
 });
 
 function upstreamFor(spec: ProcessSpec): Upstream {
-  const upstream = new Upstream({
-    spec,
-    connector: fakeConnector(spec, runtime),
-    identity: { name: 'test-gateway', version: '0.0.0' },
-    log: silentLog,
-    startTimeoutMs: 5_000
-  });
+  const upstream = fakeUpstream(spec, runtime);
   upstreams.push(upstream);
   return upstream;
 }

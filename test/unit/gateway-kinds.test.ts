@@ -22,13 +22,7 @@ import type { ProcessSpec } from '../../src/config/server-spec.js';
 import { CallRunner } from '../../src/sessions/call-runner.js';
 import { createGatewayServer, describeServers } from '../../src/sessions/gateway-server.js';
 import { Upstream } from '../../src/upstream/upstream.js';
-import {
-  fakeConnector,
-  FakeRuntime,
-  fakeSpec,
-  silentLog,
-  type FakeProcess
-} from '../support/fake-runtime.js';
+import { FakeRuntime, fakeSpec, silentLog, type FakeProcess, fakeUpstream } from '../support/fake-runtime.js';
 import { memoryDatabase } from '../support/memory-database.js';
 
 /** Two servers: `alpha` under its namespace, `beta` with none. */
@@ -75,16 +69,7 @@ let client: Client;
 let runner: CallRunner;
 
 async function connect(): Promise<void> {
-  upstreams = SPECS.map(
-    spec =>
-      new Upstream({
-        spec,
-        connector: fakeConnector(spec, runtime),
-        identity: { name: 'test-gateway', version: '0.0.0' },
-        log: silentLog,
-        startTimeoutMs: 5_000
-      })
-  );
+  upstreams = SPECS.map(spec => fakeUpstream(spec, runtime));
   catalog = new Catalog({ upstreams, store: new CatalogStore(db), log: silentLog });
   await catalog.start();
   await catalog.settled();

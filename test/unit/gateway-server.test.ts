@@ -19,11 +19,11 @@ import { createGatewayServer, describeServers } from '../../src/sessions/gateway
 import { Upstream } from '../../src/upstream/upstream.js';
 import {
   FAKE_TOOLS,
-  fakeConnector,
   FakeRuntime,
   fakeSpec,
   RICH_RESULT,
-  silentLog
+  silentLog,
+  fakeUpstream
 } from '../support/fake-runtime.js';
 import { memoryDatabase } from '../support/memory-database.js';
 
@@ -87,16 +87,7 @@ async function connect(options: { pageSize?: number; specs?: ProcessSpec[] } = {
       discoveredAt: '2026-01-01T00:00:00.000Z'
     });
   }
-  upstreams = specs.map(
-    spec =>
-      new Upstream({
-        spec,
-        connector: fakeConnector(spec, runtime),
-        identity: { name: 'test-gateway', version: '0.0.0' },
-        log: silentLog,
-        startTimeoutMs: 5_000
-      })
-  );
+  upstreams = specs.map(spec => fakeUpstream(spec, runtime));
   catalog = new Catalog({ upstreams, store, log: silentLog });
   await catalog.start();
 

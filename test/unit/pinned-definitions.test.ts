@@ -19,7 +19,7 @@ import { PinStore } from '../../src/store/pin-store.js';
 import { encodeResourceUri } from '../../src/catalog/resource-uris.js';
 import type { Listing } from '../../src/upstream/listing.js';
 import { Upstream } from '../../src/upstream/upstream.js';
-import { fakeConnector, FakeRuntime, fakeSpec, silentLog } from '../support/fake-runtime.js';
+import { FakeRuntime, fakeSpec, silentLog, fakeUpstream } from '../support/fake-runtime.js';
 import { memoryDatabase } from '../support/memory-database.js';
 
 const tool = (name: string, description = `the ${name} tool`): Tool => ({
@@ -117,13 +117,7 @@ function stored(spec: ProcessSpec, tools: Tool[], more: Partial<Listing> = {}): 
 /** A catalog over the stored entries (nothing is started), as a gateway start would build it. */
 async function catalogOf(specs: ProcessSpec[]) {
   const list = specs.map(spec => {
-    const upstream = new Upstream({
-      spec,
-      connector: fakeConnector(spec, runtime),
-      identity: { name: 'test-gateway', version: '0.0.0' },
-      log: silentLog,
-      startTimeoutMs: 5_000
-    });
+    const upstream = fakeUpstream(spec, runtime);
     upstreams.push(upstream);
     return upstream;
   });
@@ -431,13 +425,7 @@ describe('PinKeeper announcements across restarts', () => {
 describe('Upstream admit hook', () => {
   it('asks admit before every start; a refusal fails the start without marking the server failed', async () => {
     const spec = fakeSpec('alpha');
-    const upstream = new Upstream({
-      spec,
-      connector: fakeConnector(spec, runtime),
-      identity: { name: 'test-gateway', version: '0.0.0' },
-      log: silentLog,
-      startTimeoutMs: 5_000
-    });
+    const upstream = fakeUpstream(spec, runtime);
     upstreams.push(upstream);
     const asked: (string | undefined)[] = [];
     let held = true;
