@@ -111,6 +111,27 @@ const COMMANDS: Record<string, Command> = {
   approve: { load: async () => (await import('./approve-command.js')).approveCli, takesWords: true }
 };
 
+/**
+ * `token revoke ID` with the ID read as a word even when it begins with "-": an OAuth grant's id
+ * is base64url and does so one time in 64, and `token list` prints it for the person to paste
+ * back. Moved after `--`, where util.parseArgs takes it as a positional; an option's name stays
+ * an option (`token revoke --help`).
+ */
+function revokeTargetAsWord(argv: readonly string[]): string[] {
+  const at = argv.findIndex((word, index) => word === 'revoke' && argv[index - 1] === 'token');
+  const target = at < 0 ? undefined : argv[at + 1];
+  if (target === undefined || !target.startsWith('-') || isOption(target)) return [...argv];
+  return [...argv.slice(0, at + 1), ...argv.slice(at + 2), '--', target];
+}
+
+function isOption(word: string): boolean {
+  if (word === '--') return true;
+  const name = word.replace(/^--?/, '').split('=')[0]!;
+  return Object.entries(OPTIONS).some(
+    ([long, option]) => long === name || ('short' in option && option.short === name)
+  );
+}
+
 async function main(argv: string[]): Promise<number> {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < NODE_MAJOR) {
@@ -122,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+    parsed = parseArgs({ args: revokeTargetAsWord(argv), allowPositionals: true, options: OPTIONS });
   } catch (error) {
     // Unknown flags, a missing flag value: util.parseArgs says which.
     process.stderr.write(`mcp-gateway: ${(error as Error).message}\n\n${USAGE}`);

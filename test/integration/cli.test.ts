@@ -175,6 +175,22 @@ describe('mcp-gateway token create', () => {
   });
 });
 
+describe('mcp-gateway token revoke', () => {
+  // An OAuth grant's id is base64url and begins with "-" one time in 64; `token list` prints it to be
+  // pasted back. A token named so stands in for it: both are looked up by the same word.
+  it('takes a name or id that begins with "-" as the target, not as an unknown flag', () => {
+    expect(run(['token', 'create', '--name=-lead'], 'servers: {}\n').status).toBe(0);
+    const result = run(['token', 'revoke', '-lead'], 'servers: {}\n');
+    expect(result.stderr).toBe('');
+    expect(result).toMatchObject({ status: 0, stdout: 'revoked -lead\n' });
+    expect(run(['token', 'list'], 'servers: {}\n').stdout).toMatch(/^-lead\t.*\trevoked /m);
+    expect(run(['token', 'revoke', '-h'], 'servers: {}\n')).toMatchObject({
+      status: 0,
+      stdout: expect.stringContaining('Usage:')
+    });
+  });
+});
+
 describe('token, admin and connect on a damaged state database', () => {
   it('exit 78 naming the file and the way out, as serve does', () => {
     const state = mkdtempSync(path.join(dir, 'damaged-'));
