@@ -35,6 +35,13 @@ export class ModernEndpoint {
   private readonly retiring = new Set<Handler>();
   /** Requests being answered (not `subscriptions/listen` streams), for shutdown to wait on. */
   private readonly answers = new OpenAnswers();
+  /**
+   * Profiles retired since their last request arrived. A request the HTTP layer let in before a
+   * reload removed its profile can still reach the SDK path afterwards (the fast path left it after
+   * waiting for startup discovery): it is then refused, so that no handler is made for a profile
+   * that no longer exists.
+   */
+  private readonly removed = new Set<string>();
   /** The request being handled's report to `onRequest`, made once the SDK accepts the request. */
   private readonly accepted = new AsyncLocalStorage<() => void>();
 
@@ -67,6 +74,8 @@ export class ModernEndpoint {
 
   /** Serves one 2026-era POST on `profile` (undefined: the root `/mcp`). */
   handle(req: IncomingMessage, res: ServerResponse, body: unknown, profile?: string): Promise<void> {
+    // The HTTP layer has just checked that the profile exists.
+    if (profile !== undefined) this.removed.delete(profile);
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') this.answers.track(res);
     else body = this.subscribeStream(req, res, body, profile);
     if (this.refusedParamHeaders(req, res, body, profile)) return Promise.resolve();
@@ -94,6 +103,10 @@ export class ModernEndpoint {
   }
 
   private viaSdk(req: IncomingMessage, res: ServerResponse, body: unknown, profile: string | undefined) {
+    if (profile !== undefined && this.removed.has(profile)) {
+      refuseRemoved(res, body, profile);
+      return Promise.resolve();
+    }
     const { node, answers } = this.handlerOf(profile);
     if ((body as { method?: unknown } | null)?.method !== 'subscriptions/listen') answers.track(res);
     const meta = metaOfBody(body);
@@ -137,6 +150,7 @@ export class ModernEndpoint {
    * `subscriptions/listen` streams (they have been told their lists changed first, by the caller).
    */
   retire(profile: string): void {
+    this.removed.add(profile);
     this.fastPath?.forget(profile);
     const made = this.handlers.get(profile);
     if (!made) return;
@@ -262,4 +276,23 @@ export class ModernEndpoint {
     this.retiring.clear();
     await Promise.all(all.map(({ handler }) => handler.close()));
   }
+}
+
+/**
+ * Answers a request whose profile a reload removed while it was being served: 404 and the error
+ * the HTTP layer gives for an unknown profile, said as what happened.
+ */
+function refuseRemoved(res: ServerResponse, body: unknown, profile: string): void {
+  const id = (body as { id?: unknown } | null)?.id;
+  const text = JSON.stringify({
+    jsonrpc: '2.0',
+    id: typeof id === 'string' || typeof id === 'number' ? id : null,
+    error: {
+      code: -32000,
+      message: `Unknown profile "${profile}": a reload removed it from servers.yaml while this request was being served`
+    }
+  });
+  res
+    .writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    .end(text);
 }

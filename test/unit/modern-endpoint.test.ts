@@ -68,6 +68,47 @@ async function serve(endpoint: ModernEndpoint): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
 }
 
+/**
+ * An endpoint with a fast path serving profile `dev` while `devExists()`, whose tool list (one tool,
+ * `wait`) is ready once `listed()` resolves. Only what a fast `tools/list` of dev touches is real:
+ * the view's list and the runner's scope check.
+ */
+function withFastPath(devExists: () => boolean, listed: () => Promise<void>) {
+  const tools = [{ name: 'wait', inputSchema: { type: 'object' as const } }];
+  const view = {
+    config: {},
+    list: async () => {
+      await listed();
+      return tools;
+    },
+    toolName: (name: string) => name
+  };
+  const fastPath = new FastPath({
+    catalog: { onChanged: () => () => {} } as unknown as Catalog,
+    runner: { allows: () => true } as unknown as CallRunner,
+    listWaitMs: 1_000,
+    pageSize: 100,
+    serverInfo: { name: 'test', version: '1.0.0' },
+    maxRequestBodySize: 1_000_000,
+    inputStates: new InputStates(),
+    profiles: {
+      get: (name: string) => (name === 'dev' && devExists() ? view : undefined)
+    } as unknown as Profiles
+  });
+  const endpoint = new ModernEndpoint(
+    newServer,
+    silentLog,
+    1_000_000,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    fastPath
+  );
+  endpoints.push(endpoint);
+  return { fastPath, endpoint };
+}
+
 async function connect(url: string): Promise<Client> {
   const client = new Client(
     { name: 'modern-endpoint-test', version: '1.0.0' },
@@ -122,30 +163,10 @@ describe('ModernEndpoint handlers of profiles', () => {
   });
 
   it("lets go of the fast path's endpoint of a removed profile too", async () => {
-    const tools = [{ name: 'wait', inputSchema: { type: 'object' as const } }];
-    // Only what a fast tools/list of profile dev touches: its view's list, the runner's scope check.
-    const view = { config: {}, list: () => Promise.resolve(tools), toolName: (name: string) => name };
-    const fastPath = new FastPath({
-      catalog: { onChanged: () => () => {} } as unknown as Catalog,
-      runner: { allows: () => true } as unknown as CallRunner,
-      listWaitMs: 1_000,
-      pageSize: 100,
-      serverInfo: { name: 'test', version: '1.0.0' },
-      maxRequestBodySize: 1_000_000,
-      inputStates: new InputStates(),
-      profiles: { get: (name: string) => (name === 'dev' ? view : undefined) } as unknown as Profiles
-    });
-    const endpoint = new ModernEndpoint(
-      newServer,
-      silentLog,
-      1_000_000,
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      fastPath
+    const { fastPath, endpoint } = withFastPath(
+      () => true,
+      () => Promise.resolve()
     );
-    endpoints.push(endpoint);
     const url = await serve(endpoint);
     const dev = await connect(`${url}/dev`);
     expect((await dev.listTools(undefined, { cacheMode: 'bypass' })).tools.map(tool => tool.name)).toEqual([
@@ -155,5 +176,64 @@ describe('ModernEndpoint handlers of profiles', () => {
 
     endpoint.retire('dev');
     expect(fastPath.hasEndpoint('dev')).toBe(false);
+  });
+
+  it('refuses a request whose profile was removed while the fast path waited, making no handler for it', async () => {
+    // Profile dev's list waits (as for startup discovery) until released; the reload removes dev meanwhile.
+    let devExists = true;
+    let listed = () => {};
+    const waiting = new Promise<void>(resolve => (listed = resolve));
+    const { fastPath, endpoint } = withFastPath(
+      () => devExists,
+      () => waiting
+    );
+    const url = await serve(endpoint);
+    // A cursor the kept pages never issued: the fast path leaves the request to the SDK path.
+    const answer = fetch(`${url}/dev`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/list'
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/list',
+        params: {
+          cursor: 'never-issued',
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientCapabilities': {}
+          }
+        }
+      })
+    });
+    await expect.poll(() => fastPath.hasEndpoint('dev'), { timeout: 5_000 }).toBe(true);
+    devExists = false;
+    endpoint.retire('dev');
+    listed();
+
+    const response = await answer;
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 7,
+      error: {
+        code: -32000,
+        message:
+          'Unknown profile "dev": a reload removed it from servers.yaml while this request was being served'
+      }
+    });
+    expect(endpoint.hasHandler('dev')).toBe(false);
+
+    // Back in servers.yaml, it is served again, by a handler made for it.
+    devExists = true;
+    const again = await connect(`${url}/dev`);
+    expect((await again.listTools(undefined, { cacheMode: 'bypass' })).tools.map(tool => tool.name)).toEqual([
+      'wait'
+    ]);
+    expect(endpoint.hasHandler('dev')).toBe(true);
   });
 });
