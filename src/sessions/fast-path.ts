@@ -141,12 +141,23 @@ export class FastPath {
       await this.call(req, res, body, request, principal, endpoint);
       return true;
     }
+    if (this.listWouldWait()) return false;
     const all = await endpoint.tools();
     const page = endpoint.pages.page(all, principal, request.params.cursor);
     if (page === undefined) return false;
     accepted(request.envelope);
     writeResult(res, request.id, page.encoded);
     return true;
+  }
+
+  /**
+   * Whether a list would wait for startup discovery now: such a `tools/list` is left to the SDK
+   * path, which answers a 2025-era session's at once with the stream's priming event (so a client
+   * cut off during the wait can resume) and then waits once; here a page the pages then refuse
+   * would have the SDK path wait a second time.
+   */
+  private listWouldWait(): boolean {
+    return this.options.catalog.discovering && this.options.listWaitMs > 0;
   }
 
   /** Whether `profile` has an endpoint now: made at its first request, until forgotten. */
@@ -166,7 +177,8 @@ export class FastPath {
    * The `tools/list` page at `cursor` that a 2025-era session on `profile` (undefined: the root)
    * opened by `principal` is listed, in that era's encoding, from the same kept lists as the 2026
    * era's; undefined leaves the request to the SDK path (a search endpoint, a removed profile, a
-   * cursor the pages never issued, a page the SDK's encoder reshapes, a listing that failed).
+   * list that would wait for startup discovery, a cursor the pages never issued, a page the SDK's
+   * encoder reshapes, a listing that failed).
    */
   async sessionPage(
     profile: string | undefined,
@@ -174,7 +186,7 @@ export class FastPath {
     cursor: string | undefined
   ): Promise<ToolPage | undefined> {
     const endpoint = this.endpointOf(profile);
-    if (!endpoint) return undefined;
+    if (!endpoint || this.listWouldWait()) return undefined;
     let all: readonly Tool[];
     try {
       all = await endpoint.tools();

@@ -115,7 +115,7 @@ function eligible(
   // Node keeps the first of two `Content-Type` headers; the SDK's transport reads them joined.
   if (!isJsonContentType(req.headers['content-type']) || !singleContentType(req.rawHeaders)) return undefined;
   const version = req.headers['mcp-protocol-version'];
-  if (Array.isArray(version)) return undefined;
+  if (Array.isArray(version)) return undefined; // for the type: Node joins a repeated header
   if (version !== undefined && !(SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
     return undefined;
   }

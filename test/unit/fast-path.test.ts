@@ -3,7 +3,7 @@ import http from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { inputRequired, type Tool } from '@modelcontextprotocol/server';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { Profiles } from '../../src/catalog/profiles.js';
@@ -404,6 +404,26 @@ describe('the 2026-era fast path', () => {
       }
     } finally {
       profiles.apply(PROFILES);
+    }
+  });
+
+  it('leaves a tools/list to the SDK path while startup discovery runs, so that it waits once', async () => {
+    const discovering = vi.spyOn(catalog, 'discovering', 'get').mockReturnValue(true);
+    try {
+      const sent: Sent = {
+        headers: {
+          'content-type': 'application/json',
+          'mcp-protocol-version': MODERN,
+          'mcp-method': 'tools/list'
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: envelope } })
+      };
+      const before = fastServed;
+      const fast = await post(fastUrl, sent);
+      expect(fast.body).toBe((await post(sdkUrl, sent)).body);
+      expect(fastServed).toBe(before);
+    } finally {
+      discovering.mockRestore();
     }
   });
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { McpServer, Tool } from '@modelcontextprotocol/server';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { Profiles } from '../../src/catalog/profiles.js';
@@ -357,6 +357,100 @@ describe("a 2025-era session's tools/list from the kept pages", () => {
     }
     expect(replays[0]).toEqual(replays[1]);
     expect(replays[0]!.body).toMatch(/^event: message\nid: …\ndata: \{"result":\{"tools":\[/);
+  });
+
+  it('leaves a list to the SDK path while startup discovery runs: the stream is primed at once', async () => {
+    // The SDK transport sends its priming event before the list waits for discovery, so a client cut
+    // off during the wait can resume; the pages, which would wait first, must not take the request.
+    const pair = await sessionsOf(0, undefined);
+    let release = () => {};
+    const gate = new Promise<void>(resolve => (release = resolve));
+    const listTools = catalog.listTools.bind(catalog);
+    const waits = vi.spyOn(catalog, 'listTools').mockImplementation(async waitMs => {
+      await gate;
+      return listTools(waitMs);
+    });
+    const discovering = vi.spyOn(catalog, 'discovering', 'get').mockReturnValue(true);
+    try {
+      const before = fastServed;
+      const response = await fetch(fastUrl, {
+        method: 'POST',
+        headers: pair.fast.headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' })
+      });
+      // The headers and the priming event came while the list still waits.
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      const primed = new TextDecoder().decode((await reader.read()).value);
+      expect(primed).toMatch(/^id: \S+\nretry: \d+\ndata: \n\n$/);
+      release();
+      let rest = '';
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        rest += new TextDecoder().decode(chunk.value);
+      }
+      expect(rest).toMatch(/^event: message\nid: \S+\ndata: \{"result":\{"tools":\[/);
+      expect(fastServed).toBe(before);
+    } finally {
+      release();
+      waits.mockRestore();
+      discovering.mockRestore();
+    }
+  });
+
+  it('answers as the transport does for a session closed while its list was read', async () => {
+    const session = await open(fastUrl, undefined);
+    let release = () => {};
+    const gate = new Promise<void>(resolve => (release = resolve));
+    const listTools = catalog.listTools.bind(catalog);
+    let waiting = false;
+    const waits = vi.spyOn(catalog, 'listTools').mockImplementation(async waitMs => {
+      waiting = true;
+      await gate;
+      return listTools(waitMs);
+    });
+    try {
+      const listing = send(
+        fastUrl,
+        'POST',
+        session.headers,
+        JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' })
+      );
+      await expect.poll(() => waiting).toBe(true);
+      expect((await send(fastUrl, 'DELETE', session.headers)).status).toBe(200);
+      release();
+      const answer = await listing;
+      expect(answer.status).toBe(404);
+      expect(answer.body).toContain('Session not found');
+    } finally {
+      release();
+      waits.mockRestore();
+    }
+  });
+
+  it('leaves a request with two Content-Type headers to the transport, which refuses it', async () => {
+    const pair = await sessionsOf(0, undefined);
+    const statusOn = (url: URL, headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const raw = Object.entries(headers).flatMap(([name, value]) =>
+          name === 'content-type' ? [name, value, name, value] : [name, value]
+        );
+        // Raw headers: Node's client sends them as given, and no Host of its own.
+        const request = http.request(
+          url,
+          { method: 'POST', headers: ['host', url.host, ...raw] },
+          response => {
+            response.resume();
+            resolve(response.statusCode!);
+          }
+        );
+        request.on('error', reject);
+        request.end(JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/list' }));
+      });
+    const before = fastServed;
+    const fast = await statusOn(fastUrl, pair.fast.headers);
+    expect(fast).toBe(await statusOn(sdkUrl, pair.sdk.headers));
+    expect(fast).toBe(415);
+    expect(fastServed).toBe(before);
   });
 
   it('lists a changed catalog at once: no page outlives a tools/list_changed', async () => {
