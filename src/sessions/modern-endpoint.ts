@@ -38,7 +38,7 @@ export class ModernEndpoint {
   /**
    * Profiles retired since their last request arrived. A request the HTTP layer let in before a
    * reload removed its profile can still reach the SDK path afterwards (the fast path left it after
-   * waiting for startup discovery): it is then refused, so that no handler is made for a profile
+   * reading the profile's list): it is then refused, so that no handler is made for a profile
    * that no longer exists.
    */
   private readonly removed = new Set<string>();
