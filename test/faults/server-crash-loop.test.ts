@@ -29,6 +29,8 @@ async function serverState(gateway: GatewayProcess): Promise<string | undefined>
 describe('a server that crashes after every start', () => {
   it('is marked failed after 3 crashes in a minute, and its calls then fail at once saying so', async () => {
     const tag = marker();
+    // Crashing 5 s after each start: time enough for a fresh process to start and answer a call on
+    // a loaded machine before it goes.
     const gateway = await GatewayProcess.start(`
 defaults:
   idleTimeout: 60
@@ -36,7 +38,7 @@ defaults:
 servers:
   fixture:
     command: ["${process.execPath}", "${FIXTURE_SERVER}", "${tag}"]
-    env: { FIXTURE_CRASH_AFTER_MS: "2500" }
+    env: { FIXTURE_CRASH_AFTER_MS: "5000" }
 `);
     cleanups.push(() => gateway.dispose());
     await gateway.discovered();
@@ -51,10 +53,10 @@ servers:
     });
     // Crashes 2 and 3: calls that succeed on a fresh start, the server crashing a moment later.
     for (let crash = 2; crash <= 3; crash++) {
-      await waitUntil(async () => (await serverState(gateway)) !== 'ready', 8_000);
+      await waitUntil(async () => (await serverState(gateway)) !== 'ready', 12_000);
       const echoed = await client.callTool({ name: 'fixture__echo', arguments: { text: `start ${crash}` } });
       expect(textOf(echoed)).toBe(`start ${crash}`);
-      await waitUntil(async () => (await serverState(gateway)) !== 'ready', 8_000);
+      await waitUntil(async () => (await serverState(gateway)) !== 'ready', 12_000);
     }
     expect(await serverState(gateway)).toBe('failed');
 

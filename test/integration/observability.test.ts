@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StreamableHTTPClientTransport, type Client } from '@modelcontextprotocol/client';
 import { connect, FIXTURE_SERVER, GatewayProcess, waitUntil } from '../support/gateway-process.js';
@@ -189,7 +190,16 @@ describe('sessions and requests, recorded', () => {
     const client = await clientOf(first, 'legacy');
     for (let i = 0; i < 5; i++)
       await client.callTool({ name: 'fixture__echo', arguments: { text: `n${i}` } });
-    await new Promise(resolve => setTimeout(resolve, 600)); // past one flush interval
+    // Past one flush interval: the rows are in the database file (read beside the gateway, as
+    // the API would flush first).
+    await waitUntil(() => {
+      const db = new DatabaseSync(path.join(stateDir, 'gateway.db'), { readOnly: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM requests').get() as { n: number }).n === 5;
+      } finally {
+        db.close();
+      }
+    }, 5_000);
     expect(await first.stop('SIGKILL')).toMatchObject({ signal: 'SIGKILL' });
 
     const second = await start(text, stateDir);

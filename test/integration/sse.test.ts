@@ -236,8 +236,10 @@ describe('the legacy HTTP+SSE transport', () => {
 
     controller.abort();
     await waitUntil(async () => (await sessionsNamed(gateway, 'hangs-up'))[0]?.closedAt != null);
-    // Still serving, and the close was seen once.
+    // Still serving, and the close was seen once (log lines are written asynchronously: the API may
+    // show the close before its line has arrived; a second close would be logged with the first).
     expect((await fetch(new URL('/healthz', gateway.url))).status).toBe(200);
+    await gateway.waitForLog(line => line.msg === 'session closed' && line.session === id);
     const closes = gateway.logs.filter(line => line.msg === 'session closed' && line.session === id);
     expect(closes).toHaveLength(1);
     expect(await sessionsNamed(gateway, 'hangs-up')).toHaveLength(1);
@@ -253,6 +255,7 @@ describe('the legacy HTTP+SSE transport', () => {
       10_000
     );
     // Closed once by the gateway: no re-entrant close overflowing the stack.
+    await gateway.waitForLog(line => line.msg === 'session closed' && line.reason === 'expired');
     const closes = gateway.logs.filter(line => line.msg === 'session closed' && line.reason === 'expired');
     expect(closes).toHaveLength(1);
     expect(gateway.stderrText.join('\n')).not.toMatch(/RangeError|PromiseRejectCallback/);

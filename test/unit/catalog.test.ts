@@ -145,7 +145,7 @@ describe('Catalog', () => {
     const { catalog } = await startCatalog([fakeSpec('alpha')]);
     const began = performance.now();
     expect(await catalog.listTools(50)).toEqual([]);
-    expect(performance.now() - began).toBeLessThan(500);
+    expect(performance.now() - began).toBeLessThan(900); // not the 1 s that discovery takes
     await catalog.settled();
     expect(names(await catalog.listTools(0)).length).toBeGreaterThan(0);
   });

@@ -173,7 +173,8 @@ describe('Upstream start', () => {
       serverId: 'alpha',
       message: expect.stringContaining('no such file: /opt/fake-server-xyz')
     });
-    expect(performance.now() - began).toBeLessThan(100);
+    // At once: no start tried (a start would be counted); the bound only leaves room for a loaded machine.
+    expect(performance.now() - began).toBeLessThan(1_000);
     expect(runtime.starts).toBe(3);
     expect(upstream.state).toBe('failed');
     expect(upstream.status().lastError).toContain('no such file: /opt/fake-server-xyz');
@@ -873,7 +874,8 @@ describe('Upstream crash backoff (issue 14, item 4)', () => {
     expect(refused).toMatchObject({ code: 'server_unavailable', serverId: 'alpha' });
     expect(refused.message).toContain('server alpha crashed 3 times in a minute; next try after');
     expect(refused.message).toContain('exit code 1');
-    expect(performance.now() - began).toBeLessThan(100);
+    // At once: no start tried (a start would be counted); the bound only leaves room for a loaded machine.
+    expect(performance.now() - began).toBeLessThan(1_000);
     expect(runtime.starts).toBe(3);
   });
 
@@ -987,7 +989,7 @@ describe('Upstream queue and callTimeout (issue 14, item 10)', () => {
     const failure = await failureOf(upstream.callTool('echo', { text: 'queued' }));
     const elapsed = performance.now() - began;
     expect(elapsed).toBeGreaterThanOrEqual(350);
-    expect(elapsed).toBeLessThan(1_000);
+    expect(elapsed).toBeLessThan(1_400); // not the 1.5 s the slot's holder takes to start
     expect(failure).toMatchObject({ code: 'call_timeout', serverId: 'alpha' });
     expect(failure.message).toContain(
       'waited 0.4s (its callTimeout) for a free slot behind 1 calls in flight'
@@ -1006,7 +1008,7 @@ describe('Upstream queue and callTimeout (issue 14, item 10)', () => {
     const failure = await failureOf(upstream.callTool('slow', { ms: 1_500, tag: 'second' }));
     const elapsed = performance.now() - began;
     expect(elapsed).toBeGreaterThanOrEqual(1_900);
-    expect(elapsed).toBeLessThan(2_400);
+    expect(elapsed).toBeLessThan(3_000); // generous: a call that finished would not fail at all
     expect(failure).toMatchObject({ code: 'call_timeout', serverId: 'alpha' });
     expect(failure.message).toMatch(
       /did not finish within 2s \(callTimeout\), \d+\.\ds of which it waited for a free slot/
