@@ -160,6 +160,11 @@ export async function runAdminCommand(
     }
     if (group === 'token' && action === 'revoke') {
       if (!target) throw new CommandError('token revoke needs the token name or id (or an OAuth grant id)');
+      if (words.length > 3) {
+        throw new CommandError(
+          `token revoke takes one name or id, and was given ${words.length - 2}: revoke them one at a time`
+        );
+      }
       if (new TokenStore(db).revoke(target)) {
         audit.record('token_revoked', { principal: 'cli', detail: { token: target } });
       } else if (new OAuthModelStore(db).revokeGrant(target)) {

@@ -184,6 +184,12 @@ describe('mcp-gateway token revoke', () => {
     expect(result.stderr).toBe('');
     expect(result).toMatchObject({ status: 0, stdout: 'revoked -lead\n' });
     expect(run(['token', 'list'], 'servers: {}\n').stdout).toMatch(/^-lead\t.*\trevoked /m);
+    // One target: a second word is refused, not taken instead of the first.
+    expect(run(['token', 'create', '--name', 'kept'], 'servers: {}\n').status).toBe(0);
+    expect(run(['token', 'revoke', '-lead', 'kept'], 'servers: {}\n')).toMatchObject({
+      status: 2,
+      stderr: 'mcp-gateway: token revoke takes one name or id, and was given 2: revoke them one at a time\n'
+    });
     expect(run(['token', 'revoke', '-h'], 'servers: {}\n')).toMatchObject({
       status: 0,
       stdout: expect.stringContaining('Usage:')
