@@ -44,6 +44,7 @@ import { SessionToolList } from './sessions/session-tool-list.js';
 import { ModernEndpoint } from './sessions/modern-endpoint.js';
 import type { Settings } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
+import { lockStateDirectory } from './store/state-lock.js';
 import { SessionStore } from './store/session-store.js';
 import { Upstream } from './upstream/upstream.js';
 import { UpstreamRegistry } from './upstream/upstream-registry.js';
@@ -91,10 +92,27 @@ export interface RunningGateway {
 }
 
 /**
+ * Starts the gateway holding its state directory ({@link lockStateDirectory}): a second gateway on
+ * the same directory is refused before it touches the first one's containers or database. The
+ * lock is let go once the gateway has closed, or failed to start.
+ */
+export async function startGateway(settings: Settings, log: Logger): Promise<RunningGateway> {
+  const lock = lockStateDirectory(settings.stateDir);
+  if (lock.unlocked) log.warn({ err: lock.unlocked }, 'starting without the state directory lock');
+  try {
+    const running = await startLocked(settings, log);
+    return { ...running, close: () => running.close().finally(() => lock.release()) };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/**
  * The composition root: builds every part from the settings, in the order data flows, starts them,
  * and owns the order of shutdown (HTTP first, servers next, store last).
  */
-export async function startGateway(settings: Settings, log: Logger): Promise<RunningGateway> {
+async function startLocked(settings: Settings, log: Logger): Promise<RunningGateway> {
   const loadOptions = { env: process.env, defaultIdleTimeout: settings.defaultIdleTimeout };
   const loaded = await loadConfigFile(settings.configFile, loadOptions);
   if (!loaded.ok) throw new ConfigError(loaded.problems.map(formatProblem));
@@ -471,7 +489,11 @@ export async function startGateway(settings: Settings, log: Logger): Promise<Run
     await security.close();
     observe.close();
     db.close();
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new Error(
+      `port ${port} on ${host} is in use (another gateway?): stop what listens there, or pick another port with --port or GATEWAY_PORT (npm start -- --port 9000)`,
+      { cause: error }
+    );
   }
   const address = httpServer.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
