@@ -9,7 +9,7 @@ import type { LegacySessions } from '../sessions/legacy-sessions.js';
 import type { ModernEndpoint } from '../sessions/modern-endpoint.js';
 import { SSE_MESSAGES_PATH, type SseSessions } from '../sessions/sse-sessions.js';
 import { apiErrorOf } from './api/api-error.js';
-import { hostAndOriginGuard, jsonDepthGuard, mcpPostGuard } from './guards.js';
+import { apiBodyGuard, hostAndOriginGuard, jsonDepthGuard, mcpPostGuard } from './guards.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { jsonBody } from './json-body.js';
 
@@ -112,6 +112,7 @@ export function createApp(options: AppOptions): Express {
   app.use(
     '/api',
     ...forAdmin,
+    apiBodyGuard,
     express.json({ limit: options.maxBodyBytes, strict: false }),
     jsonDepthGuard,
     options.api

@@ -1,3 +1,4 @@
+import { isJsonContentType } from '@modelcontextprotocol/server';
 import type { RequestHandler } from 'express';
 import { HttpError } from './http-error.js';
 
@@ -53,6 +54,29 @@ export const mcpPostGuard: RequestHandler = (req, _res, next) => {
   if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
     next(
       new HttpError(406, -32000, 'Not Acceptable: Accept must list application/json and text/event-stream')
+    );
+    return;
+  }
+  next();
+};
+
+/**
+ * A request to the REST API that carries a body must send it as JSON (415 otherwise). Why:
+ * express.json leaves any other body unread and the request without one, which a route takes for
+ * "nothing asked" (`curl -d` without a Content-Type sends a form): a call then ran with no
+ * arguments, and an approve of some items approved everything held.
+ */
+export const apiBodyGuard: RequestHandler = (req, _res, next) => {
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !isJsonContentType(req.headers['content-type'])) {
+    const sent = req.headers['content-type'] ?? 'none';
+    next(
+      new HttpError(
+        415,
+        -32000,
+        `Unsupported Media Type: send the body as JSON with Content-Type: application/json (this one: ${sent})`
+      )
     );
     return;
   }

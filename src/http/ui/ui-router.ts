@@ -4,7 +4,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Principal } from '../../auth/principal.js';
 import type { AuditLog } from '../../store/audit-log.js';
 import type { SettingsStore } from '../../store/settings-store.js';
-import { jsonDepthGuard } from '../guards.js';
+import { apiBodyGuard, jsonDepthGuard } from '../guards.js';
 import { HttpError } from '../http-error.js';
 import { rateLimit } from '../rate-limit.js';
 import { cookieValue, DashboardSessions, sameToken, SESSION_TTL_MS, token } from './dashboard-sessions.js';
@@ -162,6 +162,7 @@ export function createUiRouter(options: DashboardOptions): Router {
 
   router.use(
     '/api',
+    apiBodyGuard,
     express.json({ limit: options.maxBodyBytes, strict: false }),
     jsonDepthGuard,
     options.api
