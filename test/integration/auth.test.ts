@@ -145,6 +145,9 @@ describe('bearer tokens', () => {
     const wrong = await post(gateway, { authorization: 'Bearer mgw_not-a-real-token' });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    expect(wrong.headers.get('www-authenticate')).toContain(
+      'error_description="unknown token: this gateway issued none such (mistyped, or made for another state directory); \'mcp-gateway token list\' shows its tokens"'
+    );
     const inQuery = await post(gateway, {}, INIT, `?access_token=${full}`);
     expect(inQuery.status).toBe(400);
     expect(await inQuery.text()).toContain('not accepted in the query string');
@@ -192,7 +195,7 @@ describe('bearer tokens', () => {
     };
     const reasons = audit.entries.map(entry => entry.detail.reason);
     expect(reasons).toContain('authentication required');
-    expect(reasons).toContain('unknown token');
+    expect(reasons.some(reason => reason.startsWith('unknown token: '))).toBe(true);
     expect(reasons.some(reason => reason.includes('query string'))).toBe(true);
     expect(reasons.some(reason => reason.includes('may not use the admin API'))).toBe(true);
     const created = (await (
