@@ -143,9 +143,12 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
         'the Docker engine is unreachable; Docker servers fail until it answers'
       );
   }
-  /** Why a server cannot serve now (an unset variable, an image that could not be pulled), or undefined. */
+  /**
+   * Why a server cannot serve now (an unset variable, an unreachable engine, an image that could not
+   * be pulled), or undefined.
+   */
   const cannotServe = (spec: ServerSpec): string | undefined =>
-    spec.unavailable ?? (spec.kind === 'docker' ? docker.imageProblem(spec) : undefined);
+    spec.unavailable ?? (spec.kind === 'docker' ? docker.problemWith(spec) : undefined);
   const unavailableServers = () =>
     registry.specs().flatMap(spec => {
       const reason = cannotServe(spec);
@@ -414,13 +417,15 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
     modern,
     sse,
     health: async () => {
+      // The engine first: what it answers now decides which Docker servers can serve.
+      const engine = usesDocker() ? { docker: await docker.health() } : {};
       const unavailable = unavailableServers();
       return {
         status: unavailable.length === 0 ? 'ok' : 'degraded',
         version: VERSION,
         discovering: catalog.discovering,
         sessions: legacy.size,
-        ...(usesDocker() ? { docker: await docker.health() } : {}),
+        ...engine,
         servers: registry.all().map(upstream => upstream.status()),
         unavailable,
         needsLogin: needsLogin()

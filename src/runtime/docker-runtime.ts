@@ -41,6 +41,14 @@ const PING_TIMEOUT_MS = 2_000;
 const EXIT_CODE_GRACE_MS = 1_000;
 /** Bound on each housekeeping request (stop beyond its grace, remove, list): a dead engine must not hang them. */
 const ENGINE_REQUEST_TIMEOUT_MS = 5_000;
+/**
+ * After a pull of an image fails, starts that need it are refused without pulling for this long, so
+ * a missing image does not send a pull to the registry with every call. An image that appears on
+ * the engine meanwhile (pulled or built by hand) is used at once: each start looks for it first.
+ */
+export const PULL_RETRY_MS = 30_000;
+/** While the engine is seen unreachable, asking what keeps a server from running pings it at most this often. */
+const ENGINE_RECHECK_MS = 5_000;
 
 export interface DockerRuntimeOptions {
   /** The engine client; by default the local engine or `DOCKER_HOST`. */
@@ -50,6 +58,8 @@ export interface DockerRuntimeOptions {
   readonly log: Logger;
   /** Bound on each request of a leftover sweep (list, each removal); tests shorten it. */
   readonly sweepRequestTimeoutMs?: number;
+  /** How long after a failed pull the image is pulled again (default {@link PULL_RETRY_MS}); tests shorten it. */
+  readonly pullRetryMs?: number;
 }
 
 /** What `/healthz` reports about the engine. */
@@ -72,8 +82,12 @@ export class DockerRuntime implements Runtime<DockerSpec> {
   private readonly log: Logger;
   /** One pull per image at a time, shared by everyone who needs it. */
   private readonly pulls = new Map<string, Promise<void>>();
-  /** Why the last pull of each image failed, until a pull of it succeeds. */
-  private readonly failedPulls = new Map<string, string>();
+  /** Why the last pull of each image failed and when it may be pulled again, until it is on the engine. */
+  private readonly failedPulls = new Map<string, { readonly failure: string; readonly retryAt: number }>();
+  /** The engine's error and when it was seen, while it was last seen unreachable (by a ping or a start). */
+  private engineDown: { readonly error: string; readonly at: number } | undefined;
+  /** The background ping {@link problemWith} started, while it runs: one at a time. */
+  private rechecking: Promise<unknown> | undefined;
   /** Containers this runtime runs now (by id): a sweep must leave them alone. */
   private readonly live = new Set<string>();
   /** Container creations on their way to the engine, whose containers are not in `live` yet. */
@@ -103,25 +117,55 @@ export class DockerRuntime implements Runtime<DockerSpec> {
     return createHash('sha256').update(stateDir).digest('hex').slice(0, 16);
   }
 
-  /** Pings the engine; once it answers after being unreachable, sweeps leftovers in the background (see {@link sweep}). */
+  /**
+   * Pings the engine; once it answers after being unreachable, sweeps leftovers in the background
+   * (see {@link sweep}). When it answers, images whose pull failed and that are on the engine now
+   * are no longer reported by {@link problemWith}. Never rejects.
+   */
   async health(): Promise<EngineHealth> {
     try {
       await withTimeout(this.docker.ping(), PING_TIMEOUT_MS, 'ping timed out');
     } catch (error) {
       this.sweepNeeded = true;
-      return { reachable: false, error: describeError(error) };
+      this.engineDown = { error: describeError(error), at: Date.now() };
+      return { reachable: false, error: this.engineDown.error };
     }
+    this.engineDown = undefined;
     void this.sweep();
+    await this.forgetImagesPresent();
     return { reachable: true };
   }
 
   /**
-   * Why `spec`'s image cannot be had, with what to do, if its last pull failed (until a pull
-   * succeeds or the image appears on the engine): the server cannot start meanwhile.
+   * Why `spec` cannot run now, with what to do, or undefined: the engine was last seen unreachable
+   * (until it answers again), or its image's last pull failed (until a pull succeeds or the image
+   * appears on the engine). While the engine is down, asking pings it in the background now and
+   * then, so the answer follows the engine back even when nothing else asks.
    */
-  imageProblem(spec: DockerSpec): string | undefined {
-    const failure = this.failedPulls.get(spec.image);
-    return failure === undefined ? undefined : imageAdvice(spec, failure);
+  problemWith(spec: DockerSpec): string | undefined {
+    if (this.engineDown !== undefined) {
+      if (this.rechecking === undefined && Date.now() - this.engineDown.at >= ENGINE_RECHECK_MS)
+        this.rechecking = this.health().finally(() => (this.rechecking = undefined));
+      return engineAdvice(spec.id, this.engineDown.error);
+    }
+    const failed = this.failedPulls.get(spec.image);
+    return failed === undefined ? undefined : imageAdvice(spec, failed);
+  }
+
+  /** Forgets the failed pulls of images that are on the engine now (pulled or built by hand). */
+  private async forgetImagesPresent(): Promise<void> {
+    await Promise.all(
+      [...this.failedPulls.keys()].map(image =>
+        withTimeout(
+          this.docker.getImage(image).inspect(),
+          ENGINE_REQUEST_TIMEOUT_MS,
+          'inspect timed out'
+        ).then(
+          () => this.failedPulls.delete(image),
+          () => undefined // still missing, or no answer in time: the failure stands
+        )
+      )
+    );
   }
 
   /**
@@ -324,11 +368,16 @@ export class DockerRuntime implements Runtime<DockerSpec> {
   private async pullIfMissing(image: string, serverId: string): Promise<void> {
     try {
       await this.docker.getImage(image).inspect();
+      this.engineDown = undefined;
       this.failedPulls.delete(image); // made on the engine by hand since
       return;
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
+      this.engineDown = undefined;
     }
+    const failed = this.failedPulls.get(image);
+    if (failed !== undefined && Date.now() < failed.retryAt)
+      throw new GatewayError('image_unavailable', imageAdvice({ id: serverId, image }, failed), { serverId });
     const log = this.log.child({ image, server: serverId });
     log.info('pulling image');
     const began = performance.now();
@@ -372,9 +421,12 @@ export class DockerRuntime implements Runtime<DockerSpec> {
         );
       });
     } catch (error) {
-      const failure = `image ${image} could not be pulled: ${describeError(error).trim()}`;
-      this.failedPulls.set(image, failure);
-      throw new GatewayError('image_unavailable', imageAdvice({ id: serverId, image }, failure), {
+      const failed = {
+        failure: `image ${image} could not be pulled: ${describeError(error).trim()}`,
+        retryAt: Date.now() + (this.options.pullRetryMs ?? PULL_RETRY_MS)
+      };
+      this.failedPulls.set(image, failed);
+      throw new GatewayError('image_unavailable', imageAdvice({ id: serverId, image }, failed), {
         cause: error,
         serverId
       });
@@ -387,14 +439,11 @@ export class DockerRuntime implements Runtime<DockerSpec> {
     if (error instanceof GatewayError) return error;
     if (isEngineDown(error)) {
       this.sweepNeeded = true;
-      return new GatewayError(
-        'engine_unreachable',
-        `server ${spec.id}: the Docker engine is unreachable (${describeError(error)}); start it, or check DOCKER_HOST`,
-        {
-          cause: error,
-          serverId: spec.id
-        }
-      );
+      this.engineDown = { error: describeError(error), at: Date.now() };
+      return new GatewayError('engine_unreachable', engineAdvice(spec.id, this.engineDown.error), {
+        cause: error,
+        serverId: spec.id
+      });
     }
     return new GatewayError(
       'start_failed',
@@ -514,8 +563,16 @@ class Container implements ServerProcess {
   }
 }
 
-function imageAdvice(spec: Pick<DockerSpec, 'id' | 'image'>, failure: string): string {
-  return `server ${spec.id}: ${failure}. Pull or build it on the engine (docker pull ${spec.image}), or set enabled: false for ${spec.id} in servers.yaml`;
+function imageAdvice(
+  spec: Pick<DockerSpec, 'id' | 'image'>,
+  failed: { readonly failure: string; readonly retryAt: number }
+): string {
+  const retry = new Date(failed.retryAt).toISOString();
+  return `server ${spec.id}: ${failed.failure}. Pull or build it on the engine (docker pull ${spec.image}; the next call uses it), or set enabled: false for ${spec.id} in servers.yaml. The gateway pulls it again at a call after ${retry}`;
+}
+
+function engineAdvice(serverId: string, error: string): string {
+  return `server ${serverId}: the Docker engine is unreachable (${error}); start it, or check DOCKER_HOST`;
 }
 
 /** The value of `promise` if it settles within `ms`, else undefined. */

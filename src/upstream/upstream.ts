@@ -644,11 +644,13 @@ export class Upstream {
                 serverId: this.spec.id
               }
             );
-      // An unreachable engine, a remote server that needs a login first, or an image held until
-      // approved is not the server's fault: it does not count toward marking it failed, so the
-      // server works again as soon as the engine answers, someone logs in or approves.
+      // An unreachable engine, an image that cannot be pulled, a remote server that needs a login
+      // first, or an image held until approved is not the server's fault: it does not count toward
+      // marking it failed, so the server works again as soon as the engine answers, the image is on
+      // it, someone logs in or approves. (The Docker runtime bounds how often it retries a pull.)
       if (
         failure.code === 'engine_unreachable' ||
+        failure.code === 'image_unavailable' ||
         failure.code === 'login_required' ||
         failure.code === 'quarantined'
       ) {

@@ -318,6 +318,35 @@ servers:
     expect(textOf(echoed)).toContain('first run');
   });
 
+  it('uses an image at the first call after it appears on the engine, however many pulls failed before', async () => {
+    const tag = { repo: 'mcp-gateway-test/arrives-later', tag: `t${process.pid}-${Date.now()}` };
+    const image = `${tag.repo}:${tag.tag}`;
+    cleanups.push(() =>
+      docker
+        .getImage(image)
+        .remove({ noprune: true })
+        .catch(() => undefined)
+    );
+    const gateway = await startGateway(`servers:\n  later:\n    image: ${image}\n`);
+    await gateway.discovered(60_000); // discovery's pull fails: the first of three
+    const client = await clientOf(gateway);
+    for (let i = 0; i < 2; i++) {
+      await expect(client.callTool({ name: 'later__echo', arguments: { text: 'x' } })).rejects.toMatchObject({
+        message: expect.stringContaining(`image ${image} could not be pulled`)
+      });
+    }
+    expect(await gateway.health()).toMatchObject({
+      status: 'degraded',
+      unavailable: [{ server: 'later', reason: expect.stringContaining(`docker pull ${image}`) }]
+    });
+
+    // The user pulls (here: tags) the image on the engine, as the README says to.
+    await docker.getImage(images.fixture).tag(tag);
+    expect(await gateway.health()).toMatchObject({ status: 'ok', unavailable: [] });
+    const result = await client.callTool({ name: 'later__echo', arguments: { text: 'arrived' } });
+    expect(textOf(result)).toBe('arrived');
+  });
+
   it('rediscovers a server when its image changes under the same tag', async () => {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'state-'));
     const tag = { repo: 'mcp-gateway-test/retagged', tag: 'latest' };
@@ -375,15 +404,31 @@ servers:
       `
 servers:
   boxed:
+    description: Runs in a container
     image: ${images.fixture}
   local:
+    description: Runs as a process
     command: ["${process.execPath}", "${FIXTURE_SERVER}"]
 `,
       { env: { DOCKER_HOST: `unix://${socket}` } }
     );
+    // The Docker server is reported unavailable, with the engine's error and what to do, and left
+    // out of the instructions; the local one is served.
+    const unavailable = [
+      {
+        server: 'boxed',
+        reason: expect.stringMatching(
+          /^server boxed: the Docker engine is unreachable \(.*docker\.sock.*\); start it, or check DOCKER_HOST$/
+        )
+      }
+    ];
     const health = await gateway.health();
-    expect(health.docker).toMatchObject({ reachable: false });
+    expect(health).toMatchObject({ status: 'degraded', docker: { reachable: false }, unavailable });
+    const ready = await fetch(new URL('/readyz', gateway.url));
+    expect(await ready.json()).toMatchObject({ ready: false, unavailable });
     const client = await clientOf(gateway);
+    expect(client.getInstructions()).toContain('- local: Runs as a process');
+    expect(client.getInstructions()).not.toContain('- boxed');
     const began = Date.now();
     await expect(client.callTool({ name: 'boxed__echo', arguments: { text: 'x' } })).rejects.toMatchObject({
       message: expect.stringContaining('the Docker engine is unreachable')
@@ -403,7 +448,16 @@ servers:
     await new Promise<void>(resolve => proxy.listen(socket, resolve));
     cleanups.push(() => new Promise(resolve => proxy.close(resolve)));
 
-    expect((await gateway.health()).docker).toMatchObject({ reachable: true });
+    expect(await gateway.health()).toMatchObject({
+      status: 'ok',
+      docker: { reachable: true },
+      unavailable: []
+    });
+    expect(await (await fetch(new URL('/readyz', gateway.url))).json()).toMatchObject({
+      ready: true,
+      unavailable: []
+    });
+    expect((await clientOf(gateway)).getInstructions()).toContain('- boxed: Runs in a container');
     const result = await client.callTool({ name: 'boxed__echo', arguments: { text: 'back' } });
     expect(textOf(result)).toBe('back');
     expect(await gateway.stop('SIGTERM')).toMatchObject({ code: 0 });

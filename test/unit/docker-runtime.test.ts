@@ -1,7 +1,7 @@
 import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { DockerSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
@@ -323,7 +323,7 @@ function memoryLogger(): { log: Logger; lines: LogLine[] } {
 
 const OWNER = 'owner-0123456789';
 
-function setup(options: { sweepRequestTimeoutMs?: number } = {}) {
+function setup(options: { sweepRequestTimeoutMs?: number; pullRetryMs?: number } = {}) {
   const engine = new FakeDocker();
   const { log, lines } = memoryLogger();
   const runtime = new DockerRuntime({ docker: engine as unknown as Docker, owner: OWNER, log, ...options });
@@ -481,7 +481,7 @@ describe('DockerRuntime image pulls', () => {
   });
 
   it('rejects every waiting start with image_unavailable when the pull fails, and pulls again later', async () => {
-    const { engine, runtime } = setup();
+    const { engine, runtime } = setup({ pullRetryMs: 100 });
     engine.pullPlans = [
       { events: [{ status: 'Pulling' }], ms: 30, error: new Error('manifest for example/plain:1 not found') },
       { events: [], ms: 5 }
@@ -505,10 +505,49 @@ describe('DockerRuntime image pulls', () => {
     }
     expect(engine.callsOf('createContainer')).toHaveLength(0);
 
-    // The failure is not remembered: the next start tries again, and this time it works.
+    // Once the retry time has passed, the next start pulls again, and this time it works.
+    await delay(120);
     await start(runtime, spec);
     expect(engine.pulls).toBe(2);
     expect(engine.callsOf('createContainer')).toHaveLength(1);
+    expect(runtime.problemWith(spec)).toBeUndefined();
+  });
+
+  it('refuses starts without pulling again until the retry time, yet uses an image that appeared meanwhile at once', async () => {
+    const { engine, runtime } = setup();
+    engine.pullPlans = [{ events: [], ms: 5, error: new Error('manifest for example/plain:1 not found') }];
+    const spec = specs().plain!;
+    for (let i = 0; i < 3; i++) {
+      await expect(runtime.start(spec, () => {}, new AbortController().signal)).rejects.toMatchObject({
+        code: 'image_unavailable',
+        message: expect.stringMatching(
+          /manifest for example\/plain:1 not found.*docker pull example\/plain:1.*pulls it again at a call after/
+        )
+      });
+    }
+    expect(engine.pulls).toBe(1);
+    expect(runtime.problemWith(spec)).toContain('manifest for example/plain:1 not found');
+
+    // Someone pulls (or tags) the image on the engine: the next start uses it, with no pull.
+    engine.images.set('example/plain:1', 'sha256:by-hand');
+    await start(runtime, spec);
+    expect(engine.pulls).toBe(1);
+    expect(engine.callsOf('createContainer')).toHaveLength(1);
+    expect(runtime.problemWith(spec)).toBeUndefined();
+  });
+
+  it('no longer reports a failed pull once a health check finds the image on the engine', async () => {
+    const { engine, runtime } = setup();
+    engine.pullPlans = [{ events: [], ms: 5, error: new Error('manifest unknown') }];
+    const spec = specs().plain!;
+    await expect(runtime.start(spec, () => {}, new AbortController().signal)).rejects.toMatchObject({
+      code: 'image_unavailable'
+    });
+    await runtime.health();
+    expect(runtime.problemWith(spec)).toContain('manifest unknown');
+    engine.images.set('example/plain:1', 'sha256:by-hand');
+    await expect(runtime.health()).resolves.toEqual({ reachable: true });
+    expect(runtime.problemWith(spec)).toBeUndefined();
   });
 
   it('fails the pull on an error event in the progress stream', async () => {
@@ -545,6 +584,55 @@ describe('DockerRuntime image pulls', () => {
 });
 
 describe('DockerRuntime engine errors', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reports every Docker server unable to run while a ping finds the engine unreachable, until it answers', async () => {
+    const { engine, runtime } = setup();
+    const spec = specs().plain!;
+    expect(runtime.problemWith(spec)).toBeUndefined();
+    engine.pingBehaviour = socketError('ENOENT');
+    await expect(runtime.health()).resolves.toMatchObject({ reachable: false });
+    expect(runtime.problemWith(spec)).toMatch(
+      /^server plain: the Docker engine is unreachable \(connect ENOENT .*\); start it, or check DOCKER_HOST$/
+    );
+    expect(runtime.problemWith(specs().tuned!)).toContain('server tuned: the Docker engine is unreachable');
+    engine.pingBehaviour = 'ok';
+    await runtime.health();
+    expect(runtime.problemWith(spec)).toBeUndefined();
+  });
+
+  it('reports the engine unreachable after a start finds it so, until a start reaches it', async () => {
+    const { engine, runtime } = setup();
+    const spec = specs().plain!;
+    engine.inspectError = socketError('ECONNREFUSED');
+    await expect(runtime.start(spec, () => {}, new AbortController().signal)).rejects.toMatchObject({
+      code: 'engine_unreachable'
+    });
+    expect(runtime.problemWith(spec)).toContain('the Docker engine is unreachable (connect ECONNREFUSED');
+    engine.inspectError = undefined;
+    await start(runtime, spec);
+    expect(runtime.problemWith(spec)).toBeUndefined();
+  });
+
+  it('pings a down engine again in the background when asked after a while, so the answer follows it back', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { engine, runtime } = setup();
+    const spec = specs().plain!;
+    engine.pingBehaviour = socketError('ENOENT');
+    await runtime.health();
+    engine.pingBehaviour = 'ok';
+    const pings = () => engine.callsOf('ping').length;
+    expect(runtime.problemWith(spec)).toBeDefined();
+    expect(pings()).toBe(1); // asked at once: no ping yet
+    vi.setSystemTime(Date.now() + 5_000);
+    expect(runtime.problemWith(spec)).toBeDefined();
+    expect(runtime.problemWith(spec)).toBeDefined();
+    expect(pings()).toBe(2); // one ping, however many ask
+    await vi.waitFor(() => expect(runtime.problemWith(spec)).toBeUndefined());
+  });
+
   it.each(['ECONNREFUSED', 'ENOENT'])('reports %s from image inspect as engine_unreachable', async code => {
     const { engine, runtime } = setup();
     engine.inspectError = socketError(code);

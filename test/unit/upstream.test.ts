@@ -212,19 +212,26 @@ describe('Upstream start', () => {
     });
   });
 
-  it('does not mark the server failed when the container engine is unreachable', async () => {
+  // Neither is the server's fault: the next call after the engine answers, or the image is on it,
+  // starts the server at once, with no cool-down.
+  it.each([
+    ['the container engine is unreachable', 'engine_unreachable', 'connect ENOENT /var/run/docker.sock'],
+    [
+      'its image cannot be pulled',
+      'image_unavailable',
+      'image example/alpha:1 could not be pulled: manifest unknown'
+    ]
+  ] as const)('does not mark the server failed while %s', async (_, code, reason) => {
     const { runtime, upstream } = setup();
     runtime.failStarts = 5;
-    runtime.failCode = 'engine_unreachable';
-    runtime.failReason = 'connect ENOENT /var/run/docker.sock';
+    runtime.failCode = code;
+    runtime.failReason = reason;
     for (let i = 0; i < 5; i++) {
-      await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({
-        code: 'engine_unreachable'
-      });
+      await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code });
       expect(upstream.state).toBe('stopped');
     }
     expect(runtime.starts).toBe(5);
-    expect(upstream.status().lastError).toContain('docker.sock');
+    expect(upstream.status().lastError).toContain(reason);
     expect(text((await upstream.callTool('echo', { text: 'back' })).result)).toBe('back');
   });
 
