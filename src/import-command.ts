@@ -92,11 +92,6 @@ export function runImport(
 function summary(plan: ImportPlan, source: string): string {
   const lines: string[] = [];
   for (const note of plan.notes) lines.push(`note: ${note}`);
-  for (const { id, from } of plan.remote) {
-    lines.push(
-      `skipped ${id}: remote server (${from.transport} ${from.url}); the gateway cannot serve remote servers yet`
-    );
-  }
   if (plan.variables.length > 0) {
     lines.push(
       'Set these variables where the gateway runs (systemd: /etc/mcp-gateway/env; Compose: gateway.env;',
@@ -108,9 +103,10 @@ function summary(plan: ImportPlan, source: string): string {
     }
   }
   const docker = plan.entries.filter(({ entry }) => entry.image !== undefined).length;
+  const remote = plan.entries.filter(({ entry }) => entry.url !== undefined).length;
   lines.push(
-    `imported ${plan.entries.length} server(s) from ${source} (${docker} Docker, ${plan.entries.length - docker} local process), ` +
-      `skipped ${plan.remote.length} remote`
+    `imported ${plan.entries.length} server(s) from ${source} ` +
+      `(${docker} Docker, ${plan.entries.length - docker - remote} local process, ${remote} remote)`
   );
   return `${lines.join('\n')}\n`;
 }

@@ -19,9 +19,10 @@ export type ClientServer =
       readonly name: string;
       readonly where: string;
       readonly url: string;
-      readonly transport: 'http' | 'sse';
-      /** Header names only: their values may be secrets. */
-      readonly headerNames: readonly string[];
+      /** The client's `type`/`transport` as servers.yaml names it; `auto` when it gave none. */
+      readonly transport: 'auto' | 'streamable-http' | 'sse';
+      /** As written: values may be secrets, which the import must not copy. */
+      readonly headers: Readonly<Record<string, string>>;
     };
 
 /** A VS Code `inputs` entry: a value the editor prompts for, referenced as `${input:id}`. */
@@ -125,7 +126,8 @@ function serverOf(
   fail: (where: string, problem: string) => never
 ): ClientServer {
   if (!isObject(entry)) return fail(where, 'expected an object with "command" or "url"');
-  const type = entry.type;
+  // Claude Code and VS Code write `type`; some clients write `transport`.
+  const type = entry.type ?? entry.transport;
   const url = entry.url ?? entry.serverUrl;
   if (typeof entry.command === 'string' && (type === undefined || type === 'stdio')) {
     return {
@@ -139,22 +141,31 @@ function serverOf(
       cwd: optionalString(entry.cwd, `${where}.cwd`, fail)
     };
   }
-  if (typeof url === 'string' && (type === undefined || typeof type === 'string')) {
+  const transport = type === undefined ? 'auto' : REMOTE_TRANSPORTS.get(type);
+  if (typeof url === 'string' && transport !== undefined) {
     return {
       kind: 'remote',
       name,
       where,
       url,
-      transport: type === 'sse' ? 'sse' : 'http',
-      headerNames: isObject(entry.headers) ? Object.keys(entry.headers) : []
+      transport,
+      headers: stringRecord(entry.headers, `${where}.headers`, fail)
     };
   }
   return fail(
     where,
-    `not a server entry this importer knows: it needs "command" (a local server, type "stdio") or "url" (a remote server)` +
+    `not a server entry this importer knows: it needs "command" (a local server, type "stdio") or "url" (a remote server, type "http", "streamable-http" or "sse")` +
       (type === undefined ? '' : `; its type is ${JSON.stringify(type)}`)
   );
 }
+
+/** A client's remote `type` and the servers.yaml `transport` it means. */
+const REMOTE_TRANSPORTS: ReadonlyMap<unknown, 'streamable-http' | 'sse'> = new Map([
+  ['http', 'streamable-http'],
+  ['streamable-http', 'streamable-http'],
+  ['streamableHttp', 'streamable-http'],
+  ['sse', 'sse']
+] as const);
 
 function strings(value: unknown, where: string, fail: (where: string, problem: string) => never): string[] {
   if (value === undefined) return [];

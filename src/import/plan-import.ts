@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { z } from 'zod';
-import type { ServerConfigSchema } from '../config/schema.js';
+import { ServerConfigSchema } from '../config/schema.js';
 import type { ClientConfig, ClientServer } from './client-config.js';
 import { parseDockerRun, type DockerRun } from './docker-run.js';
 import { convertPlaceholders, variableName, type PlaceholderContext } from './placeholders.js';
@@ -24,8 +24,6 @@ export interface ImportPlan {
     readonly from: ClientServer;
     readonly entry: ServerEntry;
   }[];
-  /** Remote (`url`) servers: the gateway cannot run them yet, so they are listed, not imported. */
-  readonly remote: readonly { readonly id: string; readonly from: ClientServer & { kind: 'remote' } }[];
   readonly variables: readonly NeededVariable[];
   /** What was changed or left out on the way, one line each, naming the server. */
   readonly notes: readonly string[];
@@ -50,19 +48,23 @@ const SECRET_OPTION = /token|secret|passw|api[-_]?key|apikey|auth|credential|hea
 const SECRET_VALUE = /^(?:gh[pousr]_|github_pat_|sk-|sk_live_|xox[abpr]-|glpat-|mgw_|AKIA[0-9A-Z]{12})/;
 /** A URL with a password in it (`postgresql://user:password@host/db`). */
 const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:[^/@\s]+@/i;
+/** Header names whose value is taken for a secret (`Authorization`, `X-API-Key`, `Cookie`…). */
+const SECRET_HEADER = /token|secret|passw|key|auth|credential|cookie|session/i;
+/** An HTTP credential with its scheme: the scheme is kept, the credential replaced. */
+const WITH_SCHEME = /^(Bearer|Basic|Token|Digest)(\s+)(\S.*)$/is;
 
 /**
  * Turns a client's servers into servers.yaml entries. Commands become local processes,
- * `docker run` commands Docker servers (`image:`), URLs are listed as not yet supported. No value
- * that may be a secret is kept: every `env` value, and any argument that looks like a credential,
- * becomes a `${NAME}` reference, and `variables` says which names the gateway needs.
+ * `docker run` commands Docker servers (`image:`), URLs remote servers (`url:`). No value that may
+ * be a secret is kept: every `env` value, and any argument, header or URL part that looks like a
+ * credential, becomes a `${NAME}` reference, and `variables` says which names the gateway needs.
+ * Every entry passes servers.yaml's schema; one that would not is left out, with a note saying why.
  */
 export function planImport(config: ClientConfig, context: PlanContext): ImportPlan {
   const planned = new Set<string>();
   const notes: string[] = [];
   const variables = new VariableBook();
   const entries: { id: string; from: ClientServer; entry: ServerEntry }[] = [];
-  const remote: { id: string; from: ClientServer & { kind: 'remote' } }[] = [];
   const inputs = new Map(config.inputs.map(input => [input.id, input.description]));
   const fileName = path.basename(context.file);
   const placeholders = { ...context, bareIsEnvironment: config.format !== 'vscode' };
@@ -76,10 +78,6 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
           ? `another server in ${fileName} is called "${server.name}" too`
           : 'a server id is 1-32 of a-z, 0-9 and -';
       notes.push(`${server.name}: imported as "${id}" (${why})`);
-    }
-    if (server.kind === 'remote') {
-      remote.push({ id, from: server });
-      continue;
     }
     /** A value converted, its references recorded; a literal that looks like a secret is replaced. */
     const convert = (value: string, secretName?: string): string => {
@@ -126,14 +124,35 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
       return `\${${name}}`;
     };
     const location = (file: string) => path.resolve(context.workspaceFolder, convert(file));
+    /** An entry kept only when servers.yaml accepts it: what `validate` would refuse is left out. */
+    const add = (entry: ServerEntry) => {
+      const checked = ServerConfigSchema.safeParse(entry);
+      if (checked.success) {
+        entries.push({ id, from: server, entry });
+        return;
+      }
+      // Worded as load-config words them: a bad key's own message rather than zod's "Invalid key".
+      const problems = checked.error.issues.map(
+        issue =>
+          `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}` +
+          `${issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message}`
+      );
+      notes.push(`${id}: not imported: ${problems.join('; ')} (${server.where} in ${fileName})`);
+    };
 
+    if (server.kind === 'remote') {
+      add(remoteEntry(id, server, convert));
+      if (Object.keys(server.headers).length === 0) {
+        // Such clients log in themselves (OAuth); the gateway does it only when told to.
+        notes.push(
+          `${id}: no credentials in ${fileName}; if it answers HTTP 401, add auth: oauth to it and run mcp-gateway login ${id}`
+        );
+      }
+      continue;
+    }
     const docker = parseDockerRun(server.command, server.args);
     if (docker) {
-      entries.push({
-        id,
-        from: server,
-        entry: dockerEntry(id, server, docker, { convert, envValue, location, notes })
-      });
+      add(dockerEntry(id, server, docker, { convert, envValue, location, notes }));
       continue;
     }
     const entry: ServerEntry = {
@@ -151,9 +170,9 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
     if (Object.keys(env).length > 0) entry.env = env;
     if (server.envFile !== undefined) entry.envFile = location(server.envFile);
     if (server.cwd !== undefined) entry.cwd = location(server.cwd);
-    entries.push({ id, from: server, entry });
+    add(entry);
   }
-  return { entries, remote, variables: variables.list(), notes };
+  return { entries, variables: variables.list(), notes };
 }
 
 function referenceHint(
@@ -195,6 +214,56 @@ function secretsInArgs(
     else out.push(convert(arg));
   }
   return out;
+}
+
+/**
+ * A remote server as servers.yaml's `url:` entry. The client's `http` is `streamable-http`; no
+ * type is `auto`, the default, so left out. A credential in a header (by its name, or a known
+ * token shape) or in the URL (a password, a query value named like a secret) becomes a reference;
+ * `Bearer`/`Basic` stay, so only the credential itself is to be set.
+ */
+function remoteEntry(
+  id: string,
+  server: ClientServer & { kind: 'remote' },
+  convert: (value: string, secretName?: string) => string
+): ServerEntry {
+  const entry: ServerEntry = { url: secretsInUrl(id, server.url, convert) };
+  if (server.transport !== 'auto') entry.transport = server.transport;
+  const headers = Object.entries(server.headers).map(([name, value]): [string, string] => {
+    const scheme = WITH_SCHEME.exec(value);
+    const credential = scheme ? scheme[3]! : value;
+    if (!scheme && !SECRET_HEADER.test(name) && !SECRET_VALUE.test(value)) return [name, convert(value)];
+    const converted = convert(credential, `${id}_${name}`);
+    return [name, scheme ? `${scheme[1]}${scheme[2]}${converted}` : converted];
+  });
+  if (headers.length > 0) entry.headers = Object.fromEntries(headers);
+  return entry;
+}
+
+/** A URL with its password and the values of query parameters named like secrets replaced. */
+function secretsInUrl(
+  id: string,
+  url: string,
+  convert: (value: string, secretName?: string) => string
+): string {
+  const secrets: { start: number; end: number; name: string }[] = [];
+  const password = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:([^/@\s]+)@/i.exec(url);
+  if (password) {
+    const start = password[0].length - 1 - password[1]!.length;
+    secrets.push({ start, end: start + password[1]!.length, name: `${id}_PASSWORD` });
+  }
+  for (const query of url.matchAll(/[?&]([^=&#]+)=([^&#]+)/g)) {
+    if (!SECRET_OPTION.test(query[1]!) && !SECRET_VALUE.test(query[2]!)) continue;
+    const start = query.index + query[0].length - query[2]!.length;
+    secrets.push({ start, end: start + query[2]!.length, name: `${id}_${query[1]!}` });
+  }
+  let out = '';
+  let at = 0;
+  for (const { start, end, name } of secrets) {
+    out += convert(url.slice(at, start)) + convert(url.slice(start, end), name);
+    at = end;
+  }
+  return out + convert(url.slice(at));
 }
 
 function dockerEntry(

@@ -6,15 +6,12 @@ export class MergeError extends Error {
   override readonly name = 'MergeError';
 }
 
-/**
- * The plan as a whole servers.yaml (`servers:` and its entries), with the remote servers that
- * could not be imported as comments at the end, so none disappears unseen.
- */
+/** The plan as a whole servers.yaml (`servers:` and its entries). */
 export function renderImport(plan: ImportPlan, source: string): string {
   const doc = new Document({ servers: Object.fromEntries(plan.entries.map(({ id, entry }) => [id, entry])) });
   flowSequences(doc);
   doc.commentBefore = ` Imported from ${source} by mcp-gateway import. Check it with: mcp-gateway validate`;
-  return `${doc.toString({ lineWidth: 0 })}${remoteComments(plan)}`;
+  return doc.toString({ lineWidth: 0 });
 }
 
 /**
@@ -65,16 +62,4 @@ function flowSequences(root: Document | Node): void {
       if (isSeq(node)) node.flow = true;
     }
   });
-}
-
-function remoteComments(plan: ImportPlan): string {
-  if (plan.remote.length === 0) return '';
-  const lines = ['', '# Remote servers (url) are not supported by the gateway yet; not imported:'];
-  for (const { id, from } of plan.remote) {
-    lines.push(`#   ${id}:`, `#     url: ${from.url}`, `#     transport: ${from.transport}`);
-    if (from.headerNames.length > 0) {
-      lines.push(`#     headers: ${from.headerNames.join(', ')} (values not copied)`);
-    }
-  }
-  return `${lines.join('\n')}\n`;
 }

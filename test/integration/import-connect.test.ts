@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { CLI, FIXTURE_SERVER, GatewayProcess, ROOT } from '../support/gateway-process.js';
+import { Everything } from '../support/everything-server.js';
+import { CLI, connect, FIXTURE_SERVER, GatewayProcess, ROOT } from '../support/gateway-process.js';
 
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'client-configs');
 const dir = mkdtempSync(path.join(tmpdir(), 'mcp-gateway-import-'));
@@ -61,13 +64,76 @@ describe('mcp-gateway import', () => {
     expect(validated.stdout).toContain('5 of 5 servers enabled');
   });
 
-  it('lists remote servers as not supported yet, and exits 0', () => {
+  it('imports a remote server as a url entry that validates', () => {
     const imported = cli(['import', path.join(FIXTURES, 'vscode-workspace', '.vscode', 'mcp.json')]);
     expect(imported.status, imported.stderr).toBe(0);
-    expect(imported.stderr).toContain(
-      'skipped microsoft-docs: remote server (http https://learn.microsoft.com/api/mcp); the gateway cannot serve remote servers yet'
+    expect(imported.stdout).toMatch(
+      /^ {2}microsoft-docs:\n {4}url: https:\/\/learn\.microsoft\.com\/api\/mcp\n {4}transport: streamable-http$/m
     );
-    expect(imported.stdout).toContain('#     url: https://learn.microsoft.com/api/mcp');
+    expect(imported.stderr).toContain('(1 Docker, 1 local process, 1 remote)');
+    const file = path.join(dir, 'vscode.yaml');
+    writeFileSync(file, imported.stdout);
+    const validated = cli(['validate', '--config', file]);
+    expect(validated.status, validated.stderr).toBe(0);
+    expect(validated.stdout).toMatch(/^microsoft-docs: remote https:\/\/learn\.microsoft\.com\/api\/mcp;/m);
+  });
+
+  it('imports a remote server the gateway then serves, its header token taken from the environment', async () => {
+    const everything = await Everything.start('streamableHttp');
+    cleanups.push(() => everything.kill());
+    // In front of it, a server that wants the token: the gateway must send the imported header.
+    const seen: string[] = [];
+    const guard = http.createServer((req, res) => {
+      seen.push(req.headers.authorization ?? '');
+      if (req.headers.authorization !== 'Bearer imported-secret') {
+        res.writeHead(401).end();
+        return;
+      }
+      const forward = http.request(
+        new URL(req.url ?? '/', everything.url),
+        { method: req.method, headers: req.headers },
+        answer => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        }
+      );
+      req.pipe(forward);
+    });
+    await new Promise<void>(resolve => guard.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      guard.closeAllConnections();
+      await new Promise(resolve => guard.close(resolve));
+    });
+    const clientFile = path.join(dir, 'remote-mcp.json');
+    writeFileSync(
+      clientFile,
+      JSON.stringify({
+        mcpServers: {
+          tracker: {
+            type: 'http',
+            url: `http://127.0.0.1:${(guard.address() as AddressInfo).port}/mcp`,
+            headers: { Authorization: 'Bearer imported-secret' }
+          }
+        }
+      })
+    );
+
+    const imported = cli(['import', clientFile]);
+    expect(imported.status, imported.stderr).toBe(0);
+    expect(imported.stdout + imported.stderr).not.toContain('imported-secret');
+    expect(imported.stdout).toContain('Authorization: Bearer ${TRACKER_AUTHORIZATION}');
+    expect(imported.stderr).toMatch(/^ {2}TRACKER_AUTHORIZATION {2}\(tracker: /m);
+    expect(imported.stderr).toContain('(0 Docker, 0 local process, 1 remote)');
+
+    const gateway = await GatewayProcess.start(imported.stdout, {
+      env: { TRACKER_AUTHORIZATION: 'imported-secret' }
+    });
+    cleanups.push(() => gateway.dispose());
+    const client = await connect(gateway.url, 'modern');
+    cleanups.push(() => client.close());
+    const { tools } = await client.listTools();
+    expect(tools.map(tool => tool.name)).toContain('tracker__echo');
+    expect(seen).toContain('Bearer imported-secret');
   });
 
   it('merges with --write, refusing server ids the config already has', () => {
@@ -92,7 +158,7 @@ describe('mcp-gateway import', () => {
     expect(readFileSync(`${config}.bak`, 'utf8')).toBe(before);
     const validated = cli(['validate', '--config', config]);
     expect(validated.status, validated.stderr).toBe(0);
-    expect(validated.stdout).toContain('3 of 3 servers enabled');
+    expect(validated.stdout).toContain('5 of 5 servers enabled');
     expect(readFileSync(config, 'utf8')).toContain('# mine');
     expect(readFileSync(config, 'utf8')).not.toContain('wx-1234567890abcdef');
   });

@@ -88,16 +88,25 @@ describe('import: Claude Desktop', () => {
 describe('import: Cursor', () => {
   const result = plan('cursor-mcp.json');
 
-  it('lists remote servers instead of importing them, with header names but not their values', () => {
-    expect(result.remote.map(r => r.id)).toEqual(['linear', 'internal-api']);
-    const yaml = renderImport(result, 'cursor-mcp.json');
-    expect(yaml).toContain('# Remote servers (url) are not supported by the gateway yet; not imported:');
-    expect(yaml).toContain('#     url: https://mcp.internal.example.com/mcp');
-    expect(yaml).toContain('#     headers: Authorization (values not copied)');
+  it('imports remote servers as url entries, the header credential as a reference', () => {
+    expect(entries(result)).toMatchObject({
+      linear: { url: 'https://mcp.linear.app/sse' },
+      'internal-api': {
+        url: 'https://mcp.internal.example.com/mcp',
+        headers: { Authorization: 'Bearer ${INTERNAL_API_AUTHORIZATION}' }
+      }
+    });
+    expect(result.variables.find(v => v.name === 'INTERNAL_API_AUTHORIZATION')).toMatchObject({
+      servers: ['internal-api'],
+      hint: 'a value written in cursor-mcp.json; not copied'
+    });
+    expect(result.notes).toContain(
+      'linear: no credentials in cursor-mcp.json; if it answers HTTP 401, add auth: oauth to it and run mcp-gateway login linear'
+    );
   });
 
   it('replaces a credential given as an argument, and every env value, by a reference', () => {
-    expect(entries(result)).toEqual({
+    expect(entries(result)).toMatchObject({
       sqlite: { command: ['uvx', 'mcp-server-sqlite', '--db-path', '/home/alex/data/app.db'] },
       'weather-api': {
         command: ['node', '/home/alex/mcp/weather/build/index.js', '--api-key', '${API_KEY}'],
@@ -110,7 +119,7 @@ describe('import: Cursor', () => {
 describe('import: Claude Code', () => {
   it('reads .mcp.json with its types and ${VAR} / ${VAR:-default} expansions', () => {
     const result = plan('claude-code-mcp.json');
-    expect(entries(result)).toEqual({
+    expect(entries(result)).toMatchObject({
       playwright: { command: ['npx', '@playwright/mcp@latest'] },
       'db-tools': {
         command: ['python', '-m', 'db_mcp', '--dsn', '${DATABASE_URL}'],
@@ -118,10 +127,10 @@ describe('import: Claude Code', () => {
         env: { DB_TOKEN: '${DB_TOKEN}', LOG_LEVEL: '${DB_TOOLS_LOG_LEVEL}' }
       }
     });
-    expect(result.remote.map(r => [r.id, r.from.kind === 'remote' && r.from.transport])).toEqual([
-      ['sentry', 'http'],
-      ['asana', 'sse']
-    ]);
+    expect(entries(result)).toMatchObject({
+      sentry: { url: 'https://mcp.sentry.dev/mcp', transport: 'streamable-http' },
+      asana: { url: 'https://mcp.asana.com/sse', transport: 'sse' }
+    });
     expect(result.variables.find(v => v.name === 'DATABASE_URL')?.hint).toBe(
       'the client read it from its environment'
     );
@@ -144,6 +153,7 @@ describe('import: VS Code', () => {
 
   it('reads JSONC, turns inputs and ${env:X} into variables, and resolves ${workspaceFolder}', () => {
     expect(entries(result)).toEqual({
+      'microsoft-docs': { url: 'https://learn.microsoft.com/api/mcp', transport: 'streamable-http' },
       github: {
         image: 'ghcr.io/github/github-mcp-server',
         env: { GITHUB_PERSONAL_ACCESS_TOKEN: '${GITHUB_TOKEN}' },
@@ -158,7 +168,6 @@ describe('import: VS Code', () => {
     expect(result.variables.find(v => v.name === 'GITHUB_TOKEN')?.hint).toBe(
       'VS Code prompted for it (input "github-token": GitHub personal access token)'
     );
-    expect(result.remote.map(r => r.id)).toEqual(['microsoft-docs']);
   });
 });
 
@@ -202,7 +211,12 @@ describe('import output', () => {
   it('merges into an empty file', () => {
     const merged = mergeImport('', plan('cursor-mcp.json'), 'servers.yaml');
     const loaded = parseConfig(merged, 'servers.yaml', { env: {} });
-    expect(loaded.ok && Object.keys(loaded.config.raw.servers)).toEqual(['sqlite', 'weather-api']);
+    expect(loaded.ok && Object.keys(loaded.config.raw.servers)).toEqual([
+      'linear',
+      'internal-api',
+      'sqlite',
+      'weather-api'
+    ]);
   });
 });
 
@@ -260,6 +274,87 @@ describe('import: values that must not be copied', () => {
     });
     expect(result.entries[0]!.entry.command).toEqual(['--name', '${workspaceFolderBasename}']);
     expect(result.notes.filter(note => note.includes('workspaceFolderBasename'))).toHaveLength(1);
+  });
+
+  it("maps a remote server's type or transport to servers.yaml's transport", () => {
+    const transports = ['http', 'streamable-http', 'sse', undefined].map(type =>
+      config({ url: 'https://h/mcp', ...(type === undefined ? {} : { type }) })
+    );
+    expect(transports.map(result => result.entries[0]!.entry)).toEqual([
+      { url: 'https://h/mcp', transport: 'streamable-http' },
+      { url: 'https://h/mcp', transport: 'streamable-http' },
+      { url: 'https://h/mcp', transport: 'sse' },
+      { url: 'https://h/mcp' }
+    ]);
+    expect(config({ serverUrl: 'https://h/sse', transport: 'sse' }).entries[0]!.entry).toEqual({
+      url: 'https://h/sse',
+      transport: 'sse'
+    });
+    expect(() =>
+      readClientConfig('{"mcpServers": {"x": {"type": "ws", "url": "wss://h"}}}', 'a.json')
+    ).toThrow(/^a\.json: mcpServers\.x: not a server entry this importer knows: .*its type is "ws"/);
+  });
+
+  it('replaces credentials in headers and URLs, keeping the rest and the auth scheme', () => {
+    const result = vscode({
+      type: 'http',
+      url: 'https://bot:hunter2@h/mcp?region=eu&api_key=k-123&tenant=${input:tenant}',
+      headers: {
+        Authorization: 'Bearer ${input:api-token}',
+        'X-API-Key': 'plain-key',
+        'Proxy-Authorization': 'Basic dXNlcjpwdw==',
+        'X-Trace': 'ghp_0123456789',
+        Accept: 'application/json'
+      }
+    });
+    expect(result.entries[0]!.entry).toEqual({
+      url: 'https://bot:${S_PASSWORD}@h/mcp?region=eu&api_key=${S_API_KEY}&tenant=${TENANT}',
+      transport: 'streamable-http',
+      headers: {
+        Authorization: 'Bearer ${API_TOKEN}',
+        'X-API-Key': '${S_X_API_KEY}',
+        'Proxy-Authorization': 'Basic ${S_PROXY_AUTHORIZATION}',
+        'X-Trace': '${S_X_TRACE}',
+        Accept: 'application/json'
+      }
+    });
+    expect(result.variables.map(v => v.name)).toEqual([
+      'S_PASSWORD',
+      'S_API_KEY',
+      'TENANT',
+      'API_TOKEN',
+      'S_X_API_KEY',
+      'S_PROXY_AUTHORIZATION',
+      'S_X_TRACE'
+    ]);
+    const yaml = renderImport(result, 'mcp.json');
+    for (const secret of ['hunter2', 'k-123', 'plain-key', 'dXNlcjpwdw==', 'ghp_0123456789']) {
+      expect(yaml).not.toContain(secret);
+    }
+    expect(parseConfig(yaml, 'servers.yaml', { env: {} }).ok).toBe(true);
+  });
+
+  it('leaves out, with a note, a remote server servers.yaml would refuse', () => {
+    const result = planImport(
+      readClientConfig(
+        JSON.stringify({
+          mcpServers: {
+            socket: { url: 'ws://h/mcp' },
+            spaced: { url: 'https://h/mcp', headers: { 'Bad Header': 'x' } },
+            fine: { url: 'https://h/mcp' }
+          }
+        }),
+        'c.json'
+      ),
+      { file: 'c.json', workspaceFolder: '/w', home: '/h' }
+    );
+    expect(result.entries.map(e => e.id)).toEqual(['fine']);
+    expect(result.notes).toContain(
+      'socket: not imported: url: url must be an http:// or https:// URL, e.g. https://mcp.example.com/mcp (mcpServers.socket in c.json)'
+    );
+    expect(result.notes).toContain(
+      'spaced: not imported: headers.Bad Header: not a valid HTTP header name (mcpServers.spaced in c.json)'
+    );
   });
 
   it('drops variables a local process inherits from the gateway, saying so', () => {
