@@ -1,9 +1,10 @@
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { OAuthModelStore } from './http/oauth/oauth-model-store.js';
 import { grantViews } from './http/oauth/grants.js';
 import { PROFILE_NAME_PATTERN } from './config/schema.js';
 import { EXIT_CONFIG } from './settings.js';
-import { openDatabase } from './store/database.js';
+import { DATABASE_FILE, openDatabase } from './store/database.js';
 import { AuditLog } from './store/audit-log.js';
 import { SettingsStore } from './store/settings-store.js';
 import { StoreError } from './store/store-error.js';
@@ -143,7 +144,9 @@ export async function runAdminCommand(
       });
       // stdout is the secret alone, so that TOKEN=$(mcp-gateway token create …) works.
       io.out(`${secret}\n`);
-      io.note(`# token "${token.name}" (${token.id}); shown once, only its hash is kept.\n`);
+      // The file named: a token made in another directory's ./data is unknown to the gateway.
+      const file = path.resolve(options.stateDir, DATABASE_FILE);
+      io.note(`# token "${token.name}" (${token.id}) in ${file}; shown once, only its hash is kept.\n`);
       return 0;
     }
     if (group === 'token' && action === 'list') {

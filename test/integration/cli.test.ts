@@ -171,7 +171,9 @@ describe('mcp-gateway token create', () => {
     const result = run(['token', 'create', '--name', 'scripted'], 'servers: {}\n');
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^mgw_[A-Za-z0-9_-]{43}\n$/);
-    expect(result.stderr).toMatch(/^# token "scripted" \(\S+\); shown once, only its hash is kept\.\n$/);
+    expect(result.stderr).toBe(
+      `# token "scripted" (${/\(([^)]+)\)/.exec(result.stderr)![1]}) in ${path.join(dir, 'data', 'gateway.db')}; shown once, only its hash is kept.\n`
+    );
   });
 });
 
