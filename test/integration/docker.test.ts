@@ -1,5 +1,5 @@
 import { createServer, connect as netConnect, type Server } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -167,24 +167,34 @@ servers:
     expect(await managedContainers()).toEqual([]);
   });
 
-  it('fails the in-flight call within a second when its container is killed, then starts a fresh one', async () => {
+  it('fails the in-flight call within seconds when its container is killed, then starts a fresh one', async () => {
+    // The slow call says it started by a file in a directory the container shares; the container's
+    // root has no capabilities, so the directory is open to every user.
+    const markers = mkdtempSync(path.join(tmpdir(), 'markers-'));
+    chmodSync(markers, 0o777);
+    cleanups.push(() => Promise.resolve(rmSync(markers, { recursive: true, force: true })));
     const gateway = await startGateway(`
 servers:
   boxed:
     image: ${images.fixture}
+    volumes: ["${markers}:/markers:rw"]
+    env: { FIXTURE_MARKER_DIR: /markers }
 `);
     const client = await clientOf(gateway);
     await client.callTool({ name: 'boxed__echo', arguments: { text: 'warm' } });
     const [first] = await runningContainers('boxed');
     expect(first).toBeDefined();
 
-    const slow = client.callTool({ name: 'boxed__slow', arguments: { ms: 30_000 } });
+    const slow = client.callTool({ name: 'boxed__slow', arguments: { ms: 30_000, tag: 'killed' } });
     slow.catch(() => undefined);
-    await new Promise(resolve => setTimeout(resolve, 300));
-    const killedAt = Date.now();
+    await waitUntil(() => existsSync(path.join(markers, 'started-killed')), 10_000);
     await docker.getContainer(first!.Id).kill();
+    // Counted from when the engine has done the kill: the claim is that the gateway notices
+    // quickly, not that the engine kills quickly. A gateway that waited for the call's own end
+    // (30 s) or its callTimeout (120 s) would miss the bound by far.
+    const killedAt = Date.now();
     await expect(slow).rejects.toMatchObject({ message: expect.stringContaining('server boxed exited') });
-    expect(Date.now() - killedAt).toBeLessThan(1_000);
+    expect(Date.now() - killedAt).toBeLessThan(3_000);
 
     const again = await client.callTool({ name: 'boxed__echo', arguments: { text: 'fresh' } });
     expect(textOf(again)).toBe('fresh');
@@ -214,8 +224,9 @@ servers:
     const died = events.find(event => event.Action === 'die');
     expect(kills.map(event => event.Actor.Attributes.signal)).toEqual(['15']);
     expect(died).toBeDefined();
-    // The grace is 3 s; a server that heeds SIGTERM is gone in well under one.
-    expect((died!.timeNano - kills[0]!.timeNano) / 1e6).toBeLessThan(1_000);
+    // The grace is 3 s; a server that heeds SIGTERM is gone well within it (even on a loaded
+    // machine), where one that ignored it would die only at the SIGKILL, 3 s after.
+    expect((died!.timeNano - kills[0]!.timeNano) / 1e6).toBeLessThan(2_500);
   });
 
   it('says a container that ran out of memory did, and names the memory key', async () => {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Client,
@@ -47,9 +50,12 @@ beforeAll(async () => {
   await gateway.discovered();
 });
 
+const cleanups: (() => void)[] = [];
+
 afterAll(async () => {
   await Promise.all(clients.map(client => client.close().catch(() => undefined)));
   await gateway?.dispose();
+  for (const cleanup of cleanups) cleanup();
 });
 
 /** A client of `era` and the data of every log message it receives, in order. */
@@ -70,7 +76,7 @@ async function logClient(era: Era, name: string): Promise<{ client: Client; logs
 function callLog(
   client: Client,
   server: string,
-  args: { tag: string; levels: LoggingLevel[]; gapMs?: number },
+  args: { tag: string; levels: LoggingLevel[]; gapUntil?: string },
   level?: LoggingLevel
 ) {
   return client.callTool({
@@ -117,9 +123,13 @@ describe.each(['modern', 'legacy'])('logs of a %s-era server', server => {
     const idle = await logClient('legacy', 'overlap-idle');
     await slow.client.setLoggingLevel('info');
     await idle.client.setLoggingLevel('debug');
-    const long = callLog(slow.client, server, { tag: 'slow', levels: ['info', 'info'], gapMs: 1_000 });
+    // The slow call sends its second message only once the quick call is done, however long that takes.
+    const quickDone = path.join(mkdtempSync(path.join(tmpdir(), 'overlap-')), 'quick-done');
+    cleanups.push(() => rmSync(path.dirname(quickDone), { recursive: true, force: true }));
+    const long = callLog(slow.client, server, { tag: 'slow', levels: ['info', 'info'], gapUntil: quickDone });
     await waitUntil(() => slow.logs.length >= 1, 5_000);
     await callLog(quick.client, server, { tag: 'quick', levels: ['debug', 'error'] }, 'debug');
+    writeFileSync(quickDone, 'x');
     await long;
     expect(quick.logs).toEqual(['quick debug', 'quick error']);
     // The quick call's messages reached the slow caller too, at its level (info): error, not debug.
@@ -184,7 +194,8 @@ describe('unsolicited logs (sent while no request is in flight)', () => {
       _meta: { [LOG_LEVEL_META_KEY]: 'debug' }
     });
     expect(textOf(result)).toBe('scheduled');
-    await waitUntil(() => info.logs.length >= 1, 5_000);
+    // Both streams that should get it have; then a last moment for anything misrouted to arrive.
+    await waitUntil(() => info.logs.length >= 1 && oldLogs.length >= 1, 5_000);
     await new Promise(resolve => setTimeout(resolve, 200));
     expect(info.logs).toEqual(['later']);
     expect(oldLogs).toEqual(['later']);

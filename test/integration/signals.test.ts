@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,8 +19,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function serversYaml(serverMarker: string): string {
-  return `servers:\n  fixture:\n    command: ["${process.execPath}", "${FIXTURE_SERVER}", "${serverMarker}"]\n`;
+function serversYaml(serverMarker: string, markerDir?: string): string {
+  const env = markerDir ? `    env: { FIXTURE_MARKER_DIR: "${markerDir}" }\n` : '';
+  return `servers:\n  fixture:\n    command: ["${process.execPath}", "${FIXTURE_SERVER}", "${serverMarker}"]\n${env}`;
 }
 
 /** Starts the fixture server through the gateway and returns the server's pid. */
@@ -63,7 +64,10 @@ async function npmStart() {
   const dir = mkdtempSync(path.join(tmpdir(), 'mcp-gateway-npm-start-'));
   const config = path.join(dir, 'servers.yaml');
   const serverMarker = marker();
-  writeFileSync(config, serversYaml(serverMarker));
+  // Where the fixture's slow calls say they started (the whole directory goes at the end).
+  const markers = path.join(dir, 'markers');
+  mkdirSync(markers);
+  writeFileSync(config, serversYaml(serverMarker, markers));
   const npm = spawn(
     'npm',
     ['start', '--silent', '--', '--config', config, '--state-dir', path.join(dir, 'data'), '--port', '0'],
@@ -81,7 +85,15 @@ async function npmStart() {
   });
   // start.mjs builds first when dist/ is older than src/.
   const listening = await logLine(npm, line => line.msg === 'gateway listening', 120_000);
-  return { npm, exited, url: new URL(String(listening.url)), config, serverMarker, output: () => text };
+  return {
+    npm,
+    exited,
+    url: new URL(String(listening.url)),
+    config,
+    serverMarker,
+    markers,
+    output: () => text
+  };
 }
 
 describe('signals', () => {
@@ -105,13 +117,14 @@ describe('signals', () => {
   });
 
   it('Ctrl-C on `npm start` (SIGINT to its process group, and from npm again) shuts down cleanly', async () => {
-    const { npm, exited, url, config, serverMarker, output } = await npmStart();
+    const { npm, exited, url, config, serverMarker, markers, output } = await npmStart();
     await startServer(url);
     // A call in flight holds the shutdown in its drain, so the second signal surely finds it running.
     const client = await connect(url, 'legacy');
     cleanups.push(() => client.close());
-    const call = client.callTool({ name: 'fixture__slow', arguments: { ms: 1_500 } });
-    await new Promise(resolve => setTimeout(resolve, 300)); // the call reaches the running server
+    // Long enough to outlast both signals on a loaded machine, counted from when it reached the server.
+    const call = client.callTool({ name: 'fixture__slow', arguments: { ms: 3_000, tag: 'ctrl-c' } });
+    await waitUntil(() => existsSync(path.join(markers, 'started-ctrl-c')), 10_000);
 
     // What a terminal does: the signal goes to the whole foreground group (npm and the gateway),
     // and npm forwards its copy to the gateway a moment later, which the second kill makes sure of
@@ -119,7 +132,7 @@ describe('signals', () => {
     process.kill(-npm.pid!, 'SIGINT');
     await waitUntil(() => output().includes('"msg":"signal received"'), 5_000);
     process.kill(npm.pid!, 'SIGINT');
-    expect(textOf(await call)).toBe('slept 1500');
+    expect(textOf(await call)).toBe('slept 3000');
     expect(await exited).toBe(0);
     await waitUntil(
       () => processesWith(config).length === 0 && processesWith(serverMarker).length === 0,
