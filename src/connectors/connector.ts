@@ -51,6 +51,8 @@ export interface Connector {
   identify?(): Promise<string | undefined>;
   /** The last lines the server wrote to stderr, oldest first (a server run as a process only). */
   stderrTail?(): string[];
+  /** A reader of the stderr lines the server writes from now on (kept ones, oldest first). */
+  stderrSince?(): () => string[];
 }
 
 /**

@@ -8,12 +8,21 @@ const MAX_LINE_CHARS = 1000;
  */
 export class LineTail {
   private readonly lines: string[] = [];
+  /** Lines pushed ever, for {@link since}. */
+  private pushed = 0;
 
   constructor(private readonly size: number) {}
 
   push(line: string): void {
     this.lines.push(line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line);
+    this.pushed++;
     if (this.lines.length > this.size) this.lines.shift();
+  }
+
+  /** A reader of the lines pushed from now on (those still kept, oldest first). */
+  since(): () => string[] {
+    const mark = this.pushed;
+    return () => this.lines.slice(Math.max(0, this.lines.length - (this.pushed - mark)));
   }
 
   /** The kept lines, oldest first (a copy). */

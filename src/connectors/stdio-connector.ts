@@ -89,6 +89,10 @@ export class StdioConnector<S extends StdioSpec = StdioSpec> implements Connecto
     return this.stderr.read();
   }
 
+  stderrSince(): () => string[] {
+    return this.stderr.since();
+  }
+
   private readonly onStderr = (line: string) => {
     this.stderr.push(line);
     this.log.info({ stream: 'stderr', line }, 'server stderr');

@@ -32,11 +32,28 @@ const LEGACY_FALLBACK_MS = 5_000;
 /** How long a failed handshake looks for the link's end, to tell an exit from a broken peer. */
 const END_GRACE_MS = 200;
 
-/** A start that failed because the connection ended during the handshake (it may not know the probe). */
+/** How long an exit during start waits for the server's last stderr lines, which may trail the exit. */
+const STDERR_SETTLE_MS = 100;
+
+/**
+ * A start that failed because the connection ended during the handshake (it may not know the
+ * probe), saying the last line the server wrote to stderr meanwhile: usually why it quit.
+ */
 class EndedDuringStart extends GatewayError {
-  constructor(serverId: string, end: LinkEnd) {
-    super('start_failed', `server ${serverId} exited during start (${end.reason})`, { serverId });
+  constructor(serverId: string, end: LinkEnd, lastWords: string | undefined) {
+    const said = lastWords === undefined ? '' : `; its last words on stderr: ${JSON.stringify(lastWords)}`;
+    super('start_failed', `server ${serverId} exited during start (${end.reason})${said}`, { serverId });
   }
+}
+
+/** The last non-blank stderr line `written` gives, once the pipe has had a moment to drain. */
+async function lastWordsOf(written: (() => string[]) | undefined): Promise<string | undefined> {
+  if (!written) return undefined;
+  await new Promise(resolve => setTimeout(resolve, STDERR_SETTLE_MS));
+  return written()
+    .filter(line => line.trim() !== '')
+    .at(-1)
+    ?.trim();
 }
 
 /**
@@ -61,6 +78,7 @@ export async function handshakeInEra(
 
 async function handshake(prior: PriorDiscovery | undefined, options: HandshakeOptions): Promise<Handshaken> {
   const { serverId, startTimeoutMs } = options;
+  const written = options.connector.stderrSince?.();
   const link = await options.connector.open(options.shutdown);
   const client = options.newClient();
   // A probe gets all of startTimeout (a slow starter answers it late); on stdio the SDK falls
@@ -90,8 +108,8 @@ async function handshake(prior: PriorDiscovery | undefined, options: HandshakeOp
   try {
     await Promise.race([
       client.connect(link.transport, { timeout: startTimeoutMs, ...(prior ? { prior } : {}) }),
-      link.ended.then(end => {
-        throw new EndedDuringStart(serverId, end);
+      link.ended.then(async end => {
+        throw new EndedDuringStart(serverId, end, await lastWordsOf(written));
       }),
       deadline,
       shutdown
@@ -103,7 +121,7 @@ async function handshake(prior: PriorDiscovery | undefined, options: HandshakeOp
     await client.close().catch(() => undefined);
     await link.close();
     if (error instanceof GatewayError) throw error;
-    if (end && !end.requested) throw new EndedDuringStart(serverId, end);
+    if (end && !end.requested) throw new EndedDuringStart(serverId, end, await lastWordsOf(written));
     throw new GatewayError(
       'start_failed',
       `server ${serverId} failed the MCP handshake: ${describeError(error)}`,

@@ -231,6 +231,27 @@ describe('mcp-gateway serve', () => {
     );
   });
 
+  it('says why a server quit during start: its last stderr line, in the error a call gets', async () => {
+    const gateway = await GatewayProcess.start(`
+servers:
+  quits:
+    command: ["sh", "-c", "echo starting >&2; echo 'config missing: API_URL' >&2; exit 3"]
+`);
+    try {
+      await gateway.discovered();
+      const client = await connect(gateway.url, 'legacy');
+      try {
+        await expect(client.callTool({ name: 'quits__anything', arguments: {} })).rejects.toThrow(
+          'server quits exited during start (exit code 3); its last words on stderr: "config missing: API_URL"'
+        );
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await gateway.dispose();
+    }
+  });
+
   it('an unset ${VAR} makes only that server unavailable, with a warning and a clear error per call', async () => {
     const gateway = await GatewayProcess.start(`
 servers:

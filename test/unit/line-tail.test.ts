@@ -11,6 +11,18 @@ describe('LineTail', () => {
     expect(tail.read()).toHaveLength(3);
   });
 
+  it('reads the lines pushed since a mark, as many as are still kept', () => {
+    const tail = new LineTail(3);
+    tail.push('before');
+    const since = tail.since();
+    expect(since()).toEqual([]);
+    tail.push('a');
+    tail.push('b');
+    expect(since()).toEqual(['a', 'b']);
+    for (const line of ['c', 'd', 'e']) tail.push(line);
+    expect(since()).toEqual(['c', 'd', 'e']);
+  });
+
   it('answers a copy', () => {
     const tail = new LineTail(2);
     tail.push('a');
