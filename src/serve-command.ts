@@ -36,7 +36,8 @@ export async function runServe(
     }
     if (error instanceof ConfigError) {
       for (const problem of error.problems) process.stderr.write(`${problem}\n`);
-      log.fatal({ problems: error.problems.length }, 'refusing to start: the config is invalid');
+      // Each problem in the log line too: a log shipper keeps only JSON lines.
+      log.fatal({ problems: error.problems }, 'refusing to start: the config is invalid');
       return EXIT_CONFIG;
     }
     log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'failed to start');

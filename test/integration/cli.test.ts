@@ -229,6 +229,15 @@ describe('mcp-gateway serve', () => {
     expect(result.stderr).toMatch(
       /servers-\w+\.yaml:3:14: servers\.x\.command: command must be a list of strings/
     );
+    // And in the JSON log line, for whatever ships the log.
+    const fatal = result.stderr
+      .split('\n')
+      .filter(line => line.startsWith('{'))
+      .map(line => JSON.parse(line) as { msg: string; problems?: string[] })
+      .find(line => line.msg === 'refusing to start: the config is invalid');
+    expect(fatal?.problems).toEqual([
+      expect.stringMatching(/:3:14: servers\.x\.command: command must be a list/)
+    ]);
   });
 
   it('says why a server quit during start: its last stderr line, in the error a call gets', async () => {
