@@ -1,5 +1,6 @@
 import { exposureProblem, listenHost } from './config/exposure.js';
 import { formatProblem, loadConfigFile } from './config/load-config.js';
+import { missingCommandWarnings } from './config/missing-commands.js';
 import { secretFileWarnings } from './config/secret-files.js';
 import { EXIT_CONFIG, type Settings } from './settings.js';
 
@@ -51,7 +52,11 @@ export async function runValidate(
       `${id}: ${what}; tools ${prefix}; idle ${idle}; call timeout ${spec.callTimeoutMs / 1000}s${note}\n`
     );
   }
-  for (const warning of [...result.config.warnings, ...secretFileWarnings(file, raw)]) {
+  for (const warning of [
+    ...result.config.warnings,
+    ...secretFileWarnings(file, raw),
+    ...missingCommandWarnings(servers, process.env)
+  ]) {
     process.stderr.write(`warning: ${warning}\n`);
   }
   process.stdout.write(`${file}: ${servers.length} of ${Object.keys(raw.servers).length} servers enabled\n`);

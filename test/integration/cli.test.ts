@@ -51,6 +51,25 @@ servers:
     expect(result.stdout).toContain('off: disabled');
   });
 
+  it('warns of a local command that is not installed here, and still exits 0', () => {
+    const result = run(
+      ['validate'],
+      `servers:
+  missing:
+    command: ["definitely-not-installed-mcp", "--stdio"]
+  relative:
+    command: ["./no-such-server"]
+  found:
+    command: ["${process.execPath}", "server.js"]
+`
+    );
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe(
+      'warning: servers.missing: command definitely-not-installed-mcp is not on PATH here, so starting the server will fail (spawn ENOENT): install it, or give its full path\n' +
+        'warning: servers.relative: command ./no-such-server is not an executable file here, so starting the server will fail (spawn ENOENT): install it, or give its full path\n'
+    );
+  });
+
   it('exits 78 and prints every problem as file:line:col: message', () => {
     const result = run(
       ['validate'],
