@@ -88,7 +88,9 @@ export function parseConfig(text: string, file: string, options: LoadOptions): L
   }
   const parsed = ConfigFileSchema.safeParse(value);
   if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.flatMap(issue => locateIssue(doc, issue, at)) };
+    // In the file's order, as a person reads and fixes them (zod reports in the schema's order).
+    const located = parsed.error.issues.flatMap(issue => locateIssue(doc, issue, at));
+    return { ok: false, problems: located.sort((a, b) => a.line - b.line || a.col - b.col) };
   }
 
   const raw = parsed.data;

@@ -401,6 +401,14 @@ describe('parseConfig: located problems', () => {
       ])
     );
     expect(problems).toHaveLength(5);
+    // In the file's order, as they are read and fixed.
+    expect(problems.map(problem => [problem.line, problem.col])).toEqual([
+      [1, 1],
+      [3, 3],
+      [6, 14],
+      [8, 18],
+      [10, 5]
+    ]);
   });
 
   it('formats a problem as file:line:col: message', () => {
