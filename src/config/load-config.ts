@@ -6,6 +6,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node }
 import type { z } from 'zod';
 import { ConfigFileSchema, sizeInBytes, type ConfigFile, type ServerConfig } from './schema.js';
 import { fingerprintOf, type RemoteTarget, type ServerSpec } from './server-spec.js';
+import { keyHint } from './key-hint.js';
 
 /** A problem in the config file, located for a person to fix: prints as `file:line:col: message`. */
 export interface ConfigProblem {
@@ -297,10 +298,13 @@ function locateIssue(
   const issuePath = issue.path.map(segment => (typeof segment === 'symbol' ? String(segment) : segment));
   const where = issuePath.length > 0 ? `${issuePath.join('.')}: ` : '';
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map(key => ({
-      ...at(keyOffset(doc, issuePath, key)),
-      message: `${where}unknown key "${key}"`
-    }));
+    return issue.keys.map(key => {
+      const hint = keyHint(issuePath, key);
+      return {
+        ...at(keyOffset(doc, issuePath, key)),
+        message: `${where}unknown key "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`
+      };
+    });
   }
   if (issue.code === 'invalid_key') {
     const key = issuePath[issuePath.length - 1];

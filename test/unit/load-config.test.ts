@@ -411,6 +411,36 @@ describe('parseConfig: located problems', () => {
     ]);
   });
 
+  it('says which key an unknown one was likely meant to be, among those its mapping accepts', () => {
+    const problems = problemsOf(
+      parse(yaml`
+      gateway:
+        prot: 9000
+      defaults:
+        idle_timeout: 60
+      servers:
+        a:
+          imag: mcp/time
+        b:
+          command: [x]
+          Enabled: false
+        c:
+          url: https://example.com/mcp
+          header: { a: b }
+          zzzzzz: 1
+    `)
+    );
+    expect(problems.map(problem => problem.message)).toEqual([
+      'gateway: unknown key "prot" (did you mean "port"?)',
+      'defaults: unknown key "idle_timeout" (did you mean "idleTimeout"?)',
+      'servers.a: unknown key "imag" (did you mean "image"?)',
+      'servers.a: a server needs `image` (a Docker container), `command` (a local process) or `url` (a remote server)',
+      'servers.b: unknown key "Enabled" (did you mean "enabled"?)',
+      'servers.c: unknown key "header" (did you mean "headers"?)',
+      'servers.c: unknown key "zzzzzz"'
+    ]);
+  });
+
   it('formats a problem as file:line:col: message', () => {
     expect(formatProblem({ file: 'servers.yaml', line: 3, col: 7, message: 'oops' })).toBe(
       'servers.yaml:3:7: oops'
