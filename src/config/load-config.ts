@@ -194,7 +194,7 @@ function resolveServer(
     ...fromFile.values,
     ...Object.fromEntries(Object.entries(server.env ?? {}).map(([key, value]) => [key, expand(value)]))
   };
-  const command = server.command?.map(expand);
+  const command = commandWords(server)?.map(expand);
   if (server.image === undefined) {
     // The schema guarantees a command when there is neither image nor url.
     const [program = '', ...args] = command ?? [];
@@ -222,6 +222,16 @@ function resolveServer(
 interface ConfigProblemAt {
   readonly problem: string;
   readonly path: readonly (string | number)[];
+}
+
+/**
+ * A server's program and arguments as one list: `command` as a list, or as one program (a string)
+ * followed by `args`, as MCP clients' own configs write them.
+ */
+function commandWords(server: ServerConfig): string[] | undefined {
+  if (server.command === undefined) return undefined;
+  const head = typeof server.command === 'string' ? [server.command] : server.command;
+  return [...head, ...(server.args ?? [])];
 }
 
 /**

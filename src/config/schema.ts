@@ -72,11 +72,18 @@ export const ServerConfigSchema = z
     description: z.string().optional(),
     /** Docker image to run; without it, `command` is run as a local process. */
     image: z.string().min(1, 'image must not be empty').optional(),
-    /** With `image`: replaces the image's CMD. Without: the program and its arguments. */
+    /**
+     * With `image`: replaces the image's CMD. Without: the program and its arguments. A string is
+     * one program, its arguments in `args`, as MCP clients' own configs write it.
+     */
     command: z
-      .array(z.string(), { error: 'command must be a list of strings' })
-      .min(1, 'command must not be empty')
+      .union([z.string(), z.array(z.string())], {
+        error: 'command must be a program (a string) or a list of strings'
+      })
+      .superRefine(commandProblems)
       .optional(),
+    /** Arguments after `command`, as MCP clients' own configs write them. */
+    args: z.array(z.string(), { error: 'args must be a list of strings' }).optional(),
     /** Environment for the server; `${VAR}` takes VAR from the gateway's environment. */
     env: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid variable name'), envValue)
@@ -210,6 +217,13 @@ export const ServerConfigSchema = z
         }
       }
     }
+    if (server.args !== undefined && server.command === undefined && server.url === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['args'],
+        message: 'args are the arguments of command: set command to the program they go to'
+      });
+    }
     if (server.image === undefined) {
       for (const key of DOCKER_ONLY) {
         if (server.url === undefined && server[key] !== undefined) {
@@ -230,8 +244,30 @@ export const ServerConfigSchema = z
     }
   });
 
+/**
+ * What is wrong with a `command` of the right type: nothing in it, or a string holding a program
+ * and its arguments (which would otherwise fail only at the server's start, as a program named
+ * "npx -y pkg" that is not found).
+ */
+function commandProblems(command: string | string[], ctx: z.RefinementCtx): void {
+  const words = typeof command === 'string' ? command.trim().split(/\s+/) : command;
+  if (words.length === 0 || words[0] === '') {
+    ctx.addIssue({ code: 'custom', message: 'command must not be empty' });
+  } else if (typeof command === 'string' && words.length > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `command ${JSON.stringify(command)} is a program and its arguments in one string; write it as a list, ${flowList(words)}, or as command: ${JSON.stringify(words[0])} with args: ${flowList(words.slice(1))} (a program whose path has spaces goes in the list form)`
+    });
+  }
+}
+
+/** `words` as a YAML flow list that reads back as the same strings. */
+function flowList(words: readonly string[]): string {
+  return `[${words.map(word => JSON.stringify(word)).join(', ')}]`;
+}
+
 /** Keys of a server that runs here (a container or a process), refused beside `url`. */
-const NOT_REMOTE = ['image', 'command', 'env', 'envFile', 'cwd'] as const;
+const NOT_REMOTE = ['image', 'command', 'args', 'env', 'envFile', 'cwd'] as const;
 /** Keys of a remote server, refused without `url`. */
 const REMOTE_ONLY = [
   'transport',

@@ -246,7 +246,7 @@ describe('mcp-gateway serve', () => {
     const result = run(['serve', '--port', '0'], `servers:\n  x:\n    command: "not a list"\n`);
     expect(result.status).toBe(78); // EX_CONFIG: systemd does not restart it
     expect(result.stderr).toMatch(
-      /servers-\w+\.yaml:3:14: servers\.x\.command: command must be a list of strings/
+      /servers-\w+\.yaml:3:14: servers\.x\.command: command "not a list" is a program and its arguments in one string; write it as a list, \["not", "a", "list"\]/
     );
     // And in the JSON log line, for whatever ships the log.
     const fatal = result.stderr
@@ -255,7 +255,7 @@ describe('mcp-gateway serve', () => {
       .map(line => JSON.parse(line) as { msg: string; problems?: string[] })
       .find(line => line.msg === 'refusing to start: the config is invalid');
     expect(fatal?.problems).toEqual([
-      expect.stringMatching(/:3:14: servers\.x\.command: command must be a list/)
+      expect.stringMatching(/:3:14: servers\.x\.command: command "not a list" is a program and its arguments/)
     ]);
   });
 

@@ -297,7 +297,13 @@ describe('parseConfig: located problems', () => {
     `)
     );
     expect(problems).toEqual([
-      { file: FILE, line: 3, col: 14, message: 'servers.a.command: command must be a list of strings' },
+      {
+        file: FILE,
+        line: 3,
+        col: 14,
+        message:
+          'servers.a.command: command "node x" is a program and its arguments in one string; write it as a list, ["node", "x"], or as command: "node" with args: ["x"] (a program whose path has spaces goes in the list form)'
+      },
       {
         file: FILE,
         line: 4,
@@ -327,6 +333,54 @@ describe('parseConfig: located problems', () => {
     expect(loaded(parse('gateway: { expose: search }\nservers: {}\n')).raw.gateway.expose).toBe('search');
     expect(problemsOf(parse('gateway:\n  expose: some\nservers: {}\n'))).toEqual([
       { file: FILE, line: 2, col: 11, message: 'gateway.expose: expose must be all or search' }
+    ]);
+  });
+
+  it('takes command as one program with its args, as MCP clients write it, the same as the list', () => {
+    const config = loaded(
+      parse(yaml`
+      servers:
+        split:
+          command: npx
+          args: [-y, "@modelcontextprotocol/server-everything"]
+        list:
+          command: [npx, -y, "@modelcontextprotocol/server-everything"]
+        alone:
+          command: ./server
+        appended:
+          image: example/tool
+          command: [serve]
+          args: [--verbose]
+    `)
+    );
+    const words = ['npx', '-y', '@modelcontextprotocol/server-everything'];
+    expect(server(config, 'split')).toMatchObject({ kind: 'process', command: words });
+    expect(server(config, 'split').fingerprint).toBe(server(config, 'list').fingerprint);
+    expect(server(config, 'alone')).toMatchObject({ command: ['./server'] });
+    expect(server(config, 'appended')).toMatchObject({ kind: 'docker', command: ['serve', '--verbose'] });
+  });
+
+  it('refuses args without a command, beside a url, and a command of other types', () => {
+    const problems = problemsOf(
+      parse(yaml`
+      servers:
+        a:
+          image: example/tool
+          args: [x]
+        b:
+          url: https://mcp.example.com/mcp
+          args: [x]
+        c:
+          command: [1, 2]
+        d:
+          command: "  "
+    `)
+    ).map(problem => `${problem.line}: ${problem.message}`);
+    expect(problems).toEqual([
+      '4: servers.a.args: args are the arguments of command: set command to the program they go to',
+      '7: servers.b.args: args does not apply to a server with a url (a remote server); remove args, or remove url to run the server here',
+      '9: servers.c.command: command must be a program (a string) or a list of strings',
+      '11: servers.d.command: command must not be empty'
     ]);
   });
 
