@@ -4,7 +4,13 @@ import { parseEnv } from 'node:util';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import { ConfigFileSchema, sizeInBytes, type ConfigFile, type ServerConfig } from './schema.js';
+import {
+  ConfigFileSchema,
+  sizeInBytes,
+  transportOfType,
+  type ConfigFile,
+  type ServerConfig
+} from './schema.js';
 import { fingerprintOf, type RemoteTarget, type ServerSpec } from './server-spec.js';
 import { keyHint } from './key-hint.js';
 
@@ -276,7 +282,7 @@ function resolveRemote(
   const target: RemoteTarget = {
     // Checked by the schema with its variables as placeholders: that form always parses.
     url: parsed ?? new URL(url.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, 'x')),
-    transport: server.transport ?? 'auto',
+    transport: server.transport ?? transportOfType(server.type) ?? 'auto',
     headers: Object.fromEntries(
       Object.entries(server.headers ?? {}).map(([name, value]) => [name, expand(value)])
     ),

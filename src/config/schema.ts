@@ -120,6 +120,16 @@ export const ServerConfigSchema = z
       .string()
       .refine(isHttpUrl, 'url must be an http:// or https:// URL, e.g. https://mcp.example.com/mcp')
       .optional(),
+    /**
+     * The kind as MCP clients' own configs say it (`stdio`, `http`, `streamable-http`, `sse`): checked
+     * against image/command/url, which tell the kind here, and for a remote server it sets `transport`.
+     */
+    type: z
+      .enum(['stdio', 'http', 'streamable-http', 'sse'], {
+        error:
+          'type must be stdio, http, streamable-http or sse (or left out: image, command or url tells the kind)'
+      })
+      .optional(),
     /** Remote only: `auto` (Streamable HTTP, falling back to HTTP+SSE), `streamable-http` or `sse`. */
     transport: z
       .enum(['auto', 'streamable-http', 'sse'], {
@@ -217,6 +227,7 @@ export const ServerConfigSchema = z
         }
       }
     }
+    if (server.type !== undefined) typeProblems(server, ctx);
     if (server.args !== undefined && server.command === undefined && server.url === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -259,6 +270,39 @@ function commandProblems(command: string | string[], ctx: z.RefinementCtx): void
       message: `command ${JSON.stringify(command)} is a program and its arguments in one string; write it as a list, ${flowList(words)}, or as command: ${JSON.stringify(words[0])} with args: ${flowList(words.slice(1))} (a program whose path has spaces goes in the list form)`
     });
   }
+}
+
+/** What a client config's `type` contradicts: the kind image/command/url give, or `transport`. */
+function typeProblems(
+  server: { type?: string; url?: string; transport?: string },
+  ctx: z.RefinementCtx
+): void {
+  const remote = server.type !== 'stdio';
+  if (remote && server.url === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['type'],
+      message: `type: ${server.type} is a remote server: give its url (or use type: stdio with image or command)`
+    });
+  } else if (!remote && server.url !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['type'],
+      message: 'type: stdio is a server run here, but url makes it remote: remove one of them'
+    });
+  } else if (remote && server.transport !== undefined && server.transport !== transportOfType(server.type)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['transport'],
+      message: `transport: ${server.transport} contradicts type: ${server.type}; keep one of them`
+    });
+  }
+}
+
+/** The `transport` a remote server's client-config `type` means (none for `stdio` or no type). */
+export function transportOfType(type: string | undefined): 'streamable-http' | 'sse' | undefined {
+  if (type === 'sse') return 'sse';
+  return type === 'http' || type === 'streamable-http' ? 'streamable-http' : undefined;
 }
 
 /** `words` as a YAML flow list that reads back as the same strings. */

@@ -992,6 +992,48 @@ describe('parseConfig: remote servers (url:)', () => {
   const parseIn = (text: string, env: Record<string, string> = {}) =>
     parseConfig(text, path.join(dir, 'servers.yaml'), { env });
 
+  it("reads a client config's type: http and sse set the transport, stdio runs here", () => {
+    const config = loaded(
+      parseIn(yaml`
+      servers:
+        streamed: { type: http, url: https://a.example.com/mcp }
+        named: { type: streamable-http, url: https://a.example.com/mcp }
+        legacy: { type: sse, url: https://a.example.com/sse }
+        agreeing: { type: sse, transport: sse, url: https://a.example.com/sse }
+        plain: { url: https://a.example.com/mcp }
+        local: { type: stdio, command: npx, args: [-y, pkg] }
+    `)
+    );
+    const transport = (id: string) => serverOf(config, id, 'remote').remote.transport;
+    expect(['streamed', 'named', 'legacy', 'agreeing', 'plain'].map(transport)).toEqual([
+      'streamable-http',
+      'streamable-http',
+      'sse',
+      'sse',
+      'auto'
+    ]);
+    expect(server(config, 'local')).toMatchObject({ kind: 'process', command: ['npx', '-y', 'pkg'] });
+  });
+
+  it('refuses a type that contradicts url or transport, or that it does not know', () => {
+    const problems = problemsOf(
+      parseIn(yaml`
+      servers:
+        a: { type: http, command: [x] }
+        b: { type: stdio, url: https://a.example.com/mcp }
+        c: { type: sse, transport: streamable-http, url: https://a.example.com/sse }
+        d: { type: websocket, url: wss://a.example.com/ws }
+    `)
+    ).map(problem => problem.message);
+    expect(problems).toEqual([
+      'servers.a.type: type: http is a remote server: give its url (or use type: stdio with image or command)',
+      'servers.b.type: type: stdio is a server run here, but url makes it remote: remove one of them',
+      'servers.c.transport: transport: streamable-http contradicts type: sse; keep one of them',
+      'servers.d.type: type must be stdio, http, streamable-http or sse (or left out: image, command or url tells the kind)',
+      'servers.d.url: url must be an http:// or https:// URL, e.g. https://mcp.example.com/mcp'
+    ]);
+  });
+
   it('gives a remote spec with every setting resolved', () => {
     const config = loaded(
       parseIn(
