@@ -15,10 +15,36 @@ interface SchemaNode {
 let schema: SchemaNode | undefined;
 
 /**
- * The key servers.yaml accepts in the mapping at `path` that `key` was most likely meant to be
- * (`prot` → `port`, `idle_timeout` → `idleTimeout`), or undefined when none is close.
+ * Keys that MCP clients' configs (Claude Desktop, Cline, Windsurf, Gemini CLI, …) use where
+ * servers.yaml has another, with what a user copying an entry needs to know beyond the name.
+ */
+const SYNONYMS: Record<string, { readonly key: string; readonly note?: string }> = {
+  disabled: { key: 'enabled', note: 'disabled: true is enabled: false here' },
+  timeout: { key: 'callTimeout', note: 'in seconds' },
+  cmd: { key: 'command' },
+  environment: { key: 'env' },
+  serverurl: { key: 'url' },
+  httpurl: { key: 'url' },
+  workingdirectory: { key: 'cwd' }
+};
+
+/**
+ * What to say of `key`, unknown in the mapping at `path`: the key servers.yaml accepts there that
+ * it was most likely meant to be (`prot` → `port`, `idle_timeout` → `idleTimeout`, a client
+ * config's `disabled` → `enabled`), as `did you mean "port"?`, or undefined when none is close.
  */
 export function keyHint(path: readonly (string | number)[], key: string): string | undefined {
+  const known = knownKeys(path);
+  const synonym = SYNONYMS[plain(key)];
+  if (synonym && known.includes(synonym.key)) {
+    return `did you mean "${synonym.key}"?${synonym.note === undefined ? '' : ` ${synonym.note}`}`;
+  }
+  const closest = closestKey(key, known);
+  return closest === undefined ? undefined : `did you mean "${closest}"?`;
+}
+
+/** The keys servers.yaml accepts in the mapping at `path`. */
+function knownKeys(path: readonly (string | number)[]): string[] {
   schema ??= z.toJSONSchema(ConfigFileSchema, { io: 'input', unrepresentable: 'any' }) as SchemaNode;
   let nodes = variantsOf(schema);
   for (const segment of path) {
@@ -31,8 +57,7 @@ export function keyHint(path: readonly (string | number)[], key: string): string
       return next ? variantsOf(next) : [];
     });
   }
-  const known = [...new Set(nodes.flatMap(node => Object.keys(node.properties ?? {})))];
-  return closest(key, known);
+  return [...new Set(nodes.flatMap(node => Object.keys(node.properties ?? {})))];
 }
 
 /** A node and the alternatives it stands for (a union's variants). */
@@ -42,8 +67,7 @@ function variantsOf(node: SchemaNode): SchemaNode[] {
 }
 
 /** The known key equal to `key` but for case, `_` and `-`, else the nearest within a typo or two. */
-function closest(key: string, known: readonly string[]): string | undefined {
-  const plain = (text: string) => text.toLowerCase().replace(/[-_]/g, '');
+function closestKey(key: string, known: readonly string[]): string | undefined {
   const same = known.find(candidate => plain(candidate) === plain(key));
   if (same !== undefined) return same;
   const allowed = key.length <= 4 ? 1 : 2;
@@ -54,6 +78,11 @@ function closest(key: string, known: readonly string[]): string | undefined {
       best = { key: candidate, distance };
   }
   return best?.key;
+}
+
+/** A key as compared: case, `_` and `-` ignored. */
+function plain(key: string): string {
+  return key.toLowerCase().replace(/[-_]/g, '');
 }
 
 /** Edit distance, a swap of two neighbours counting as one edit (`prot` → `port`). */

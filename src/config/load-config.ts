@@ -318,7 +318,7 @@ function locateIssue(
       const hint = keyHint(issuePath, key);
       return {
         ...at(keyOffset(doc, issuePath, key)),
-        message: `${where}unknown key "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`
+        message: `${where}unknown key "${key}"${hint === undefined ? '' : ` (${hint})`}`
       };
     });
   }

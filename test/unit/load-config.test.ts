@@ -482,6 +482,13 @@ describe('parseConfig: located problems', () => {
           url: https://example.com/mcp
           header: { a: b }
           zzzzzz: 1
+        d:
+          command: [x]
+          disabled: true
+          timeout: 60
+          working_directory: /srv
+        e:
+          serverUrl: https://example.com/mcp
     `)
     );
     expect(problems.map(problem => problem.message)).toEqual([
@@ -491,7 +498,12 @@ describe('parseConfig: located problems', () => {
       'servers.a: a server needs `image` (a Docker container), `command` (a local process) or `url` (a remote server)',
       'servers.b: unknown key "Enabled" (did you mean "enabled"?)',
       'servers.c: unknown key "header" (did you mean "headers"?)',
-      'servers.c: unknown key "zzzzzz"'
+      'servers.c: unknown key "zzzzzz"',
+      'servers.d: unknown key "disabled" (did you mean "enabled"? disabled: true is enabled: false here)',
+      'servers.d: unknown key "timeout" (did you mean "callTimeout"? in seconds)',
+      'servers.d: unknown key "working_directory" (did you mean "cwd"?)',
+      'servers.e: unknown key "serverUrl" (did you mean "url"?)',
+      'servers.e: a server needs `image` (a Docker container), `command` (a local process) or `url` (a remote server)'
     ]);
   });
 
