@@ -13,6 +13,7 @@ import {
 } from './schema.js';
 import { fingerprintOf, type RemoteTarget, type ServerSpec } from './server-spec.js';
 import { keyHint } from './key-hint.js';
+import { expandReferences, withoutReferences } from './references.js';
 
 /** A problem in the config file, located for a person to fix: prints as `file:line:col: message`. */
 export interface ConfigProblem {
@@ -154,11 +155,11 @@ function resolveServer(
 ): ServerSpec | ConfigProblemAt {
   const missing = new Set<string>();
   const expand = (value: string) =>
-    value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
-      const found = environment[name];
-      if (found === undefined) missing.add(name);
-      return found ?? '';
-    });
+    expandReferences(
+      value,
+      name => environment[name],
+      name => missing.add(name)
+    );
   let problem: string | undefined;
   const common = {
     id,
@@ -281,7 +282,7 @@ function resolveRemote(
   }
   const target: RemoteTarget = {
     // Checked by the schema with its variables as placeholders: that form always parses.
-    url: parsed ?? new URL(url.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, 'x')),
+    url: parsed ?? new URL(withoutReferences(url, 'x')),
     transport: server.transport ?? transportOfType(server.type) ?? 'auto',
     headers: Object.fromEntries(
       Object.entries(server.headers ?? {}).map(([name, value]) => [name, expand(value)])

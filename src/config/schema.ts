@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parsePublicUrl } from './public-url.js';
+import { withoutReferences } from './references.js';
 
 /**
  * The one definition of `servers.yaml`. `validate`, `serve` and the README's reference all follow
@@ -59,7 +60,7 @@ const volume = z
 /** True for an http(s) URL; a `${VAR}` in it counts as a valid part until it is resolved. */
 function isHttpUrl(value: string): boolean {
   try {
-    const url = new URL(value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, 'x'));
+    const url = new URL(withoutReferences(value, 'x'));
     return url.protocol === 'http:' || url.protocol === 'https:';
   } catch {
     return false;

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { writtenOut } from './references.js';
 import type { ConfigFile } from './schema.js';
 
 /** Permission bits that let users other than the owner read a file (group or others). */
@@ -7,7 +8,7 @@ const READABLE_BY_OTHERS = 0o044;
 
 /** True for an `env:` value written out in the file rather than referenced as `${VAR}`. */
 function isLiteralSecret(value: string): boolean {
-  return value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, '').trim().length > 0;
+  return writtenOut(value).trim().length > 0;
 }
 
 /**

@@ -639,6 +639,29 @@ describe('parseConfig: ${VAR} references', () => {
     expect(server(config, 'a')).toMatchObject({ env: { E: '' }, unavailable: undefined });
   });
 
+  it('takes ${VAR:-default} from the environment, else (unset or empty) its default', () => {
+    const config = loaded(
+      parse(
+        yaml`
+        servers:
+          a:
+            command: [node, "\${APP:-server.js}", "--port=\${PORT:-8080}"]
+            env: { LEVEL: "\${LEVEL:-info}", EMPTY: "\${BLANK:-fallback}", NONE: "\${UNSET:-}" }
+          r:
+            url: https://\${HOST:-mcp.example.com}/mcp
+      `,
+        { env: { PORT: '9000', BLANK: '' } }
+      )
+    );
+    expect(server(config, 'a')).toMatchObject({
+      command: ['node', 'server.js', '--port=9000'],
+      env: { LEVEL: 'info', EMPTY: 'fallback', NONE: '' },
+      unavailable: undefined
+    });
+    expect(serverOf(config, 'r', 'remote').remote.url.href).toBe('https://mcp.example.com/mcp');
+    expect(config.warnings).toEqual([]);
+  });
+
   it('makes only the server with an unset variable unavailable, naming the variable', () => {
     const config = loaded(parse(text, { env: { APP_DIR: '/opt/app', API_HOST: 'h', API_PORT: '1' } }));
     const api = server(config, 'api');
