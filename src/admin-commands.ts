@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { OAuthModelStore } from './http/oauth/oauth-model-store.js';
 import { grantViews } from './http/oauth/grants.js';
+import { formatProblem, loadConfigFile } from './config/load-config.js';
 import { PROFILE_NAME_PATTERN } from './config/schema.js';
 import { EXIT_CONFIG } from './settings.js';
 import { DATABASE_FILE, openDatabase } from './store/database.js';
@@ -79,6 +80,11 @@ export interface TokenCreateOptions {
   readonly profile?: string | undefined;
   readonly expires?: string | undefined;
   readonly admin?: boolean | undefined;
+  /**
+   * The servers.yaml whose `profiles:` the `profile` names must be in. Without it they are not
+   * checked: `connect --profile` checks its one profile against the config itself first.
+   */
+  readonly configFile?: string | undefined;
 }
 
 function describe(token: TokenRecord, now = Date.now()): string {
@@ -96,6 +102,28 @@ function describe(token: TokenRecord, now = Date.now()): string {
     token.profiles ? `profiles ${token.profiles.join(',')}` : undefined
   ].filter(Boolean);
   return `${token.name}\t${token.id}\t${scope.length > 0 ? scope.join('; ') : 'all tools'}\t${state}\tlast used ${token.lastUsedAt ?? 'never'}`;
+}
+
+/**
+ * Refuses `--profile` names that `configFile` does not define under `profiles:`, naming those it
+ * does: a token bound to such a name would be refused at every URL.
+ */
+async function checkProfiles(names: readonly string[], configFile: string): Promise<void> {
+  const loaded = await loadConfigFile(configFile, { env: process.env });
+  if (!loaded.ok) {
+    throw new CommandError(
+      `--profile: the profiles are read from ${configFile}, which has problems; fix them (mcp-gateway validate) or name the config with --config:\n${loaded.problems.map(formatProblem).join('\n')}`
+    );
+  }
+  const known = Object.keys(loaded.config.raw.profiles);
+  const unknown = names.filter(name => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new CommandError(
+      `--profile: ${configFile} has no profile ${unknown.map(name => `"${name}"`).join(', ')} ` +
+        `(${known.length > 0 ? `its profiles: ${known.join(', ')}` : 'it has no profiles: section'}); ` +
+        'add it under profiles:, or name the config that has it with --config'
+    );
+  }
 }
 
 /**
@@ -125,11 +153,15 @@ export async function runAdminCommand(
       const tokens = new TokenStore(db);
       if (tokens.get(options.name))
         throw new CommandError(`a token named "${options.name}" exists; revoke it or pick another name`);
+      const bound = profiles(options.profile);
+      if (bound !== undefined && options.configFile !== undefined) {
+        await checkProfiles(bound, options.configFile);
+      }
       const { secret, token } = tokens.create({
         name: options.name,
         servers: list(options.servers, 'servers'),
         tools: list(options.tools, 'tools'),
-        profiles: profiles(options.profile),
+        profiles: bound,
         admin: options.admin,
         expiresAt: options.expires === undefined ? undefined : parseExpiry(options.expires)
       });
@@ -200,12 +232,12 @@ export function adminCli(group: 'token' | 'admin') {
   return async (
     words: readonly string[],
     flags: TokenCreateOptions,
-    settings: { readonly stateDir: string }
+    settings: { readonly stateDir: string; readonly configFile: string }
   ): Promise<number> => {
     try {
       return await runAdminCommand(
         [group, ...words],
-        { ...flags, stateDir: settings.stateDir },
+        { ...flags, stateDir: settings.stateDir, configFile: settings.configFile },
         {
           out: text => process.stdout.write(text),
           note: text => process.stderr.write(text),

@@ -416,9 +416,11 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
     legacy,
     modern,
     sse,
-    health: async () => {
-      // The engine first: what it answers now decides which Docker servers can serve.
-      const engine = usesDocker() ? { docker: await docker.health() } : {};
+    health: () => {
+      // From what is known: a ping (and the check for images that appeared) runs in the background,
+      // so a slow engine cannot make /healthz outlast the image's HEALTHCHECK timeout. The next
+      // /healthz reports what it found.
+      const engine = usesDocker() ? { docker: docker.healthNow() } : {};
       const unavailable = unavailableServers();
       return {
         status: unavailable.length === 0 ? 'ok' : 'degraded',
@@ -490,6 +492,7 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
     await once(httpServer, 'listening');
   } catch (error) {
     await registry.close();
+    docker.close();
     await legacy.closeAll();
     await security.close();
     observe.close();
@@ -550,6 +553,7 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
       await legacy.closeAll();
       await modern.close();
       await registry.close();
+      docker.close();
       httpServer.closeAllConnections();
       await stopped;
       await security.close();

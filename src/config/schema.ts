@@ -18,6 +18,19 @@ const seconds = (what: string) =>
     .finite()
     .min(0, `${what} must be 0 or more seconds`);
 
+/**
+ * A true-or-false setting. YAML 1.2 reads `yes`, `no`, `on` and `off` as text, not as booleans, so
+ * the message says what to write instead of zod's "expected boolean, received string".
+ */
+const trueOrFalse = (what: string) =>
+  z.boolean({
+    error: issue =>
+      `${what} must be true or false` +
+      (typeof issue.input === 'string'
+        ? `, not "${issue.input}" (write ${what}: true or ${what}: false)`
+        : '')
+  });
+
 /** Environment values may be written as numbers or booleans in YAML; they reach the server as strings. */
 const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(value => String(value));
 
@@ -96,7 +109,7 @@ export const ServerConfigSchema = z
     /** Seconds a tools/call may take before it fails. */
     callTimeout: seconds('callTimeout').positive('callTimeout must be more than 0 seconds').optional(),
     /** `false` keeps the entry but serves nothing from it. */
-    enabled: z.boolean().default(true),
+    enabled: trueOrFalse('enabled').default(true),
     tools: toolFilter.optional(),
     /** Which prompts are exposed: globs on the server's own prompt names. */
     prompts: toolFilter.optional(),
@@ -115,7 +128,7 @@ export const ServerConfigSchema = z
     /** Docker only: user (and group) to run as, e.g. `1000:1000`; default the image's. */
     user: z.string().min(1).optional(),
     /** Docker only: a read-only root filesystem (with a writable /tmp); default false. */
-    readOnly: z.boolean().optional(),
+    readOnly: trueOrFalse('readOnly').optional(),
     /** A remote server's MCP endpoint (http or https; `${VAR}` as in env); instead of image or command. */
     url: z
       .string()
@@ -438,7 +451,7 @@ export const GatewaySettingsSchema = z
 /** What the gateway records of sessions and calls (in the state directory). */
 export const HistorySchema = z.strictObject({
   /** `false` records nothing: no sessions, no requests. */
-  enabled: z.boolean().default(true),
+  enabled: trueOrFalse('enabled').default(true),
   /** Records older than this many days are pruned. */
   retentionDays: z.number().positive('retentionDays must be more than 0').default(30),
   /** At most this many request records are kept; older ones are pruned. */

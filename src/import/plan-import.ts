@@ -125,11 +125,11 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
     };
     const location = (file: string) => path.resolve(context.workspaceFolder, convert(file));
     /** An entry kept only when servers.yaml accepts it: what `validate` would refuse is left out. */
-    const add = (entry: ServerEntry) => {
+    const add = (entry: ServerEntry): boolean => {
       const checked = ServerConfigSchema.safeParse(entry);
       if (checked.success) {
         entries.push({ id, from: server, entry });
-        return;
+        return true;
       }
       // Worded as load-config words them: a bad key's own message rather than zod's "Invalid key".
       const problems = checked.error.issues.map(
@@ -138,11 +138,18 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
           `${issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message}`
       );
       notes.push(`${id}: not imported: ${problems.join('; ')} (${server.where} in ${fileName})`);
+      return false;
     };
 
     if (server.kind === 'remote') {
-      add(remoteEntry(id, server, convert));
-      if (Object.keys(server.headers).length === 0) {
+      const remote = remoteEntry(id, server, convert);
+      if (!add(remote.entry)) continue;
+      if (remote.urlSecrets.length > 0) {
+        notes.push(
+          `${id}: credentials in its URL not copied: set ${remote.urlSecrets.join(', ')} (listed below)`
+        );
+      }
+      if (!remote.credentials) {
         // Such clients log in themselves (OAuth); the gateway does it only when told to.
         notes.push(
           `${id}: no credentials in ${fileName}; if it answers HTTP 401, add auth: oauth to it and run mcp-gateway login ${id}`
@@ -219,51 +226,113 @@ function secretsInArgs(
 /**
  * A remote server as servers.yaml's `url:` entry. The client's `http` is `streamable-http`; no
  * type is `auto`, the default, so left out. A credential in a header (by its name, or a known
- * token shape) or in the URL (a password, a query value named like a secret) becomes a reference;
- * `Bearer`/`Basic` stay, so only the credential itself is to be set.
+ * token shape) or in the URL (see `secretsInUrl`) becomes a reference; `Bearer`/`Basic` stay, so
+ * only the credential itself is to be set. `credentials` says whether any value was one (written
+ * out or already a reference), so the note about logging in is said only of a server without.
  */
 function remoteEntry(
   id: string,
   server: ClientServer & { kind: 'remote' },
   convert: (value: string, secretName?: string) => string
-): ServerEntry {
-  const entry: ServerEntry = { url: secretsInUrl(id, server.url, convert) };
+): { entry: ServerEntry; urlSecrets: readonly string[]; credentials: boolean } {
+  const url = secretsInUrl(id, server.url, convert);
+  const entry: ServerEntry = { url: url.text };
   if (server.transport !== 'auto') entry.transport = server.transport;
+  let credentials = url.credentials;
   const headers = Object.entries(server.headers).map(([name, value]): [string, string] => {
     const scheme = WITH_SCHEME.exec(value);
     const credential = scheme ? scheme[3]! : value;
     if (!scheme && !SECRET_HEADER.test(name) && !SECRET_VALUE.test(value)) return [name, convert(value)];
+    credentials = true;
     const converted = convert(credential, `${id}_${name}`);
     return [name, scheme ? `${scheme[1]}${scheme[2]}${converted}` : converted];
   });
   if (headers.length > 0) entry.headers = Object.fromEntries(headers);
-  return entry;
+  return { entry, urlSecrets: url.secrets, credentials };
 }
 
-/** A URL with its password and the values of query parameters named like secrets replaced. */
+/** A UUID: as often a secret link (n8n, Zapier-style URLs) as a public id, and import cannot tell. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Words of a query parameter's name that mark its value a secret (`?key=`, `?sig=`, `?accessKey=`). */
+const SECRET_QUERY_WORD = new Set(['key', 'sig', 'signature', 'pass', 'pwd', 'session', 'sid']);
+
+/**
+ * Whether a URL path segment or query value is a key by its shape: a known token prefix (`sk-`,
+ * `ghp_`…), a UUID, or a run of 16+ letters and digits that switches between letters and digits
+ * at least 3 times (a hex or base62 key; `mcpserver2024edition` switches twice and is kept).
+ */
+function looksLikeKey(text: string): boolean {
+  if (SECRET_VALUE.test(text) || UUID.test(text)) return true;
+  return [...text.matchAll(/[A-Za-z0-9]{16,}/g)].some(
+    ([run]) => (run.match(/[A-Za-z](?=\d)|\d(?=[A-Za-z])/g)?.length ?? 0) >= 3
+  );
+}
+
+/** A query parameter named like a secret: `api_key`, `token`, `key`, `sig`, `accessKey`… */
+function secretQueryName(name: string): boolean {
+  const words = name
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/);
+  return SECRET_OPTION.test(name) || words.some(word => SECRET_QUERY_WORD.has(word));
+}
+
+/**
+ * A URL with its credentials replaced by references named after the server: its password
+ * (`ID_PASSWORD`), a path segment that `looksLikeKey` (`ID_URL_KEY`, then `ID_URL_KEY_2`…), and
+ * the value of a query parameter named like a secret or shaped like a key (`ID_<PARAMETER>`).
+ * Ordinary segments (`/mcp`, `/sse`, `/v1`, `/2024-11-05`) and placeholders are kept as they are.
+ * `secrets` names the variables for the values written out; `credentials` is whether any part was one.
+ */
 function secretsInUrl(
   id: string,
   url: string,
   convert: (value: string, secretName?: string) => string
-): string {
-  const secrets: { start: number; end: number; name: string }[] = [];
+): { text: string; secrets: string[]; credentials: boolean } {
+  const found: { start: number; end: number; name: string }[] = [];
   const password = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:([^/@\s]+)@/i.exec(url);
   if (password) {
     const start = password[0].length - 1 - password[1]!.length;
-    secrets.push({ start, end: start + password[1]!.length, name: `${id}_PASSWORD` });
+    found.push({ start, end: start + password[1]!.length, name: `${id}_PASSWORD` });
+  }
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url)?.[0].length ?? 0;
+  const pathEnd = url.slice(authority).search(/[?#]/);
+  const pathText = url.slice(authority, pathEnd === -1 ? url.length : authority + pathEnd);
+  let keys = 0;
+  for (const segment of pathText.matchAll(/[^/]+/g)) {
+    if (segment[0].includes('${') || !looksLikeKey(decoded(segment[0]))) continue;
+    keys++;
+    const start = authority + segment.index;
+    found.push({ start, end: start + segment[0].length, name: `${id}_URL_KEY${keys > 1 ? `_${keys}` : ''}` });
   }
   for (const query of url.matchAll(/[?&]([^=&#]+)=([^&#]+)/g)) {
-    if (!SECRET_OPTION.test(query[1]!) && !SECRET_VALUE.test(query[2]!)) continue;
-    const start = query.index + query[0].length - query[2]!.length;
-    secrets.push({ start, end: start + query[2]!.length, name: `${id}_${query[1]!}` });
+    const value = query[2]!;
+    const keyShaped = !value.includes('${') && looksLikeKey(decoded(value));
+    if (!secretQueryName(decoded(query[1]!)) && !keyShaped) continue;
+    const start = query.index + query[0].length - value.length;
+    found.push({ start, end: start + value.length, name: `${id}_${query[1]!}` });
   }
-  let out = '';
+  let text = '';
   let at = 0;
-  for (const { start, end, name } of secrets) {
-    out += convert(url.slice(at, start)) + convert(url.slice(start, end), name);
+  const secrets: string[] = [];
+  for (const { start, end, name } of found) {
+    const value = url.slice(start, end);
+    const reference = convert(value, name);
+    // A value that already was a placeholder stays one; only a written-out value is a new variable.
+    if (!value.includes('${')) secrets.push(reference.slice(2, -1));
+    text += convert(url.slice(at, start)) + reference;
     at = end;
   }
-  return out + convert(url.slice(at));
+  return { text: text + convert(url.slice(at)), secrets, credentials: found.length > 0 };
+}
+
+/** A URL part with its %-escapes decoded; as it is when they are not valid. */
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function dockerEntry(

@@ -86,8 +86,12 @@ export class DockerRuntime implements Runtime<DockerSpec> {
   private readonly failedPulls = new Map<string, { readonly failure: string; readonly retryAt: number }>();
   /** The engine's error and when it was seen, while it was last seen unreachable (by a ping or a start). */
   private engineDown: { readonly error: string; readonly at: number } | undefined;
-  /** The background ping {@link problemWith} started, while it runs: one at a time. */
-  private rechecking: Promise<unknown> | undefined;
+  /** The ping under way ({@link health}), joined by whoever asks meanwhile: one at a time. */
+  private pinging: Promise<EngineHealth> | undefined;
+  /** The check for images that appeared since their pull failed, while it runs: one at a time. */
+  private forgetting: Promise<void> | undefined;
+  /** Set by {@link close}: no background engine work starts after it. */
+  private closed = false;
   /** Containers this runtime runs now (by id): a sweep must leave them alone. */
   private readonly live = new Set<string>();
   /** Container creations on their way to the engine, whose containers are not in `live` yet. */
@@ -118,21 +122,54 @@ export class DockerRuntime implements Runtime<DockerSpec> {
   }
 
   /**
-   * Pings the engine; once it answers after being unreachable, sweeps leftovers in the background
-   * (see {@link sweep}). When it answers, images whose pull failed and that are on the engine now
-   * are no longer reported by {@link problemWith}. Never rejects.
+   * Pings the engine now (bounded by {@link PING_TIMEOUT_MS}), joining a ping already under way.
+   * When it answers, leftovers are swept if the engine was unreachable since the last sweep, and
+   * images whose pull failed and that are on the engine now stop being reported by
+   * {@link problemWith}: both in the background, so the answer never waits on them. Never rejects.
+   * After {@link close} nothing is sent: the answer is what was last seen.
    */
-  async health(): Promise<EngineHealth> {
+  health(): Promise<EngineHealth> {
+    if (this.closed) return Promise.resolve(this.lastSeen());
+    this.pinging ??= this.ping().finally(() => (this.pinging = undefined));
+    return this.pinging;
+  }
+
+  /**
+   * What the last ping or start found, at once; a ping (see {@link health}) is begun in the
+   * background, one at a time, so the next answer follows the engine. For `/healthz`, which must
+   * answer within the image's HEALTHCHECK timeout however slow or stopped the engine is.
+   */
+  healthNow(): EngineHealth {
+    void this.health();
+    return this.lastSeen();
+  }
+
+  /**
+   * Begins nothing more: no ping, sweep or image check starts after this, and one under way is
+   * left to end on its own (each is bounded, and their timers do not keep the process alive).
+   * Containers are stopped by their owners, not here.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
+  private lastSeen(): EngineHealth {
+    return this.engineDown === undefined
+      ? { reachable: true }
+      : { reachable: false, error: this.engineDown.error };
+  }
+
+  private async ping(): Promise<EngineHealth> {
     try {
       await withTimeout(this.docker.ping(), PING_TIMEOUT_MS, 'ping timed out');
     } catch (error) {
       this.sweepNeeded = true;
       this.engineDown = { error: describeError(error), at: Date.now() };
-      return { reachable: false, error: this.engineDown.error };
+      return this.lastSeen();
     }
     this.engineDown = undefined;
     void this.sweep();
-    await this.forgetImagesPresent();
+    void this.forgetImagesPresent();
     return { reachable: true };
   }
 
@@ -144,17 +181,20 @@ export class DockerRuntime implements Runtime<DockerSpec> {
    */
   problemWith(spec: DockerSpec): string | undefined {
     if (this.engineDown !== undefined) {
-      if (this.rechecking === undefined && Date.now() - this.engineDown.at >= ENGINE_RECHECK_MS)
-        this.rechecking = this.health().finally(() => (this.rechecking = undefined));
+      if (Date.now() - this.engineDown.at >= ENGINE_RECHECK_MS) void this.health();
       return engineAdvice(spec.id, this.engineDown.error);
     }
     const failed = this.failedPulls.get(spec.image);
     return failed === undefined ? undefined : imageAdvice(spec, failed);
   }
 
-  /** Forgets the failed pulls of images that are on the engine now (pulled or built by hand). */
-  private async forgetImagesPresent(): Promise<void> {
-    await Promise.all(
+  /**
+   * Forgets the failed pulls of images that are on the engine now (pulled or built by hand), joining
+   * a check already under way. Never rejects; each inspection is bounded.
+   */
+  private forgetImagesPresent(): Promise<void> {
+    if (this.closed || this.failedPulls.size === 0) return Promise.resolve();
+    this.forgetting ??= Promise.all(
       [...this.failedPulls.keys()].map(image =>
         withTimeout(
           this.docker.getImage(image).inspect(),
@@ -165,7 +205,10 @@ export class DockerRuntime implements Runtime<DockerSpec> {
           () => undefined // still missing, or no answer in time: the failure stands
         )
       )
-    );
+    )
+      .then(() => undefined)
+      .finally(() => (this.forgetting = undefined));
+    return this.forgetting;
   }
 
   /**
@@ -174,7 +217,7 @@ export class DockerRuntime implements Runtime<DockerSpec> {
    * that is down or hangs is left for the next time.
    */
   sweep(): Promise<void> {
-    if (!this.sweepNeeded) return Promise.resolve();
+    if (!this.sweepNeeded || this.closed) return Promise.resolve();
     this.sweeping ??= this.removeLeftovers()
       .then(
         () => undefined,
@@ -605,7 +648,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(message), { code: 'ETIMEDOUT' })), ms);
+      // Unref'd: a bound on a request must not keep a closing process alive by itself.
+      timer = setTimeout(() => reject(Object.assign(new Error(message), { code: 'ETIMEDOUT' })), ms).unref();
     })
   ]).finally(() => clearTimeout(timer));
 }

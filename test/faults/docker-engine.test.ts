@@ -1,5 +1,5 @@
-// Fault family: the Docker engine goes away under the gateway (kill -9, an orderly stop) and
-// comes back. Runs on an engine of the test's own (its own socket and data), never on the one
+// Fault family: the Docker engine goes away under the gateway (kill -9, an orderly stop, a hang)
+// and comes back. Runs on an engine of the test's own (its own socket and data), never on the one
 // other tests share; the gateway is pointed at it with DOCKER_HOST.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,4 +154,35 @@ servers:
     }
     expect(outcomes.at(-1)).toMatchObject({ ok: true });
   }, 120_000);
+
+  it('answers /healthz at once while the engine hangs (SIGSTOP), and says so once its ping times out', async () => {
+    const healthz = async () => {
+      const began = performance.now();
+      const body = (await gateway!.health()) as { status?: string; docker?: { reachable?: boolean } };
+      return { ms: performance.now() - began, body };
+    };
+    expect((await healthz()).body).toMatchObject({ status: 'ok', docker: { reachable: true } });
+    engine.freeze();
+    const answers: Awaited<ReturnType<typeof healthz>>[] = [];
+    try {
+      // Each answer is what is known; the ping one begins (one at a time) waits out its 2 s bound.
+      const deadline = Date.now() + 15_000;
+      do {
+        answers.push(await healthz());
+        await new Promise(resolve => setTimeout(resolve, 200));
+      } while (answers.at(-1)!.body.docker?.reachable !== false && Date.now() < deadline);
+    } finally {
+      engine.thaw();
+    }
+    // Well inside the image's HEALTHCHECK timeout (5 s), however long the engine takes.
+    expect(answers.map(answer => answer.ms).filter(ms => ms >= 1_000)).toEqual([]);
+    expect(answers.at(-1)!.body).toMatchObject({
+      status: 'degraded',
+      docker: { reachable: false, error: expect.stringContaining('timed out') },
+      unavailable: [{ server: SERVER, reason: expect.stringContaining('the Docker engine is unreachable') }]
+    });
+    await expect
+      .poll(() => gateway!.health(), { timeout: 15_000 })
+      .toMatchObject({ status: 'ok', docker: { reachable: true } });
+  }, 60_000);
 });

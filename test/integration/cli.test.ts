@@ -196,6 +196,51 @@ describe('mcp-gateway token create', () => {
   });
 });
 
+describe('mcp-gateway token create --profile', () => {
+  const config =
+    'profiles:\n  dev:\n    servers: [a]\n  ops:\n    servers: [a]\nservers:\n  a:\n    command: [node]\n';
+
+  it('refuses a profile servers.yaml does not define, naming those it does, and makes no token', () => {
+    const refused = run(['token', 'create', '--name', 'bound', '--profile', 'dev,nope'], config);
+    expect(refused).toMatchObject({
+      status: 2,
+      stdout: '',
+      stderr:
+        `mcp-gateway: --profile: ${refused.file} has no profile "nope" (its profiles: dev, ops); ` +
+        'add it under profiles:, or name the config that has it with --config\n'
+    });
+    const none = run(['token', 'create', '--name', 'bound', '--profile', 'dev'], 'servers: {}\n');
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('has no profile "dev" (it has no profiles: section)');
+    expect(run(['token', 'list'], 'servers: {}\n').stdout).not.toMatch(/^bound\t/m);
+    expect(run(['token', 'create', '--name', 'bound', '--profile', 'dev'], config).status).toBe(0);
+  });
+
+  it('names the config it could not read the profiles from', () => {
+    const missing = path.join(dir, 'no-such-servers.yaml');
+    const result = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'token',
+        'create',
+        '--name',
+        'lost',
+        '--profile',
+        'dev',
+        '--config',
+        missing,
+        '--state-dir',
+        path.join(dir, 'data')
+      ],
+      { encoding: 'utf8', timeout: 20_000 }
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`--profile: the profiles are read from ${missing}, which has problems`);
+    expect(result.stderr).toContain('cannot read config: file not found');
+  });
+});
+
 describe('mcp-gateway token revoke', () => {
   // An OAuth grant's id is base64url and begins with "-" one time in 64; `token list` prints it to be
   // pasted back. A token named so stands in for it: both are looked up by the same word.

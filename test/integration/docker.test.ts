@@ -353,7 +353,10 @@ servers:
 
     // The user pulls (here: tags) the image on the engine, as the README says to.
     await docker.getImage(images.fixture).tag(tag);
-    expect(await gateway.health()).toMatchObject({ status: 'ok', unavailable: [] });
+    // /healthz answers from what is known and checks for the image in the background: polled.
+    await expect
+      .poll(() => gateway.health(), { timeout: 10_000 })
+      .toMatchObject({ status: 'ok', unavailable: [] });
     const result = await client.callTool({ name: 'later__echo', arguments: { text: 'arrived' } });
     expect(textOf(result)).toBe('arrived');
   });
@@ -459,11 +462,14 @@ servers:
     await new Promise<void>(resolve => proxy.listen(socket, resolve));
     cleanups.push(() => new Promise(resolve => proxy.close(resolve)));
 
-    expect(await gateway.health()).toMatchObject({
-      status: 'ok',
-      docker: { reachable: true },
-      unavailable: []
-    });
+    // /healthz answers from what is known and pings the engine in the background: polled.
+    await expect
+      .poll(() => gateway.health(), { timeout: 10_000 })
+      .toMatchObject({
+        status: 'ok',
+        docker: { reachable: true },
+        unavailable: []
+      });
     expect(await (await fetch(new URL('/readyz', gateway.url))).json()).toMatchObject({
       ready: true,
       unavailable: []

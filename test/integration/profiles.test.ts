@@ -67,7 +67,18 @@ afterAll(async () => {
 function createToken(name: string, ...args: string[]): string {
   const created = spawnSync(
     process.execPath,
-    [CLI, 'token', 'create', '--name', name, ...args, '--state-dir', `${gateway.dir}/data`],
+    [
+      CLI,
+      'token',
+      'create',
+      '--name',
+      name,
+      ...args,
+      '--config',
+      `${gateway.dir}/servers.yaml`,
+      '--state-dir',
+      `${gateway.dir}/data`
+    ],
     { encoding: 'utf8', timeout: 20_000 }
   );
   expect(created.status, created.stderr).toBe(0);

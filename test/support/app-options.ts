@@ -12,7 +12,7 @@ export function appOptions(log: Logger, overrides: Partial<Record<keyof AppOptio
     legacy: unused,
     modern: unused,
     sse: unused,
-    health: () => Promise.resolve({}),
+    health: () => ({}),
     readiness: () => Promise.resolve({ ready: true }),
     metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
     api: express.Router(),

@@ -107,6 +107,19 @@ export class OwnDockerEngine {
     await this.signal('SIGKILL');
   }
 
+  /**
+   * SIGSTOP of dockerd: its socket still takes connections, and nothing answers them (an engine
+   * that hangs). Undone by {@link thaw}, and by {@link dispose}.
+   */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT of dockerd: it answers again. */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** An orderly stop (SIGTERM), waiting for the exit. */
   async stop(): Promise<void> {
     await this.signal('SIGTERM');
@@ -114,6 +127,7 @@ export class OwnDockerEngine {
 
   /** Everything this engine started is ended, its mounts undone and its directory removed. */
   async dispose(): Promise<void> {
+    this.thaw(); // a stopped dockerd would not act on SIGTERM
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) await this.stop();
     this.killLeftoverProcesses();
     unmountUnder(this.dir);

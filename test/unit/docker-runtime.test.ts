@@ -203,8 +203,8 @@ class FakeDocker {
   listHangs = false;
   /** `remove()` never answers, for every container. */
   removeHangs = false;
-  /** What `ping()` does: resolve, reject with an error, or never answer. */
-  pingBehaviour: 'ok' | 'hang' | Error = 'ok';
+  /** What `ping()` does: resolve, reject with an error, never answer, or answer as the promise does. */
+  pingBehaviour: 'ok' | 'hang' | Error | Promise<unknown> = 'ok';
 
   readonly modem = {
     demuxStream: (stream: Readable, stdout: Writable, stderr: Writable): void => {
@@ -253,6 +253,7 @@ class FakeDocker {
     this.record('ping', undefined);
     if (this.pingBehaviour === 'hang') return new Promise(() => {});
     if (this.pingBehaviour instanceof Error) return Promise.reject(this.pingBehaviour);
+    if (this.pingBehaviour instanceof Promise) return this.pingBehaviour;
     return Promise.resolve('OK');
   }
 
@@ -328,6 +329,17 @@ function setup(options: { sweepRequestTimeoutMs?: number; pullRetryMs?: number }
   const { log, lines } = memoryLogger();
   const runtime = new DockerRuntime({ docker: engine as unknown as Docker, owner: OWNER, log, ...options });
   return { engine, runtime, lines };
+}
+
+/** A runtime whose one start of `plain` failed to pull its image ("manifest unknown"). */
+async function withFailedPull() {
+  const { engine, runtime } = setup();
+  engine.pullPlans = [{ events: [], ms: 5, error: new Error('manifest unknown') }];
+  const spec = specs().plain!;
+  await expect(runtime.start(spec, () => {}, new AbortController().signal)).rejects.toMatchObject({
+    code: 'image_unavailable'
+  });
+  return { engine, runtime, spec };
 }
 
 const CONFIG_FILE = '/srv/gateway/servers.yaml';
@@ -537,17 +549,13 @@ describe('DockerRuntime image pulls', () => {
   });
 
   it('no longer reports a failed pull once a health check finds the image on the engine', async () => {
-    const { engine, runtime } = setup();
-    engine.pullPlans = [{ events: [], ms: 5, error: new Error('manifest unknown') }];
-    const spec = specs().plain!;
-    await expect(runtime.start(spec, () => {}, new AbortController().signal)).rejects.toMatchObject({
-      code: 'image_unavailable'
-    });
+    const { engine, runtime, spec } = await withFailedPull();
     await runtime.health();
     expect(runtime.problemWith(spec)).toContain('manifest unknown');
     engine.images.set('example/plain:1', 'sha256:by-hand');
     await expect(runtime.health()).resolves.toEqual({ reachable: true });
-    expect(runtime.problemWith(spec)).toBeUndefined();
+    // The image check runs in the background after the ping.
+    await expect.poll(() => runtime.problemWith(spec)).toBeUndefined();
   });
 
   it('fails the pull on an error event in the progress stream', async () => {
@@ -580,6 +588,81 @@ describe('DockerRuntime image pulls', () => {
     controller.abort();
     await expect(starting).rejects.toMatchObject({ code: 'server_unavailable', serverId: 'plain' });
     expect(engine.callsOf('createContainer')).toHaveLength(0);
+  });
+});
+
+describe('DockerRuntime health, answered without waiting on a slow engine', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('answers healthNow at once from what is known while the engine hangs, pinging once at a time', async () => {
+    const { engine, runtime } = setup();
+    engine.pingBehaviour = 'hang';
+    // Nothing has gone wrong yet: reachable, and the ping that will find out has begun.
+    expect(runtime.healthNow()).toEqual({ reachable: true });
+    expect(runtime.healthNow()).toEqual({ reachable: true });
+    expect(engine.callsOf('ping')).toHaveLength(1);
+    // Once the ping times out, the next answer says so, at once.
+    await expect
+      .poll(() => runtime.healthNow(), { timeout: 5_000 })
+      .toEqual({ reachable: false, error: expect.stringContaining('timed out') });
+  });
+
+  it('answers a ping without waiting for the check of images whose pull failed, one check at a time', async () => {
+    const { engine, runtime, spec } = await withFailedPull();
+    const inspections = () => engine.callsOf('inspect').length;
+    const before = inspections();
+    engine.inspectHangs = true; // each inspection waits out its 5 s bound
+    const waited = delay(1_000).then(() => 'waited for the image check');
+    await expect(Promise.race([runtime.health(), waited])).resolves.toEqual({ reachable: true });
+    await expect(Promise.race([runtime.health(), waited])).resolves.toEqual({ reachable: true });
+    expect(inspections()).toBe(before + 1); // begun once, and joined rather than begun again
+    expect(runtime.problemWith(spec)).toContain('manifest unknown');
+  });
+});
+
+describe('DockerRuntime close', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('starts no ping, sweep or image check after close, even when a ping under way answers after it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { engine, runtime, spec } = await withFailedPull();
+    engine.pingBehaviour = socketError('ENOENT');
+    await runtime.health();
+    const answer = deferred<unknown>();
+    engine.pingBehaviour = answer.promise;
+    vi.setSystemTime(Date.now() + 10_000);
+    expect(runtime.problemWith(spec)).toContain('unreachable'); // begins a ping in the background
+    const pings = engine.callsOf('ping').length;
+    const inspections = engine.callsOf('inspect').length;
+    const lists = engine.callsOf('listContainers').length;
+
+    runtime.close();
+    answer.resolve('OK'); // the engine is back: a sweep and an image check would follow
+    await delay(20);
+    expect(runtime.healthNow()).toEqual({ reachable: true });
+    await expect(runtime.health()).resolves.toEqual({ reachable: true });
+    vi.setSystemTime(Date.now() + 10_000);
+    expect(runtime.problemWith(spec)).toContain('manifest unknown');
+    await runtime.sweep();
+    await delay(20);
+    expect(engine.callsOf('ping')).toHaveLength(pings);
+    expect(engine.callsOf('listContainers')).toHaveLength(lists);
+    expect(engine.callsOf('inspect')).toHaveLength(inspections);
+  });
+
+  it('bounds a ping with a timer that does not keep the process alive', () => {
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    const { engine, runtime } = setup();
+    engine.pingBehaviour = 'hang';
+    void runtime.health();
+    const bound = timers.mock.results.at(-1)?.value as NodeJS.Timeout | undefined;
+    expect(bound?.hasRef()).toBe(false);
   });
 });
 

@@ -319,6 +319,13 @@ describe('parseConfig: located problems', () => {
     ['an empty image', 'image: ""', /image must not be empty/],
     ['a namespace with _', 'namespace: has_underscore', /namespace must be empty or 1-32/],
     ['enabled as a string', 'enabled: "no"', /enabled/],
+    [
+      'enabled: yes (text in YAML 1.2)',
+      'enabled: yes',
+      /^servers\.a\.enabled: enabled must be true or false, not "yes" \(write enabled: true or enabled: false\)$/
+    ],
+    ['readOnly: on', 'readOnly: on', /^servers\.a\.readOnly: readOnly must be true or false, not "on"/],
+    ['enabled as a number', 'enabled: 1', /^servers\.a\.enabled: enabled must be true or false$/],
     ['a bad env name', 'env: { "BAD-NAME": x }', /not a valid variable name/],
     ['a list as env value', 'env: { A: [1] }', /env\.A/]
   ])('rejects %s', (_label, line, message) => {

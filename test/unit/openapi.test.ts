@@ -41,7 +41,7 @@ function buildApp(): { app: Express; api: Router } {
   const app = createApp({
     legacy: unused,
     modern: unused,
-    health: () => Promise.resolve({}),
+    health: () => ({}),
     readiness: () => Promise.resolve({ ready: true }),
     metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
     api,

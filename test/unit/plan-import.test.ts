@@ -235,6 +235,14 @@ describe('import: values that must not be copied', () => {
       home: '/h'
     });
 
+  /** A Cursor-style file (`mcpServers`) named c.json. */
+  const cursorLike = (mcpServers: object) =>
+    planImport(readClientConfig(JSON.stringify({ mcpServers }), 'c.json'), {
+      file: 'c.json',
+      workspaceFolder: '/w',
+      home: '/h'
+    });
+
   it('replaces credentials in arguments: option values, token-shaped words, URLs with a password', () => {
     const result = config({
       command: 'srv',
@@ -334,21 +342,60 @@ describe('import: values that must not be copied', () => {
     expect(parseConfig(yaml, 'servers.yaml', { env: {} }).ok).toBe(true);
   });
 
+  it('replaces keys in a URL path and query, and says so instead of "no credentials"', () => {
+    const zapierKey = 'sk-ak-1234abcd5678efgh9012ijkl';
+    const pathKey = '9f8e7d6c5b4a39281706f5e4d3c2b1a0';
+    const uuid = '3f2c1b9a-7d4e-4c2b-9a1f-0e8d7c6b5a49';
+    const result = cursorLike({
+      zap: { url: `https://actions.zapier.com/mcp/${zapierKey}/sse` },
+      hooks: { url: `https://n8n.example.com/mcp/${uuid}/v1/${pathKey}` },
+      query: {
+        url: `https://h/api/2024-11-05/mcp?key=k1&token=t2&accessKey=a3&sig=s4&region=eu&x=${pathKey}`
+      },
+      plain: { url: 'https://h/v1/mcpserver2024edition/mcp?region=eu&page=2' }
+    });
+    expect(entries(result)).toEqual({
+      zap: { url: 'https://actions.zapier.com/mcp/${ZAP_URL_KEY}/sse' },
+      hooks: { url: 'https://n8n.example.com/mcp/${HOOKS_URL_KEY}/v1/${HOOKS_URL_KEY_2}' },
+      query: {
+        url: 'https://h/api/2024-11-05/mcp?key=${QUERY_KEY}&token=${QUERY_TOKEN}&accessKey=${QUERY_ACCESSKEY}&sig=${QUERY_SIG}&region=eu&x=${QUERY_X}'
+      },
+      plain: { url: 'https://h/v1/mcpserver2024edition/mcp?region=eu&page=2' }
+    });
+    expect(result.notes).toEqual([
+      'zap: credentials in its URL not copied: set ZAP_URL_KEY (listed below)',
+      'hooks: credentials in its URL not copied: set HOOKS_URL_KEY, HOOKS_URL_KEY_2 (listed below)',
+      'query: credentials in its URL not copied: set QUERY_KEY, QUERY_TOKEN, QUERY_ACCESSKEY, QUERY_SIG, QUERY_X (listed below)',
+      'plain: no credentials in c.json; if it answers HTTP 401, add auth: oauth to it and run mcp-gateway login plain'
+    ]);
+    const yaml = renderImport(result, 'c.json');
+    for (const secret of [zapierKey, pathKey, uuid, 'k1', 't2', 'a3', 's4'])
+      expect(yaml).not.toContain(secret);
+    expect(parseConfig(yaml, 'servers.yaml', { env: {} }).ok).toBe(true);
+  });
+
+  it('says "no credentials" only of a remote server with none, in its headers or its URL', () => {
+    const result = cursorLike({
+      referenced: { url: 'https://h/mcp?api_key=${KEY}' },
+      headed: { url: 'https://h/mcp', headers: { Accept: 'application/json' } }
+    });
+    expect(entries(result).referenced).toEqual({ url: 'https://h/mcp?api_key=${KEY}' });
+    expect(result.notes).toEqual([
+      'headed: no credentials in c.json; if it answers HTTP 401, add auth: oauth to it and run mcp-gateway login headed'
+    ]);
+  });
+
   it('leaves out, with a note, a remote server servers.yaml would refuse', () => {
-    const result = planImport(
-      readClientConfig(
-        JSON.stringify({
-          mcpServers: {
-            socket: { url: 'ws://h/mcp' },
-            spaced: { url: 'https://h/mcp', headers: { 'Bad Header': 'x' } },
-            fine: { url: 'https://h/mcp' }
-          }
-        }),
-        'c.json'
-      ),
-      { file: 'c.json', workspaceFolder: '/w', home: '/h' }
-    );
+    const result = cursorLike({
+      socket: { url: 'ws://h/mcp' },
+      spaced: { url: 'https://h/mcp', headers: { 'Bad Header': 'x' } },
+      fine: { url: 'https://h/mcp' }
+    });
     expect(result.entries.map(e => e.id)).toEqual(['fine']);
+    // Only the server imported gets the note about logging in.
+    expect(result.notes.filter(note => note.includes('no credentials'))).toEqual([
+      'fine: no credentials in c.json; if it answers HTTP 401, add auth: oauth to it and run mcp-gateway login fine'
+    ]);
     expect(result.notes).toContain(
       'socket: not imported: url: url must be an http:// or https:// URL, e.g. https://mcp.example.com/mcp (mcpServers.socket in c.json)'
     );
