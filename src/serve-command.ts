@@ -29,6 +29,11 @@ export async function runServe(
       log.fatal({ err: error.message }, 'refusing to start');
       return EXIT_CONFIG;
     }
+    if (error instanceof StoreError && error.code === 'locked') {
+      process.stderr.write(`mcp-gateway: ${error.message}\n`);
+      log.fatal({ err: error.message }, 'refusing to start: another gateway holds the state directory');
+      return EXIT_CONFIG;
+    }
     if (error instanceof StoreError) {
       process.stderr.write(`mcp-gateway: ${error.message}\n`);
       log.fatal({ err: error.message }, 'refusing to start: the state database cannot be used');
