@@ -75,7 +75,7 @@ export function lockStateDirectory(stateDir: string): StateLock {
       const other = holderOf(file);
       if (other === 'gone') continue; // removed since: link again
       if (other !== 'unreadable' && !isStale(other)) throw held(file, other);
-      breakStale(file, other === 'unreadable' ? undefined : other);
+      breakStale(file, other === 'unreadable' ? undefined : other, attempt);
     }
     throw unavailable(file, new Error(`${ATTEMPTS} rounds lost to other processes taking it`));
   } finally {
@@ -95,13 +95,19 @@ function heldBy(file: string, id: string): StateLock {
   };
 }
 
-/** Removes the stale lock `stale` (undefined: one that is no lock) if this process wins the right to. */
-function breakStale(file: string, stale: Holder | undefined): void {
+/**
+ * Removes the stale lock `stale` (undefined: one that is no lock) if this process wins the right to.
+ * A taker holds the break link for three system calls; one still there after half the rounds
+ * (over 100 ms) was left by a taker killed in between, and is removed so that the lock is not
+ * stuck. Only then could two takers overlap: a kill in that instant, then two more at once.
+ */
+function breakStale(file: string, stale: Holder | undefined, attempt: number): void {
   const breaker = `${file}.break-${stale?.id ?? `${stale?.pid ?? 'unreadable'}-${stale?.startedAt ?? ''}`}`;
   try {
     linkSync(file, breaker);
   } catch {
     // Another process is taking over this very lock (or it has gone): judge again.
+    if (attempt >= ATTEMPTS / 2) removeQuietly(breaker);
     sleep(5);
     return;
   }

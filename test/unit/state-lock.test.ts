@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,6 +122,17 @@ describe('the state directory lock', () => {
       );
       expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ pid, host: 'container-b' });
     }
+  });
+
+  it('takes over a stale lock whose taker was killed mid-way, leaving its break link', () => {
+    const dir = stateDir();
+    lockStateDirectory(dir).release();
+    lockedBy(dir, 999_999);
+    linkSync(path.join(dir, LOCK_FILE), path.join(dir, `${LOCK_FILE}.break-999999`));
+    const lock = lockStateDirectory(dir);
+    expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
+    lock.release();
+    expect(readdirSync(dir).filter(name => name.startsWith(LOCK_FILE))).toEqual([]);
   });
 
   it('does not remove a lock that another process took since: release removes only its own', () => {
