@@ -8,7 +8,7 @@ import { StoreError } from './store-error.js';
 export const LOCK_FILE = 'gateway.lock';
 
 /** What a lock file says of its holder. Written whole before it appears, never changed after. */
-export interface Holder {
+interface Holder {
   readonly pid: number;
   readonly startedAt: string;
   /** os.hostname(): a container has its own, and its own pids. Absent in locks of older versions. */
@@ -70,7 +70,9 @@ export function lockStateDirectory(stateDir: string): StateLock {
         linkSync(temp, file);
         return heldBy(file, mine.id!);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unavailable(file, error);
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        if (NO_SPACE.has(code)) return { release: () => {}, unlocked: unavailable(file, error).message };
+        if (code !== 'EEXIST') throw unavailable(file, error);
       }
       const other = holderOf(file);
       if (other === 'gone') continue; // removed since: link again
@@ -150,7 +152,7 @@ function holderOf(file: string): Holder | 'gone' | 'unreadable' {
  * stale whatever its pid. Otherwise the pid says: gone, this very pid (a container's gateway has
  * the same pid at every start), or no Node.js process are stale.
  */
-export function isStale(holder: Holder): boolean {
+function isStale(holder: Holder): boolean {
   if (holder.host !== undefined && holder.host !== hostname()) return false;
   const boot = bootId().boot;
   if (holder.boot !== undefined && boot !== undefined && holder.boot !== boot) return true;
