@@ -10,7 +10,7 @@ const REPEAT_SIGNAL_GRACE_MS = 2_000;
 
 /**
  * `mcp-gateway serve`: runs the gateway until a signal, then shuts it down. Resolves to the exit
- * status: 0 after a clean shutdown, 78 for a refused config or a damaged state database, 1 for any other failure.
+ * status: 0 after a clean shutdown, 78 for a refused config, a damaged state database or a state directory another gateway holds, 1 for any other failure.
  */
 export async function runServe(
   _words: readonly string[],
@@ -27,6 +27,11 @@ export async function runServe(
     if (error instanceof UnsafeStartError) {
       process.stderr.write(`mcp-gateway: ${error.message}\n`);
       log.fatal({ err: error.message }, 'refusing to start');
+      return EXIT_CONFIG;
+    }
+    if (error instanceof StoreError && error.code === 'locked') {
+      process.stderr.write(`mcp-gateway: ${error.message}\n`);
+      log.fatal({ err: error.message }, 'refusing to start: another gateway holds the state directory');
       return EXIT_CONFIG;
     }
     if (error instanceof StoreError) {

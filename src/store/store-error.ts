@@ -5,7 +5,9 @@ export type StoreErrorCode =
   /** The file or its directory cannot be opened, created or written. */
   | 'unavailable'
   /** A sealed credential fails its authentication tag: altered, moved to another row, or sealed under another key. */
-  | 'tampered';
+  | 'tampered'
+  /** The state directory's lock is held by another gateway (src/store/state-lock.ts). */
+  | 'locked';
 
 /**
  * A local failure of the state database. The message names the file and says what to do; the

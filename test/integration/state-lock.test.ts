@@ -1,5 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,6 +12,7 @@ import {
 } from '../support/docker-test-setup.js';
 import { connect, GatewayProcess, textOf } from '../support/gateway-process.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
+import { LOCK_FILE } from '../../src/store/state-lock.js';
 
 /**
  * A second gateway started on a state directory a gateway serves from (`npm start` run twice) is
@@ -59,7 +62,7 @@ describe.skipIf(!available)('a second gateway on the same state directory', () =
     );
     await expect(second).rejects.toThrow(
       new RegExp(
-        `exited \\(78\\) before listening:[\\s\\S]*the state directory ${stateDir} is in use by another mcp-gateway \\(pid ${first.child.pid}, `
+        `exited \\(78\\) before listening:[\\s\\S]*the state directory ${stateDir} is in use by another mcp-gateway \\(pid ${first.child.pid} on host ${hostname()}, started [^;]*; lock file ${stateDir}/gateway.lock\\)[\\s\\S]*another gateway holds the state directory`
       )
     );
 
@@ -74,4 +77,56 @@ describe.skipIf(!available)('a second gateway on the same state directory', () =
     cleanups.push(() => third.dispose());
     expect((await third.health()).servers.map(server => server.id)).toEqual(['fixture']);
   });
+});
+
+/** Takes the lock in dist/ on argv[1], says `held` or the refusal's code, and stays until killed. */
+const CONTENDER = `
+const { lockStateDirectory } = await import(${JSON.stringify(path.resolve('dist/store/state-lock.js'))});
+try { lockStateDirectory(process.argv[1]); console.log('held'); }
+catch (error) { console.log(error.code); }
+setInterval(() => {}, 60000);
+`;
+
+describe('processes started at once on one state directory', () => {
+  /** Starts `count` contenders together; resolves to what each said. */
+  async function race(dir: string, count: number): Promise<string[]> {
+    const children = Array.from({ length: count }, () =>
+      spawn(process.execPath, ['--input-type=module', '-e', CONTENDER, dir], {
+        stdio: ['ignore', 'pipe', 'inherit']
+      })
+    );
+    try {
+      return await Promise.all(
+        children.map(async child => {
+          const [line] = (await once(child.stdout, 'data')) as [Buffer];
+          return line.toString().trim();
+        })
+      );
+    } finally {
+      for (const child of children) {
+        child.kill('SIGKILL');
+        if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+      }
+    }
+  }
+
+  it('leave exactly one holder, on a free directory and over a stale lock', async () => {
+    for (let round = 0; round < 16; round++) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'mcp-gateway-lock-race-'));
+      cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+      if (round % 2 === 1) {
+        // A lock left by a process that has gone (pid 999999 does not run here).
+        writeFileSync(
+          path.join(dir, LOCK_FILE),
+          JSON.stringify({ pid: 999_999, startedAt: '2026-11-28T10:00:00.000Z', id: `stale-${round}` })
+        );
+      }
+      const said = await race(dir, 8);
+      expect(
+        said.filter(word => word === 'held'),
+        `round ${round}: ${said.join(' ')}`
+      ).toHaveLength(1);
+      expect(said.filter(word => word === 'locked')).toHaveLength(7);
+    }
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCK_FILE, lockStateDirectory } from '../../src/store/state-lock.js';
@@ -27,7 +27,7 @@ function stateDir(): string {
 function lockedBy(dir: string, pid: number): void {
   writeFileSync(
     path.join(dir, LOCK_FILE),
-    `${JSON.stringify({ pid, startedAt: '2026-11-28T10:00:00.000Z' })}\n`
+    `${JSON.stringify({ pid, startedAt: '2026-11-28T10:00:00.000Z', host: hostname(), id: String(pid) })}\n`
   );
 }
 
@@ -60,8 +60,9 @@ describe('the state directory lock', () => {
       refusal = error;
     }
     expect(refusal).toBeInstanceOf(StoreError);
+    expect(refusal).toMatchObject({ code: 'locked' });
     expect((refusal as StoreError).message).toBe(
-      `the state directory ${dir} is in use by another mcp-gateway (pid ${pid}, started 2026-11-28T10:00:00.000Z): stop it, or give this one another --state-dir (and --port). If no gateway runs, delete ${path.join(dir, LOCK_FILE)}`
+      `the state directory ${dir} is in use by another mcp-gateway (pid ${pid} on host ${hostname()}, started 2026-11-28T10:00:00.000Z; lock file ${path.join(dir, LOCK_FILE)}): stop it, or give this one another --state-dir (and --port). If no gateway runs, delete ${path.join(dir, LOCK_FILE)}`
     );
     // The refused one leaves the holder's file alone.
     expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid });
@@ -81,6 +82,57 @@ describe('the state directory lock', () => {
     }
     writeFileSync(path.join(dir, LOCK_FILE), '{"pid":'); // half written
     lockStateDirectory(dir).release();
+  });
+
+  it('takes over a lock from an earlier boot of this host, even if its pid is a live Node.js process now', async () => {
+    const dir = stateDir();
+    lockStateDirectory(dir).release();
+    const pid = await running(process.execPath, ['-e', 'setInterval(() => {}, 60000)']);
+    writeFileSync(
+      path.join(dir, LOCK_FILE),
+      JSON.stringify({
+        pid,
+        startedAt: '2026-11-28T10:00:00.000Z',
+        host: hostname(),
+        boot: 'an-earlier-boot',
+        id: 'x'
+      })
+    );
+    const lock = lockStateDirectory(dir);
+    expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({
+      pid: process.pid,
+      host: hostname(),
+      boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+    });
+    lock.release();
+  });
+
+  it('holds a lock written on another host (its pids are not ours to check), naming that host and the way out', () => {
+    const dir = stateDir();
+    lockStateDirectory(dir).release();
+    // pid 1 of another container: here, pid 1 is not this process, and would be judged by /proc.
+    for (const pid of [process.pid, 999_999]) {
+      writeFileSync(
+        path.join(dir, LOCK_FILE),
+        JSON.stringify({ pid, startedAt: '2026-11-28T10:00:00.000Z', host: 'container-b', id: 'y' })
+      );
+      const file = path.join(dir, LOCK_FILE);
+      expect(() => lockStateDirectory(dir)).toThrow(
+        `the state directory ${dir} is in use by another mcp-gateway (pid ${pid} on host container-b, started 2026-11-28T10:00:00.000Z; lock file ${file}): stop it, or give this one another --state-dir (and --port). This host (${hostname()}) cannot tell whether a process of another host or container is running: if container-b is gone, delete ${file}`
+      );
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ pid, host: 'container-b' });
+    }
+  });
+
+  it('takes over a stale lock whose taker was killed mid-way, leaving its break link', () => {
+    const dir = stateDir();
+    lockStateDirectory(dir).release();
+    lockedBy(dir, 999_999);
+    linkSync(path.join(dir, LOCK_FILE), path.join(dir, `${LOCK_FILE}.break-999999`));
+    const lock = lockStateDirectory(dir);
+    expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
+    lock.release();
+    expect(readdirSync(dir).filter(name => name.startsWith(LOCK_FILE))).toEqual([]);
   });
 
   it('does not remove a lock that another process took since: release removes only its own', () => {
