@@ -12,7 +12,7 @@ import {
 } from '../support/docker-test-setup.js';
 import { connect, GatewayProcess, textOf } from '../support/gateway-process.js';
 import { DockerRuntime } from '../../src/runtime/docker-runtime.js';
-import { LOCK_FILE } from '../../src/store/state-lock.js';
+import { HOLDER_FILE, LOCK_FILE } from '../../src/store/state-lock.js';
 
 /**
  * A second gateway started on a state directory a gateway serves from (`npm start` run twice) is
@@ -62,7 +62,7 @@ describe.skipIf(!available)('a second gateway on the same state directory', () =
     );
     await expect(second).rejects.toThrow(
       new RegExp(
-        `exited \\(78\\) before listening:[\\s\\S]*the state directory ${stateDir} is in use by another mcp-gateway \\(pid ${first.child.pid} on host ${hostname()}, started [^;]*; lock file ${stateDir}/gateway.lock\\)[\\s\\S]*another gateway holds the state directory`
+        `exited \\(78\\) before listening:[\\s\\S]*the state directory ${stateDir} is in use by another mcp-gateway \\(pid ${first.child.pid} on host ${hostname()}, started [^)]*\\): stop it[\\s\\S]*another gateway holds the state directory`
       )
     );
 
@@ -115,10 +115,11 @@ describe('processes started at once on one state directory', () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'mcp-gateway-lock-race-'));
       cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
       if (round % 2 === 1) {
-        // A lock left by a process that has gone (pid 999999 does not run here).
+        // What a holder that was killed leaves: its lock file, and its note (pid 999999 does not run here).
+        writeFileSync(path.join(dir, LOCK_FILE), '');
         writeFileSync(
-          path.join(dir, LOCK_FILE),
-          JSON.stringify({ pid: 999_999, startedAt: '2026-11-28T10:00:00.000Z', id: `stale-${round}` })
+          path.join(dir, HOLDER_FILE),
+          JSON.stringify({ pid: 999_999, host: hostname(), startedAt: '2026-11-28T10:00:00.000Z' })
         );
       }
       const said = await race(dir, 8);

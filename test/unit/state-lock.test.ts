@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOCK_FILE, lockStateDirectory } from '../../src/store/state-lock.js';
+import { HOLDER_FILE, LOCK_FILE, lockStateDirectory } from '../../src/store/state-lock.js';
 import { StoreError } from '../../src/store/store-error.js';
 
 const dirs: string[] = [];
@@ -23,131 +23,121 @@ function stateDir(): string {
   return path.join(dir, 'data'); // not made yet: the lock makes it, as the database would
 }
 
-/** A lock file as another process would have left it. */
-function lockedBy(dir: string, pid: number): void {
-  writeFileSync(
-    path.join(dir, LOCK_FILE),
-    `${JSON.stringify({ pid, startedAt: '2026-11-28T10:00:00.000Z', host: hostname(), id: String(pid) })}\n`
-  );
+/**
+ * Another process holding the lock of `dir` as a gateway does (SQLite's exclusive lock on the lock
+ * file, for its whole life), having said it holds it; resolves once it does.
+ */
+async function holder(dir: string): Promise<ChildProcess> {
+  const script = `
+    const { DatabaseSync } = require('node:sqlite');
+    const db = new DatabaseSync(process.argv[1], { timeout: 0 });
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    console.log('held');
+    setInterval(() => {}, 60000);
+  `;
+  const child = spawn(process.execPath, ['-e', script, path.join(dir, LOCK_FILE)], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  });
+  children.push(child);
+  await once(child.stdout!, 'data');
+  return child;
 }
 
-async function running(command: string, args: string[]): Promise<number> {
-  const child = spawn(command, args, { stdio: 'ignore' });
-  children.push(child);
-  await once(child, 'spawn');
-  return child.pid!;
+const holderIn = (dir: string) => JSON.parse(readFileSync(path.join(dir, HOLDER_FILE), 'utf8')) as unknown;
+
+function refusalOf(dir: string): StoreError {
+  try {
+    lockStateDirectory(dir).release();
+  } catch (error) {
+    expect(error).toBeInstanceOf(StoreError);
+    return error as StoreError;
+  }
+  throw new Error('the lock was taken');
 }
 
 describe('the state directory lock', () => {
   it('is taken by the first, refused to a second while held, and free again once released', () => {
     const dir = stateDir();
     const lock = lockStateDirectory(dir);
-    expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(holderIn(dir)).toMatchObject({ pid: process.pid, host: hostname() });
+    // The kernel's lock is per process: this one's second try would succeed, so the refusal is
+    // shown by other processes (below); here, what release leaves.
     lock.release();
-    expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+    lock.release();
+    expect(existsSync(path.join(dir, HOLDER_FILE))).toBe(false);
     lockStateDirectory(dir).release();
   });
 
-  it('is refused while another Node.js process holds it, naming the process and the way out', async () => {
+  it('is refused while another process holds it, naming the holder it wrote down', async () => {
     const dir = stateDir();
-    lockStateDirectory(dir).release(); // makes the directory
-    const pid = await running(process.execPath, ['-e', 'setInterval(() => {}, 60000)']);
-    lockedBy(dir, pid);
-    let refusal: unknown;
-    try {
-      lockStateDirectory(dir);
-    } catch (error) {
-      refusal = error;
-    }
-    expect(refusal).toBeInstanceOf(StoreError);
-    expect(refusal).toMatchObject({ code: 'locked' });
-    expect((refusal as StoreError).message).toBe(
-      `the state directory ${dir} is in use by another mcp-gateway (pid ${pid} on host ${hostname()}, started 2026-11-28T10:00:00.000Z; lock file ${path.join(dir, LOCK_FILE)}): stop it, or give this one another --state-dir (and --port). If no gateway runs, delete ${path.join(dir, LOCK_FILE)}`
-    );
-    // The refused one leaves the holder's file alone.
-    expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid });
-  });
-
-  it('takes over a lock whose holder has gone, is this very pid, or is no Node.js process', async () => {
-    const dir = stateDir();
-    lockStateDirectory(dir).release();
-    const ended = spawn(process.execPath, ['-e', '']);
-    await once(ended, 'exit');
-    const sleeper = await running('sleep', ['60']);
-    for (const pid of [ended.pid!, process.pid, sleeper]) {
-      lockedBy(dir, pid);
-      const lock = lockStateDirectory(dir);
-      expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
-      lock.release();
-    }
-    writeFileSync(path.join(dir, LOCK_FILE), '{"pid":'); // half written
-    lockStateDirectory(dir).release();
-  });
-
-  it('takes over a lock from an earlier boot of this host, even if its pid is a live Node.js process now', async () => {
-    const dir = stateDir();
-    lockStateDirectory(dir).release();
-    const pid = await running(process.execPath, ['-e', 'setInterval(() => {}, 60000)']);
+    mkdirSync(dir, { recursive: true });
+    await holder(dir);
     writeFileSync(
-      path.join(dir, LOCK_FILE),
-      JSON.stringify({
-        pid,
-        startedAt: '2026-11-28T10:00:00.000Z',
-        host: hostname(),
-        boot: 'an-earlier-boot',
-        id: 'x'
-      })
+      path.join(dir, HOLDER_FILE),
+      JSON.stringify({ pid: 4242, host: 'container-b', startedAt: '2026-11-28T10:00:00.000Z' })
     );
+    const refusal = refusalOf(dir);
+    expect(refusal.code).toBe('locked');
+    expect(refusal.message).toBe(
+      `the state directory ${dir} is in use by another mcp-gateway (pid 4242 on host container-b, started 2026-11-28T10:00:00.000Z): stop it, or give this one another --state-dir (and --port)`
+    );
+    // The refused one leaves the holder's note alone.
+    expect(holderIn(dir)).toMatchObject({ pid: 4242 });
+  });
+
+  it('is refused to a second even before the holder has written down who it is', async () => {
+    const dir = stateDir();
+    mkdirSync(dir, { recursive: true });
+    await holder(dir);
+    expect(refusalOf(dir).message).toMatch(
+      /in use by another mcp-gateway \(one that has not said who it is yet\)/
+    );
+  });
+
+  it('is free as soon as its holder dies, however it dies, whatever its note says', async () => {
+    const dir = stateDir();
+    mkdirSync(dir, { recursive: true });
+    const child = await holder(dir);
+    // The note of pid 1 of a container since re-created (another host name): nothing of it is
+    // judged, so a re-created container starts, where a lock judged by pid and host refused it.
+    writeFileSync(
+      path.join(dir, HOLDER_FILE),
+      JSON.stringify({ pid: 1, host: 'container-a', startedAt: '2026-11-28T10:00:00.000Z' })
+    );
+    expect(refusalOf(dir).code).toBe('locked');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
     const lock = lockStateDirectory(dir);
-    expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({
-      pid: process.pid,
-      host: hostname(),
-      boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
-    });
+    expect(holderIn(dir)).toMatchObject({ pid: process.pid, host: hostname() });
     lock.release();
   });
 
-  it('holds a lock written on another host (its pids are not ours to check), naming that host and the way out', () => {
+  it("removes an earlier version's lock file, which no longer means anything", () => {
     const dir = stateDir();
-    lockStateDirectory(dir).release();
-    // pid 1 of another container: here, pid 1 is not this process, and would be judged by /proc.
-    for (const pid of [process.pid, 999_999]) {
-      writeFileSync(
-        path.join(dir, LOCK_FILE),
-        JSON.stringify({ pid, startedAt: '2026-11-28T10:00:00.000Z', host: 'container-b', id: 'y' })
-      );
-      const file = path.join(dir, LOCK_FILE);
-      expect(() => lockStateDirectory(dir)).toThrow(
-        `the state directory ${dir} is in use by another mcp-gateway (pid ${pid} on host container-b, started 2026-11-28T10:00:00.000Z; lock file ${file}): stop it, or give this one another --state-dir (and --port). This host (${hostname()}) cannot tell whether a process of another host or container is running: if container-b is gone, delete ${file}`
-      );
-      expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ pid, host: 'container-b' });
-    }
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'gateway.lock'), '{"pid":999999,"startedAt":"2026-11-27T10:00:00.000Z"}\n');
+    const lock = lockStateDirectory(dir);
+    expect(existsSync(path.join(dir, 'gateway.lock'))).toBe(false);
+    lock.release();
   });
 
-  it('takes over a stale lock whose taker was killed mid-way, leaving its break link', () => {
-    const dir = stateDir();
-    lockStateDirectory(dir).release();
-    lockedBy(dir, 999_999);
-    linkSync(path.join(dir, LOCK_FILE), path.join(dir, `${LOCK_FILE}.break-999999`));
-    const lock = lockStateDirectory(dir);
-    expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
-    lock.release();
-    expect(readdirSync(dir).filter(name => name.startsWith(LOCK_FILE))).toEqual([]);
-  });
-
-  it('does not remove a lock that another process took since: release removes only its own', () => {
+  it('does not remove a holder note that another process wrote since: release removes only its own', () => {
     const dir = stateDir();
     const lock = lockStateDirectory(dir);
-    lockedBy(dir, 999_999);
+    writeFileSync(
+      path.join(dir, HOLDER_FILE),
+      JSON.stringify({ pid: 999_999, host: 'h', startedAt: '2026-11-28T10:00:00.000Z' })
+    );
     lock.release();
-    expect(JSON.parse(readFileSync(path.join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: 999_999 });
+    expect(holderIn(dir)).toMatchObject({ pid: 999_999 });
   });
 
   it('says which file cannot be written when the directory cannot be made', () => {
     const dir = stateDir();
     writeFileSync(path.dirname(dir) + '/file', '');
     expect(() => lockStateDirectory(path.join(path.dirname(dir), 'file', 'data'))).toThrow(
-      /^the state directory's lock .*\/file\/data\/gateway\.lock cannot be written \(.*\): check the directory's permissions and free space$/
+      /^the state directory's lock .*\/file\/data\/gateway\.lock\.db cannot be written \(.*\): check the directory's permissions and free space$/
     );
   });
 });
