@@ -40,7 +40,7 @@ async function holder(dir: string): Promise<ChildProcess> {
     stdio: ['ignore', 'pipe', 'inherit']
   });
   children.push(child);
-  await once(child.stdout!, 'data');
+  await once(child.stdout, 'data');
   return child;
 }
 
