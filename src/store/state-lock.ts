@@ -59,6 +59,9 @@ export function lockStateDirectory(stateDir: string): StateLock {
   }
   try {
     db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    // Written once, at the first start: an empty file cannot be locked on a full disk, a database
+    // with a page can (the transaction below writes nothing).
+    db.exec('CREATE TABLE IF NOT EXISTS held (since TEXT)');
     db.exec('BEGIN EXCLUSIVE');
   } catch (error) {
     db.close();

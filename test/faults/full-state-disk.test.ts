@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
 import { canMount, fill, mountTmpfs, unmount } from '../support/tmpfs.js';
+import { lockStateDirectory } from '../../src/store/state-lock.js';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -61,4 +63,29 @@ describe.skipIf(!canMount)('the state directory on a full disk', () => {
     rmSync(path.join(state, 'fill-tail'), { force: true });
     await waitUntil(async () => (await readyz(gateway)).status === 200, 10_000);
   });
+
+  it('holds the state directory lock on a full disk once it was taken there with room to spare', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mcp-gateway-fault-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const state = path.join(dir, 'state');
+    mountTmpfs(state, 256);
+    cleanups.push(() => unmount(state));
+    lockStateDirectory(state).release(); // a first start, with room
+    fill(state);
+    const lock = lockStateDirectory(state);
+    cleanups.push(() => lock.release());
+    expect(lock.unlocked).toBeUndefined();
+    // Another process is refused: the lock is held, not skipped.
+    const second = spawnSync(process.execPath, ['--input-type=module', '-e', CONTENDER, state], {
+      encoding: 'utf8'
+    });
+    expect(second.stdout.trim()).toBe('locked');
+  });
 });
+
+/** Tries the lock in dist/ on argv[1] and says `held` or the refusal's code. */
+const CONTENDER = `
+const { lockStateDirectory } = await import(${JSON.stringify(path.resolve('dist/store/state-lock.js'))});
+try { lockStateDirectory(process.argv[1]).release(); console.log('held'); }
+catch (error) { console.log(error.code); }
+`;
