@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -31,8 +31,12 @@ const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
 /** SQLite's result codes for a lock another connection holds. */
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
-/** SQLite's result code for a full disk. */
+/** SQLite's result codes for a full disk, and for a file that is no database or a damaged one. */
 const SQLITE_FULL = 13;
+const SQLITE_CORRUPT = 11;
+const SQLITE_NOTADB = 26;
+/** How long a start waits for a contender that is between its two transactions. */
+const BUSY_WAIT_MS = 300;
 
 /**
  * Takes the state directory `stateDir` for this process, or throws a {@link StoreError} (code
@@ -51,22 +55,41 @@ export function lockStateDirectory(stateDir: string): StateLock {
   const holderFile = path.resolve(stateDir, HOLDER_FILE);
   let db: DatabaseSync;
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
-    db = new DatabaseSync(file, { timeout: 0 });
+    // 0700 as the database's own directory: the lock is taken first, so it may make the directory.
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    db = new DatabaseSync(file, { timeout: BUSY_WAIT_MS });
   } catch (error) {
     if (isNoSpace(error)) return startUnlocked(file, error);
     throw unavailable(file, error);
   }
   try {
-    db.exec('PRAGMA locking_mode = EXCLUSIVE');
-    // Written once, at the first start: an empty file cannot be locked on a full disk, a database
-    // with a page can (the transaction below writes nothing).
-    db.exec('CREATE TABLE IF NOT EXISTS held (since TEXT)');
-    db.exec('BEGIN EXCLUSIVE');
+    // SQLite opens a file it may not write read-only, and a read-only "exclusive" transaction
+    // excludes nobody: refuse it instead (asked of the path: opening and closing a descriptor of
+    // the file here would drop this process's lock on it).
+    accessSync(file, constants.W_OK);
+    // The first transaction gives the file a page once (an empty file cannot be locked on a full
+    // disk; one with a page can, as the second writes nothing) and ends; the second is the lock,
+    // never committed. Normal locking mode, so that a contender holds no shared lock while it waits
+    // (two contenders each holding one would refuse each other).
+    db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS held (since TEXT); COMMIT; BEGIN EXCLUSIVE');
   } catch (error) {
     db.close();
     if (isBusy(error)) throw heldError(path.dirname(file), holderOf(holderFile));
     if (isNoSpace(error)) return startUnlocked(file, error);
+    if (isDamaged(error)) {
+      throw new StoreError(
+        'unavailable',
+        `the state directory's lock ${file} holds no lock data (${describe(error)}); no gateway can be using it: delete it and start again`,
+        { cause: error }
+      );
+    }
+    if ((error as NodeJS.ErrnoException).code === 'EACCES') {
+      throw new StoreError(
+        'unavailable',
+        `the state directory's lock ${file} cannot be written by this user (uid ${process.getuid?.()}): make it and its directory this user's (chown), as the service's user owns them`,
+        { cause: error }
+      );
+    }
     throw unavailable(file, error);
   }
   // An earlier version's lock file, which nothing reads any more.
@@ -133,15 +156,23 @@ function isBusy(error: unknown): boolean {
   return code === SQLITE_BUSY || code === SQLITE_LOCKED;
 }
 
+function isDamaged(error: unknown): boolean {
+  const code = errcodeOf(error);
+  return code === SQLITE_CORRUPT || code === SQLITE_NOTADB;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function isNoSpace(error: unknown): boolean {
   return NO_SPACE.has((error as { code?: string }).code ?? '') || errcodeOf(error) === SQLITE_FULL;
 }
 
 function unavailable(file: string, error: unknown): StoreError {
-  const reason = error instanceof Error ? error.message : String(error);
   return new StoreError(
     'unavailable',
-    `the state directory's lock ${file} cannot be written (${reason}): check the directory's permissions and free space`,
+    `the state directory's lock ${file} cannot be written (${describe(error)}): check the directory's permissions and free space`,
     { cause: error }
   );
 }

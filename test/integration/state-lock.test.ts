@@ -79,19 +79,31 @@ describe.skipIf(!available)('a second gateway on the same state directory', () =
   });
 });
 
-/** Takes the lock in dist/ on argv[1], says `held` or the refusal's code, and stays until killed. */
+/**
+ * Takes the lock in dist/ on argv[1] at the instant argv[2] (ms since the epoch; every contender
+ * busy-waits for it, so that they meet however their starts were spread), says `held` or the
+ * refusal's code, and stays, keeping the lock, until killed.
+ */
 const CONTENDER = `
 const { lockStateDirectory } = await import(${JSON.stringify(path.resolve('dist/store/state-lock.js'))});
-try { lockStateDirectory(process.argv[1]); console.log('held'); }
+const at = Number(process.argv[2]);
+while (Date.now() < at) {}
+try { globalThis.lock = lockStateDirectory(process.argv[1]); console.log('held'); }
 catch (error) { console.log(error.code); }
 setInterval(() => {}, 60000);
 `;
 
 describe('processes started at once on one state directory', () => {
   /** Starts `count` contenders together; resolves to what each said. */
-  async function race(dir: string, count: number): Promise<string[]> {
+  async function race(
+    dir: string,
+    count: number,
+    user: { uid?: number; gid?: number } = {}
+  ): Promise<string[]> {
+    // Late enough for every contender to have loaded the module by then.
+    const at = String(Date.now() + 1_500);
     const children = Array.from({ length: count }, () =>
-      spawn(process.execPath, ['--input-type=module', '-e', CONTENDER, dir], {
+      spawn(process.execPath, ['--input-type=module', '-e', CONTENDER, dir, at], {
         stdio: ['ignore', 'pipe', 'inherit']
       })
     );

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -131,6 +131,23 @@ describe('the state directory lock', () => {
     );
     lock.release();
     expect(holderIn(dir)).toMatchObject({ pid: 999_999 });
+  });
+
+  it('makes the state directory as the database does: readable by its owner alone', () => {
+    const dir = stateDir();
+    lockStateDirectory(dir).release();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+
+  it('says a lock file that holds no lock data is to be deleted, not that space or permissions lack', () => {
+    const dir = stateDir();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, LOCK_FILE), 'x'.repeat(4096));
+    const refusal = refusalOf(dir);
+    expect(refusal.code).toBe('unavailable');
+    expect(refusal.message).toBe(
+      `the state directory's lock ${path.join(dir, LOCK_FILE)} holds no lock data (file is not a database); no gateway can be using it: delete it and start again`
+    );
   });
 
   it('says which file cannot be written when the directory cannot be made', () => {
