@@ -20,7 +20,7 @@ let schema: SchemaNode | undefined;
  */
 const SYNONYMS: Record<string, { readonly key: string; readonly note?: string }> = {
   disabled: { key: 'enabled', note: 'disabled: true is enabled: false here' },
-  timeout: { key: 'callTimeout', note: 'in seconds' },
+  timeout: { key: 'callTimeout', note: "in seconds here (Gemini CLI's timeout is milliseconds)" },
   cmd: { key: 'command' },
   environment: { key: 'env' },
   serverurl: { key: 'url' },

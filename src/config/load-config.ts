@@ -237,7 +237,8 @@ interface ConfigProblemAt {
  */
 function commandWords(server: ServerConfig): string[] | undefined {
   if (server.command === undefined) return undefined;
-  const head = typeof server.command === 'string' ? [server.command] : server.command;
+  // A string is one program: spaces around it are no part of its name.
+  const head = typeof server.command === 'string' ? [server.command.trim()] : server.command;
   return [...head, ...(server.args ?? [])];
 }
 

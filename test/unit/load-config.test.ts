@@ -353,7 +353,7 @@ describe('parseConfig: located problems', () => {
         list:
           command: [npx, -y, "@modelcontextprotocol/server-everything"]
         alone:
-          command: ./server
+          command: " ./server "
         appended:
           image: example/tool
           command: [serve]
@@ -507,7 +507,7 @@ describe('parseConfig: located problems', () => {
       'servers.c: unknown key "header" (did you mean "headers"?)',
       'servers.c: unknown key "zzzzzz"',
       'servers.d: unknown key "disabled" (did you mean "enabled"? disabled: true is enabled: false here)',
-      'servers.d: unknown key "timeout" (did you mean "callTimeout"? in seconds)',
+      'servers.d: unknown key "timeout" (did you mean "callTimeout"? in seconds here (Gemini CLI\'s timeout is milliseconds))',
       'servers.d: unknown key "working_directory" (did you mean "cwd"?)',
       'servers.e: unknown key "serverUrl" (did you mean "url"?)',
       'servers.e: a server needs `image` (a Docker container), `command` (a local process) or `url` (a remote server)'
