@@ -95,11 +95,7 @@ setInterval(() => {}, 60000);
 
 describe('processes started at once on one state directory', () => {
   /** Starts `count` contenders together; resolves to what each said. */
-  async function race(
-    dir: string,
-    count: number,
-    user: { uid?: number; gid?: number } = {}
-  ): Promise<string[]> {
+  async function race(dir: string, count: number): Promise<string[]> {
     // Late enough for every contender to have loaded the module by then.
     const at = String(Date.now() + 1_500);
     const children = Array.from({ length: count }, () =>
