@@ -1,7 +1,8 @@
 # mcp-gateway as a container beside the host's Docker engine.
 #
 #   docker build -t mcp-gateway .
-#   docker run -d -p 127.0.0.1:8000:8000 -e GATEWAY_ALLOW_UNAUTHENTICATED=true \
+#   docker run -d --init --stop-timeout 20 --cap-drop ALL --security-opt no-new-privileges \
+#     -p 127.0.0.1:8000:8000 -e GATEWAY_ALLOW_UNAUTHENTICATED=true \
 #     -v /var/run/docker.sock:/var/run/docker.sock --group-add "$(stat -c %g /var/run/docker.sock)" \
 #     -v "$PWD/servers.yaml:/etc/mcp-gateway/servers.yaml:ro" -v mcp-gateway-data:/data mcp-gateway
 #
