@@ -15,6 +15,18 @@ import { fingerprintOf, type RemoteTarget, type ServerSpec } from './server-spec
 import { keyHint } from './key-hint.js';
 import { expandReferences, withoutReferences } from './references.js';
 
+/**
+ * What a remote server's URL is shown as while it does not resolve to an http(s) URL: its
+ * variables as `1` when that parses (the schema's check), else a name that cannot resolve.
+ */
+function placeholderUrlOf(url: string): URL {
+  try {
+    return new URL(withoutReferences(url, '1'));
+  } catch {
+    return new URL('http://unresolved.invalid/');
+  }
+}
+
 /** A problem in the config file, located for a person to fix: prints as `file:line:col: message`. */
 export interface ConfigProblem {
   readonly file: string;
@@ -282,8 +294,8 @@ function resolveRemote(
     parsed = undefined;
   }
   const target: RemoteTarget = {
-    // Checked by the schema with its variables as placeholders: that form always parses.
-    url: parsed ?? new URL(withoutReferences(url, 'x')),
+    // Only for naming the server: such a server is unavailable (invalidUrl below).
+    url: parsed ?? placeholderUrlOf(url),
     transport: server.transport ?? transportOfType(server.type) ?? 'auto',
     headers: Object.fromEntries(
       Object.entries(server.headers ?? {}).map(([name, value]) => [name, expand(value)])

@@ -70,13 +70,22 @@ const volume = z
   .string()
   .regex(/^[^:]+:\/[^:]*(?::(?:ro|rw))?$/, 'a volume is host-path:/container-path, optionally :ro or :rw');
 
-/** True for an http(s) URL; a `${VAR}` in it counts as a valid part until it is resolved. */
+/**
+ * True for an http(s) URL. A `${VAR}` in it counts as a valid part until it is resolved (as `1`,
+ * which fits a host, a port and a path alike); one that starts the value may be the whole URL, so
+ * such a value is checked once resolved (see `resolveRemote`).
+ */
 function isHttpUrl(value: string): boolean {
+  if (value.startsWith('${')) return true;
+  const url = placeholderUrl(value);
+  return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:');
+}
+
+function placeholderUrl(value: string): URL | undefined {
   try {
-    const url = new URL(withoutReferences(value, 'x'));
-    return url.protocol === 'http:' || url.protocol === 'https:';
+    return new URL(withoutReferences(value, '1'));
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -133,6 +142,7 @@ export const ServerConfigSchema = z
     url: z
       .string()
       .refine(isHttpUrl, 'url must be an http:// or https:// URL, e.g. https://mcp.example.com/mcp')
+
       .optional(),
     /**
      * The kind as MCP clients' own configs say it (`stdio`, `http`, `streamable-http`, `sse`): checked

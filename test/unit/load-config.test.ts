@@ -1076,6 +1076,30 @@ describe('parseConfig: remote servers (url:)', () => {
     ]);
   });
 
+  it('takes ${VAR} anywhere in a url, the whole of it or its port included, and checks it once resolved', () => {
+    const config = loaded(
+      parseIn(
+        yaml`
+        servers:
+          whole: { url: "\${WHOLE_URL}" }
+          port: { url: "http://127.0.0.1:\${PORT}/mcp" }
+          fallback: { url: "\${API_BASE:-https://api.example.com}/mcp" }
+          broken: { url: "\${NOT_A_URL}" }
+      `,
+        { WHOLE_URL: 'https://a.example.com/mcp', PORT: '3101', NOT_A_URL: 'ftp://x' }
+      )
+    );
+    const href = (id: string) => serverOf(config, id, 'remote').remote.url.href;
+    expect([href('whole'), href('port'), href('fallback')]).toEqual([
+      'https://a.example.com/mcp',
+      'http://127.0.0.1:3101/mcp',
+      'https://api.example.com/mcp'
+    ]);
+    expect(server(config, 'broken').unavailable).toBe(
+      'url ${NOT_A_URL} is not an http(s) URL once its variables are resolved'
+    );
+  });
+
   it('gives a remote spec with every setting resolved', () => {
     const config = loaded(
       parseIn(
