@@ -13,19 +13,7 @@ import {
 } from './schema.js';
 import { fingerprintOf, type RemoteTarget, type ServerSpec } from './server-spec.js';
 import { keyHint } from './key-hint.js';
-import { expandReferences, withoutReferences } from './references.js';
-
-/**
- * What a remote server's URL is shown as while it does not resolve to an http(s) URL: its
- * variables as `1` when that parses (the schema's check), else a name that cannot resolve.
- */
-function placeholderUrlOf(url: string): URL {
-  try {
-    return new URL(withoutReferences(url, '1'));
-  } catch {
-    return new URL('http://unresolved.invalid/');
-  }
-}
+import { expandReferences, placeholderUrl } from './references.js';
 
 /** A problem in the config file, located for a person to fix: prints as `file:line:col: message`. */
 export interface ConfigProblem {
@@ -294,8 +282,9 @@ function resolveRemote(
     parsed = undefined;
   }
   const target: RemoteTarget = {
-    // Only for naming the server: such a server is unavailable (invalidUrl below).
-    url: parsed ?? placeholderUrlOf(url),
+    // Only for naming the server, which is unavailable (invalidUrl below): the schema's form of its
+    // url, else a name that cannot resolve.
+    url: parsed ?? placeholderUrl(url) ?? new URL('http://unresolved.invalid/'),
     transport: server.transport ?? transportOfType(server.type) ?? 'auto',
     headers: Object.fromEntries(
       Object.entries(server.headers ?? {}).map(([name, value]) => [name, expand(value)])

@@ -22,9 +22,16 @@ export function expandReferences(
   });
 }
 
-/** `value` with each reference replaced by `replacement`: the rest, to check its form alone. */
-export function withoutReferences(value: string, replacement: string): string {
-  return value.replace(REFERENCE, replacement);
+/**
+ * `value` as a URL with each reference standing as `1` (which fits a host, a port and a path
+ * alike), to check its form before the references are resolved; undefined when it does not parse.
+ */
+export function placeholderUrl(value: string): URL | undefined {
+  try {
+    return new URL(value.replace(REFERENCE, '1'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** What of `value` is written out in the file: the text around its references, and their defaults. */

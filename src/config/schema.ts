@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parsePublicUrl } from './public-url.js';
-import { withoutReferences } from './references.js';
+import { placeholderUrl } from './references.js';
 
 /**
  * The one definition of `servers.yaml`. `validate`, `serve` and the README's reference all follow
@@ -71,22 +71,14 @@ const volume = z
   .regex(/^[^:]+:\/[^:]*(?::(?:ro|rw))?$/, 'a volume is host-path:/container-path, optionally :ro or :rw');
 
 /**
- * True for an http(s) URL. A `${VAR}` in it counts as a valid part until it is resolved (as `1`,
- * which fits a host, a port and a path alike); one that starts the value may be the whole URL, so
- * such a value is checked once resolved (see `resolveRemote`).
+ * True for an http(s) URL. A `${VAR}` in it counts as a valid part until it is resolved (see
+ * `placeholderUrl`); one that starts the value may be the whole URL, so such a value is checked
+ * once resolved (see `resolveRemote`).
  */
 function isHttpUrl(value: string): boolean {
   if (value.startsWith('${')) return true;
   const url = placeholderUrl(value);
   return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:');
-}
-
-function placeholderUrl(value: string): URL | undefined {
-  try {
-    return new URL(withoutReferences(value, '1'));
-  } catch {
-    return undefined;
-  }
 }
 
 export const ServerConfigSchema = z
@@ -142,7 +134,6 @@ export const ServerConfigSchema = z
     url: z
       .string()
       .refine(isHttpUrl, 'url must be an http:// or https:// URL, e.g. https://mcp.example.com/mcp')
-
       .optional(),
     /**
      * The kind as MCP clients' own configs say it (`stdio`, `http`, `streamable-http`, `sse`): checked

@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { isDamage, messageOf } from './sqlite-errors.js';
 import { StoreError } from './store-error.js';
 
 /**
@@ -301,12 +302,6 @@ function openChecked(file: string): { db: DatabaseSync; problem?: undefined } | 
   }
 }
 
-/** SQLITE_CORRUPT and SQLITE_NOTADB, in their extended forms too. */
-function isDamage(error: unknown): boolean {
-  const code = (error as { errcode?: unknown } | undefined)?.errcode;
-  return typeof code === 'number' && [11, 26].includes(code & 0xff);
-}
-
 /** Renames the database and its WAL files to `<file>.damaged-<time>`; returns the new name. */
 function moveAside(file: string): string {
   const target = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -315,8 +310,4 @@ function moveAside(file: string): string {
     if (existsSync(file + suffix)) renameSync(file + suffix, target + suffix);
   }
   return target;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { isBusy, isDamage, isFull, messageOf } from './sqlite-errors.js';
 import { StoreError } from './store-error.js';
 
 /** The file in the state directory whose lock the gateway serving from it holds. */
@@ -28,13 +29,6 @@ export interface StateLock {
 }
 
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
-/** SQLite's result codes for a lock another connection holds. */
-const SQLITE_BUSY = 5;
-const SQLITE_LOCKED = 6;
-/** SQLite's result codes for a full disk, and for a file that is no database or a damaged one. */
-const SQLITE_FULL = 13;
-const SQLITE_CORRUPT = 11;
-const SQLITE_NOTADB = 26;
 /** How long a start waits for a contender that is between its two transactions. */
 const BUSY_WAIT_MS = 300;
 
@@ -76,10 +70,10 @@ export function lockStateDirectory(stateDir: string): StateLock {
     db.close();
     if (isBusy(error)) throw heldError(path.dirname(file), holderOf(holderFile));
     if (isNoSpace(error)) return startUnlocked(file, error);
-    if (isDamaged(error)) {
+    if (isDamage(error)) {
       throw new StoreError(
         'unavailable',
-        `the state directory's lock ${file} holds no lock data (${describe(error)}); no gateway can be using it: delete it and start again`,
+        `the state directory's lock ${file} holds no lock data (${messageOf(error)}); no gateway can be using it: delete it and start again`,
         { cause: error }
       );
     }
@@ -147,32 +141,14 @@ function startUnlocked(file: string, error: unknown): StateLock {
   return { release: () => {}, unlocked: unavailable(file, error).message };
 }
 
-function errcodeOf(error: unknown): number | undefined {
-  return (error as { errcode?: number }).errcode;
-}
-
-function isBusy(error: unknown): boolean {
-  const code = errcodeOf(error);
-  return code === SQLITE_BUSY || code === SQLITE_LOCKED;
-}
-
-function isDamaged(error: unknown): boolean {
-  const code = errcodeOf(error);
-  return code === SQLITE_CORRUPT || code === SQLITE_NOTADB;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function isNoSpace(error: unknown): boolean {
-  return NO_SPACE.has((error as { code?: string }).code ?? '') || errcodeOf(error) === SQLITE_FULL;
+  return NO_SPACE.has((error as { code?: string }).code ?? '') || isFull(error);
 }
 
 function unavailable(file: string, error: unknown): StoreError {
   return new StoreError(
     'unavailable',
-    `the state directory's lock ${file} cannot be written (${describe(error)}): check the directory's permissions and free space`,
+    `the state directory's lock ${file} cannot be written (${messageOf(error)}): check the directory's permissions and free space`,
     { cause: error }
   );
 }
