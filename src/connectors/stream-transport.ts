@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
+import { UndeliveredError } from './connector.js';
 import { parseJsonRpcLine } from './json-rpc-line.js';
 
 /** Longest line accepted from a server: a bigger one is dropped and reported, not buffered forever. */
@@ -72,11 +73,21 @@ export class StreamTransport implements Transport {
     return Promise.resolve();
   }
 
+  /**
+   * Writes `message` as one line. Rejects with {@link UndeliveredError} when it cannot be written: the
+   * transport is closed, or the stream refused the write (EPIPE: the server no longer reads its
+   * stdin, as when it has exited and its end is not seen yet), so it never reached the server and
+   * may be sent again on a new connection.
+   */
   send(message: JSONRPCMessage): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('transport closed'));
+    if (this.closed) return Promise.reject(new UndeliveredError('the connection to the server is closed'));
     return new Promise((resolve, reject) => {
       const flushed = this.output.write(serializeMessage(message), error => {
-        if (error) reject(error);
+        if (error) {
+          reject(
+            new UndeliveredError(`the server no longer reads its input (${error.message})`, { cause: error })
+          );
+        }
       });
       if (flushed) resolve();
       else this.output.once('drain', resolve);

@@ -107,6 +107,25 @@ describe('server lifecycle, seen from outside', () => {
     expect(processesWith(tag)).toHaveLength(1);
   });
 
+  it('sends a call that found the server deaf (its stdin closed: EPIPE) again to a fresh one', async () => {
+    const tag = marker();
+    const gateway = await startGateway(fixtureConfig(tag, '    env: { FIXTURE_CLOSE_STDIN: "1" }'));
+    const client = await clientOf(gateway);
+    const first = textOf(await client.callTool({ name: 'fixture__close_stdin', arguments: {} }));
+    // The server lives on with its stdin closed: the next write to it fails with EPIPE.
+    await waitUntil(async () => {
+      const health = await gateway.health();
+      return health.servers.some(server => server.state === 'ready');
+    });
+    await new Promise(resolve => setTimeout(resolve, 200));
+
+    const result = await client.callTool({ name: 'fixture__pid', arguments: {} });
+    expect(result.isError).toBeFalsy();
+    expect(textOf(result)).not.toBe(first);
+    await waitUntil(() => processesWith(tag).length === 1);
+    expect(processesWith(tag)).not.toContain(Number(first));
+  });
+
   it('fails a call past callTimeout with a clear error and cancels it upstream', async () => {
     const tag = marker();
     const markers = mkdtempSync(path.join(tmpdir(), 'markers-'));

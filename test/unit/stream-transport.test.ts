@@ -1,6 +1,7 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { Client, type JSONRPCMessage } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { UndeliveredError } from '../../src/connectors/connector.js';
 import { StreamTransport } from '../../src/connectors/stream-transport.js';
 
 /** A transport over in-memory streams: `input` plays the server's stdout, `output` its stdin. */
@@ -250,7 +251,7 @@ describe('StreamTransport', () => {
     await transport.start();
     input.end();
     await vi.waitFor(() => expect(closes()).toBe(1));
-    await expect(transport.send(request)).rejects.toThrow('transport closed');
+    await expect(transport.send(request)).rejects.toBeInstanceOf(UndeliveredError);
     expect(output.read()).toBeNull();
   });
 
@@ -258,7 +259,25 @@ describe('StreamTransport', () => {
     const { transport } = setup();
     await transport.start();
     await transport.close();
-    await expect(transport.send(notification)).rejects.toThrow('transport closed');
+    await expect(transport.send(notification)).rejects.toThrow(
+      new UndeliveredError('the connection to the server is closed')
+    );
+  });
+
+  it('rejects a send the stream refuses (EPIPE) as undelivered, naming the cause', async () => {
+    const input = new PassThrough();
+    const refused = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+    const output = new Writable({ write: (_chunk, _encoding, callback) => callback(refused) });
+    const transport = new StreamTransport(input, output);
+    opened.push(transport);
+    transport.onerror = () => undefined; // the stream's own error event
+    await transport.start();
+    const sent = transport.send(request);
+    await expect(sent).rejects.toBeInstanceOf(UndeliveredError);
+    await expect(sent).rejects.toMatchObject({
+      message: 'the server no longer reads its input (write EPIPE)',
+      cause: refused
+    });
   });
 
   it('delivers nothing after close', async () => {
