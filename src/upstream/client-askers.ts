@@ -68,29 +68,53 @@ export class ClientAskers {
   /** The client to send `method` to, or the error for the server (-32601, as from a client without it). */
   pick(method: ClientRequestMethod, params: Record<string, unknown> | undefined): ClientAsker {
     const entries = [...this.callers];
-    const refuse = (why: string) =>
-      new ProtocolError(
-        ProtocolErrorCode.MethodNotFound,
-        `The gateway cannot pass ${method} from server ${this.serverId} to a client: ${why}`
-      );
     if (entries.length === 0) {
-      throw refuse('no call of a client is in flight on this server, so there is nobody to ask');
+      throw refusal(
+        this.serverId,
+        method,
+        'no call of a client is in flight on this server, so there is nobody to ask'
+      );
     }
     const owners = new Set(entries.map(entry => entry.asker?.owner));
     if (owners.size > 1 || owners.has(undefined)) {
-      throw refuse(
+      throw refusal(
+        this.serverId,
+        method,
         `${entries.length} requests from different clients are in flight on this server, and over stdio a request does not say which call it belongs to; ask again when the server serves one client at a time (maxConcurrency: 1 orders them)`
       );
     }
-    const asker = entries[0]!.asker!;
-    if (asker.unreachable !== undefined || !asker.capabilities) {
-      throw refuse(asker.unreachable ?? 'the calling client cannot be asked');
-    }
-    if (!supports(asker.capabilities, method, params)) {
-      throw refuse(`the calling client did not declare the capability ${capabilityOf(method, params)}`);
-    }
-    return asker;
+    return askable(this.serverId, entries[0]!.asker!, method, params);
   }
+}
+
+/**
+ * `asker`, when it can be sent `method` from server `serverId`: it is reachable and declared the
+ * capability. Otherwise throws the error for the server (-32601, as from a client without it).
+ */
+export function askable(
+  serverId: string,
+  asker: ClientAsker,
+  method: ClientRequestMethod,
+  params: Record<string, unknown> | undefined
+): ClientAsker {
+  if (asker.unreachable !== undefined || !asker.capabilities) {
+    throw refusal(serverId, method, asker.unreachable ?? 'the calling client cannot be asked');
+  }
+  if (!supports(asker.capabilities, method, params)) {
+    throw refusal(
+      serverId,
+      method,
+      `the calling client did not declare the capability ${capabilityOf(method, params)}`
+    );
+  }
+  return asker;
+}
+
+function refusal(serverId: string, method: ClientRequestMethod, why: string): ProtocolError {
+  return new ProtocolError(
+    ProtocolErrorCode.MethodNotFound,
+    `The gateway cannot pass ${method} from server ${serverId} to a client: ${why}`
+  );
 }
 
 function capabilityOf(method: ClientRequestMethod, params: Record<string, unknown> | undefined): string {

@@ -13,6 +13,7 @@ import { UndeliveredError, type Connector, type Link, type LinkEnd } from '../co
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
+import { withCallerAnswers } from './caller-answers.js';
 import { callerCapabilities, ClientAskers, type ClientAsker } from './client-askers.js';
 import { withColdStart } from './cold-start.js';
 import { FAILED_COOLDOWN_MS, FailureWindow } from './failure-window.js';
@@ -298,6 +299,27 @@ export class Upstream {
     tool: string,
     args: Record<string, unknown>,
     options: CallOptions = {}
+  ): Promise<CallOutcome> {
+    const { asker } = options;
+    // A caller that is not handed input_required (a 2025-era session) is asked the server's
+    // questions here, so they reach that caller even when other clients' calls share the server.
+    if (options.inputRequired !== undefined || !asker) return this.callToolRound(tool, args, options);
+    return withCallerAnswers(
+      {
+        serverId: this.spec.id,
+        asker,
+        signal: options.signal,
+        answerTimeoutMs: this.spec.callTimeoutMs
+      },
+      retry => this.callToolRound(tool, args, { ...options, inputRequired: retry })
+    );
+  }
+
+  /** One request of {@link callTool}: with `options.inputRequired`, an input_required result comes back. */
+  private async callToolRound(
+    tool: string,
+    args: Record<string, unknown>,
+    options: CallOptions
   ): Promise<CallOutcome> {
     const outcome = await this.request(
       { kind: 'tool', name: tool },

@@ -276,6 +276,25 @@ describe('server-to-client requests, 2025 era', () => {
       await client.close();
     }
   });
+
+  it("asks a 2025-era caller a 2026-era server's questions while other clients' calls share the server", async () => {
+    const ivan = await askedClient('ivan');
+    const judy = await askedClient('judy');
+    try {
+      // Ivan's call is in flight on the same connection when the server asks Judy's question.
+      const slow = ivan.client.callTool({ name: 'modern__slow', arguments: { ms: 1_500 } });
+      await new Promise(resolve => setTimeout(resolve, 300));
+      const result = await judy.client.callTool({ name: 'modern__ask', arguments: { what: 'sampling' } });
+      expect(result.isError).toBeFalsy();
+      expect(JSON.parse(textOf(result))).toMatchObject({ content: { text: 'sampled by judy' } });
+      expect(judy.asked.map(entry => entry.method)).toEqual(['sampling/createMessage']);
+      expect(ivan.asked).toEqual([]);
+      expect(textOf(await slow)).toBe('slept 1500');
+    } finally {
+      await ivan.client.close();
+      await judy.client.close();
+    }
+  });
 });
 
 describe('server-to-client requests, 2026 era', () => {

@@ -1,0 +1,88 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isInputRequiredResult, type Result } from '@modelcontextprotocol/client';
+import { GatewayError } from '../errors.js';
+import {
+  askable,
+  CLIENT_REQUEST_METHODS,
+  type ClientAsker,
+  type ClientRequestMethod
+} from './client-askers.js';
+
+/** Rounds of questions one request may take before it fails (the SDK's own driver allows as many). */
+export const MAX_ROUNDS = 8;
+/** The pause before a retry that answers no question (the server only asked to be called again). */
+const STATE_ONLY_PAUSE_MS = 250;
+
+/** What a retry sends the server besides the request's own params. */
+export interface Retry {
+  readonly inputResponses?: Record<string, unknown>;
+  readonly requestState?: string;
+}
+
+export interface CallerAnswersOptions {
+  readonly serverId: string;
+  /** The caller of the request: every question goes to it, and to no other client. */
+  readonly asker: ClientAsker;
+  /** The caller's cancellation: it ends the questions and the request. */
+  readonly signal?: AbortSignal | undefined;
+  /** Bound on each answer, as on a question the server sends itself. */
+  readonly answerTimeoutMs: number;
+}
+
+/**
+ * Runs a request for a caller that cannot be handed an `input_required` result (a 2025-era session
+ * has no retry): a 2026-era server's questions are put to that caller by its asker, and the request
+ * is sent again with the answers and the server's state, until the server answers. `send` sends one
+ * round (`retry` empty in the first) with `input_required` allowed; a 2025-era server never answers
+ * so, and its questions keep coming as requests of its own.
+ *
+ * The SDK's own fulfilment would hand each question to the connection's request handler, which
+ * cannot tell whose call it belongs to when calls of several clients share the connection: the
+ * questions were refused then. Here they belong to the request that got them.
+ */
+export async function withCallerAnswers<T extends { result: unknown }>(
+  options: CallerAnswersOptions,
+  send: (retry: Retry) => Promise<T>
+): Promise<T> {
+  let retry: Retry = {};
+  for (let round = 1; ; round++) {
+    const outcome = await send(retry);
+    const { result } = outcome;
+    if (!isInputRequiredResult(result)) return outcome;
+    if (round === MAX_ROUNDS) {
+      throw new GatewayError(
+        'invalid_result',
+        `server ${options.serverId} asked for input ${MAX_ROUNDS} times in one request without answering; it was given up`,
+        { serverId: options.serverId }
+      );
+    }
+    const questions = Object.entries(result.inputRequests ?? {});
+    if (questions.length === 0) await sleep(STATE_ONLY_PAUSE_MS, undefined, { signal: options.signal });
+    const answers = await Promise.all(
+      questions.map(async ([key, question]) => [key, await ask(options, key, question)] as const)
+    );
+    retry = {
+      ...(answers.length > 0 ? { inputResponses: Object.fromEntries(answers) } : {}),
+      ...(result.requestState === undefined ? {} : { requestState: result.requestState })
+    };
+  }
+}
+
+/** The caller's answer to one question of the server's, or the refusal when it cannot be asked. */
+async function ask(options: CallerAnswersOptions, key: string, question: unknown): Promise<Result> {
+  const { serverId, asker, signal, answerTimeoutMs } = options;
+  const { method, params } = (question ?? {}) as { method?: unknown; params?: unknown };
+  if (!CLIENT_REQUEST_METHODS.includes(method as ClientRequestMethod)) {
+    throw new GatewayError(
+      'invalid_result',
+      `server ${serverId} asked for input "${key}" with ${JSON.stringify(method)}, which is not a question a client answers (sampling/createMessage, elicitation/create or roots/list)`,
+      { serverId }
+    );
+  }
+  const known = method as ClientRequestMethod;
+  const own = typeof params === 'object' && params !== null ? (params as Record<string, unknown>) : undefined;
+  return askable(serverId, asker, known, own).ask(
+    { method: known, ...(own ? { params: own } : {}) },
+    { signal: signal ?? new AbortController().signal, timeout: answerTimeoutMs }
+  );
+}
