@@ -670,11 +670,16 @@ export class Upstream {
       // first, or an image held until approved is not the server's fault: it does not count toward
       // marking it failed, so the server works again as soon as the engine answers, the image is on
       // it, someone logs in or approves. (The Docker runtime bounds how often it retries a pull.)
+      // Nor does a remote server that could not be reached at once (refused, DNS, HTTP 5xx): trying
+      // again costs a connect, and it serves again the moment it is back, as after a lost connection.
+      // One that let the start run out its startTimeout does count, so callers do not each wait it out.
+      const timedOut = performance.now() - began >= this.options.startTimeoutMs;
       if (
         failure.code === 'engine_unreachable' ||
         failure.code === 'image_unavailable' ||
         failure.code === 'login_required' ||
-        failure.code === 'quarantined'
+        failure.code === 'quarantined' ||
+        (failure.code === 'remote_unreachable' && !timedOut)
       ) {
         this.lastErrorValue = failure.message;
         this.moveTo({ kind: 'stopped' });

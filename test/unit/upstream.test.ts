@@ -45,6 +45,19 @@ function setup(
   return { runtime, spec, upstream };
 }
 
+/** An upstream for server `id` whose every open is `open`'s (a connector that never connects). */
+function refusedUpstream(id: string, open: () => Promise<never>, startTimeoutMs = 5_000): Upstream {
+  const upstream = new Upstream({
+    spec: fakeSpec(id),
+    connector: { open },
+    identity,
+    log: silentLog,
+    startTimeoutMs
+  });
+  cleanups.push(() => upstream.close());
+  return upstream;
+}
+
 const text = (result: { content: unknown[] }) => (result.content[0] as { text: string }).text;
 const delay = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
@@ -220,7 +233,8 @@ describe('Upstream start', () => {
       'its image cannot be pulled',
       'image_unavailable',
       'image example/alpha:1 could not be pulled: manifest unknown'
-    ]
+    ],
+    ['a remote server refuses connections', 'remote_unreachable', 'is unreachable: connection refused']
   ] as const)('does not mark the server failed while %s', async (_, code, reason) => {
     const { runtime, upstream } = setup();
     runtime.failStarts = 5;
@@ -235,26 +249,37 @@ describe('Upstream start', () => {
     expect(text((await upstream.callTool('echo', { text: 'back' })).result)).toBe('back');
   });
 
-  it('does not mark a remote server failed while it waits for a login', async () => {
-    const spec = fakeSpec('plain');
+  it('marks a remote server failed after 3 starts that each ran out startTimeout unanswered', async () => {
     let opens = 0;
-    const upstream = new Upstream({
-      spec,
-      connector: {
-        open: () => {
-          opens++;
-          return Promise.reject(
-            new GatewayError('login_required', 'server plain needs a login: run mcp-gateway login plain', {
-              serverId: 'plain'
-            })
-          );
-        }
+    const upstream = refusedUpstream(
+      'slowremote',
+      async () => {
+        opens++;
+        await delay(60);
+        throw new GatewayError('remote_unreachable', 'server slowremote did not answer within 0.05s');
       },
-      identity,
-      log: silentLog,
-      startTimeoutMs: 5_000
+      50
+    );
+    for (let i = 0; i < 3; i++) {
+      await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({
+        code: 'remote_unreachable'
+      });
+    }
+    expect(upstream.state).toBe('failed');
+    await expect(upstream.callTool('echo', { text: 'x' })).rejects.toThrow(
+      /failed to start 3 times in a minute/
+    );
+    expect(opens).toBe(3);
+  });
+
+  it('does not mark a remote server failed while it waits for a login', async () => {
+    let opens = 0;
+    const upstream = refusedUpstream('plain', () => {
+      opens++;
+      return Promise.reject(
+        new GatewayError('login_required', 'server plain needs a login: run mcp-gateway login plain')
+      );
     });
-    cleanups.push(() => upstream.close());
     for (let i = 0; i < 5; i++) {
       await expect(upstream.callTool('echo', { text: 'x' })).rejects.toMatchObject({
         code: 'login_required'
