@@ -304,15 +304,24 @@ export class Upstream {
     // A caller that is not handed input_required (a 2025-era session) is asked the server's
     // questions here, so they reach that caller even when other clients' calls share the server.
     if (options.inputRequired !== undefined || !asker) return this.callToolRound(tool, args, options);
-    return withCallerAnswers(
+    // The call was cold if any round had to start the server.
+    let cold = false;
+    let startMs = 0;
+    const outcome = await withCallerAnswers(
       {
         serverId: this.spec.id,
         asker,
         signal: options.signal,
         answerTimeoutMs: this.spec.callTimeoutMs
       },
-      retry => this.callToolRound(tool, args, { ...options, inputRequired: retry })
+      async retry => {
+        const round = await this.callToolRound(tool, args, { ...options, inputRequired: retry });
+        cold ||= round.cold;
+        startMs += round.startMs;
+        return round;
+      }
     );
+    return { ...outcome, cold, startMs };
   }
 
   /** One request of {@link callTool}: with `options.inputRequired`, an input_required result comes back. */

@@ -1,9 +1,12 @@
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
+import { inputRequired } from '@modelcontextprotocol/server';
+import * as z from 'zod/v4';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProcessSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
 import { UndeliveredError } from '../../src/connectors/connector.js';
 import { coldStartOf } from '../../src/upstream/cold-start.js';
+import type { ClientAsker } from '../../src/upstream/client-askers.js';
 import { Upstream, type UpstreamState } from '../../src/upstream/upstream.js';
 import { RefusingConnector } from '../support/fake-connector.js';
 import {
@@ -1114,6 +1117,37 @@ describe('Upstream retry of a request that never reached the server (issue 12, i
     return { runtime, connector, upstream };
   }
   const isCall = (message: object) => 'method' in message && message.method === 'tools/call';
+
+  it("asks a caller not handed input_required the server's questions by its own asker; a cold first round makes the call cold", async () => {
+    const runtime = new FakeRuntime();
+    runtime.customize = server =>
+      server.registerTool(
+        'ask',
+        { description: 'Asks its caller for roots', inputSchema: z.object({}) },
+        (_args, ctx) => {
+          const answer = ctx.mcpReq.inputResponses?.answer;
+          if (!answer) return inputRequired({ inputRequests: { answer: { method: 'roots/list' } } });
+          return { content: [{ type: 'text', text: JSON.stringify(answer) }] };
+        }
+      );
+    const { upstream } = setup({}, { runtime });
+    const asked: string[] = [];
+    const asker: ClientAsker = {
+      owner: 'alice',
+      capabilities: { roots: {} },
+      ask: request => {
+        asked.push(request.method);
+        return Promise.resolve({ roots: [{ uri: 'file:///home/alice', name: 'alice' }] });
+      }
+    };
+    const outcome = await upstream.callTool('ask', {}, { asker });
+    expect(JSON.parse(text(outcome.result))).toEqual({
+      roots: [{ uri: 'file:///home/alice', name: 'alice' }]
+    });
+    expect(asked).toEqual(['roots/list']);
+    expect(outcome.cold).toBe(true);
+    expect(outcome.startMs).toBeGreaterThan(0);
+  });
 
   it('sends a call whose send was undelivered once more, on a new connection', async () => {
     const { runtime, connector, upstream } = refusing((message, link) =>
