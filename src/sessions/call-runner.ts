@@ -7,6 +7,7 @@ import type { CallOutcome, RequestRecord } from '../store/activity-log.js';
 import { coldStartOf } from '../upstream/cold-start.js';
 import type { LogHandler } from '../upstream/log-relay.js';
 import type { ClientAsker } from '../upstream/client-askers.js';
+import type { Retry } from '../upstream/caller-answers.js';
 import type { Send, Subject } from '../upstream/upstream.js';
 
 /** A finished call, as every observer sees it. */
@@ -65,7 +66,7 @@ export interface CallContext {
   /** The client the server's own requests during the call go to (none: they are refused). */
   readonly asker?: ClientAsker | undefined;
   /** For a 2026-era caller: a server's `input_required` is passed back, and this retries one. */
-  readonly inputRequired?: { readonly inputResponses?: unknown; readonly requestState?: string } | undefined;
+  readonly inputRequired?: Retry | undefined;
 }
 
 export interface CallRunnerOptions {

@@ -9,6 +9,7 @@ import {
   type ClientCapabilities,
   type ServerContext
 } from '@modelcontextprotocol/server';
+import type { Retry } from '../upstream/caller-answers.js';
 import type { ClientAsker } from '../upstream/client-askers.js';
 import { ParkedCall, ParkedCalls, type RoundSinks } from './parked-calls.js';
 
@@ -64,12 +65,6 @@ export class InputStates {
     if (!this.issued.delete(payload.nonce)) throw new Error('replayed');
     return payload;
   };
-}
-
-/** What a retry carries to the server: the caller's answers and the server's own state. */
-export interface Retry {
-  readonly inputResponses?: unknown;
-  readonly requestState?: string;
 }
 
 /** How one round sends its request upstream. */

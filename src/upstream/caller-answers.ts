@@ -13,9 +13,11 @@ export const MAX_ROUNDS = 8;
 /** The pause before a retry that answers no question (the server only asked to be called again). */
 const STATE_ONLY_PAUSE_MS = 250;
 
-/** What a retry sends the server besides the request's own params. */
+/** What a retry of an `input_required` sends the server besides the request's own params. */
 export interface Retry {
-  readonly inputResponses?: Record<string, unknown>;
+  /** The answers, by the keys of the server's `inputRequests`. */
+  readonly inputResponses?: unknown;
+  /** The server's own `requestState`, passed back as it was. */
   readonly requestState?: string;
 }
 

@@ -13,7 +13,7 @@ import { UndeliveredError, type Connector, type Link, type LinkEnd } from '../co
 import { describeError, GatewayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
-import { withCallerAnswers } from './caller-answers.js';
+import { withCallerAnswers, type Retry } from './caller-answers.js';
 import { callerCapabilities, ClientAskers, type ClientAsker } from './client-askers.js';
 import { withColdStart } from './cold-start.js';
 import { FAILED_COOLDOWN_MS, FailureWindow } from './failure-window.js';
@@ -91,7 +91,7 @@ export interface CallOptions {
    * For a 2026-era caller: an `input_required` result of a 2026-era server comes back as it is
    * (for the caller to answer); on a retry, this carries the caller's answers and the server's state.
    */
-  readonly inputRequired?: { readonly inputResponses?: unknown; readonly requestState?: string } | undefined;
+  readonly inputRequired?: Retry | undefined;
 }
 
 /** What a request returns besides the server's result. */
