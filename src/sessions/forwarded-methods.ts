@@ -53,8 +53,11 @@ const getPrompt: ForwardedMethod<Params<GetPromptRequest>, GetPromptResult> = {
   mayRequireInput: true,
   resolve: (catalog, params) => catalog.resolvePrompt(params.name),
   subject: route => ({ kind: 'prompt', name: route.name }),
-  forward: (route, params) => async (client, options, hopMeta) => {
-    const result = await client.getPrompt({ ...withMeta(params, hopMeta), name: route.name }, options);
+  forward: (route, params) => async (client, options, hopMeta, retry) => {
+    const result = await client.getPrompt(
+      { ...withMeta(params, hopMeta), ...retry, name: route.name },
+      options
+    );
     if (isInputRequiredResult(result)) return result;
     return {
       ...result,
@@ -72,11 +75,11 @@ const readResource: ForwardedMethod<Params<ReadResourceRequest>, ReadResourceRes
   mayRequireInput: true,
   resolve: (catalog, params) => catalog.resolveResource(params.uri),
   subject: route => ({ kind: 'resource', name: route.name }),
-  forward: (route, params) => async (client, options, hopMeta) => {
+  forward: (route, params) => async (client, options, hopMeta, retry) => {
     try {
       // Never from the upstream client's cache: each read is the server's answer now.
       const result = await client.readResource(
-        { ...withMeta(params, hopMeta), uri: route.name },
+        { ...withMeta(params, hopMeta), ...retry, uri: route.name },
         { ...options, cacheMode: 'bypass' }
       );
       if (isInputRequiredResult(result)) return result;

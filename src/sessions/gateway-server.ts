@@ -166,20 +166,15 @@ export function createGatewayServer(options: GatewayServerOptions, profile?: str
           ? inputRoundOf(options.inputStates, ctx, `${method} ${subject.kind} ${route.name}`)
           : undefined;
         const send = (request?: RoundRequest) =>
-          options.runner.forward(
-            route,
-            subject,
-            forwarded.forward(route, request ? { ...sent, ...request.retry } : sent),
-            {
-              principal,
-              signal: request?.signal ?? ctx.mcpReq.signal,
-              onprogress: request?.onprogress ?? progressTo(ctx, progressToken),
-              onlog: request?.onlog ?? logging.onlog,
-              logLevel: logging.level,
-              asker: request?.asker ?? callerAsker(server, ctx),
-              inputRequired: request?.retry
-            }
-          );
+          options.runner.forward(route, subject, forwarded.forward(route, sent), {
+            principal,
+            signal: request?.signal ?? ctx.mcpReq.signal,
+            onprogress: request?.onprogress ?? progressTo(ctx, progressToken),
+            onlog: request?.onlog ?? logging.onlog,
+            logLevel: logging.level,
+            asker: request?.asker ?? callerAsker(server, ctx),
+            inputRequired: request?.retry
+          });
         const sinks = { onprogress: progressTo(ctx, progressToken), onlog: logging.onlog };
         const result = round ? await round.run(sinks, send) : await send();
         // A server's `public` cache hint holds for its own callers, not for the gateway's scoped ones.

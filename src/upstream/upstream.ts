@@ -107,13 +107,15 @@ export interface RequestOutcome<T> {
 export type CallOutcome = RequestOutcome<CallToolResult>;
 
 /**
- * Sends one request on a connected client; the options carry the timeout, signal and progress, and
- * `hopMeta` the `_meta` keys this server is to be told besides the caller's (see {@link CallOptions}).
+ * Sends one request on a connected client; the options carry the timeout, signal and progress,
+ * `hopMeta` the `_meta` keys this server is to be told besides the caller's (see {@link CallOptions}),
+ * and `retry` what a retry of an `input_required` adds to the request's params (empty otherwise).
  */
 export type Send<T> = (
   client: Client,
   options: RequestOptions,
-  hopMeta: Record<string, unknown>
+  hopMeta: Record<string, unknown>,
+  retry: Retry
 ) => Promise<T>;
 
 interface Connection {
@@ -300,39 +302,9 @@ export class Upstream {
     args: Record<string, unknown>,
     options: CallOptions = {}
   ): Promise<CallOutcome> {
-    const { asker } = options;
-    // A caller that is not handed input_required (a 2025-era session) is asked the server's
-    // questions here, so they reach that caller even when other clients' calls share the server.
-    if (options.inputRequired !== undefined || !asker) return this.callToolRound(tool, args, options);
-    // The call was cold if any round had to start the server.
-    let cold = false;
-    let startMs = 0;
-    const outcome = await withCallerAnswers(
-      {
-        serverId: this.spec.id,
-        asker,
-        signal: options.signal,
-        answerTimeoutMs: this.spec.callTimeoutMs
-      },
-      async retry => {
-        const round = await this.callToolRound(tool, args, { ...options, inputRequired: retry });
-        cold ||= round.cold;
-        startMs += round.startMs;
-        return round;
-      }
-    );
-    return { ...outcome, cold, startMs };
-  }
-
-  /** One request of {@link callTool}: with `options.inputRequired`, an input_required result comes back. */
-  private async callToolRound(
-    tool: string,
-    args: Record<string, unknown>,
-    options: CallOptions
-  ): Promise<CallOutcome> {
     const outcome = await this.request(
       { kind: 'tool', name: tool },
-      (client, requestOptions, hopMeta) => {
+      (client, requestOptions, hopMeta, retry) => {
         const meta = { ...options.meta, ...hopMeta };
         return client.request(
           {
@@ -341,12 +313,7 @@ export class Upstream {
               name: tool,
               arguments: args,
               ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),
-              ...(options.inputRequired?.inputResponses === undefined
-                ? {}
-                : { inputResponses: options.inputRequired.inputResponses }),
-              ...(options.inputRequired?.requestState === undefined
-                ? {}
-                : { requestState: options.inputRequired.requestState })
+              ...retry
             }
           },
           CallToolResultShape,
@@ -394,6 +361,32 @@ export class Upstream {
    * the idle timer held off while it runs. Rejects like {@link callTool}.
    */
   async request<T>(subject: Subject, send: Send<T>, options: CallOptions = {}): Promise<RequestOutcome<T>> {
+    const { asker } = options;
+    // A caller that is not handed input_required (a 2025-era session) is asked a 2026-era server's
+    // questions here, in rounds: they come back with the request they belong to, so they reach that
+    // caller even when other clients' requests share the connection.
+    if (options.inputRequired !== undefined || !asker) return this.requestRound(subject, send, options);
+    // The request was cold if any round had to start the server.
+    let cold = false;
+    let startMs = 0;
+    const outcome = await withCallerAnswers(
+      { serverId: this.spec.id, asker, signal: options.signal, answerTimeoutMs: this.spec.callTimeoutMs },
+      async retry => {
+        const round = await this.requestRound(subject, send, { ...options, inputRequired: retry });
+        cold ||= round.cold;
+        startMs += round.startMs;
+        return round;
+      }
+    );
+    return { ...outcome, cold, startMs };
+  }
+
+  /** One round of {@link request}: with `options.inputRequired`, an `input_required` result comes back. */
+  private async requestRound<T>(
+    subject: Subject,
+    send: Send<T>,
+    options: CallOptions
+  ): Promise<RequestOutcome<T>> {
     const began = performance.now();
     if (!this.slots.tryAcquire()) await this.waitForSlot(subject, options.signal);
     try {
@@ -508,7 +501,8 @@ export class Upstream {
         // A 2026-era caller answers the server's questions itself: its input_required comes back.
         ...(options.inputRequired ? { allowInputRequired: true } : {})
       },
-      this.hopMeta(options)
+      this.hopMeta(options),
+      options.inputRequired ?? {}
     );
     const closeLogs = this.logs.open(options.onlog);
     return tracked(connection, request).finally(() => {

@@ -290,6 +290,15 @@ describe('server-to-client requests, 2025 era', () => {
       expect(judy.asked.map(entry => entry.method)).toEqual(['sampling/createMessage']);
       expect(ivan.asked).toEqual([]);
       expect(textOf(await slow)).toBe('slept 1500');
+
+      // The same for a prompt: its question reaches the client that asked for the prompt.
+      const again = ivan.client.callTool({ name: 'modern__slow', arguments: { ms: 1_000 } });
+      await new Promise(resolve => setTimeout(resolve, 300));
+      const prompt = await judy.client.getPrompt({ name: 'modern__ask' });
+      expect(prompt.messages[0]!.content).toEqual({ type: 'text', text: 'root: file:///home/judy' });
+      expect(judy.asked.map(entry => entry.method)).toEqual(['sampling/createMessage', 'roots/list']);
+      expect(ivan.asked).toEqual([]);
+      await again;
     } finally {
       await ivan.client.close();
       await judy.client.close();
