@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -253,6 +254,75 @@ describe('OAuth against the real daemon', () => {
       expect(answer.redirect?.searchParams.get('error'), JSON.stringify(params)).toBe(error);
       expect(answer.redirect?.searchParams.has('code')).toBe(false);
     }
+  });
+
+  it('takes https or loopback redirect URIs only, and lets a loopback client come back on any port', async () => {
+    const register = async (redirectUris: string[]) => {
+      const response = await fetch(`${publicUrl}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        // As older MCP clients register: no application_type.
+        body: JSON.stringify({ redirect_uris: redirectUris, token_endpoint_auth_method: 'none' })
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, string> };
+    };
+    // http off loopback would carry the code in the clear: refused, naming the URI.
+    const plain = await register(['http://connector.example/callback']);
+    expect(plain.status).toBe(400);
+    expect(plain.body).toMatchObject({ error: 'invalid_redirect_uri' });
+    expect(plain.body.error_description).toContain('http://connector.example/callback');
+    // An app's own scheme (Cursor's) is a native client's, and accepted.
+    expect((await register(['cursor://anysphere.cursor-retrieval/oauth/user-mcp/callback'])).status).toBe(
+      201
+    );
+
+    // A loopback client listens on the port the system gives it when it logs in (RFC 8252 §7.3).
+    const loopback = await register(['http://localhost:3333/callback']);
+    expect(loopback.status).toBe(201);
+    const clientId = loopback.body.client_id!;
+    const verifier = 'a-verifier-that-is-long-enough-to-be-well-formed-0123456789abcdef';
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const authorizeUrl = (redirectUri: string) => {
+      const url = new URL(`${publicUrl}/oauth/authorize`);
+      for (const [name, value] of Object.entries({
+        client_id: clientId,
+        response_type: 'code',
+        redirect_uri: redirectUri,
+        state: 'st',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        resource: `${publicUrl}/mcp`,
+        scope: 'mcp'
+      })) {
+        url.searchParams.set(name, value);
+      }
+      return url;
+    };
+    // Host and path still match exactly; only the port is free.
+    for (const other of ['http://127.0.0.1:4444/callback', 'http://localhost:4444/elsewhere']) {
+      const refused = await new ConsentBrowser(publicUrl).open(authorizeUrl(other));
+      expect(refused.status, other).toBe(400);
+      expect(refused.html).toContain('redirect_uri did not match');
+    }
+    const outcome = await new ConsentBrowser(publicUrl).approve(
+      authorizeUrl('http://localhost:4444/callback'),
+      PASSWORD
+    );
+    expect(outcome.redirect?.origin, outcome.html.slice(0, 300)).toBe('http://localhost:4444');
+    const token = await fetch(`${publicUrl}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: clientId,
+        code: outcome.redirect!.searchParams.get('code')!,
+        code_verifier: verifier,
+        redirect_uri: 'http://localhost:4444/callback',
+        resource: `${publicUrl}/mcp`
+      })
+    });
+    expect(token.status).toBe(200);
+    expect(((await token.json()) as { access_token?: string }).access_token).toBeTruthy();
   });
 
   it("refuses an access token that is not the gateway's, with a challenge", async () => {

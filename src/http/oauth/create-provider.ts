@@ -3,6 +3,7 @@ import { messagePage, PAGE_HEADERS } from './consent-page.js';
 import type { OAuthModelStore } from './oauth-model-store.js';
 import type { OAuthSecrets } from './oauth-secrets.js';
 import { resourceTarget } from './profile-resource.js';
+import { applyRedirectUriRules } from './redirect-uris.js';
 
 /** The one scope of the MCP resource; the owner's approval grants all of it. */
 export const MCP_SCOPE = 'mcp';
@@ -75,11 +76,15 @@ export function createProvider(options: ProviderOptions): Provider {
     // A registered `scope` would be an allowlist checked against this server's scopes, and clients
     // register whatever they like there (Claude.ai has sent `claudeai`). Here it restricts nothing
     // (the owner approves one resource, all of it), so it is dropped instead of failing the
-    // registration. Listing `scope` makes oidc-provider run this validator before its own checks.
+    // registration. Listing `scope` makes oidc-provider run this validator, once per client
+    // (registered, from a metadata document, or loaded), before its own checks: the redirect URI
+    // rules go here too.
     extraClientMetadata: {
       properties: ['scope'],
       validator: (_ctx, key, _value, metadata) => {
-        if (key === 'scope') delete metadata.scope;
+        if (key !== 'scope') return;
+        delete metadata.scope;
+        applyRedirectUriRules(metadata);
       }
     },
     clientDefaults: {
