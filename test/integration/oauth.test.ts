@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -75,6 +75,44 @@ async function authorize(client: MemoryOAuthClient): Promise<string> {
   const iss = outcome.redirect?.searchParams.get('iss') ?? undefined;
   await expect(auth(client, { serverUrl, authorizationCode: code!, iss })).resolves.toBe('AUTHORIZED');
   return code!;
+}
+
+/** An authorization request for the root resource with an S256 `challenge`, and `more` parameters. */
+function authorizationRequest(
+  clientId: string,
+  redirectUri: string,
+  challenge: string,
+  more: Record<string, string> = {}
+): URL {
+  const url = new URL(`${publicUrl}/oauth/authorize`);
+  const params = {
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: redirectUri,
+    state: 'st',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    resource: `${publicUrl}/mcp`,
+    ...more
+  };
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+  return url;
+}
+
+/** Registers a client with `metadata` (RFC 7591); the answer's status and body. */
+async function register(metadata: Record<string, unknown>) {
+  const response = await fetch(`${publicUrl}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(metadata)
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, string> };
+}
+
+/** A PKCE verifier and its S256 challenge. */
+function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
 async function connectWith(oauth: MemoryOAuthClient, era: 'legacy' | 'modern'): Promise<Client> {
@@ -221,16 +259,13 @@ describe('OAuth against the real daemon', () => {
       })
     ).rejects.toMatchObject({ code: 'invalid_grant' });
 
-    const registered = await fetch(`${publicUrl}/oauth/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
+    const clientId = (
+      await register({
         client_name: 'hand-made',
         redirect_uris: [TEST_REDIRECT_URL],
         token_endpoint_auth_method: 'none'
       })
-    });
-    const clientId = ((await registered.json()) as { client_id: string }).client_id;
+    ).body.client_id!;
     const refusals: [Record<string, string>, string][] = [
       [{ code_challenge: '', code_challenge_method: '' }, 'invalid_request'],
       [{ code_challenge_method: 'plain' }, 'invalid_request'],
@@ -257,47 +292,26 @@ describe('OAuth against the real daemon', () => {
   });
 
   it('takes https or loopback redirect URIs only, and lets a loopback client come back on any port', async () => {
-    const register = async (redirectUris: string[]) => {
-      const response = await fetch(`${publicUrl}/oauth/register`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        // As older MCP clients register: no application_type.
-        body: JSON.stringify({ redirect_uris: redirectUris, token_endpoint_auth_method: 'none' })
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, string> };
-    };
+    // As older MCP clients register: no application_type.
+    const registerFor = (redirectUris: string[]) =>
+      register({ redirect_uris: redirectUris, token_endpoint_auth_method: 'none' });
     // http off loopback would carry the code in the clear: refused, naming the URI.
-    const plain = await register(['http://connector.example/callback']);
+    const plain = await registerFor(['http://connector.example/callback']);
     expect(plain.status).toBe(400);
     expect(plain.body).toMatchObject({ error: 'invalid_redirect_uri' });
     expect(plain.body.error_description).toContain('http://connector.example/callback');
     // An app's own scheme (Cursor's) is a native client's, and accepted.
-    expect((await register(['cursor://anysphere.cursor-retrieval/oauth/user-mcp/callback'])).status).toBe(
+    expect((await registerFor(['cursor://anysphere.cursor-retrieval/oauth/user-mcp/callback'])).status).toBe(
       201
     );
 
     // A loopback client listens on the port the system gives it when it logs in (RFC 8252 §7.3).
-    const loopback = await register(['http://localhost:3333/callback']);
+    const loopback = await registerFor(['http://localhost:3333/callback']);
     expect(loopback.status).toBe(201);
     const clientId = loopback.body.client_id!;
-    const verifier = 'a-verifier-that-is-long-enough-to-be-well-formed-0123456789abcdef';
-    const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const authorizeUrl = (redirectUri: string) => {
-      const url = new URL(`${publicUrl}/oauth/authorize`);
-      for (const [name, value] of Object.entries({
-        client_id: clientId,
-        response_type: 'code',
-        redirect_uri: redirectUri,
-        state: 'st',
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-        resource: `${publicUrl}/mcp`,
-        scope: 'mcp'
-      })) {
-        url.searchParams.set(name, value);
-      }
-      return url;
-    };
+    const { verifier, challenge } = pkce();
+    const authorizeUrl = (redirectUri: string) =>
+      authorizationRequest(clientId, redirectUri, challenge, { scope: 'mcp' });
     // Host and path still match exactly; only the port is free.
     for (const other of ['http://127.0.0.1:4444/callback', 'http://localhost:4444/elsewhere']) {
       const refused = await new ConsentBrowser(publicUrl).open(authorizeUrl(other));
@@ -323,6 +337,58 @@ describe('OAuth against the real daemon', () => {
     });
     expect(token.status).toBe(200);
     expect(((await token.json()) as { access_token?: string }).access_token).toBeTruthy();
+  });
+
+  it('approves a request that names no scope or a scope of its own, as Claude.ai does, and refreshes it', async () => {
+    const redirectUri = 'https://claude.ai/api/mcp/auth_callback';
+    const { body: client } = await register({
+      client_name: 'Claude',
+      redirect_uris: [redirectUri],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_post',
+      scope: 'claudeai'
+    });
+    const credentials = { client_id: client.client_id!, client_secret: client.client_secret! };
+    const tokenRequest = async (fields: Record<string, string>) => {
+      const response = await fetch(`${publicUrl}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ ...credentials, ...fields })
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, string> };
+    };
+    for (const scope of ['claudeai', undefined]) {
+      const { verifier, challenge } = pkce();
+      const outcome = await new ConsentBrowser(publicUrl).approve(
+        authorizationRequest(
+          credentials.client_id,
+          redirectUri,
+          challenge,
+          scope === undefined ? {} : { scope }
+        ),
+        PASSWORD
+      );
+      const code = outcome.redirect?.searchParams.get('code');
+      expect(code, `scope ${scope}: ${outcome.redirect?.search ?? outcome.html.slice(0, 300)}`).toBeTruthy();
+      const issued = await tokenRequest({
+        grant_type: 'authorization_code',
+        code: code!,
+        redirect_uri: redirectUri,
+        code_verifier: verifier
+      });
+      expect(issued, `scope ${scope}`).toMatchObject({ status: 200, body: { scope: 'mcp' } });
+      const refreshed = await tokenRequest({
+        grant_type: 'refresh_token',
+        refresh_token: issued.body.refresh_token!
+      });
+      expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+      const oauth = new MemoryOAuthClient();
+      oauth.saved = { access_token: refreshed.body.access_token!, token_type: 'Bearer' };
+      const mcp = await connectWith(oauth, 'modern');
+      expect((await mcp.listTools()).tools.map(tool => tool.name)).toContain('fixture__echo');
+      await mcp.close();
+    }
   });
 
   it("refuses an access token that is not the gateway's, with a challenge", async () => {

@@ -173,6 +173,18 @@ export function createProvider(options: ProviderOptions): Provider {
   // those itself from the configured public URL and Express's `req.ip` before handing a request
   // over, so nothing a client sends decides the issuer.
   provider.proxy = true;
+  // The owner approves the resource, all of it: an authorization request is for the resource's
+  // scope whatever `scope` it names. Without this, one that leaves `mcp` out (Claude.ai has asked
+  // for `claudeai`; other clients send no scope) was denied after the owner approved it, since
+  // oidc-provider grants only requested scopes and a grant of none is `access_denied`.
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/oauth/authorize') {
+      const { scope } = ctx.query;
+      const asked = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
+      if (!asked.includes(MCP_SCOPE)) ctx.query = { ...ctx.query, scope: [...asked, MCP_SCOPE].join(' ') };
+    }
+    await next();
+  });
   // oidc-provider lists only the OpenID scopes it knows (`openid`, `offline_access`) as
   // `scopes_supported`, yet it issues the resource's scope too, and the protected resource metadata
   // names that one: the metadata lists both, so the two documents agree.
