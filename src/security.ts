@@ -106,7 +106,7 @@ export async function createSecurity(options: SecurityOptions) {
       authorization_servers: authorizationServers,
       bearer_methods_supported: ['header'],
       // Without it, clients ask for every scope the server advertises (openid, offline_access).
-      ...(oauth ? { scopes_supported: ['mcp'] } : {}),
+      ...(oauth ? { scopes_supported: [oauth.scope] } : {}),
       resource_name: 'mcp-gateway'
     };
     metadata.get([resourceMetadataPath, '/.well-known/oauth-protected-resource'], (_req, res) => {
@@ -131,7 +131,15 @@ export async function createSecurity(options: SecurityOptions) {
   if (oauth) metadata.use(oauth.router);
   if (mode === 'token') metadata.use(bearerOnly);
 
-  const authOptions = { mode, verifiers, resourceMetadataUrl, profileMetadata: oauth !== undefined, audit };
+  const authOptions = {
+    mode,
+    verifiers,
+    resourceMetadataUrl,
+    // The one scope the gateway's OAuth server issues; an external provider's are its own.
+    scope: oauth?.scope,
+    profileMetadata: oauth !== undefined,
+    audit
+  };
   const limiter = rateLimit(gateway.limits.requestsPerMinute);
   const forMcp: RequestHandler[] = [authenticate(authOptions, 'any'), limiter];
   const forAdmin: RequestHandler[] = [authenticate(authOptions, 'admin'), limiter];

@@ -137,6 +137,8 @@ describe('OAuth against the real daemon', () => {
     expect(refused.headers.get('www-authenticate')).toContain(
       `resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/mcp"`
     );
+    // The scope to ask for, which clients take over the metadata's list (RFC 6750 §3).
+    expect(refused.headers.get('www-authenticate')).toContain('scope="mcp"');
     const metadata = (await (
       await fetch(`${publicUrl}/.well-known/oauth-protected-resource/mcp`)
     ).json()) as Record<string, unknown>;

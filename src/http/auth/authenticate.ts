@@ -14,6 +14,11 @@ export interface AuthenticatorOptions {
   readonly verifiers: readonly TokenVerifier[];
   /** Where clients find the protected resource metadata (RFC 9728), for `WWW-Authenticate`. */
   readonly resourceMetadataUrl?: string | undefined;
+  /**
+   * The scope a client should ask the authorization server for, named in every 401 challenge
+   * (RFC 6750 §3; the MCP authorization spec: clients take it over `scopes_supported`).
+   */
+  readonly scope?: string | undefined;
   /** Profiles' URLs have metadata of their own (the gateway's OAuth server issues tokens bound to them). */
   readonly profileMetadata?: boolean | undefined;
   readonly audit: AuditLog;
@@ -35,9 +40,12 @@ export function principalOf(locals: Record<string, unknown>): Principal | undefi
  * refusal is audited.
  */
 export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin'): RequestHandler {
+  // The scope goes in 401 challenges only: an admin 403 asks for an admin token, which no
+  // authorization request obtains.
   const challengeAt = (metadataUrl: string | undefined) => (error?: string, description?: string) =>
     [
       'Bearer realm="mcp-gateway"',
+      ...(options.scope && error !== 'insufficient_scope' ? [`scope="${options.scope}"`] : []),
       ...(metadataUrl ? [`resource_metadata="${metadataUrl}"`] : []),
       ...(error ? [`error="${error}"`] : []),
       ...(description ? [`error_description="${description.replace(/["\\\r\n]/g, ' ')}"`] : [])

@@ -7,7 +7,7 @@ import type { SettingsStore } from '../../store/settings-store.js';
 import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { setPasswordCommand } from './consent-page.js';
 import { createConsentRouter } from './consent-router.js';
-import { createProvider } from './create-provider.js';
+import { createProvider, MCP_SCOPE } from './create-provider.js';
 import { observeProvider } from './observe-provider.js';
 import { grantViews } from './grants.js';
 import { OAuthModelStore } from './oauth-model-store.js';
@@ -58,6 +58,8 @@ export interface OAuthServer {
   readonly issuer?: string;
   /** The MCP resource (`${publicUrl}/mcp`): the `resource` of protected resource metadata and every token's audience. */
   readonly resource?: string;
+  /** The one scope this server issues (`mcp`): what protected resource metadata and 401 challenges name. */
+  readonly scope: string;
 }
 
 /** Expired and revoked rows and unused registrations are pruned this often. */
@@ -158,6 +160,7 @@ function build(options: OAuthServerOptions): OAuthServer {
     verifier: createAccessTokenVerifier(provider, store, resource),
     issuer,
     resource,
+    scope: MCP_SCOPE,
     grants: () => Promise.resolve(grantViews(store)),
     revokeGrant: id => Promise.resolve(store.revokeGrant(id)),
     close: () => {
