@@ -7,6 +7,7 @@ import type { GatewaySettingsSchema } from './config/schema.js';
 import { describeError } from './errors.js';
 import { authenticate } from './http/auth/authenticate.js';
 import { bearerOnly } from './http/auth/bearer-only.js';
+import { openCors } from './http/auth/open-cors.js';
 import { isLoopback } from './config/loopback.js';
 import type { OAuthServer } from './http/oauth/oauth-server.js';
 import { rateLimit } from './http/rate-limit.js';
@@ -109,6 +110,8 @@ export async function createSecurity(options: SecurityOptions) {
       ...(oauth ? { scopes_supported: [oauth.scope] } : {}),
       resource_name: 'mcp-gateway'
     };
+    // Public documents: a client in a browser reads them too.
+    metadata.use('/.well-known/oauth-protected-resource', openCors('GET'));
     metadata.get([resourceMetadataPath, '/.well-known/oauth-protected-resource'], (_req, res) => {
       res.json(document);
     });

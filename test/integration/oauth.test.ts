@@ -162,6 +162,46 @@ describe('OAuth against the real daemon', () => {
     expect(server.registration_endpoint).toBe(`${publicUrl}/oauth/register`);
   });
 
+  it('lets a client in a browser (the MCP Inspector) read the metadata and register: CORS', async () => {
+    const origin = 'http://localhost:6274';
+    const preflight = (path: string, method: string, headers: string) =>
+      fetch(`${publicUrl}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': method,
+          'access-control-request-headers': headers
+        }
+      });
+    for (const path of [
+      '/.well-known/oauth-protected-resource/mcp',
+      '/.well-known/oauth-authorization-server'
+    ]) {
+      const allowed = await preflight(path, 'GET', 'mcp-protocol-version');
+      expect(allowed.status, path).toBe(204);
+      expect(allowed.headers.get('access-control-allow-headers'), path).toContain('mcp-protocol-version');
+      const read = await fetch(`${publicUrl}${path}`, {
+        headers: { origin, 'mcp-protocol-version': '2025-11-25' }
+      });
+      expect(read.status, path).toBe(200);
+      expect(read.headers.get('access-control-allow-origin'), path).toMatch(/^(\*|http:\/\/localhost:6274)$/);
+    }
+    const allowed = await preflight('/oauth/register', 'POST', 'content-type');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-methods')).toContain('POST');
+    const registered = await fetch(`${publicUrl}/oauth/register`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'MCP Inspector',
+        redirect_uris: [`${origin}/oauth/callback`],
+        token_endpoint_auth_method: 'none'
+      })
+    });
+    expect(registered.status).toBe(201);
+    expect(registered.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   it('registers, is approved on the consent page, calls tools in both eras, refreshes, and is refused after revocation', async () => {
     const oauth = new MemoryOAuthClient('integration client');
     await authorize(oauth);

@@ -4,6 +4,7 @@ import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { Logger } from '../../log.js';
 import type { AuditLog } from '../../store/audit-log.js';
 import type { SettingsStore } from '../../store/settings-store.js';
+import { openCors } from '../auth/open-cors.js';
 import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { setPasswordCommand } from './consent-page.js';
 import { createConsentRouter } from './consent-router.js';
@@ -127,6 +128,9 @@ function build(options: OAuthServerOptions): OAuthServer {
   const callback = provider.callback();
   const router = express.Router();
   router.use(pinPublicOrigin);
+  // Registration is open and needs no credentials, so a client in a browser may register too
+  // (oidc-provider answers no CORS there); the token endpoint's CORS is oidc-provider's own.
+  router.use('/oauth/register', openCors('POST'));
   router.use(
     createConsentRouter({
       provider,
