@@ -433,6 +433,16 @@ describe('OAuth against the real daemon', () => {
     }
   });
 
+  it('tells the person in the browser how to recover when the gateway has forgotten the client', async () => {
+    // A client id the gateway pruned (its grant revoked a day ago) looks like any unknown one.
+    const page = await new ConsentBrowser(publicUrl).open(
+      authorizationRequest('forgotten-client-id', TEST_REDIRECT_URL, pkce().challenge, { scope: 'mcp' })
+    );
+    expect(page.status).toBe(400);
+    expect(page.html).toContain('invalid_client');
+    expect(page.html).toContain('Remove the saved login for this server in the application');
+  });
+
   it("refuses an access token that is not the gateway's, with a challenge", async () => {
     const response = await fetch(`${publicUrl}/mcp`, {
       method: 'POST',

@@ -34,6 +34,23 @@ export interface ProviderOptions {
 const DAY = 86_400;
 
 /**
+ * What the person in the browser should do after an authorization error. An unknown client is one
+ * the gateway forgot (a registration is pruned a day after its grant ended, or unused): starting
+ * again from the application only repeats the error, since the application keeps its client id.
+ */
+function adviceFor(error: string): string {
+  if (error === 'invalid_client') {
+    return (
+      'This gateway does not know the application: a registration is forgotten a day after its ' +
+      'access was revoked or expired, or when it was never approved. Remove the saved login for ' +
+      'this server in the application (Claude.ai: remove the connector and add it again), so that ' +
+      'it registers anew, then connect again.'
+    );
+  }
+  return 'Start the connection again from your application.';
+}
+
+/**
  * The oidc-provider instance behind the gateway's OAuth endpoints, configured as an OAuth 2.1
  * authorization server for one resource: authorization code with PKCE S256 only, the `resource`
  * parameter required and equal to the MCP resource, opaque access tokens whose audience is that
@@ -163,7 +180,7 @@ export function createProvider(options: ProviderOptions): Provider {
       ctx.set(PAGE_HEADERS);
       ctx.body = messagePage(
         'Authorization failed',
-        `${out.error}${out.error_description ? `: ${out.error_description}` : ''}. Start the connection again from your application.`
+        `${out.error}${out.error_description ? `: ${out.error_description}` : ''}. ${adviceFor(out.error)}`
       );
       return Promise.resolve();
     }
