@@ -38,8 +38,9 @@ const DAY = 86_400;
  * the gateway forgot (a registration is pruned a day after its grant ended, or unused): starting
  * again from the application only repeats the error, since the application keeps its client id.
  */
-function adviceFor(error: string): string {
-  if (error === 'invalid_client') {
+function adviceFor(error: string, clientId: unknown): string {
+  // A metadata document's URL is no registration: its errors say what is wrong with the document.
+  if (error === 'invalid_client' && !(typeof clientId === 'string' && clientId.startsWith('https://'))) {
     return (
       'This gateway does not know the application: a registration is forgotten a day after its ' +
       'access was revoked or expired, or when it was never approved. Remove the saved login for ' +
@@ -176,11 +177,12 @@ export function createProvider(options: ProviderOptions): Provider {
       origin !== 'null' && (client.redirectUris ?? []).some(uri => URL.parse(uri)?.origin === origin),
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
     renderError: (ctx, out: ErrorOut) => {
+      const clientId = (ctx as { oidc?: { params?: { client_id?: unknown } } }).oidc?.params?.client_id;
       ctx.type = 'html';
       ctx.set(PAGE_HEADERS);
       ctx.body = messagePage(
         'Authorization failed',
-        `${out.error}${out.error_description ? `: ${out.error_description}` : ''}. ${adviceFor(out.error)}`
+        `${out.error}${out.error_description ? `: ${out.error_description}` : ''}. ${adviceFor(out.error, clientId)}`
       );
       return Promise.resolve();
     }
