@@ -116,20 +116,33 @@ export async function createSecurity(options: SecurityOptions) {
       res.json(document);
     });
     // A profile's URL is a resource of its own, so a client given /mcp/<profile> (Claude.ai) finds
-    // it; an OAuth token for it is bound to the profile.
-    metadata.get(`${resourceMetadataPath}/:profile`, (req, res, next) => {
-      const { profile } = req.params;
-      // An external OIDC provider's tokens carry the root resource only.
-      if (!oauth || !(options.profiles?.() ?? []).includes(profile)) {
-        next();
-        return;
-      }
-      res.json({
-        ...document,
-        resource: `${document.resource}/${profile}`,
-        resource_name: `mcp-gateway ${profile}`
+    // it; an OAuth token for it is bound to the profile. The 2024-11-05 transport's URLs (/sse,
+    // /sse/<profile>) are named resources too: its clients check that the resource is the URL they
+    // were given. An external OIDC provider's tokens carry the root resource only.
+    if (oauth) {
+      const root = document.resource;
+      const sseRoot = `${root.slice(0, -'/mcp'.length)}/sse`;
+      metadata.get('/.well-known/oauth-protected-resource/sse', (_req, res) => {
+        res.json({ ...document, resource: sseRoot });
       });
-    });
+      for (const base of [root, sseRoot]) {
+        metadata.get(
+          `/.well-known/oauth-protected-resource${new URL(base).pathname}/:profile`,
+          (req, res, next) => {
+            const { profile } = req.params;
+            if (!(options.profiles?.() ?? []).includes(profile)) {
+              next();
+              return;
+            }
+            res.json({
+              ...document,
+              resource: `${base}/${profile}`,
+              resource_name: `mcp-gateway ${profile}`
+            });
+          }
+        );
+      }
+    }
   }
   if (oauth) metadata.use(oauth.router);
   if (mode === 'token') metadata.use(bearerOnly);

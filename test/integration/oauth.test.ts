@@ -11,6 +11,7 @@ import {
   Client,
   discoverAuthorizationServerMetadata,
   exchangeAuthorization,
+  SSEClientTransport,
   StreamableHTTPClientTransport
 } from '@modelcontextprotocol/client';
 import { CLI, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
@@ -253,6 +254,30 @@ describe('OAuth against the real daemon', () => {
       await response.body?.cancel();
       return response.status === 401;
     }, 5_000);
+  });
+
+  it('logs in a client of the 2024-11-05 transport at /sse, whose resource is /sse', async () => {
+    const serverUrl = `${publicUrl}/sse`;
+    const refused = await fetch(serverUrl);
+    await refused.body?.cancel();
+    expect(refused.headers.get('www-authenticate')).toContain(
+      `resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/sse"`
+    );
+    const oauth = new MemoryOAuthClient('sse client');
+    // The SDK refuses metadata whose resource is not the URL it was given.
+    await expect(auth(oauth, { serverUrl })).resolves.toBe('REDIRECT');
+    expect(oauth.authorizationUrl!.searchParams.get('resource')).toBe(serverUrl);
+    const outcome = await new ConsentBrowser(publicUrl).approve(oauth.authorizationUrl!, PASSWORD);
+    const code = outcome.redirect?.searchParams.get('code');
+    expect(code, outcome.html.slice(0, 300)).toBeTruthy();
+    const iss = outcome.redirect?.searchParams.get('iss') ?? undefined;
+    await expect(auth(oauth, { serverUrl, authorizationCode: code!, iss })).resolves.toBe('AUTHORIZED');
+    const client = new Client({ name: 'oauth-sse', version: '1.0.0' });
+    await client.connect(new SSEClientTransport(new URL(serverUrl), { authProvider: oauth }));
+    expect(textOf(await client.callTool({ name: 'fixture__echo', arguments: { text: 'over sse' } }))).toBe(
+      'over sse'
+    );
+    await client.close();
   });
 
   it('lets the owner retry a mistyped admin password on the same page, and audits the miss', async () => {

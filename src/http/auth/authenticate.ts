@@ -137,12 +137,17 @@ export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin
 }
 
 /**
- * The protected resource metadata a request's challenge points at: a profile's URL (`/mcp/<profile>`,
- * `/sse/<profile>`) has its own (the root's URL with `/<profile>` added), everything else the root's.
+ * The protected resource metadata a request's challenge points at, named after the URL the client
+ * was given (its resource): a profile's (`/mcp/<profile>`, `/sse/<profile>`) has its own, the
+ * 2024-11-05 transport's (`/sse`, and `/messages` it posts to) the `/sse` one, everything else the
+ * root's. `rootUrl` is the root's (`…/.well-known/oauth-protected-resource/mcp`).
  */
 function metadataUrlFor(rootUrl: string | undefined, requestUrl: string): string | undefined {
-  const profile = /^\/(?:mcp|sse)\/([a-z0-9][a-z0-9_-]{0,31})(?:[?#]|$)/.exec(requestUrl)?.[1];
-  return rootUrl === undefined || profile === undefined ? rootUrl : `${rootUrl}/${profile}`;
+  if (rootUrl === undefined) return undefined;
+  const [, transport, profile] =
+    /^\/(mcp|sse|messages)(?:\/([a-z0-9][a-z0-9_-]{0,31}))?(?:[?#]|$)/.exec(requestUrl) ?? [];
+  const base = transport === 'sse' || transport === 'messages' ? rootUrl.replace(/\/mcp$/, '/sse') : rootUrl;
+  return transport === 'messages' || profile === undefined ? base : `${base}/${profile}`;
 }
 
 async function verify(verifiers: readonly TokenVerifier[], token: string): Promise<Principal | undefined> {

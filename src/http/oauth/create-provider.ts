@@ -132,11 +132,11 @@ export function createProvider(options: ProviderOptions): Provider {
           );
         },
         // The root resource, or a profile's URL (`${resource}/<profile>`): a token for it is bound
-        // to that profile.
+        // to that profile. The `/sse` URLs name the same (see resourceTarget).
         getResourceServerInfo: (_ctx, indicator) => {
-          const profile = resourceTarget(resource, indicator)?.profile;
+          const target = resourceTarget(resource, indicator);
           const served = options.profiles?.() ?? [];
-          if (indicator !== resource && (profile === undefined || !served.includes(profile))) {
+          if (!target || (target.profile !== undefined && !served.includes(target.profile))) {
             const profiles = served.map(name => ` or ${resource}/${name}`).join('');
             throw new errors.InvalidTarget(
               `this server only issues tokens for the resource ${resource}${profiles}`
