@@ -263,6 +263,15 @@ describe('OAuth against the real daemon', () => {
     expect(refused.headers.get('www-authenticate')).toContain(
       `resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/sse"`
     );
+    // The transport posts to /messages: a token that expires meanwhile is sent to the same place.
+    const posted = await fetch(`${publicUrl}/messages?sessionId=x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}'
+    });
+    expect(posted.headers.get('www-authenticate')).toContain(
+      `resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/sse"`
+    );
     const oauth = new MemoryOAuthClient('sse client');
     // The SDK refuses metadata whose resource is not the URL it was given.
     await expect(auth(oauth, { serverUrl })).resolves.toBe('REDIRECT');
