@@ -384,6 +384,10 @@ describe('OAuth against the real daemon', () => {
     // A loopback client listens on the port the system gives it when it logs in (RFC 8252 §7.3).
     const loopback = await registerFor(['http://localhost:3333/callback']);
     expect(loopback.status).toBe(201);
+    // Schemes that run in the browser stay refused.
+    for (const scheme of ['javascript:alert(1)', 'data:text/html,x']) {
+      expect((await registerFor([scheme])).body.error, scheme).toBe('invalid_redirect_uri');
+    }
     const clientId = loopback.body.client_id!;
     const { verifier, challenge } = pkce();
     const authorizeUrl = (redirectUri: string) =>
