@@ -7,6 +7,7 @@ import type { GatewaySettingsSchema } from './config/schema.js';
 import { describeError } from './errors.js';
 import { authenticate } from './http/auth/authenticate.js';
 import { bearerOnly } from './http/auth/bearer-only.js';
+import { openCors } from './http/auth/open-cors.js';
 import { isLoopback } from './config/loopback.js';
 import type { OAuthServer } from './http/oauth/oauth-server.js';
 import { rateLimit } from './http/rate-limit.js';
@@ -106,32 +107,55 @@ export async function createSecurity(options: SecurityOptions) {
       authorization_servers: authorizationServers,
       bearer_methods_supported: ['header'],
       // Without it, clients ask for every scope the server advertises (openid, offline_access).
-      ...(oauth ? { scopes_supported: ['mcp'] } : {}),
+      ...(oauth ? { scopes_supported: [oauth.scope] } : {}),
       resource_name: 'mcp-gateway'
     };
+    // Public documents: a client in a browser reads them too.
+    metadata.use('/.well-known/oauth-protected-resource', openCors('GET'));
     metadata.get([resourceMetadataPath, '/.well-known/oauth-protected-resource'], (_req, res) => {
       res.json(document);
     });
     // A profile's URL is a resource of its own, so a client given /mcp/<profile> (Claude.ai) finds
-    // it; an OAuth token for it is bound to the profile.
-    metadata.get(`${resourceMetadataPath}/:profile`, (req, res, next) => {
-      const { profile } = req.params;
-      // An external OIDC provider's tokens carry the root resource only.
-      if (!oauth || !(options.profiles?.() ?? []).includes(profile)) {
-        next();
-        return;
-      }
-      res.json({
-        ...document,
-        resource: `${document.resource}/${profile}`,
-        resource_name: `mcp-gateway ${profile}`
+    // it; an OAuth token for it is bound to the profile. The 2024-11-05 transport's URLs (/sse,
+    // /sse/<profile>) are named resources too: its clients check that the resource is the URL they
+    // were given. An external OIDC provider's tokens carry the root resource only.
+    if (oauth) {
+      const root = document.resource;
+      const sseRoot = `${root.slice(0, -'/mcp'.length)}/sse`;
+      metadata.get('/.well-known/oauth-protected-resource/sse', (_req, res) => {
+        res.json({ ...document, resource: sseRoot });
       });
-    });
+      for (const base of [root, sseRoot]) {
+        metadata.get(
+          `/.well-known/oauth-protected-resource${new URL(base).pathname}/:profile`,
+          (req, res, next) => {
+            const { profile } = req.params;
+            if (!(options.profiles?.() ?? []).includes(profile)) {
+              next();
+              return;
+            }
+            res.json({
+              ...document,
+              resource: `${base}/${profile}`,
+              resource_name: `mcp-gateway ${profile}`
+            });
+          }
+        );
+      }
+    }
   }
   if (oauth) metadata.use(oauth.router);
   if (mode === 'token') metadata.use(bearerOnly);
 
-  const authOptions = { mode, verifiers, resourceMetadataUrl, profileMetadata: oauth !== undefined, audit };
+  const authOptions = {
+    mode,
+    verifiers,
+    resourceMetadataUrl,
+    // The one scope the gateway's OAuth server issues; an external provider's are its own.
+    scope: oauth?.scope,
+    profileMetadata: oauth !== undefined,
+    audit
+  };
   const limiter = rateLimit(gateway.limits.requestsPerMinute);
   const forMcp: RequestHandler[] = [authenticate(authOptions, 'any'), limiter];
   const forAdmin: RequestHandler[] = [authenticate(authOptions, 'admin'), limiter];

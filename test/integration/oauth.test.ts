@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import {
   Client,
   discoverAuthorizationServerMetadata,
   exchangeAuthorization,
+  SSEClientTransport,
   StreamableHTTPClientTransport
 } from '@modelcontextprotocol/client';
 import { CLI, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
@@ -76,6 +78,44 @@ async function authorize(client: MemoryOAuthClient): Promise<string> {
   return code!;
 }
 
+/** An authorization request for the root resource with an S256 `challenge`, and `more` parameters. */
+function authorizationRequest(
+  clientId: string,
+  redirectUri: string,
+  challenge: string,
+  more: Record<string, string> = {}
+): URL {
+  const url = new URL(`${publicUrl}/oauth/authorize`);
+  const params = {
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: redirectUri,
+    state: 'st',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    resource: `${publicUrl}/mcp`,
+    ...more
+  };
+  for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+  return url;
+}
+
+/** Registers a client with `metadata` (RFC 7591); the answer's status and body. */
+async function register(metadata: Record<string, unknown>) {
+  const response = await fetch(`${publicUrl}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(metadata)
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, string> };
+}
+
+/** A PKCE verifier and its S256 challenge. */
+function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
 async function connectWith(oauth: MemoryOAuthClient, era: 'legacy' | 'modern'): Promise<Client> {
   const client = new Client(
     { name: 'oauth-test', version: '1.0.0' },
@@ -98,6 +138,8 @@ describe('OAuth against the real daemon', () => {
     expect(refused.headers.get('www-authenticate')).toContain(
       `resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/mcp"`
     );
+    // The scope to ask for, which clients take over the metadata's list (RFC 6750 §3).
+    expect(refused.headers.get('www-authenticate')).toContain('scope="mcp"');
     const metadata = (await (
       await fetch(`${publicUrl}/.well-known/oauth-protected-resource/mcp`)
     ).json()) as Record<string, unknown>;
@@ -119,6 +161,46 @@ describe('OAuth against the real daemon', () => {
     >;
     expect(openid.scopes_supported).toEqual(server.scopes_supported);
     expect(server.registration_endpoint).toBe(`${publicUrl}/oauth/register`);
+  });
+
+  it('lets a client in a browser (the MCP Inspector) read the metadata and register: CORS', async () => {
+    const origin = 'http://localhost:6274';
+    const preflight = (path: string, method: string, headers: string) =>
+      fetch(`${publicUrl}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': method,
+          'access-control-request-headers': headers
+        }
+      });
+    for (const path of [
+      '/.well-known/oauth-protected-resource/mcp',
+      '/.well-known/oauth-authorization-server'
+    ]) {
+      const allowed = await preflight(path, 'GET', 'mcp-protocol-version');
+      expect(allowed.status, path).toBe(204);
+      expect(allowed.headers.get('access-control-allow-headers'), path).toContain('mcp-protocol-version');
+      const read = await fetch(`${publicUrl}${path}`, {
+        headers: { origin, 'mcp-protocol-version': '2025-11-25' }
+      });
+      expect(read.status, path).toBe(200);
+      expect(read.headers.get('access-control-allow-origin'), path).toMatch(/^(\*|http:\/\/localhost:6274)$/);
+    }
+    const allowed = await preflight('/oauth/register', 'POST', 'content-type');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-methods')).toContain('POST');
+    const registered = await fetch(`${publicUrl}/oauth/register`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_name: 'MCP Inspector',
+        redirect_uris: [`${origin}/oauth/callback`],
+        token_endpoint_auth_method: 'none'
+      })
+    });
+    expect(registered.status).toBe(201);
+    expect(registered.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   it('registers, is approved on the consent page, calls tools in both eras, refreshes, and is refused after revocation', async () => {
@@ -174,6 +256,39 @@ describe('OAuth against the real daemon', () => {
     }, 5_000);
   });
 
+  it('logs in a client of the 2024-11-05 transport at /sse, whose resource is /sse', async () => {
+    const serverUrl = `${publicUrl}/sse`;
+    const refused = await fetch(serverUrl);
+    await refused.body?.cancel();
+    expect(refused.headers.get('www-authenticate')).toContain(
+      `resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/sse"`
+    );
+    // The transport posts to /messages: a token that expires meanwhile is sent to the same place.
+    const posted = await fetch(`${publicUrl}/messages?sessionId=x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}'
+    });
+    expect(posted.headers.get('www-authenticate')).toContain(
+      `resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/sse"`
+    );
+    const oauth = new MemoryOAuthClient('sse client');
+    // The SDK refuses metadata whose resource is not the URL it was given.
+    await expect(auth(oauth, { serverUrl })).resolves.toBe('REDIRECT');
+    expect(oauth.authorizationUrl!.searchParams.get('resource')).toBe(serverUrl);
+    const outcome = await new ConsentBrowser(publicUrl).approve(oauth.authorizationUrl!, PASSWORD);
+    const code = outcome.redirect?.searchParams.get('code');
+    expect(code, outcome.html.slice(0, 300)).toBeTruthy();
+    const iss = outcome.redirect?.searchParams.get('iss') ?? undefined;
+    await expect(auth(oauth, { serverUrl, authorizationCode: code!, iss })).resolves.toBe('AUTHORIZED');
+    const client = new Client({ name: 'oauth-sse', version: '1.0.0' });
+    await client.connect(new SSEClientTransport(new URL(serverUrl), { authProvider: oauth }));
+    expect(textOf(await client.callTool({ name: 'fixture__echo', arguments: { text: 'over sse' } }))).toBe(
+      'over sse'
+    );
+    await client.close();
+  });
+
   it('lets the owner retry a mistyped admin password on the same page, and audits the miss', async () => {
     const oauth = new MemoryOAuthClient('mistyped client');
     const serverUrl = `${publicUrl}/mcp`;
@@ -220,16 +335,13 @@ describe('OAuth against the real daemon', () => {
       })
     ).rejects.toMatchObject({ code: 'invalid_grant' });
 
-    const registered = await fetch(`${publicUrl}/oauth/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
+    const clientId = (
+      await register({
         client_name: 'hand-made',
         redirect_uris: [TEST_REDIRECT_URL],
         token_endpoint_auth_method: 'none'
       })
-    });
-    const clientId = ((await registered.json()) as { client_id: string }).client_id;
+    ).body.client_id!;
     const refusals: [Record<string, string>, string][] = [
       [{ code_challenge: '', code_challenge_method: '' }, 'invalid_request'],
       [{ code_challenge_method: 'plain' }, 'invalid_request'],
@@ -253,6 +365,120 @@ describe('OAuth against the real daemon', () => {
       expect(answer.redirect?.searchParams.get('error'), JSON.stringify(params)).toBe(error);
       expect(answer.redirect?.searchParams.has('code')).toBe(false);
     }
+  });
+
+  it('takes https or loopback redirect URIs only, and lets a loopback client come back on any port', async () => {
+    // As older MCP clients register: no application_type.
+    const registerFor = (redirectUris: string[]) =>
+      register({ redirect_uris: redirectUris, token_endpoint_auth_method: 'none' });
+    // http off loopback would carry the code in the clear: refused, naming the URI.
+    const plain = await registerFor(['http://connector.example/callback']);
+    expect(plain.status).toBe(400);
+    expect(plain.body).toMatchObject({ error: 'invalid_redirect_uri' });
+    expect(plain.body.error_description).toContain('http://connector.example/callback');
+    // An app's own scheme (Cursor's) is a native client's, and accepted.
+    expect((await registerFor(['cursor://anysphere.cursor-retrieval/oauth/user-mcp/callback'])).status).toBe(
+      201
+    );
+
+    // A loopback client listens on the port the system gives it when it logs in (RFC 8252 §7.3).
+    const loopback = await registerFor(['http://localhost:3333/callback']);
+    expect(loopback.status).toBe(201);
+    // Schemes that run in the browser stay refused.
+    for (const scheme of ['javascript:alert(1)', 'data:text/html,x']) {
+      expect((await registerFor([scheme])).body.error, scheme).toBe('invalid_redirect_uri');
+    }
+    const clientId = loopback.body.client_id!;
+    const { verifier, challenge } = pkce();
+    const authorizeUrl = (redirectUri: string) =>
+      authorizationRequest(clientId, redirectUri, challenge, { scope: 'mcp' });
+    // Host and path still match exactly; only the port is free.
+    for (const other of ['http://127.0.0.1:4444/callback', 'http://localhost:4444/elsewhere']) {
+      const refused = await new ConsentBrowser(publicUrl).open(authorizeUrl(other));
+      expect(refused.status, other).toBe(400);
+      expect(refused.html).toContain('redirect_uri did not match');
+    }
+    const outcome = await new ConsentBrowser(publicUrl).approve(
+      authorizeUrl('http://localhost:4444/callback'),
+      PASSWORD
+    );
+    expect(outcome.redirect?.origin, outcome.html.slice(0, 300)).toBe('http://localhost:4444');
+    const token = await fetch(`${publicUrl}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: clientId,
+        code: outcome.redirect!.searchParams.get('code')!,
+        code_verifier: verifier,
+        redirect_uri: 'http://localhost:4444/callback',
+        resource: `${publicUrl}/mcp`
+      })
+    });
+    expect(token.status).toBe(200);
+    expect(((await token.json()) as { access_token?: string }).access_token).toBeTruthy();
+  });
+
+  it('approves a request that names no scope or a scope of its own, as Claude.ai does, and refreshes it', async () => {
+    const redirectUri = 'https://claude.ai/api/mcp/auth_callback';
+    const { body: client } = await register({
+      client_name: 'Claude',
+      redirect_uris: [redirectUri],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_post',
+      scope: 'claudeai'
+    });
+    const credentials = { client_id: client.client_id!, client_secret: client.client_secret! };
+    const tokenRequest = async (fields: Record<string, string>) => {
+      const response = await fetch(`${publicUrl}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ ...credentials, ...fields })
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, string> };
+    };
+    for (const scope of ['claudeai', undefined]) {
+      const { verifier, challenge } = pkce();
+      const outcome = await new ConsentBrowser(publicUrl).approve(
+        authorizationRequest(
+          credentials.client_id,
+          redirectUri,
+          challenge,
+          scope === undefined ? {} : { scope }
+        ),
+        PASSWORD
+      );
+      const code = outcome.redirect?.searchParams.get('code');
+      expect(code, `scope ${scope}: ${outcome.redirect?.search ?? outcome.html.slice(0, 300)}`).toBeTruthy();
+      const issued = await tokenRequest({
+        grant_type: 'authorization_code',
+        code: code!,
+        redirect_uri: redirectUri,
+        code_verifier: verifier
+      });
+      expect(issued, `scope ${scope}`).toMatchObject({ status: 200, body: { scope: 'mcp' } });
+      const refreshed = await tokenRequest({
+        grant_type: 'refresh_token',
+        refresh_token: issued.body.refresh_token!
+      });
+      expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+      const oauth = new MemoryOAuthClient();
+      oauth.saved = { access_token: refreshed.body.access_token!, token_type: 'Bearer' };
+      const mcp = await connectWith(oauth, 'modern');
+      expect((await mcp.listTools()).tools.map(tool => tool.name)).toContain('fixture__echo');
+      await mcp.close();
+    }
+  });
+
+  it('tells the person in the browser how to recover when the gateway has forgotten the client', async () => {
+    // A client id the gateway pruned (its grant revoked a day ago) looks like any unknown one.
+    const page = await new ConsentBrowser(publicUrl).open(
+      authorizationRequest('forgotten-client-id', TEST_REDIRECT_URL, pkce().challenge, { scope: 'mcp' })
+    );
+    expect(page.status).toBe(400);
+    expect(page.html).toContain('invalid_client');
+    expect(page.html).toContain('Remove the saved login for this server in the application');
   });
 
   it("refuses an access token that is not the gateway's, with a challenge", async () => {

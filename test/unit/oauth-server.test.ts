@@ -779,5 +779,17 @@ describe('Client ID Metadata Documents', () => {
     expect(page.redirect).toBeUndefined();
     expect(page.status).toBe(400);
     expect(page.html).toMatch(/invalid_client/);
+    // The document is at fault, not a forgotten registration.
+    expect(page.html).not.toContain('registers anew');
+  });
+
+  it('lets a client whose document lists a loopback redirect URI come back on any port (RFC 8252)', async () => {
+    const gateway = await startGateway({ fetch: fakeFetch });
+    // No port and no application_type: a native app's document, written before it knows its port.
+    served = { status: 200, body: document({ redirect_uris: ['http://localhost/callback'] }) };
+    const url = authorizationUrl(gateway, CLIENT_ID, { redirect_uri: 'http://localhost:54321/callback' });
+    const page = await new ConsentBrowser(gateway.publicUrl).open(url);
+    expect(page.status, page.html.slice(0, 300)).toBe(200);
+    expect(page.html).toContain('Allow access to this gateway?');
   });
 });

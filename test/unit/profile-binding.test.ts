@@ -27,7 +27,13 @@ describe('resourceTarget', () => {
   it('tells the root resource, a profile URL and anything else apart', () => {
     expect(resourceTarget(root, root)).toEqual({ profile: undefined });
     expect(resourceTarget(root, `${root}/dev`)).toEqual({ profile: 'dev' });
+    // The 2024-11-05 transport's URLs name the same resources.
+    expect(resourceTarget(root, 'https://gw.example/sse')).toEqual({ profile: undefined });
+    expect(resourceTarget(root, 'https://gw.example/sse/dev')).toEqual({ profile: 'dev' });
     for (const other of [
+      'https://gw.example/ssex',
+      'https://gw.example/sse/Dev',
+      'https://gw.example/messages',
       `${root}/dev/x`,
       `${root}/Dev`,
       `${root}x`,

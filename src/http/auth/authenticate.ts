@@ -14,6 +14,11 @@ export interface AuthenticatorOptions {
   readonly verifiers: readonly TokenVerifier[];
   /** Where clients find the protected resource metadata (RFC 9728), for `WWW-Authenticate`. */
   readonly resourceMetadataUrl?: string | undefined;
+  /**
+   * The scope a client should ask the authorization server for, named in every 401 challenge
+   * (RFC 6750 §3; the MCP authorization spec: clients take it over `scopes_supported`).
+   */
+  readonly scope?: string | undefined;
   /** Profiles' URLs have metadata of their own (the gateway's OAuth server issues tokens bound to them). */
   readonly profileMetadata?: boolean | undefined;
   readonly audit: AuditLog;
@@ -35,9 +40,12 @@ export function principalOf(locals: Record<string, unknown>): Principal | undefi
  * refusal is audited.
  */
 export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin'): RequestHandler {
+  // The scope goes in 401 challenges only: an admin 403 asks for an admin token, which no
+  // authorization request obtains.
   const challengeAt = (metadataUrl: string | undefined) => (error?: string, description?: string) =>
     [
       'Bearer realm="mcp-gateway"',
+      ...(options.scope && error !== 'insufficient_scope' ? [`scope="${options.scope}"`] : []),
       ...(metadataUrl ? [`resource_metadata="${metadataUrl}"`] : []),
       ...(error ? [`error="${error}"`] : []),
       ...(description ? [`error_description="${description.replace(/["\\\r\n]/g, ' ')}"`] : [])
@@ -129,12 +137,17 @@ export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin
 }
 
 /**
- * The protected resource metadata a request's challenge points at: a profile's URL (`/mcp/<profile>`,
- * `/sse/<profile>`) has its own (the root's URL with `/<profile>` added), everything else the root's.
+ * The protected resource metadata a request's challenge points at, named after the URL the client
+ * was given (its resource): a profile's (`/mcp/<profile>`, `/sse/<profile>`) has its own, the
+ * 2024-11-05 transport's (`/sse`, and `/messages` it posts to) the `/sse` one, everything else the
+ * root's. `rootUrl` is the root's (`…/.well-known/oauth-protected-resource/mcp`).
  */
 function metadataUrlFor(rootUrl: string | undefined, requestUrl: string): string | undefined {
-  const profile = /^\/(?:mcp|sse)\/([a-z0-9][a-z0-9_-]{0,31})(?:[?#]|$)/.exec(requestUrl)?.[1];
-  return rootUrl === undefined || profile === undefined ? rootUrl : `${rootUrl}/${profile}`;
+  if (rootUrl === undefined) return undefined;
+  const [, transport, profile] =
+    /^\/(mcp|sse|messages)(?:\/([a-z0-9][a-z0-9_-]{0,31}))?(?:[?#]|$)/.exec(requestUrl) ?? [];
+  const base = transport === 'sse' || transport === 'messages' ? rootUrl.replace(/\/mcp$/, '/sse') : rootUrl;
+  return transport === 'messages' || profile === undefined ? base : `${base}/${profile}`;
 }
 
 async function verify(verifiers: readonly TokenVerifier[], token: string): Promise<Principal | undefined> {

@@ -3,6 +3,7 @@ import { messagePage, PAGE_HEADERS } from './consent-page.js';
 import type { OAuthModelStore } from './oauth-model-store.js';
 import type { OAuthSecrets } from './oauth-secrets.js';
 import { resourceTarget } from './profile-resource.js';
+import { applyRedirectUriRules } from './redirect-uris.js';
 
 /** The one scope of the MCP resource; the owner's approval grants all of it. */
 export const MCP_SCOPE = 'mcp';
@@ -31,6 +32,24 @@ export interface ProviderOptions {
 }
 
 const DAY = 86_400;
+
+/**
+ * What the person in the browser should do after an authorization error. An unknown client is one
+ * the gateway forgot (a registration is pruned a day after its grant ended, or unused): starting
+ * again from the application only repeats the error, since the application keeps its client id.
+ */
+function adviceFor(error: string, clientId: unknown): string {
+  // A metadata document's URL is no registration: its errors say what is wrong with the document.
+  if (error === 'invalid_client' && !(typeof clientId === 'string' && clientId.startsWith('https://'))) {
+    return (
+      'This gateway does not know the application: a registration is forgotten a day after its ' +
+      'access was revoked or expired, or when it was never approved. Remove the saved login for ' +
+      'this server in the application (Claude.ai: remove the connector and add it again), so that ' +
+      'it registers anew, then connect again.'
+    );
+  }
+  return 'Start the connection again from your application.';
+}
 
 /**
  * The oidc-provider instance behind the gateway's OAuth endpoints, configured as an OAuth 2.1
@@ -75,11 +94,15 @@ export function createProvider(options: ProviderOptions): Provider {
     // A registered `scope` would be an allowlist checked against this server's scopes, and clients
     // register whatever they like there (Claude.ai has sent `claudeai`). Here it restricts nothing
     // (the owner approves one resource, all of it), so it is dropped instead of failing the
-    // registration. Listing `scope` makes oidc-provider run this validator before its own checks.
+    // registration. Listing `scope` makes oidc-provider run this validator, once per client
+    // (registered, from a metadata document, or loaded), before its own checks: the redirect URI
+    // rules go here too.
     extraClientMetadata: {
       properties: ['scope'],
       validator: (_ctx, key, _value, metadata) => {
-        if (key === 'scope') delete metadata.scope;
+        if (key !== 'scope') return;
+        delete metadata.scope;
+        applyRedirectUriRules(metadata);
       }
     },
     clientDefaults: {
@@ -109,11 +132,11 @@ export function createProvider(options: ProviderOptions): Provider {
           );
         },
         // The root resource, or a profile's URL (`${resource}/<profile>`): a token for it is bound
-        // to that profile.
+        // to that profile. The `/sse` URLs name the same (see resourceTarget).
         getResourceServerInfo: (_ctx, indicator) => {
-          const profile = resourceTarget(resource, indicator)?.profile;
+          const target = resourceTarget(resource, indicator);
           const served = options.profiles?.() ?? [];
-          if (indicator !== resource && (profile === undefined || !served.includes(profile))) {
+          if (!target || (target.profile !== undefined && !served.includes(target.profile))) {
             const profiles = served.map(name => ` or ${resource}/${name}`).join('');
             throw new errors.InvalidTarget(
               `this server only issues tokens for the resource ${resource}${profiles}`
@@ -154,11 +177,12 @@ export function createProvider(options: ProviderOptions): Provider {
       origin !== 'null' && (client.redirectUris ?? []).some(uri => URL.parse(uri)?.origin === origin),
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
     renderError: (ctx, out: ErrorOut) => {
+      const clientId = (ctx as { oidc?: { params?: { client_id?: unknown } } }).oidc?.params?.client_id;
       ctx.type = 'html';
       ctx.set(PAGE_HEADERS);
       ctx.body = messagePage(
         'Authorization failed',
-        `${out.error}${out.error_description ? `: ${out.error_description}` : ''}. Start the connection again from your application.`
+        `${out.error}${out.error_description ? `: ${out.error_description}` : ''}. ${adviceFor(out.error, clientId)}`
       );
       return Promise.resolve();
     }
@@ -168,6 +192,18 @@ export function createProvider(options: ProviderOptions): Provider {
   // those itself from the configured public URL and Express's `req.ip` before handing a request
   // over, so nothing a client sends decides the issuer.
   provider.proxy = true;
+  // The owner approves the resource, all of it: an authorization request is for the resource's
+  // scope whatever `scope` it names. Without this, one that leaves `mcp` out (Claude.ai has asked
+  // for `claudeai`; other clients send no scope) was denied after the owner approved it, since
+  // oidc-provider grants only requested scopes and a grant of none is `access_denied`.
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/oauth/authorize') {
+      const { scope } = ctx.query;
+      const asked = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
+      if (!asked.includes(MCP_SCOPE)) ctx.query = { ...ctx.query, scope: [...asked, MCP_SCOPE].join(' ') };
+    }
+    await next();
+  });
   // oidc-provider lists only the OpenID scopes it knows (`openid`, `offline_access`) as
   // `scopes_supported`, yet it issues the resource's scope too, and the protected resource metadata
   // names that one: the metadata lists both, so the two documents agree.

@@ -4,10 +4,11 @@ import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { Logger } from '../../log.js';
 import type { AuditLog } from '../../store/audit-log.js';
 import type { SettingsStore } from '../../store/settings-store.js';
+import { openCors } from '../auth/open-cors.js';
 import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { setPasswordCommand } from './consent-page.js';
 import { createConsentRouter } from './consent-router.js';
-import { createProvider } from './create-provider.js';
+import { createProvider, MCP_SCOPE } from './create-provider.js';
 import { observeProvider } from './observe-provider.js';
 import { grantViews } from './grants.js';
 import { OAuthModelStore } from './oauth-model-store.js';
@@ -58,6 +59,8 @@ export interface OAuthServer {
   readonly issuer?: string;
   /** The MCP resource (`${publicUrl}/mcp`): the `resource` of protected resource metadata and every token's audience. */
   readonly resource?: string;
+  /** The one scope this server issues (`mcp`): what protected resource metadata and 401 challenges name. */
+  readonly scope: string;
 }
 
 /** Expired and revoked rows and unused registrations are pruned this often. */
@@ -125,6 +128,9 @@ function build(options: OAuthServerOptions): OAuthServer {
   const callback = provider.callback();
   const router = express.Router();
   router.use(pinPublicOrigin);
+  // Registration is open and needs no credentials, so a client in a browser may register too
+  // (oidc-provider answers no CORS there); the token endpoint's CORS is oidc-provider's own.
+  router.use('/oauth/register', openCors('POST'));
   router.use(
     createConsentRouter({
       provider,
@@ -158,6 +164,7 @@ function build(options: OAuthServerOptions): OAuthServer {
     verifier: createAccessTokenVerifier(provider, store, resource),
     issuer,
     resource,
+    scope: MCP_SCOPE,
     grants: () => Promise.resolve(grantViews(store)),
     revokeGrant: id => Promise.resolve(store.revokeGrant(id)),
     close: () => {
