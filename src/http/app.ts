@@ -9,6 +9,7 @@ import type { LegacySessions } from '../sessions/legacy-sessions.js';
 import type { ModernEndpoint } from '../sessions/modern-endpoint.js';
 import { SSE_MESSAGES_PATH, type SseSessions } from '../sessions/sse-sessions.js';
 import { apiErrorOf } from './api/api-error.js';
+import { challengeOf } from './auth/authenticate.js';
 import { apiBodyGuard, hostAndOriginGuard, jsonDepthGuard, mcpPostGuard } from './guards.js';
 import { HttpError, toHttpError } from './http-error.js';
 import { jsonBody } from './json-body.js';
@@ -139,7 +140,7 @@ export function createApp(options: AppOptions): Express {
   // arrives then refuses it, instead of letting it make the removed profile's handler again.
   const profileOf = (req: express.Request): string | undefined =>
     (req.params as { profile?: string }).profile;
-  const profileGate: express.RequestHandler = (req, _res, next) => {
+  const profileGate: express.RequestHandler = (req, res, next) => {
     const profile = profileOf(req);
     const known = options.profiles?.() ?? [];
     if (profile !== undefined && !known.includes(profile)) {
@@ -156,8 +157,22 @@ export function createApp(options: AppOptions): Express {
       );
       return;
     }
-    const refusal = profileRefusal(principalOfAuth((req as { auth?: AuthInfo }).auth), profile);
-    next(refusal === undefined ? undefined : new HttpError(403, -32001, refusal));
+    const principal = principalOfAuth((req as { auth?: AuthInfo }).auth);
+    const refusal = profileRefusal(principal, profile);
+    if (refusal === undefined) {
+      next();
+      return;
+    }
+    // An OAuth token is bound to the URL it was issued for (its resource): at another one it is
+    // not a token of this resource (RFC 6750 invalid_token, 401), and the challenge sends the
+    // client to this URL's metadata to authorize for it. A gateway token's binding is the
+    // operator's choice: 403, with the URLs it may use.
+    const challenge = principal?.kind === 'oauth' ? challengeOf(res.locals) : undefined;
+    next(
+      challenge
+        ? new HttpError(401, -32001, refusal, { 'www-authenticate': challenge('invalid_token', refusal) })
+        : new HttpError(403, -32001, refusal)
+    );
   };
 
   for (const path of ['/mcp', '/mcp/:profile']) {

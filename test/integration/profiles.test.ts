@@ -401,15 +401,25 @@ describe('an OAuth client on a profile URL', () => {
     expect(names).toContain('alpha__echo');
     expect(names.every(name => name.startsWith('alpha__'))).toBe(true);
 
-    const elsewhere = await fetch(`${publicUrl}/mcp/research`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${oauth.saved!.access_token}`, 'content-type': 'application/json' },
-      body: '{}'
-    });
-    expect(elsewhere.status).toBe(403);
-    expect(((await elsewhere.json()) as { error: { message: string } }).error.message).toContain(
-      'bound to profile dev'
-    );
+    // Elsewhere the token is not one of that resource: 401 invalid_token, with a challenge that
+    // sends the client to that URL's own metadata to authorize for it.
+    for (const [where, metadata] of [
+      ['/mcp/research', '/.well-known/oauth-protected-resource/mcp/research'],
+      ['/mcp', '/.well-known/oauth-protected-resource/mcp']
+    ] as const) {
+      const elsewhere = await fetch(`${publicUrl}${where}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${oauth.saved!.access_token}`, 'content-type': 'application/json' },
+        body: '{}'
+      });
+      expect(elsewhere.status, where).toBe(401);
+      const challenge = elsewhere.headers.get('www-authenticate') ?? '';
+      expect(challenge).toContain(`resource_metadata="${publicUrl}${metadata}"`);
+      expect(challenge).toContain('error="invalid_token"');
+      expect(((await elsewhere.json()) as { error: { message: string } }).error.message).toContain(
+        'bound to profile dev'
+      );
+    }
   });
 });
 

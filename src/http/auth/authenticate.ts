@@ -32,6 +32,14 @@ export function principalOf(locals: Record<string, unknown>): Principal | undefi
   return locals.principal as Principal | undefined;
 }
 
+/** A `WWW-Authenticate` value for a refusal of this request: the error and its description. */
+export type Challenge = (error?: string, description?: string) => string;
+
+/** The challenge `authenticate` made for a request (`res.locals.challenge`), for refusals after it. */
+export function challengeOf(locals: Record<string, unknown>): Challenge | undefined {
+  return locals.challenge as Challenge | undefined;
+}
+
 /**
  * Finds out who is calling and attaches it: `res.locals.principal`, and `req.auth` (the SDK's
  * `AuthInfo`, which its transports hand to MCP handlers as `ctx.http.authInfo`). Refuses with 401
@@ -42,14 +50,16 @@ export function principalOf(locals: Record<string, unknown>): Principal | undefi
 export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin'): RequestHandler {
   // The scope goes in 401 challenges only: an admin 403 asks for an admin token, which no
   // authorization request obtains.
-  const challengeAt = (metadataUrl: string | undefined) => (error?: string, description?: string) =>
-    [
-      'Bearer realm="mcp-gateway"',
-      ...(options.scope && error !== 'insufficient_scope' ? [`scope="${options.scope}"`] : []),
-      ...(metadataUrl ? [`resource_metadata="${metadataUrl}"`] : []),
-      ...(error ? [`error="${error}"`] : []),
-      ...(description ? [`error_description="${description.replace(/["\\\r\n]/g, ' ')}"`] : [])
-    ].join(', ');
+  const challengeAt =
+    (metadataUrl: string | undefined): Challenge =>
+    (error, description) =>
+      [
+        'Bearer realm="mcp-gateway"',
+        ...(options.scope && error !== 'insufficient_scope' ? [`scope="${options.scope}"`] : []),
+        ...(metadataUrl ? [`resource_metadata="${metadataUrl}"`] : []),
+        ...(error ? [`error="${error}"`] : []),
+        ...(description ? [`error_description="${description.replace(/["\\\r\n]/g, ' ')}"`] : [])
+      ].join(', ');
 
   return (req, res, next) => {
     const challenge = challengeAt(
@@ -57,6 +67,7 @@ export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin
         ? metadataUrlFor(options.resourceMetadataUrl, req.originalUrl)
         : options.resourceMetadataUrl
     );
+    res.locals.challenge = challenge;
     const remoteAddress = req.socket.remoteAddress ?? 'unknown';
     /** Audits `reason` and answers `message` (by default the reason). */
     const refuse = (
