@@ -214,6 +214,9 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
     config.servers.map(spec => spec.id)
   );
   const catalog = new Catalog({ upstreams: registry, store: new CatalogStore(db), log, pins });
+  // A completed login lists the server at once (as the principal, for per-user credentials), so its
+  // tools appear without a call to a name nobody knows yet.
+  logins.onLoggedIn((serverId, principal) => void catalog.refresh(serverId, principal || undefined));
   // The profiles (`/mcp/<profile>`): views of the catalog, following reloads.
   const profiles = new Profiles(catalog, config.raw.profiles);
 
@@ -552,6 +555,7 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
       await Promise.all([legacy.answered(ANSWER_MS), modern.answered(ANSWER_MS), sse.answered(ANSWER_MS)]);
       await legacy.closeAll();
       await modern.close();
+      catalog.close();
       await registry.close();
       docker.close();
       httpServer.closeAllConnections();

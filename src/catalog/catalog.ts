@@ -29,6 +29,7 @@ import {
   type ToolIndex,
   type ToolRoute
 } from './tool-index.js';
+import { DiscoveryRetries } from './discovery-retries.js';
 import { encodeToolName, splitToolName } from './tool-names.js';
 
 export interface CatalogOptions {
@@ -38,6 +39,8 @@ export interface CatalogOptions {
   readonly log: Logger;
   /** Servers discovered at once at startup. */
   readonly discoveryConcurrency?: number;
+  /** When a failed discovery is tried again (see {@link DiscoveryRetries}); the default's waits otherwise. */
+  readonly discoveryRetries?: DiscoveryRetries;
   /**
    * With a fixed list: the servers with `credentials: per-user` (each `base` is also in
    * `upstreams`; a registry knows its own): their requests go to the caller's own upstream, and
@@ -119,6 +122,7 @@ export class Catalog {
   /** Compiled input-schema validators by exposed name (null: not checked); emptied on every rebuild. */
   private readonly validators = new Map<string, ReturnType<typeof fromJsonSchema> | null>();
   private discovery: Promise<void> = Promise.resolve();
+  private readonly retries: DiscoveryRetries;
   private discoveringCount = 0;
   private started = false;
 
@@ -128,6 +132,7 @@ export class Catalog {
         ? options.upstreams
         : UpstreamRegistry.fixed(options.upstreams, options.perUser ?? []);
     this.log = options.log.child({ component: 'catalog' });
+    this.retries = options.discoveryRetries ?? new DiscoveryRetries();
     this.registry.each(served => this.attach(served));
     // A server added, changed or removed while the gateway runs (a reload): its entry follows.
     this.registry.subscribe({
@@ -223,6 +228,7 @@ export class Catalog {
 
   /** Drops a server removed from the config: its tools, prompts and resources leave the lists. */
   private forget(serverId: string): void {
+    this.retries.forget(serverId);
     this.entries.delete(serverId);
     this.options.pins?.forget(serverId);
     this.changedServers();
@@ -704,8 +710,12 @@ export class Catalog {
       for (let upstream = queue.shift(); upstream; upstream = queue.shift()) {
         try {
           await upstream.discover();
+          this.retries.forget(upstream.id);
         } catch (error) {
-          this.log.warn({ server: upstream.id, err: describeError(error) }, 'discovery failed');
+          const retryInMs = this.serves(upstream)
+            ? this.retries.failed(upstream.id, () => this.retryDiscovery(upstream))
+            : undefined;
+          this.log.warn({ server: upstream.id, err: describeError(error), retryInMs }, 'discovery failed');
         } finally {
           if (counted) this.discoveringCount--;
         }
@@ -714,6 +724,47 @@ export class Catalog {
     const concurrency = Math.max(1, this.options.discoveryConcurrency ?? 3);
     await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
     this.log.info({ servers: stale.length, tools: this.index.tools.length }, 'discovery finished');
+  }
+
+  /**
+   * Discovers `upstream` again after its discovery failed, unless a reload replaced or removed it,
+   * or it has been listed meanwhile (a call started it): then there is nothing to retry.
+   */
+  private retryDiscovery(upstream: Upstream): void {
+    if (!this.serves(upstream) || this.entries.has(upstream.id)) {
+      this.retries.forget(upstream.id);
+      return;
+    }
+    void this.discover([upstream], false);
+  }
+
+  /**
+   * Lists server `serverId` anew now, as `principal` for a server with `credentials: per-user` (the
+   * gateway's own login otherwise): after a login to it, so that its tools are listed without
+   * waiting for a call or a retry, and every session is told. Never rejects: a failure is logged
+   * (and, for a shared server, retried as a failed discovery is).
+   */
+  async refresh(serverId: string, principal?: string): Promise<void> {
+    const pool = this.registry.perUser(serverId);
+    if (pool !== undefined) {
+      if (principal === undefined) return;
+      await pool
+        .run(principal, upstream => upstream.discover())
+        .catch((error: unknown) => {
+          this.log.warn(
+            { server: serverId, principal, err: describeError(error) },
+            'listing after a login failed'
+          );
+        });
+      return;
+    }
+    const upstream = this.registry.get(serverId);
+    if (upstream) await this.discover([upstream], false);
+  }
+
+  /** Cancels the retries of failed discoveries (shutdown). */
+  close(): void {
+    this.retries.close();
   }
 
   private async onListed<K extends CapabilityKind>(
@@ -747,6 +798,7 @@ export class Catalog {
       JSON.stringify(previous.capabilities) === JSON.stringify(entry.capabilities);
     if (same) return;
     this.entries.set(upstream.id, entry);
+    this.retries.forget(upstream.id);
     if (changed) this.review(upstream, entry);
     try {
       this.options.store.save(entry);

@@ -69,15 +69,25 @@ describe('a remote server behind OAuth', () => {
       expect((await fetch(outcome.redirect!)).status).toBe(200);
       expect(await exited, notes).toBe(0);
 
+      // The login alone lists the server: its tools appear, and its last error is gone, before any
+      // call (a client finds the tools by listing them, not by guessing their names).
+      await waitUntil(async () => {
+        const names = (await client.listTools()).tools.map(tool => tool.name);
+        return names.includes('docs__fixture__echo');
+      }, 10_000);
+      const docs = (await gateway.health()).servers.find(server => server.id === 'docs') as
+        { lastError: string | null } | undefined;
+      expect(docs?.lastError).toBeNull();
+      // Listed by the login itself, not by the retry of its failed discovery at start (due 5 s after).
+      const failed = gateway.logs.find(line => line.msg === 'discovery failed' && line.server === 'docs');
+      const listed = gateway.logs.find(line => line.msg === 'server tools changed' && line.server === 'docs');
+      expect(failed?.retryInMs).toBe(5_000);
+      expect(Number(listed?.time)).toBeLessThan(Number(failed?.time) + Number(failed?.retryInMs));
       expect(
         textOf(
           await client.callTool({ name: 'docs__fixture__echo', arguments: { text: 'through two gateways' } })
         )
       ).toBe('through two gateways');
-      await waitUntil(async () => {
-        const names = (await client.listTools()).tools.map(tool => tool.name);
-        return names.includes('docs__fixture__echo');
-      }, 10_000);
     } finally {
       await client.close();
     }

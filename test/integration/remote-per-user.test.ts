@@ -138,11 +138,14 @@ describe('a remote server with per-user credentials', () => {
     expect(refused).toContain('mcp-gateway login docs');
     await approve(offeredUrl(refused));
 
+    // The login listed the server over alice's new connection, before any call: the catalog has
+    // it now, for everyone.
+    const bob = await clientOf('bob');
+    await waitUntil(async () =>
+      (await bob.listTools()).tools.some(tool => tool.name === 'docs__fixture__echo')
+    );
     expect(await echoAs('alice', 'as alice')).toBe('as alice');
     expect(remoteGrants()).toHaveLength(1);
-    // Its connection listed the server: the catalog has it now, for everyone.
-    const { tools } = await (await clientOf('bob')).listTools();
-    expect(tools.map(tool => tool.name)).toContain('docs__fixture__echo');
     const health = (await (await fetch(`${ourOrigin}/healthz`)).json()) as { needsLogin: unknown[] };
     expect(health.needsLogin).toEqual([]);
   });

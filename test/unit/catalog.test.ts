@@ -3,6 +3,7 @@ import type { PriorDiscovery, Tool } from '@modelcontextprotocol/client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { CatalogStore, type CatalogEntry } from '../../src/catalog/catalog-store.js';
+import { DiscoveryRetries } from '../../src/catalog/discovery-retries.js';
 import type { ProcessSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
 import { Upstream } from '../../src/upstream/upstream.js';
@@ -165,6 +166,42 @@ describe('Catalog', () => {
     const discovered = new Set(names(await catalog.listTools(0)).map(n => n.split('__')[0]));
     expect(discovered.size).toBe(1);
     expect(runtime.running).toBe(0);
+  });
+
+  it('tries a failed discovery again, later each time, until the server lists; no server runs meanwhile', async () => {
+    runtime.failStarts = 2;
+    const retries = new DiscoveryRetries(20, 1_000);
+    const list = [fakeSpec('alpha')].map(upstreamFor);
+    const catalog = new Catalog({ upstreams: list, store, log: silentLog, discoveryRetries: retries });
+    const changed: string[] = [];
+    catalog.onChanged(kind => changed.push(kind));
+    await catalog.start();
+    await catalog.settled();
+    expect(await catalog.listTools(0)).toEqual([]);
+    await vi.waitFor(() => expect(runtime.starts).toBe(2), { timeout: 2_000 });
+    expect(retries.dueAt('alpha')).toBeDefined(); // the second failure scheduled a third try, later
+    await vi.waitFor(async () => expect(names(await catalog.listTools(0))).toContain('alpha__echo'), {
+      timeout: 2_000
+    });
+    expect(runtime.starts).toBe(3);
+    expect(retries.dueAt('alpha')).toBeUndefined();
+    expect(changed).toContain('tools');
+    await vi.waitFor(() => expect(runtime.running).toBe(0));
+    catalog.close();
+  });
+
+  it('refreshes a server on request (a login), and stops retrying once it is listed that way', async () => {
+    runtime.failStarts = 1;
+    const retries = new DiscoveryRetries(60_000, 60_000);
+    const list = [fakeSpec('alpha')].map(upstreamFor);
+    const catalog = new Catalog({ upstreams: list, store, log: silentLog, discoveryRetries: retries });
+    await catalog.start();
+    await catalog.settled();
+    expect(retries.dueAt('alpha')).toBeDefined();
+    await catalog.refresh('alpha');
+    expect(names(await catalog.listTools(0))).toContain('alpha__echo');
+    expect(retries.dueAt('alpha')).toBeUndefined();
+    catalog.close();
   });
 
   it('rediscovers a server whose fingerprint changed', async () => {

@@ -59,6 +59,7 @@ export class RemoteLogins {
   private readonly pending = new Map<string, Pending>();
   /** The last login's outcome, by (server, principal). */
   private readonly outcomes = new Map<string, LoginStatus>();
+  private readonly loggedInListeners = new Set<(serverId: string, principal: string) => void>();
   private readonly now: () => number;
 
   constructor(private readonly options: RemoteLoginsOptions) {
@@ -71,6 +72,15 @@ export class RemoteLogins {
     for (const key of [...this.providers.keys()]) {
       if (key.startsWith(`${server.id}\0`)) this.providers.delete(key);
     }
+  }
+
+  /**
+   * Tells `listener` of each login that completes: the server and the principal ("" for shared
+   * credentials), once its tokens are stored. Returns its removal.
+   */
+  onLoggedIn(listener: (serverId: string, principal: string) => void): () => void {
+    this.loggedInListeners.add(listener);
+    return () => this.loggedInListeners.delete(listener);
   }
 
   /** Whether `serverId` is a remote server with OAuth. */
@@ -177,6 +187,7 @@ export class RemoteLogins {
     }
     this.outcomes.set(keyOf(server.id, principal), { state: 'done', at: new Date(this.now()).toISOString() });
     this.options.log?.info({ server: server.id, principal }, 'OAuth login to a remote server completed');
+    for (const listener of this.loggedInListeners) listener(server.id, principal);
     return { serverId: server.id, principal };
   }
 
