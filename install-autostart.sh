@@ -200,12 +200,6 @@ group=${DOCKER_GROUP:-$(stat -c %G "$DOCKER_SOCKET")}
 
 command -v "$SYSTEMCTL" >/dev/null || fail "$SYSTEMCTL not found: this installs a systemd service"
 
-port=8000
-if [ -f "$r$CONFIG_DIR/env" ]; then
-  configured=$(sed -n 's/^[[:space:]]*GATEWAY_PORT=["'\'']\{0,1\}\([0-9]*\).*/\1/p' "$r$CONFIG_DIR/env" | tail -n 1)
-  port=${configured:-$port}
-fi
-
 say "installing mcp-gateway into ${r:-/} with $node_bin ($node_version)"
 
 # --- The user: system account, its home the state directory, in the socket's group. -----------
@@ -219,30 +213,10 @@ elif ! in_group "$group"; then
   run "$USERMOD" --append --groups "$group" "$SERVICE"
 fi
 
-# --- The app: staged beside the old one, then swapped in. --------------------------------------
-
-stage=$r$APP_DIR.new
-say "installing the app into $APP_DIR"
-run rm -rf "$stage"
-run install -d -m 0755 "$stage"
-run cp -R "$SOURCE_DIR/dist" "$SOURCE_DIR/package.json" "$SOURCE_DIR/package-lock.json" "$stage/"
-if [ -d "$r$APP_DIR/node_modules" ] && cmp -s "$SOURCE_DIR/package-lock.json" "$r$APP_DIR/package-lock.json"; then
-  say "production dependencies unchanged: reusing them"
-  run cp -R "$r$APP_DIR/node_modules" "$stage/"
-else
-  say "installing the production dependencies (npm ci --omit=dev)"
-  run env PATH="$(dirname "$node_bin"):$PATH" "$NPM" ci --prefix "$stage" --omit=dev --ignore-scripts \
-    --no-audit --no-fund --loglevel=error
-fi
-run chmod -R go=u-w "$stage"
-run rm -rf "$r$APP_DIR.old"
-if [ -e "$r$APP_DIR" ]; then run mv "$r$APP_DIR" "$r$APP_DIR.old"; fi
-run mv "$stage" "$r$APP_DIR"
-run rm -rf "$r$APP_DIR.old"
-
 # --- Config: only what is missing; an existing file is never touched. ---------------------------
 
-run install -d -m 0755 "$r$CONFIG_DIR"
+# Made when missing; an existing directory keeps the mode its owner gave it.
+[ -d "$r$CONFIG_DIR" ] || run install -d -m 0755 "$r$CONFIG_DIR"
 if [ -e "$r$CONFIG_DIR/servers.yaml" ]; then
   say "keeping $CONFIG_DIR/servers.yaml"
 else
@@ -263,15 +237,48 @@ EOF
   say "installing $CONFIG_DIR/env (for secrets; readable by root only)"
   run install -m 0600 "$tmp/env" "$r$CONFIG_DIR/env"
 fi
-if [ "$dry_run" = 0 ]; then
-  # The installed app checks the config: a broken one is reported now, not in the journal later.
-  "$node_bin" "$r$APP_DIR/dist/cli.js" validate --config "$r$CONFIG_DIR/servers.yaml" >/dev/null \
-    || fail "$CONFIG_DIR/servers.yaml has the problems above: fix it, then re-run this"
+
+# --- The app: staged beside the old one, then swapped in. --------------------------------------
+
+stage=$r$APP_DIR.new
+say "installing the app into $APP_DIR"
+run rm -rf "$stage"
+run install -d -m 0755 "$stage"
+run cp -R "$SOURCE_DIR/dist" "$SOURCE_DIR/package.json" "$SOURCE_DIR/package-lock.json" "$stage/"
+if [ -d "$r$APP_DIR/node_modules" ] && cmp -s "$SOURCE_DIR/package-lock.json" "$r$APP_DIR/package-lock.json"; then
+  say "production dependencies unchanged: reusing them"
+  run cp -R "$r$APP_DIR/node_modules" "$stage/"
+else
+  say "installing the production dependencies (npm ci --omit=dev)"
+  run env PATH="$(dirname "$node_bin"):$PATH" "$NPM" ci --prefix "$stage" --omit=dev --ignore-scripts \
+    --no-audit --no-fund --loglevel=error
 fi
+run chmod -R go=u-w "$stage"
+port=8000
+if [ "$dry_run" = 0 ]; then
+  # The new build checks the config, with the service's environment file (its ${VAR} secrets and
+  # GATEWAY_* settings), before it replaces the running one: a config it refuses is reported now,
+  # and the installed app and the service are left as they were.
+  checked=$("$node_bin" --env-file="$r$CONFIG_DIR/env" "$stage/dist/cli.js" validate \
+    --config "$r$CONFIG_DIR/servers.yaml") \
+    || {
+      rm -rf "$stage"
+      fail "$CONFIG_DIR/servers.yaml has the problems above: fix it, then re-run this (nothing was replaced)"
+    }
+  # The port the service will listen on, as the gateway resolves it (env file, then the config).
+  listening=$(printf '%s\n' "$checked" | sed -n 's/^gateway: listens on .*:\([0-9][0-9]*\)$/\1/p' | tail -n 1)
+  port=${listening:-$port}
+fi
+run rm -rf "$r$APP_DIR.old"
+if [ -e "$r$APP_DIR" ]; then run mv "$r$APP_DIR" "$r$APP_DIR.old"; fi
+run mv "$stage" "$r$APP_DIR"
+run rm -rf "$r$APP_DIR.old"
 
 # --- The unit. ----------------------------------------------------------------------------------
 
-sed "s|^ExecStart=/usr/bin/node |ExecStart=$node_bin |" "$SOURCE_DIR/$UNIT_NAME" >"$tmp/$UNIT_NAME"
+sed -e "s|^ExecStart=/usr/bin/node |ExecStart=$node_bin |" \
+  -e "s|^Environment=PATH=|Environment=PATH=$(dirname "$node_bin"):|" \
+  "$SOURCE_DIR/$UNIT_NAME" >"$tmp/$UNIT_NAME"
 say "installing $UNIT_FILE"
 run install -d -m 0755 "$r$(dirname "$UNIT_FILE")"
 run install -m 0644 "$tmp/$UNIT_NAME" "$r$UNIT_FILE"

@@ -24,8 +24,9 @@ export async function runValidate(
     return EXIT_CONFIG;
   }
   const { raw, servers } = result.config;
+  const host = listenHost(settings, raw.gateway);
   const exposed = exposureProblem({
-    host: listenHost(settings, raw.gateway),
+    host,
     mode: raw.gateway.auth.mode,
     allowUnauthenticated: settings.allowUnauthenticated
   });
@@ -59,6 +60,8 @@ export async function runValidate(
   ]) {
     process.stderr.write(`warning: ${warning}\n`);
   }
+  // Where `serve` with these settings would listen (the installer reads the port from this line).
+  process.stdout.write(`gateway: listens on ${host}:${settings.port ?? raw.gateway.port ?? 8000}\n`);
   process.stdout.write(`${file}: ${servers.length} of ${Object.keys(raw.servers).length} servers enabled\n`);
   return 0;
 }

@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   utimesSync,
   writeFileSync
 } from 'node:fs';
@@ -264,10 +265,9 @@ describe('install-autostart.sh', () => {
 
     // The unit: the repository's, running the Node.js the installer checked.
     expect(readFileSync(installed('etc/systemd/system/mcp-gateway.service'), 'utf8')).toBe(
-      readFileSync(path.join(ROOT, 'mcp-gateway.service'), 'utf8').replace(
-        /^ExecStart=\/usr\/bin\/node /m,
-        `ExecStart=${node} `
-      )
+      readFileSync(path.join(ROOT, 'mcp-gateway.service'), 'utf8')
+        .replace(/^ExecStart=\/usr\/bin\/node /m, `ExecStart=${node} `)
+        .replace(/^Environment=PATH=/m, `Environment=PATH=${path.dirname(node)}:`)
     );
   });
 
@@ -289,6 +289,45 @@ describe('install-autostart.sh', () => {
     expect(result.stdout).toContain('keeping /etc/mcp-gateway/servers.yaml');
     expect(readFileSync(installed('etc/mcp-gateway/servers.yaml'), 'utf8')).toBe(config);
     expect(existsSync(installed('opt/mcp-gateway/node_modules/dockerode/package.json'))).toBe(true);
+  });
+
+  it("checks the config with the new build and the env file before replacing anything, and reads the gateway's port from it", async () => {
+    const configFile = installed('etc/mcp-gateway/servers.yaml');
+    const envFile = installed('etc/mcp-gateway/env');
+    const [config, env] = [readFileSync(configFile, 'utf8'), readFileSync(envFile, 'utf8')];
+    chmodSync(installed('etc/mcp-gateway'), 0o750);
+    try {
+      // The port only in the config, and a secret only in the env file: both as the service sees them.
+      writeFileSync(envFile, 'DOCS_TOKEN=from-the-env-file\n');
+      writeFileSync(
+        configFile,
+        `gateway:\n  port: ${port}\nservers:\n  docs:\n    command: ["node", "server.js"]\n    env: { TOKEN: "\${DOCS_TOKEN}" }\n`
+      );
+      const good = await installer('install-autostart.sh', ['--root', root]);
+      expect(good.code, good.stderr).toBe(0);
+      expect(good.stderr).not.toContain('DOCS_TOKEN not set');
+      expect(good.stdout).toContain(`claude mcp add --transport http gateway http://127.0.0.1:${port}/mcp`);
+      // The directory keeps the mode its owner gave it.
+      expect(statSync(installed('etc/mcp-gateway')).mode & 0o777).toBe(0o750);
+
+      // A config the new build refuses: the installed app and the service are left as they were.
+      const app = readFileSync(installed('opt/mcp-gateway/dist/cli.js'), 'utf8');
+      writeFileSync(installed('opt/mcp-gateway/dist/marker'), 'the running install');
+      takeCalls();
+      writeFileSync(configFile, 'servers:\n  docs: { command: 42 }\n');
+      const bad = await installer('install-autostart.sh', ['--root', root]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('servers.yaml has the problems above');
+      expect(bad.stderr).toContain('nothing was replaced');
+      expect(readFileSync(installed('opt/mcp-gateway/dist/marker'), 'utf8')).toBe('the running install');
+      expect(readFileSync(installed('opt/mcp-gateway/dist/cli.js'), 'utf8')).toBe(app);
+      expect(existsSync(installed('opt/mcp-gateway.new'))).toBe(false);
+      expect(takeCalls().filter(call => call.startsWith('systemctl'))).toEqual([]);
+    } finally {
+      writeFileSync(configFile, config);
+      writeFileSync(envFile, env);
+      rmSync(installed('opt/mcp-gateway/dist/marker'), { force: true });
+    }
   });
 
   it("with --root and no HEALTH_URL, does not wait on this machine's port, where nothing of the scratch tree runs", async () => {

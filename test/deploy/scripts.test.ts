@@ -30,7 +30,11 @@ function unitDirectives(text: string): Record<string, Record<string, string>> {
     const section = /^\[(\w+)\]$/.exec(line.trim());
     if (section) sections[section[1]!] = current = {};
     const directive = /^(\w+)=(.*)$/.exec(line.trim());
-    if (directive) current[directive[1]!] = directive[2]!;
+    // A directive given twice (Environment=) adds to the first, as systemd reads it.
+    if (directive) {
+      const [, key, value] = directive as unknown as [string, string, string];
+      current[key] = current[key] === undefined ? value : `${current[key]} ${value}`;
+    }
   }
   return sections;
 }
@@ -58,10 +62,15 @@ describe('the systemd unit', () => {
   const unit = unitDirectives(readFileSync(UNIT, 'utf8'));
 
   it('runs the installed gateway as its own user after the Docker engine, with the config and state the installer sets up', () => {
-    expect(unit.Unit).toMatchObject({
-      After: expect.stringContaining('docker.service'),
-      Wants: 'docker.service'
-    });
+    // After the network is up too: remote servers are discovered at start.
+    expect(unit.Unit!.After!.split(' ')).toEqual(
+      expect.arrayContaining(['docker.service', 'network-online.target'])
+    );
+    expect(unit.Unit!.Wants!.split(' ').sort()).toEqual(['docker.service', 'network-online.target']);
+    // The installer puts the directory of the Node.js it checked at the head of this PATH.
+    expect(unit.Service!.Environment).toMatch(
+      /(^| )PATH=\/usr\/local\/sbin:\/usr\/local\/bin:\/usr\/sbin:\/usr\/bin:/
+    );
     expect(unit.Service).toMatchObject({
       User: 'mcp-gateway',
       ExecStart:
