@@ -25,7 +25,13 @@ export interface ReloadResult {
   readonly removed: readonly string[];
   readonly changed: readonly string[];
   readonly unchanged: readonly string[];
-  /** Settings that differ from the running ones but apply only at a restart (e.g. `gateway.port`). */
+  /** The profiles (`profiles:`) the reload added, removed and changed, by name. */
+  readonly profiles: {
+    readonly added: readonly string[];
+    readonly removed: readonly string[];
+    readonly changed: readonly string[];
+  };
+  /** Settings that differ from those the gateway started with but apply only at a restart (e.g. `gateway.port`). */
   readonly restartNeeded: readonly string[];
   /** What a person should know (an unset `${VAR}`, every server removed). */
   readonly warnings: readonly string[];
@@ -52,6 +58,8 @@ export interface ConfigReloaderOptions {
  */
 export class ConfigReloader {
   private running: LoadedConfig;
+  /** The config the process started with: what the settings read only at start still follow. */
+  private readonly started: LoadedConfig;
   /** The last reload asked for: the next one runs after it. */
   private queue: Promise<unknown> = Promise.resolve();
   /** The reload waiting to run, shared by every request until it starts. */
@@ -62,6 +70,7 @@ export class ConfigReloader {
 
   constructor(private readonly options: ConfigReloaderOptions) {
     this.running = options.running;
+    this.started = options.running;
   }
 
   /** The last reload's result; undefined before the first. */
@@ -118,7 +127,16 @@ export class ConfigReloader {
   private async run(trigger: ReloadTrigger): Promise<ReloadResult> {
     const { file, log } = this.options;
     const loaded = await loadConfigFile(file, this.options.load);
-    const base = { trigger, file, at: '', added: [], removed: [], changed: [], unchanged: [] };
+    const base = {
+      trigger,
+      file,
+      at: '',
+      added: [],
+      removed: [],
+      changed: [],
+      unchanged: [],
+      profiles: { added: [], removed: [], changed: [] }
+    };
     let result: ReloadResult;
     if (!loaded.ok) {
       const problems = loaded.problems.map(formatProblem);
@@ -131,7 +149,9 @@ export class ConfigReloader {
     } else {
       const { config } = loaded;
       const diff = this.options.registry.diff(config.servers);
-      const restartNeeded = restartSettings(this.running, config);
+      // Against the start, not the last reload: a setting changed by an earlier reload still waits
+      // for the restart, and one changed back needs none.
+      const restartNeeded = restartSettings(this.started, config);
       const warnings = [...config.warnings];
       if (config.servers.length === 0 && this.running.servers.length > 0) {
         warnings.push(
@@ -142,6 +162,7 @@ export class ConfigReloader {
         this.options.registry.apply(config.servers);
       }
       this.options.onApplied?.(config);
+      const previous = this.running;
       this.running = config;
       result = {
         ...base,
@@ -151,6 +172,7 @@ export class ConfigReloader {
         removed: [...diff.removed],
         changed: diff.changed.map(spec => spec.id),
         unchanged: [...diff.unchanged],
+        profiles: profileChanges(previous, config),
         restartNeeded,
         warnings
       };
@@ -161,8 +183,11 @@ export class ConfigReloader {
           `${setting} changed in ${file} but applies only at a restart: restart the gateway to use it`
         );
       }
-      const { added, removed, changed, unchanged } = result;
-      log.info({ trigger, file, added, removed, changed, unchanged: unchanged.length }, 'config reloaded');
+      const { added, removed, changed, unchanged, profiles } = result;
+      log.info(
+        { trigger, file, added, removed, changed, unchanged: unchanged.length, profiles },
+        'config reloaded'
+      );
     }
     this.lastResult = { ...result, at: new Date().toISOString() };
     this.options.onReloaded?.(this.lastResult);
@@ -181,6 +206,18 @@ function restartSettings(before: LoadedConfig, after: LoadedConfig): string[] {
   const paths = changedPaths(beforeRest, afterRest, '');
   if (beforeDefaults.startTimeout !== afterDefaults.startTimeout) paths.push('defaults.startTimeout');
   return paths;
+}
+
+/** The profiles `after` adds, removes and changes against `before`, by name. */
+function profileChanges(before: LoadedConfig, after: LoadedConfig): ReloadResult['profiles'] {
+  const old = before.raw.profiles ?? {};
+  const now = after.raw.profiles ?? {};
+  const names = (profiles: object) => Object.keys(profiles);
+  return {
+    added: names(now).filter(name => !(name in old)),
+    removed: names(old).filter(name => !(name in now)),
+    changed: names(now).filter(name => name in old && JSON.stringify(old[name]) !== JSON.stringify(now[name]))
+  };
 }
 
 function changedPaths(before: unknown, after: unknown, at: string): string[] {

@@ -50,6 +50,12 @@ export async function runReload(
   err(
     `reloaded ${body.file}: added ${list(body.added)}; changed ${list(body.changed)}; removed ${list(body.removed)}; ${body.unchanged?.length ?? 0} unchanged\n`
   );
+  const profiles = body.profiles;
+  if (profiles && profiles.added.length + profiles.removed.length + profiles.changed.length > 0) {
+    err(
+      `profiles: added ${list(profiles.added)}; changed ${list(profiles.changed)}; removed ${list(profiles.removed)}\n`
+    );
+  }
   for (const warning of body.warnings ?? []) err(`warning: ${warning}\n`);
   for (const setting of body.restartNeeded ?? []) {
     err(`${setting} changed but applies only at a restart: restart the gateway to use it\n`);

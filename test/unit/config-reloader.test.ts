@@ -60,8 +60,26 @@ describe('ConfigReloader', () => {
     expect([...result.restartNeeded].sort()).toEqual(
       ['defaults.startTimeout', 'gateway.auth.mode', 'gateway.port', 'history.retentionDays'].sort()
     );
-    // Once applied, the same file again needs nothing more.
+    // Until the restart, the next reload still says so; changed back, nothing is pending.
+    expect([...(await reloader.reload('api')).restartNeeded].sort()).toEqual(
+      ['defaults.startTimeout', 'gateway.auth.mode', 'gateway.port', 'history.retentionDays'].sort()
+    );
+    writeFileSync(file, 'gateway:\n  port: 8000\nservers: {}\n');
     expect((await reloader.reload('api')).restartNeeded).toEqual([]);
+  });
+
+  it('says which profiles a reload added, removed and changed', async () => {
+    // Servers disabled: the profiles name them, and the registry has nothing to start.
+    const servers =
+      'servers:\n  a: { command: [node, a.js], enabled: false }\n  b: { command: [node, b.js], enabled: false }\n';
+    const reloader = await reloaderFor(
+      `profiles:\n  dev: { servers: [a] }\n  ops: { servers: [a] }\n${servers}`
+    );
+    writeFileSync(file, `profiles:\n  dev: { servers: [b] }\n  research: { servers: [a] }\n${servers}`);
+    const result = await reloader.reload('api');
+    expect(result.ok, result.problems.join('\n')).toBe(true);
+    expect(result.profiles).toEqual({ added: ['research'], removed: ['ops'], changed: ['dev'] });
+    expect((await reloader.reload('api')).profiles).toEqual({ added: [], removed: [], changed: [] });
   });
 
   it('refuses a config with problems, keeping the running one', async () => {

@@ -335,10 +335,20 @@ export function openApiDocument(version: string): Record<string, unknown> {
             removed: { type: 'array', items: { type: 'string' } },
             changed: { type: 'array', items: { type: 'string' } },
             unchanged: { type: 'array', items: { type: 'string' } },
+            profiles: {
+              type: 'object',
+              description: 'the profiles added, removed and changed, by name',
+              properties: {
+                added: { type: 'array', items: { type: 'string' } },
+                removed: { type: 'array', items: { type: 'string' } },
+                changed: { type: 'array', items: { type: 'string' } }
+              }
+            },
             restartNeeded: {
               type: 'array',
               items: { type: 'string' },
-              description: 'settings changed in the file that apply only at a restart, e.g. gateway.port'
+              description:
+                'settings that differ in the file from those the gateway started with and apply only at a restart, e.g. gateway.port'
             },
             warnings: { type: 'array', items: { type: 'string' } }
           }
