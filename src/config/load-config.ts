@@ -9,7 +9,8 @@ import {
   sizeInBytes,
   transportOfType,
   type ConfigFile,
-  type ServerConfig
+  type ServerConfig,
+  URL_USERINFO_PROBLEM
 } from './schema.js';
 import { fingerprintOf, type RemoteTarget, type ServerSpec } from './server-spec.js';
 import { keyHint } from './key-hint.js';
@@ -300,6 +301,12 @@ function resolveRemote(
           }
         : undefined
   };
+  if (parsed && (parsed.username !== '' || parsed.password !== '')) {
+    // Named without them: the url is shown in /healthz and logs.
+    target.url.username = '';
+    target.url.password = '';
+    return { target, invalidUrl: `once its variables are resolved, ${URL_USERINFO_PROBLEM}` };
+  }
   return parsed
     ? { target }
     : { target, invalidUrl: `url ${url} is not an http(s) URL once its variables are resolved` };

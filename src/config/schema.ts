@@ -81,6 +81,20 @@ function isHttpUrl(value: string): boolean {
   return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:');
 }
 
+/**
+ * What to say of a url with a user name or password in it (`https://user:pw@host/mcp`): requests
+ * cannot carry them (fetch refuses such a URL), and the URL is shown in /healthz and logs. Checked
+ * again once `${VAR}`s are resolved (see `resolveRemote`).
+ */
+export const URL_USERINFO_PROBLEM =
+  'url must not hold a user name or password (user:password@): requests cannot send them, and the url is shown in /healthz and logs; send the credential as a header instead, e.g. headers: { Authorization: "Basic ${NAME}" } with NAME the base64 of user:password in the environment';
+
+/** Whether `value` (an http(s) URL, maybe with `${VAR}`s) names a user or password before its host. */
+function hasUserinfo(value: string): boolean {
+  const url = placeholderUrl(value);
+  return url !== undefined && (url.username !== '' || url.password !== '');
+}
+
 export const ServerConfigSchema = z
   .strictObject({
     /** Shown to clients in the gateway's instructions. */
@@ -134,6 +148,7 @@ export const ServerConfigSchema = z
     url: z
       .string()
       .refine(isHttpUrl, 'url must be an http:// or https:// URL, e.g. https://mcp.example.com/mcp')
+      .refine(value => !hasUserinfo(value), URL_USERINFO_PROBLEM)
       .optional(),
     /**
      * The kind as MCP clients' own configs say it (`stdio`, `http`, `streamable-http`, `sse`): checked

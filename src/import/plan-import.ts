@@ -142,7 +142,15 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
     };
 
     if (server.kind === 'remote') {
-      const remote = remoteEntry(id, server, convert);
+      // The URL's user:password, as a Basic credential: a variable to set by hand, never copied.
+      const basicAuth = () =>
+        `\${${variables.literal(
+          variableName(`${id}_BASIC_AUTH`),
+          undefined,
+          id,
+          `the base64 of the user:password in the url in ${fileName} (printf '%s' 'user:password' | base64); sent as Authorization: Basic, since a url cannot carry them; not copied`
+        )}}`;
+      const remote = remoteEntry(id, server, convert, basicAuth);
       if (!add(remote.entry)) continue;
       if (remote.urlSecrets.length > 0) {
         notes.push(
@@ -233,12 +241,24 @@ function secretsInArgs(
 function remoteEntry(
   id: string,
   server: ClientServer & { kind: 'remote' },
-  convert: (value: string, secretName?: string) => string
+  convert: (value: string, secretName?: string) => string,
+  basicAuth: () => string
 ): { entry: ServerEntry; urlSecrets: readonly string[]; credentials: boolean } {
-  const url = secretsInUrl(id, server.url, convert);
+  // A user name and password in the URL (which requests cannot send) become a Basic header.
+  const userinfo = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s]*)@/i.exec(server.url);
+  const url = secretsInUrl(
+    id,
+    userinfo ? userinfo[1]! + server.url.slice(userinfo[0].length) : server.url,
+    convert
+  );
   const entry: ServerEntry = { url: url.text };
   if (server.transport !== 'auto') entry.transport = server.transport;
   let credentials = url.credentials;
+  const basic =
+    userinfo && !Object.keys(server.headers).some(name => name.toLowerCase() === 'authorization')
+      ? basicAuth()
+      : undefined;
+  if (basic !== undefined) credentials = true;
   const headers = Object.entries(server.headers).map(([name, value]): [string, string] => {
     const scheme = WITH_SCHEME.exec(value);
     const credential = scheme ? scheme[3]! : value;
@@ -247,6 +267,7 @@ function remoteEntry(
     const converted = convert(credential, `${id}_${name}`);
     return [name, scheme ? `${scheme[1]}${scheme[2]}${converted}` : converted];
   });
+  if (basic !== undefined) headers.push(['Authorization', `Basic ${basic}`]);
   if (headers.length > 0) entry.headers = Object.fromEntries(headers);
   return { entry, urlSecrets: url.secrets, credentials };
 }
@@ -278,8 +299,8 @@ function secretQueryName(name: string): boolean {
 }
 
 /**
- * A URL with its credentials replaced by references named after the server: its password
- * (`ID_PASSWORD`), a path segment that `looksLikeKey` (`ID_URL_KEY`, then `ID_URL_KEY_2`…), and
+ * A URL with its credentials replaced by references named after the server (its user name and
+ * password were taken out before, see `basicCredential`): a path segment that `looksLikeKey` (`ID_URL_KEY`, then `ID_URL_KEY_2`…), and
  * the value of a query parameter named like a secret or shaped like a key (`ID_<PARAMETER>`).
  * Ordinary segments (`/mcp`, `/sse`, `/v1`, `/2024-11-05`) and placeholders are kept as they are.
  * `secrets` names the variables for the values written out; `credentials` is whether any part was one.
@@ -290,11 +311,6 @@ function secretsInUrl(
   convert: (value: string, secretName?: string) => string
 ): { text: string; secrets: string[]; credentials: boolean } {
   const found: { start: number; end: number; name: string }[] = [];
-  const password = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]*:([^/@\s]+)@/i.exec(url);
-  if (password) {
-    const start = password[0].length - 1 - password[1]!.length;
-    found.push({ start, end: start + password[1]!.length, name: `${id}_PASSWORD` });
-  }
   const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url)?.[0].length ?? 0;
   const pathEnd = url.slice(authority).search(/[?#]/);
   const pathText = url.slice(authority, pathEnd === -1 ? url.length : authority + pathEnd);

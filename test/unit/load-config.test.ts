@@ -1187,11 +1187,23 @@ describe('parseConfig: remote servers (url:)', () => {
   it.each([
     ['ftp://a.example/mcp', 'url must be an http:// or https:// URL'],
     ['not a url', 'url must be an http:// or https:// URL'],
-    ['', 'url must be an http:// or https:// URL']
+    ['', 'url must be an http:// or https:// URL'],
+    ['https://bob:s3cret@a.example/mcp', 'url must not hold a user name or password (user:password@)'],
+    ['https://bob:${PW}@a.example/mcp', 'headers: { Authorization: "Basic ${NAME}" }'],
+    ['https://bob@a.example/mcp', 'url must not hold a user name or password']
   ])('refuses url %j', (url, message) => {
     expect(problemsOf(parseIn(`servers:\n  a:\n    url: "${url}"\n`))).toEqual([
       { file: path.join(dir, 'servers.yaml'), line: 3, col: 10, message: expect.stringContaining(message) }
     ]);
+  });
+
+  it('makes a server unavailable whose url, once resolved, holds a password, and names it without it', () => {
+    const config = loaded(
+      parse('servers:\n  a:\n    url: "${A_URL}"\n', { env: { A_URL: 'https://bob:s3cret@a.example/mcp' } })
+    );
+    const remote = server(config, 'a');
+    expect(remote.unavailable).toContain('url must not hold a user name or password');
+    expect(JSON.stringify(remote)).not.toContain('s3cret');
   });
 
   it.each([
