@@ -101,7 +101,7 @@ export class RemoteFailures {
   invalid(what: string): GatewayError {
     return new GatewayError(
       'remote_invalid',
-      `${this.where} does not speak MCP there: ${what}; check that url: is the server's MCP endpoint (often ending in /mcp, or /sse for HTTP+SSE) and its transport:`,
+      `${this.where} does not speak MCP there: ${what}; check that url: is the server's MCP endpoint (often ending in /mcp, or /sse for HTTP+SSE) and that transport: (or type:) names the transport it speaks`,
       { serverId: this.serverId }
     );
   }

@@ -545,6 +545,8 @@ describe('bad input: a clear error naming the server and the URL, within the tim
     expect(error.message).toContain(`server site (${site.url('/').href}) does not speak MCP there`);
     expect(error.message).toContain('a POST got an HTML page, HTTP 200 (text/html)');
     expect(error.message).toContain('a GET for an HTTP+SSE stream got text/html');
+    // The advice is a whole sentence (it once ended at "and its transport:").
+    expect(error.message).toMatch(/and that transport: \(or type:\) names the transport it speaks$/);
   });
 
   it('HTTP 500', async () => {
