@@ -255,11 +255,15 @@ else
 fi
 run chmod -R go=u-w "$stage"
 port=8000
+# The unit's PATH, with the directory of the Node.js the service runs on first (see the unit).
+service_path=$(dirname "$node_bin"):$(sed -n 's/^Environment=PATH=//p' "$SOURCE_DIR/$UNIT_NAME" | tail -n 1)
 if [ "$dry_run" = 0 ]; then
-  # The new build checks the config, with the service's environment file (its ${VAR} secrets and
-  # GATEWAY_* settings), before it replaces the running one: a config it refuses is reported now,
-  # and the installed app and the service are left as they were.
-  checked=$("$node_bin" --env-file="$r$CONFIG_DIR/env" "$stage/dist/cli.js" validate \
+  # The new build checks the config, in the service's environment (the unit's PATH and NODE_ENV,
+  # and the env file's ${VAR} secrets and GATEWAY_* settings; nothing of this shell's, which the
+  # service will not have), before it replaces the running one: a config it refuses is reported
+  # now, and the installed app and the service are left as they were.
+  checked=$(env -i PATH="$service_path" NODE_ENV=production HOME="$STATE_DIR" \
+    "$node_bin" --env-file="$r$CONFIG_DIR/env" "$stage/dist/cli.js" validate \
     --config "$r$CONFIG_DIR/servers.yaml") \
     || {
       rm -rf "$stage"
@@ -277,7 +281,7 @@ run rm -rf "$r$APP_DIR.old"
 # --- The unit. ----------------------------------------------------------------------------------
 
 sed -e "s|^ExecStart=/usr/bin/node |ExecStart=$node_bin |" \
-  -e "s|^Environment=PATH=|Environment=PATH=$(dirname "$node_bin"):|" \
+  -e "s|^Environment=PATH=.*|Environment=PATH=$service_path|" \
   "$SOURCE_DIR/$UNIT_NAME" >"$tmp/$UNIT_NAME"
 say "installing $UNIT_FILE"
 run install -d -m 0755 "$r$(dirname "$UNIT_FILE")"

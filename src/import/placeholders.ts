@@ -9,6 +9,11 @@ export interface PlaceholderContext {
    * editor's own variables (VS Code, where the environment is `${env:NAME}`).
    */
   readonly bareIsEnvironment: boolean;
+  /**
+   * Whether Claude Code's `${NAME:-default}` keeps its default in servers.yaml (which reads the same
+   * syntax); without this, every default is kept. A default dropped leaves `${NAME}`.
+   */
+  readonly keepsDefault?: (name: string, fallback: string) => boolean;
 }
 
 /** A variable a converted value refers to, and how the client had filled it. */
@@ -17,6 +22,8 @@ export interface VariableReference {
   readonly source: 'environment' | 'input';
   /** For `input`: the VS Code input's id. */
   readonly input?: string;
+  /** `${NAME:-default}`'s default, and whether the converted text kept it. */
+  readonly fallback?: { readonly text: string; readonly kept: boolean };
 }
 
 export interface ConvertedValue {
@@ -36,7 +43,7 @@ export function variableName(text: string): string {
 /**
  * Rewrites a client's placeholders into servers.yaml's `${NAME}` (read from the gateway's
  * environment): VS Code's `${env:X}` and `${input:id}`, Claude Code's `${X}` and `${X:-default}`
- * (the default is dropped); `${workspaceFolder}` and `${userHome}` become paths. Any other
+ * (the default kept unless `keepsDefault` says no); `${workspaceFolder}` and `${userHome}` become paths. Any other
  * placeholder is left as it is and listed in `unknown`.
  */
 export function convertPlaceholders(value: string, context: PlaceholderContext): ConvertedValue {
@@ -47,10 +54,17 @@ export function convertPlaceholders(value: string, context: PlaceholderContext):
     if (inner === 'userHome') return context.home;
     const env =
       /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner) ??
-      (context.bareIsEnvironment ? /^([A-Za-z_][A-Za-z0-9_]*)(?::-.*)?$/.exec(inner) : null);
+      (context.bareIsEnvironment ? /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(inner) : null);
     if (env) {
-      references.push({ name: env[1]!, source: 'environment' });
-      return `\${${env[1]!}}`;
+      const name = env[1]!;
+      const fallback = env[2];
+      if (fallback === undefined) {
+        references.push({ name, source: 'environment' });
+        return `\${${name}}`;
+      }
+      const kept = context.keepsDefault?.(name, fallback) ?? true;
+      references.push({ name, source: 'environment', fallback: { text: fallback, kept } });
+      return kept ? `\${${name}:-${fallback}}` : `\${${name}}`;
     }
     const input = /^input:(.+)$/.exec(inner);
     if (input) {

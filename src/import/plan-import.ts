@@ -3,7 +3,12 @@ import type { z } from 'zod';
 import { ServerConfigSchema } from '../config/schema.js';
 import type { ClientConfig, ClientServer } from './client-config.js';
 import { parseDockerRun, type DockerRun } from './docker-run.js';
-import { convertPlaceholders, variableName, type PlaceholderContext } from './placeholders.js';
+import {
+  convertPlaceholders,
+  variableName,
+  type PlaceholderContext,
+  type VariableReference
+} from './placeholders.js';
 import { toServerId } from './server-id.js';
 
 /** A servers.yaml entry as written (before defaults). */
@@ -68,6 +73,17 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
   const inputs = new Map(config.inputs.map(input => [input.id, input.description]));
   const fileName = path.basename(context.file);
   const placeholders = { ...context, bareIsEnvironment: config.format !== 'vscode' };
+  /**
+   * Converted placeholders. `${NAME:-default}` keeps its default (servers.yaml reads the same),
+   * unless it may be a credential: the value is one (`secret`), the name is named like one, or the
+   * default is shaped like a key; no secret is copied, so that default is dropped and said.
+   */
+  const placeheld = (value: string, secret: boolean) =>
+    convertPlaceholders(value, {
+      ...placeholders,
+      keepsDefault: (name, fallback) =>
+        !secret && !SECRET_OPTION.test(name) && !looksLikeKey(fallback) && !URL_WITH_PASSWORD.test(fallback)
+    });
 
   for (const server of config.servers) {
     const id = toServerId(server.name, new Set([...planned]));
@@ -81,12 +97,12 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
     }
     /** A value converted, its references recorded; a literal that looks like a secret is replaced. */
     const convert = (value: string, secretName?: string): string => {
-      const converted = convertPlaceholders(value, placeholders);
+      const converted = placeheld(value, secretName !== undefined);
       for (const unknown of converted.unknown) {
         notes.push(`${id}: ${unknown} in "${value}" is not a placeholder the gateway knows; left as it is`);
       }
       for (const reference of converted.references) {
-        variables.refer(reference.name, id, referenceHint(reference, inputs));
+        variables.refer(reference.name, id, referenceHint(reference, inputs, fileName));
       }
       if (secretName !== undefined && converted.references.length === 0 && value !== '') {
         const name = variables.literal(
@@ -109,9 +125,11 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
         variables.refer(key, id, 'the client passed it on from its own environment');
         return `\${${key}}`;
       }
-      const converted = convertPlaceholders(value, placeholders);
-      if (converted.references.length === 1 && converted.text === `\${${converted.references[0]!.name}}`) {
-        return convert(value);
+      const secret = SECRET_OPTION.test(key) ? key : undefined;
+      const converted = placeheld(value, secret !== undefined);
+      // One placeholder, with or without its default: kept as a reference.
+      if (converted.references.length === 1 && /^\$\{[^}]*\}$/.test(converted.text)) {
+        return convert(value, secret);
       }
       const name = variables.literal(
         key,
@@ -191,10 +209,17 @@ export function planImport(config: ClientConfig, context: PlanContext): ImportPl
 }
 
 function referenceHint(
-  reference: { name: string; source: 'environment' | 'input'; input?: string },
-  inputs: ReadonlyMap<string, string | undefined>
+  reference: VariableReference,
+  inputs: ReadonlyMap<string, string | undefined>,
+  fileName: string
 ): string {
-  if (reference.source === 'environment') return 'the client read it from its environment';
+  if (reference.source === 'environment') {
+    const { fallback } = reference;
+    if (fallback === undefined) return 'the client read it from its environment';
+    return fallback.kept
+      ? `the client read it from its environment; unset or empty, it is "${fallback.text}", the default in ${fileName} (kept)`
+      : `the client read it from its environment; its default in ${fileName} may be a credential: not copied`;
+  }
   const description = inputs.get(reference.input ?? '');
   return `VS Code prompted for it (input "${reference.input}"${description ? `: ${description}` : ''})`;
 }

@@ -330,6 +330,34 @@ describe('install-autostart.sh', () => {
     }
   });
 
+  it("checks the config in the service's environment only: a variable or port of the installer's shell is not the service's", async () => {
+    const configFile = installed('etc/mcp-gateway/servers.yaml');
+    const envFile = installed('etc/mcp-gateway/env');
+    const [config, env] = [readFileSync(configFile, 'utf8'), readFileSync(envFile, 'utf8')];
+    try {
+      writeFileSync(envFile, '# nothing for the service\n');
+      writeFileSync(
+        configFile,
+        `gateway:\n  port: ${port}\nservers:\n  docs:\n    command: ["node", "server.js"]\n    env: { TOKEN: "\${DOCS_TOKEN}" }\n`
+      );
+      // As with `sudo -E`: the shell has the secret and a port, which systemd will not give the service.
+      const result = await installer('install-autostart.sh', ['--root', root], {
+        DOCS_TOKEN: 'only-in-my-shell',
+        GATEWAY_PORT: '1'
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain('DOCS_TOKEN not set');
+      expect(result.stdout).toContain(`claude mcp add --transport http gateway http://127.0.0.1:${port}/mcp`);
+      // The unit's PATH, the one validation ran with: the service's Node.js first.
+      expect(readFileSync(installed('etc/systemd/system/mcp-gateway.service'), 'utf8')).toContain(
+        `Environment=PATH=${path.dirname(node)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n`
+      );
+    } finally {
+      writeFileSync(configFile, config);
+      writeFileSync(envFile, env);
+    }
+  });
+
   it("with --root and no HEALTH_URL, does not wait on this machine's port, where nothing of the scratch tree runs", async () => {
     // A port nothing listens on, and the default 30 s: the old installer waited all of it, then failed.
     const envFile = installed('etc/mcp-gateway/env');

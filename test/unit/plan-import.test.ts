@@ -148,6 +148,55 @@ describe('import: Claude Code', () => {
   });
 });
 
+describe('import: ${VAR:-default}', () => {
+  const claude = (servers: object) => {
+    const file = '/work/app/.mcp.json';
+    return planImport(readClientConfig(JSON.stringify({ mcpServers: servers }), file), {
+      file,
+      workspaceFolder: '/work/app',
+      home: '/home/alex'
+    });
+  };
+
+  it('keeps a default, which servers.yaml reads the same way, unless it may be a credential', () => {
+    const result = claude({
+      api: { type: 'http', url: '${API_BASE:-https://api.example.com}/mcp' },
+      tool: {
+        command: 'node',
+        args: ['server.js', '--port', '${PORT:-3000}', '--api-key', '${KEY:-k-123}'],
+        env: { REGION: '${REGION:-eu-west-1}', API_TOKEN: '${API_TOKEN:-abc}', OTHER: '${X:-sk-abcdef}' }
+      }
+    });
+    expect(entries(result)).toEqual({
+      api: { url: '${API_BASE:-https://api.example.com}/mcp', transport: 'streamable-http' },
+      tool: {
+        command: ['node', 'server.js', '--port', '${PORT:-3000}', '--api-key', '${KEY}'],
+        env: { REGION: '${REGION:-eu-west-1}', API_TOKEN: '${API_TOKEN}', OTHER: '${X}' }
+      }
+    });
+    expect(result.variables.find(v => v.name === 'REGION')?.hint).toBe(
+      'the client read it from its environment; unset or empty, it is "eu-west-1", the default in .mcp.json (kept)'
+    );
+    expect(result.variables.find(v => v.name === 'X')?.hint).toBe(
+      'the client read it from its environment; its default in .mcp.json may be a credential: not copied'
+    );
+    const yaml = renderImport(result, '.mcp.json');
+    for (const secret of ['k-123', 'abc', 'sk-abcdef']) expect(yaml).not.toContain(secret);
+    // With none of the variables set, the defaults are what the gateway uses.
+    const loaded = parseConfig(yaml, 'servers.yaml', { env: {} });
+    const specs = loaded.ok ? loaded.config.servers : [];
+    const api = specs.find(spec => spec.id === 'api');
+    expect(api?.kind === 'remote' && api.remote.url.href).toBe('https://api.example.com/mcp');
+    const tool = specs.find(spec => spec.id === 'tool');
+    expect(tool?.kind === 'process' && tool.command.slice(0, 4)).toEqual([
+      'node',
+      'server.js',
+      '--port',
+      '3000'
+    ]);
+  });
+});
+
 describe('import: VS Code', () => {
   const result = plan('vscode-workspace/.vscode/mcp.json');
 
