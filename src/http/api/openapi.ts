@@ -240,7 +240,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary: 'The last reload’s result (null before the first)',
           responses: {
-            200: json({ type: 'object', properties: { last: { $ref: '#/components/schemas/Reload' } } })
+            200: json({
+              type: 'object',
+              properties: { last: { anyOf: [{ $ref: '#/components/schemas/Reload' }, { type: 'null' }] } }
+            })
           }
         }
       },
@@ -261,7 +264,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/api/servers/{id}/approve': {
         post: {
           summary:
-            'Approve what is held of a server: every held item, or those `items` names (the server’s own name, kind:name, the exposed name, or "image"); they are pinned anew and listed again (list_changed). 409 when an item named is not quarantined, naming what is',
+            'Approve what is held of a server: every held item, or those `items` names (the server’s own name, kind:name, the exposed name, or "image"); they are pinned anew and listed again (list_changed). 409 when nothing of the server is held, or an item named is not, naming what is',
           parameters: [idParam('id', 'server id')],
           requestBody: {
             required: false,
@@ -304,7 +307,19 @@ export function openApiDocument(version: string): Record<string, unknown> {
             query('before', 'page: entries with a smaller id', { type: 'integer' }),
             query('limit', 'page size', { type: 'integer', minimum: 1, maximum: 1000, default: 100 })
           ],
-          responses: { 200: json({ type: 'object' }), 400: error }
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                entries: { type: 'array', items: { $ref: '#/components/schemas/AuditEntry' } },
+                nextBefore: {
+                  type: ['integer', 'null'],
+                  description: 'the before of the next page; null on the last'
+                }
+              }
+            }),
+            400: error
+          }
         }
       },
       '/api/events': {
@@ -350,7 +365,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
               description:
                 'settings that differ in the file from those the gateway started with and apply only at a restart, e.g. gateway.port'
             },
-            warnings: { type: 'array', items: { type: 'string' } }
+            warnings: { type: 'array', items: { type: 'string' } },
+            error: {
+              ...API_ERROR_SCHEMA.properties.error,
+              description: 'only when refused (422): code config_refused and what to do'
+            }
           }
         },
         Readiness: {
@@ -358,8 +377,29 @@ export function openApiDocument(version: string): Record<string, unknown> {
           properties: {
             ready: { type: 'boolean' },
             checks: { type: 'object' },
-            problems: { type: 'array', items: { type: 'string' } }
+            problems: { type: 'array', items: { type: 'string' } },
+            unavailable: {
+              type: 'array',
+              description: 'servers that cannot serve (not counted against readiness: the others serve)',
+              items: {
+                type: 'object',
+                properties: { server: { type: 'string' }, reason: { type: 'string' } },
+                required: ['server', 'reason']
+              }
+            }
           }
+        },
+        AuditEntry: {
+          type: 'object',
+          properties: {
+            id: { type: 'integer' },
+            at: { type: 'string', format: 'date-time' },
+            event: { type: 'string', enum: [...AUDIT_EVENTS] },
+            principal: { type: ['string', 'null'] },
+            remoteAddress: { type: ['string', 'null'] },
+            detail: { description: 'what happened, by event (e.g. the action and server of an admin_action)' }
+          },
+          required: ['id', 'at', 'event', 'principal', 'remoteAddress', 'detail']
         },
         Login: {
           type: 'object',
