@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Client } from '@modelcontextprotocol/client';
-import { connect, FIXTURE_SERVER, GatewayProcess } from '../support/gateway-process.js';
+import { connect, FIXTURE_SERVER, GatewayProcess, ROOT } from '../support/gateway-process.js';
 
 /**
  * Holds the OpenAPI document to what the real daemon answers: every documented operation is called
@@ -166,4 +166,58 @@ describe('the OpenAPI document, against the running daemon', () => {
     );
     expect([...called].sort()).toEqual(documented.sort());
   }, 60_000);
+
+  it('is what the README lists: every /api route has a row there', () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    for (const route of Object.keys(document.paths).filter(route => route.startsWith('/api/'))) {
+      const written = route.replace(/\{([^}]+)\}/g, ':$1').replace(/[.]/g, '\\.');
+      expect.soft(readme, route).toMatch(new RegExp(`\`(?:GET|POST|DELETE)[^\`]* ${written}[?\`]`));
+    }
+  });
+
+  it('serves every metric the README names, with the labels it names, under Prometheus names', async () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const named = new Set(
+      [...readme.matchAll(/`(mcp_gateway_[a-z_]+)(?:\{[^}]*\})?`/g)].map(match => match[1]!)
+    );
+    expect(named.size).toBeGreaterThan(5);
+    const text = await (await fetch(new URL('/metrics', gateway.url))).text();
+    const types = new Map(
+      [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(match => [match[1]!, match[2]!] as const)
+    );
+    for (const name of named) expect.soft(types.has(name), `${name} is served`).toBe(true);
+    // The Node.js process metrics are prom-client's own (its gauges nodejs_active_*_total among them).
+    const own = [...types].filter(([name]) => !/^mcp_gateway_(process|nodejs)_/.test(name));
+    expect(own.length).toBeGreaterThan(5);
+    for (const [name, type] of own) {
+      if (type === 'counter') expect.soft(name, 'a counter ends in _total').toMatch(/_total$/);
+      else expect.soft(name, `a ${type} does not end in _total`).not.toMatch(/_total$/);
+    }
+    // The labels the README names, on the samples the calls above made.
+    const labels = (metric: string) =>
+      [...text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\}`, 'gm'))].map(match =>
+        [...match[1]!.matchAll(/(\w+)="/g)].map(label => label[1]).sort()
+      );
+    expect(labels('mcp_gateway_calls_total')).toContainEqual(['outcome', 'server', 'tool']);
+    expect(labels('mcp_gateway_call_duration_seconds_count')).toContainEqual(['server']);
+    expect(labels('mcp_gateway_server_starts_total')).toContainEqual(['server']);
+    expect(labels('mcp_gateway_quarantined')).toContainEqual(['server']);
+    // No label carries a session id or a call's arguments: every label name is one of these.
+    const allowed = new Set([
+      'server',
+      'tool',
+      'outcome',
+      'le',
+      'version',
+      'major',
+      'minor',
+      'patch',
+      'type',
+      'kind',
+      'space'
+    ]);
+    for (const match of text.matchAll(/^[a-z_]+\{([^}]*)\}/gm)) {
+      for (const label of match[1]!.matchAll(/(\w+)="/g)) expect.soft(allowed, match[0]).toContain(label[1]);
+    }
+  });
 });
