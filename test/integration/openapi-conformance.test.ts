@@ -159,6 +159,18 @@ describe('the OpenAPI document, against the running daemon', () => {
     expect.soft((await call('POST', '/api/servers/{id}/stop', '/api/servers/nope/stop')).status).toBe(404);
     expect.soft((await call('GET', '/api/events')).status).toBe(200);
 
+    // A 404 says what to do: where the list of what exists is.
+    const messageOf = async (route: string, method = 'GET') =>
+      (
+        (await (await fetch(new URL(route, gateway.url), { method })).json()) as {
+          error: { message: string };
+        }
+      ).error.message;
+    expect(await messageOf('/api/servers/nope/start', 'POST')).toContain('GET /api/servers lists');
+    expect(await messageOf('/api/servers/nope/approve', 'POST')).toContain('GET /api/servers lists');
+    expect(await messageOf('/api/sessions/nope')).toContain('GET /api/sessions lists');
+    expect(await messageOf('/api/servers', 'PUT')).toContain('PUT /api/servers; GET /api/openapi.json lists');
+
     const documented = Object.entries(document.paths).flatMap(([path, item]) =>
       Object.keys(item)
         .filter(key => ['get', 'post', 'delete', 'put', 'patch'].includes(key))
