@@ -28,6 +28,19 @@ export function openApiDocument(version: string): Record<string, unknown> {
   });
   const serverRef = { $ref: '#/components/schemas/Server' };
   const loginRef = { $ref: '#/components/schemas/Login' };
+  // The fields every MCP catalog item may carry (BaseMetadata, Icons, _meta).
+  const mcpItem = {
+    name: { type: 'string' },
+    title: { type: 'string' },
+    description: { type: 'string' },
+    icons: { type: 'array', items: { type: 'object' } },
+    _meta: { type: 'object' }
+  };
+  const resourceFields = { mimeType: { type: 'string' }, annotations: { type: 'object' } };
+  const routedTo = {
+    type: ['string', 'null'],
+    description: 'the server it routes to; null when none does now'
+  };
 
   return {
     openapi: '3.1.0',
@@ -112,7 +125,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary: 'The namespaced catalog, with the server and original name of each tool',
           responses: {
-            200: json({ type: 'object', properties: { tools: { type: 'array', items: { type: 'object' } } } })
+            200: json({
+              type: 'object',
+              properties: { tools: { type: 'array', items: { $ref: '#/components/schemas/Tool' } } }
+            })
           }
         }
       },
@@ -122,7 +138,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             200: json({
               type: 'object',
-              properties: { prompts: { type: 'array', items: { type: 'object' } } }
+              properties: { prompts: { type: 'array', items: { $ref: '#/components/schemas/Prompt' } } }
             })
           }
         }
@@ -135,8 +151,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
             200: json({
               type: 'object',
               properties: {
-                resources: { type: 'array', items: { type: 'object' } },
-                resourceTemplates: { type: 'array', items: { type: 'object' } }
+                resources: { type: 'array', items: { $ref: '#/components/schemas/Resource' } },
+                resourceTemplates: { type: 'array', items: { $ref: '#/components/schemas/ResourceTemplate' } }
               }
             })
           }
@@ -338,6 +354,48 @@ export function openApiDocument(version: string): Record<string, unknown> {
     components: {
       schemas: {
         Error: API_ERROR_SCHEMA,
+        Tool: {
+          type: 'object',
+          description: 'An MCP Tool as clients see it, with the server it routes to and its name there',
+          properties: {
+            ...mcpItem,
+            inputSchema: { type: 'object' },
+            outputSchema: { type: 'object' },
+            annotations: { type: 'object' },
+            execution: { type: 'object' },
+            server: { type: 'string' },
+            serverTool: { type: 'string', description: 'the tool’s name on its server' }
+          },
+          required: ['name', 'inputSchema', 'server', 'serverTool']
+        },
+        Prompt: {
+          type: 'object',
+          description: 'An MCP Prompt as clients see it, with the server it routes to',
+          properties: {
+            ...mcpItem,
+            arguments: { type: 'array', items: { type: 'object' } },
+            server: routedTo
+          },
+          required: ['name', 'server']
+        },
+        Resource: {
+          type: 'object',
+          description: 'An MCP Resource as clients see it, with the server it routes to',
+          properties: {
+            ...mcpItem,
+            ...resourceFields,
+            uri: { type: 'string' },
+            size: { type: 'number' },
+            server: routedTo
+          },
+          required: ['uri', 'name', 'server']
+        },
+        ResourceTemplate: {
+          type: 'object',
+          description: 'An MCP ResourceTemplate as clients see it, with the server it routes to',
+          properties: { ...mcpItem, ...resourceFields, uriTemplate: { type: 'string' }, server: routedTo },
+          required: ['uriTemplate', 'name', 'server']
+        },
         Reload: {
           type: 'object',
           properties: {
