@@ -53,7 +53,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/healthz': {
         get: {
           summary: 'Liveness: always 200 while the process serves',
-          responses: { 200: json({ type: 'object' }) }
+          responses: { 200: json({ $ref: '#/components/schemas/Health' }) }
         }
       },
       '/readyz': {
@@ -439,11 +439,55 @@ export function openApiDocument(version: string): Record<string, unknown> {
             unavailable: {
               type: 'array',
               description: 'servers that cannot serve (not counted against readiness: the others serve)',
+              items: { $ref: '#/components/schemas/ServerProblem' }
+            }
+          }
+        },
+        ServerProblem: {
+          type: 'object',
+          properties: {
+            server: { type: 'string' },
+            reason: { type: 'string', description: 'why, and what to do' }
+          },
+          required: ['server', 'reason']
+        },
+        Health: {
+          type: 'object',
+          properties: {
+            status: {
+              type: 'string',
+              enum: ['ok', 'degraded'],
+              description: 'degraded: a server cannot serve'
+            },
+            version: { type: 'string' },
+            discovering: { type: 'boolean', description: 'servers are still being listed' },
+            sessions: { type: 'integer', description: 'open 2025-era sessions' },
+            docker: {
+              type: 'object',
+              description: 'when a server runs in Docker: the engine as last seen',
+              properties: { reachable: { type: 'boolean' }, error: { type: 'string' } }
+            },
+            servers: {
+              type: 'array',
               items: {
                 type: 'object',
-                properties: { server: { type: 'string' }, reason: { type: 'string' } },
-                required: ['server', 'reason']
+                properties: {
+                  id: { type: 'string' },
+                  runtime: { type: 'string', enum: ['docker', 'process', 'remote'] },
+                  state: { type: 'string', enum: ['stopped', 'starting', 'ready', 'stopping', 'failed'] },
+                  startedAt: { type: ['string', 'null'], format: 'date-time' },
+                  lastUsed: { type: ['string', 'null'], format: 'date-time' },
+                  inFlight: { type: 'integer' },
+                  restarts: { type: 'integer' },
+                  lastError: { type: ['string', 'null'] }
+                }
               }
+            },
+            unavailable: { type: 'array', items: { $ref: '#/components/schemas/ServerProblem' } },
+            needsLogin: {
+              type: 'array',
+              description: 'credentials: per-user servers no principal has connected to yet',
+              items: { $ref: '#/components/schemas/ServerProblem' }
             }
           }
         },
