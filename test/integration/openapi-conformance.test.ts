@@ -147,6 +147,8 @@ describe('the OpenAPI document, against the running daemon', () => {
     expect.soft((await call('POST', '/api/servers/{id}/start', '/api/servers/held/start')).status).toBe(200);
     const held = await call('GET', '/api/quarantine');
     expect.soft((held.body as { items: unknown[] }).items.length).toBeGreaterThan(0);
+    // A tool held back until approved is refused, as documented.
+    expect.soft((await call('POST', tool, '/api/tools/held__echo/call', { text: 'hi' })).status).toBe(403);
     expect.soft((await call('POST', approve, '/api/servers/held/approve', {})).status).toBe(200);
     expect
       .soft((await call('POST', approve, '/api/servers/fixture/approve', { items: ['nothing'] })).status)

@@ -166,6 +166,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             200: json({ $ref: '#/components/schemas/CallToolResult' }),
             400: error,
+            403: json(
+              { $ref: '#/components/schemas/Error' },
+              'Refused: the tool is held until approved (quarantined), or the caller may not use it (forbidden)'
+            ),
             404: error,
             499: error,
             502: error,
