@@ -3,8 +3,10 @@ import { CALL_OUTCOMES } from '../../store/activity-log.js';
 import { AUDIT_EVENTS } from '../../store/audit-log.js';
 
 /**
- * The OpenAPI 3.1 description of the REST API, health and metrics routes. A test checks that its
- * paths and the routes the app registers are the same set.
+ * The OpenAPI 3.1 description of the REST API, health and metrics routes. Tests hold it true: its
+ * paths and the routes the app registers are the same set (test/unit/openapi.test.ts), and every
+ * operation's real answers have a documented status and match its schema, object schemas read as
+ * closed so an undocumented field fails (test/integration/openapi-conformance.test.ts).
  */
 export function openApiDocument(version: string): Record<string, unknown> {
   const json = (schema: Record<string, unknown>, description = 'OK') => ({
