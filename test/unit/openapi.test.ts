@@ -199,6 +199,12 @@ describe('parseParams', () => {
     expect(error.message).toContain('"bogus"');
   });
 
+  it('refuses a query parameter given twice, saying so', () => {
+    const error = thrownBy(() => parseParams(Query, { limit: ['5', '6'] }, 'query'));
+    expect(error.status).toBe(400);
+    expect(error.message).toBe('invalid query parameter "limit": given 2 times; give it once');
+  });
+
   it('names where the value came from when the whole value is wrong', () => {
     const error = thrownBy(() => parseParams(z.record(z.string(), z.unknown()), [1, 2], 'body'));
     expect(error.status).toBe(400);

@@ -32,7 +32,7 @@ const CODES: Record<number, string> = {
 export const API_ERROR_SCHEMA = {
   type: 'object',
   description:
-    'Every /api error has this shape. `code` is a call or start failure’s reason (unknown_tool, call_timeout, server_unavailable, …; server_error for an error the server itself returned), or for a refused request one of invalid_request, unauthorized, forbidden, not_found, method_not_allowed, too_large, unsupported_media_type, rate_limited, internal_error.',
+    'Every /api error has this shape. `code` is a call or start failure’s reason (unknown_tool, call_timeout, server_unavailable, …; server_error for an error the server itself returned), or for a refused request one of invalid_request, unauthorized, forbidden, not_found, method_not_allowed, too_large, unsupported_media_type, rate_limited, internal_error; a refused reload’s is config_refused.',
   properties: {
     error: {
       type: 'object',

@@ -15,6 +15,7 @@ import { addReloadRoutes, type Reloads } from './reload-routes.js';
 import { addQuarantineRoutes } from './quarantine-routes.js';
 import { openApiDocument } from './openapi.js';
 import { parseParams } from './params.js';
+import { noServer } from './no-server.js';
 
 export interface ApiOptions {
   /** The servers now and their status (the read model the dashboard shares). */
@@ -73,7 +74,7 @@ export function createApiRouter(options: ApiOptions): Router {
   const upstreamOf = (req: Request) => {
     const { id } = parseParams(ServerParams, req.params, 'path');
     const upstream = options.servers.upstream(id);
-    if (!upstream) throw new HttpError(404, -32602, `no server "${id}"`);
+    if (!upstream) throw new HttpError(404, -32602, noServer(id));
     return upstream;
   };
   const auditAction = (req: Request, res: Response, action: string, server: string) =>
@@ -176,7 +177,13 @@ export function createApiRouter(options: ApiOptions): Router {
     const { id } = parseParams(SessionParams, req.params, 'path');
     options.flushHistory();
     const session = options.queries.session(id);
-    if (!session) throw new HttpError(404, -32602, `no session "${id}"`);
+    if (!session) {
+      throw new HttpError(
+        404,
+        -32602,
+        `no session "${id}" is recorded (it may have been pruned by history.retentionDays); GET /api/sessions lists them`
+      );
+    }
     res.json({ ...session, requests: options.queries.requests({ session: id, limit: 1000 }) });
   });
 
@@ -200,8 +207,14 @@ export function createApiRouter(options: ApiOptions): Router {
     res.json({ entries, nextBefore: entries.length === query.limit && last ? last.id : null });
   });
 
-  router.use((_req, _res, next) => {
-    next(new HttpError(404, -32601, 'no such API route'));
+  router.use((req, _res, next) => {
+    next(
+      new HttpError(
+        404,
+        -32601,
+        `no API route ${req.method} /api${req.path}; GET /api/openapi.json lists the routes and their methods`
+      )
+    );
   });
   return router;
 }

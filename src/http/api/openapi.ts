@@ -3,8 +3,10 @@ import { CALL_OUTCOMES } from '../../store/activity-log.js';
 import { AUDIT_EVENTS } from '../../store/audit-log.js';
 
 /**
- * The OpenAPI 3.1 description of the REST API, health and metrics routes. A test checks that its
- * paths and the routes the app registers are the same set.
+ * The OpenAPI 3.1 description of the REST API, health and metrics routes. Tests hold it true: its
+ * paths and the routes the app registers are the same set (test/unit/openapi.test.ts), and every
+ * operation's real answers have a documented status and match its schema, object schemas read as
+ * closed so an undocumented field fails (test/integration/openapi-conformance.test.ts).
  */
 export function openApiDocument(version: string): Record<string, unknown> {
   const json = (schema: Record<string, unknown>, description = 'OK') => ({
@@ -28,6 +30,19 @@ export function openApiDocument(version: string): Record<string, unknown> {
   });
   const serverRef = { $ref: '#/components/schemas/Server' };
   const loginRef = { $ref: '#/components/schemas/Login' };
+  // The fields every MCP catalog item may carry (BaseMetadata, Icons, _meta).
+  const mcpItem = {
+    name: { type: 'string' },
+    title: { type: 'string' },
+    description: { type: 'string' },
+    icons: { type: 'array', items: { type: 'object' } },
+    _meta: { type: 'object' }
+  };
+  const resourceFields = { mimeType: { type: 'string' }, annotations: { type: 'object' } };
+  const routedTo = {
+    type: ['string', 'null'],
+    description: 'the server it routes to; null when none does now'
+  };
 
   return {
     openapi: '3.1.0',
@@ -40,7 +55,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/healthz': {
         get: {
           summary: 'Liveness: always 200 while the process serves',
-          responses: { 200: json({ type: 'object' }) }
+          responses: { 200: json({ $ref: '#/components/schemas/Health' }) }
         }
       },
       '/readyz': {
@@ -112,7 +127,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary: 'The namespaced catalog, with the server and original name of each tool',
           responses: {
-            200: json({ type: 'object', properties: { tools: { type: 'array', items: { type: 'object' } } } })
+            200: json({
+              type: 'object',
+              properties: { tools: { type: 'array', items: { $ref: '#/components/schemas/Tool' } } }
+            })
           }
         }
       },
@@ -122,7 +140,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             200: json({
               type: 'object',
-              properties: { prompts: { type: 'array', items: { type: 'object' } } }
+              properties: { prompts: { type: 'array', items: { $ref: '#/components/schemas/Prompt' } } }
             })
           }
         }
@@ -135,8 +153,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
             200: json({
               type: 'object',
               properties: {
-                resources: { type: 'array', items: { type: 'object' } },
-                resourceTemplates: { type: 'array', items: { type: 'object' } }
+                resources: { type: 'array', items: { $ref: '#/components/schemas/Resource' } },
+                resourceTemplates: { type: 'array', items: { $ref: '#/components/schemas/ResourceTemplate' } }
               }
             })
           }
@@ -150,6 +168,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             200: json({ $ref: '#/components/schemas/CallToolResult' }),
             400: error,
+            403: json(
+              { $ref: '#/components/schemas/Error' },
+              'Refused: the tool is held until approved (quarantined), or the caller may not use it (forbidden)'
+            ),
             404: error,
             499: error,
             502: error,
@@ -240,7 +262,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
         get: {
           summary: 'The last reload’s result (null before the first)',
           responses: {
-            200: json({ type: 'object', properties: { last: { $ref: '#/components/schemas/Reload' } } })
+            200: json({
+              type: 'object',
+              properties: { last: { anyOf: [{ $ref: '#/components/schemas/Reload' }, { type: 'null' }] } }
+            })
           }
         }
       },
@@ -261,7 +286,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/api/servers/{id}/approve': {
         post: {
           summary:
-            'Approve what is held of a server: every held item, or those `items` names (the server’s own name, kind:name, the exposed name, or "image"); they are pinned anew and listed again (list_changed). 409 when an item named is not quarantined, naming what is',
+            'Approve what is held of a server: every held item, or those `items` names (the server’s own name, kind:name, the exposed name, or "image"); they are pinned anew and listed again (list_changed). 409 when nothing of the server is held, or an item named is not, naming what is',
           parameters: [idParam('id', 'server id')],
           requestBody: {
             required: false,
@@ -304,7 +329,19 @@ export function openApiDocument(version: string): Record<string, unknown> {
             query('before', 'page: entries with a smaller id', { type: 'integer' }),
             query('limit', 'page size', { type: 'integer', minimum: 1, maximum: 1000, default: 100 })
           ],
-          responses: { 200: json({ type: 'object' }), 400: error }
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                entries: { type: 'array', items: { $ref: '#/components/schemas/AuditEntry' } },
+                nextBefore: {
+                  type: ['integer', 'null'],
+                  description: 'the before of the next page; null on the last'
+                }
+              }
+            }),
+            400: error
+          }
         }
       },
       '/api/events': {
@@ -323,6 +360,48 @@ export function openApiDocument(version: string): Record<string, unknown> {
     components: {
       schemas: {
         Error: API_ERROR_SCHEMA,
+        Tool: {
+          type: 'object',
+          description: 'An MCP Tool as clients see it, with the server it routes to and its name there',
+          properties: {
+            ...mcpItem,
+            inputSchema: { type: 'object' },
+            outputSchema: { type: 'object' },
+            annotations: { type: 'object' },
+            execution: { type: 'object' },
+            server: { type: 'string' },
+            serverTool: { type: 'string', description: 'the tool’s name on its server' }
+          },
+          required: ['name', 'inputSchema', 'server', 'serverTool']
+        },
+        Prompt: {
+          type: 'object',
+          description: 'An MCP Prompt as clients see it, with the server it routes to',
+          properties: {
+            ...mcpItem,
+            arguments: { type: 'array', items: { type: 'object' } },
+            server: routedTo
+          },
+          required: ['name', 'server']
+        },
+        Resource: {
+          type: 'object',
+          description: 'An MCP Resource as clients see it, with the server it routes to',
+          properties: {
+            ...mcpItem,
+            ...resourceFields,
+            uri: { type: 'string' },
+            size: { type: 'number' },
+            server: routedTo
+          },
+          required: ['uri', 'name', 'server']
+        },
+        ResourceTemplate: {
+          type: 'object',
+          description: 'An MCP ResourceTemplate as clients see it, with the server it routes to',
+          properties: { ...mcpItem, ...resourceFields, uriTemplate: { type: 'string' }, server: routedTo },
+          required: ['uriTemplate', 'name', 'server']
+        },
         Reload: {
           type: 'object',
           properties: {
@@ -350,7 +429,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
               description:
                 'settings that differ in the file from those the gateway started with and apply only at a restart, e.g. gateway.port'
             },
-            warnings: { type: 'array', items: { type: 'string' } }
+            warnings: { type: 'array', items: { type: 'string' } },
+            error: {
+              ...API_ERROR_SCHEMA.properties.error,
+              description: 'only when refused (422): code config_refused and what to do'
+            }
           }
         },
         Readiness: {
@@ -358,8 +441,73 @@ export function openApiDocument(version: string): Record<string, unknown> {
           properties: {
             ready: { type: 'boolean' },
             checks: { type: 'object' },
-            problems: { type: 'array', items: { type: 'string' } }
+            problems: { type: 'array', items: { type: 'string' } },
+            unavailable: {
+              type: 'array',
+              description: 'servers that cannot serve (not counted against readiness: the others serve)',
+              items: { $ref: '#/components/schemas/ServerProblem' }
+            }
           }
+        },
+        ServerProblem: {
+          type: 'object',
+          properties: {
+            server: { type: 'string' },
+            reason: { type: 'string', description: 'why, and what to do' }
+          },
+          required: ['server', 'reason']
+        },
+        Health: {
+          type: 'object',
+          properties: {
+            status: {
+              type: 'string',
+              enum: ['ok', 'degraded'],
+              description: 'degraded: a server cannot serve'
+            },
+            version: { type: 'string' },
+            discovering: { type: 'boolean', description: 'servers are still being listed' },
+            sessions: { type: 'integer', description: 'open 2025-era sessions' },
+            docker: {
+              type: 'object',
+              description: 'when a server runs in Docker: the engine as last seen',
+              properties: { reachable: { type: 'boolean' }, error: { type: 'string' } }
+            },
+            servers: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  id: { type: 'string' },
+                  runtime: { type: 'string', enum: ['docker', 'process', 'remote'] },
+                  state: { type: 'string', enum: ['stopped', 'starting', 'ready', 'stopping', 'failed'] },
+                  startedAt: { type: ['string', 'null'], format: 'date-time' },
+                  lastUsed: { type: ['string', 'null'], format: 'date-time' },
+                  inFlight: { type: 'integer' },
+                  restarts: { type: 'integer' },
+                  lastError: { type: ['string', 'null'] }
+                }
+              }
+            },
+            unavailable: { type: 'array', items: { $ref: '#/components/schemas/ServerProblem' } },
+            needsLogin: {
+              type: 'array',
+              description: 'credentials: per-user servers no principal has connected to yet',
+              items: { $ref: '#/components/schemas/ServerProblem' }
+            }
+          }
+        },
+        AuditEntry: {
+          type: 'object',
+          properties: {
+            id: { type: 'integer' },
+            at: { type: 'string', format: 'date-time' },
+            event: { type: 'string', enum: [...AUDIT_EVENTS] },
+            principal: { type: ['string', 'null'] },
+            remoteAddress: { type: ['string', 'null'] },
+            detail: { description: 'what happened, by event (e.g. the action and server of an admin_action)' }
+          },
+          required: ['id', 'at', 'event', 'principal', 'remoteAddress', 'detail']
         },
         Login: {
           type: 'object',

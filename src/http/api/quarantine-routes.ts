@@ -4,6 +4,7 @@ import type { Catalog } from '../../catalog/catalog.js';
 import { principalOf } from '../auth/authenticate.js';
 import { HttpError } from '../http-error.js';
 import { parseParams } from './params.js';
+import { noServer } from './no-server.js';
 
 const ServerParams = z.strictObject({ id: z.string().min(1) });
 const ApproveBody = z.strictObject({
@@ -29,7 +30,7 @@ export function addQuarantineRoutes(
   });
   router.post('/servers/:id/approve', (req, res) => {
     const { id } = parseParams(ServerParams, req.params, 'path');
-    if (!hasServer(id)) throw new HttpError(404, -32602, `no server "${id}"`);
+    if (!hasServer(id)) throw new HttpError(404, -32602, noServer(id));
     const { items = [] } = parseParams(ApproveBody, req.body ?? {}, 'body');
     const approved = catalog.approve(id, items, principalOf(res.locals)?.id ?? 'api');
     res.json({

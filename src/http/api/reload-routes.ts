@@ -11,8 +11,8 @@ export interface Reloads {
 
 /**
  * Adds `/reload` to the API `router`: `POST` reloads servers.yaml now and answers what it did, 200
- * when it was applied, 422 when it was refused (its `problems`, `file:line:col`; the running config
- * stays); `GET` answers the last reload's result (null before the first).
+ * when it was applied, 422 when it was refused (its `problems`, `file:line:col`, and an `error` of the
+ * one /api error shape, code `config_refused`; the running config stays); `GET` answers the last reload's result (null before the first).
  */
 export function addReloadRoutes(router: Router, reloads: Reloads, audit: AuditLog): void {
   router.get('/reload', (_req, res) => {
@@ -32,6 +32,7 @@ export function addReloadRoutes(router: Router, reloads: Reloads, audit: AuditLo
     res.status(422).json({
       ...result,
       error: {
+        code: 'config_refused',
         message: `the config was refused: ${result.file} has ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}; the running config stays. Fix them and reload again`
       }
     });
