@@ -82,15 +82,16 @@ export class StreamTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return Promise.reject(new UndeliveredError('the connection to the server is closed'));
     return new Promise((resolve, reject) => {
+      const drained = () => resolve();
       const flushed = this.output.write(serializeMessage(message), error => {
-        if (error) {
-          reject(
-            new UndeliveredError(`the server no longer reads its input (${error.message})`, { cause: error })
-          );
-        }
+        if (!error) return;
+        this.output.off('drain', drained); // a failed stream drains no more
+        reject(
+          new UndeliveredError(`the server no longer reads its input (${error.message})`, { cause: error })
+        );
       });
       if (flushed) resolve();
-      else this.output.once('drain', resolve);
+      else this.output.once('drain', drained);
     });
   }
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isInputRequiredResult, type Result } from '@modelcontextprotocol/client';
+import { isInputRequiredResult, SdkError, SdkErrorCode, type Result } from '@modelcontextprotocol/client';
 import { GatewayError } from '../errors.js';
 import {
   askable,
@@ -58,11 +58,13 @@ export async function withCallerAnswers<T extends { result: unknown }>(
         { serverId: options.serverId }
       );
     }
-    const questions = Object.entries(result.inputRequests ?? {});
-    if (questions.length === 0) await sleep(STATE_ONLY_PAUSE_MS, undefined, { signal: options.signal });
-    const answers = await Promise.all(
-      questions.map(async ([key, question]) => [key, await ask(options, key, question)] as const)
+    // Every question is checked before any is asked: a caller is never shown a question of a
+    // request that one it cannot answer fails anyway.
+    const questions = Object.entries(result.inputRequests ?? {}).map(([key, question]) =>
+      checked(options, key, question)
     );
+    if (questions.length === 0) await sleep(STATE_ONLY_PAUSE_MS, undefined, { signal: options.signal });
+    const answers = await askAll(options, questions);
     retry = {
       ...(answers.length > 0 ? { inputResponses: Object.fromEntries(answers) } : {}),
       ...(result.requestState === undefined ? {} : { requestState: result.requestState })
@@ -70,9 +72,16 @@ export async function withCallerAnswers<T extends { result: unknown }>(
   }
 }
 
-/** The caller's answer to one question of the server's, or the refusal when it cannot be asked. */
-async function ask(options: CallerAnswersOptions, key: string, question: unknown): Promise<Result> {
-  const { serverId, asker, signal, answerTimeoutMs } = options;
+/** A question of the server's that its caller can be asked. */
+interface Question {
+  readonly key: string;
+  readonly method: ClientRequestMethod;
+  readonly params: Record<string, unknown> | undefined;
+}
+
+/** `question` (the server's input request `key`) when the caller can be asked it; throws otherwise. */
+function checked(options: CallerAnswersOptions, key: string, question: unknown): Question {
+  const { serverId, asker } = options;
   const { method, params } = (question ?? {}) as { method?: unknown; params?: unknown };
   if (!CLIENT_REQUEST_METHODS.includes(method as ClientRequestMethod)) {
     throw new GatewayError(
@@ -83,8 +92,38 @@ async function ask(options: CallerAnswersOptions, key: string, question: unknown
   }
   const known = method as ClientRequestMethod;
   const own = typeof params === 'object' && params !== null ? (params as Record<string, unknown>) : undefined;
-  return askable(serverId, asker, known, own).ask(
-    { method: known, ...(own ? { params: own } : {}) },
-    { signal: signal ?? new AbortController().signal, timeout: answerTimeoutMs }
-  );
+  askable(serverId, asker, known, own);
+  return { key, method: known, params: own };
+}
+
+/**
+ * The caller's answers to one round's questions, asked at once. The first that fails (unanswered
+ * in time, refused by the caller) withdraws the others, so none is left open at the client.
+ */
+async function askAll(
+  options: CallerAnswersOptions,
+  questions: readonly Question[]
+): Promise<(readonly [string, Result])[]> {
+  const round = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, round.signal]) : round.signal;
+  try {
+    return await Promise.all(
+      questions.map(async ({ key, method, params }) => {
+        const answer = await options.asker
+          .ask({ method, ...(params ? { params } : {}) }, { signal, timeout: options.answerTimeoutMs })
+          .catch((error: unknown) => {
+            if (!(error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout)) throw error;
+            throw new GatewayError(
+              'call_timeout',
+              `server ${options.serverId} asked its caller ${method} and got no answer within ${options.answerTimeoutMs / 1000}s (callTimeout); the request was given up`,
+              { cause: error, serverId: options.serverId }
+            );
+          });
+        return [key, answer] as const;
+      })
+    );
+  } catch (error) {
+    round.abort(error);
+    throw error;
+  }
 }

@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import { CallToolResultShape } from './call-tool-result-shape.js';
 import { withCallerAnswers, type Retry } from './caller-answers.js';
 import { callerCapabilities, ClientAskers, type ClientAsker } from './client-askers.js';
-import { withColdStart } from './cold-start.js';
+import { coldStartOf, withColdStart, type ColdStart } from './cold-start.js';
 import { FAILED_COOLDOWN_MS, FailureWindow } from './failure-window.js';
 import { handshakeInEra } from './handshake.js';
 import { canMove, reportedState, type Lifecycle, type UpstreamState } from './lifecycle.js';
@@ -366,19 +366,40 @@ export class Upstream {
     // questions here, in rounds: they come back with the request they belong to, so they reach that
     // caller even when other clients' requests share the connection.
     if (options.inputRequired !== undefined || !asker) return this.requestRound(subject, send, options);
-    // The request was cold if any round had to start the server.
+    // The request was cold if any round had to start the server, failed or not.
     let cold = false;
     let startMs = 0;
-    const outcome = await withCallerAnswers(
-      { serverId: this.spec.id, asker, signal: options.signal, answerTimeoutMs: this.spec.callTimeoutMs },
-      async retry => {
-        const round = await this.requestRound(subject, send, { ...options, inputRequired: retry });
-        cold ||= round.cold;
-        startMs += round.startMs;
-        return round;
-      }
-    );
-    return { ...outcome, cold, startMs };
+    const paid = (round: ColdStart) => {
+      cold ||= round.cold;
+      startMs += round.startMs;
+    };
+    // In flight from the first round to the last: while the caller answers, the idle timer must not
+    // stop the server the next round goes to.
+    this.inFlightCount++;
+    this.clearIdleTimer();
+    try {
+      const outcome = await withCallerAnswers(
+        { serverId: this.spec.id, asker, signal: options.signal, answerTimeoutMs: this.spec.callTimeoutMs },
+        async retry => {
+          const round = await this.requestRound(subject, send, { ...options, inputRequired: retry }).catch(
+            (error: unknown) => {
+              paid(coldStartOf(error));
+              throw error;
+            }
+          );
+          paid(round);
+          return round;
+        }
+      );
+      return { ...outcome, cold, startMs };
+    } catch (error) {
+      // A failure of the asking (a cancel, an unanswered question) becomes a local error naming the
+      // server, as a round's failure already is.
+      throw withColdStart(callError(this.spec, error, subject, options.signal), { cold, startMs });
+    } finally {
+      this.inFlightCount--;
+      if (this.inFlightCount === 0) this.armIdleTimer();
+    }
   }
 
   /** One round of {@link request}: with `options.inputRequired`, an `input_required` result comes back. */

@@ -117,6 +117,14 @@ describe('withCallerAnswers', () => {
     ).rejects.toThrow(
       /server srv asked for input "q" with "tools\/call", which is not a question a client answers/
     );
+    // A round with a question the caller can answer and one it cannot: neither is asked.
+    await expect(
+      withCallerAnswers(options(asker), () =>
+        Promise.resolve(
+          inputRequired({ a: { method: 'roots/list' }, b: { method: 'sampling/createMessage', params: {} } })
+        )
+      )
+    ).rejects.toThrow(/did not declare the capability sampling/);
     expect(asked).toEqual([]);
   });
 

@@ -280,6 +280,21 @@ describe('StreamTransport', () => {
     });
   });
 
+  it('leaves no drain listener behind a write that waited for drain and then failed', async () => {
+    const input = new PassThrough();
+    const refused = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+    const output = new Writable({
+      highWaterMark: 1, // every write waits for drain
+      write: (_chunk, _encoding, callback) => setImmediate(() => callback(refused))
+    });
+    const transport = new StreamTransport(input, output);
+    opened.push(transport);
+    transport.onerror = () => undefined;
+    await transport.start();
+    await expect(transport.send(request)).rejects.toBeInstanceOf(UndeliveredError);
+    expect(output.listenerCount('drain')).toBe(0);
+  });
+
   it('delivers nothing after close', async () => {
     const { input, transport, messages, noise } = setup();
     await transport.start();

@@ -61,6 +61,22 @@ function refusedUpstream(id: string, open: () => Promise<never>, startTimeoutMs 
   return upstream;
 }
 
+/** A fake runtime whose server has a tool `ask` that asks its caller for roots by input_required. */
+function askingRuntime(): FakeRuntime {
+  const runtime = new FakeRuntime();
+  runtime.customize = server =>
+    server.registerTool(
+      'ask',
+      { description: 'Asks its caller for roots', inputSchema: z.object({}) },
+      (_args, ctx) => {
+        const answer = ctx.mcpReq.inputResponses?.answer;
+        if (!answer) return inputRequired({ inputRequests: { answer: { method: 'roots/list' } } });
+        return { content: [{ type: 'text', text: JSON.stringify(answer) }] };
+      }
+    );
+  return runtime;
+}
+
 const text = (result: { content: unknown[] }) => (result.content[0] as { text: string }).text;
 const delay = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
@@ -1119,17 +1135,7 @@ describe('Upstream retry of a request that never reached the server (issue 12, i
   const isCall = (message: object) => 'method' in message && message.method === 'tools/call';
 
   it("asks a caller not handed input_required the server's questions by its own asker; a cold first round makes the call cold", async () => {
-    const runtime = new FakeRuntime();
-    runtime.customize = server =>
-      server.registerTool(
-        'ask',
-        { description: 'Asks its caller for roots', inputSchema: z.object({}) },
-        (_args, ctx) => {
-          const answer = ctx.mcpReq.inputResponses?.answer;
-          if (!answer) return inputRequired({ inputRequests: { answer: { method: 'roots/list' } } });
-          return { content: [{ type: 'text', text: JSON.stringify(answer) }] };
-        }
-      );
+    const runtime = askingRuntime();
     const { upstream } = setup({}, { runtime });
     const asked: string[] = [];
     const asker: ClientAsker = {
@@ -1147,6 +1153,43 @@ describe('Upstream retry of a request that never reached the server (issue 12, i
     expect(asked).toEqual(['roots/list']);
     expect(outcome.cold).toBe(true);
     expect(outcome.startMs).toBeGreaterThan(0);
+  });
+
+  it('holds the server across the rounds: an idle timeout shorter than the answer does not stop it', async () => {
+    const runtime = askingRuntime();
+    const { upstream } = setup({ idleTimeoutMs: 50 }, { runtime });
+    const asker: ClientAsker = {
+      owner: 'alice',
+      capabilities: { roots: {} },
+      ask: async () => {
+        await delay(300); // a person answering, longer than idleTimeout
+        return { roots: [] };
+      }
+    };
+    const outcome = await upstream.callTool('ask', {}, { asker });
+    expect(JSON.parse(text(outcome.result))).toEqual({ roots: [] });
+    expect(runtime.starts).toBe(1);
+  });
+
+  it('fails a request cancelled while its caller is asked as cancelled, and cold when a round started the server', async () => {
+    const runtime = askingRuntime();
+    const { upstream } = setup({}, { runtime });
+    const cancel = new AbortController();
+    const asker: ClientAsker = {
+      owner: 'alice',
+      capabilities: { roots: {} },
+      ask: (_request, { signal }) => {
+        setTimeout(() => cancel.abort(new Error('changed my mind')), 20);
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason))
+        );
+      }
+    };
+    const error = await upstream
+      .callTool('ask', {}, { asker, signal: cancel.signal })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'cancelled', serverId: 'alpha' });
+    expect(coldStartOf(error).cold).toBe(true);
   });
 
   it('sends a call whose send was undelivered once more, on a new connection', async () => {
