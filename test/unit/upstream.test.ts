@@ -1181,7 +1181,7 @@ describe('Upstream retry of a request that never reached the server (issue 12, i
       ask: (_request, { signal }) => {
         setTimeout(() => cancel.abort(new Error('changed my mind')), 20);
         return new Promise((_resolve, reject) =>
-          signal.addEventListener('abort', () => reject(signal.reason))
+          signal.addEventListener('abort', () => reject(signal.reason as Error))
         );
       }
     };
