@@ -184,7 +184,13 @@ export class Upstream {
 
   private lifecycle: Lifecycle<Connection> = { kind: 'stopped' };
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Requests in a slot or starting the server. */
   private inFlightCount = 0;
+  /**
+   * Requests between two rounds, waiting for their caller's answers: in no slot, but in flight all
+   * the same, so the idle timer must not stop the server their next round goes to.
+   */
+  private answeringCount = 0;
   /** Calls ever made; discovery compares it to see whether anyone used the server meanwhile. */
   private callCount = 0;
   private readonly failures = new FailureWindow();
@@ -272,6 +278,11 @@ export class Upstream {
     return this.capabilitiesValue;
   }
 
+  /** Requests under way: in a slot, starting the server, or waiting for their caller's answers. */
+  private get inFlight(): number {
+    return this.inFlightCount + this.answeringCount;
+  }
+
   /** A snapshot for health and status views. */
   status() {
     return {
@@ -280,7 +291,7 @@ export class Upstream {
       state: this.state,
       startedAt: this.startedAtValue?.toISOString() ?? null,
       lastUsed: this.lastUsedValue?.toISOString() ?? null,
-      inFlight: this.inFlightCount,
+      inFlight: this.inFlight,
       // Starts after the first: crash recoveries and starts after an idle stop.
       restarts: Math.max(0, this.starts - 1),
       lastError: this.spec.unavailable ?? this.lastErrorValue ?? null
@@ -338,13 +349,13 @@ export class Upstream {
       options
     );
     this.subscribed.add(uri);
-    if (this.inFlightCount === 0) this.clearIdleTimer();
+    if (this.inFlight === 0) this.clearIdleTimer();
   }
 
   /** Ends the subscription to `uri`. A server not running has none to end: nothing is started. */
   async unsubscribeResource(uri: string, options: CallOptions = {}): Promise<void> {
     if (!this.subscribed.delete(uri) || !this.connection) {
-      if (this.inFlightCount === 0) this.armIdleTimer();
+      if (this.inFlight === 0) this.armIdleTimer();
       return;
     }
     await this.request(
@@ -373,14 +384,20 @@ export class Upstream {
       cold ||= round.cold;
       startMs += round.startMs;
     };
-    // In flight from the first round to the last: while the caller answers, the idle timer must not
-    // stop the server the next round goes to.
-    this.inFlightCount++;
-    this.clearIdleTimer();
+    // Counted once at every moment: by the round while one runs, as answering between rounds.
+    let answering = false;
+    const answeringNow = (now: boolean) => {
+      if (now === answering) return;
+      answering = now;
+      this.answeringCount += now ? 1 : -1;
+      if (now) this.clearIdleTimer();
+      else if (this.inFlight === 0) this.armIdleTimer();
+    };
     try {
       const outcome = await withCallerAnswers(
         { serverId: this.spec.id, asker, signal: options.signal, answerTimeoutMs: this.spec.callTimeoutMs },
         async retry => {
+          answeringNow(false);
           const round = await this.requestRound(subject, send, { ...options, inputRequired: retry }).catch(
             (error: unknown) => {
               paid(coldStartOf(error));
@@ -388,6 +405,7 @@ export class Upstream {
             }
           );
           paid(round);
+          answeringNow(true);
           return round;
         }
       );
@@ -397,8 +415,7 @@ export class Upstream {
       // server, as a round's failure already is.
       throw withColdStart(callError(this.spec, error, subject, options.signal), { cold, startMs });
     } finally {
-      this.inFlightCount--;
-      if (this.inFlightCount === 0) this.armIdleTimer();
+      answeringNow(false);
     }
   }
 
@@ -482,7 +499,7 @@ export class Upstream {
     } finally {
       this.inFlightCount--;
       this.lastUsedValue = new Date();
-      if (this.inFlightCount === 0) this.armIdleTimer();
+      if (this.inFlight === 0) this.armIdleTimer();
     }
   }
 
@@ -578,7 +595,7 @@ export class Upstream {
       return await (!wasRunning && connection.listed ? connection.listed : this.listAll(connection));
     } finally {
       this.inFlightCount--;
-      if (this.inFlightCount === 0) {
+      if (this.inFlight === 0) {
         // Stopped again only if nobody called it meanwhile: a server a client just used stays up
         // for its idle timeout like any other.
         if (wasRunning || this.callCount !== callsBefore) this.armIdleTimer();
@@ -590,7 +607,7 @@ export class Upstream {
   /** Starts the server now (an operator's request), leaving it to the idle timer as after a call. */
   async warm(): Promise<void> {
     await this.ensureStarted();
-    if (this.inFlightCount === 0) this.armIdleTimer();
+    if (this.inFlight === 0) this.armIdleTimer();
   }
 
   /** Starts the server if it is not running (shared by concurrent callers). */
@@ -856,13 +873,13 @@ export class Upstream {
       // Not the server's fault (its engine or its connection went away), as with a start the
       // engine refuses: not counted, so the server works again as soon as it can be reached.
       this.log.warn(
-        { reason: end.reason, inFlight: this.inFlightCount },
+        { reason: end.reason, inFlight: this.inFlight },
         'lost the connection to the server (its engine or its network went away)'
       );
       this.moveTo({ kind: 'stopped' });
     } else {
       this.emitLifecycle('crashed');
-      this.log.error({ reason: end.reason, inFlight: this.inFlightCount }, 'server exited unexpectedly');
+      this.log.error({ reason: end.reason, inFlight: this.inFlight }, 'server exited unexpectedly');
       this.recordFailure(`server exited (${end.reason})`, 'crash');
     }
   }
@@ -887,7 +904,7 @@ export class Upstream {
     if (this.spec.idleTimeoutMs <= 0 || !this.connection || this.subscribed.size > 0) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
-      if (this.inFlightCount === 0) void this.stop('idle');
+      if (this.inFlight === 0) void this.stop('idle');
     }, this.spec.idleTimeoutMs);
     this.idleTimer.unref();
   }

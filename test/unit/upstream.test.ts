@@ -1158,10 +1158,12 @@ describe('Upstream retry of a request that never reached the server (issue 12, i
   it('holds the server across the rounds: an idle timeout shorter than the answer does not stop it', async () => {
     const runtime = askingRuntime();
     const { upstream } = setup({ idleTimeoutMs: 50 }, { runtime });
+    const inFlightWhileAsked: number[] = [];
     const asker: ClientAsker = {
       owner: 'alice',
       capabilities: { roots: {} },
       ask: async () => {
+        inFlightWhileAsked.push(upstream.status().inFlight);
         await delay(300); // a person answering, longer than idleTimeout
         return { roots: [] };
       }
@@ -1169,6 +1171,23 @@ describe('Upstream retry of a request that never reached the server (issue 12, i
     const outcome = await upstream.callTool('ask', {}, { asker });
     expect(JSON.parse(text(outcome.result))).toEqual({ roots: [] });
     expect(runtime.starts).toBe(1);
+    // One request, counted once: the shutdown drain and /healthz read this count.
+    expect(inFlightWhileAsked).toEqual([1]);
+    expect(upstream.status().inFlight).toBe(0);
+  });
+
+  it('counts a call by a caller with an asker once while its round runs', async () => {
+    const { upstream } = setup();
+    const asker: ClientAsker = {
+      owner: 'alice',
+      capabilities: {},
+      ask: () => Promise.reject(new Error('unasked'))
+    };
+    const call = upstream.callTool('slow', { ms: 200 }, { asker });
+    await delay(100);
+    expect(upstream.status().inFlight).toBe(1);
+    await call;
+    expect(upstream.status().inFlight).toBe(0);
   });
 
   it('fails a request cancelled while its caller is asked as cancelled, and cold when a round started the server', async () => {
