@@ -158,9 +158,9 @@ export class ConfigReloader {
           `${file} lists no servers now: all ${this.running.servers.length} were removed, and clients see empty lists until servers are added back (what the catalog learned of them is kept)`
         );
       }
-      if (diff.added.length + diff.removed.length + diff.changed.length > 0) {
-        this.options.registry.apply(config.servers);
-      }
+      // Applied even when nothing differs: the servers kept hear of it (a failed discovery is tried
+      // again at once).
+      this.options.registry.apply(config.servers);
       this.options.onApplied?.(config);
       const previous = this.running;
       this.running = config;

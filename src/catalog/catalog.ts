@@ -143,6 +143,13 @@ export class Catalog {
           this.entries.delete(after.upstream.id);
         this.changedServers();
         void this.adopt([after.upstream]);
+      },
+      // A reload is an operator's "try again": a kept server whose discovery failed is tried now,
+      // not when its timer comes (up to MAX_RETRY_MS later).
+      onKept: ({ upstream }) => {
+        if (this.retries.dueAt(upstream.id) === undefined) return;
+        this.retries.forget(upstream.id);
+        void this.discover([upstream], false);
       }
     });
   }

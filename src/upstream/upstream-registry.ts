@@ -18,6 +18,8 @@ export interface RegistryListener {
   onRemoved?(served: Served): void;
   /** The server's settings changed: `after` serves it from now on, `before` drains and closes. */
   onReplaced?(before: Served, after: Served): void;
+  /** A reload found the server's settings the same: it keeps its upstream, as it is. */
+  onKept?(served: Served): void;
 }
 
 /** How a new list of specs differs from the registry's: by server id. */
@@ -170,6 +172,10 @@ export class UpstreamRegistry {
     for (const spec of diff.added) {
       const added = next.get(spec.id)!;
       for (const listener of this.listeners) listener.onAdded?.(added);
+    }
+    for (const id of diff.unchanged) {
+      const kept = next.get(id)!;
+      for (const listener of this.listeners) listener.onKept?.(kept);
     }
     return diff;
   }

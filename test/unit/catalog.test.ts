@@ -6,6 +6,7 @@ import { CatalogStore, type CatalogEntry } from '../../src/catalog/catalog-store
 import { DiscoveryRetries } from '../../src/catalog/discovery-retries.js';
 import type { ProcessSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
+import { UpstreamRegistry } from '../../src/upstream/upstream-registry.js';
 import { Upstream } from '../../src/upstream/upstream.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/server';
 import * as z from 'zod/v4';
@@ -202,6 +203,27 @@ describe('Catalog', () => {
     expect(names(await catalog.listTools(0))).toContain('alpha__echo');
     expect(retries.dueAt('alpha')).toBeUndefined();
     catalog.close();
+  });
+
+  it('tries a failed discovery again at once when a reload keeps the server as it was', async () => {
+    runtime.failStarts = 1;
+    const retries = new DiscoveryRetries(60_000, 60_000);
+    const alpha = fakeSpec('alpha');
+    const registry = new UpstreamRegistry({
+      create: spec => ({ upstream: upstreamFor(spec as ProcessSpec), perUser: undefined }),
+      drainMs: 1_000,
+      log: silentLog
+    });
+    registry.apply([alpha]);
+    const catalog = new Catalog({ upstreams: registry, store, log: silentLog, discoveryRetries: retries });
+    await catalog.start();
+    await catalog.settled();
+    expect(retries.dueAt('alpha')).toBeDefined(); // next try a minute away
+    registry.apply([alpha]); // a reload (SIGHUP) with nothing changed
+    await vi.waitFor(async () => expect(names(await catalog.listTools(0))).toContain('alpha__echo'));
+    expect(retries.dueAt('alpha')).toBeUndefined();
+    catalog.close();
+    await registry.close();
   });
 
   it('rediscovers a server whose fingerprint changed', async () => {

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigReloader } from '../../src/config-reloader.js';
 import { loadConfigFile } from '../../src/config/load-config.js';
 import { UpstreamRegistry } from '../../src/upstream/upstream-registry.js';
-import { silentLog } from '../support/fake-runtime.js';
+import type { ProcessSpec } from '../../src/config/server-spec.js';
+import { FakeRuntime, fakeUpstream, silentLog } from '../support/fake-runtime.js';
 
 describe('ConfigReloader', () => {
   let dir: string;
@@ -47,6 +48,32 @@ describe('ConfigReloader', () => {
     expect(secondResult.trigger).toBe('signal');
     expect(Date.parse(secondResult.at)).toBeGreaterThanOrEqual(Date.parse(firstResult.at));
     expect(reloader.last).toBe(secondResult);
+  });
+
+  it('tells the registry of a reload that changes nothing, so the servers kept hear of it', async () => {
+    writeFileSync(file, 'servers:\n  a: { command: [node, a.js] }\n');
+    const loaded = await loadConfigFile(file, { env: {} });
+    if (!loaded.ok) throw new Error('the test config is bad');
+    const runtime = new FakeRuntime();
+    const registry = new UpstreamRegistry({
+      create: spec => ({ upstream: fakeUpstream(spec as ProcessSpec, runtime), perUser: undefined }),
+      drainMs: 1_000,
+      log: silentLog
+    });
+    registry.apply(loaded.config.servers);
+    const kept: string[] = [];
+    registry.subscribe({ onKept: ({ upstream }) => kept.push(upstream.id) });
+    const reloader = new ConfigReloader({
+      file,
+      load: { env: {} },
+      running: loaded.config,
+      registry,
+      log: silentLog
+    });
+    const result = await reloader.reload('signal');
+    expect(result.unchanged).toEqual(['a']);
+    expect(kept).toEqual(['a']);
+    await registry.close();
   });
 
   it('names each setting that needs a restart by its path, and applies the rest', async () => {
