@@ -431,7 +431,9 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
         discovering: catalog.discovering,
         sessions: legacy.size,
         ...engine,
-        servers: registry.all().map(upstream => upstream.status()),
+        servers: registry
+          .all()
+          .map(upstream => ({ ...upstream.status(), nextDiscovery: catalog.nextDiscovery(upstream.id) })),
         unavailable,
         needsLogin: needsLogin()
       };

@@ -769,6 +769,12 @@ export class Catalog {
     if (upstream) await this.discover([upstream], false);
   }
 
+  /** When server `serverId`'s failed discovery is tried again (ISO 8601), or null: none is due. */
+  nextDiscovery(serverId: string): string | null {
+    const dueAt = this.retries.dueAt(serverId);
+    return dueAt === undefined ? null : new Date(dueAt).toISOString();
+  }
+
   /** Cancels the retries of failed discoveries (shutdown). */
   close(): void {
     this.retries.close();

@@ -21,6 +21,8 @@ export type ServerStatus = ReturnType<Upstream['status']> & {
   readonly quarantined: number;
   /** A Docker server's last image change seen in this run, if any. */
   readonly imageChange: ImageChange | null;
+  /** When its failed discovery is tried again (ISO 8601); null when none is due. */
+  readonly nextDiscovery: string | null;
 };
 
 /**
@@ -58,7 +60,8 @@ export class ServerStatuses {
       login: perUserLogin(upstream),
       trust: upstream.spec.trust ?? 'auto',
       quarantined: this.catalog.quarantinedCounts().get(upstream.id) ?? 0,
-      imageChange: this.catalog.imageChange(upstream.id) ?? null
+      imageChange: this.catalog.imageChange(upstream.id) ?? null,
+      nextDiscovery: this.catalog.nextDiscovery(upstream.id)
     };
   }
 

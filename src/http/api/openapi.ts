@@ -485,7 +485,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
                   lastUsed: { type: ['string', 'null'], format: 'date-time' },
                   inFlight: { type: 'integer' },
                   restarts: { type: 'integer' },
-                  lastError: { type: ['string', 'null'] }
+                  lastError: { type: ['string', 'null'] },
+                  nextDiscovery: {
+                    type: ['string', 'null'],
+                    format: 'date-time',
+                    description: 'when its failed discovery is tried again; null when none is due'
+                  }
                 }
               }
             },
@@ -576,6 +581,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
                 at: { type: 'string', format: 'date-time' },
                 held: { type: 'boolean' }
               }
+            },
+            nextDiscovery: {
+              type: ['string', 'null'],
+              format: 'date-time',
+              description:
+                'When its failed discovery is tried again (5 s after the first failure, doubling up to 5 minutes); null when none is due'
             }
           }
         },
