@@ -286,6 +286,35 @@ describe('REST API', () => {
     expect(recorded.body.requests[0]).toMatchObject({ clientKey: 'api', tool: 'fixture__nope' });
   });
 
+  it('refuses a JSON null body (not read as no arguments, or as approve all) and an undecodable path with 400', async () => {
+    const gateway = await start();
+    const json = { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'null' };
+    expect(await api(gateway, '/api/tools/fixture__echo/call', json)).toEqual({
+      status: 400,
+      body: {
+        error: {
+          code: 'invalid_request',
+          message: expect.stringContaining('the body must be a JSON object of tool arguments')
+        }
+      }
+    });
+    expect(await api(gateway, '/api/servers/fixture/approve', json)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_request' } }
+    });
+    expect(await api(gateway, '/api/sessions/%ZZ')).toEqual({
+      status: 400,
+      body: {
+        error: {
+          code: 'invalid_request',
+          message: 'the path part "%ZZ" is not valid percent-encoding: write a literal % as %25'
+        }
+      }
+    });
+    const recorded = await api<{ requests: RequestRow[] }>(gateway, '/api/requests?limit=5');
+    expect(recorded.body.requests).toEqual([]); // no call was made
+  });
+
   it.each([
     ['/api/requests?limit=abc', 'limit'],
     ['/api/requests?outcome=bogus', 'outcome'],

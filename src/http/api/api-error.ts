@@ -79,6 +79,21 @@ export function apiErrorOf(error: unknown): {
       internal: false
     };
   }
+  if (error instanceof URIError) {
+    // The router's "Failed to decode param '%ZZ'": say which part and how to write it.
+    const part = /'(.*)'/.exec(error.message)?.[1];
+    return {
+      status: 400,
+      headers: {},
+      body: {
+        error: {
+          code: 'invalid_request',
+          message: `the path part ${part === undefined ? '' : `"${part}" `}is not valid percent-encoding: write a literal % as %25`
+        }
+      },
+      internal: false
+    };
+  }
   const http = toHttpError(error);
   return {
     status: http.status,

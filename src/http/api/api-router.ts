@@ -156,7 +156,8 @@ export function createApiRouter(options: ApiOptions): Router {
 
   router.post('/tools/:name/call', async (req, res) => {
     const { name } = parseParams(ToolParams, req.params, 'path');
-    const args = parseParams(ToolArguments, req.body ?? {}, 'body');
+    // No body is no arguments; a JSON null (or any other non-object) is refused, not read as none.
+    const args = parseParams(ToolArguments, req.body === undefined ? {} : req.body, 'body');
     const controller = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();

@@ -31,7 +31,7 @@ export function addQuarantineRoutes(
   router.post('/servers/:id/approve', (req, res) => {
     const { id } = parseParams(ServerParams, req.params, 'path');
     if (!hasServer(id)) throw new HttpError(404, -32602, noServer(id));
-    const { items = [] } = parseParams(ApproveBody, req.body ?? {}, 'body');
+    const { items = [] } = parseParams(ApproveBody, req.body === undefined ? {} : req.body, 'body');
     const approved = catalog.approve(id, items, principalOf(res.locals)?.id ?? 'api');
     res.json({
       approved,
