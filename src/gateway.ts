@@ -468,7 +468,8 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
       configFile: path.resolve(settings.configFile),
       stateDir: path.resolve(settings.stateDir),
       maxBodyBytes: MAX_BODY_BYTES,
-      loginsPerMinute: DASHBOARD_LOGINS_PER_MINUTE
+      loginsPerMinute: DASHBOARD_LOGINS_PER_MINUTE,
+      passwordGuesses: security.passwordGuesses
     }),
     remoteOAuth: createRemoteOAuthRouter(logins, remoteClient),
     ownApi: authenticate => createOwnLoginRoutes(logins, security.audit, authenticate),

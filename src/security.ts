@@ -10,6 +10,7 @@ import { bearerOnly } from './http/auth/bearer-only.js';
 import { openCors } from './http/auth/open-cors.js';
 import { isLoopback } from './config/loopback.js';
 import type { OAuthServer } from './http/oauth/oauth-server.js';
+import { PasswordGuesses } from './http/password-guesses.js';
 import { rateLimit } from './http/rate-limit.js';
 import type { Logger } from './log.js';
 import { AuditLog } from './store/audit-log.js';
@@ -54,6 +55,8 @@ export async function createSecurity(options: SecurityOptions) {
   );
   const tokens = new TokenStore(db);
   const settings = new SettingsStore(db);
+  // One bound on wrong admin passwords for every form that takes it (consent page, dashboard login).
+  const passwordGuesses = new PasswordGuesses();
   const publicUrl = gateway.publicUrl?.replace(/\/+$/, '');
 
   let oauth: OAuthServer | undefined;
@@ -72,7 +75,8 @@ export async function createSecurity(options: SecurityOptions) {
       log,
       allowInsecure: isLoopback(url.hostname),
       stateDir: options.stateDir,
-      profiles: options.profiles
+      profiles: options.profiles,
+      passwordGuesses
     });
     verifiers.push(oauth.verifier);
   }
@@ -165,6 +169,8 @@ export async function createSecurity(options: SecurityOptions) {
     tokens,
     /** The admin password, which the dashboard's login checks. */
     settings,
+    /** The bound on wrong admin passwords from all addresses, for every form that takes it. */
+    passwordGuesses,
     oauth,
     /** Mounted before everything else: metadata documents and the OAuth endpoints. */
     metadata,

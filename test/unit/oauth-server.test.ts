@@ -22,6 +22,7 @@ import {
 } from '../../src/http/oauth/oauth-server.js';
 import { PASSWORD_TRIES } from '../../src/http/oauth/consent-router.js';
 import { OAuthModelStore } from '../../src/http/oauth/oauth-model-store.js';
+import { PasswordGuesses } from '../../src/http/password-guesses.js';
 import { AuditLog } from '../../src/store/audit-log.js';
 import { openDatabase } from '../../src/store/database.js';
 import { SettingsStore } from '../../src/store/settings-store.js';
@@ -673,6 +674,25 @@ describe('the OAuth server, in other settings', () => {
     expect(statuses).toEqual([403, 303, 400, 400, 429]);
     expect(auditEvents(gateway, 'consent_approved')).toHaveLength(1);
     expect(auditEvents(gateway, 'consent_denied')).toHaveLength(0);
+  });
+
+  it('stops taking consent forms once the wrong passwords from all addresses reach their bound', async () => {
+    const gateway = await startGateway({ passwordGuesses: new PasswordGuesses(2) });
+    const client = new MemoryOAuthClient();
+    await auth(client, { serverUrl: gateway.resource });
+    const browser = new ConsentBrowser(gateway.url);
+    const page = await browser.open(client.authorizationUrl!);
+    const statuses: number[] = [];
+    for (const password of ['wrong', 'wrong again', PASSWORD]) {
+      const res = await browser.fetch(page.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: gateway.url },
+        body: new URLSearchParams({ password, decision: 'approve' }).toString()
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([403, 403, 429]);
+    expect(auditEvents(gateway, 'consent_approved')).toHaveLength(0);
   });
 
   it('forgets registrations that never obtained a grant, and keeps those that did', async () => {

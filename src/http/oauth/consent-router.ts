@@ -3,6 +3,7 @@ import type Provider from 'oidc-provider';
 import { errors, type Interaction } from 'oidc-provider';
 import type { AuditLog } from '../../store/audit-log.js';
 import type { SettingsStore } from '../../store/settings-store.js';
+import type { PasswordGuesses } from '../password-guesses.js';
 import { rateLimit } from '../rate-limit.js';
 import { consentPage, messagePage, noPasswordPage, PAGE_HEADERS } from './consent-page.js';
 import { CONSENT_PATH, MCP_SCOPE, OWNER_ACCOUNT_ID } from './create-provider.js';
@@ -18,6 +19,8 @@ export interface ConsentRouterOptions {
   readonly resource: string;
   /** Consent forms accepted per minute from one remote address; more get 429 before any password check. */
   readonly attemptsPerMinute: number;
+  /** The bound on wrong admin passwords from all addresses, shared with the dashboard login. */
+  readonly passwordGuesses: PasswordGuesses;
   /** The gateway's state directory, for the command that sets a missing admin password. */
   readonly stateDir: string;
 }
@@ -41,7 +44,8 @@ function send(res: Response, status: number, html: string): void {
  * the same interaction as the URL, and a browser's `Origin` must be the gateway's. A wrong password
  * shows the form again, so a typo costs nothing; the {@link PASSWORD_TRIES}th denies the request
  * (the client has to start again). With the forms one address may post rate-limited, guessing costs
- * an authorization request per few guesses and cannot go faster than `attemptsPerMinute`.
+ * an authorization request per few guesses and cannot go faster than `attemptsPerMinute`, nor,
+ * from all addresses together, than `passwordGuesses` allows.
  */
 export function createConsentRouter(options: ConsentRouterOptions): Router {
   const { provider, settings, audit, resource } = options;
@@ -114,6 +118,7 @@ export function createConsentRouter(options: ConsentRouterOptions): Router {
   router.post(
     `${CONSENT_PATH}/:uid`,
     rateLimit(options.attemptsPerMinute),
+    options.passwordGuesses.gate,
     express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }),
     async (req: Request<{ uid: string }>, res) => {
       const origin = req.headers.origin;
@@ -152,6 +157,7 @@ export function createConsentRouter(options: ConsentRouterOptions): Router {
     if (!settings.hasAdminPassword()) return send(res, 409, noPasswordPage(options.stateDir));
     const password = typeof body.password === 'string' ? body.password : '';
     if (!(await settings.verifyAdminPassword(password))) {
+      options.passwordGuesses.wrong();
       const wrong = (wrongPasswords.get(interaction.uid) ?? 0) + 1;
       if (wrong >= PASSWORD_TRIES) return deny(`wrong admin password, ${wrong} times`);
       audit.record('auth_failed', {

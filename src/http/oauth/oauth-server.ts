@@ -4,6 +4,7 @@ import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { Logger } from '../../log.js';
 import type { AuditLog } from '../../store/audit-log.js';
 import type { SettingsStore } from '../../store/settings-store.js';
+import { PasswordGuesses } from '../password-guesses.js';
 import { openCors } from '../auth/open-cors.js';
 import { createAccessTokenVerifier } from './access-token-verifier.js';
 import { setPasswordCommand } from './consent-page.js';
@@ -38,6 +39,8 @@ export interface OAuthServerOptions {
   readonly profiles?: (() => readonly string[]) | undefined;
   /** Consent forms accepted per minute from one remote address (password guessing). Default 10. */
   readonly consentAttemptsPerMinute?: number;
+  /** The bound on wrong admin passwords from all addresses; share the dashboard's. Default: its own. */
+  readonly passwordGuesses?: PasswordGuesses;
   /**
    * Fetches Client ID Metadata Documents. Default: oidc-provider's fetch, which refuses private and
    * loopback addresses, redirects, bodies over 5 KiB and answers slower than 2.5 s. For tests.
@@ -139,6 +142,7 @@ function build(options: OAuthServerOptions): OAuthServer {
       publicOrigin: issuer,
       resource,
       attemptsPerMinute: options.consentAttemptsPerMinute ?? 10,
+      passwordGuesses: options.passwordGuesses ?? new PasswordGuesses(),
       stateDir: options.stateDir
     })
   );

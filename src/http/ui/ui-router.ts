@@ -6,6 +6,7 @@ import type { AuditLog } from '../../store/audit-log.js';
 import type { SettingsStore } from '../../store/settings-store.js';
 import { apiBodyGuard, jsonDepthGuard } from '../guards.js';
 import { HttpError } from '../http-error.js';
+import type { PasswordGuesses } from '../password-guesses.js';
 import { rateLimit } from '../rate-limit.js';
 import { cookieValue, DashboardSessions, sameToken, SESSION_TTL_MS, token } from './dashboard-sessions.js';
 import { loginPage, noPasswordLoginPage } from './login-page.js';
@@ -24,6 +25,8 @@ export interface DashboardOptions {
   readonly maxBodyBytes: number;
   /** Login forms accepted per minute from one address; more get 429 before any password check. */
   readonly loginsPerMinute: number;
+  /** The bound on wrong admin passwords from all addresses, shared with the OAuth consent page. */
+  readonly passwordGuesses: PasswordGuesses;
 }
 
 export const COOKIE = 'mgw_dashboard';
@@ -92,6 +95,7 @@ export function createUiRouter(options: DashboardOptions): Router {
   router.post(
     '/login',
     rateLimit(options.loginsPerMinute),
+    options.passwordGuesses.gate,
     express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 }),
     async (req, res) => {
       if (options.open) return res.redirect(303, '/ui/');
@@ -99,6 +103,7 @@ export function createUiRouter(options: DashboardOptions): Router {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const password = typeof body.password === 'string' ? body.password : '';
       if (!(await options.settings.verifyAdminPassword(password))) {
+        options.passwordGuesses.wrong();
         options.audit.record('auth_failed', {
           remoteAddress: req.socket.remoteAddress,
           detail: { reason: 'wrong admin password on the dashboard login', path: req.path }
