@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,14 @@ import {
   runningContainers,
   TEST_OWNER
 } from '../support/docker-test-setup.js';
-import { CLI, connect, FIXTURE_SERVER, GatewayProcess, ROOT, textOf } from '../support/gateway-process.js';
+import {
+  connect,
+  FIXTURE_SERVER,
+  GatewayProcess,
+  ROOT,
+  setAdminPassword,
+  textOf
+} from '../support/gateway-process.js';
 
 /**
  * The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core with no
@@ -272,12 +278,7 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
   it('asks for the admin password when authentication is on, and refuses a wrong one', async () => {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'dashboard-state-'));
     cleanups.push(() => Promise.resolve(rmSync(stateDir, { recursive: true, force: true })));
-    const set = spawnSync(process.execPath, [CLI, 'admin', 'set-password', '--state-dir', stateDir], {
-      input: `${PASSWORD}\n`,
-      encoding: 'utf8',
-      timeout: 20_000
-    });
-    expect(set.status, set.stderr).toBe(0);
+    setAdminPassword(stateDir, PASSWORD);
     // A remote server each user logs in to on their own (never reached here).
     const perUser = `  tracker:\n    url: http://127.0.0.1:9/mcp\n    auth: oauth\n    credentials: per-user\n`;
     const gateway = await start(`${config('token')}${perUser}`, stateDir);

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { auth } from '@modelcontextprotocol/client';
-import { CLI, FIXTURE_SERVER, GatewayProcess, ROOT } from '../support/gateway-process.js';
+import { FIXTURE_SERVER, GatewayProcess, ROOT, setAdminPassword } from '../support/gateway-process.js';
 import { MemoryOAuthClient, TEST_REDIRECT_URL } from '../support/oauth-test-client.js';
 import { freePort } from '../support/tmpfs.js';
 
@@ -29,11 +28,7 @@ beforeAll(async () => {
     throw new Error(`Chromium is not at ${CHROMIUM}: install it (apt-get install -y chromium; .ci/run does)`);
   }
   stateDir = mkdtempSync(path.join(tmpdir(), 'oauth-consent-'));
-  const set = spawnSync(process.execPath, [CLI, 'admin', 'set-password', '--state-dir', stateDir], {
-    encoding: 'utf8',
-    input: `${PASSWORD}\n`
-  });
-  expect(set.status, set.stderr).toBe(0);
+  setAdminPassword(stateDir, PASSWORD);
   const port = await freePort();
   publicUrl = `http://127.0.0.1:${port}`;
   gateway = await GatewayProcess.start(

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WRONG_PASSWORDS_PER_MINUTE } from '../../src/http/password-guesses.js';
 import { fixtureConfig } from '../support/fixture-config.js';
-import { CLI, GatewayProcess } from '../support/gateway-process.js';
+import { GatewayProcess, setAdminPassword } from '../support/gateway-process.js';
 
 // The dashboard login behind a reverse proxy on the same host: each browser has its own limit of
 // login forms (keyed by X-Forwarded-For, believed from loopback), and wrong passwords from all
@@ -21,12 +20,7 @@ describe('admin password guessing', () => {
   it('limits login forms per forwarded address, and wrong passwords from all addresses together', async () => {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'password-guessing-'));
     cleanups.push(() => Promise.resolve(rmSync(stateDir, { recursive: true, force: true })));
-    const set = spawnSync(process.execPath, [CLI, 'admin', 'set-password', '--state-dir', stateDir], {
-      input: `${PASSWORD}\n`,
-      encoding: 'utf8',
-      timeout: 20_000
-    });
-    expect(set.status, set.stderr).toBe(0);
+    setAdminPassword(stateDir, PASSWORD);
     const gateway = await GatewayProcess.start(fixtureConfig('auth: { mode: token }'), { stateDir });
     cleanups.push(() => gateway.dispose());
     const login = async (password: string, forwardedFor: string) => {

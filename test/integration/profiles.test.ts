@@ -11,7 +11,14 @@ import {
   StreamableHTTPClientTransport
 } from '@modelcontextprotocol/client';
 import { shortenToolName } from '../../src/catalog/tool-names.js';
-import { CLI, FIXTURE_SERVER, GatewayProcess, textOf, waitUntil } from '../support/gateway-process.js';
+import {
+  CLI,
+  FIXTURE_SERVER,
+  GatewayProcess,
+  setAdminPassword,
+  textOf,
+  waitUntil
+} from '../support/gateway-process.js';
 import { ConsentBrowser, MemoryOAuthClient } from '../support/oauth-test-client.js';
 
 /**
@@ -355,11 +362,7 @@ describe('an OAuth client on a profile URL', () => {
 
   beforeAll(async () => {
     stateDir = mkdtempSync(path.join(tmpdir(), 'profiles-oauth-'));
-    const set = spawnSync(process.execPath, [CLI, 'admin', 'set-password', '--state-dir', stateDir], {
-      encoding: 'utf8',
-      input: `${PASSWORD}\n`
-    });
-    expect(set.status, set.stderr).toBe(0);
+    setAdminPassword(stateDir, PASSWORD);
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
     oauthGateway = await GatewayProcess.start(

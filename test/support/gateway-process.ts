@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,16 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
+
+/** Sets the admin password of the gateway state in `stateDir` with the CLI, as an operator would. */
+export function setAdminPassword(stateDir: string, password: string): void {
+  const set = spawnSync(process.execPath, [CLI, 'admin', 'set-password', '--state-dir', stateDir], {
+    input: `${password}\n`,
+    encoding: 'utf8',
+    timeout: 20_000
+  });
+  if (set.status !== 0) throw new Error(`admin set-password exited ${set.status}: ${set.stderr}`);
+}
 export const FIXTURE_SERVER = path.join(ROOT, 'test', 'fixtures', 'fixture-server.mjs');
 export const EVERYTHING_SERVER = path.join(
   ROOT,
