@@ -413,7 +413,8 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
     audit: security.audit,
     version: VERSION,
     logins,
-    reloads: reloader
+    reloads: reloader,
+    access: security.access
   });
   const app = createApp({
     legacy,

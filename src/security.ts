@@ -5,10 +5,13 @@ import type { TokenVerifier } from './auth/token-verifier.js';
 import { exposureProblem } from './config/exposure.js';
 import type { GatewaySettingsSchema } from './config/schema.js';
 import { describeError } from './errors.js';
+import type { AccessList } from './http/api/access-routes.js';
 import { authenticate } from './http/auth/authenticate.js';
 import { bearerOnly } from './http/auth/bearer-only.js';
 import { openCors } from './http/auth/open-cors.js';
 import { isLoopback } from './config/loopback.js';
+import { grantViews } from './http/oauth/grants.js';
+import { OAuthModelStore } from './http/oauth/oauth-model-store.js';
 import type { OAuthServer } from './http/oauth/oauth-server.js';
 import { PasswordGuesses } from './http/password-guesses.js';
 import { rateLimit } from './http/rate-limit.js';
@@ -171,6 +174,8 @@ export async function createSecurity(options: SecurityOptions) {
     settings,
     /** The bound on wrong admin passwords from all addresses, for every form that takes it. */
     passwordGuesses,
+    /** The tokens and OAuth grants, for the API's `/tokens`. */
+    access: accessList(tokens, new OAuthModelStore(db)),
     oauth,
     /** Mounted before everything else: metadata documents and the OAuth endpoints. */
     metadata,
@@ -179,5 +184,15 @@ export async function createSecurity(options: SecurityOptions) {
     close: async () => {
       await oauth?.close();
     }
+  };
+}
+
+/** The gateway's tokens and OAuth grants, revoked as `mcp-gateway token revoke` does. */
+function accessList(tokens: TokenStore, oauthModels: OAuthModelStore): AccessList {
+  return {
+    tokens: () => tokens.list(),
+    grants: () => grantViews(oauthModels),
+    revoke: idOrName =>
+      tokens.revoke(idOrName) ? 'token' : oauthModels.revokeGrant(idOrName) ? 'grant' : undefined
   };
 }

@@ -305,6 +305,46 @@ describe('bearer tokens', () => {
       stderr: expect.stringContaining('--expires takes a number and a unit')
     });
   });
+
+  it('lists tokens and revokes one over the API, as an admin: refused from its next request, audited', async () => {
+    const stateDir = tempDir('state-');
+    const admin = createToken(stateDir, '--name', 'ops', '--admin');
+    const doomed = createToken(stateDir, '--name', 'doomed', '--servers', 'fixture');
+    const gateway = await start(config('token'), stateDir);
+    const api = (route: string, token: string, method = 'GET') =>
+      fetch(new URL(route, gateway.url), { method, headers: { authorization: `Bearer ${token}` } });
+    expect((await api('/api/tokens', doomed)).status).toBe(403); // not an admin
+
+    const listed = (await (await api('/api/tokens', admin)).json()) as {
+      tokens: { id: string; name: string; servers: string[] | null; revokedAt: string | null }[];
+      grants: unknown[];
+    };
+    expect(listed.grants).toEqual([]);
+    expect(listed.tokens.map(token => token.name).sort()).toEqual(['doomed', 'ops']);
+    expect(JSON.stringify(listed)).not.toContain('mgw_'); // never a secret
+    const id = listed.tokens.find(token => token.name === 'doomed')!.id;
+    expect(listed.tokens.find(token => token.id === id)).toMatchObject({
+      servers: ['fixture'],
+      revokedAt: null
+    });
+
+    expect((await post(gateway, { authorization: `Bearer ${doomed}` })).status).toBe(200);
+    const revoked = await api(`/api/tokens/${id}`, admin, 'DELETE');
+    expect(revoked.status).toBe(200);
+    expect(await revoked.json()).toEqual({ revoked: id, kind: 'token' });
+    expect((await post(gateway, { authorization: `Bearer ${doomed}` })).status).toBe(401);
+    const again = await api(`/api/tokens/${id}`, admin, 'DELETE');
+    expect(again.status).toBe(404);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toContain(
+      'GET /api/tokens lists them'
+    );
+    const audit = (await (await api('/api/audit?event=token_revoked', admin)).json()) as {
+      entries: { principal: string; detail: unknown }[];
+    };
+    expect(audit.entries).toEqual([
+      expect.objectContaining({ principal: 'token:ops', detail: { token: id } })
+    ]);
+  });
 });
 
 describe('limits', () => {

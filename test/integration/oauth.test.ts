@@ -230,11 +230,22 @@ describe('OAuth against the real daemon', () => {
     ).toBe('refreshed');
     await afterRefresh.close();
 
-    // The owner sees the grant and revokes it; the client's token stops working.
+    // The owner sees the grant (CLI and API alike) and revokes it over the API; the client's token
+    // stops working.
     const listing = cli(['token', 'list']);
     const grant = /^oauth:integration client\t(\S+)\t/m.exec(listing.stdout);
     expect(grant, listing.stdout).not.toBeNull();
-    expect(cli(['token', 'revoke', grant![1]!])).toMatchObject({ status: 0 });
+    const admin = {
+      authorization: `Bearer ${cli(['token', 'create', '--name', 'owner', '--admin']).stdout.trim()}`
+    };
+    const listed = (await (await fetch(`${publicUrl}/api/tokens`, { headers: admin })).json()) as {
+      grants: { id: string; clientName: string | null }[];
+    };
+    expect(listed.grants).toContainEqual(
+      expect.objectContaining({ id: grant![1], clientName: 'integration client' })
+    );
+    const revoked = await fetch(`${publicUrl}/api/tokens/${grant![1]}`, { method: 'DELETE', headers: admin });
+    expect(await revoked.json()).toEqual({ revoked: grant![1], kind: 'grant' });
     const token = oauth.saved!.access_token;
     await waitUntil(async () => {
       const response = await fetch(`${publicUrl}/mcp`, {

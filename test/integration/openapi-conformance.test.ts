@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Client } from '@modelcontextprotocol/client';
-import { connect, FIXTURE_SERVER, GatewayProcess, ROOT } from '../support/gateway-process.js';
+import { CLI, connect, FIXTURE_SERVER, GatewayProcess, ROOT } from '../support/gateway-process.js';
 
 /**
  * Holds the OpenAPI document to what the real daemon answers: every documented operation is called
@@ -158,6 +159,27 @@ describe('the OpenAPI document, against the running daemon', () => {
     for (const method of ['GET', 'POST', 'DELETE']) {
       expect.soft((await call(method, login, '/api/servers/fixture/login')).status).toBe(404);
     }
+    // A token, made as an operator would, so that the list's item schema is exercised too.
+    const made = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'token',
+        'create',
+        '--name',
+        'listed',
+        '--servers',
+        'fixture',
+        '--state-dir',
+        path.join(gateway.dir, 'data')
+      ],
+      { encoding: 'utf8', timeout: 20_000 }
+    );
+    expect(made.status, made.stderr).toBe(0);
+    expect.soft(await listed('/api/tokens', 'tokens')).toBe(1);
+    const revoke = '/api/tokens/{id}';
+    expect.soft((await call('DELETE', revoke, '/api/tokens/listed')).status).toBe(200);
+    expect.soft((await call('DELETE', revoke, '/api/tokens/listed')).status).toBe(404);
     expect.soft((await call('GET', '/api/audit')).status).toBe(200);
     expect.soft((await call('GET', '/api/audit', '/api/audit?event=nope')).status).toBe(400);
     expect.soft((await call('POST', '/api/servers/{id}/stop', '/api/servers/fixture/stop')).status).toBe(200);

@@ -10,6 +10,7 @@ import { CALL_OUTCOMES } from '../../store/activity-log.js';
 import { AUDIT_EVENTS, type AuditLog } from '../../store/audit-log.js';
 import { principalOf } from '../auth/authenticate.js';
 import { HttpError } from '../http-error.js';
+import { addAccessRoutes, type AccessList } from './access-routes.js';
 import { createLoginRoutes } from './login-routes.js';
 import { addReloadRoutes, type Reloads } from './reload-routes.js';
 import { addQuarantineRoutes } from './quarantine-routes.js';
@@ -32,6 +33,8 @@ export interface ApiOptions {
   readonly logins?: RemoteLogins | undefined;
   /** Reloads of servers.yaml. */
   readonly reloads: Reloads;
+  /** The gateway's tokens and OAuth grants, listed and revoked at `/tokens`. */
+  readonly access: AccessList;
 }
 
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
@@ -199,6 +202,7 @@ export function createApiRouter(options: ApiOptions): Router {
   router.get('/events', (req, res) => streamEvents(options.events, req, res));
 
   addReloadRoutes(router, options.reloads, options.audit);
+  addAccessRoutes(router, options.access, options.audit);
   addQuarantineRoutes(router, options.catalog, id => options.servers.upstream(id) !== undefined);
 
   router.get('/audit', (req, res) => {

@@ -318,6 +318,38 @@ export function openApiDocument(version: string): Record<string, unknown> {
           }
         }
       },
+      '/api/tokens': {
+        get: {
+          summary:
+            'The gateway’s tokens (never their secrets; revoked and expired ones too) and the OAuth grants in force, as `mcp-gateway token list` shows them',
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                tokens: { type: 'array', items: { $ref: '#/components/schemas/Token' } },
+                grants: { type: 'array', items: { $ref: '#/components/schemas/Grant' } }
+              }
+            })
+          }
+        }
+      },
+      '/api/tokens/{id}': {
+        delete: {
+          summary:
+            'Revoke a live token (by id or name) or else an OAuth grant (by id) and every token issued under it, as `mcp-gateway token revoke`; refused from its next request on. 404 when neither is live',
+          parameters: [idParam('id', 'token id or name, or OAuth grant id')],
+          responses: {
+            200: json({
+              type: 'object',
+              properties: {
+                revoked: { type: 'string' },
+                kind: { type: 'string', enum: ['token', 'grant'] }
+              }
+            }),
+            404: error
+          }
+        }
+      },
       '/api/audit': {
         get: {
           summary: 'Security events, newest first: auth failures, token and grant changes, admin actions',
@@ -588,6 +620,44 @@ export function openApiDocument(version: string): Record<string, unknown> {
               description:
                 'When its failed discovery is tried again (5 s after the first failure, doubling up to 5 minutes); null when none is due'
             }
+          }
+        },
+        Token: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            name: { type: 'string' },
+            servers: {
+              type: ['array', 'null'],
+              items: { type: 'string' },
+              description: 'only these servers, when set'
+            },
+            tools: {
+              type: ['array', 'null'],
+              items: { type: 'string' },
+              description: 'only tools matching these globs, when set'
+            },
+            profiles: {
+              type: ['array', 'null'],
+              items: { type: 'string' },
+              description: 'only these profiles’ URLs, when set'
+            },
+            admin: { type: 'boolean' },
+            createdAt: { type: 'string', format: 'date-time' },
+            expiresAt: { type: ['string', 'null'], format: 'date-time' },
+            revokedAt: { type: ['string', 'null'], format: 'date-time' },
+            lastUsedAt: { type: ['string', 'null'], format: 'date-time' }
+          }
+        },
+        Grant: {
+          type: 'object',
+          description: 'An OAuth client’s grant (auth.mode oauth), approved on the consent page',
+          properties: {
+            id: { type: 'string' },
+            clientId: { type: 'string' },
+            clientName: { type: ['string', 'null'] },
+            createdAt: { type: 'string', format: 'date-time' },
+            expiresAt: { type: ['string', 'null'], format: 'date-time' }
           }
         },
         QuarantinedItem: {
