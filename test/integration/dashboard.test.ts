@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import {
   TEST_OWNER
 } from '../support/docker-test-setup.js';
 import {
+  CLI,
   connect,
   FIXTURE_SERVER,
   GatewayProcess,
@@ -319,6 +321,27 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
     // Logged in, the buttons work (the page sends its CSRF token).
     await page.getByRole('button', { name: 'Start fixture', exact: true }).click();
     await expect.poll(() => stateCell(page, 'fixture').textContent()).toBe('ready');
+
+    // Access lists the tokens; revoking one there refuses it from its next request on.
+    const made = spawnSync(
+      process.execPath,
+      [CLI, 'token', 'create', '--name', 'laptop', '--servers', 'fixture', '--state-dir', stateDir],
+      { encoding: 'utf8', timeout: 20_000 }
+    );
+    expect(made.status, made.stderr).toBe(0);
+    const withToken = () =>
+      fetch(new URL('/api/servers', gateway.url), {
+        headers: { authorization: `Bearer ${made.stdout.trim()}` }
+      });
+    expect((await withToken()).status).toBe(403); // valid, not an admin
+    await goTo(page, 'Access');
+    const laptop = page.locator('tr[data-token="laptop"]');
+    await expect.poll(() => laptop.textContent()).toContain('servers fixture');
+    page.once('dialog', dialog => void dialog.accept());
+    await page.getByRole('button', { name: 'Revoke token laptop' }).click();
+    await expect.poll(() => laptop.textContent()).toContain('revoked');
+    await shot(page, 'access');
+    expect((await withToken()).status).toBe(401);
 
     // Logging out ends the login: the cookie no longer opens the dashboard or its API.
     const [cookie] = await page.context().cookies();

@@ -78,6 +78,7 @@ function showPage() {
     else link.removeAttribute('aria-current');
   }
   if (page === 'config') void guarded(loadConfig)();
+  if (page === 'access') void guarded(loadAccess)();
   if (page === 'charts') drawCharts();
 }
 
@@ -509,6 +510,86 @@ async function reload() {
     throw new Error(body.error?.message ?? `HTTP ${response.status}`);
   showReload(body);
   await Promise.all([loadConfig(), loadServers(), loadCatalog()]);
+}
+
+// ---- access: tokens and OAuth grants
+
+/** A Revoke button for the token or grant `id`, named `label`; it asks first (a grant is a connected client). */
+function revokeButton(label, id) {
+  return el(
+    'button',
+    {
+      type: 'button',
+      'aria-label': `Revoke ${label}`,
+      onclick: guarded(async () => {
+        if (!confirm(`Revoke ${label}? It is refused from its next request on.`)) return;
+        await api(`/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' });
+        await loadAccess();
+      })
+    },
+    'Revoke'
+  );
+}
+
+function tokenState(token) {
+  if (token.revokedAt) return `revoked ${when(token.revokedAt)}`;
+  if (token.expiresAt && Date.parse(token.expiresAt) <= Date.now()) return `expired ${when(token.expiresAt)}`;
+  return token.expiresAt ? `expires ${when(token.expiresAt)}` : 'no expiry';
+}
+
+function tokenScope(token) {
+  const parts = [
+    token.admin ? 'admin' : '',
+    token.servers ? `servers ${token.servers.join(', ')}` : '',
+    token.tools ? `tools ${token.tools.join(', ')}` : '',
+    token.profiles ? `profiles ${token.profiles.join(', ')}` : ''
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join('; ') : 'everything';
+}
+
+/** `rows`, or one row saying there are none. */
+function rowsOrNone(rows, columns, none) {
+  return rows.length > 0 ? rows : [el('tr', {}, el('td', { colSpan: columns, class: 'note' }, none))];
+}
+
+async function loadAccess() {
+  const { tokens, grants } = await api('/tokens');
+  $('token-rows').replaceChildren(
+    ...rowsOrNone(
+      tokens.map(token => {
+        const live = !token.revokedAt && !(token.expiresAt && Date.parse(token.expiresAt) <= Date.now());
+        return el(
+          'tr',
+          { 'data-token': token.name },
+          el('td', {}, token.name),
+          el('td', {}, tokenScope(token)),
+          el('td', {}, when(token.createdAt)),
+          el('td', {}, when(token.lastUsedAt)),
+          el('td', {}, tokenState(token)),
+          el('td', {}, live ? revokeButton(`token ${token.name}`, token.id) : '')
+        );
+      }),
+      6,
+      'No tokens yet.'
+    )
+  );
+  $('grant-rows').replaceChildren(
+    ...rowsOrNone(
+      grants.map(grant => {
+        const client = grant.clientName ? `${grant.clientName} (${grant.clientId})` : grant.clientId;
+        return el(
+          'tr',
+          { 'data-grant': grant.id },
+          el('td', {}, client),
+          el('td', {}, when(grant.createdAt)),
+          el('td', {}, grant.expiresAt ? when(grant.expiresAt) : 'never'),
+          el('td', {}, revokeButton(`the grant of ${grant.clientName ?? grant.clientId}`, grant.id))
+        );
+      }),
+      4,
+      'No OAuth grants (clients approved on the consent page, with auth.mode oauth).'
+    )
+  );
 }
 
 // ---- quarantine: pinned definitions that changed, new ones under trust: manual, moved images
