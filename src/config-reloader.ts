@@ -170,7 +170,10 @@ export class ConfigReloader {
         problems: [],
         added: diff.added.map(spec => spec.id),
         removed: [...diff.removed],
-        changed: diff.changed.map(spec => spec.id),
+        // Updated in place or replaced: either way the server's settings changed.
+        changed: config.servers
+          .filter(spec => [...diff.changed, ...diff.updated].includes(spec))
+          .map(spec => spec.id),
         unchanged: [...diff.unchanged],
         profiles: profileChanges(previous, config),
         restartNeeded,

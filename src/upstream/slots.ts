@@ -8,10 +8,24 @@ export class Slots {
   private readonly waiting: { grant: () => void; refuse: (error: unknown) => void }[] = [];
 
   constructor(
-    private readonly limit: number,
-    private readonly queueLimit: number,
+    private limit: number,
+    private queueLimit: number,
     private readonly busy: () => Error
   ) {}
+
+  /**
+   * New bounds, in place (a reload): a larger limit grants waiting callers at once; a smaller one
+   * lets the holders over it finish, granting nobody until they have. Callers already waiting keep
+   * their place whatever the new queue bound.
+   */
+  resize(limit: number, queueLimit: number): void {
+    this.limit = limit;
+    this.queueLimit = queueLimit;
+    while (this.held < this.limit && this.waiting.length > 0) {
+      this.held++;
+      this.waiting.shift()!.grant();
+    }
+  }
 
   get inUse(): number {
     return this.held;
@@ -54,8 +68,12 @@ export class Slots {
     });
   }
 
-  /** Gives the slot to the next in line, or frees it. */
+  /** Gives the slot to the next in line, or frees it (over a lowered limit, always frees it). */
   release(): void {
+    if (this.held > this.limit) {
+      this.held--;
+      return;
+    }
     const next = this.waiting.shift();
     if (next) next.grant();
     else this.held--;

@@ -1,3 +1,4 @@
+import { liveChanges } from '../config/live-settings.js';
 import type { ServerSpec } from '../config/server-spec.js';
 import { describeError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -18,6 +19,8 @@ export interface RegistryListener {
   onRemoved?(served: Served): void;
   /** The server's settings changed: `after` serves it from now on, `before` drains and closes. */
   onReplaced?(before: Served, after: Served): void;
+  /** Only the server's live settings changed: its upstream has taken them in place. */
+  onUpdated?(served: Served): void;
   /** A reload found the server's settings the same: it keeps its upstream, as it is. */
   onKept?(served: Served): void;
 }
@@ -28,6 +31,8 @@ export interface SpecDiff {
   readonly removed: readonly string[];
   /** Anything about the server differs: the old upstream is drained and a new one made. */
   readonly changed: readonly ServerSpec[];
+  /** Only live settings differ (liveChanges): its upstream takes them in place, a warm server stays warm. */
+  readonly updated: readonly ServerSpec[];
   /** Everything is the same: its upstream is kept as it is (a warm server stays warm). */
   readonly unchanged: readonly string[];
 }
@@ -134,7 +139,8 @@ export class UpstreamRegistry {
 
   /**
    * Makes the set of servers that of `specs`, by difference: unchanged servers keep their upstream,
-   * changed ones get a new one, removed ones go; each change is told to the listeners. Returns the
+   * updated ones too (taking their new live settings), changed ones get a new one, removed ones go;
+   * each change is told to the listeners. Returns the
    * difference applied at once; the drains go on in the background (see {@link drained}).
    */
   apply(specs: readonly ServerSpec[]): SpecDiff {
@@ -172,6 +178,16 @@ export class UpstreamRegistry {
     for (const spec of diff.added) {
       const added = next.get(spec.id)!;
       for (const listener of this.listeners) listener.onAdded?.(added);
+    }
+    for (const spec of diff.updated) {
+      const served = next.get(spec.id)!;
+      const settings = liveChanges(served.upstream.spec, spec)!;
+      served.upstream.update(spec);
+      this.options.log.info(
+        { server: spec.id, settings },
+        `server ${spec.id}: ${settings.join(', ')} changed; applied in place, its connection kept`
+      );
+      for (const listener of this.listeners) listener.onUpdated?.(served);
     }
     for (const id of diff.unchanged) {
       const kept = next.get(id)!;
@@ -236,24 +252,26 @@ export class UpstreamRegistry {
 /**
  * How `next` differs from `current`, by server id. A server is unchanged only when its whole spec
  * is: its fingerprint (what decides its tools: image, command, env, URL…) and the settings beside
- * it (namespace, timeouts, limits, filters). Either kind of change replaces its upstream, since
- * an upstream holds its spec for life.
+ * it (namespace, timeouts, limits, filters). One whose live settings alone differ (description,
+ * timeouts, limits: see live-settings.ts) is updated in place; any other change replaces it.
  */
 export function diffSpecs(current: readonly ServerSpec[], next: readonly ServerSpec[]): SpecDiff {
   const before = new Map(current.map(spec => [spec.id, spec]));
   const nextIds = new Set(next.map(spec => spec.id));
   const added: ServerSpec[] = [];
   const changed: ServerSpec[] = [];
+  const updated: ServerSpec[] = [];
   const unchanged: string[] = [];
   for (const spec of next) {
     const old = before.get(spec.id);
     if (old === undefined) added.push(spec);
     else if (old.fingerprint === spec.fingerprint && canonical(old) === canonical(spec))
       unchanged.push(spec.id);
+    else if (liveChanges(old, spec) !== undefined) updated.push(spec);
     else changed.push(spec);
   }
   const removed = current.filter(spec => !nextIds.has(spec.id)).map(spec => spec.id);
-  return { added, removed, changed, unchanged };
+  return { added, removed, changed, updated, unchanged };
 }
 
 /** A spec as comparable text (a URL as its href). */

@@ -8,6 +8,7 @@ import {
   type ServerCapabilities
 } from '@modelcontextprotocol/client';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/client';
+import { liveChanges } from '../config/live-settings.js';
 import type { ServerSpec } from '../config/server-spec.js';
 import { UndeliveredError, type Connector, type Link, type LinkEnd } from '../connectors/connector.js';
 import { describeError, GatewayError } from '../errors.js';
@@ -172,7 +173,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
  * the server again. The rules are in README.md beside this file.
  */
 export class Upstream {
-  readonly spec: ServerSpec;
+  private specValue: ServerSpec;
   /** The era to connect in, as learned earlier; undefined means probe. Set by the catalog. */
   prior: PriorDiscovery | undefined;
   /**
@@ -217,19 +218,39 @@ export class Upstream {
   private readonly subscribed: SubscribedResources;
 
   constructor(private readonly options: UpstreamOptions) {
-    this.spec = options.spec;
+    this.specValue = options.spec;
     this.slots = new Slots(
       options.spec.maxConcurrency,
       options.spec.maxQueue,
       () =>
         new GatewayError(
           'server_busy',
-          `server ${options.spec.id} is busy: ${options.spec.maxConcurrency} calls in flight and ${options.spec.maxQueue} waiting`,
-          { serverId: options.spec.id }
+          `server ${this.spec.id} is busy: ${this.spec.maxConcurrency} calls in flight and ${this.spec.maxQueue} waiting`,
+          { serverId: this.spec.id }
         )
     );
     this.log = options.log.child({ server: options.spec.id });
     this.subscribed = new SubscribedResources(this.log);
+  }
+
+  /** The server's settings: those it was made with, or the last {@link update}'s. */
+  get spec(): ServerSpec {
+    return this.specValue;
+  }
+
+  /**
+   * Takes `spec`, which differs from the current one in live settings only ({@link liveChanges}; a
+   * reload): the connection, the calls in flight and those waiting are kept. Calls from now on get
+   * the new `callTimeout`, the slots the new bounds, and an idle timer starts over with the new
+   * `idleTimeout`. Throws, changing nothing, when anything else differs.
+   */
+  update(spec: ServerSpec): void {
+    if (spec.id !== this.spec.id || liveChanges(this.spec, spec) === undefined) {
+      throw new Error(`server ${this.spec.id}: only its live settings can change in place`);
+    }
+    this.specValue = spec;
+    this.slots.resize(spec.maxConcurrency, spec.maxQueue);
+    if (this.inFlight === 0) this.armIdleTimer();
   }
 
   /** Registers a listener for state and tool changes; returns a function that removes it. */

@@ -128,6 +128,36 @@ describe.skipIf(!available)('hot reload of servers.yaml', () => {
     expect(servers.map(server => server.id)).toEqual(['boxed', 'changing', 'arriving']);
   }, 120_000);
 
+  it('updates a warm Docker server whose description, timeouts and limits alone changed in place: the same container', async () => {
+    const boxed = (settings: string) => `servers:\n  boxed:\n    image: ${images.fixture}\n${settings}`;
+    const gateway = await startGateway(boxed('    description: Before\n    idleTimeout: 300\n'));
+    await gateway.discovered(60_000);
+    const client = await clientOf(gateway);
+    await client.callTool({ name: 'boxed__echo', arguments: { text: 'warm' } });
+    const [container] = await managedContainers('boxed');
+    expect(container).toBeDefined();
+
+    writeFileSync(
+      configFile(gateway),
+      boxed('    description: After\n    idleTimeout: 600\n    callTimeout: 1\n    maxConcurrency: 2\n')
+    );
+    const reload = await api(gateway, 'reload', 'POST');
+    expect(reload.body).toMatchObject({ ok: true, changed: ['boxed'], unchanged: [] });
+    const { servers } = (await api(gateway, 'servers')).body as {
+      servers: { id: string; description: string; state: string }[];
+    };
+    expect(servers).toEqual([expect.objectContaining({ id: 'boxed', description: 'After', state: 'ready' })]);
+    expect(
+      gateway.logs.some(line => line.server === 'boxed' && String(line.msg).includes('applied in place'))
+    ).toBe(true);
+    // The new callTimeout holds for the next call, on the same container.
+    await expect(client.callTool({ name: 'boxed__slow', arguments: { ms: 3_000 } })).rejects.toThrow(
+      /did not finish within 1s/
+    );
+    expect(textOf(await client.callTool({ name: 'boxed__echo', arguments: { text: 'same' } }))).toBe('same');
+    expect((await managedContainers('boxed')).map(c => c.Id)).toEqual([container!.Id]);
+  }, 120_000);
+
   it('refuses a broken config whole: problems with file:line:col, everything as it was', async () => {
     const gateway = await startGateway(`servers:\n${local('alpha')}`);
     await gateway.discovered();

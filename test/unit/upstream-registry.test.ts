@@ -30,16 +30,29 @@ describe('diffSpecs', () => {
     expect(diff.unchanged).toEqual([]);
   });
 
-  it('counts a setting outside the fingerprint (timeout, namespace, filter) as a change too', () => {
+  it('counts a setting outside the fingerprint (namespace, filter, trust) as a change too', () => {
     for (const overrides of [
-      { callTimeoutMs: 1_000 },
       { namespace: 'other' },
       { tools: { deny: ['echo'] } },
-      { maxConcurrency: 1 }
+      { trust: 'manual' as const },
+      { namespace: 'other', callTimeoutMs: 1_000 }
     ]) {
       const changed = fakeSpec('alpha', overrides);
       expect(changed.fingerprint).toBe(alpha.fingerprint);
       expect(diffSpecs([alpha], [changed]).changed.map(spec => spec.id)).toEqual(['alpha']);
+    }
+  });
+
+  it('counts a change of live settings alone (description, timeouts, limits) as an update in place', () => {
+    for (const overrides of [
+      { description: 'now described' },
+      { callTimeoutMs: 1_000 },
+      { idleTimeoutMs: 5_000 },
+      { maxConcurrency: 1, maxQueue: 0 }
+    ]) {
+      const diff = diffSpecs([alpha], [fakeSpec('alpha', overrides)]);
+      expect(diff.updated.map(spec => spec.id)).toEqual(['alpha']);
+      expect(diff.changed).toEqual([]);
     }
   });
 
@@ -103,7 +116,7 @@ describe('UpstreamRegistry', () => {
 
     const diff = registry.apply([
       fakeSpec('keep'),
-      fakeSpec('change', { callTimeoutMs: 1_000 }),
+      fakeSpec('change', { command: ['fake-server', 'change', '--v2'] }),
       fakeSpec('new')
     ]);
 
@@ -114,7 +127,7 @@ describe('UpstreamRegistry', () => {
     expect(registry.get('keep')).toBe(keep);
     expect(keep.state).toBe('ready');
     expect(registry.get('change')).not.toBe(change);
-    expect(registry.get('change')!.spec.callTimeoutMs).toBe(1_000);
+    expect(registry.get('change')!.spec).toMatchObject({ command: ['fake-server', 'change', '--v2'] });
     expect(registry.get('drop')).toBeUndefined();
     // The removed server's call in flight finishes; then it is closed.
     expect(registry.busy).toBe(true);
@@ -124,6 +137,45 @@ describe('UpstreamRegistry', () => {
     expect(drop.state).toBe('stopped');
     await expect(drop.callTool('echo', { text: 'x' })).rejects.toThrow();
     expect(registry.busy).toBe(false);
+  });
+
+  it('updates a server whose live settings alone changed in place: still running, the new settings applied', async () => {
+    registry.load([fakeSpec('tune', { description: 'before' })]);
+    const tune = registry.get('tune')!;
+    await tune.warm();
+    const events: string[] = [];
+    registry.subscribe({
+      onUpdated: served => events.push(`updated ${served.upstream.id}`),
+      onReplaced: before => events.push(`replaced ${before.upstream.id}`)
+    });
+    const diff = registry.apply([
+      fakeSpec('tune', { description: 'after', callTimeoutMs: 300, maxConcurrency: 1, maxQueue: 0 })
+    ]);
+    expect(diff).toMatchObject({
+      changed: [],
+      updated: [expect.objectContaining({ id: 'tune' })],
+      unchanged: []
+    });
+    expect(events).toEqual(['updated tune']);
+    expect(registry.get('tune')).toBe(tune);
+    expect(tune.state).toBe('ready');
+    expect(runtime.starts).toBe(1);
+    expect(tune.spec).toMatchObject({ description: 'after', callTimeoutMs: 300 });
+    // The new callTimeout and slots apply to the next calls.
+    const slow = tune.callTool('slow', { ms: 2_000 });
+    await expect(tune.callTool('echo', { text: 'x' })).rejects.toMatchObject({ code: 'server_busy' });
+    await expect(slow).rejects.toMatchObject({ code: 'call_timeout' });
+    expect(runtime.starts).toBe(1);
+  });
+
+  it('replaces a server when anything beyond its live settings changes with them', () => {
+    registry.load([fakeSpec('tune')]);
+    const tune = registry.get('tune')!;
+    const diff = registry.apply([fakeSpec('tune', { description: 'after', namespace: 'tuned' })]);
+    expect(diff.changed.map(spec => spec.id)).toEqual(['tune']);
+    expect(diff.updated).toEqual([]);
+    expect(registry.get('tune')).not.toBe(tune);
+    expect(() => tune.update(fakeSpec('tune', { namespace: 'other' }))).toThrow(/only its live settings/);
   });
 
   it('closes a removed server whose call outlives the drain, failing that call', async () => {
