@@ -133,7 +133,15 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
   const owner = process.env.MCP_GATEWAY_OWNER || DockerRuntime.ownerFor(path.resolve(settings.stateDir));
   const docker = new DockerRuntime({ owner, log });
   const usesDocker = () => registry.specs().some(spec => spec.kind === 'docker');
-  if (config.servers.some(spec => spec.kind === 'docker')) {
+  /**
+   * Pings the engine the first time a Docker server is configured (at start, or by the reload that
+   * adds the first one), so that /healthz reports what it found rather than an engine never asked,
+   * and sweeps leftovers when it answers. Never rejects.
+   */
+  let engineChecked = false;
+  const checkEngine = async (servers: readonly ServerSpec[]) => {
+    if (engineChecked || !servers.some(spec => spec.kind === 'docker')) return;
+    engineChecked = true;
     const engine = await docker.health();
     // The sweep health() began: bounded and never rejecting, so a slow engine cannot stop the start.
     if (engine.reachable) await docker.sweep();
@@ -142,7 +150,8 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
         { err: engine.error },
         'the Docker engine is unreachable; Docker servers fail until it answers'
       );
-  }
+  };
+  await checkEngine(config.servers);
   /**
    * Why a server cannot serve now (an unset variable, an unreachable engine, an image that could not
    * be pulled), or undefined.
@@ -244,6 +253,8 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
         notifyProfile(profile);
         if (!profiles.get(profile)) modern.retire(profile);
       }
+      // The first Docker server a reload adds: the engine is asked now.
+      void checkEngine(applied.servers);
     }
   });
   const gatewaySettings = config.raw.gateway;

@@ -1,5 +1,5 @@
 import { createServer, connect as netConnect, type Server } from 'node:net';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -408,6 +408,25 @@ servers:
       arguments: { message: 'from a container' }
     });
     expect(textOf(result)).toBe('Echo: from a container');
+  });
+
+  it('asks the engine when a reload adds the first Docker server: /healthz says what it found at once', async () => {
+    const socketDir = mkdtempSync(path.join(tmpdir(), 'engine-'));
+    cleanups.push(() => Promise.resolve(rmSync(socketDir, { recursive: true, force: true })));
+    const local = `  local:\n    command: ["${process.execPath}", "${FIXTURE_SERVER}"]\n`;
+    const gateway = await startGateway(`servers:\n${local}`, {
+      env: { DOCKER_HOST: `unix://${path.join(socketDir, 'docker.sock')}`, GATEWAY_WATCH_CONFIG: 'false' }
+    });
+    expect((await gateway.health()).docker).toBeUndefined(); // no Docker server, no engine asked
+    writeFileSync(
+      path.join(gateway.dir, 'servers.yaml'),
+      `servers:\n${local}  boxed:\n    image: ${images.fixture}\n`
+    );
+    const reloaded = await fetch(new URL('/api/reload', gateway.url), { method: 'POST' });
+    expect(await reloaded.json()).toMatchObject({ ok: true, added: ['boxed'] });
+    // Warned without anyone asking /healthz first, and the first /healthz after it is true.
+    await gateway.waitForLog(line => line.msg?.includes('Docker engine is unreachable') === true);
+    expect(await gateway.health()).toMatchObject({ status: 'degraded', docker: { reachable: false } });
   });
 
   it('reports an unreachable engine, fails Docker calls at once, serves local ones, and recovers', async () => {
