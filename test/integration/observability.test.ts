@@ -379,7 +379,9 @@ describe('REST API', () => {
         '/api/sessions/{id}',
         '/api/requests',
         '/api/events',
-        '/api/reload'
+        '/api/reload',
+        '/api/tokens',
+        '/api/tokens/{id}'
       ].sort()
     );
   });
