@@ -7,10 +7,11 @@ const MAX_BUCKETS = 10_000;
 
 /**
  * Per-principal request rate limit (a token bucket holding one minute's worth): over it, 429 with
- * `Retry-After`. Runs after authentication, so the principal is a token, an OAuth client, or, when
- * there is none (authentication off, a login form), the client's address: `req.ip`, which is the
- * `X-Forwarded-For` address when the connection comes from loopback (a reverse proxy on this host;
- * `trust proxy` in app.ts), so that clients behind such a proxy do not share one bucket.
+ * `Retry-After`. Runs after authentication, so the principal is a token, an OAuth client, or the
+ * connection's address when authentication is off. Where nothing authenticates (the login forms)
+ * it is the client's address, `req.ip`: the `X-Forwarded-For` address when the connection comes
+ * from loopback (a reverse proxy on this host; `trust proxy` in app.ts), so that browsers behind
+ * such a proxy do not share one bucket.
  */
 export function rateLimit(requestsPerMinute: number, now: () => number = Date.now): RequestHandler {
   const buckets = new Map<string, { tokens: number; at: number }>();

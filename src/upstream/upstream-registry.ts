@@ -140,8 +140,8 @@ export class UpstreamRegistry {
   /**
    * Makes the set of servers that of `specs`, by difference: unchanged servers keep their upstream,
    * updated ones too (taking their new live settings), changed ones get a new one, removed ones go;
-   * each change is told to the listeners. Returns the
-   * difference applied at once; the drains go on in the background (see {@link drained}).
+   * each change is told to the listeners. Returns the difference applied at once; the drains go on
+   * in the background (see {@link drained}).
    */
   apply(specs: readonly ServerSpec[]): SpecDiff {
     const diff = this.diff(specs);
