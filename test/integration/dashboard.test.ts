@@ -283,7 +283,9 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
     setAdminPassword(stateDir, PASSWORD);
     // A remote server each user logs in to on their own (never reached here).
     const perUser = `  tracker:\n    url: http://127.0.0.1:9/mcp\n    auth: oauth\n    credentials: per-user\n`;
-    const gateway = await start(`${config('token')}${perUser}`, stateDir);
+    // And one that is down (nothing listens on port 9): its discovery is tried again later.
+    const down = `  down:\n    url: http://127.0.0.1:9/mcp\n`;
+    const gateway = await start(`${config('token')}${perUser}${down}`, stateDir);
 
     // Without the cookie the API under /ui is closed, as /api is without a token.
     expect((await fetch(new URL('/ui/api/servers', gateway.url))).status).toBe(401);
@@ -317,6 +319,11 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
     expect(await page.locator('tr[data-server="tracker"]').textContent()).toContain(
       'needs login: each user logs in on their own, with `mcp-gateway login tracker --token <their gateway token>`'
     );
+
+    // The server that is down says when its tools are looked for again.
+    await expect
+      .poll(() => page.locator('tr[data-server="down"]').textContent())
+      .toMatch(/unreachable.*Its tools are looked for again at /);
 
     // Logged in, the buttons work (the page sends its CSRF token).
     await page.getByRole('button', { name: 'Start fixture', exact: true }).click();
@@ -354,7 +361,8 @@ describe.skipIf(!haveChromium)('dashboard at /ui', () => {
     const { servers } = (await listed.json()) as { servers: { id: string; login: string | null }[] };
     expect(servers.map(({ id, login }) => ({ id, login }))).toEqual([
       { id: 'fixture', login: null },
-      { id: 'tracker', login: expect.stringContaining('mcp-gateway login tracker --token') }
+      { id: 'tracker', login: expect.stringContaining('mcp-gateway login tracker --token') },
+      { id: 'down', login: null }
     ]);
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL(url => url.pathname === '/ui/login');

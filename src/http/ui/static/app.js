@@ -150,7 +150,15 @@ function renderServers() {
         el('td', {}, stats.errors),
         el('td', {}, ms(stats.p50)),
         el('td', {}, ms(stats.p95)),
-        el('td', {}, server.login ?? server.lastError ?? '', stderrOf(server)),
+        el(
+          'td',
+          {},
+          server.login ?? server.lastError ?? '',
+          server.nextDiscovery
+            ? el('p', { class: 'note' }, `Its tools are looked for again at ${when(server.nextDiscovery)}.`)
+            : '',
+          stderrOf(server)
+        ),
         el('td', {}, act('Start', 'start'), ' ', act('Stop', 'stop'), ' ', act('Restart', 'stop', 'start'))
       );
     })
