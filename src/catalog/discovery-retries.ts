@@ -3,6 +3,13 @@ export const FIRST_RETRY_MS = 5_000;
 /** The longest wait between two attempts: a server down for hours is tried every 5 minutes. */
 export const MAX_RETRY_MS = 5 * 60_000;
 
+/** A server whose discovery failed: its failures so far, and the attempt scheduled (none while one runs). */
+interface Pending {
+  readonly attempts: number;
+  timer: NodeJS.Timeout | undefined;
+  dueAt: number | undefined;
+}
+
 /**
  * When to discover again the servers whose discovery failed (a remote server down at boot, a
  * network not up yet, an engine that is starting): one timer per server, each wait twice the one
@@ -12,7 +19,7 @@ export const MAX_RETRY_MS = 5 * 60_000;
  * start under way.
  */
 export class DiscoveryRetries {
-  private readonly pending = new Map<string, { attempts: number; timer: NodeJS.Timeout; dueAt: number }>();
+  private readonly pending = new Map<string, Pending>();
   private closed = false;
 
   constructor(
@@ -30,13 +37,21 @@ export class DiscoveryRetries {
     if (before) clearTimeout(before.timer);
     const attempts = (before?.attempts ?? 0) + 1;
     const waitMs = Math.min(this.maxMs, this.firstMs * 2 ** (attempts - 1));
-    const timer = setTimeout(retry, waitMs);
-    timer.unref();
-    this.pending.set(serverId, { attempts, timer, dueAt: Date.now() + waitMs });
+    const entry: Pending = { attempts, dueAt: Date.now() + waitMs, timer: undefined };
+    entry.timer = setTimeout(() => {
+      // Running now: nothing is due until it fails again (its failures count on) or is forgotten.
+      entry.dueAt = undefined;
+      retry();
+    }, waitMs);
+    entry.timer.unref();
+    this.pending.set(serverId, entry);
     return waitMs;
   }
 
-  /** When the next attempt for `serverId` is due (ms since the epoch), if one is scheduled. */
+  /**
+   * When the next attempt for `serverId` is due (ms since the epoch), if one is scheduled: not
+   * while an attempt runs.
+   */
   dueAt(serverId: string): number | undefined {
     return this.pending.get(serverId)?.dueAt;
   }

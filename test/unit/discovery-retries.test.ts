@@ -22,6 +22,18 @@ describe('DiscoveryRetries', () => {
     expect(runs).toEqual([8]);
   });
 
+  it('has nothing due while an attempt runs, and counts on from its failures', () => {
+    vi.useFakeTimers();
+    const retries = new DiscoveryRetries(100, 10_000);
+    let ran = 0;
+    retries.failed('alpha', () => ran++);
+    vi.advanceTimersByTime(100);
+    expect(ran).toBe(1);
+    expect(retries.dueAt('alpha')).toBeUndefined(); // the attempt runs: nothing else is due
+    expect(retries.failed('alpha', () => ran++)).toBe(200); // it failed: the next wait doubles
+    expect(retries.dueAt('alpha')).toBe(Date.now() + 200);
+  });
+
   it('forgets a server (listed, or removed), and schedules nothing once closed', () => {
     vi.useFakeTimers();
     const retries = new DiscoveryRetries(100, 1_000);
