@@ -405,7 +405,8 @@ export class Upstream {
       cold ||= round.cold;
       startMs += round.startMs;
     };
-    // Counted once at every moment: by the round while one runs, as answering between rounds.
+    // Counted once at every moment: by the round once it holds a slot, as answering before that
+    // (between rounds, and while a later round waits for a slot).
     let answering = false;
     const answeringNow = (now: boolean) => {
       if (now === answering) return;
@@ -418,8 +419,8 @@ export class Upstream {
       const outcome = await withCallerAnswers(
         { serverId: this.spec.id, asker, signal: options.signal, answerTimeoutMs: this.spec.callTimeoutMs },
         async retry => {
-          answeringNow(false);
-          const round = await this.requestRound(subject, send, { ...options, inputRequired: retry }).catch(
+          const inRound = { ...options, inputRequired: retry };
+          const round = await this.requestRound(subject, send, inRound, () => answeringNow(false)).catch(
             (error: unknown) => {
               paid(coldStartOf(error));
               throw error;
@@ -440,15 +441,20 @@ export class Upstream {
     }
   }
 
-  /** One round of {@link request}: with `options.inputRequired`, an `input_required` result comes back. */
+  /**
+   * One round of {@link request}: with `options.inputRequired`, an `input_required` result comes
+   * back. `inSlot` runs once the round holds its slot, just before it is counted in flight.
+   */
   private async requestRound<T>(
     subject: Subject,
     send: Send<T>,
-    options: CallOptions
+    options: CallOptions,
+    inSlot?: () => void
   ): Promise<RequestOutcome<T>> {
     const began = performance.now();
     if (!this.slots.tryAcquire()) await this.waitForSlot(subject, options.signal);
     try {
+      inSlot?.();
       return await this.requestInSlot(subject, send, options, performance.now() - began);
     } finally {
       this.slots.release();

@@ -1176,6 +1176,28 @@ describe('Upstream retry of a request that never reached the server (issue 12, i
     expect(upstream.status().inFlight).toBe(0);
   });
 
+  it('counts a request whose later round waits for a slot as in flight', async () => {
+    const runtime = askingRuntime();
+    const { upstream } = setup({ maxConcurrency: 1 }, { runtime });
+    let slow: Promise<unknown> | undefined;
+    const asker: ClientAsker = {
+      owner: 'alice',
+      capabilities: { roots: {} },
+      ask: async () => {
+        // Another call takes the only slot before the answer comes back.
+        slow = upstream.callTool('slow', { ms: 400 });
+        await delay(50);
+        return { roots: [] };
+      }
+    };
+    const call = upstream.callTool('ask', {}, { asker });
+    await delay(250); // the answer is in; the second round waits for the slow call's slot
+    expect(upstream.status().inFlight).toBe(2);
+    await call;
+    await slow;
+    expect(upstream.status().inFlight).toBe(0);
+  });
+
   it('counts a call by a caller with an asker once while its round runs', async () => {
     const { upstream } = setup();
     const asker: ClientAsker = {
