@@ -187,12 +187,11 @@ export async function createSecurity(options: SecurityOptions) {
   };
 }
 
-/** The gateway's tokens and OAuth grants, revoked as `mcp-gateway token revoke` does. */
+/** The gateway's tokens and OAuth grants; revoked by id only (names could collide with ids). */
 function accessList(tokens: TokenStore, oauthModels: OAuthModelStore): AccessList {
   return {
     tokens: () => tokens.list(),
     grants: () => grantViews(oauthModels),
-    revoke: idOrName =>
-      tokens.revoke(idOrName) ? 'token' : oauthModels.revokeGrant(idOrName) ? 'grant' : undefined
+    revoke: id => (tokens.revokeById(id) ? 'token' : oauthModels.revokeGrant(id) ? 'grant' : undefined)
   };
 }

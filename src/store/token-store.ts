@@ -102,11 +102,24 @@ export class TokenStore {
     return row && view(row);
   }
 
-  /** Revokes by id or name. False when there is no such token, or it was already revoked. */
+  /**
+   * Revokes the token with id `idOrName`, or else the one with that name: one token at most (a token
+   * named like another's id is not revoked with it). False when there is no such live token.
+   */
   revoke(idOrName: string): boolean {
+    const byId = this.db.prepare('SELECT 1 FROM tokens WHERE id = ?').get(idOrName) !== undefined;
+    return byId ? this.revokeWhere('id', idOrName) : this.revokeWhere('name', idOrName);
+  }
+
+  /** Revokes the token with id `id` only. False when there is no such live token. */
+  revokeById(id: string): boolean {
+    return this.revokeWhere('id', id);
+  }
+
+  private revokeWhere(column: 'id' | 'name', value: string): boolean {
     const result = this.db
-      .prepare('UPDATE tokens SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL')
-      .run(new Date().toISOString(), idOrName, idOrName);
+      .prepare(`UPDATE tokens SET revoked_at = ? WHERE ${column} = ? AND revoked_at IS NULL`)
+      .run(new Date().toISOString(), value);
     this.cache.clear();
     return Number(result.changes) > 0;
   }

@@ -329,6 +329,7 @@ describe('bearer tokens', () => {
     });
 
     expect((await post(gateway, { authorization: `Bearer ${doomed}` })).status).toBe(200);
+    expect((await api('/api/tokens/doomed', admin, 'DELETE')).status).toBe(404); // by id only
     const revoked = await api(`/api/tokens/${id}`, admin, 'DELETE');
     expect(revoked.status).toBe(200);
     expect(await revoked.json()).toEqual({ revoked: id, kind: 'token' });

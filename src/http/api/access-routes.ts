@@ -14,10 +14,11 @@ export interface AccessList {
   /** The OAuth grants in force (`auth.mode: oauth`; none in other modes). */
   grants(): GrantView[];
   /**
-   * Revokes the live token named `idOrName` (id or name) or else the OAuth grant with that id, and
-   * every token issued under it; what it was, or undefined when neither is live.
+   * Revokes the live token with id `id`, or else the OAuth grant with that id and every token issued
+   * under it; what it was, or undefined when neither is live. By id only: a token's name could be
+   * another token's or a grant's id.
    */
-  revoke(idOrName: string): 'token' | 'grant' | undefined;
+  revoke(id: string): 'token' | 'grant' | undefined;
 }
 
 const RevokeParams = z.strictObject({ id: z.string().min(1).max(200) });

@@ -336,8 +336,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/api/tokens/{id}': {
         delete: {
           summary:
-            'Revoke a live token (by id or name) or else an OAuth grant (by id) and every token issued under it, as `mcp-gateway token revoke`; refused from its next request on. 404 when neither is live',
-          parameters: [idParam('id', 'token id or name, or OAuth grant id')],
+            'Revoke a live token or else an OAuth grant and every token issued under it, by id (as GET /api/tokens lists them), as `mcp-gateway token revoke` does; refused from its next request on. 404 when neither is live',
+          parameters: [idParam('id', 'token id, or OAuth grant id')],
           responses: {
             200: json({
               type: 'object',
