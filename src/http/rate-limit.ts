@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { principalOf } from './auth/authenticate.js';
 import { HttpError } from './http-error.js';
+import { TokenBucket } from './token-bucket.js';
 
 /** Past this many tracked principals, idle buckets are dropped: memory stays bounded under a flood. */
 const MAX_BUCKETS = 10_000;
@@ -14,32 +15,27 @@ const MAX_BUCKETS = 10_000;
  * such a proxy do not share one bucket.
  */
 export function rateLimit(requestsPerMinute: number, now: () => number = Date.now): RequestHandler {
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const perMs = requestsPerMinute / 60_000;
+  const buckets = new Map<string, TokenBucket>();
   return (req, res, next) => {
     const key = principalOf(res.locals)?.id ?? `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
     const time = now();
     let bucket = buckets.get(key);
     if (!bucket) {
       if (buckets.size >= MAX_BUCKETS) {
-        for (const [name, b] of buckets) if (time - b.at > 60_000) buckets.delete(name);
+        for (const [name, b] of buckets) if (time - b.lastUsed > 60_000) buckets.delete(name);
         if (buckets.size >= MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
       }
-      bucket = { tokens: requestsPerMinute, at: time };
+      bucket = new TokenBucket(requestsPerMinute, time);
       buckets.set(key, bucket);
     }
-    bucket.tokens = Math.min(requestsPerMinute, bucket.tokens + (time - bucket.at) * perMs);
-    bucket.at = time;
-    if (bucket.tokens < 1) {
-      const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
+    if (!bucket.tryTake(time)) {
       next(
         new HttpError(429, -32000, `rate limit of ${requestsPerMinute} requests per minute exceeded`, {
-          'retry-after': String(retryAfter)
+          'retry-after': String(bucket.retryAfterSeconds())
         })
       );
       return;
     }
-    bucket.tokens -= 1;
     next();
   };
 }

@@ -181,8 +181,7 @@ export class UpstreamRegistry {
     }
     for (const spec of diff.updated) {
       const served = next.get(spec.id)!;
-      const settings = liveChanges(served.upstream.spec, spec)!;
-      served.upstream.update(spec);
+      const settings = served.upstream.update(spec);
       this.options.log.info(
         { server: spec.id, settings },
         `server ${spec.id}: ${settings.join(', ')} changed; applied in place, its connection kept`

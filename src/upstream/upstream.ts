@@ -8,7 +8,7 @@ import {
   type ServerCapabilities
 } from '@modelcontextprotocol/client';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/client';
-import { liveChanges } from '../config/live-settings.js';
+import { liveChanges, type LiveSetting } from '../config/live-settings.js';
 import type { ServerSpec } from '../config/server-spec.js';
 import { UndeliveredError, type Connector, type Link, type LinkEnd } from '../connectors/connector.js';
 import { describeError, GatewayError } from '../errors.js';
@@ -242,15 +242,18 @@ export class Upstream {
    * Takes `spec`, which differs from the current one in live settings only ({@link liveChanges}; a
    * reload): the connection, the calls in flight and those waiting are kept. Calls from now on get
    * the new `callTimeout`, the slots the new bounds, and an idle timer starts over with the new
-   * `idleTimeout`. Throws, changing nothing, when anything else differs.
+   * `idleTimeout`. Returns the settings that changed; throws, changing nothing, when anything else
+   * differs.
    */
-  update(spec: ServerSpec): void {
-    if (spec.id !== this.spec.id || liveChanges(this.spec, spec) === undefined) {
+  update(spec: ServerSpec): LiveSetting[] {
+    const changed = spec.id === this.spec.id ? liveChanges(this.spec, spec) : undefined;
+    if (changed === undefined) {
       throw new Error(`server ${this.spec.id}: only its live settings can change in place`);
     }
     this.specValue = spec;
     this.slots.resize(spec.maxConcurrency, spec.maxQueue);
     if (this.inFlight === 0) this.armIdleTimer();
+    return changed;
   }
 
   /** Registers a listener for state and tool changes; returns a function that removes it. */

@@ -11,8 +11,9 @@ export interface Reloads {
 
 /**
  * Adds `/reload` to the API `router`: `POST` reloads servers.yaml now and answers what it did, 200
- * when it was applied, 422 when it was refused (its `problems`, `file:line:col`, and an `error` of the
- * one /api error shape, code `config_refused`; the running config stays); `GET` answers the last reload's result (null before the first).
+ * when it was applied, 422 when it was refused (its `problems`, `file:line:col`, and an `error` of
+ * the one /api error shape, code `config_refused`; the running config stays); `GET` answers the last
+ * reload's result (null before the first).
  */
 export function addReloadRoutes(router: Router, reloads: Reloads, audit: AuditLog): void {
   router.get('/reload', (_req, res) => {

@@ -539,9 +539,11 @@ function revokeButton(label, id) {
   );
 }
 
+const expired = token => token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();
+
 function tokenState(token) {
   if (token.revokedAt) return `revoked ${when(token.revokedAt)}`;
-  if (token.expiresAt && Date.parse(token.expiresAt) <= Date.now()) return `expired ${when(token.expiresAt)}`;
+  if (expired(token)) return `expired ${when(token.expiresAt)}`;
   return token.expiresAt ? `expires ${when(token.expiresAt)}` : 'no expiry';
 }
 
@@ -565,7 +567,7 @@ async function loadAccess() {
   $('token-rows').replaceChildren(
     ...rowsOrNone(
       tokens.map(token => {
-        const live = !token.revokedAt && !(token.expiresAt && Date.parse(token.expiresAt) <= Date.now());
+        const live = !token.revokedAt && !expired(token);
         return el(
           'tr',
           { 'data-token': token.name },
