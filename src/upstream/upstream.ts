@@ -192,6 +192,11 @@ export class Upstream {
    * the same, so the idle timer must not stop the server their next round goes to.
    */
   private answeringCount = 0;
+  /**
+   * Discoveries under way: they keep the idle timer off as calls do, but are no caller's call, so
+   * {@link status} leaves them out (shutdown and a reload's drain do not wait for a listing).
+   */
+  private discoveringCount = 0;
   /** Calls ever made; discovery compares it to see whether anyone used the server meanwhile. */
   private callCount = 0;
   private readonly failures = new FailureWindow();
@@ -302,9 +307,14 @@ export class Upstream {
     return this.capabilitiesValue;
   }
 
-  /** Requests under way: in a slot, starting the server, or waiting for their caller's answers. */
-  private get inFlight(): number {
+  /** Callers' requests under way: in a slot, starting the server, or waiting for their caller's answers. */
+  private get calls(): number {
     return this.inFlightCount + this.answeringCount;
+  }
+
+  /** Everything that keeps the server from its idle stop: callers' requests and discoveries. */
+  private get inFlight(): number {
+    return this.calls + this.discoveringCount;
   }
 
   /** A snapshot for health and status views. */
@@ -315,7 +325,7 @@ export class Upstream {
       state: this.state,
       startedAt: this.startedAtValue?.toISOString() ?? null,
       lastUsed: this.lastUsedValue?.toISOString() ?? null,
-      inFlight: this.inFlight,
+      inFlight: this.calls,
       // Starts after the first: crash recoveries and starts after an idle stop.
       restarts: Math.max(0, this.starts - 1),
       lastError: this.spec.unavailable ?? this.lastErrorValue ?? null
@@ -617,14 +627,14 @@ export class Upstream {
   async discover(): Promise<Listing> {
     const wasRunning = this.connection !== undefined;
     const callsBefore = this.callCount;
-    this.inFlightCount++;
+    this.discoveringCount++;
     this.clearIdleTimer();
     try {
       const connection = await this.ensureStarted();
       // A start this call caused has just listed everything; a server already running is asked anew.
       return await (!wasRunning && connection.listed ? connection.listed : this.listAll(connection));
     } finally {
-      this.inFlightCount--;
+      this.discoveringCount--;
       if (this.inFlight === 0) {
         // Stopped again only if nobody called it meanwhile: a server a client just used stays up
         // for its idle timeout like any other.

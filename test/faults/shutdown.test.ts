@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixtureConfig } from '../support/fixture-config.js';
-import { GatewayProcess, connect, waitUntil } from '../support/gateway-process.js';
+import {
+  FIXTURE_SERVER,
+  GatewayProcess,
+  connect,
+  marker,
+  processesWith,
+  waitUntil
+} from '../support/gateway-process.js';
 import { RAW_HEADERS as HEADERS, rawInitialize } from '../support/raw-session.js';
 
 // A shutdown whose drain ends with calls still running: each must get a JSON-RPC error saying the
@@ -17,8 +24,7 @@ const CLIENT_TIMEOUT_MS = 20_000;
 async function start(): Promise<GatewayProcess> {
   const gateway = await GatewayProcess.start(fixtureConfig(), { env: { SHUTDOWN_DRAIN: '1' } });
   cleanups.push(() => gateway.dispose());
-  // Startup discovery also counts as in flight: wait it out, so the counts the tests wait for are
-  // their calls'.
+  // The tests' calls go to a server already discovered (and stopped again): each call starts it.
   await gateway.discovered();
   return gateway;
 }
@@ -98,5 +104,36 @@ describe('shutdown with calls longer than the drain', () => {
     });
     await getBody; // ends (rather than hanging) once the session is closed
     expect(await exit).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('shutdown during startup discovery', () => {
+  it('does not wait out the drain for a server still starting when no call is in flight', async () => {
+    // A server that never finishes its handshake keeps startup discovery going for startTimeout
+    // (60 s); the drain is 30 s. Discovery is no caller's call: shutdown stops it at once.
+    const tag = marker();
+    const gateway = await GatewayProcess.start(
+      `defaults:
+  startTimeout: 60
+servers:
+  silent:
+    command: ["${process.execPath}", "${FIXTURE_SERVER}", "${tag}"]
+    env: { FIXTURE_SILENT: "1" }
+`,
+      { env: { SHUTDOWN_DRAIN: '30' } }
+    );
+    cleanups.push(() => gateway.dispose());
+    await waitUntil(async () => {
+      const health = await gateway.health();
+      return health.discovering === true && health.servers[0]!.state === 'starting';
+    });
+    expect(processesWith(tag)).toHaveLength(1);
+    expect((await gateway.health()).servers[0]).toMatchObject({ inFlight: 0 });
+
+    const began = Date.now();
+    expect(await gateway.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    // Half the drain: waiting for the discovery would take all of it.
+    expect(Date.now() - began).toBeLessThan(15_000);
+    expect(processesWith(tag)).toEqual([]);
   });
 });
