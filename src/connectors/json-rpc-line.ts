@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from '@modelcontextprotocol/client';
+import type { JSONRPCErrorResponse, JSONRPCMessage } from '@modelcontextprotocol/client';
 import { isObject } from './is-object.js';
 
 const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
@@ -56,4 +56,69 @@ function isRequestId(value: unknown): boolean {
 function onlyKeys(value: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
   for (const key in value) if (!allowed.has(key)) return false;
   return true;
+}
+
+/** The error a request gets when the server's answer to it is not a JSON-RPC response. */
+export interface BrokenResponse {
+  /** The error response that stands in for the server's answer: it fails the request at once. */
+  readonly response: JSONRPCErrorResponse;
+  /** What is wrong with the answer. */
+  readonly reason: string;
+}
+
+/**
+ * A line that is JSON and answers a request (a `jsonrpc` of 2.0, a request id, a `result` or an
+ * `error`, no `method`) but is no valid response: what is wrong with it, and an internal error
+ * response (-32603) for the same id that says so, naming `writer` ("server github"). The request it answers then fails at once,
+ * instead of waiting out its timeout for an answer that already came. Undefined for any other line
+ * (a valid message, or one that answers no request: noise).
+ */
+export function brokenResponseOf(line: string, writer = 'the server'): BrokenResponse | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value) || value.jsonrpc !== '2.0' || 'method' in value || !isRequestId(value.id)) {
+    return undefined;
+  }
+  if (isJsonRpcMessage(value) || !('result' in value || 'error' in value)) return undefined;
+  const reason = brokenReason(value);
+  return {
+    reason,
+    response: {
+      jsonrpc: '2.0',
+      id: value.id as string | number,
+      error: {
+        code: -32603,
+        message: `${writer} answered this request with no valid JSON-RPC response: ${reason}`
+      }
+    }
+  };
+}
+
+function brokenReason(value: Record<string, unknown>): string {
+  if ('result' in value && 'error' in value) return 'it has both a result and an error';
+  if ('result' in value) {
+    if (!isObject(value.result)) return `its result must be an object, not ${kindOf(value.result)}`;
+    return `it has keys other than jsonrpc, id and result (${extraKeys(value, RESULT_KEYS)})`;
+  }
+  const { error } = value;
+  if (!isObject(error)) return `its error must be an object, not ${kindOf(error)}`;
+  if (!Number.isSafeInteger(error.code)) return 'its error code must be an integer';
+  if (typeof error.message !== 'string') return 'its error message must be a string';
+  return `it has keys other than jsonrpc, id and error (${extraKeys(value, ERROR_KEYS)})`;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function extraKeys(value: Record<string, unknown>, allowed: ReadonlySet<string>): string {
+  return Object.keys(value)
+    .filter(key => !allowed.has(key))
+    .join(', ');
 }

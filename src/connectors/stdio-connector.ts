@@ -51,10 +51,14 @@ export class StdioConnector<S extends StdioSpec = StdioSpec> implements Connecto
     const { spec, runtime } = this.options;
     const process = await runtime.start(spec, this.onStderr, signal);
     const maxLineBytes = this.options.maxLineBytes ?? MAX_LINE_BYTES;
-    const transport = new StreamTransport(process.stdout, process.stdin, maxLineBytes);
+    const transport = new StreamTransport(process.stdout, process.stdin, maxLineBytes, `server ${spec.id}`);
     transport.onnoise = line =>
-      this.log.warn({ line: line.slice(0, 500) }, 'skipped a non-JSON line on stdout');
-    transport.onerror = error => this.log.warn({ err: error.message }, 'upstream transport error');
+      this.log.warn({ line: line.slice(0, 500) }, 'skipped a line on stdout that is not JSON-RPC');
+    transport.onbroken = (line, reason) =>
+      this.log.warn(
+        { line: line.slice(0, 500), reason },
+        'the server answered a request with an invalid response; the request fails with an internal error'
+      );
     // Set before the client connects, which chains it: the SDK's own close handler runs after it.
     let stdoutEnded!: () => void;
     const stdoutEnd = new Promise<void>(resolve => (stdoutEnded = resolve));

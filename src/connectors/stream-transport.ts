@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
 import { UndeliveredError } from './connector.js';
-import { parseJsonRpcLine } from './json-rpc-line.js';
+import { brokenResponseOf, parseJsonRpcLine } from './json-rpc-line.js';
 
 /** Longest line accepted from a server: a bigger one is dropped and reported, not buffered forever. */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -27,8 +27,13 @@ export class StreamTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
-  /** Called with each stdout line that is not a JSON-RPC message. */
+  /** Called with each stdout line that is not a JSON-RPC message (nor an answer to a request). */
   onnoise?: (line: string) => void;
+  /**
+   * Called with each line that answers a request but is no valid response, and what is wrong with
+   * it; the request then gets an internal error in its place (see `brokenResponseOf`).
+   */
+  onbroken?: (line: string, reason: string) => void;
   /**
    * Called when a line passes `maxLineBytes`, with the bytes seen of it; the line is dropped. Without
    * it, the overflow is reported through `onerror`.
@@ -60,7 +65,9 @@ export class StreamTransport implements Transport {
     private readonly input: Readable,
     private readonly output: Writable,
     /** Longest line accepted; the default is {@link MAX_LINE_BYTES}. */
-    private readonly maxLineBytes = MAX_LINE_BYTES
+    private readonly maxLineBytes = MAX_LINE_BYTES,
+    /** Who writes the input, as errors name it ("server github"). */
+    private readonly writer = 'the server'
   ) {}
 
   start(): Promise<void> {
@@ -175,7 +182,13 @@ export class StreamTransport implements Transport {
     if (item.trim().length === 0) return;
     const message = parseJsonRpcLine(item);
     if (!message) {
-      this.onnoise?.(item);
+      const broken = brokenResponseOf(item, this.writer);
+      if (!broken) {
+        this.onnoise?.(item);
+        return;
+      }
+      this.onbroken?.(item, broken.reason);
+      this.onmessage?.(broken.response);
       return;
     }
     this.onmessage?.(message);

@@ -35,6 +35,9 @@ export interface UpstreamClientOptions {
   readonly log: Logger;
 }
 
+/** How the SDK's protocol layer begins its report of a response whose id no request has. */
+const UNKNOWN_ID = 'Received a response for an unknown message ID';
+
 /**
  * A new SDK client for one connection to a server: the gateway's identity and capabilities, era
  * negotiation, list-change handling in both eras (unsolicited `list_changed` on 2025-era
@@ -86,6 +89,16 @@ export function newUpstreamClient(options: UpstreamClientOptions): Client {
     }
   );
   client.registerCapabilities(UPSTREAM_CLIENT_CAPABILITIES);
+  // Everything the SDK reports about the connection (its transport's errors included: it chains
+  // them here), which it would otherwise drop without a trace.
+  client.onerror = error => {
+    if (error.message.startsWith(UNKNOWN_ID)) {
+      options.log.info(
+        { err: error.message.slice(0, 500) },
+        'the server answered a request nobody waits for (late, after a timeout or a cancellation, or a wrong id)'
+      );
+    } else options.log.warn({ err: error.message.slice(0, 500) }, 'error on the connection to the server');
+  };
   for (const method of CLIENT_REQUEST_METHODS) {
     // The server's request goes to the client whose call it serves, bounded like a call.
     client.setRequestHandler(

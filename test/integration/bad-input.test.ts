@@ -200,7 +200,7 @@ describe('bad calls and bad upstreams', () => {
     const echo = await client.callTool({ name: 'noisy__echo', arguments: { text: 'after noise' } });
     expect(textOf(echo)).toBe('after noise');
     const skipped = await gateway.waitForLog(
-      line => line.msg === 'skipped a non-JSON line on stdout' && line.server === 'noisy'
+      line => line.msg === 'skipped a line on stdout that is not JSON-RPC' && line.server === 'noisy'
     );
     expect(String(skipped.line)).toMatch(/not JSON|junk line/);
     await stillServing();

@@ -1,7 +1,7 @@
 import { deserializeMessage } from '@modelcontextprotocol/client';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isJsonRpcMessage, parseJsonRpcLine } from '../../src/connectors/json-rpc-line.js';
+import { brokenResponseOf, isJsonRpcMessage, parseJsonRpcLine } from '../../src/connectors/json-rpc-line.js';
 
 describe('parseJsonRpcLine', () => {
   it('reads the four JSON-RPC shapes', () => {
@@ -109,5 +109,60 @@ describe('parseJsonRpcLine', () => {
     // Both sides of the line were exercised, not just one.
     expect(accepted).toBeGreaterThan(100);
     expect(refused).toBeGreaterThan(100);
+  });
+});
+
+describe('brokenResponseOf', () => {
+  it('turns an answer to a request that is no valid response into an internal error for its id', () => {
+    const cases: [unknown, string][] = [
+      [{ jsonrpc: '2.0', id: 3, result: null }, 'its result must be an object, not null'],
+      [{ jsonrpc: '2.0', id: 'a', result: [] }, 'its result must be an object, not an array'],
+      [{ jsonrpc: '2.0', id: 3, result: 'ok' }, 'its result must be an object, not a string'],
+      [{ jsonrpc: '2.0', id: 3, result: {}, extra: 1 }, 'keys other than jsonrpc, id and result (extra)'],
+      [{ jsonrpc: '2.0', id: 3, result: {}, error: { code: 1, message: 'x' } }, 'both a result and an error'],
+      [{ jsonrpc: '2.0', id: 3, error: 'boom' }, 'its error must be an object, not a string'],
+      [{ jsonrpc: '2.0', id: 3, error: { message: 'x' } }, 'its error code must be an integer'],
+      [{ jsonrpc: '2.0', id: 3, error: { code: 1 } }, 'its error message must be a string']
+    ];
+    for (const [value, reason] of cases) {
+      const line = JSON.stringify(value);
+      const broken = brokenResponseOf(line, 'server alpha');
+      expect(broken, line).toEqual({
+        reason: expect.stringContaining(reason),
+        response: {
+          jsonrpc: '2.0',
+          id: (value as { id: unknown }).id,
+          error: {
+            code: -32603,
+            message: `server alpha answered this request with no valid JSON-RPC response: ${broken!.reason}`
+          }
+        }
+      });
+    }
+  });
+
+  it('leaves valid messages and lines that answer no request alone', () => {
+    const lines = [
+      '{"jsonrpc":"2.0","id":1,"result":{}}',
+      '{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}}',
+      '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      '{"jsonrpc":"2.0","id":1,"method":"ping","result":null}',
+      '{"jsonrpc":"2.0","result":null}',
+      '{"jsonrpc":"2.0","id":null,"result":null}',
+      '{"jsonrpc":"2.0","id":1.5,"result":null}',
+      '{"jsonrpc":"1.0","id":1,"result":null}',
+      '{"jsonrpc":"2.0","id":1}',
+      'not json',
+      'null'
+    ];
+    for (const line of lines) expect(brokenResponseOf(line), line).toBeUndefined();
+  });
+
+  it('never claims a line that parses as a message', () => {
+    fc.assert(
+      fc.property(fc.json(), line => {
+        expect(brokenResponseOf(line) === undefined || parseJsonRpcLine(line) === undefined).toBe(true);
+      })
+    );
   });
 });

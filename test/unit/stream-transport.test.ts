@@ -156,6 +156,30 @@ describe('StreamTransport', () => {
     expect(closes()).toBe(0);
   });
 
+  it('hands over an internal error in place of an answer to a request that is no valid response', async () => {
+    const { input, transport, messages, noise } = setup();
+    const broken: [string, string][] = [];
+    transport.onbroken = (line, reason) => broken.push([line, reason]);
+    await transport.start();
+    input.write('{"jsonrpc":"2.0","id":4,"result":null}\n');
+    await tick();
+    expect(messages).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: 4,
+        error: {
+          code: -32603,
+          message:
+            'the server answered this request with no valid JSON-RPC response: its result must be an object, not null'
+        }
+      }
+    ]);
+    expect(broken).toEqual([
+      ['{"jsonrpc":"2.0","id":4,"result":null}', 'its result must be an object, not null']
+    ]);
+    expect(noise).toEqual([]);
+  });
+
   it('hands a lone message over at once, and in a burst gives each notification a microtask before the next', async () => {
     const { input, transport, messages, noise } = setup();
     await transport.start();

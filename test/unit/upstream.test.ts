@@ -1,9 +1,11 @@
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
 import { inputRequired } from '@modelcontextprotocol/server';
+import { pino } from 'pino';
 import * as z from 'zod/v4';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ProcessSpec } from '../../src/config/server-spec.js';
 import { GatewayError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
 import { UndeliveredError } from '../../src/connectors/connector.js';
 import { coldStartOf } from '../../src/upstream/cold-start.js';
 import type { ClientAsker } from '../../src/upstream/client-askers.js';
@@ -28,7 +30,7 @@ afterEach(async () => {
 
 function setup(
   overrides: Partial<Omit<ProcessSpec, 'fingerprint'>> = {},
-  options: { startTimeoutMs?: number; runtime?: FakeRuntime; maxLineBytes?: number } = {}
+  options: { startTimeoutMs?: number; runtime?: FakeRuntime; maxLineBytes?: number; log?: Logger } = {}
 ) {
   const runtime = options.runtime ?? new FakeRuntime();
   const spec = fakeSpec('alpha', overrides);
@@ -40,7 +42,7 @@ function setup(
       options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }
     ),
     identity,
-    log: silentLog,
+    log: options.log ?? silentLog,
     startTimeoutMs: options.startTimeoutMs ?? 5_000
   });
   cleanups.push(() => runtime.stopAll());
@@ -464,6 +466,75 @@ describe('Upstream calls', () => {
       expect(runtime.starts).toBe(1);
     }
   );
+
+  it.each(['legacy', 'modern'] as const)(
+    'fails a call at once when the %s-era server answers it with no valid JSON-RPC response',
+    async era => {
+      const runtime = new FakeRuntime();
+      runtime.legacyOnly = era === 'legacy';
+      // Written by hand in reply to the call's own id (the SDK's server would refuse to send them);
+      // the handler then waits until the test ends: only the broken answer can end the call.
+      const answers: Record<string, Record<string, unknown>> = {
+        null_result: { result: null },
+        list_result: { result: [] },
+        codeless_error: { error: { message: 'no code' } }
+      };
+      runtime.customize = (server, process) => {
+        for (const [name, answer] of Object.entries(answers)) {
+          server.registerTool(name, { description: 'answers by hand' }, async ctx => {
+            process.writeNoise(JSON.stringify({ jsonrpc: '2.0', id: ctx.mcpReq.id, ...answer }));
+            await delay(60_000);
+            return { content: [] };
+          });
+        }
+      };
+      const { upstream } = setup({ callTimeoutMs: 30_000 }, { runtime });
+      const problems: Record<string, string> = {
+        null_result: 'its result must be an object, not null',
+        list_result: 'its result must be an object, not an array',
+        codeless_error: 'its error code must be an integer'
+      };
+      for (const [tool, problem] of Object.entries(problems)) {
+        const failure = await upstream.callTool(tool, {}).then(
+          () => undefined,
+          (error: unknown) => error
+        );
+        expect(failure, tool).toBeInstanceOf(Error);
+        expect((failure as Error).message, tool).toContain(
+          'server alpha answered this request with no valid JSON-RPC response'
+        );
+        expect((failure as Error).message, tool).toContain(problem);
+      }
+      // The server stays up and answers the next call.
+      expect(upstream.state).toBe('ready');
+      expect(text((await upstream.callTool('echo', { text: 'after' })).result)).toBe('after');
+      expect(runtime.starts).toBe(1);
+    }
+  );
+
+  it('logs an answer to a request nobody waits for, naming the server', async () => {
+    const runtime = new FakeRuntime();
+    runtime.customize = (server, process) => {
+      server.registerTool('stray', { description: 'answers a request never sent, then its own' }, () => {
+        process.writeNoise(JSON.stringify({ jsonrpc: '2.0', id: 987_654, result: { content: [] } }));
+        return { content: [{ type: 'text', text: 'own answer' }] };
+      });
+    };
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const { upstream } = setup({}, { runtime, log });
+    expect(text((await upstream.callTool('stray', {})).result)).toBe('own answer');
+    await vi.waitFor(() =>
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: 30,
+          server: 'alpha',
+          msg: expect.stringContaining('answered a request nobody waits for'),
+          err: expect.stringContaining('987654')
+        })
+      )
+    );
+  });
 
   it('passes results through unchanged from a 2025-era server too', async () => {
     const { runtime, upstream } = setup();
