@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { ProcessSpec } from '../config/server-spec.js';
+import { isDirectory } from '../config/missing-commands.js';
 import { GatewayError } from '../errors.js';
 import { forEachLine } from './line-splitter.js';
 import type { ExitInfo, Runtime, ServerProcess, StderrSink } from './runtime.js';
@@ -59,8 +60,13 @@ export class LocalProcessRuntime implements Runtime<ProcessSpec> {
     });
     return new Promise((resolve, reject) => {
       child.once('error', error => {
+        // A missing working directory fails as `spawn <program> ENOENT` too: say which is missing.
+        const why =
+          spec.cwd !== undefined && !isDirectory(spec.cwd)
+            ? `its working directory ${spec.cwd} (cwd:) is not a directory`
+            : `cannot run ${program}: ${error.message}`;
         reject(
-          new GatewayError('start_failed', `server ${spec.id}: cannot run ${program}: ${error.message}`, {
+          new GatewayError('start_failed', `server ${spec.id}: ${why}`, {
             cause: error,
             serverId: spec.id
           })

@@ -52,6 +52,7 @@ servers:
   });
 
   it('warns of a local command that is not installed here, and still exits 0', () => {
+    writeFileSync(path.join(dir, 'plain-file.txt'), 'not a program\n');
     const result = run(
       ['validate'],
       `servers:
@@ -59,6 +60,11 @@ servers:
     command: ["definitely-not-installed-mcp", "--stdio"]
   relative:
     command: ["./no-such-server"]
+  plain:
+    command: ["${path.join(dir, 'plain-file.txt')}"]
+  nowhere:
+    command: ["${process.execPath}", "server.js"]
+    cwd: ./no-such-dir
   found:
     command: ["${process.execPath}", "server.js"]
 `
@@ -66,7 +72,9 @@ servers:
     expect(result.status).toBe(0);
     expect(result.stderr).toBe(
       'warning: servers.missing: command definitely-not-installed-mcp is not on PATH here, so starting the server will fail (spawn ENOENT): install it, or give its full path\n' +
-        'warning: servers.relative: command ./no-such-server is not an executable file here, so starting the server will fail (spawn ENOENT): install it, or give its full path\n'
+        'warning: servers.relative: command ./no-such-server is not an executable file here, so starting the server will fail (spawn ENOENT): install it, or give its full path\n' +
+        `warning: servers.plain: command ${path.join(dir, 'plain-file.txt')} is not an executable file here, so starting the server will fail (spawn EACCES): install it, or give its full path\n` +
+        `warning: servers.nowhere: its working directory ${path.join(dir, 'no-such-dir')} (cwd:) is not a directory here, so starting the server will fail: create it, or fix the path\n`
     );
   });
 
