@@ -12,6 +12,7 @@ import type { SessionState, SessionStore } from '../store/session-store.js';
 import { BoundedEventStore, type EventStoreBounds } from './bounded-event-store.js';
 import { EventBudget } from './event-budget.js';
 import { OpenAnswers } from './open-answers.js';
+import { RequestIdsInUse } from './request-ids-in-use.js';
 import { KeptSessions } from './kept-sessions.js';
 import { restoreSession } from './session-restore.js';
 import type { SessionToolList } from './session-tool-list.js';
@@ -98,6 +99,8 @@ export class LegacySessions {
   private readonly sessions = new Map<string, Session>();
   /** POSTs being answered, for shutdown to wait on. */
   private readonly answers = new OpenAnswers();
+  /** Each session's request ids being answered now (see {@link RequestIdsInUse}). */
+  private readonly requestIds = new RequestIdsInUse();
   private readonly sweeper: NodeJS.Timeout;
   private readonly sweepMs: number;
   /** Shared by every session's event store. */
@@ -173,6 +176,19 @@ export class LegacySessions {
       if (req.method === 'DELETE') session.closeReason = 'deleted';
       const listed = this.listFromPages(req, res, body, sessionId, session);
       if (listed && (await listed)) return;
+      const reused = req.method === 'POST' ? this.requestIds.claim(session, body, res) : undefined;
+      if (reused !== undefined) {
+        // Answered with no id: an answer with this one would reach the request already running.
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(
+            jsonRpcError(
+              -32600,
+              `Invalid Request: request id ${JSON.stringify(reused)} is in use by a request of this session still running; a request id must be unique within the session`
+            )
+          );
+        return;
+      }
       await transport.handleRequest(req, res, body);
       return;
     }

@@ -9,6 +9,7 @@ import {
   waitUntil,
   type Era
 } from '../support/gateway-process.js';
+import { RAW_HEADERS, rawInitialize } from '../support/raw-session.js';
 
 const CONFIG = `
 defaults:
@@ -139,5 +140,45 @@ describe('tool list changes', () => {
     await subscription.close();
     await legacy.close();
     await modern.close();
+  });
+});
+
+describe('request ids in a 2025-era session', () => {
+  it('refuses a request whose id is in use by one still running, and takes the id again after', async () => {
+    const init = await rawInitialize(gateway.url, 'same-ids');
+    const session = { ...RAW_HEADERS, 'mcp-session-id': init.headers.get('mcp-session-id')! };
+    const post = (body: unknown) =>
+      fetch(gateway.url, { method: 'POST', headers: session, body: JSON.stringify(body) });
+    expect((await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).status).toBe(202);
+    const slow = (id: number, ms: number) =>
+      post({
+        jsonrpc: '2.0',
+        id,
+        method: 'tools/call',
+        params: { name: 'fixture__slow', arguments: { ms } }
+      });
+    const resultsOf = async (response: Response) =>
+      (await response.text())
+        .split('\n')
+        .filter(line => line.startsWith('data: {'))
+        .map(line => JSON.parse(line.slice(6)) as { id: number; result?: unknown });
+
+    const first = await slow(9, 1_500);
+    const firstResults = resultsOf(first);
+    const second = await slow(9, 10);
+    expect(second.status).toBe(400);
+    expect(await second.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32600, message: expect.stringContaining('request id 9 is in use') }
+    });
+    // The first call keeps its stream and gets its own answer.
+    expect(await firstResults).toEqual([
+      { jsonrpc: '2.0', id: 9, result: expect.objectContaining({ content: expect.any(Array) }) }
+    ]);
+    // Its id is free again once it has been answered.
+    const third = await slow(9, 10);
+    expect(third.status).toBe(200);
+    expect(await resultsOf(third)).toEqual([expect.objectContaining({ id: 9, result: expect.any(Object) })]);
   });
 });
