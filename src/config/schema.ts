@@ -12,11 +12,18 @@ export const SERVER_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** A namespace: empty (no prefix), or 1-32 of [A-Za-z0-9-] starting with a letter or digit. */
 const NAMESPACE_PATTERN = /^(?:[A-Za-z0-9][A-Za-z0-9-]{0,31})?$/;
 
+/** The longest a Node.js timer waits (2^31 - 1 ms): a longer one fires at once, after 1 ms. */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 const seconds = (what: string) =>
   z
     .number({ error: `${what} must be a number of seconds` })
     .finite()
-    .min(0, `${what} must be 0 or more seconds`);
+    .min(0, `${what} must be 0 or more seconds`)
+    .max(
+      MAX_TIMER_SECONDS,
+      `${what} must be at most ${MAX_TIMER_SECONDS} seconds (24.8 days), the longest the gateway's timers can wait`
+    );
 
 /**
  * A true-or-false setting. YAML 1.2 reads `yes`, `no`, `on` and `off` as text, not as booleans, so

@@ -316,6 +316,17 @@ describe('parseConfig: located problems', () => {
   it.each([
     ['a negative idleTimeout', 'idleTimeout: -1', /idleTimeout must be 0 or more seconds/],
     ['a zero callTimeout', 'callTimeout: 0', /callTimeout must be more than 0 seconds/],
+    // A Node.js timer over 2^31 - 1 ms fires after 1 ms: the call would time out at once.
+    [
+      'a callTimeout past what a timer can wait',
+      'callTimeout: 3000000',
+      /^servers\.a\.callTimeout: callTimeout must be at most 2147483 seconds \(24\.8 days\)/
+    ],
+    [
+      'an idleTimeout past what a timer can wait',
+      'idleTimeout: 2147484',
+      /idleTimeout must be at most 2147483/
+    ],
     ['an empty image', 'image: ""', /image must not be empty/],
     ['a namespace with _', 'namespace: has_underscore', /namespace must be empty or 1-32/],
     ['enabled as a string', 'enabled: "no"', /enabled/],
