@@ -9,6 +9,7 @@ import type { AccessList } from './http/api/access-routes.js';
 import { authenticate } from './http/auth/authenticate.js';
 import { bearerOnly } from './http/auth/bearer-only.js';
 import { openCors } from './http/auth/open-cors.js';
+import { StandingStreams } from './http/auth/standing-streams.js';
 import { isLoopback } from './config/loopback.js';
 import { grantViews } from './http/oauth/grants.js';
 import { OAuthModelStore } from './http/oauth/oauth-model-store.js';
@@ -154,9 +155,22 @@ export async function createSecurity(options: SecurityOptions) {
   if (oauth) metadata.use(oauth.router);
   if (mode === 'token') metadata.use(bearerOnly);
 
+  // Streams opened with a token end once it is revoked or expires (checked as often as the token
+  // store's cache lets a revocation be seen); each is audited as the refusal of a request is.
+  const standing = new StandingStreams((res, reason) => {
+    // Express rewrites `url` under a mount (`/api`): `originalUrl` is the path the client asked for.
+    const req = res.req as typeof res.req & { originalUrl?: string };
+    const path = (req.originalUrl ?? req.url)?.split('?')[0];
+    audit.record('auth_failed', {
+      remoteAddress: req.socket.remoteAddress ?? 'unknown',
+      detail: { reason, path, method: req.method, stream: 'ended' }
+    });
+    log.info({ reason, path }, 'ended a stream whose token is no longer accepted');
+  });
   const authOptions = {
     mode,
     verifiers,
+    standing,
     resourceMetadataUrl,
     // The one scope the gateway's OAuth server issues; an external provider's are its own.
     scope: oauth?.scope,
@@ -182,6 +196,7 @@ export async function createSecurity(options: SecurityOptions) {
     forMcp,
     forAdmin,
     close: async () => {
+      standing.close();
       await oauth?.close();
     }
   };

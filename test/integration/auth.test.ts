@@ -306,6 +306,54 @@ describe('bearer tokens', () => {
     });
   });
 
+  it('ends the streams a token holds open once it is revoked: a session stream, /sse, /api/events', async () => {
+    const stateDir = tempDir('state-');
+    const user = createToken(stateDir, '--name', 'streamer');
+    const admin = createToken(stateDir, '--name', 'watcher', '--admin');
+    const keeper = createToken(stateDir, '--name', 'keeper', '--admin');
+    const gateway = await start(config('token'), stateDir);
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+    const init = await post(gateway, bearer(user));
+    expect(init.status).toBe(200);
+    await init.text();
+    const session = { ...bearer(user), 'mcp-session-id': init.headers.get('mcp-session-id')! };
+    const initialized = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    expect((await post(gateway, session, initialized)).status).toBe(202);
+    const open = async (path: string, headers: Record<string, string>) => {
+      const response = await fetch(new URL(path, gateway.url), {
+        headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2025-11-25', ...headers }
+      });
+      expect(response.status, path).toBe(200);
+      // Resolves only when the stream ends (a stream cut at the test's end counts as ended too).
+      return response.text().catch(() => '');
+    };
+    const streams = {
+      session: open('/mcp', session),
+      sse: open('/sse', bearer(user)),
+      events: open('/api/events', bearer(admin)),
+      kept: open('/api/events', bearer(keeper))
+    };
+    const ended = new Set<string>();
+    for (const [name, stream] of Object.entries(streams)) void stream.then(() => ended.add(name));
+    await new Promise(resolve => setTimeout(resolve, 2_500)); // a round of checks passes them all
+    expect([...ended]).toEqual([]);
+
+    expect(cli(stateDir, ['token', 'revoke', 'streamer'])).toMatchObject({ status: 0 });
+    expect(cli(stateDir, ['token', 'revoke', 'watcher'])).toMatchObject({ status: 0 });
+    await waitUntil(() => ended.size === 3, 10_000);
+    expect([...ended].sort()).toEqual(['events', 'session', 'sse']);
+
+    // Each ending is audited; the stream of a token still valid stands.
+    const audit = (await (
+      await fetch(new URL('/api/audit?event=auth_failed', gateway.url), { headers: bearer(keeper) })
+    ).json()) as { entries: { detail: { reason: string; path: string; stream?: string } }[] };
+    const endings = audit.entries.filter(entry => entry.detail.stream === 'ended');
+    expect(endings.map(entry => entry.detail.path).sort()).toEqual(['/api/events', '/mcp', '/sse']);
+    expect(endings.map(entry => entry.detail.reason)).toContain('token "streamer" is revoked');
+    expect(ended.has('kept')).toBe(false);
+  });
+
   it('lists tokens and revokes one over the API, as an admin: refused from its next request, audited', async () => {
     const stateDir = tempDir('state-');
     const admin = createToken(stateDir, '--name', 'ops', '--admin');

@@ -6,6 +6,7 @@ import { describeError } from '../../errors.js';
 import type { AuditLog } from '../../store/audit-log.js';
 import { HttpError } from '../http-error.js';
 import { BEARER_REQUIRED } from './bearer-only.js';
+import type { StandingStreams } from './standing-streams.js';
 
 export interface AuthenticatorOptions {
   /** `none` lets everyone in as `ip:<address>` (with admin rights: only allowed on loopback or by flag). */
@@ -22,6 +23,11 @@ export interface AuthenticatorOptions {
   /** Profiles' URLs have metadata of their own (the gateway's OAuth server issues tokens bound to them). */
   readonly profileMetadata?: boolean | undefined;
   readonly audit: AuditLog;
+  /**
+   * Where a GET that stays open (a session's stream, `/api/events`) has its token checked again
+   * while it stands, and ends once the token is refused; none: checked once, at the request.
+   */
+  readonly standing?: StandingStreams | undefined;
 }
 
 /** Query parameters that would carry a token: refused outright (they end up in logs and histories). */
@@ -136,6 +142,9 @@ export function authenticate(options: AuthenticatorOptions, need: 'any' | 'admin
           return;
         }
         attach(req as { auth?: AuthInfo }, res.locals, principal, token);
+        // A GET may stand open (a stream): it must not outlive its token's revocation or expiry.
+        if (req.method === 'GET')
+          options.standing?.watch(res, () => refusalNow(options.verifiers, token, need));
         next();
       },
       (error: unknown) => {
@@ -167,6 +176,24 @@ async function verify(verifiers: readonly TokenVerifier[], token: string): Promi
     if (principal) return principal;
   }
   return undefined;
+}
+
+/**
+ * Why `token` would be refused now (for `need`), or undefined while it holds. A check that fails for
+ * another reason (an OIDC key set out of reach) holds: a stream is not ended for the network.
+ */
+async function refusalNow(
+  verifiers: readonly TokenVerifier[],
+  token: string,
+  need: 'any' | 'admin'
+): Promise<string | undefined> {
+  try {
+    const principal = await verify(verifiers, token);
+    if (!principal) return 'invalid token';
+    return need === 'admin' && !principal.admin ? `${principal.id} may not use the admin API` : undefined;
+  } catch (error) {
+    return error instanceof InvalidTokenError ? error.message : undefined;
+  }
 }
 
 function attach(
