@@ -464,6 +464,8 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
             ? `the state database ${databaseFile} cannot be written (${storeProblem}): free space on its disk or make it writable by this user`
             : 'the Docker engine is unreachable'
         );
+      // Draining for a shutdown: nothing new is served, whatever the checks say.
+      if (!accepting) problems.unshift('the gateway is shutting down');
       // Servers that cannot serve are reported, not counted against readiness: the others serve.
       return { ready: problems.length === 0, checks, problems, unavailable: unavailableServers() };
     },
@@ -556,7 +558,8 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
       accepting = false;
       reloader.close();
       log.info('shutting down');
-      const stopped = new Promise<void>(resolve => httpServer.close(() => resolve()));
+      // The listener stays open through the drain: a request that comes meanwhile is answered 503
+      // with Retry-After (and /readyz is not ready), not refused at the socket as if nothing ran here.
       const deadline = Date.now() + drainSeconds * 1000;
       const busy = () => runner.inFlight > 0 || registry.busy;
       while (busy() && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50));
@@ -568,6 +571,7 @@ async function startLocked(settings: Settings, log: Logger): Promise<RunningGate
       }
       runner.stopCalls(`the gateway is shutting down and its ${drainSeconds} s drain is over`);
       await Promise.all([legacy.answered(ANSWER_MS), modern.answered(ANSWER_MS), sse.answered(ANSWER_MS)]);
+      const stopped = new Promise<void>(resolve => httpServer.close(() => resolve()));
       await legacy.closeAll();
       await modern.close();
       catalog.close();

@@ -6,6 +6,7 @@ import {
   connect,
   marker,
   processesWith,
+  textOf,
   waitUntil
 } from '../support/gateway-process.js';
 import { RAW_HEADERS as HEADERS, rawInitialize } from '../support/raw-session.js';
@@ -135,5 +136,40 @@ servers:
     // Half the drain: waiting for the discovery would take all of it.
     expect(Date.now() - began).toBeLessThan(15_000);
     expect(processesWith(tag)).toEqual([]);
+  });
+});
+
+describe('requests during the drain', () => {
+  it('are answered 503 with Retry-After, and /readyz is not ready, while a call finishes', async () => {
+    const gateway = await GatewayProcess.start(fixtureConfig(), { env: { SHUTDOWN_DRAIN: '30' } });
+    cleanups.push(() => gateway.dispose());
+    await gateway.discovered();
+    const client = await connect(gateway.url, 'modern', 'draining-caller');
+    cleanups.push(() => client.close());
+    const call = client.callTool(
+      { name: 'fixture__slow', arguments: { ms: 3_000 } },
+      { timeout: CLIENT_TIMEOUT_MS }
+    );
+    await waitUntil(
+      async () => ((await gateway.health()).servers[0] as unknown as { inFlight: number }).inFlight === 1
+    );
+
+    const exit = gateway.stop('SIGTERM');
+    await gateway.waitForLog(line => line.msg === 'shutting down');
+    const refused = await fetch(gateway.url, {
+      method: 'POST',
+      headers: HEADERS,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.json()).toMatchObject({ error: { message: 'The gateway is shutting down' } });
+    const ready = await fetch(new URL('/readyz', gateway.url));
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ ready: false, problems: ['the gateway is shutting down'] });
+
+    // The call running when the signal came finishes within the drain, and then the gateway stops.
+    expect(textOf(await call)).toContain('slept');
+    expect(await exit).toEqual({ code: 0, signal: null });
   });
 });
