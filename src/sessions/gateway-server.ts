@@ -15,6 +15,7 @@ import { FORWARDED_METHODS, type ForwardedMethod, type Resolver } from './forwar
 import { requestLogging, type SessionLogLevels } from './session-log-levels.js';
 import { serveResourceSubscriptions, type ResourceSubscriptions } from './resource-subscriptions.js';
 import { SEARCH_TOOLS, SearchTools, type Expose } from './search-tools.js';
+import { withoutHopMeta } from '../upstream/hop-meta.js';
 
 /** What every client-facing MCP server instance shares. */
 export interface GatewayServerOptions {
@@ -177,8 +178,9 @@ export function createGatewayServer(options: GatewayServerOptions, profile?: str
           });
         const sinks = { onprogress: progressTo(ctx, progressToken), onlog: logging.onlog };
         const result = round ? await round.run(sinks, send) : await send();
-        // A server's `public` cache hint holds for its own callers, not for the gateway's scoped ones.
-        return scopedToCaller(result, principal) as never;
+        // The server's identity is not the caller's to see (the gateway stamps its own), and a
+        // server's `public` cache hint holds for its own callers, not for the gateway's scoped ones.
+        return scopedToCaller(withoutHopMeta(result), principal) as never;
       } catch (error) {
         throw toProtocolError(error);
       }

@@ -21,6 +21,7 @@ import { FAILED_COOLDOWN_MS, FailureWindow } from './failure-window.js';
 import { handshakeInEra } from './handshake.js';
 import { canMove, reportedState, type Lifecycle, type UpstreamState } from './lifecycle.js';
 import { CAPABILITY_KINDS, listKindOrNone, type CapabilityKind, type Listing } from './listing.js';
+import { withoutHopMeta } from './hop-meta.js';
 import { LogRelay, type LogHandler, type LogMessage } from './log-relay.js';
 import {
   callError,
@@ -134,21 +135,6 @@ interface Connection {
   /** Every kind listed right after the start; discovery waits for it rather than asking again. */
   listed?: Promise<Listing>;
 }
-
-/**
- * The result without the `io.modelcontextprotocol/*` `_meta` keys, which describe the hop between
- * the gateway and the server (the server's identity, say), not the tool's answer. Everything else
- * is the server's and passes through.
- */
-function withoutHopMeta(result: CallToolResult): CallToolResult {
-  const meta = result._meta;
-  if (!meta || !Object.keys(meta).some(key => key.startsWith(HOP_META_PREFIX))) return result;
-  const kept = Object.fromEntries(Object.entries(meta).filter(([key]) => !key.startsWith(HOP_META_PREFIX)));
-  const { _meta: _dropped, ...rest } = result;
-  return Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest;
-}
-
-const HOP_META_PREFIX = 'io.modelcontextprotocol/';
 
 /** `promise`, or a rejection as soon as `signal` aborts. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

@@ -111,6 +111,20 @@ describe.each<Era>(['legacy', 'modern'])('the %s era', era => {
     }
   });
 
+  it('names the gateway, never the server behind it, in forwarded prompts and resources', async () => {
+    const serverInfo = (result: { _meta?: Record<string, unknown> }) =>
+      result._meta?.['io.modelcontextprotocol/serverInfo'] as { name: string } | undefined;
+    const prompt = await client.getPrompt({ name: 'fixture__hello' });
+    const resource = await client.readResource({ uri: 'fixture://fixture+static/hello' });
+    expect(prompt.messages[0]!.content).toEqual({ type: 'text', text: 'hello' });
+    expect(resource.contents).toEqual([expect.objectContaining({ text: 'hello' })]);
+    for (const result of [prompt, resource]) {
+      // A 2025-era result names no server; a 2026-era one names the gateway, as its tool results do.
+      if (era === 'legacy') expect(serverInfo(result)).toBeUndefined();
+      else expect(serverInfo(result)?.name).toBe('mcp-gateway');
+    }
+  });
+
   it('answers an unknown tool with -32602 naming it', async () => {
     await expect(client.callTool({ name: 'nope__missing', arguments: {} })).rejects.toMatchObject({
       code: -32602,
