@@ -264,6 +264,21 @@ describe('REST API', () => {
     const stopped = await api(gateway, '/api/servers/fixture/stop', { method: 'POST' });
     expect(stopped).toMatchObject({ status: 200, body: { state: 'stopped' } });
     expect(await api(gateway, '/api/servers/nope/start', { method: 'POST' })).toMatchObject({ status: 404 });
+    // A route asked with a method it does not take: 405 with the methods it does (Allow), not 404.
+    const wrongMethod = await fetch(new URL('/api/servers/fixture/start', gateway.url));
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    expect(await wrongMethod.json()).toMatchObject({
+      error: { code: 'method_not_allowed', message: expect.stringContaining('it takes POST') }
+    });
+    expect(await api(gateway, '/api/servers', { method: 'DELETE' })).toMatchObject({
+      status: 405,
+      body: { error: { code: 'method_not_allowed' } }
+    });
+    expect(await api(gateway, '/api/no-such-route')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'not_found' } }
+    });
 
     const tools = await api<{ tools: Record<string, unknown>[] }>(gateway, '/api/tools');
     expect(tools.body.tools).toContainEqual(

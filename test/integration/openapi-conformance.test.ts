@@ -197,7 +197,10 @@ describe('the OpenAPI document, against the running daemon', () => {
     expect(await messageOf('/api/servers/nope/start', 'POST')).toContain('GET /api/servers lists');
     expect(await messageOf('/api/servers/nope/approve', 'POST')).toContain('GET /api/servers lists');
     expect(await messageOf('/api/sessions/nope')).toContain('GET /api/sessions lists');
-    expect(await messageOf('/api/servers', 'PUT')).toContain('PUT /api/servers; GET /api/openapi.json lists');
+    expect(await messageOf('/api/nothing', 'PUT')).toContain('PUT /api/nothing; GET /api/openapi.json lists');
+    expect(await messageOf('/api/servers', 'PUT')).toBe(
+      'PUT is not a method of /api/servers; it takes GET, HEAD'
+    );
 
     const documented = Object.entries(document.paths).flatMap(([path, item]) =>
       Object.keys(item)

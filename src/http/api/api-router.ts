@@ -213,15 +213,43 @@ export function createApiRouter(options: ApiOptions): Router {
   });
 
   router.use((req, _res, next) => {
+    const allowed = methodsAt(router, req.path);
     next(
-      new HttpError(
-        404,
-        -32601,
-        `no API route ${req.method} /api${req.path}; GET /api/openapi.json lists the routes and their methods`
-      )
+      allowed.length > 0
+        ? new HttpError(
+            405,
+            -32601,
+            `${req.method} is not a method of /api${req.path}; it takes ${allowed.join(', ')}`,
+            { allow: allowed.join(', ') }
+          )
+        : new HttpError(
+            404,
+            -32601,
+            `no API route ${req.method} /api${req.path}; GET /api/openapi.json lists the routes and their methods`
+          )
     );
   });
   return router;
+}
+
+/** A route layer of an express router, as far as {@link methodsAt} reads it. */
+interface RouteLayer {
+  readonly route?: { readonly methods: Record<string, boolean | undefined> };
+  match(path: string): boolean;
+}
+
+/** The methods `router`'s routes take at `path` (none: no route there), HEAD with GET as express serves it. */
+function methodsAt(router: Router, path: string): string[] {
+  const methods = new Set<string>();
+  // router 2's layers have match() and route.methods; express's types name neither.
+  for (const layer of router.stack as unknown as RouteLayer[]) {
+    if (!layer.route || !layer.match(path)) continue;
+    for (const [method, on] of Object.entries(layer.route.methods)) {
+      if (on && method !== '_all') methods.add(method.toUpperCase());
+    }
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods];
 }
 
 /** Server-sent events: one `event:` per gateway event, a comment every 15 s to keep proxies open. */
