@@ -37,7 +37,11 @@ export function parseExpiry(text: string, now = Date.now()): Date {
   const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
   const amount = Number(match[1]);
   if (amount <= 0) throw new CommandError('--expires must be more than 0');
-  return new Date(now + amount * unit);
+  const at = new Date(now + amount * unit);
+  // Past what a date can hold (about 270,000 years): refused, not an "Invalid time value" crash.
+  if (Number.isNaN(at.getTime()))
+    throw new CommandError(`--expires ${text} is further than a date can reach`);
+  return at;
 }
 
 function list(text: string | undefined, what: string): string[] | undefined {
@@ -218,7 +222,12 @@ export async function runAdminCommand(
       io.out('admin password set\n');
       return 0;
     }
-    throw new CommandError(`unknown command: ${words.join(' ')}`);
+    const subcommands = group === 'token' ? 'create --name NAME, list or revoke NAME_OR_ID' : 'set-password';
+    throw new CommandError(
+      action === undefined
+        ? `${group} needs a subcommand: ${group} ${subcommands}`
+        : `unknown command: ${words.join(' ')} (${group} takes ${subcommands})`
+    );
   } finally {
     db.close();
   }

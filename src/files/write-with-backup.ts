@@ -1,14 +1,6 @@
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync
-} from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from './make-dirs.js';
 
 export interface WriteOptions {
   /** The mode of a file made new. */
@@ -28,7 +20,7 @@ export interface WriteOptions {
 export function writeWithBackup(file: string, text: string, options: WriteOptions = {}): string | undefined {
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
     const existed = existsSync(file);
     const backup = existed ? `${file}.bak` : undefined;
     if (backup) copyFileSync(file, backup);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { StoreError } from './store-error.js';
+import { makeDirs } from '../files/make-dirs.js';
 
 /** The file in the state directory holding the key that seals remote servers' OAuth credentials. */
 export const CREDENTIAL_KEY_FILE = 'remote-oauth.key';
@@ -18,7 +19,7 @@ const KEY_BYTES = 32;
 export function loadCredentialKey(stateDir: string): Buffer {
   const file = path.resolve(stateDir, CREDENTIAL_KEY_FILE);
   try {
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    makeDirs(path.dirname(file), 0o700);
     const fd = openSync(file, 'wx', 0o600);
     try {
       writeSync(fd, `${randomBytes(KEY_BYTES).toString('base64')}\n`);

@@ -1,8 +1,9 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { isDamage, messageOf } from './sqlite-errors.js';
 import { StoreError } from './store-error.js';
+import { makeDirs } from '../files/make-dirs.js';
 
 /**
  * Schema changes, in order. Each runs once, in a transaction, and the database records how many
@@ -260,7 +261,7 @@ export function inTransaction(db: DatabaseSync, work: () => void): void {
 /** Creates the state directory (0700) and the database file (0600) when missing. */
 function prepareFiles(file: string): void {
   try {
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    makeDirs(path.dirname(file), 0o700);
     if (!existsSync(file)) closeSync(openSync(file, 'wx', 0o600));
   } catch (error) {
     throw new StoreError(

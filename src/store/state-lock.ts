@@ -1,9 +1,10 @@
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { isBusy, isDamage, isFull, messageOf } from './sqlite-errors.js';
 import { StoreError } from './store-error.js';
+import { makeDirs } from '../files/make-dirs.js';
 
 /** The file in the state directory whose lock the gateway serving from it holds. */
 export const LOCK_FILE = 'gateway.lock.db';
@@ -50,7 +51,7 @@ export function lockStateDirectory(stateDir: string): StateLock {
   let db: DatabaseSync;
   try {
     // 0700 as the database's own directory: the lock is taken first, so it may make the directory.
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    makeDirs(path.dirname(file), 0o700);
     db = new DatabaseSync(file, { timeout: BUSY_WAIT_MS });
   } catch (error) {
     if (isNoSpace(error)) return startUnlocked(file, error);
