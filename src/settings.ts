@@ -76,7 +76,7 @@ export function resolveSettings(
   return {
     configFile: pick(flags.config, 'MCP_GATEWAY_CONFIG') ?? './servers.yaml',
     port: port === undefined ? undefined : Number(port),
-    host: pick(flags.host, 'GATEWAY_HOST'),
+    host: unbracketed(pick(flags.host, 'GATEWAY_HOST')),
     stateDir: pick(flags['state-dir'], 'STATE_DIR') ?? './data',
     logLevel: logLevel as LogLevel,
     defaultIdleTimeout: idle === undefined ? undefined : Number(idle),
@@ -84,10 +84,31 @@ export function resolveSettings(
     allowedHosts: list(pick(flags['allowed-hosts'], 'GATEWAY_ALLOWED_HOSTS')),
     allowedOrigins: list(pick(flags['allowed-origins'], 'GATEWAY_ALLOWED_ORIGINS')),
     allowUnauthenticated:
-      flags['allow-unauthenticated'] === true || env.GATEWAY_ALLOW_UNAUTHENTICATED === 'true',
-    resetDamagedState: flags['reset-damaged-state'] === true || env.GATEWAY_RESET_DAMAGED_STATE === 'true',
-    watchConfig: env.GATEWAY_WATCH_CONFIG !== 'false'
+      flags['allow-unauthenticated'] === true || trueOrFalse(env, 'GATEWAY_ALLOW_UNAUTHENTICATED', false),
+    resetDamagedState:
+      flags['reset-damaged-state'] === true || trueOrFalse(env, 'GATEWAY_RESET_DAMAGED_STATE', false),
+    watchConfig: trueOrFalse(env, 'GATEWAY_WATCH_CONFIG', true)
   };
+}
+
+/**
+ * A switch from the environment: `true` or `false` (unset or empty: `fallback`). Anything else is
+ * refused rather than guessed at, as `yes` once silently meant false and `maybe` true.
+ */
+function trueOrFalse(
+  env: Readonly<Record<string, string | undefined>>,
+  variable: string,
+  fallback: boolean
+): boolean {
+  const value = nonEmpty(env[variable]);
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new SettingsError(`${variable} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+/** `[::1]`, as an IPv6 address is written in a URL, is the address `::1` to listen on. */
+function unbracketed(host: string | undefined): string | undefined {
+  return host?.replace(/^\[(.*)\]$/, '$1');
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -105,13 +105,36 @@ describe('resolveSettings', () => {
   it('reads --allow-unauthenticated and GATEWAY_ALLOW_UNAUTHENTICATED=true', () => {
     expect(resolveSettings({ 'allow-unauthenticated': true }, {}).allowUnauthenticated).toBe(true);
     expect(resolveSettings({}, { GATEWAY_ALLOW_UNAUTHENTICATED: 'true' }).allowUnauthenticated).toBe(true);
-    expect(resolveSettings({}, { GATEWAY_ALLOW_UNAUTHENTICATED: 'yes' }).allowUnauthenticated).toBe(false);
+    expect(resolveSettings({}, { GATEWAY_ALLOW_UNAUTHENTICATED: 'false' }).allowUnauthenticated).toBe(false);
+    // A security switch is never guessed at: `yes` once silently meant false.
+    expect(() => resolveSettings({}, { GATEWAY_ALLOW_UNAUTHENTICATED: 'yes' })).toThrow(
+      'GATEWAY_ALLOW_UNAUTHENTICATED must be true or false, got "yes"'
+    );
   });
 
   it('reads --reset-damaged-state and GATEWAY_RESET_DAMAGED_STATE=true', () => {
     expect(resolveSettings({ 'reset-damaged-state': true }, {}).resetDamagedState).toBe(true);
     expect(resolveSettings({}, { GATEWAY_RESET_DAMAGED_STATE: 'true' }).resetDamagedState).toBe(true);
-    expect(resolveSettings({}, { GATEWAY_RESET_DAMAGED_STATE: '1' }).resetDamagedState).toBe(false);
+    expect(() => resolveSettings({}, { GATEWAY_RESET_DAMAGED_STATE: '1' })).toThrow(
+      'GATEWAY_RESET_DAMAGED_STATE must be true or false, got "1"'
+    );
+  });
+
+  it('reads GATEWAY_WATCH_CONFIG as true or false, on by default, and refuses anything else', () => {
+    expect(resolveSettings({}, {}).watchConfig).toBe(true);
+    expect(resolveSettings({}, { GATEWAY_WATCH_CONFIG: 'false' }).watchConfig).toBe(false);
+    expect(resolveSettings({}, { GATEWAY_WATCH_CONFIG: 'true' }).watchConfig).toBe(true);
+    for (const value of ['maybe', '0', 'False']) {
+      expect(() => resolveSettings({}, { GATEWAY_WATCH_CONFIG: value })).toThrow(
+        `GATEWAY_WATCH_CONFIG must be true or false, got ${JSON.stringify(value)}`
+      );
+    }
+  });
+
+  it('reads an IPv6 host written in brackets, as in a URL, as the address', () => {
+    expect(resolveSettings({ host: '[::1]' }, {}).host).toBe('::1');
+    expect(resolveSettings({}, { GATEWAY_HOST: '[::]' }).host).toBe('::');
+    expect(resolveSettings({ host: '::1' }, {}).host).toBe('::1');
   });
 
   describe('port', () => {
