@@ -69,9 +69,9 @@ export interface BrokenResponse {
 /**
  * A line that is JSON and answers a request (a `jsonrpc` of 2.0, a request id, a `result` or an
  * `error`, no `method`) but is no valid response: what is wrong with it, and an internal error
- * response (-32603) for the same id that says so, naming `writer` ("server github"). The request it answers then fails at once,
- * instead of waiting out its timeout for an answer that already came. Undefined for any other line
- * (a valid message, or one that answers no request: noise).
+ * response (-32603) for the same id that says so, naming `writer` ("server github"). The request
+ * it answers then fails at once, instead of waiting out its timeout for an answer that already
+ * came. Undefined for any other line (a valid message, or one that answers no request: noise).
  */
 export function brokenResponseOf(line: string, writer = 'the server'): BrokenResponse | undefined {
   let value: unknown;
